@@ -1,0 +1,172 @@
+"""Command line: serve (default), ``check`` for CI gates, ``validate`` for configs.
+
+Exit codes of ``check``: 0 GO, 3 GO WITH CAUTION, 1 NO-GO, 2 config or usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import sys
+from typing import Callable, Sequence
+
+from . import __version__, config, logs, reports
+from .scoring import Decision
+
+EXIT_CODES = {Decision.GO: 0, Decision.GO_WITH_CAUTION: 3, Decision.NO_GO: 1}
+EXIT_CONFIG = 2
+FORMATS: dict[str, Callable[..., str]] = {
+    "table": reports.table,
+    "json": lambda snap: json.dumps(reports.status_json(snap), indent=2, ensure_ascii=False) + "\n",
+}
+
+
+def _common(parser: argparse.ArgumentParser, log_level: str = "info") -> None:
+    parser.add_argument("--config.file", dest="config_file", default="config.yaml",
+                        help="checklist config file (default: %(default)s)")
+    parser.add_argument("--log.level", dest="log_level", default=log_level, choices=logs.LEVELS,
+                        help="only log lines at this level or above (default: %(default)s)")
+    parser.add_argument("--log.format", dest="log_format", default="json",
+                        choices=("json", "console"), help="log line format (default: %(default)s)")
+
+
+def serve_parser() -> argparse.ArgumentParser:
+    from .daemon import DEFAULT_LISTEN
+
+    parser = argparse.ArgumentParser(
+        prog="readiness-exporter",
+        description="Probe every checklist item on its interval and export status, scores and "
+                    "the Go/No-Go decision on /metrics. Other commands: check, validate "
+                    "(readiness-exporter COMMAND --help).")
+    _common(parser)
+    parser.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN,
+                        help="address to listen on, HOST:PORT or :PORT (default: %(default)s)")
+    parser.add_argument("--version", action="version", version=f"readiness-exporter {__version__}")
+    return parser
+
+
+def serve(args: argparse.Namespace) -> int:
+    from aiohttp import web  # noqa: F401 - fail early if the server library is missing
+
+    from .daemon import Daemon, split_listen_address
+    from .web import build_app
+
+    try:
+        split_listen_address(args.listen)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+
+    async def main() -> None:
+        daemon = Daemon(args.config_file)
+        await daemon.serve(args.listen, build_app(daemon))
+
+    try:
+        asyncio.run(main())
+    except config.ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+    except OSError as exc:
+        print(f"cannot listen on {args.listen}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def check_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="readiness-exporter check",
+        description="Run every probe once, print the checklist and exit with the decision: "
+                    "0 GO, 3 GO WITH CAUTION, 1 NO-GO, 2 config error.")
+    _common(parser, log_level="warn")
+    parser.add_argument("--format", default="table", choices=tuple(FORMATS),
+                        help="output format (default: %(default)s)")
+    parser.add_argument("--item", action="append", default=[], metavar="ID",
+                        help="check only this item (repeatable); scores cover the items checked")
+    return parser
+
+
+def only_items(checklist: config.Checklist, ids: Sequence[str]) -> config.Checklist:
+    """The checklist cut down to ``ids``; raises ConfigError naming unknown IDs."""
+    known = {i.id for i in checklist.items}
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise config.ConfigError([f"unknown item {', '.join(unknown)}: not in {checklist.path.name}"])
+    wanted = set(ids)
+    categories = tuple(
+        dataclasses.replace(c, items=tuple(i for i in c.items if i.id in wanted))
+        for c in checklist.categories if any(i.id in wanted for i in c.items))
+    return dataclasses.replace(checklist, categories=categories)
+
+
+def check(args: argparse.Namespace) -> int:
+    from .engine import Engine
+
+    try:
+        checklist = config.load(args.config_file)
+        if args.item:
+            checklist = only_items(checklist, args.item)
+    except config.ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+
+    async def run() -> object:
+        engine = Engine(checklist)
+        try:
+            return await engine.run_round()
+        finally:
+            await engine.stop()
+
+    snap = asyncio.run(run())
+    sys.stdout.write(FORMATS[args.format](snap))
+    return EXIT_CODES[snap.scores.decision]  # type: ignore[attr-defined]
+
+
+def validate_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="readiness-exporter validate",
+        description="Check the config and exit: 0 when valid, 2 with every error listed. "
+                    "Also lists the items that are not configured and the variables they need.")
+    _common(parser, log_level="warn")
+    return parser
+
+
+def validate(args: argparse.Namespace) -> int:
+    try:
+        checklist = config.load(args.config_file)
+    except config.ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+    items = checklist.items
+    print(f"{checklist.path.name}: valid: {len(items)} items in {len(checklist.categories)} categories")
+    waiting = [i for i in items if i.applicable and i.missing]
+    if waiting:
+        print(f"{len(waiting)} item{'s are' if len(waiting) != 1 else ' is'} not configured (PENDING until these variables are set):")
+        for item in waiting:
+            print(f"  {item.id}: {', '.join(item.missing)}")
+        needed = sorted({v for i in waiting for v in i.missing})
+        print(f"variables needed: {', '.join(needed)}")
+    return 0
+
+
+COMMANDS: dict[str, tuple[Callable[[], argparse.ArgumentParser], Callable[[argparse.Namespace], int]]] = {
+    "check": (check_parser, check),
+    "validate": (validate_parser, validate),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in COMMANDS:
+        build, run = COMMANDS[argv[0]]
+        argv = argv[1:]
+    else:
+        build, run = serve_parser, serve
+    args = build().parse_args(argv)
+    logs.setup(args.log_level, args.log_format)
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

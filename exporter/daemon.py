@@ -1,0 +1,80 @@
+"""The long-running exporter: config, engine and HTTP server, with reload and clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from pathlib import Path
+from typing import Mapping
+
+import structlog
+from aiohttp import web
+
+from . import config
+from .engine import Engine
+from .metrics import Exposition, ReloadStatus
+
+log = structlog.get_logger("readiness.daemon")
+
+DEFAULT_PORT = 10145
+DEFAULT_LISTEN = f":{DEFAULT_PORT}"
+
+
+def split_listen_address(value: str) -> tuple[str | None, int]:
+    """``HOST:PORT``, ``[::1]:PORT`` or ``:PORT`` (every interface) as (host, port)."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ValueError(f"--web.listen-address must be HOST:PORT or :PORT (got {value!r})")
+    host = host.strip("[]")
+    return (host or None), int(port)
+
+
+class Daemon:
+    """Holds the running config and engine; reloads keep the last good config on failure."""
+
+    def __init__(self, config_path: str | Path, env: Mapping[str, str] | None = None):
+        self.config_path = Path(config_path)
+        self.env = env
+        self.engine = Engine(config.load(self.config_path, env))
+        self.reload_status = ReloadStatus(True, time.time())
+        self.exposition = Exposition(self.engine.snapshot, lambda: self.reload_status)
+        self._lock = asyncio.Lock()
+        self._stopping = asyncio.Event()
+
+    async def reload(self) -> list[str]:
+        """Re-read the config file; returns the errors (empty when it was applied)."""
+        async with self._lock:
+            try:
+                checklist = await asyncio.to_thread(config.load, self.config_path, self.env)
+            except config.ConfigError as exc:
+                self.reload_status = ReloadStatus(False, self.reload_status.last_success)
+                log.error("config reload failed; keeping the running config", errors=exc.errors)
+                return exc.errors
+            self.engine.reload(checklist)
+            self.reload_status = ReloadStatus(True, time.time())
+            return []
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def serve(self, listen: str, app: web.Application) -> None:
+        """Start probing and serving; return after SIGTERM/SIGINT (or ``stop()``)."""
+        host, port = split_listen_address(listen)
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port, reuse_address=True)
+        await site.start()
+        self.engine.start()
+        log.info("listening", address=listen, items=len(self.engine.states),
+                 config=str(self.config_path))
+        try:
+            await self._stopping.wait()
+        finally:
+            log.info("shutting down")
+            await self.engine.stop()
+            await runner.cleanup()

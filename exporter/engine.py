@@ -1,0 +1,216 @@
+"""The probe engine: one APScheduler job per item, bounded concurrency, timeouts, isolation.
+
+A probe that hangs, raises or times out changes only its own item (FAIL, counted as an error);
+the schedule of every other item goes on. Results land in ``ItemState`` records; ``snapshot()``
+hands out an immutable picture, rebuilt only when something changed since the last one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import logging
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any, Deque, Iterable
+
+import structlog
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from probes.context import ProbeContext, Resources
+from probes.fields import format_duration
+from probes.registry import KINDS
+from probes.result import Result, Status
+
+from .config import Checklist, Item
+from .snapshot import ItemState, Snapshot, initial_state, take
+
+log = structlog.get_logger("readiness.engine")
+
+FIRST_ROUND_SPREAD = 2.0   # seconds over which the first round's probes start
+HISTORY = 50               # status changes kept per item for the status board
+
+
+@dataclasses.dataclass(frozen=True)
+class Change:
+    at: float
+    before: Status
+    after: Status
+    summary: str
+
+
+class Engine:
+    """Runs every item's probe on its interval and keeps the latest results."""
+
+    def __init__(self, checklist: Checklist, resources: Resources | None = None):
+        self.checklist = checklist
+        self.resources = resources or Resources()
+        now = time.time()
+        self.states: dict[str, ItemState] = {i.id: initial_state(i, now) for i in checklist.items}
+        self.history: dict[str, Deque[Change]] = collections.defaultdict(
+            lambda: collections.deque(maxlen=HISTORY))
+        self._semaphore = asyncio.Semaphore(checklist.concurrency)
+        self._scheduler: AsyncIOScheduler | None = None
+        self._version = 0
+        self._snapshot: Snapshot | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- running probes -------------------------------------------------------------------
+
+    async def run_item(self, item_id: str, debug: list[str] | None = None) -> ItemState:
+        """Probe one item now (waiting for a concurrency slot) and record its result."""
+        item = self.states[item_id].item
+        if not item.probed:
+            return self.states[item_id]
+        async with self._semaphore:
+            started = time.monotonic()
+            ctx = ProbeContext(self.resources, item.timeout, debug)
+            result = await self._probe(item, ctx)
+            duration = time.monotonic() - started
+        if debug is not None:
+            debug.append(f"{duration:7.3f}s result {result.status.label}: {result.summary}")
+        return self._record(item, result, duration)
+
+    async def _probe(self, item: Item, ctx: ProbeContext) -> Result:
+        try:
+            return await asyncio.wait_for(KINDS[item.kind].probe(item.spec, ctx), item.timeout)
+        except asyncio.TimeoutError:
+            ctx.log(f"timed out after {format_duration(item.timeout)}")
+            return Result(Status.FAIL, f"timed out after {format_duration(item.timeout)}",
+                          {"timeout_seconds": item.timeout}, error=True)
+        except Exception as exc:  # noqa: BLE001 - one probe's bug must not touch other items
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            ctx.log(f"probe raised {reason}")
+            log.warning("probe raised", item=item.id, kind=item.kind, error=reason)
+            return Result(Status.FAIL, f"probe error: {reason}", {"error": reason}, error=True)
+
+    def _record(self, item: Item, result: Result, duration: float) -> ItemState:
+        old = self.states.get(item.id)
+        if old is None or old.item.schedule_key() != item.schedule_key():
+            return initial_state(item, time.time())  # removed or changed by a reload meanwhile
+        now = time.time()
+        changed = result.status is not old.status
+        new = ItemState(
+            item=old.item, result=result,
+            changed_at=now if changed else old.changed_at,
+            checked_at=now, duration=duration,
+            runs=old.runs + 1, errors=old.errors + int(result.error),
+        )
+        self.states[item.id] = new
+        self._version += 1
+        if changed:
+            self.history[item.id].append(Change(now, old.status, result.status, result.summary))
+            log.info("status changed", item=item.id, before=old.status.label,
+                     after=result.status.label, summary=result.summary)
+        return new
+
+    async def run_round(self, item_ids: Iterable[str] | None = None) -> Snapshot:
+        """Probe the given items (default: all) once, concurrently within the bound."""
+        ids = list(item_ids) if item_ids is not None else list(self.states)
+        await asyncio.gather(*(self.run_item(i) for i in ids))
+        return self.snapshot()
+
+    # -- schedule -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Schedule every item; the first round starts at once, spread over a second or two."""
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        self._scheduler = AsyncIOScheduler(timezone=timezone.utc, job_defaults={
+            # Run late rather than skip when the loop was busy; one run at a time per item.
+            "misfire_grace_time": None, "coalesce": True, "max_instances": 1,
+        })
+        self._schedule(self.checklist.items, spread=True)
+        self._scheduler.start()
+
+    def _schedule(self, items: Iterable[Item], spread: bool) -> None:
+        assert self._scheduler is not None
+        probed = [i for i in items if i.probed]
+        now = datetime.now(timezone.utc)
+        window = min(FIRST_ROUND_SPREAD, *(i.interval for i in probed)) if spread and probed else 0
+        for n, item in enumerate(probed):
+            first = now + timedelta(seconds=window * n / len(probed))
+            self._scheduler.add_job(
+                self._job, IntervalTrigger(seconds=item.interval, start_date=first, timezone=timezone.utc),
+                args=[item.id], id=item.id, next_run_time=first, replace_existing=True,
+            )
+
+    async def _job(self, item_id: str) -> None:
+        if item_id not in self.states:
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            await self.run_item(item_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - exceptions escaping a job leak cycles
+            log.error("probe job failed", item=item_id, error=repr(exc))
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+
+    async def stop(self) -> None:
+        """Stop scheduling, cancel probes in flight, close shared clients."""
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)
+        await self.resources.aclose()
+
+    # -- reload ---------------------------------------------------------------------------
+
+    def reload(self, checklist: Checklist) -> None:
+        """Switch to a new, already validated checklist.
+
+        Removed items leave; new or changed items start PENDING and are probed at once;
+        unchanged items keep their last result and their schedule.
+        """
+        now = time.time()
+        old_states = self.states
+        states: dict[str, ItemState] = {}
+        fresh: list[Item] = []
+        for item in checklist.items:
+            old = old_states.get(item.id)
+            if old is not None and old.item.schedule_key() == item.schedule_key():
+                states[item.id] = dataclasses.replace(old, item=item)
+            else:
+                states[item.id] = initial_state(item, now)
+                fresh.append(item)
+        fresh_ids = {i.id for i in fresh}
+        if self._scheduler is not None:
+            for item_id in old_states:
+                if item_id not in states or item_id in fresh_ids:
+                    try:
+                        self._scheduler.remove_job(item_id)
+                    except JobLookupError:
+                        pass  # the item was not probed, so it had no job
+        for item_id in set(old_states) - set(states):
+            self.history.pop(item_id, None)
+        if checklist.concurrency != self.checklist.concurrency:
+            self._semaphore = asyncio.Semaphore(checklist.concurrency)
+        self.checklist = checklist
+        self.states = states
+        self._version += 1
+        if self._scheduler is not None:
+            self._schedule(fresh, spread=False)
+        log.info("config reloaded", items=len(states), new_or_changed=len(fresh),
+                 removed=len(set(old_states) - set(states)))
+
+    # -- reading --------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        """Whether every probed item has had its first run."""
+        return all(s.checked_at is not None for s in self.states.values() if s.item.probed)
+
+    def snapshot(self) -> Snapshot:
+        """The current results; the same object until a result or the config changes."""
+        if self._snapshot is None or self._snapshot.version != self._version:
+            self._snapshot = take(self.checklist, self.states, self._version, self.ready, time.time())
+        return self._snapshot

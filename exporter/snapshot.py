@@ -1,0 +1,66 @@
+"""An immutable picture of the checklist at one moment: each item's last result and the scores.
+
+Everything that shows the checklist (``/metrics``, the landing page, ``check``) reads a
+``Snapshot``; the engine builds a new one when results change, never edits one in place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from probes.result import Result, Status
+
+from .config import Checklist, Item
+from .scoring import Judged, Scores, score
+
+
+@dataclass(frozen=True)
+class ItemState:
+    """An item's latest result and its counters."""
+
+    item: Item
+    result: Result
+    changed_at: float                 # when the item entered its current status
+    checked_at: float | None = None   # when the last probe run ended; None before the first
+    duration: float | None = None     # seconds the last probe run took
+    runs: int = 0
+    errors: int = 0                   # runs that could not judge (timeout, exception)
+
+    @property
+    def status(self) -> Status:
+        return self.result.status
+
+
+def initial_state(item: Item, now: float) -> ItemState:
+    """The state of an item nobody has probed yet: N/A, not configured, or waiting."""
+    if not item.applicable:
+        result = Result(Status.NA, "not applicable")
+    elif item.missing:
+        names = ", ".join(item.missing)
+        result = Result(Status.PENDING, f"not configured: {names} {'is' if len(item.missing) == 1 else 'are'} not set",
+                        {"missing_variables": list(item.missing)})
+    else:
+        result = Result(Status.PENDING, "not probed yet")
+    return ItemState(item, result, changed_at=now)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    checklist: Checklist
+    states: Mapping[str, ItemState]    # by item ID, in config order
+    scores: Scores
+    version: int
+    ready: bool                        # every probed item has a first result
+    taken_at: float
+
+    def by_category(self, category: str) -> list[ItemState]:
+        return [s for s in self.states.values() if s.item.category == category]
+
+
+def take(checklist: Checklist, states: Mapping[str, ItemState], version: int, ready: bool,
+         now: float) -> Snapshot:
+    judged = (Judged(s.item.id, s.item.category, s.item.priority, s.status) for s in states.values())
+    scores = score(judged, checklist.thresholds.go, checklist.thresholds.caution,
+                   [c.id for c in checklist.categories])
+    return Snapshot(checklist, dict(states), scores, version, ready, now)

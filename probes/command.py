@@ -1,0 +1,125 @@
+"""Command probe: run an argv list (never a shell), judge by exit code and an output pattern."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Pattern
+
+from .context import ProbeContext
+from .fields import Fields
+from .result import Result, Status, failed, passed
+
+OUTPUT_CAP = 64 * 1024   # bytes of output kept; the rest is read and dropped
+KILL_GRACE = 1.0         # seconds between SIGTERM and SIGKILL
+
+
+@dataclass(frozen=True)
+class Spec:
+    argv: tuple[str, ...]
+    cwd: Path | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    expect_exit: tuple[int, ...] = (0,)
+    stdout_regex: Pattern[str] | None = None
+
+
+def parse_spec(f: Fields) -> Spec:
+    spec = Spec(
+        argv=f.str_list("argv"),
+        cwd=f.path("cwd", None),
+        env=f.str_map("env", {}),
+        expect_exit=f.int_list("expect_exit", (0,)),
+        stdout_regex=f.regex("stdout_regex", None),
+    )
+    f.done()
+    return spec
+
+
+async def _read_capped(stream: asyncio.StreamReader) -> bytes:
+    kept = bytearray()
+    while chunk := await stream.read(65536):
+        if len(kept) < OUTPUT_CAP:
+            kept += chunk[: OUTPUT_CAP - len(kept)]
+    return bytes(kept)
+
+
+def _kill_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _tail(data: bytes, limit: int = 200) -> str:
+    text = data.decode("utf-8", "replace").strip()
+    return text[-limit:]
+
+
+async def probe(spec: Spec, ctx: ProbeContext) -> Result:
+    ctx.log(f"running {list(spec.argv)}")
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *spec.argv,
+            cwd=spec.cwd,
+            env={**os.environ, **spec.env} if spec.env else None,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,  # its own process group, so a timeout kills its children too
+        )
+    except OSError as exc:
+        return failed(f"cannot run {spec.argv[0]} ({exc.strerror or exc})", argv=list(spec.argv))
+    try:
+        output = await _communicate(proc, ctx)
+    finally:
+        if proc.returncode is None:
+            await _terminate(proc)
+    if output is None:
+        return Result(Status.FAIL, f"still running after {ctx.timeout:g}s: killed with its "
+                      "process group", {"argv": list(spec.argv)}, error=True)
+    out, err = output
+    code = proc.returncode
+    evidence = {"argv": list(spec.argv), "exit_code": code, "stdout_tail": _tail(out),
+                "stderr_tail": _tail(err)}
+    ctx.log(f"exit code {code}; stdout {len(out)} bytes, stderr {len(err)} bytes")
+    if code not in spec.expect_exit:
+        detail = _tail(err or out, 120)
+        expected = " or ".join(str(c) for c in spec.expect_exit)
+        return failed(f"exit code {code}, expected {expected}" + (f": {detail}" if detail else ""),
+                      **evidence)
+    if spec.stdout_regex is not None and not spec.stdout_regex.search(out.decode("utf-8", "replace")):
+        return failed(f"output does not match /{spec.stdout_regex.pattern}/", **evidence)
+    return passed(f"exit code {code}", **evidence)
+
+
+async def _communicate(
+    proc: asyncio.subprocess.Process, ctx: ProbeContext
+) -> tuple[bytes, bytes] | None:
+    """stdout and stderr once the command ends, or None when it outlives its budget."""
+    budget = max(0.001, ctx.remaining() - KILL_GRACE)
+    try:
+        out, err, _ = await asyncio.wait_for(
+            asyncio.gather(_read_capped(proc.stdout), _read_capped(proc.stderr), proc.wait()),
+            budget,
+        )
+    except asyncio.TimeoutError:
+        ctx.log(f"still running after {budget:.2f}s: killing its process group")
+        await _terminate(proc)
+        return None
+    return out, err
+
+
+async def _terminate(proc: asyncio.subprocess.Process) -> None:
+    """SIGTERM the whole process group, then SIGKILL what is left after a grace period."""
+    _kill_group(proc.pid, signal.SIGTERM)
+    try:
+        await asyncio.wait_for(asyncio.shield(proc.wait()), KILL_GRACE)
+    except asyncio.TimeoutError:
+        pass
+    # Children may outlive the leader: the group gets SIGKILL either way.
+    _kill_group(proc.pid, signal.SIGKILL)
+    if proc.returncode is None:
+        await proc.wait()

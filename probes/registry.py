@@ -1,0 +1,48 @@
+"""The probe kinds, by the name a config uses for them: the one list of what can be probed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Mapping
+
+from . import attestation, command, composite, file, http, tcp
+from .context import ProbeContext
+from .fields import Fields, SpecError, show
+from .result import Result
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How to read a kind's config (raw value, field prefix, config folder) and how to run it."""
+
+    parse: Callable[[Any, str, Path], Any]
+    probe: Callable[[Any, ProbeContext], Awaitable[Result]]
+
+
+def _fields(parse_spec: Callable[[Fields], Any]) -> Callable[[Any, str, Path], Any]:
+    return lambda raw, prefix, base_dir: parse_spec(Fields(raw, prefix, base_dir))
+
+
+KINDS: Mapping[str, Kind] = {
+    "http": Kind(_fields(http.parse_spec), http.probe),
+    "tcp": Kind(_fields(tcp.parse_spec), tcp.probe),
+    "file": Kind(_fields(file.parse_spec), file.probe),
+    "command": Kind(_fields(command.parse_spec), command.probe),
+    "attestation": Kind(_fields(attestation.parse_spec), attestation.probe),
+    "all": Kind(composite.parse_spec, composite.probe_all),
+    "any": Kind(composite.parse_spec, composite.probe_any),
+}
+
+
+def parse_probe(raw: Any, prefix: str, base_dir: Path) -> tuple[str, Any]:
+    """The kind and parsed spec of a ``{kind: {...}}`` mapping; raises SpecError."""
+    if not isinstance(raw, Mapping) or len(raw) != 1:
+        got = ", ".join(map(str, raw)) if isinstance(raw, Mapping) and raw else show(raw)
+        raise SpecError(prefix, f"must have exactly one key, the probe kind: one of "
+                                f"{', '.join(KINDS)} (got {got})")
+    (kind, body), = raw.items()
+    if kind not in KINDS:
+        raise SpecError(prefix, f"kind {show(str(kind))} is unknown: expected one of {', '.join(KINDS)}")
+    name = f"{prefix}.{kind}" if prefix else str(kind)
+    return str(kind), KINDS[kind].parse(body, name, base_dir)

@@ -1,0 +1,51 @@
+"""What a probe reports: the checklist's statuses and a result with its evidence."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+class Status(str, enum.Enum):
+    """The checklist's five statuses, in the order the document's legend gives them."""
+
+    PASS = "pass"
+    PARTIAL = "partial"
+    FAIL = "fail"
+    PENDING = "pending"
+    NA = "na"
+
+    @property
+    def label(self) -> str:
+        """The status as the checklist document writes it (PASS, N/A, ...)."""
+        return "N/A" if self is Status.NA else self.name
+
+
+@dataclass(frozen=True)
+class Result:
+    """One probe's verdict: a status, a one-line summary (observed beside expected) and evidence."""
+
+    status: Status
+    summary: str
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    # Unix time when what was checked stops being valid (a certificate, an attestation).
+    expires_at: float | None = None
+    # True when the probe could not judge (timeout, exception): counted as a probe error.
+    error: bool = False
+
+
+def passed(summary: str, **evidence: Any) -> Result:
+    return Result(Status.PASS, summary, evidence)
+
+
+def partial(summary: str, **evidence: Any) -> Result:
+    return Result(Status.PARTIAL, summary, evidence)
+
+
+def failed(summary: str, **evidence: Any) -> Result:
+    return Result(Status.FAIL, summary, evidence)
+
+
+def pending(summary: str, **evidence: Any) -> Result:
+    return Result(Status.PENDING, summary, evidence)

@@ -1,0 +1,85 @@
+"""TCP probe: a port that must accept connections, optionally greet with a banner, or stay closed."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Pattern
+
+from .context import ProbeContext
+from .fields import Fields, SpecError
+from .result import Result, failed, passed
+
+
+@dataclass(frozen=True)
+class Spec:
+    target: str                      # host:port
+    expect: str = "open"             # open | closed (firewall items: the port must not answer)
+    banner: Pattern[str] | None = None  # open only: first bytes must match
+
+
+def split_target(fields: Fields, key: str) -> tuple[str, int]:
+    value = fields.raw.get(key)
+    host, sep, port = str(value).rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SpecError(fields.name(key), f'must be host:port (got "{value}")')
+    return host.strip("[]"), int(port)
+
+
+def parse_spec(f: Fields) -> Spec:
+    spec = Spec(
+        target=f.str("target"),
+        expect=f.choice("expect", ("open", "closed"), "open"),
+        banner=f.regex("banner", None),
+    )
+    if isinstance(spec.target, str):
+        split_target(f, "target")
+    if spec.banner is not None and spec.expect == "closed":
+        raise f.error("banner", "only applies when expect is open")
+    f.done()
+    return spec
+
+
+async def probe(spec: Spec, ctx: ProbeContext) -> Result:
+    host, _, port = spec.target.rpartition(":")
+    host = host.strip("[]")
+    # Leave a tenth of the budget so a filtered port reads as "closed", not as a probe timeout.
+    budget = ctx.remaining() * 0.9
+    ctx.log(f"connecting to {host}:{port} (budget {budget:.2f}s)")
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), budget)
+    except (OSError, asyncio.TimeoutError) as exc:
+        if isinstance(exc, asyncio.TimeoutError):
+            why = "no answer"
+        elif isinstance(exc, ConnectionRefusedError):
+            why = "connection refused"
+        else:
+            why = exc.strerror or str(exc)
+        ctx.log(f"not connected: {why}")
+        if spec.expect == "closed":
+            return passed(f"{spec.target} closed ({why}), expected closed", target=spec.target, reason=why)
+        return failed(f"{spec.target} not reachable ({why}), expected open", target=spec.target, reason=why)
+    try:
+        if spec.expect == "closed":
+            return failed(f"{spec.target} accepts connections, expected closed", target=spec.target)
+        if spec.banner is None:
+            return passed(f"{spec.target} open", target=spec.target)
+        seen = b""
+        try:
+            while not spec.banner.search(seen.decode("utf-8", "replace")) and len(seen) < 4096:
+                chunk = await asyncio.wait_for(reader.read(1024), ctx.remaining() * 0.9)
+                if not chunk:
+                    break
+                seen += chunk
+        except asyncio.TimeoutError:
+            pass
+        text = seen.decode("utf-8", "replace")
+        ctx.log(f"banner read: {text[:200]!r}")
+        if spec.banner.search(text):
+            return passed(f"{spec.target} open, banner matches", target=spec.target, banner=text[:200])
+        return failed(
+            f"{spec.target} banner {text[:60]!r} does not match /{spec.banner.pattern}/",
+            target=spec.target, banner=text[:200],
+        )
+    finally:
+        writer.close()
