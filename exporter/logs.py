@@ -40,4 +40,3 @@ def setup(level: str = "info", fmt: str = "json") -> None:
     # APScheduler logs every run at INFO; aiohttp logs every request.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -6,19 +6,20 @@ import ssl
 import time
 from dataclasses import dataclass, field
 
-import httpx
+import aiohttp
 
 
 class Resources:
-    """Expensive things probes share for the life of the engine: HTTP clients and TLS contexts.
+    """Expensive things probes share for the life of the engine: the HTTP session, TLS contexts.
 
-    Building an ``httpx.AsyncClient`` builds a TLS context (about 24 ms of CPU), so clients are
-    made once per distinct TLS setting and reused by every probe run.
+    A TLS context costs about 24 ms of CPU to build, so one is made per distinct setting and
+    reused. The HTTP session opens a fresh connection per request (as blackbox_exporter does),
+    keeps no cookies between probes, and is built lazily inside the running event loop.
     """
 
     def __init__(self) -> None:
-        self._clients: dict[tuple[bool, str | None], httpx.AsyncClient] = {}
         self._ssl: dict[tuple[bool, str | None], ssl.SSLContext] = {}
+        self._session: aiohttp.ClientSession | None = None
 
     def ssl_context(self, verify: bool = True, ca_file: str | None = None) -> ssl.SSLContext:
         key = (verify, ca_file)
@@ -31,24 +32,21 @@ class Resources:
             self._ssl[key] = ctx
         return ctx
 
-    def http_client(self, verify: bool = True, ca_file: str | None = None) -> httpx.AsyncClient:
-        key = (verify, ca_file)
-        client = self._clients.get(key)
-        if client is None:
-            client = httpx.AsyncClient(
-                verify=self.ssl_context(verify, ca_file),
-                # Redirects, timeouts and limits are set per request by the probe.
-                follow_redirects=False,
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(force_close=True, limit=0, ssl=self.ssl_context()),
+                cookie_jar=aiohttp.DummyCookieJar(),
                 trust_env=False,
-                limits=httpx.Limits(max_keepalive_connections=0),
+                auto_decompress=True,
             )
-            self._clients[key] = client
-        return client
+        return self._session
 
     async def aclose(self) -> None:
-        for client in self._clients.values():
-            await client.aclose()
-        self._clients.clear()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
 
 @dataclass
@@ -71,4 +69,3 @@ class ProbeContext:
 
     def child(self) -> "ProbeContext":
         return ProbeContext(self.resources, self.remaining(), self.debug, time.monotonic())
-

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Mapping, Pattern
 
-import httpx
+import aiohttp
 
 from .context import ProbeContext
 from .fields import Fields, format_duration
@@ -64,34 +65,55 @@ def expected_status(spec: Spec) -> str:
     return " or ".join(str(c) for c in spec.expect_status)
 
 
+async def _fetch(spec: Spec, ctx: ProbeContext) -> tuple[aiohttp.ClientResponse, bytes]:
+    """The response and up to BODY_CAP bytes of its body."""
+    ssl_ctx = ctx.resources.ssl_context(spec.verify, spec.ca_file)
+    async with ctx.resources.http.request(
+        spec.method, spec.url, headers=spec.headers, data=spec.body, ssl=ssl_ctx,
+        allow_redirects=spec.follow_redirects, max_redirects=10,
+        timeout=aiohttp.ClientTimeout(total=ctx.remaining()),
+    ) as response:
+        body = bytearray()
+        while len(body) < BODY_CAP:
+            chunk = await response.content.read(BODY_CAP - len(body))
+            if not chunk:
+                break
+            body += chunk
+        if len(body) >= BODY_CAP:
+            ctx.log(f"body cut at {BODY_CAP} bytes")
+        return response, bytes(body)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, asyncio.TimeoutError):
+        return "no response in time"
+    if isinstance(exc, aiohttp.TooManyRedirects):
+        return "too many redirects"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        cert_error = exc.certificate_error
+        return f"certificate not trusted: {getattr(cert_error, 'verify_message', None) or cert_error}"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        if isinstance(exc.os_error, ConnectionRefusedError):
+            return "connection refused"
+        return f"cannot connect: {exc.os_error.strerror or exc.os_error}"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 async def probe(spec: Spec, ctx: ProbeContext) -> Result:
-    client = ctx.resources.http_client(spec.verify, spec.ca_file)
     ctx.log(f"{spec.method} {spec.url}")
     started = time.monotonic()
     evidence: dict[str, object] = {"url": spec.url, "method": spec.method}
     try:
-        request = client.build_request(
-            spec.method, spec.url, headers=spec.headers, content=spec.body,
-            timeout=httpx.Timeout(ctx.remaining()),
-        )
-        response = await client.send(request, stream=True, follow_redirects=spec.follow_redirects)
-        try:
-            body = bytearray()
-            async for chunk in response.aiter_raw():
-                body += chunk
-                if len(body) >= BODY_CAP:
-                    ctx.log(f"body cut at {BODY_CAP} bytes")
-                    break
-        finally:
-            await response.aclose()
-    except httpx.HTTPError as exc:
-        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        response, body = await _fetch(spec, ctx)
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        reason = _reason(exc)
         ctx.log(f"request failed: {reason}")
         return Result(Status.FAIL, f"request failed ({reason}), expected {expected_status(spec)}",
                       {**evidence, "error": reason})
     latency = time.monotonic() - started
-    code = response.status_code
-    text = bytes(body[:BODY_CAP]).decode(response.encoding or "utf-8", "replace")
+    code = response.status
+    text = body.decode(response.charset or "utf-8", "replace")
     evidence.update(status=code, latency_seconds=round(latency, 4), bytes=len(body))
     ctx.log(f"status {code} after {latency:.3f}s, {len(body)} bytes")
 
