@@ -38,6 +38,44 @@ class Unresolved:
         return ", ".join(self.names)
 
 
+# Field names read with Fields.secret(), in every kind: what displays of a probe's config mask.
+SECRET_KEYS: set[str] = set()
+
+
+class Secret:
+    """A credential from the config (usually ``${VAR}``) or a ``*_file``; never shows its value.
+
+    ``str()`` and ``repr()`` give ``<secret>``, so a secret that slips into a message, a log
+    line or a page shows nothing. ``reveal()`` is the one way to the value: call it only where
+    the value is sent to the target.
+    """
+
+    __slots__ = ("_value", "file")
+
+    def __init__(self, value: str | None = None, file: Path | None = None):
+        self._value = value
+        self.file = file
+
+    def reveal(self) -> str:
+        """The value; a ``*_file`` is read at each call, so rotated credentials need no reload."""
+        if self._value is not None:
+            return self._value
+        assert self.file is not None
+        with self.file.open(encoding="utf-8") as fh:
+            return fh.read(64 * 1024).strip()
+
+    def __repr__(self) -> str:
+        return "<secret>"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and (self._value, self.file) == (other._value, other.file)
+
+    def __hash__(self) -> int:
+        return hash((self._value, self.file))
+
+
 def show(value: Any) -> str:
     """A value as a config message quotes it: strings in double quotes, the rest as YAML writes it."""
     if isinstance(value, str):
@@ -220,6 +258,25 @@ class Fields:
         if value is default or isinstance(value, Unresolved):
             return value
         return self.base_dir / Path(value).expanduser()
+
+    def secret(self, key: str, default: Any = _MISSING) -> Any:
+        """A credential given as ``key`` (e.g. ``${DB_PASSWORD}``) or as ``key_file`` (a path)."""
+        SECRET_KEYS.update((key, f"{key}_file"))
+        file_key = f"{key}_file"
+        if self.has(key) and self.has(file_key):
+            raise self.error(key, f"and {file_key} are both set: give only one")
+        if self.has(file_key):
+            self._read.add(key)
+            path = self.path(file_key)
+            return path if isinstance(path, Unresolved) else Secret(file=path)
+        self._read.add(file_key)
+        value = self._get(key, default)
+        if value is default or isinstance(value, Unresolved):
+            return value
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            # Never quote the value: it is a credential.
+            raise self.error(key, "must be a string")
+        return Secret(value=str(value))
 
     def done(self) -> None:
         unknown = [str(k) for k in self.raw if k not in self._read]
