@@ -1,0 +1,1 @@
+"""Shared test support: free ports, waiting for servers, and real services started as processes."""

@@ -1,0 +1,141 @@
+"""Start real programs on loopback for tests: the exporter itself, Prometheus, Alertmanager.
+
+Every process gets a free port, a temp dir, and is stopped when the test ends. Tests that need
+a program that is not installed are skipped here and installed by scripts/test.sh in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Callable, Sequence
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(interval)
+    raise TimeoutError(f"{what} not after {timeout}s")
+
+
+def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
+    """Status and body of a GET, errors included (no exception for 4xx/5xx)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def http_ok(url: str) -> bool:
+    try:
+        return http_get(url, timeout=1.0)[0] == 200
+    except OSError:
+        return False
+
+
+class Process:
+    """A child process with a log file, stopped with SIGTERM (then SIGKILL) by ``stop()``."""
+
+    def __init__(self, argv: Sequence[str], log: Path, env: dict[str, str] | None = None,
+                 cwd: Path | None = None):
+        self.argv = list(argv)
+        self.log_path = log
+        self._log = log.open("wb")
+        self.proc = subprocess.Popen(self.argv, stdout=self._log, stderr=subprocess.STDOUT,
+                                     env=env, cwd=cwd, start_new_session=True)
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 10.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self._log.close()
+        return self.proc.returncode
+
+
+def start_exporter(config: Path, log: Path, env: dict[str, str] | None = None,
+                   extra: Sequence[str] = ()) -> tuple[Process, str]:
+    """The exporter serving ``config`` on a free port; returns the process and its base URL."""
+    port = free_port()
+    proc = Process([sys.executable, "-m", "exporter", "--config.file", str(config),
+                    "--web.listen-address", f"127.0.0.1:{port}", *extra],
+                   log, env={**os.environ, **(env or {})}, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: http_ok(f"{base}/-/healthy") or proc.proc.poll() is not None, 20,
+                   "exporter healthy")
+    except TimeoutError:
+        proc.stop()
+        raise
+    if proc.proc.poll() is not None:
+        raise RuntimeError(f"exporter exited: {proc.log()}")
+    return proc, base
+
+
+def require(program: str) -> str:
+    """The program's path, or skip the test (scripts/test.sh installs it as root)."""
+    import pytest
+
+    path = shutil.which(program)
+    if path is None:
+        pytest.skip(f"{program} is not installed (scripts/test.sh installs it as root)")
+    return path
+
+
+def start_prometheus(workdir: Path, config_yaml: str, extra: Sequence[str] = ()) -> tuple[Process, str]:
+    """Debian's Prometheus with ``config_yaml`` and a temp storage dir; returns it and its URL."""
+    binary = require("prometheus")
+    port = free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "prometheus.yml").write_text(config_yaml)
+    proc = Process([binary, f"--config.file={workdir / 'prometheus.yml'}",
+                    f"--storage.tsdb.path={workdir / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle", *extra],
+                   workdir / "prometheus.log", cwd=workdir)
+    base = f"http://127.0.0.1:{port}"
+    wait_until(lambda: http_ok(f"{base}/-/ready") or proc.proc.poll() is not None, 30, "Prometheus ready")
+    if proc.proc.poll() is not None:
+        raise RuntimeError(f"prometheus exited: {proc.log()}")
+    return proc, base
+
+
+def start_alertmanager(workdir: Path, config_yaml: str) -> tuple[Process, str]:
+    """Debian's Alertmanager with ``config_yaml``, no clustering; returns it and its URL."""
+    binary = require("prometheus-alertmanager")
+    port = free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "alertmanager.yml").write_text(config_yaml)
+    proc = Process([binary, f"--config.file={workdir / 'alertmanager.yml'}",
+                    f"--storage.path={workdir / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+                   workdir / "alertmanager.log", cwd=workdir)
+    base = f"http://127.0.0.1:{port}"
+    wait_until(lambda: http_ok(f"{base}/-/ready") or proc.proc.poll() is not None, 30, "Alertmanager ready")
+    if proc.proc.poll() is not None:
+        raise RuntimeError(f"alertmanager exited: {proc.log()}")
+    return proc, base
