@@ -45,4 +45,10 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v 'is ignored: it is neither' >&2 || true
+# pip's own exit code counts; only the machine's notes about missing local indexes are dropped.
+log=$(mktemp)
+if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' >"$log" 2>&1; then
+  cat "$log" >&2; rm -f "$log"; exit 1
+fi
+grep -v 'is ignored: it is neither' "$log" >&2 || true
+rm -f "$log"
