@@ -216,6 +216,12 @@ BAD_ITEMS = [
               - tcp: {target: "a:1"}
               - tcp: {target: "a:1", expect: shut}
     """, 'config.yaml: categories[0].items[0] (S-015): all[1].tcp.expect must be one of open, closed (got "shut")'),
+    ("argv element not a string", """
+        - id: A-002
+          title: t
+          priority: high
+          probe: {command: {argv: [ruff, check, true]}}
+    """, "config.yaml: categories[0].items[0] (A-002): command.argv[2] must be a string (got true)"),
     ("item without id", """
         - title: t
           priority: high

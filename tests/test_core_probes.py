@@ -109,7 +109,7 @@ async def test_http_server_that_never_answers_fails_within_budget(resources):
         started = time.monotonic()
         r = await run({"http": {"url": f"http://{target}/"}}, resources, timeout=0.5)
         assert time.monotonic() - started < 5  # bounded by the budget, not by the server
-    assert (r.status, r.summary) == (Status.FAIL, "request failed (no response in time), expected 2xx")
+    assert (r.status, r.summary, r.error) == (Status.FAIL, "request failed (no response in time), expected 2xx", True)
 
 
 # -- tcp ----------------------------------------------------------------------------------
