@@ -25,8 +25,8 @@ categories:
     items:
       - {id: S-1, title: file present, priority: critical, probe: {file: {path: present.txt}}}
       - {id: S-2, title: needs a variable, priority: high, probe: {http: {url: "${APP_URL}/health"}}}
-      - {id: S-3, title: slow command, priority: high, timeout: 1s, interval: 2s,
-         probe: {command: {argv: [sleep, "0.6"]}}}
+      - {id: S-3, title: slow command, priority: high, timeout: 3s, interval: 5s,
+         probe: {command: {argv: [sleep, "2"]}}}
 """
 
 
@@ -54,7 +54,7 @@ def exporter(tmp_path):
 def test_ready_after_first_round_then_metrics_and_promtool(exporter):
     proc, base, _ = exporter
     status, body = http_get(f"{base}/-/ready")
-    # The slow command keeps the first round open for at least 0.6 s after start.
+    # The slow command keeps the first round open for 2 s after start.
     assert status == 503 and body in (b"Not ready: 0 of 2 items probed\n", b"Not ready: 1 of 2 items probed\n")
     wait_until(lambda: http_get(f"{base}/-/ready")[0] == 200, 10, "ready")
     assert value(base, "readiness_item_status", item="S-1", category="security",
@@ -91,8 +91,8 @@ def test_reload_by_post_and_sighup(exporter):
     wait_until(lambda: http_get(f"{base}/-/ready")[0] == 200, 10, "ready")
     # A valid change: S-3 removed, S-4 added and probed at once.
     path.write_text(textwrap.dedent(CONFIG).replace(
-        "      - {id: S-3, title: slow command, priority: high, timeout: 1s, interval: 2s,\n"
-        "         probe: {command: {argv: [sleep, \"0.6\"]}}}\n",
+        "      - {id: S-3, title: slow command, priority: high, timeout: 3s, interval: 5s,\n"
+        "         probe: {command: {argv: [sleep, \"2\"]}}}\n",
         "      - {id: S-4, title: new, priority: medium, probe: {command: {argv: [\"true\"]}}}\n"))
     request = urllib.request.Request(f"{base}/-/reload", method="POST")
     with urllib.request.urlopen(request, timeout=5) as resp:
