@@ -94,7 +94,7 @@ def _plain(text: str) -> str:
 
 
 def _is_rule(line: str) -> bool:
-    return bool(re.fullmatch(r"\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*", line))
+    return bool(re.fullmatch(r"\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*", line))
 
 
 def _columns(header: list[str]) -> dict[str, int]:

@@ -18,7 +18,7 @@ MASK = "<secret>"
 # Header names whose values are credentials (compared lower-case).
 SECRET_HEADERS = re.compile(r"authorization|cookie|token|secret|password|api[-_]?key|x-auth", re.I)
 # Field names that hold credentials even if no probe kind declared them with Fields.secret().
-SECRET_NAMES = re.compile(r"(^|_)(password|passwd|secret|token|api_key|apikey|private_key)(_file)?$", re.I)
+SECRET_NAMES = re.compile(r"password|passwd|secret|token|api_?key|private_key|credential", re.I)
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]+)@", re.I)
 
 
