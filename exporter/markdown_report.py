@@ -107,7 +107,8 @@ def evidence_entry(s: ItemState) -> list[str]:
     lines = [f"### {s.item.id}: {s.item.title}", "",
              f"**Status**: {MARKS[s.status]}  ",
              f"**When**: {when(s.checked_at)}  ",
-             f"**What**: {s.item.kind or 'no probe'} probe" + (f" — {cell(s.item.notes)}" if s.item.notes else "") + "  ",
+             f"**What**: {f'{s.item.kind} probe' if s.item.kind else 'not probed'}"
+             + (f" — {cell(s.item.notes)}" if s.item.notes else "") + "  ",
              f"**Observed**: {cell(s.result.summary)}  "]
     pairs = describe(s.result.evidence)
     if pairs:
