@@ -43,7 +43,7 @@ def describe(evidence: Mapping[str, Any]) -> list[tuple[str, Any]]:
         value = safe[key]
         if value in (None, "", [], {}):
             continue
-        label = LABELS.get(key, key.replace("_", " "))
+        label = LABELS.get(key) or key.replace("_", " ").capitalize()
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             pairs.append((label, [show_value(v) for v in value]))
         else:
