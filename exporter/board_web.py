@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -73,6 +74,10 @@ async def item_page(request: web.Request) -> web.Response:
 
 
 async def probe_now(request: web.Request) -> web.Response:
+    # A page on another site must not make a visitor's browser run probes here.
+    origin = request.headers.get("Origin")
+    if origin and urlsplit(origin).netloc != request.host:
+        raise web.HTTPForbidden(text=f"probe-now from another site ({origin}) is refused\n")
     state = _state(request)
     engine = _daemon(request).engine
     lines: list[str] = []

@@ -144,6 +144,15 @@ def test_probe_now_runs_the_item_and_shows_its_debug_lines(exporter):
     assert [(h["before"], h["after"]) for h in doc["history"]] == [("pending", "pass")]
 
 
+def test_probe_now_from_another_site_is_refused(exporter):
+    base, _ = exporter
+    req = urllib.request.Request(f"{base}/items/S-1/probe", data=b"", method="POST",
+                                 headers={"Origin": "https://evil.example"})
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req, timeout=5)
+    assert err.value.code == 403
+
+
 def test_unknown_items_are_404(exporter):
     base, _ = exporter
     assert http_get(f"{base}/items/NOPE")[0] == 404
