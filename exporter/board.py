@@ -236,8 +236,8 @@ def item_page(state: ItemState, changes: Sequence[Change], debug: list[str] | No
     if debug is not None:
         debug_html = (f'<section class="probe-now" id="probe-now"><h2>Probe now: '
                       f'{badge(result.status)}</h2><pre class="debug">{e(chr(10).join(debug))}</pre></section>')
-    button = ('<form method="post" action="/items/{0}/probe" class="probe-form">'
-              '<button type="submit" id="probe-button">Probe now</button></form>').format(quote(item.id))
+    button = (f'<form method="post" action="/items/{quote(item.id)}/probe" class="probe-form">'
+              '<button type="submit" id="probe-button">Probe now</button></form>')
     if not item.probed:
         button = f'<p class="muted">Not probed: {e(result.summary)}</p>'
     body = f"""<main id="item">
