@@ -96,6 +96,17 @@ def test_board_in_chromium(shipped):
         f006 = driver.find_element(By.CSS_SELECTOR, 'tr[data-id="F-006"]')
         assert "PASS" in f006.text
 
+        # Self-refresh: an attestation recorded meanwhile appears without a page load.
+        driver.execute_script("window.sameDocument = true")
+        attest(config, "F-007", "pass", "Ops Lead", "Runbooks reviewed")
+        wait_until(lambda: '"status": "pass"' in http_get(f"{base}/api/v1/items/F-007")[1].decode(),
+                   20, "F-007 PASS on the exporter")
+        driver.execute_async_script("window.boardRefresh().then(arguments[0])")
+        f007 = driver.find_element(By.CSS_SELECTOR, 'tr[data-id="F-007"]')
+        assert "PASS" in f007.text and "Ops Lead" in f007.text
+        assert driver.execute_script("return window.sameDocument") is True
+        assert driver.find_element(By.ID, "shown").text == "10 of 145 items"   # filter kept
+
         # A phone: the table turns into labelled cards and still shows the decision.
         driver.set_window_size(390, 844)
         driver.get(f"{base}/?critical=1")

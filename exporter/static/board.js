@@ -29,5 +29,6 @@ async function refresh() {
 }
 
 wireFilters();
+window.boardRefresh = refresh;  // for the browser test: one refresh now, without waiting
 const seconds = Number(document.body.dataset.refresh || 0);
 if (seconds > 0) setInterval(refresh, seconds * 1000);
