@@ -1,6 +1,6 @@
 """Status board weight and speed on the shipped 145-item config: prints numbers, asserts nothing.
 
-    .venv/bin/python benchmarks/board_page.py [LOADS]
+    .venv/bin/python bench/board_page.py [LOADS]
 
 Starts the exporter on a copy of config.yaml and Debian's headless Chromium, then reports the
 page weight (HTML as sent with and without gzip, CSS, JS), the server's time to render ``/``,
