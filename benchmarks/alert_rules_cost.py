@@ -3,8 +3,8 @@
 Backfills an hour of history (the longest window the rules read) for N exporters of 145 items
 each, scraped every 15 s, into a private Prometheus with ``promtool tsdb create-blocks-from
 openmetrics``; then lets that Prometheus evaluate alerts/readiness.rules.yml every second and
-prints the mean and worst evaluation time of each rule group and rule, read from Prometheus
-metrics (the rules API). The latches start empty in a fresh Prometheus (backfilled history
+prints the mean and worst evaluation time of each rule group and rule, read from Prometheus's
+rules API. The latches start empty in a fresh Prometheus (backfilled history
 does not set them), so the regression alerts are evaluated in full but stay silent here.
 
     .venv/bin/python benchmarks/alert_rules_cost.py [--exporters 4] [--evaluations 30]
