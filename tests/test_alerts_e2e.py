@@ -229,10 +229,10 @@ def test_a_regressed_critical_item_pages_and_resolves(tmp_path, write_config, lo
         (alert,) = am_alerts(am, "A-001")
         assert alert["labels"] | {"instance": "-"} == {
             "alertname": ALERT, "severity": "critical", "job": "readiness", "instance": "-",
-            "item": "A-001", "status": "fail", "title": "Health endpoint answers",
-            "category": "availability"}
+            "item": "A-001", "title": "Health endpoint answers", "category": "availability"}
         assert alert["labels"]["instance"] == stack["instance"]
         assert "A-001 (Health endpoint answers)" in alert["annotations"]["description"]
+        assert "was PASS and is now FAIL;" in alert["annotations"]["description"]
         assert alert["annotations"]["runbook_url"].endswith("runbook.md#readinesscriticalitemregressed")
         assert [r["name"] for r in alert["receivers"]] == ["readiness-page"]
 
