@@ -3,7 +3,7 @@
 On loopback, with temp dirs: an HTTP target whose status the test flips; the exporter probing it
 every second as a critical item; Prometheus scraping the exporter and evaluating the shipped rules
 every second; Alertmanager with the shipped example config, its receivers pointed at a webhook
-the test reads. The rules are the shipped file with `for`/`keep_firing_for` divided by 60
+the test reads (its pager route and its inhibition of ReadinessNoGo are checked too). The rules are the shipped file with `for`/`keep_firing_for` divided by 60
 (support.rulefiles.scaled_rules); the promtool unit tests cover the real durations.
 """
 
@@ -128,9 +128,10 @@ def get_json(url: str) -> Any:
     return json.loads(body)
 
 
-def am_alerts(am: str, item: str) -> list[dict[str, Any]]:
-    """Alertmanager's active ReadinessCriticalItemRegressed alerts for ``item``."""
-    query = urllib.parse.urlencode({"filter": [f'alertname="{ALERT}"', f'item="{item}"']}, doseq=True)
+def am_alerts(am: str, item: str | None = None, alertname: str = ALERT) -> list[dict[str, Any]]:
+    """Alertmanager's alerts named ``alertname`` (for ``item``), inhibited ones included."""
+    matchers = [f'alertname="{alertname}"'] + ([f'item="{item}"'] if item else [])
+    query = urllib.parse.urlencode({"filter": matchers}, doseq=True)
     return get_json(f"{am}/api/v2/alerts?{query}")
 
 
@@ -246,6 +247,14 @@ def test_a_regressed_critical_item_pages_and_resolves(tmp_path, write_config, lo
         page = next(body for path, body in loopback.posts if path == "/page")
         assert page["receiver"] == "readiness-page" and page["status"] == "firing"
         assert [a["labels"]["item"] for a in page["alerts"] if a["labels"]["alertname"] == ALERT] == ["A-001"]
+
+        # The decision fell from GO to NO-GO too; the example config inhibits ReadinessNoGo
+        # while the critical item that explains it pages.
+        no_go_bound = 2 * worst_case_to_fire(rule_durations(stack["rules"], "ReadinessNoGo")["for"]) + SLACK
+        wait_until(lambda: bool(am_alerts(am, alertname="ReadinessNoGo")), no_go_bound,
+                   "ReadinessNoGo at Alertmanager")
+        (no_go,) = am_alerts(am, alertname="ReadinessNoGo")
+        assert no_go["status"]["state"] == "suppressed" and no_go["status"]["inhibitedBy"], no_go["status"]
 
         loopback.status = 200
         repaired = time.monotonic()
