@@ -3,8 +3,9 @@
 On loopback, with temp dirs: an HTTP target whose status the test flips; the exporter probing it
 every second as a critical item; Prometheus scraping the exporter and evaluating the shipped rules
 every second; Alertmanager with the shipped example config, its receivers pointed at a webhook
-the test reads (its pager route and its inhibition of ReadinessNoGo are checked too). The rules are the shipped file with `for`/`keep_firing_for` divided by 60
-(support.rulefiles.scaled_rules); the promtool unit tests cover the real durations.
+the test reads (its pager route and its inhibition of ReadinessNoGo are checked too). The rules
+are the shipped file with `for`/`keep_firing_for` divided by 60 (support.rulefiles.scaled_rules);
+the promtool unit tests cover the real durations.
 """
 
 from __future__ import annotations
