@@ -7,7 +7,7 @@ prints the mean and worst evaluation time of each rule group and rule, read from
 rules API. The latches start empty in a fresh Prometheus (backfilled history
 does not set them), so the regression alerts are evaluated in full but stay silent here.
 
-    .venv/bin/python benchmarks/alert_rules_cost.py [--exporters 4] [--evaluations 30]
+    .venv/bin/python bench/alert_rules_cost.py [--exporters 4] [--evaluations 30]
 """
 
 from __future__ import annotations
