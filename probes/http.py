@@ -84,7 +84,8 @@ async def _fetch(spec: Spec, ctx: ProbeContext) -> tuple[aiohttp.ClientResponse,
         return response, bytes(body)
 
 
-def _reason(exc: BaseException) -> str:
+def client_error_reason(exc: BaseException) -> str:
+    """A failed request in words: refused, untrusted certificate, no response in time, ..."""
     if isinstance(exc, asyncio.TimeoutError):
         return "no response in time"
     if isinstance(exc, aiohttp.TooManyRedirects):
@@ -107,7 +108,7 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     try:
         response, body = await _fetch(spec, ctx)
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-        reason = _reason(exc)
+        reason = client_error_reason(exc)
         ctx.log(f"request failed: {reason}")
         return Result(Status.FAIL, f"request failed ({reason}), expected {expected_status(spec)}",
                       {**evidence, "error": reason})
