@@ -114,7 +114,7 @@ def _scalar_from_text(text: str) -> Any:
     return text
 
 
-def parse_expect(raw: Any, where: str) -> Expect | Unresolved:
+def parse_expect(raw: Any, where: str, also_known: tuple[str, ...] = ()) -> Expect | Unresolved:
     """An Expect from ``"< 1"`` or ``{op: "<", value: 1}``; raises SpecError naming ``where``."""
     if isinstance(raw, Unresolved):
         return raw
@@ -130,9 +130,10 @@ def parse_expect(raw: Any, where: str) -> Expect | Unresolved:
             return _length(rest, where, raw)
         return Expect(op, _scalar_from_text(rest))
     if isinstance(raw, Mapping):
-        unknown = [k for k in raw if k not in ("op", "value")]
+        known = (*also_known, "op", "value")
+        unknown = [k for k in raw if k not in known]
         if unknown:
-            raise SpecError(f"{where}.{unknown[0]}", "is not a known field (known: op, value)")
+            raise SpecError(f"{where}.{unknown[0]}", f"is not a known field (known: {', '.join(known)})")
         op = raw.get("op")
         if op not in OPS:
             raise SpecError(f"{where}.op", f"must be one of {', '.join(OPS)} (got {show(op)})")
@@ -204,7 +205,7 @@ def parse_assertions(raw: Any, where: str) -> tuple[Assertion, ...]:
                 raise SpecError(f"{here}.{unknown[0]}", "is not a known field (known: path, expect)")
             expect = parse_expect(entry["expect"], f"{here}.expect")
         else:
-            expect = parse_expect({k: v for k, v in entry.items() if k != "path"}, here)
+            expect = parse_expect({k: v for k, v in entry.items() if k != "path"}, here, ("path",))
         if isinstance(expect, Unresolved):
             raise SpecError(here, f"needs variables that are not set: {expect}")
         out.append(Assertion(str(entry["path"]), expect, compiled))
