@@ -66,14 +66,17 @@ def normalize(value: str) -> str:
 
 
 def answer_values(answer: dns.resolver.Answer, rdtype: str) -> list[str]:
-    """The answer's records as text a person would write (TXT unquoted and joined)."""
+    """The answer's records as text a person would write (TXT unquoted and joined), sorted.
+
+    A record set has no order, so sorting keeps a summary the same from run to run.
+    """
     values = []
     for rdata in answer:
         if rdtype == "TXT":
             values.append(b"".join(rdata.strings).decode("utf-8", "replace"))
         else:
             values.append(rdata.to_text())
-    return values
+    return sorted(values)
 
 
 def matches(expected: str, values: list[str], rdtype: str) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import ssl
 
@@ -11,7 +10,7 @@ import trustme
 from aiohttp import web
 
 from probes.result import Status
-from support.probing import config_error, run
+from support.probing import config_error, run, silent_server
 
 TOKEN = "tok-3f9a1c77e2b04d5a"
 SECURE_HEADERS = {"Content-Security-Policy": "default-src 'self'",
@@ -231,14 +230,8 @@ async def test_tls_with_ca_file(tmp_path):
 
 
 async def test_silent_server_times_out(tmp_path):
-    async def never_answer(reader, writer):
-        await reader.read()
-    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
+    async with silent_server() as port:
         result = await run({"http": {"url": f"http://127.0.0.1:{port}/"}}, tmp_path, timeout="1s")
-    finally:
-        server.close()
     assert result.status is Status.FAIL
     assert result.summary == "request failed (no response in time), expected 2xx"
 

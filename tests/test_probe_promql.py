@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import urllib.parse
@@ -11,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from probes.result import Status
-from support.probing import config_error, run
+from support.probing import config_error, run, silent_server
 from support.procs import free_port, http_get, start_prometheus, wait_until
 
 METRICS = b"""\
@@ -111,15 +110,9 @@ async def test_query_error_has_its_own_summary(prometheus, tmp_path):
 
 
 async def test_silent_server_times_out(tmp_path):
-    async def never_answer(reader, writer):
-        await reader.read()
-    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
+    async with silent_server() as port:
         result = await run({"promql": {"url": f"http://127.0.0.1:{port}", "query": "up"}},
                            tmp_path, timeout="1s")
-    finally:
-        server.close()
     assert result.status is Status.FAIL
     assert result.summary == f"Prometheus unreachable (no response in time) at http://127.0.0.1:{port}"
 

@@ -13,7 +13,7 @@ import pytest
 import trustme
 
 from probes.result import Status
-from support.probing import config_error, run
+from support.probing import config_error, run, silent_server
 
 NOW = dt.datetime.now(dt.timezone.utc)
 
@@ -52,7 +52,7 @@ def server_context(cert=None, *, lowest=ssl.TLSVersion.TLSv1_2, highest=ssl.TLSV
 
 @asynccontextmanager
 async def tls_server(ctx: ssl.SSLContext | None) -> AsyncIterator[str]:
-    """A loopback server; with ctx None it accepts and never answers."""
+    """A loopback TLS server (plain TCP with ctx None) that reads until the client leaves."""
     async def handle(reader, writer):
         try:
             await reader.read()
@@ -161,7 +161,8 @@ async def test_tls_1_1_only_server_fails_the_handshake(ca, ca_file, tmp_path):
 
 
 async def test_silent_server_times_out(tmp_path):
-    async with tls_server(None) as target:
+    async with silent_server() as port:
+        target = f"127.0.0.1:{port}"
         result = await run({"tls": {"target": target}}, tmp_path, timeout="1s")
     assert result.status is Status.FAIL
     assert result.summary == f"{target}: no handshake in time, expected a TLS 1.2+ handshake"

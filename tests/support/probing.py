@@ -7,8 +7,10 @@ A probe under test is written as the ``probe:`` mapping of a one-item config, lo
 
 from __future__ import annotations
 
+import asyncio
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, AsyncIterator, Mapping
 
 import pytest
 
@@ -46,3 +48,17 @@ async def run(probe: Mapping[str, Any], base_dir: Path, timeout: str = "5s",
         await engine.resources.aclose()
     assert state.checked_at is not None, "the item was not probed (unset variables?)"
     return state.result
+
+
+@asynccontextmanager
+async def silent_server() -> AsyncIterator[int]:
+    """A loopback TCP port that accepts connections and never answers: for timeout cases."""
+    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()
+        writer.close()
+
+    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
