@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import operator
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import jmespath
 import jmespath.exceptions

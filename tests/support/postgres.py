@@ -11,6 +11,7 @@ import glob
 import os
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -57,19 +58,19 @@ class Cluster:
 
 
 def start_cluster(workdir: Path) -> Cluster:
-    """A running cluster in ``workdir`` (which must be empty or new); skips when not installed."""
+    """A running cluster in ``workdir`` (which must be empty or new); skips when not installed.
+
+    ``workdir`` must be reachable by the postgres user: not under pytest's basetemp, whose
+    ``/tmp/pytest-of-root`` every pytest session (other checkouts' too) resets to mode 0700.
+    """
     bin_dir = bindir()
     if bin_dir is None:
         pytest.skip("PostgreSQL is not installed (scripts/test.sh installs it as root)")
     workdir.mkdir(parents=True, exist_ok=True)
     as_user: list[str] = []
     if os.geteuid() == 0:
-        # initdb refuses root: hand the folder (and the way to it) to the postgres user.
+        # initdb refuses root: the folder belongs to the postgres user instead.
         shutil.chown(workdir, "postgres", "postgres")
-        for parent in workdir.parents:
-            if parent == Path("/"):
-                break
-            os.chmod(parent, os.stat(parent).st_mode | 0o011)   # traverse only, no listing
         as_user = ["runuser", "-u", "postgres", "--"]
     datadir = workdir / "data"
     port = free_port()
@@ -85,10 +86,14 @@ def start_cluster(workdir: Path) -> Cluster:
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory) -> Iterator[Cluster]:
-    """One PostgreSQL cluster for the whole test session, stopped at its end."""
-    cluster = start_cluster(tmp_path_factory.mktemp("postgres"))
+def postgres() -> Iterator[Cluster]:
+    """One PostgreSQL cluster for the whole test session, stopped and removed at its end."""
+    workdir = Path(tempfile.mkdtemp(prefix="readiness-pg-"))
     try:
-        yield cluster
+        cluster = start_cluster(workdir)
+        try:
+            yield cluster
+        finally:
+            cluster.stop()
     finally:
-        cluster.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
