@@ -189,3 +189,61 @@ async def test_closed_port_fails(tmp_path):
 def test_bad_config_is_located(tmp_path, probe, message):
     assert config_error({"tls": probe}, tmp_path) == \
         f"config.yaml: categories[0].items[0] (T-001): {message}"
+
+
+def test_exporter_publishes_the_certificate_expiry(ca, tmp_path, write_config):
+    """End to end: the daemon runs the tls probe and exports the leaf's notAfter on /metrics."""
+    import socket
+    import threading
+
+    from support.procs import http_get, start_exporter, wait_until
+
+    not_after = NOW + dt.timedelta(days=60)
+    ctx = server_context(ca.issue_cert("localhost", not_after=not_after))
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            try:
+                with ctx.wrap_socket(conn, server_side=True) as tls:
+                    tls.recv(1)
+            except OSError:
+                conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    config = write_config(f"""
+        categories:
+        - id: security
+          title: Security
+          items:
+          - id: S-012
+            title: Valid SSL certificates (not self-signed)
+            priority: critical
+            probe:
+              tls: {{target: "127.0.0.1:{port}", server_name: localhost, ca_file: ca.pem}}
+    """)
+    proc, base = start_exporter(config, tmp_path / "exporter.log")
+    try:
+        line = 'readiness_item_expiry_timestamp_seconds{item="S-012"}'
+
+        def exported() -> bool:
+            return line in http_get(f"{base}/metrics")[1].decode()
+
+        wait_until(exported, 20, "expiry metric")
+        text = http_get(f"{base}/metrics")[1].decode()
+    finally:
+        proc.stop()
+        stop.set()
+        listener.close()
+    value = next(ln.split()[-1] for ln in text.splitlines() if ln.startswith(line))
+    assert float(value) == pytest.approx(not_after.replace(microsecond=0).timestamp(), abs=1)
+    assert ('readiness_item_status{category="security",item="S-012",priority="critical",'
+            'status="pass"} 1.0') in text.splitlines()
