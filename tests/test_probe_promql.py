@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import aiohttp
 import pytest
+from aiohttp import web
 
 from probes.result import Status
 from support.probing import config_error, run, silent_server
@@ -107,6 +110,40 @@ async def test_query_error_has_its_own_summary(prometheus, tmp_path):
     assert result.status is Status.FAIL
     assert result.summary.startswith("query error (bad_data): ")
     assert "parse error" in result.summary
+
+
+async def test_credentials_reach_prometheus_behind_an_auth_proxy(prometheus, tmp_path):
+    """Basic auth and bearer tokens as a reverse proxy in front of Prometheus checks them."""
+    accepted = {"Basic " + base64.b64encode(b"ops:pw-8c1e").decode(), "Bearer tok-51f0"}
+
+    async def proxy(request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") not in accepted:
+            return web.Response(status=401, text="Unauthorized")
+        async with aiohttp.ClientSession() as session, session.post(
+                f"{prometheus}{request.path}", data=await request.post()) as upstream:
+            return web.Response(status=upstream.status, body=await upstream.read(),
+                                content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post("/api/v1/query", proxy)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    env = {"PROM_PASSWORD": "pw-8c1e", "PROM_TOKEN": "tok-51f0"}
+    try:
+        basic = await run({"promql": {"url": url, "query": "up == 1", "basic_auth": {
+            "username": "ops", "password": "${PROM_PASSWORD}"}}}, tmp_path, env=env)
+        bearer = await run({"promql": {"url": url, "query": "up == 1",
+                                       "bearer_token": "${PROM_TOKEN}"}}, tmp_path, env=env)
+        anonymous = await run({"promql": {"url": url, "query": "up == 1"}}, tmp_path)
+    finally:
+        await runner.cleanup()
+    assert basic.status is Status.PASS and bearer.status is Status.PASS
+    assert "pw-8c1e" not in repr(basic) and "tok-51f0" not in repr(bearer)
+    assert anonymous.status is Status.FAIL
+    assert anonymous.summary == f"Prometheus answered status 401 without JSON at {url}/api/v1/query"
 
 
 async def test_silent_server_times_out(tmp_path):
