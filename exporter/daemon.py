@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import ssl
 import time
 from pathlib import Path
 from typing import Mapping
@@ -58,7 +59,8 @@ class Daemon:
     def stop(self) -> None:
         self._stopping.set()
 
-    async def serve(self, listen: str, app: web.Application) -> None:
+    async def serve(self, listen: str, app: web.Application,
+                    ssl_context: ssl.SSLContext | None = None) -> None:
         """Start probing and serving; return after SIGTERM/SIGINT (or ``stop()``)."""
         host, port = split_listen_address(listen)
         loop = asyncio.get_running_loop()
@@ -67,7 +69,7 @@ class Daemon:
             loop.add_signal_handler(sig, self.stop)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
-        site = web.TCPSite(runner, host, port, reuse_address=True)
+        site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=ssl_context)
         await site.start()
         self.engine.start()
         log.info("listening", address=listen, items=len(self.engine.states),
