@@ -20,6 +20,7 @@ log = structlog.get_logger("readiness.daemon")
 
 DEFAULT_PORT = 10145
 DEFAULT_LISTEN = f":{DEFAULT_PORT}"
+SHUTDOWN_GRACE = 1.0   # seconds open HTTP connections get to finish after SIGTERM
 
 
 def split_listen_address(value: str) -> tuple[str | None, int]:
@@ -67,7 +68,10 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        # A client that keeps a connection open (idle keep-alive, a body it never finishes)
+        # must not hold up shutdown: aiohttp's default waits 60 s for it.
+        runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                               shutdown_timeout=SHUTDOWN_GRACE)
         await runner.setup()
         site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=ssl_context)
         await site.start()
