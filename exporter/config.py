@@ -18,6 +18,8 @@ import yaml
 from probes.fields import SpecError, Unresolved, parse_duration, show
 from probes.registry import parse_probe
 
+from .redact import NOTHING, Redactor, secrets_in_spec, sensitive_variables
+
 PRIORITIES = ("critical", "high", "medium", "low")
 DEFAULT_INTERVAL = 60.0
 DEFAULT_TIMEOUT = 10.0
@@ -56,6 +58,8 @@ class Item:
     spec: Any
     raw_probe: Mapping[str, Any]          # as written, ${VAR} unexpanded: safe to show
     missing: tuple[str, ...] = ()         # unset variables: the item is PENDING, not probed
+    # Masks this item's credentials in whatever is shown of it (summaries, logs, errors).
+    redactor: Redactor = field(default=NOTHING, compare=False, repr=False)
 
     @property
     def probed(self) -> bool:
@@ -324,20 +328,25 @@ def _item(errors: _Errors, where: str, raw: Any, category: str, interval: float,
         applicable = True
     raw_probe = raw.get("probe")
     kind, spec, missing = "", None, []
+    redactor = NOTHING
     if raw_probe is None:
         if applicable:
             errors.add(where, "probe is required (or set applicable: false)")
     else:
         expanded = expand(raw_probe, env, missing)
+        redactor = Redactor(sensitive_variables(raw_probe, env, _VAR))
         try:
             kind, spec = parse_probe(expanded, "", base_dir)
         except SpecError as exc:
-            errors.add(where, f"probe {exc}" if not exc.field else str(exc))
+            errors.add(where, redactor.text(f"probe {exc}" if not exc.field else str(exc)))
+        else:
+            values, files = secrets_in_spec(spec)
+            redactor = Redactor([*redactor.values, *values], files)
     if len(errors.lines) > before:
         return None
     return Item(
         id=item_id, title=title.strip(), category=category, priority=priority,
         interval=item_interval, timeout=item_timeout, applicable=applicable,
         notes=str(raw.get("notes") or ""), kind=kind, spec=spec,
-        raw_probe=raw_probe or {}, missing=tuple(missing),
+        raw_probe=raw_probe or {}, missing=tuple(missing), redactor=redactor,
     )
