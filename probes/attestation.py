@@ -26,6 +26,7 @@ import yaml
 
 from .context import ProbeContext
 from .fields import Fields, format_duration
+from .reading import read_capped
 from .result import Result, Status
 
 FILE_CAP = 256 * 1024  # bytes; an evidence file is a short YAML document
@@ -68,8 +69,7 @@ def parse_when(value: Any, field: str) -> dt.datetime:
 
 def load_evidence(path: Path) -> dict[str, Any]:
     """The evidence file's fields, checked; raises EvidenceError with a readable reason."""
-    with path.open("rb") as fh:
-        data = fh.read(FILE_CAP + 1)
+    data = read_capped(path, FILE_CAP + 1)
     if len(data) > FILE_CAP:
         raise EvidenceError(f"is larger than {FILE_CAP // 1024} KiB")
     try:

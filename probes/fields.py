@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from .reading import read_capped
+
 _MISSING: Any = object()
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
@@ -61,8 +63,8 @@ class Secret:
         if self._value is not None:
             return self._value
         assert self.file is not None
-        with self.file.open(encoding="utf-8") as fh:
-            return fh.read(64 * 1024).strip()
+        # Regular files only: a FIFO here would block whoever asks, perhaps the event loop.
+        return read_capped(self.file, 64 * 1024).decode("utf-8").strip()
 
     def __repr__(self) -> str:
         return "<secret>"

@@ -10,6 +10,7 @@ from typing import Pattern
 
 from .context import ProbeContext
 from .fields import Fields, format_duration
+from .reading import read_capped
 from .result import Result, failed, passed
 
 READ_CAP = 4 * 1024 * 1024  # bytes read for a content check
@@ -47,8 +48,7 @@ def _check(spec: Spec) -> Result:
                       f"expected at most {format_duration(spec.max_age)}", **evidence)
     if spec.content_regex is not None:
         try:
-            with path.open("rb") as fh:
-                text = fh.read(READ_CAP).decode("utf-8", "replace")
+            text = read_capped(path, READ_CAP).decode("utf-8", "replace")
         except OSError as exc:
             return failed(f"{path} cannot be read ({exc.strerror})", **evidence)
         if not spec.content_regex.search(text):
