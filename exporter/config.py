@@ -17,6 +17,7 @@ import yaml
 
 from probes.fields import SpecError, Unresolved, parse_duration, show
 from probes.registry import parse_probe
+from probes.safeyaml import SafeLoader
 
 from .redact import NOTHING, Redactor, secrets_in_spec, sensitive_variables
 
@@ -126,17 +127,8 @@ def expand(value: Any, env: Mapping[str, str], missing: list[str]) -> Any:
     return value
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML that refuses alias bombs: anchors are fine, thousands of alias uses are not."""
-
-    max_aliases = 1000
-
-    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
-        if self.check_event(yaml.AliasEvent):
-            self._aliases = getattr(self, "_aliases", 0) + 1
-            if self._aliases > self.max_aliases:
-                raise yaml.YAMLError(f"more than {self.max_aliases} aliases: refusing to expand")
-        return super().compose_node(parent, index)
+# Safe YAML with the alias count and the alias-expanded size capped (billion laughs).
+_Loader = SafeLoader
 
 
 def read_yaml(path: Path) -> Any:
@@ -156,7 +148,7 @@ def read_yaml(path: Path) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([f"{path}:{where}: invalid YAML: {problem}"]) from None
+        raise ConfigError([f"{path}:{where or ''}{':' if where else ''} invalid YAML: {problem}"]) from None
 
 
 def load(path: str | Path, env: Mapping[str, str] | None = None) -> Checklist:

@@ -18,6 +18,8 @@ from .reading import read_capped
 _MISSING: Any = object()
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+# A century: longer would overflow the scheduler's datetime arithmetic.
+MAX_DURATION = 100 * 365 * 86400
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -98,7 +100,7 @@ def parse_duration(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError
     if isinstance(value, (int, float)):
-        if value < 0:
+        if not 0 <= value <= MAX_DURATION:  # also refuses NaN (YAML .nan) and .inf
             raise ValueError
         return float(value)
     if not isinstance(value, str) or not value:
@@ -109,7 +111,7 @@ def parse_duration(value: Any) -> float:
             raise ValueError
         total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
         pos = match.end()
-    if pos != len(value):
+    if pos != len(value) or total > MAX_DURATION:
         raise ValueError
     return total
 
