@@ -23,6 +23,7 @@ from typing import Callable, ContextManager, Iterator
 import pytest
 
 from support import faults
+from support.faults import alive
 from support.procs import http_get, start_exporter, wait_until
 
 PY = sys.executable
@@ -158,15 +159,6 @@ class Scraper:
 def metric(body: str, name: str, item: str) -> float | None:
     m = re.search(rf'^{name}\{{[^}}]*\bitem="{item}"[^}}]*\}} (\S+)$', body, re.M)
     return float(m.group(1)) if m else None
-
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` still runs (a zombie waiting for PID 1 to reap it counts as dead)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-    return state not in ("Z", "X")
 
 
 def summaries(log: str, item: str) -> list[str]:

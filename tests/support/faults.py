@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from pathlib import Path
 from typing import Callable
 
 Behaviour = Callable[[socket.socket, threading.Event], None]
@@ -111,3 +112,12 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie waiting for PID 1 to reap it counts as dead)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state not in ("Z", "X")
