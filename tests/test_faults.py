@@ -8,9 +8,11 @@ during each fault is printed (``pytest -s``), not asserted: this machine is shar
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import re
+import ssl
 import statistics
 import sys
 import textwrap
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Callable, ContextManager, Iterator
 
 import pytest
+import trustme
 
 from support import faults
 from support.faults import alive
@@ -69,6 +72,39 @@ FORKS_HOLDING_PIPE = "sleep 120 & echo $! >> {tmp}/pids; sleep 120 & echo $! >> 
 FORKS_DETACHED = ("sleep 120 >/dev/null 2>&1 & echo $! >> {tmp}/pids; "
                   "sleep 120 >/dev/null 2>&1 & echo $! >> {tmp}/pids; exit 1")
 
+TRUSTED_CA = trustme.CA()   # the probes trust it through ca_file; another CA stands for self-signed
+
+
+def tls_server(*hosts: str, ca: trustme.CA = TRUSTED_CA, expired: bool = False) -> faults.Behaviour:
+    """HTTPS on 127.0.0.1 with a certificate for ``hosts`` from ``ca``, valid or expired."""
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    when = {"not_before": dt.datetime(2020, 1, 1), "not_after": dt.datetime(2021, 1, 1)} if expired else {}
+    ca.issue_cert(*hosts, **when).configure_cert(ctx)
+    return faults.tls(ctx, faults.answers_ok)
+
+
+def trust_ca(tmp: Path) -> None:
+    TRUSTED_CA.cert_pem.write_to_path(tmp / "ca.pem")
+
+
+HTTPS = '{http: {url: "https://127.0.0.1:{port}/", ca_file: "{tmp}/ca.pem"}}'
+TLS_FAULTS = [
+    Fault("tls-self-signed", HTTPS, r"certificate not trusted: unable to get local issuer certificate",
+          serve(tls_server("127.0.0.1", ca=trustme.CA())), trust_ca),
+    Fault("tls-wrong-host", HTTPS, r"certificate not trusted: .*(mismatch|not valid for)",
+          serve(tls_server("other.example")), trust_ca),
+    Fault("tls-expired", HTTPS, r"certificate not trusted: certificate has expired",
+          serve(tls_server("127.0.0.1", expired=True)), trust_ca),
+    Fault("tls-stalls-mid-handshake", HTTPS, r"no response in time|timed out",
+          serve(faults.never_answers), trust_ca),
+]
+
+FAULTS = [
+    ("tls-self-signed", tls_server("self", "127.0.0.1"), r"certificate not trusted: .*self.signed|unable to get local issuer"),
+    ("tls-wrong-host", tls_server("wrong", "other.example"), r"certificate not trusted: .*(mismatch|not valid for)|unable to get local issuer"),
+    ("tls-expired", tls_server("expired", "127.0.0.1", expired=True), r"certificate not trusted: .*(expired|unable to get local issuer)"),
+]
+
 FAULTS = [
     Fault("tcp-accepts-never-answers", '{http: {url: "http://127.0.0.1:{port}/"}}',
           r"no response in time|timed out", serve(faults.never_answers)),
@@ -80,6 +116,7 @@ FAULTS = [
           r"body does not match /END-OF-BODY/ \(first 1 MiB read\)", serve(faults.huge_body())),
     Fault("redirect-loop", '{http: {url: "http://127.0.0.1:{port}/"}}',
           r"too many redirects", serve(faults.redirects_forever)),
+    *TLS_FAULTS,
     Fault("http-connection-refused", '{http: {url: "http://127.0.0.1:{port}/"}}',
           r"connection refused", closed),
     Fault("tcp-connection-refused", '{tcp: {target: "127.0.0.1:{port}"}}',

@@ -227,6 +227,8 @@ def test_secrets_leak_nowhere(tmp_path, echo_port):
         for method, path in _routes(config, env):
             if method == "GET":
                 outputs[f"GET {path}"] = http_get(base + path)[1].decode("utf-8", "replace")
+            elif method == "POST" and path != "/-/reload":   # probe-now and the like
+                outputs[f"POST {path}"] = _post(base + path)[1]
         # A reload that fails on an item whose credential is in the wrong place.
         config.write_text(text.replace("interval: 1h, timeout: 3s, probe: {http: {url: \"http://probe",
                                        "interval: 1h, timeout: 3s, probe: {http: {url: \"ftp://probe", 1))

@@ -8,6 +8,7 @@ says a word, one that drips a body a byte a second, one with a 50 MB body, a red
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from pathlib import Path
 from typing import Callable
@@ -121,3 +122,21 @@ def alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return False
     return state not in ("Z", "X")
+
+
+def tls(context: "ssl.SSLContext", then: Behaviour) -> Behaviour:
+    """``then`` over TLS with ``context`` (a server context: its certificate is the fault)."""
+    def behaviour(conn: socket.socket, stopping: threading.Event) -> None:
+        conn.settimeout(5)
+        try:
+            wrapped = context.wrap_socket(conn, server_side=True)
+        except (ssl.SSLError, OSError):
+            return  # the prober refused our certificate: the expected end
+        then(wrapped, stopping)  # type: ignore[arg-type]
+    return behaviour
+
+
+def answers_ok(conn: socket.socket, stopping: threading.Event) -> None:
+    """A plain 200 (behind a bad certificate, the prober should never see it)."""
+    _read_request(conn)
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
