@@ -27,7 +27,7 @@ from support.procs import ROOT
 SHIPPED = (ROOT / "config.yaml").read_text()
 SHIPPED_LINES = SHIPPED.splitlines(keepends=True)
 ENV = {"APP_URL": "http://127.0.0.1:1", "APP_REPO": "/nonexistent", "PUBLIC_HOST": "127.0.0.1"}
-PROPERTY = settings(max_examples=60, deadline=10_000, derandomize=True,
+PROPERTY = settings(max_examples=60, deadline=10_000, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
                                            HealthCheck.too_slow])
 
