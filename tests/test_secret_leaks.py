@@ -363,3 +363,40 @@ def test_redacted_result_keeps_everything_else():
     assert clean == Result(Status.FAIL, "exit code 1: <secret>", {"argv": ["x", "<secret>"], "n": 3},
                            expires_at=5.0, error=True)
     assert json.dumps(clean.evidence).count("<secret>") == 1
+
+
+async def test_engine_masks_what_a_raising_probe_says(write_config, monkeypatch, capsys):
+    """A probe bug whose exception quotes its spec: the engine's log, result and debug lines
+    still show no credential (the real http probe is swapped for one that raises)."""
+    from exporter.engine import Engine
+    from probes import registry
+
+    pw, token = secret("raised-password"), secret("raised-token")
+    path = write_config("""
+        categories:
+          - id: c
+            title: C
+            items:
+              - id: R-1
+                title: Raises
+                priority: high
+                probe: {http: {url: "http://probe:${PW}@127.0.0.1:1/", headers: {X-Token: "${T}"}}}
+    """)
+    checklist = load(path, {"PW": pw, "T": token})
+
+    async def raising(spec, ctx):
+        ctx.log(f"about to fail on {spec.url} with {dict(spec.headers)}")
+        raise RuntimeError(f"cannot handle {spec.url} {dict(spec.headers)}")
+
+    monkeypatch.setitem(registry.KINDS, "http", registry.Kind(registry.KINDS["http"].parse, raising))
+    engine = Engine(checklist)
+    debug: list[str] = []
+    try:
+        state = await engine.run_item("R-1", debug)
+    finally:
+        await engine.stop()
+    shown = "\n".join([state.result.summary, json.dumps(dict(state.result.evidence)), *debug,
+                       *capsys.readouterr()])
+    assert state.result.error and "probe error: RuntimeError: cannot handle" in state.result.summary
+    assert "http://probe:<secret>@127.0.0.1:1/" in state.result.summary
+    assert pw not in shown and token not in shown, shown
