@@ -35,8 +35,9 @@ from typing import Any, Awaitable, Callable, Mapping
 import bcrypt
 from aiohttp import web
 
-from .config import ConfigError, read_yaml
 from probes.fields import show
+
+from .config import ConfigError, read_yaml
 
 OPEN_PATHS = frozenset({"/-/healthy"})   # reachable without credentials (liveness checks)
 REALM = "readiness-exporter"

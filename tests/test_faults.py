@@ -15,7 +15,6 @@ import re
 import ssl
 import statistics
 import sys
-import textwrap
 import threading
 import time
 from dataclasses import dataclass
@@ -24,7 +23,6 @@ from typing import Callable, ContextManager, Iterator
 
 import pytest
 import trustme
-
 from support import faults
 from support.faults import alive
 from support.procs import http_get, start_exporter, wait_until
@@ -263,7 +261,6 @@ def test_shared_faults_servers_really_misbehave():
             with pytest.raises(socket.timeout):
                 s.recv(1)
     with faults.Server(faults.redirects_forever) as port:
-        status, _ = 0, b""
         with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
             s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             assert s.recv(100).startswith(b"HTTP/1.1 302")
