@@ -150,7 +150,9 @@ class Engine:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - exceptions escaping a job leak cycles
-            log.error("probe job failed", item=item_id, error=repr(exc))
+            state = self.states.get(item_id)
+            error = state.item.redactor.text(repr(exc)) if state is not None else repr(exc)
+            log.error("probe job failed", item=item_id, error=error)
         finally:
             if task is not None:
                 self._tasks.discard(task)
