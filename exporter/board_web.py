@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from . import board, reports
-from .daemon import Daemon
+from .daemon import Daemon, daemon_of
 from .redact import redact
 from .snapshot import ItemState
 
@@ -32,18 +32,14 @@ def add_routes(app: web.Application) -> None:
     app.router.add_static("/static/", STATIC, append_version=False)
 
 
-def _daemon(request: web.Request) -> Daemon:
-    return request.app["daemon"]
-
-
 def _category(request: web.Request, state: ItemState) -> str:
-    titles = {c.id: c.title for c in _daemon(request).engine.checklist.categories}
+    titles = {c.id: c.title for c in daemon_of(request).engine.checklist.categories}
     return titles.get(state.item.category, state.item.category)
 
 
 def _state(request: web.Request) -> ItemState:
     item_id = request.match_info["id"]
-    state = _daemon(request).engine.snapshot().states.get(item_id)
+    state = daemon_of(request).engine.snapshot().states.get(item_id)
     if state is None:
         raise web.HTTPNotFound(text=f"unknown item {item_id}: not in the running config\n")
     return state
@@ -63,13 +59,13 @@ def _json(doc: Any) -> web.Response:
 
 
 async def board_page(request: web.Request) -> web.Response:
-    snap = _daemon(request).engine.snapshot()
+    snap = daemon_of(request).engine.snapshot()
     return _html(request, board.board(snap, board.Filters.from_query(request.query)))
 
 
 async def item_page(request: web.Request) -> web.Response:
     state = _state(request)
-    changes = list(_daemon(request).engine.history.get(state.item.id, ()))
+    changes = list(daemon_of(request).engine.history.get(state.item.id, ()))
     return _html(request, board.item_page(state, changes, category=_category(request, state)))
 
 
@@ -79,7 +75,7 @@ async def probe_now(request: web.Request) -> web.Response:
     if origin and urlsplit(origin).netloc != request.host:
         raise web.HTTPForbidden(text=f"probe-now from another site ({origin}) is refused\n")
     state = _state(request)
-    engine = _daemon(request).engine
+    engine = daemon_of(request).engine
     lines: list[str] = []
     if state.item.probed:
         state = await engine.run_item(state.item.id, debug=lines)
@@ -90,7 +86,7 @@ async def probe_now(request: web.Request) -> web.Response:
 
 
 async def status_api(request: web.Request) -> web.Response:
-    return _json(reports.status_json(_daemon(request).engine.snapshot()))
+    return _json(reports.status_json(daemon_of(request).engine.snapshot()))
 
 
 def item_detail(state: ItemState, changes: list[Any]) -> dict[str, Any]:
@@ -116,4 +112,4 @@ def item_detail(state: ItemState, changes: list[Any]) -> dict[str, Any]:
 
 async def item_api(request: web.Request) -> web.Response:
     state = _state(request)
-    return _json(item_detail(state, list(_daemon(request).engine.history.get(state.item.id, ()))))
+    return _json(item_detail(state, list(daemon_of(request).engine.history.get(state.item.id, ()))))

@@ -45,6 +45,8 @@ def serve_parser() -> argparse.ArgumentParser:
     _common(parser)
     parser.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN,
                         help="address to listen on, HOST:PORT or :PORT (default: %(default)s)")
+    parser.add_argument("--web.config.file", dest="web_config", default="",
+                        help="TLS and basic auth, exporter-toolkit format (docs/security.md)")
     parser.add_argument("--version", action="version", version=f"readiness-exporter {__version__}")
     return parser
 
@@ -52,18 +54,24 @@ def serve_parser() -> argparse.ArgumentParser:
 def serve(args: argparse.Namespace) -> int:
     from aiohttp import web  # noqa: F401 - fail early if the server library is missing
 
+    from . import webconfig
     from .daemon import Daemon, split_listen_address
     from .web import build_app
 
     try:
         split_listen_address(args.listen)
-    except ValueError as exc:
+        web_config = webconfig.load(args.web_config) if args.web_config else None
+        tls = web_config.ssl_context() if web_config else None
+    except (ValueError, config.ConfigError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
 
     async def main() -> None:
         daemon = Daemon(args.config_file)
-        await daemon.serve(args.listen, build_app(daemon))
+        app = build_app(daemon)
+        if web_config is not None:
+            web_config.protect(app)
+        await daemon.serve(args.listen, app, tls)
 
     try:
         asyncio.run(main())

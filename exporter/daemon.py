@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import ssl
 import time
 from pathlib import Path
 from typing import Mapping
@@ -19,6 +20,7 @@ log = structlog.get_logger("readiness.daemon")
 
 DEFAULT_PORT = 10145
 DEFAULT_LISTEN = f":{DEFAULT_PORT}"
+SHUTDOWN_GRACE = 1.0   # seconds open HTTP connections get to finish after SIGTERM
 
 
 def split_listen_address(value: str) -> tuple[str | None, int]:
@@ -28,6 +30,11 @@ def split_listen_address(value: str) -> tuple[str | None, int]:
         raise ValueError(f"--web.listen-address must be HOST:PORT or :PORT (got {value!r})")
     host = host.strip("[]")
     return (host or None), int(port)
+
+
+def daemon_of(request: web.Request) -> "Daemon":
+    """The daemon an HTTP handler serves."""
+    return request.app[DAEMON]
 
 
 class Daemon:
@@ -58,16 +65,20 @@ class Daemon:
     def stop(self) -> None:
         self._stopping.set()
 
-    async def serve(self, listen: str, app: web.Application) -> None:
+    async def serve(self, listen: str, app: web.Application,
+                    ssl_context: ssl.SSLContext | None = None) -> None:
         """Start probing and serving; return after SIGTERM/SIGINT (or ``stop()``)."""
         host, port = split_listen_address(listen)
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        # A client that keeps a connection open (idle keep-alive, a body it never finishes)
+        # must not hold up shutdown: aiohttp's default waits 60 s for it.
+        runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                               shutdown_timeout=SHUTDOWN_GRACE)
         await runner.setup()
-        site = web.TCPSite(runner, host, port, reuse_address=True)
+        site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=ssl_context)
         await site.start()
         self.engine.start()
         log.info("listening", address=listen, items=len(self.engine.states),
@@ -78,3 +89,6 @@ class Daemon:
             log.info("shutting down")
             await self.engine.stop()
             await runner.cleanup()
+
+
+DAEMON = web.AppKey("daemon", Daemon)

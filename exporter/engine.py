@@ -70,9 +70,10 @@ class Engine:
         async with self._semaphore:
             started = time.monotonic()
             ctx = ProbeContext(self.resources, item.timeout, debug)
-            result = await self._probe(item, ctx)
+            result = item.redactor.result(await self._probe(item, ctx))
             duration = time.monotonic() - started
         if debug is not None:
+            item.redactor.lines(debug)
             debug.append(f"{duration:7.3f}s result {result.status.label}: {result.summary}")
         return self._record(item, result, duration)
 
@@ -85,6 +86,7 @@ class Engine:
                           {"timeout_seconds": item.timeout}, error=True)
         except Exception as exc:  # noqa: BLE001 - one probe's bug must not touch other items
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            reason = item.redactor.text(reason)  # exception texts quote URLs with passwords
             ctx.log(f"probe raised {reason}")
             log.warning("probe raised", item=item.id, kind=item.kind, error=reason)
             return Result(Status.FAIL, f"probe error: {reason}", {"error": reason}, error=True)
@@ -153,7 +155,9 @@ class Engine:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - exceptions escaping a job leak cycles
-            log.error("probe job failed", item=item_id, error=repr(exc))
+            state = self.states.get(item_id)
+            error = state.item.redactor.text(repr(exc)) if state is not None else repr(exc)
+            log.error("probe job failed", item=item_id, error=error)
         finally:
             if task is not None:
                 self._tasks.discard(task)

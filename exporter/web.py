@@ -6,14 +6,14 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from . import board_web
-from .daemon import Daemon
+from .daemon import DAEMON, Daemon, daemon_of
 
 MAX_REQUEST_BYTES = 64 * 1024
 
 
 def build_app(daemon: Daemon) -> web.Application:
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
-    app["daemon"] = daemon
+    app[DAEMON] = daemon
     board_web.add_routes(app)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/-/healthy", healthy)
@@ -22,12 +22,8 @@ def build_app(daemon: Daemon) -> web.Application:
     return app
 
 
-def _daemon(request: web.Request) -> Daemon:
-    return request.app["daemon"]
-
-
 async def metrics(request: web.Request) -> web.Response:
-    body = _daemon(request).exposition.render()
+    body = daemon_of(request).exposition.render()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
@@ -36,7 +32,7 @@ async def healthy(request: web.Request) -> web.Response:
 
 
 async def ready(request: web.Request) -> web.Response:
-    snap = _daemon(request).engine.snapshot()
+    snap = daemon_of(request).engine.snapshot()
     if snap.ready:
         return web.Response(text="Ready\n")
     probed = [s for s in snap.states.values() if s.item.probed]
@@ -45,7 +41,7 @@ async def ready(request: web.Request) -> web.Response:
 
 
 async def reload(request: web.Request) -> web.Response:
-    errors = await _daemon(request).reload()
+    errors = await daemon_of(request).reload()
     if errors:
         return web.Response(status=500, text="failed to reload config:\n" + "\n".join(errors) + "\n")
     return web.Response(text="Reloaded\n")

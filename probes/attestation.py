@@ -25,7 +25,9 @@ from typing import Any
 import yaml
 
 from .context import ProbeContext
+from . import safeyaml
 from .fields import Fields, format_duration
+from .reading import read_capped
 from .result import Result, Status
 
 FILE_CAP = 256 * 1024  # bytes; an evidence file is a short YAML document
@@ -68,18 +70,18 @@ def parse_when(value: Any, field: str) -> dt.datetime:
 
 def load_evidence(path: Path) -> dict[str, Any]:
     """The evidence file's fields, checked; raises EvidenceError with a readable reason."""
-    with path.open("rb") as fh:
-        data = fh.read(FILE_CAP + 1)
+    data = read_capped(path, FILE_CAP + 1)
     if len(data) > FILE_CAP:
         raise EvidenceError(f"is larger than {FILE_CAP // 1024} KiB")
     try:
-        doc = yaml.safe_load(data.decode("utf-8"))
+        doc = safeyaml.load(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise EvidenceError("is not UTF-8 text") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise EvidenceError(f"is not valid YAML{where}") from None
+        problem = getattr(exc, "problem", None)
+        raise EvidenceError(f"is not valid YAML{where}" + (f": {problem}" if problem else "")) from None
     if not isinstance(doc, dict):
         raise EvidenceError("must be a mapping with status, validated_by, date and evidence")
     unknown = [k for k in doc if k not in FIELDS]
@@ -95,7 +97,7 @@ def load_evidence(path: Path) -> dict[str, Any]:
     evidence = doc.get("evidence") or []
     if isinstance(evidence, str):
         evidence = [evidence]
-    if not isinstance(evidence, list):
+    if not isinstance(evidence, list) or any(isinstance(e, (list, dict)) for e in evidence):
         raise EvidenceError("evidence must be a list of strings or links")
     return {
         "status": STATUSES[str(status).lower()],

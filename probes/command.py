@@ -77,6 +77,9 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     finally:
         if proc.returncode is None:
             await _terminate(proc)
+        else:
+            # Children it left running in its process group (``cmd &``) go with it.
+            _kill_group(proc.pid, signal.SIGKILL)
     if output is None:
         return Result(Status.FAIL, f"still running after {ctx.timeout:g}s: killed with its "
                       "process group", {"argv": list(spec.argv)}, error=True)
@@ -93,7 +96,8 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
         return failed(f"exit code {code}, expected {expected}" + (f": {detail}" if detail else ""),
                       **evidence)
     if spec.stdout_regex is not None and not spec.stdout_regex.search(out.decode("utf-8", "replace")):
-        return failed(f"output does not match /{spec.stdout_regex.pattern}/", **evidence)
+        cut = f" (first {OUTPUT_CAP // 1024} KiB read)" if len(out) >= OUTPUT_CAP else ""
+        return failed(f"output does not match /{spec.stdout_regex.pattern}/{cut}", **evidence)
     return passed(f"exit code {code}", **evidence)
 
 
@@ -101,7 +105,9 @@ async def _communicate(
     proc: asyncio.subprocess.Process, ctx: ProbeContext
 ) -> tuple[bytes, bytes] | None:
     """stdout and stderr once the command ends, or None when it outlives its budget."""
-    budget = max(0.001, ctx.remaining() - KILL_GRACE)
+    # SIGTERM early enough that the grace period and the SIGKILL fit in the item's timeout.
+    grace = min(KILL_GRACE, ctx.remaining() * 0.25)
+    budget = max(0.001, ctx.remaining() * 0.95 - grace)
     try:
         out, err, _ = await asyncio.wait_for(
             asyncio.gather(_read_capped(proc.stdout), _read_capped(proc.stderr), proc.wait()),
@@ -109,19 +115,21 @@ async def _communicate(
         )
     except asyncio.TimeoutError:
         ctx.log(f"still running after {budget:.2f}s: killing its process group")
-        await _terminate(proc)
+        await _terminate(proc, grace)
         return None
     return out, err
 
 
-async def _terminate(proc: asyncio.subprocess.Process) -> None:
+async def _terminate(proc: asyncio.subprocess.Process, grace: float = KILL_GRACE) -> None:
     """SIGTERM the whole process group, then SIGKILL what is left after a grace period."""
     _kill_group(proc.pid, signal.SIGTERM)
     try:
-        await asyncio.wait_for(asyncio.shield(proc.wait()), KILL_GRACE)
+        await asyncio.wait_for(asyncio.shield(proc.wait()), grace)
     except asyncio.TimeoutError:
         pass
-    # Children may outlive the leader: the group gets SIGKILL either way.
-    _kill_group(proc.pid, signal.SIGKILL)
+    finally:
+        # Children may outlive the leader, and a probe cancelled during the grace period
+        # (engine timeout, shutdown) must not leave them running: SIGKILL either way.
+        _kill_group(proc.pid, signal.SIGKILL)
     if proc.returncode is None:
         await proc.wait()

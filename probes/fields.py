@@ -13,9 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from .reading import read_capped
+
 _MISSING: Any = object()
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+# A century: longer would overflow the scheduler's datetime arithmetic.
+MAX_DURATION = 100 * 365 * 86400
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -61,8 +65,8 @@ class Secret:
         if self._value is not None:
             return self._value
         assert self.file is not None
-        with self.file.open(encoding="utf-8") as fh:
-            return fh.read(64 * 1024).strip()
+        # Regular files only: a FIFO here would block whoever asks, perhaps the event loop.
+        return read_capped(self.file, 64 * 1024).decode("utf-8").strip()
 
     def __repr__(self) -> str:
         return "<secret>"
@@ -96,7 +100,7 @@ def parse_duration(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError
     if isinstance(value, (int, float)):
-        if value < 0:
+        if not 0 <= value <= MAX_DURATION:  # also refuses NaN (YAML .nan) and .inf
             raise ValueError
         return float(value)
     if not isinstance(value, str) or not value:
@@ -107,7 +111,7 @@ def parse_duration(value: Any) -> float:
             raise ValueError
         total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
         pos = match.end()
-    if pos != len(value):
+    if pos != len(value) or total > MAX_DURATION:
         raise ValueError
     return total
 

@@ -328,7 +328,8 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
                       f"latency {latency:.3f}s, expected < {format_duration(spec.max_latency)}",
                       evidence)
     if spec.body_regex is not None and not spec.body_regex.search(text):
-        return Result(Status.FAIL, f"body does not match /{spec.body_regex.pattern}/", evidence)
+        cut = f" (first {BODY_CAP // 1024 // 1024} MiB read)" if len(body) >= BODY_CAP else ""
+        return Result(Status.FAIL, f"body does not match /{spec.body_regex.pattern}/{cut}", evidence)
 
     checks: list[Check] = []
     if spec.headers_present:

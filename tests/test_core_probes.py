@@ -290,7 +290,7 @@ async def test_attestation_older_than_max_age_is_fail(tmp_path, resources):
 
 
 @pytest.mark.parametrize("content,summary", [
-    (b"status: [", "T-001.yaml is not valid YAML at line 1"),
+    (b"status: [", "T-001.yaml is not valid YAML at line 1: expected the node content, but found '<stream end>'"),
     (b"- a list\n", "T-001.yaml must be a mapping with status, validated_by, date and evidence"),
     (b"status: maybe\nvalidated_by: x\ndate: 2026-01-01\n", "T-001.yaml status must be one of pass, partial, fail, pending, na (got 'maybe')"),
     (b"status: pass\ndate: 2026-01-01\n", "T-001.yaml validated_by is required: who signed it"),

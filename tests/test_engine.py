@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 
 import pytest
@@ -130,9 +129,24 @@ async def test_concurrency_bound_holds(write_config, monkeypatch):
     assert all(s.status is Status.PASS for s in snap.states.values())
 
 
-async def test_status_changes_are_logged_once_each(write_config, tmp_path, capsys):
+@pytest.fixture
+def json_logs():
+    """The exporter's logging set up for one test, and the test run's logging put back after."""
+    import logging
+
+    import structlog
+
     from exporter import logs
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
     logs.setup("info", "json")
+    yield
+    root.handlers[:], level = saved
+    root.setLevel(level)
+    structlog.reset_defaults()
+
+
+async def test_status_changes_are_logged_once_each(write_config, tmp_path, caplog, json_logs):
     target = tmp_path / "flag"
     engine = Engine(load(write_config, """
         categories:
@@ -145,8 +159,8 @@ async def test_status_changes_are_logged_once_each(write_config, tmp_path, capsy
             target.write_text("x")
         await engine.run_item("F-1")
     await engine.stop()
-    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
-    changes = [(e["item"], e["before"], e["after"]) for e in lines if e["event"] == "status changed"]
+    events = [r.msg for r in caplog.records if isinstance(r.msg, dict)]  # structlog's event dicts
+    changes = [(e["item"], e["before"], e["after"]) for e in events if e["event"] == "status changed"]
     # PENDING -> FAIL, FAIL -> PASS; repeated results log nothing.
     assert changes == [("F-1", "PENDING", "FAIL"), ("F-1", "FAIL", "PASS")]
     assert [(c.before, c.after) for c in engine.history["F-1"]] == [

@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -35,18 +36,19 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: f
     raise TimeoutError(f"{what} not after {timeout}s")
 
 
-def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
+def http_get(url: str, timeout: float = 5.0,
+             tls: ssl.SSLContext | None = None) -> tuple[int, bytes]:
     """Status and body of a GET, errors included (no exception for 4xx/5xx)."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
+        with urllib.request.urlopen(url, timeout=timeout, context=tls) as resp:
             return resp.status, resp.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
 
 
-def http_ok(url: str) -> bool:
+def http_ok(url: str, tls: ssl.SSLContext | None = None) -> bool:
     try:
-        return http_get(url, timeout=1.0)[0] == 200
+        return http_get(url, timeout=1.0, tls=tls)[0] == 200
     except OSError:
         return False
 
@@ -79,15 +81,19 @@ class Process:
 
 
 def start_exporter(config: Path, log: Path, env: dict[str, str] | None = None,
-                   extra: Sequence[str] = ()) -> tuple[Process, str]:
-    """The exporter serving ``config`` on a free port; returns the process and its base URL."""
+                   extra: Sequence[str] = (), health_tls: ssl.SSLContext | None = None
+                   ) -> tuple[Process, str]:
+    """The exporter serving ``config`` on a free port; returns the process and its base URL.
+
+    ``health_tls``: the exporter serves HTTPS (``--web.config.file``); trust this context.
+    """
     port = free_port()
     proc = Process([sys.executable, "-m", "exporter", "--config.file", str(config),
                     "--web.listen-address", f"127.0.0.1:{port}", *extra],
                    log, env={**os.environ, **(env or {})}, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
+    base = f"{'https' if health_tls else 'http'}://127.0.0.1:{port}"
     try:
-        wait_until(lambda: http_ok(f"{base}/-/healthy") or proc.proc.poll() is not None, 20,
+        wait_until(lambda: http_ok(f"{base}/-/healthy", health_tls) or proc.proc.poll() is not None, 20,
                    "exporter healthy")
     except TimeoutError:
         proc.stop()

@@ -1,0 +1,307 @@
+"""``--web.config.file``: TLS and basic auth for the exporter's endpoints, in exporter-toolkit format.
+
+The file is the one Prometheus, Alertmanager and the official exporters read, so
+``promtool check web-config`` validates it::
+
+    tls_server_config:
+      cert_file: server.crt
+      key_file: server.key
+      client_ca_file: clients.crt              # optional: client certificates
+      client_auth_type: RequireAndVerifyClientCert
+      min_version: TLS12
+    basic_auth_users:
+      prometheus: $2y$10$...                   # bcrypt hash (htpasswd -nBC 10 "" | tr -d ':')
+
+Every endpoint asks for credentials except ``/-/healthy``, which a liveness check must reach
+without a password and which says nothing but "Healthy". Relative paths are taken from the
+web config file's folder, as exporter-toolkit does. Mistakes are ConfigErrors naming the file
+and the field: ``web.yml: tls_server_config.min_version must be one of TLS10, ... (got "TLS9")``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import ssl
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Mapping
+
+import bcrypt
+from aiohttp import web
+
+from probes.fields import show
+
+from .config import ConfigError, read_yaml
+
+OPEN_PATHS = frozenset({"/-/healthy"})   # reachable without credentials (liveness checks)
+REALM = "readiness-exporter"
+
+TLS_VERSIONS = {
+    "TLS10": ssl.TLSVersion.TLSv1, "TLS11": ssl.TLSVersion.TLSv1_1,
+    "TLS12": ssl.TLSVersion.TLSv1_2, "TLS13": ssl.TLSVersion.TLSv1_3,
+}
+# exporter-toolkit's client_auth_type values that Python's ssl module can honour. It cannot
+# accept a client certificate without verifying it, so RequestClientCert and
+# RequireAnyClientCert are refused rather than silently made stricter or looser.
+CLIENT_AUTH = {
+    "NoClientCert": ssl.CERT_NONE,
+    "VerifyClientCertIfGiven": ssl.CERT_OPTIONAL,
+    "RequireAndVerifyClientCert": ssl.CERT_REQUIRED,
+}
+UNSUPPORTED_CLIENT_AUTH = ("RequestClientCert", "RequireAnyClientCert")
+TLS_KEYS = ("cert_file", "key_file", "client_ca_file", "client_auth_type", "min_version",
+            "max_version")
+# exporter-toolkit options this exporter does not implement: refused by name, never ignored.
+TLS_UNSUPPORTED = ("cert", "key", "cipher_suites", "curve_preferences",
+                   "prefer_server_cipher_suites", "client_allowed_sans")
+TOP_KEYS = ("tls_server_config", "basic_auth_users", "http_server_config")
+
+# Compared against when the user is unknown, so an unknown user costs one bcrypt check too and
+# the answer's timing does not tell which users exist. Cost 10, as htpasswd -B makes them.
+_DUMMY_HASH = bcrypt.hashpw(b"no such user", bcrypt.gensalt(10))
+# bcrypt on a thread of its own: a flood of wrong passwords must not take the threads that
+# file and attestation probes run on (asyncio's default executor).
+_BCRYPT_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bcrypt")
+_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class TLSConfig:
+    cert_file: Path
+    key_file: Path
+    client_ca_file: Path | None = None
+    client_auth: ssl.VerifyMode = ssl.CERT_NONE
+    min_version: ssl.TLSVersion = ssl.TLSVersion.TLSv1_2
+    max_version: ssl.TLSVersion | None = None
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    path: Path
+    tls: TLSConfig | None = None
+    users: Mapping[str, bytes] = field(default_factory=dict)   # user -> bcrypt hash
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The server's TLS context, or None to serve plain HTTP; raises ConfigError."""
+        if self.tls is None:
+            return None
+        t = self.tls
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = t.min_version
+        if t.max_version is not None:
+            ctx.maximum_version = t.max_version
+        name = self.path.name
+        try:
+            ctx.load_cert_chain(t.cert_file, t.key_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError([f"{name}: tls_server_config: cannot load cert_file {t.cert_file} "
+                               f"with key_file {t.key_file} ({_why(exc)})"]) from None
+        if t.client_ca_file is not None:
+            try:
+                ctx.load_verify_locations(cafile=t.client_ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError([f"{name}: tls_server_config.client_ca_file: cannot load "
+                                   f"{t.client_ca_file} ({_why(exc)})"]) from None
+        ctx.verify_mode = t.client_auth
+        return ctx
+
+    def protect(self, app: web.Application) -> None:
+        """Add the basic-auth check to ``app`` (before it starts) when users are configured."""
+        if self.users:
+            app.middlewares.append(BasicAuth(self.users).middleware)
+
+
+def _why(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or getattr(exc, "reason", None) or str(exc)
+
+
+class BasicAuth:
+    """Checks ``Authorization: Basic`` against bcrypt hashes; 401 with a challenge otherwise."""
+
+    def __init__(self, users: Mapping[str, bytes]):
+        self.users = dict(users)
+        # Correct logins are remembered under a keyed digest, so Prometheus scraping every few
+        # seconds costs one bcrypt check per credential, not one per scrape (as exporter-toolkit
+        # does). Wrong ones are never cached: each costs a full check.
+        self._key = os.urandom(32)
+        self._good: dict[bytes, None] = {}
+
+    def _digest(self, user: str, password: bytes) -> bytes:
+        return hmac.new(self._key, user.encode() + b"\0" + password, hashlib.sha256).digest()
+
+    async def check(self, header: str | None) -> bool:
+        credentials = parse_basic(header)
+        if credentials is None:
+            return False
+        user, password = credentials
+        digest = self._digest(user, password)
+        if digest in self._good:
+            return True
+        hashed = self.users.get(user, _DUMMY_HASH)
+        ok = await asyncio.get_running_loop().run_in_executor(
+            _BCRYPT_POOL, _checkpw, password, hashed)
+        ok = ok and user in self.users
+        if ok:
+            if len(self._good) >= _CACHE_SIZE:
+                self._good.pop(next(iter(self._good)))
+            self._good[digest] = None
+        return ok
+
+    @web.middleware
+    async def middleware(self, request: web.Request,
+                         handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                         ) -> web.StreamResponse:
+        if request.path in OPEN_PATHS or await self.check(request.headers.get("Authorization")):
+            return await handler(request)
+        return web.Response(status=401, text="Unauthorized\n", headers={
+            "WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'})
+
+
+def _checkpw(password: bytes, hashed: bytes) -> bool:
+    try:
+        return bcrypt.checkpw(password, hashed)
+    except ValueError:
+        return False
+
+
+def parse_basic(header: str | None) -> tuple[str, bytes] | None:
+    """(user, password) from an ``Authorization: Basic`` header, or None when it is not one."""
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        raw = base64.b64decode(token.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    user, sep, password = raw.partition(b":")
+    if not sep:
+        return None
+    return user.decode("utf-8", "replace"), password
+
+
+def load(path: str | Path) -> WebConfig:
+    """Read and validate a web config file; raises ConfigError listing every problem."""
+    path = Path(path)
+    doc = read_yaml(path)   # the config loader's: size cap, alias cap, located errors
+    return parse(doc if doc is not None else {}, path)
+
+
+def parse(doc: Any, path: Path) -> WebConfig:
+    """Validate a parsed web config document; raises ConfigError with every problem found."""
+    errors: list[str] = []
+
+    def err(where: str, message: str) -> None:
+        errors.append(f"{path.name}: {where}{' ' if where else ''}{message}")
+
+    if not isinstance(doc, Mapping):
+        raise ConfigError([f"{path.name}: must be a mapping with tls_server_config and/or "
+                           f"basic_auth_users (got {show(doc)})"])
+    for key in doc:
+        if key not in TOP_KEYS:
+            err(str(key), f"is not a known field (known: {', '.join(TOP_KEYS)})")
+    if doc.get("http_server_config"):
+        # Its options (http2, custom headers) are about Go's server; refused, not ignored.
+        err("http_server_config", "is not supported by readiness-exporter")
+    tls = _tls(doc.get("tls_server_config"), path.parent, err)
+    users = _users(doc.get("basic_auth_users"), err)
+    if errors:
+        raise ConfigError(errors)
+    return WebConfig(path, tls, users)
+
+
+def _tls(raw: Any, base: Path, err: Callable[[str, str], None]) -> TLSConfig | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        err("tls_server_config", f"must be a mapping with cert_file and key_file (got {show(raw)})")
+        return None
+    for key in raw:
+        if key in TLS_UNSUPPORTED:
+            err(f"tls_server_config.{key}", "is not supported by readiness-exporter")
+        elif key not in TLS_KEYS:
+            err(f"tls_server_config.{key}", f"is not a known field (known: {', '.join(TLS_KEYS)})")
+
+    def path(key: str, required: bool) -> Path | None:
+        value = raw.get(key)
+        if value is None or value == "":
+            if required:
+                err(f"tls_server_config.{key}", "is required")
+            return None
+        if not isinstance(value, str):
+            err(f"tls_server_config.{key}", f"must be a file path (got {show(value)})")
+            return None
+        return base / Path(value).expanduser()
+
+    def version(key: str, default: ssl.TLSVersion | None) -> ssl.TLSVersion | None:
+        value = raw.get(key)
+        if value is None or value == "":
+            return default
+        if value not in TLS_VERSIONS:
+            err(f"tls_server_config.{key}",
+                f"must be one of {', '.join(TLS_VERSIONS)} (got {show(value)})")
+            return default
+        return TLS_VERSIONS[value]
+
+    cert, key_file = path("cert_file", True), path("key_file", True)
+    ca = path("client_ca_file", False)
+    auth_name = raw.get("client_auth_type") or ("RequireAndVerifyClientCert" if ca else "NoClientCert")
+    client_auth = ssl.CERT_NONE
+    if auth_name in UNSUPPORTED_CLIENT_AUTH:
+        err("tls_server_config.client_auth_type",
+            f"{auth_name} is not supported: Python's TLS cannot accept a client certificate it "
+            f"does not verify; use {' or '.join(k for k in CLIENT_AUTH if k != 'NoClientCert')}")
+    elif auth_name not in CLIENT_AUTH:
+        err("tls_server_config.client_auth_type",
+            f"must be one of {', '.join(CLIENT_AUTH)} (got {show(auth_name)})")
+    else:
+        client_auth = CLIENT_AUTH[auth_name]
+        if client_auth is not ssl.CERT_NONE and ca is None:
+            err("tls_server_config.client_ca_file", f"is required with client_auth_type {auth_name}")
+    low = version("min_version", ssl.TLSVersion.TLSv1_2)
+    high = version("max_version", None)
+    if low is not None and high is not None and high < low:
+        err("tls_server_config.max_version", "must not be below min_version")
+    if cert is None or key_file is None:
+        return None
+    return TLSConfig(cert, key_file, ca, client_auth, low or ssl.TLSVersion.TLSv1_2, high)
+
+
+def _users(raw: Any, err: Callable[[str, str], None]) -> dict[str, bytes]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        err("basic_auth_users", f"must be a mapping of user names to bcrypt hashes (got {show(raw)})")
+        return {}
+    users: dict[str, bytes] = {}
+    for user, hashed in raw.items():
+        where = f"basic_auth_users.{user}"
+        if not isinstance(user, str) or not user or ":" in user:
+            err(where, "user names must be non-empty strings without ':'")
+            continue
+        # Never quote the value: a plain password pasted here by mistake is a credential.
+        if not isinstance(hashed, str) or not hashed.startswith(("$2a$", "$2b$", "$2y$")) \
+                or len(hashed) != 60:
+            err(where, "must be a bcrypt hash ($2y$10$... , 60 characters), e.g. from "
+                       "htpasswd -nBC 10 USER")
+            continue
+        if not _checks(hashed.encode()):
+            err(where, "is not a valid bcrypt hash")
+            continue
+        users[user] = hashed.encode()
+    return users
+
+
+def _checks(hashed: bytes) -> bool:
+    try:
+        bcrypt.checkpw(b"", hashed)
+    except ValueError:
+        return False
+    return True
