@@ -122,17 +122,34 @@ def expand(value: Any, env: Mapping[str, str], missing: list[str]) -> Any:
     return value
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML that refuses alias bombs: anchors are fine, thousands of alias uses are not."""
+MAX_NODES = 1_000_000  # values in the document once every alias is expanded
 
-    max_aliases = 1000
 
-    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
-        if self.check_event(yaml.AliasEvent):
-            self._aliases = getattr(self, "_aliases", 0) + 1
-            if self._aliases > self.max_aliases:
-                raise yaml.YAMLError(f"more than {self.max_aliases} aliases: refusing to expand")
-        return super().compose_node(parent, index)
+def expanded_size(doc: Any) -> int:
+    """How many values ``doc`` holds with every YAML alias expanded; raises ValueError on a cycle.
+
+    Aliases make a document a graph whose expansion can be exponential ("billion laughs");
+    sizes are memoized per shared node, so this is linear in the document as written.
+    """
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(value: Any) -> int:
+        if not isinstance(value, (dict, list)):
+            return 1
+        key = id(value)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise ValueError("an alias refers to itself")
+        active.add(key)
+        children = value.items() if isinstance(value, dict) else enumerate(value)
+        total = 1 + sum(size(v) for _, v in children)
+        active.discard(key)
+        sizes[key] = total
+        return total
+
+    return size(doc)
 
 
 def read_yaml(path: Path) -> Any:
@@ -145,7 +162,7 @@ def read_yaml(path: Path) -> Any:
     if len(data) > MAX_CONFIG_BYTES:
         raise ConfigError([f"{path}: larger than {MAX_CONFIG_BYTES // 1024 // 1024} MiB"])
     try:
-        return yaml.load(data.decode("utf-8"), Loader=_Loader)  # noqa: S506 - a SafeLoader
+        doc = yaml.safe_load(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise ConfigError([f"{path}: not UTF-8 text (byte {exc.start})"]) from None
     except yaml.YAMLError as exc:
@@ -153,6 +170,15 @@ def read_yaml(path: Path) -> Any:
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([f"{path}:{where}: invalid YAML: {problem}"]) from None
+    except RecursionError:
+        raise ConfigError([f"{path}: nested too deeply"]) from None
+    try:
+        nodes = expanded_size(doc)
+    except (ValueError, RecursionError) as exc:
+        raise ConfigError([f"{path}: refused: {exc if isinstance(exc, ValueError) else 'nested too deeply'}"]) from None
+    if nodes > MAX_NODES:
+        raise ConfigError([f"{path}: refused: its aliases expand to more than {MAX_NODES:,} values"])
+    return doc
 
 
 def load(path: str | Path, env: Mapping[str, str] | None = None) -> Checklist:

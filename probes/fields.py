@@ -115,7 +115,7 @@ def parse_duration(value: Any) -> float:
 def format_duration(seconds: float) -> str:
     """The shortest duration text for a number of seconds (``90s`` -> ``1m30s``)."""
     if seconds < 1 and seconds > 0:
-        return f"{seconds * 1000:g}ms"
+        return f"{seconds * 1000:.0f}ms"
     parts, rest = [], int(round(seconds))
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         if rest >= size:
@@ -235,10 +235,11 @@ class Fields:
         value = self._get(key, default)
         if value is default or isinstance(value, Unresolved):
             return value
-        if not isinstance(value, list) or not value or any(
-            isinstance(v, bool) or not isinstance(v, (str, int, float, Unresolved)) for v in value
-        ):
-            raise self.error(key, f"must be a list of strings (got {show(value)})")
+        if not isinstance(value, list) or not value:
+            raise self.error(key, f"must be a non-empty list of strings (got {show(value)})")
+        for i, v in enumerate(value):
+            if isinstance(v, bool) or not isinstance(v, (str, int, float, Unresolved)):
+                raise SpecError(f"{self.name(key)}[{i}]", f"must be a string (got {show(v)})")
         return tuple(v if isinstance(v, Unresolved) else str(v) for v in value)
 
     def str_map(self, key: str, default: Any = _MISSING) -> Any:

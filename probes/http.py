@@ -109,8 +109,9 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         reason = _reason(exc)
         ctx.log(f"request failed: {reason}")
+        # A timeout means the probe could not judge: it counts as a probe error.
         return Result(Status.FAIL, f"request failed ({reason}), expected {expected_status(spec)}",
-                      {**evidence, "error": reason})
+                      {**evidence, "error": reason}, error=isinstance(exc, asyncio.TimeoutError))
     latency = time.monotonic() - started
     code = response.status
     text = body.decode(response.charset or "utf-8", "replace")

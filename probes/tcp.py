@@ -8,7 +8,7 @@ from typing import Pattern
 
 from .context import ProbeContext
 from .fields import Fields, SpecError
-from .result import Result, failed, passed
+from .result import Result, Status, failed, passed
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,9 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
         ctx.log(f"not connected: {why}")
         if spec.expect == "closed":
             return passed(f"{spec.target} closed ({why}), expected closed", target=spec.target, reason=why)
-        return failed(f"{spec.target} not reachable ({why}), expected open", target=spec.target, reason=why)
+        return Result(Status.FAIL, f"{spec.target} not reachable ({why}), expected open",
+                      {"target": spec.target, "reason": why},
+                      error=isinstance(exc, asyncio.TimeoutError))
     try:
         if spec.expect == "closed":
             return failed(f"{spec.target} accepts connections, expected closed", target=spec.target)

@@ -1,0 +1,327 @@
+"""The config loader: what a valid file gives, and the exact message for each mistake."""
+
+import textwrap
+
+import pytest
+
+from exporter import config
+from exporter.config import ConfigError
+from probes.fields import Secret, Unresolved
+
+HEAD = """\
+checklist:
+  name: Test
+defaults:
+  interval: 30s
+  timeout: 5s
+categories:
+  - id: security
+    title: Security Validation
+    items:
+"""
+
+
+def load_items(tmp_path, items_yaml, env=None, head=HEAD):
+    path = tmp_path / "config.yaml"
+    path.write_text(head + textwrap.indent(textwrap.dedent(items_yaml), "      "))
+    return config.load(path, env or {})
+
+
+def error_of(tmp_path, items_yaml, env=None, head=HEAD):
+    with pytest.raises(ConfigError) as exc:
+        load_items(tmp_path, items_yaml, env, head)
+    return exc.value.errors
+
+
+def test_valid_item_with_defaults_and_overrides(tmp_path):
+    checklist = load_items(tmp_path, """
+        - id: S-011
+          title: HTTPS enforced (TLS 1.2+)
+          priority: critical
+          interval: 5m
+          notes: Verify nginx config
+          probe:
+            http:
+              url: ${APP_URL}/health
+              expect_status: [200, 204]
+        - id: S-012
+          title: Other
+          priority: HIGH
+          probe:
+            tcp: {target: "127.0.0.1:5432", expect: closed}
+    """, env={"APP_URL": "https://app.example"})
+    first, second = checklist.items
+    assert (first.id, first.category, first.priority, first.interval, first.timeout) == (
+        "S-011", "security", "critical", 300.0, 5.0)
+    assert first.spec.url == "https://app.example/health"
+    assert first.spec.expect_status == (200, 204)
+    assert first.raw_probe == {"http": {"url": "${APP_URL}/health", "expect_status": [200, 204]}}
+    assert first.probed and not first.missing
+    assert (second.priority, second.interval) == ("high", 30.0)
+    assert checklist.thresholds == config.Thresholds(0.95, 0.90)
+
+
+def test_unset_variable_makes_item_not_configured_but_valid(tmp_path):
+    (item,) = load_items(tmp_path, """
+        - id: S-011
+          title: HTTPS
+          priority: critical
+          probe: {http: {url: "${APP_URL}/health"}}
+    """).items
+    assert item.missing == ("APP_URL",)
+    assert not item.probed
+    assert isinstance(item.spec.url, Unresolved)
+
+
+def test_variable_default_and_dollar_escape(tmp_path):
+    (item,) = load_items(tmp_path, """
+        - id: C-1
+          title: cmd
+          priority: low
+          probe: {command: {argv: ["echo", "${GREETING:-hello}", "$$HOME"]}}
+    """).items
+    assert item.spec.argv == ("echo", "hello", "$HOME")
+    assert not item.missing
+
+
+def test_empty_variable_counts_as_unset(tmp_path):
+    (item,) = load_items(tmp_path, """
+        - id: C-1
+          title: cmd
+          priority: low
+          probe: {command: {argv: ["echo", "${X}"]}}
+    """, env={"X": ""}).items
+    assert item.missing == ("X",)
+
+
+def test_not_applicable_item_needs_no_probe(tmp_path):
+    (item,) = load_items(tmp_path, """
+        - id: I-004
+          title: Auto-scaling
+          priority: medium
+          applicable: false
+    """).items
+    assert not item.applicable and not item.probed
+
+
+def test_relative_paths_are_taken_from_the_config_folder(tmp_path):
+    (item,) = load_items(tmp_path, """
+        - id: T-001
+          title: Training
+          priority: critical
+          probe: {attestation: {file: attestations/T-001.yaml, max_age: 90d}}
+    """).items
+    assert item.spec.file == tmp_path / "attestations" / "T-001.yaml"
+    assert item.spec.max_age == 90 * 86400
+
+
+def test_secret_fields_read_value_or_file(tmp_path):
+    from probes.fields import Fields
+    (tmp_path / "pw").write_text("s3cret\n")
+    f = Fields({"password_file": "pw"}, "sql", tmp_path)
+    secret = f.secret("password")
+    f.done()
+    assert isinstance(secret, Secret) and secret.reveal() == "s3cret"
+    assert str(secret) == repr(secret) == f"{secret}" == "<secret>"
+
+
+BAD_ITEMS = [
+    ("expect_status not a list", """
+        - id: S-011
+          title: t
+          priority: critical
+          probe: {http: {url: "https://x", expect_status: "200"}}
+    """, 'config.yaml: categories[0].items[0] (S-011): http.expect_status must be a list of integers (got "200")'),
+    ("unknown probe field", """
+        - id: S-011
+          title: t
+          priority: critical
+          probe: {http: {url: "https://x", expected: 200}}
+    """, "config.yaml: categories[0].items[0] (S-011): http.expected is not a known field "
+         "(known: body, body_regex, ca_file, expect_status, follow_redirects, headers, headers_present, "
+         "max_latency, method, url, verify)"),
+    ("unknown kind", """
+        - id: S-011
+          title: t
+          priority: critical
+          probe: {smtp: {host: x}}
+    """, 'config.yaml: categories[0].items[0] (S-011): probe kind "smtp" is unknown: expected one of '
+         'http, tcp, file, command, attestation, all, any'),
+    ("two kinds", """
+        - id: S-011
+          title: t
+          priority: critical
+          probe: {http: {url: "https://x"}, tcp: {target: "a:1"}}
+    """, "config.yaml: categories[0].items[0] (S-011): probe must have exactly one key, the probe kind: "
+         "one of http, tcp, file, command, attestation, all, any (got http, tcp)"),
+    ("bad duration", """
+        - id: S-011
+          title: t
+          priority: critical
+          interval: 5 minutes
+          probe: {tcp: {target: "a:1"}}
+    """, 'config.yaml: categories[0].items[0] (S-011): interval must be a duration such as 30s, 5m or 1h (got "5 minutes")'),
+    ("bad regex", """
+        - id: S-011
+          title: t
+          priority: critical
+          probe: {http: {url: "https://x", body_regex: "ok("}}
+    """, 'config.yaml: categories[0].items[0] (S-011): http.body_regex must be a valid regular expression '
+         '(missing ), unterminated subpattern at position 2) (got "ok(")'),
+    ("bad priority", """
+        - id: S-011
+          title: t
+          priority: urgent
+          probe: {tcp: {target: "a:1"}}
+    """, 'config.yaml: categories[0].items[0] (S-011): priority must be one of critical, high, medium, low (got "urgent")'),
+    ("unknown item key", """
+        - id: S-011
+          title: t
+          priority: high
+          owner: me
+          probe: {tcp: {target: "a:1"}}
+    """, "config.yaml: categories[0].items[0] (S-011): owner is not a known field (known: id, title, "
+         "priority, interval, timeout, applicable, notes, probe)"),
+    ("missing probe", """
+        - id: S-011
+          title: t
+          priority: high
+    """, "config.yaml: categories[0].items[0] (S-011): probe is required (or set applicable: false)"),
+    ("timeout longer than interval", """
+        - id: S-011
+          title: t
+          priority: high
+          interval: 10s
+          timeout: 1m
+          probe: {tcp: {target: "a:1"}}
+    """, "config.yaml: categories[0].items[0] (S-011): timeout (1m) must not be longer than interval (10s)"),
+    ("bad tcp target", """
+        - id: S-015
+          title: t
+          priority: high
+          probe: {tcp: {target: "db.internal"}}
+    """, 'config.yaml: categories[0].items[0] (S-015): tcp.target must be host:port (got "db.internal")'),
+    ("missing required field", """
+        - id: S-015
+          title: t
+          priority: high
+          probe: {command: {}}
+    """, "config.yaml: categories[0].items[0] (S-015): command.argv is required"),
+    ("bad child of all", """
+        - id: S-015
+          title: t
+          priority: high
+          probe:
+            all:
+              - tcp: {target: "a:1"}
+              - tcp: {target: "a:1", expect: shut}
+    """, 'config.yaml: categories[0].items[0] (S-015): all[1].tcp.expect must be one of open, closed (got "shut")'),
+    ("argv element not a string", """
+        - id: A-002
+          title: t
+          priority: high
+          probe: {command: {argv: [ruff, check, true]}}
+    """, "config.yaml: categories[0].items[0] (A-002): command.argv[2] must be a string (got true)"),
+    ("item without id", """
+        - title: t
+          priority: high
+    """, "config.yaml: categories[0].items[0]: id must be a non-empty string (got null)"),
+    ("applicable not a bool", """
+        - id: S-015
+          title: t
+          priority: high
+          applicable: "no"
+          probe: {tcp: {target: "a:1"}}
+    """, 'config.yaml: categories[0].items[0] (S-015): applicable must be true or false (got "no")'),
+]
+
+
+@pytest.mark.parametrize("name,items_yaml,message", BAD_ITEMS, ids=[b[0] for b in BAD_ITEMS])
+def test_bad_item_gives_located_message(tmp_path, name, items_yaml, message):
+    assert error_of(tmp_path, items_yaml) == [message]
+
+
+def test_duplicate_id_names_the_first_place(tmp_path):
+    errors = error_of(tmp_path, """
+        - {id: S-001, title: a, priority: high, probe: {tcp: {target: "a:1"}}}
+        - {id: S-001, title: b, priority: high, probe: {tcp: {target: "a:1"}}}
+    """)
+    assert errors == ["config.yaml: categories[0].items[1] (S-001): id S-001 is already used at "
+                      "categories[0].items[0]"]
+
+
+def test_every_error_is_listed_at_once(tmp_path):
+    errors = error_of(tmp_path, """
+        - {id: A-1, title: a, priority: nope, probe: {tcp: {target: "a:1"}}}
+        - {id: A-2, title: b, priority: high, probe: {tcp: {target: "x"}}}
+    """)
+    assert len(errors) == 2
+    assert errors[0].startswith("config.yaml: categories[0].items[0] (A-1): priority")
+    assert errors[1].startswith("config.yaml: categories[0].items[1] (A-2): tcp.target")
+
+
+@pytest.mark.parametrize("text,message", [
+    ("categories: []\n", "config.yaml: categories: must be a list of categories with items (got a list)"),
+    ("- a\n- b\n", "config.yaml: must be a mapping with checklist and categories (got a list)"),
+    ("decision: {go: 95}\ncategories: [{id: a, items: []}]\n",
+     "config.yaml: decision: go must be a ratio between 0 and 1 (got 95)"),
+    ("decision: {go: 0.8, caution: 0.9}\ncategories: [{id: a, items: []}]\n",
+     "config.yaml: decision: caution (0.9) must not be above go (0.8)"),
+    ("extra: 1\ncategories: [{id: a, items: []}]\n",
+     "config.yaml: extra is not a known field (known: checklist, decision, defaults, engine, categories)"),
+    ("categories: [{id: a, items: []}, {id: a, items: []}]\n",
+     'config.yaml: categories[1]: id "a" is used by another category'),
+    ("engine: {concurrency: 0}\ncategories: [{id: a, items: []}]\n",
+     "config.yaml: engine: concurrency must be a whole number of at least 1 (got 0)"),
+    ("defaults: {interval: 0s}\ncategories: [{id: a, items: []}]\n",
+     'config.yaml: defaults: interval must be longer than 0s (got "0s")'),
+])
+def test_bad_top_level_gives_located_message(tmp_path, text, message):
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as exc:
+        config.load(path, {})
+    assert exc.value.errors == [message]
+
+
+def test_invalid_yaml_names_line_and_column(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("categories:\n  - id: a\n   items: [\n")
+    with pytest.raises(ConfigError) as exc:
+        config.load(path, {})
+    assert exc.value.errors == [f"{path}: line 3, column 4: invalid YAML: expected <block end>, "
+                                "but found '<block mapping start>'"]
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError) as exc:
+        config.load(tmp_path / "nope.yaml", {})
+    assert exc.value.errors == [f"{tmp_path / 'nope.yaml'}: cannot read (No such file or directory)"]
+
+
+def test_alias_bomb_is_refused(tmp_path):
+    lines = ["x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"x{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 10)]
+    path = tmp_path / "config.yaml"
+    path.write_text("\n".join(lines) + "\ncategories: [{id: a, items: [{id: A, title: *a9}]}]\n")
+    with pytest.raises(ConfigError) as exc:
+        config.load(path, {})
+    assert exc.value.errors == [f"{path}: refused: its aliases expand to more than 1,000,000 values"]
+
+
+def test_recursive_alias_is_refused(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("a: &a [*a]\ncategories: []\n")
+    with pytest.raises(ConfigError) as exc:
+        config.load(path, {})
+    assert exc.value.errors == [f"{path}: refused: an alias refers to itself"]
+
+
+def test_shipped_config_is_the_whole_checklist():
+    from pathlib import Path
+    checklist = config.load(Path(__file__).parents[1] / "config.yaml", {})
+    items = checklist.items
+    assert len(items) == 145
+    assert len(checklist.categories) == 12
+    assert sum(i.priority == "critical" for i in items) == 81
+    assert len({i.id for i in items}) == 145
