@@ -8,6 +8,7 @@ alert rules (waits scaled down) fire for exactly the instance whose target regre
 from __future__ import annotations
 
 import json
+import re
 import threading
 import urllib.parse
 from dataclasses import dataclass
@@ -180,3 +181,43 @@ def test_alert_fires_for_exactly_the_instance_that_regressed(stack):
     # The others stay PASS: their critical item has no alert in any state.
     critical = by_labels(query(prom, 'readiness_item_status{item="S-001", status="pass"}'), "instance")
     assert critical == {(e.instance,): 0.0 if e is BROKEN else 1.0 for e in FLEET}
+
+
+def panel_queries(dashboard: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(panel title, PromQL) of every target, rows' nested panels included."""
+    for panel in dashboard.get("panels", []):
+        yield from panel_queries(panel)
+        for target in panel.get("targets", []):
+            if target.get("expr"):
+                yield panel.get("title", "?"), target["expr"]
+
+
+def substitute(expr: str, values: dict[str, str]) -> str:
+    """Grafana's ``$var``/``${var}``/``${var:fmt}`` replaced by one chosen value each."""
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        assert name in values, f"dashboard variable ${name} has no value in this test: add it to VARIABLES"
+        return values[name]
+    return re.sub(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)", one, expr)
+
+
+def test_dashboard_queries_select_one_instance(stack):
+    """Each panel query that uses $job/$instance returns series of the chosen exporter only."""
+    if not DASHBOARDS.is_dir():
+        pytest.skip(f"{DASHBOARDS.relative_to(ROOT)} is not in this checkout yet (issue 4, the alerts branch)")
+    _, prom = stack
+    wait_all_pass(prom)
+    chosen = FLEET[2]
+    values = {"job": "readiness", "instance": chosen.instance, "item": "S-001",
+              "category": "service", "service": chosen.service, "environment": chosen.environment,
+              "__rate_interval": "1m", "__interval": "15s", "__range": "1h", "__range_s": "3600",
+              "datasource": "prometheus"}
+    checked = 0
+    for path in sorted(DASHBOARDS.glob("*.json")):
+        for title, expr in panel_queries(json.loads(path.read_text())):
+            result = query(prom, substitute(expr, values))
+            if "$instance" in expr or "${instance" in expr:
+                others = {r["metric"]["instance"] for r in result if "instance" in r["metric"]} - {chosen.instance}
+                assert not others, f"{path.name}: panel {title!r} shows other exporters {others}: {expr}"
+                checked += 1
+    assert checked, "no dashboard query filters on $instance"
