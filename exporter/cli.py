@@ -12,7 +12,7 @@ import json
 import sys
 from typing import Callable, Sequence
 
-from . import __version__, config, logs, reports
+from . import __version__, config, junit_report, logs, markdown_report, reports
 from .scoring import Decision
 
 EXIT_CODES = {Decision.GO: 0, Decision.GO_WITH_CAUTION: 3, Decision.NO_GO: 1}
@@ -20,6 +20,8 @@ EXIT_CONFIG = 2
 FORMATS: dict[str, Callable[..., str]] = {
     "table": reports.table,
     "json": lambda snap: json.dumps(reports.status_json(snap), indent=2, ensure_ascii=False) + "\n",
+    "markdown": markdown_report.render,
+    "junit": junit_report.render,
 }
 
 
@@ -38,7 +40,7 @@ def serve_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="readiness-exporter",
         description="Probe every checklist item on its interval and export status, scores and "
-                    "the Go/No-Go decision on /metrics. Other commands: check, validate "
+                    "the Go/No-Go decision on /metrics. Other commands: check, validate, import, attest "
                     "(readiness-exporter COMMAND --help).")
     _common(parser)
     parser.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN,
@@ -150,9 +152,79 @@ def validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def import_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="readiness-exporter import",
+        description="Read a checklist written as Markdown tables and print a config whose items "
+                    "are attested by people (readiness-exporter import CHECKLIST.md > config.yaml). "
+                    "Inconsistencies in the document are warnings on stderr.")
+    parser.add_argument("checklist", metavar="CHECKLIST.md", help="the Markdown checklist")
+    parser.add_argument("--log.level", dest="log_level", default="warn", choices=logs.LEVELS,
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--log.format", dest="log_format", default="console",
+                        choices=("json", "console"), help=argparse.SUPPRESS)
+    return parser
+
+
+def import_checklist(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .importer import import_file
+
+    try:
+        text = import_file(Path(args.checklist), lambda w: print(f"warning: {w}", file=sys.stderr))
+    except OSError as exc:
+        print(f"{args.checklist}: cannot read ({exc.strerror or exc})", file=sys.stderr)
+        return EXIT_CONFIG
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+    sys.stdout.write(text)
+    return 0
+
+
+def attest_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="readiness-exporter attest",
+        description="Record a person's attestation for an item: writes the evidence file its "
+                    "attestation probe reads (atomically). A running exporter shows it within "
+                    "a few seconds, without a reload.")
+    _common(parser, log_level="warn")
+    parser.add_argument("item", metavar="ITEM", help="the item's ID, e.g. S-001")
+    parser.add_argument("--status", required=True, help="pass, partial, fail, na or pending")
+    parser.add_argument("--by", required=True, help="who validated the item")
+    parser.add_argument("--evidence", action="append", default=[], metavar="TEXT",
+                        help="what was checked: a sentence or a link (repeatable)")
+    parser.add_argument("--notes", default="", help="anything else worth knowing")
+    parser.add_argument("--expires", metavar="DURATION",
+                        help="how long the attestation holds, e.g. 90d (default: no expiry "
+                             "beyond the probe's max_age)")
+    return parser
+
+
+def attest(args: argparse.Namespace) -> int:
+    from .attest import AttestError, attest as record
+
+    try:
+        checklist = config.load(args.config_file)
+        path, doc = record(checklist, args.item, args.status, args.by, args.evidence,
+                           args.notes, args.expires)
+    except (config.ConfigError, AttestError) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+    except OSError as exc:
+        print(f"{args.item}: cannot write its evidence file ({exc.strerror or exc})", file=sys.stderr)
+        return 1
+    until = f", expires {doc['expires']}" if "expires" in doc else ""
+    print(f"{args.item}: {doc['status']} attested by {doc['validated_by']} in {path}{until}")
+    return 0
+
+
 COMMANDS: dict[str, tuple[Callable[[], argparse.ArgumentParser], Callable[[argparse.Namespace], int]]] = {
     "check": (check_parser, check),
     "validate": (validate_parser, validate),
+    "import": (import_parser, import_checklist),
+    "attest": (attest_parser, attest),
 }
 
 

@@ -32,6 +32,7 @@ log = structlog.get_logger("readiness.engine")
 
 FIRST_ROUND_SPREAD = 2.0   # seconds over which the first round's probes start
 HISTORY = 50               # status changes kept per item for the status board
+ATTESTATION_WATCH = 2.0    # seconds between looks at attestation files (``attest`` shows this soon)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Engine:
         self._version = 0
         self._snapshot: Snapshot | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._attestation_mtimes: dict[str, int | None] = {}
 
     # -- running probes -------------------------------------------------------------------
 
@@ -123,6 +125,9 @@ class Engine:
             "misfire_grace_time": None, "coalesce": True, "max_instances": 1,
         })
         self._schedule(self.checklist.items, spread=True)
+        self._attestation_mtimes = self._attestation_stats()
+        self._scheduler.add_job(self._watch_attestations, IntervalTrigger(seconds=ATTESTATION_WATCH),
+                                id="__attestations__")
         self._scheduler.start()
 
     def _schedule(self, items: Iterable[Item], spread: bool) -> None:
@@ -152,6 +157,24 @@ class Engine:
         finally:
             if task is not None:
                 self._tasks.discard(task)
+
+    def _attestation_stats(self) -> dict[str, int | None]:
+        """The evidence files' modification times (None: missing) by attestation item."""
+        stats: dict[str, int | None] = {}
+        for item_id, state in list(self.states.items()):
+            if state.item.kind == "attestation" and state.item.probed:
+                try:
+                    stats[item_id] = state.item.spec.file.stat().st_mtime_ns
+                except OSError:
+                    stats[item_id] = None
+        return stats
+
+    async def _watch_attestations(self) -> None:
+        """Probe an attestation item as soon as its evidence file changes, not at its interval."""
+        seen, self._attestation_mtimes = self._attestation_mtimes, self._attestation_stats()
+        for item_id, mtime in self._attestation_mtimes.items():
+            if item_id in seen and seen[item_id] != mtime:
+                await self._job(item_id)
 
     async def stop(self) -> None:
         """Stop scheduling, cancel probes in flight, close shared clients."""

@@ -1,15 +1,12 @@
-"""HTTP endpoints: /metrics, the landing page, health, readiness and reload."""
+"""HTTP endpoints: /metrics, the status board (board_web.py), health, readiness and reload."""
 
 from __future__ import annotations
-
-import html
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from . import __version__
+from . import board_web
 from .daemon import Daemon
-from .scoring import percent
 
 MAX_REQUEST_BYTES = 64 * 1024
 
@@ -17,7 +14,7 @@ MAX_REQUEST_BYTES = 64 * 1024
 def build_app(daemon: Daemon) -> web.Application:
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app["daemon"] = daemon
-    app.router.add_get("/", landing)
+    board_web.add_routes(app)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/-/healthy", healthy)
     app.router.add_get("/-/ready", ready)
@@ -52,22 +49,3 @@ async def reload(request: web.Request) -> web.Response:
     if errors:
         return web.Response(status=500, text="failed to reload config:\n" + "\n".join(errors) + "\n")
     return web.Response(text="Reloaded\n")
-
-
-async def landing(request: web.Request) -> web.Response:
-    snap = _daemon(request).engine.snapshot()
-    sc = snap.scores
-    name = html.escape(snap.checklist.name)
-    body = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>{name} — readiness-exporter</title></head>
-<body>
-<h1>{name}</h1>
-<p><strong>Decision: {sc.decision.label}</strong> — {html.escape(sc.reason)}</p>
-<p>Total score {percent(sc.total.score)} ({sc.total.passed} of {sc.total.applicable} applicable items PASS);
-critical score {percent(sc.critical.score)} ({sc.critical.passed} of {sc.critical.applicable}).</p>
-<p><a href="/metrics">Metrics</a></p>
-<p>readiness-exporter {__version__}</p>
-</body></html>
-"""
-    return web.Response(text=body, content_type="text/html")

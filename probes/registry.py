@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Mapping
 
 from . import attestation, command, composite, file, http, tcp
+from . import dns, disk, env, promql, report, sql, tls
 from .context import ProbeContext
 from .fields import Fields, SpecError, show
 from .result import Result
@@ -30,6 +31,13 @@ KINDS: Mapping[str, Kind] = {
     "file": Kind(_fields(file.parse_spec), file.probe),
     "command": Kind(_fields(command.parse_spec), command.probe),
     "attestation": Kind(_fields(attestation.parse_spec), attestation.probe),
+    "tls": Kind(_fields(tls.parse_spec), tls.probe),
+    "dns": Kind(_fields(dns.parse_spec), dns.probe),
+    "promql": Kind(_fields(promql.parse_spec), promql.probe),
+    "sql": Kind(_fields(sql.parse_spec), sql.probe),
+    "report": Kind(_fields(report.parse_spec), report.probe),
+    "env": Kind(_fields(env.parse_spec), env.probe),
+    "disk": Kind(_fields(disk.parse_spec), disk.probe),
     "all": Kind(composite.parse_spec, composite.probe_all),
     "any": Kind(composite.parse_spec, composite.probe_any),
 }

@@ -8,6 +8,9 @@ from typing import Callable
 
 import pytest
 
+# Session fixtures that start real programs: postgres (a throwaway PostgreSQL cluster).
+pytest_plugins = ["support.postgres"]
+
 
 @pytest.fixture
 def write_config(tmp_path: Path) -> Callable[[str], Path]:

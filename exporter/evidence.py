@@ -1,0 +1,58 @@
+"""An item's evidence as people read it: labelled lines, credentials masked.
+
+Probes put what they observed in ``Result.evidence`` (a URL and status code, an exit code and
+output tail, who signed an attestation). The Markdown report, JUnit output and the status board
+all show it through ``describe``, so it reads the same everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any, Mapping
+
+from .redact import redact
+
+# Attestation fields first, under the names the checklist's "Evidence Requirements" use.
+LABELS = {
+    "validated_by": "Validated by",
+    "date": "Date",
+    "evidence": "Evidence",
+    "notes": "Notes",
+    "expires": "Expires",
+}
+MAX_TEXT = 400   # characters of one value; command output tails can be long
+
+
+def show_value(value: Any) -> str:
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, float):
+        text = f"{value:g}"
+    else:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "…"
+
+
+def describe(evidence: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """(label, value) pairs; list values (attestation evidence) stay lists of strings."""
+    safe = redact(dict(evidence))
+    keys = [k for k in LABELS if k in safe] + [k for k in safe if k not in LABELS]
+    pairs: list[tuple[str, Any]] = []
+    for key in keys:
+        value = safe[key]
+        if value in (None, "", [], {}):
+            continue
+        label = LABELS.get(key) or key.replace("_", " ").capitalize()
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            pairs.append((label, [show_value(v) for v in value]))
+        else:
+            pairs.append((label, show_value(value)))
+    return pairs
+
+
+def when(ts: float | None) -> str:
+    """A Unix time as the checklist writes dates: ``2026-11-27 23:10 UTC``."""
+    if ts is None:
+        return "never"
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -1,0 +1,296 @@
+"""``import``: read a checklist written as Markdown tables (P020's style) and write a config.
+
+Categories come from ``##`` headings, items from the rows of tables whose header has an ID
+column and a title column (found by name, with synonyms, never by position). Other tables (a
+summary, a decision matrix, a sign-off sheet) are skipped. Every item gets an attestation probe
+to fill in later, so the result passes ``validate`` and ``check`` runs it at once.
+
+Text whose UTF-8 was once decoded as Mac Roman (``✅`` showing as ``‚úÖ``) is detected line by
+line and repaired. Inconsistencies become warnings, never failures.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+from .config import PRIORITIES
+
+# Header names that mean each column, lower-cased, without Markdown emphasis.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "id": ("#", "id", "ref", "no", "no.", "number", "key"),
+    "title": ("item", "check", "title", "requirement", "description", "control", "task"),
+    "priority": ("priority", "severity", "level", "criticality"),
+    "status": ("status", "state", "result"),
+    "notes": ("notes", "note", "comments", "comment", "remarks", "how to verify"),
+}
+PRIORITY_WORDS = {
+    **{p: p for p in PRIORITIES},
+    "blocker": "critical", "p0": "critical", "p1": "high", "p2": "medium", "p3": "low",
+    "major": "high", "minor": "low", "normal": "medium",
+}
+CRITICAL_MARKER = "🔴"
+DEFAULT_PRIORITY = "medium"
+ATTESTATION_MAX_AGE = "90d"
+
+
+@dataclass
+class Row:
+    id: str
+    title: str
+    priority: str
+    notes: str
+    line: int
+    marked_critical: bool
+
+
+@dataclass
+class Section:
+    title: str
+    rows: list[Row] = field(default_factory=list)
+
+
+@dataclass
+class Checklist:
+    name: str
+    sections: list[Section]
+    warnings: list[str]
+    claimed: dict[str, int]   # what a summary table's TOTAL row claims: items, critical
+    repaired_lines: int
+
+
+def repair_line(line: str) -> str:
+    """The line with Mac-Roman mojibake undone, or unchanged when it is not mojibake.
+
+    Mojibake is recognised by the round trip itself: re-encoding as Mac Roman gives valid UTF-8
+    that differs from the line. Correct non-ASCII text (``✅``, ``é``) fails one of the two steps.
+    """
+    if line.isascii():
+        return line
+    try:
+        repaired = line.encode("mac_roman").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return line
+    return repaired
+
+
+def _cells(line: str) -> list[str]:
+    text = line.strip()
+    if text.startswith("|"):
+        text = text[1:]
+    if text.endswith("|"):
+        text = text[:-1]
+    # A cell may hold an escaped pipe (``\|``); keep it inside its cell.
+    return [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", text)]
+
+
+def _plain(text: str) -> str:
+    """Cell text without Markdown emphasis and code marks."""
+    return re.sub(r"(\*\*|__|`)", "", text).strip()
+
+
+def _is_rule(line: str) -> bool:
+    return bool(re.fullmatch(r"\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*", line))
+
+
+def _columns(header: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for index, name in enumerate(header):
+        key = _plain(name).lower()
+        for column, synonyms in COLUMNS.items():
+            if key in synonyms and column not in found:
+                found[column] = index
+    return found
+
+
+def slug(title: str) -> str:
+    """A category ID from a heading: ``Data & Database Readiness`` -> ``data_database_readiness``."""
+    return re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_") or "category"
+
+
+def parse(text: str, source: str = "checklist.md") -> Checklist:
+    """The sections, items and warnings of a Markdown checklist."""
+    lines = text.splitlines()
+    repaired = [repair_line(line) for line in lines]
+    repaired_count = sum(a != b for a, b in zip(lines, repaired))
+    warnings: list[str] = []
+    if repaired_count:
+        warnings.append(f"{source}: repaired mis-decoded UTF-8 (read as Mac Roman) "
+                        f"on {repaired_count} lines")
+    name = ""
+    sections: list[Section] = []
+    current: Section | None = None
+    claimed: dict[str, int] = {}
+    seen: dict[str, int] = {}
+    n = 0
+    while n < len(repaired):
+        line = repaired[n]
+        heading = re.match(r"(#{1,6})\s+(.*?)\s*#*\s*$", line)
+        if heading:
+            level, title = len(heading.group(1)), _plain(heading.group(2))
+            if level == 1 and not name:
+                name = title
+            elif level == 2:
+                current = Section(title)
+                sections.append(current)
+            n += 1
+            continue
+        if line.lstrip().startswith("|") and n + 1 < len(repaired) and _is_rule(repaired[n + 1]):
+            header = _cells(line)
+            body_start = n + 2
+            end = body_start
+            while end < len(repaired) and repaired[end].lstrip().startswith("|"):
+                end += 1
+            columns = _columns(header)
+            body = [(i + 1, _cells(repaired[i])) for i in range(body_start, end)]
+            if "id" in columns and "title" in columns:
+                if current is None:
+                    current = Section(name or "Checklist")
+                    sections.append(current)
+                for line_no, cells in body:
+                    row = _row(cells, columns, line_no, source, warnings)
+                    if row is None:
+                        continue
+                    if row.id in seen:
+                        new_id = _free_id(row.id, seen)
+                        warnings.append(f"{source}:{line_no}: duplicate ID {row.id} (first at line "
+                                        f"{seen[row.id]}): imported as {new_id}")
+                        row.id = new_id
+                    seen[row.id] = line_no
+                    current.rows.append(row)
+            else:
+                claimed.update(_summary_claims(header, body))
+            n = end
+            continue
+        n += 1
+    sections = [s for s in sections if s.rows]
+    _check_claims(sections, claimed, source, warnings)
+    return Checklist(name or "Production readiness", sections, warnings, claimed, repaired_count)
+
+
+def _free_id(item_id: str, seen: dict[str, int]) -> str:
+    n = 2
+    while f"{item_id}-{n}" in seen:
+        n += 1
+    return f"{item_id}-{n}"
+
+
+def _row(cells: list[str], columns: dict[str, int], line_no: int, source: str,
+         warnings: list[str]) -> Row | None:
+    def cell(column: str) -> str:
+        index = columns.get(column)
+        return cells[index] if index is not None and index < len(cells) else ""
+
+    item_id = _plain(cell("id"))
+    raw_title = _plain(cell("title"))
+    if not item_id or not raw_title:
+        return None
+    marked = CRITICAL_MARKER in raw_title
+    title = " ".join(raw_title.replace(CRITICAL_MARKER, " ").split())
+    word = _plain(cell("priority")).replace(CRITICAL_MARKER, "").strip().lower()
+    priority = PRIORITY_WORDS.get(word)
+    if priority is None:
+        priority = "critical" if marked else DEFAULT_PRIORITY
+        shown = f'"{_plain(cell("priority"))}"' if word else "none"
+        warnings.append(f"{source}:{line_no}: {item_id}: unknown priority {shown} "
+                        f"(expected one of {', '.join(PRIORITIES)}): using {priority}")
+    return Row(item_id, title, priority, _plain(cell("notes")), line_no, marked)
+
+
+def _number(text: str) -> int | None:
+    digits = re.sub(r"[^0-9]", "", text)
+    return int(digits) if digits else None
+
+
+def _summary_claims(header: list[str], body: list[tuple[int, list[str]]]) -> dict[str, int]:
+    """What a summary table's TOTAL row claims: {"items": 145, "critical": 87}."""
+    names = [_plain(h).lower() for h in header]
+    wanted = {"items": ("total items", "items", "total"), "critical": ("critical", "critical items")}
+    index = {k: next((i for i, n in enumerate(names) if n in v), None) for k, v in wanted.items()}
+    if index["items"] is None and index["critical"] is None:
+        return {}
+    for _, cells in body:
+        if cells and _plain(cells[0]).lower() == "total":
+            return {k: v for k, i in index.items() if i is not None and i < len(cells)
+                    for v in [_number(cells[i])] if v is not None}
+    return {}
+
+
+def _check_claims(sections: list[Section], claimed: dict[str, int], source: str,
+                  warnings: list[str]) -> None:
+    rows = [r for s in sections for r in s.rows]
+    critical = sum(r.priority == "critical" for r in rows)
+    marked = sum(r.marked_critical for r in rows)
+    if "items" in claimed and claimed["items"] != len(rows):
+        warnings.append(f"{source}: the summary table claims {claimed['items']} items, "
+                        f"the item tables have {len(rows)}: importing the {len(rows)} rows")
+    if "critical" in claimed and claimed["critical"] != critical:
+        warnings.append(f"{source}: the summary table claims {claimed['critical']} critical items, "
+                        f"the rows' Priority column marks {critical} ({marked} carry the "
+                        f"{CRITICAL_MARKER} marker): taking the Priority column")
+    elif marked and marked != critical:
+        warnings.append(f"{source}: the Priority column marks {critical} critical items, "
+                        f"{marked} titles carry the {CRITICAL_MARKER} marker: taking the Priority column")
+
+
+def to_config(checklist: Checklist, source: str) -> dict:
+    """The config document: one category per section, an attestation probe per item."""
+    used: set[str] = set()
+    categories = []
+    for section in checklist.sections:
+        cat_id = slug(section.title)
+        base, k = cat_id, 2
+        while cat_id in used:
+            cat_id, k = f"{base}_{k}", k + 1
+        used.add(cat_id)
+        items = []
+        for row in section.rows:
+            item: dict = {"id": row.id, "title": row.title, "priority": row.priority}
+            if row.notes:
+                item["notes"] = row.notes
+            item["probe"] = {"attestation": {"file": f"attestations/{_file_name(row.id)}.yaml",
+                                             "max_age": ATTESTATION_MAX_AGE}}
+            items.append(item)
+        categories.append({"id": cat_id, "title": section.title, "items": items})
+    return {
+        "checklist": {"name": checklist.name},
+        "decision": {"go": 0.95, "caution": 0.9},
+        "defaults": {"interval": "60s", "timeout": "10s"},
+        "categories": categories,
+    }
+
+
+def _file_name(item_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", item_id)
+
+
+def render(checklist: Checklist, source: str) -> str:
+    """The config file's text, with a header saying where it came from."""
+    rows = [r for s in checklist.sections for r in s.rows]
+    critical = sum(r.priority == "critical" for r in rows)
+    header = (
+        f"# Imported from {source}: {len(rows)} items ({critical} critical) in "
+        f"{len(checklist.sections)} categories.\n"
+        "# Every item is attested by a person: `readiness-exporter attest ID --status pass --by NAME\n"
+        "# --evidence ...` writes its file. Replace a probe with http, tcp, file or command checks\n"
+        "# where a machine can tell.\n"
+    )
+    body = yaml.safe_dump(to_config(checklist, source), sort_keys=False, allow_unicode=True,
+                          width=100, default_flow_style=False)
+    return header + body
+
+
+def import_file(path: Path, warn: Callable[[str], None]) -> str:
+    """The config text for the Markdown checklist at ``path``; warnings go to ``warn``."""
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    checklist = parse(text, path.name)
+    for line in checklist.warnings:
+        warn(line)
+    if not checklist.sections:
+        raise ValueError(f"{path}: no item tables found (a table needs an ID column such as "
+                         f"'#' or 'ID' and a title column such as 'Item' or 'Check')")
+    return render(checklist, path.name)

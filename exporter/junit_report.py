@@ -1,0 +1,63 @@
+"""``check --format junit``: the checklist as JUnit XML, so any CI system shows it as tests.
+
+One test suite per category, one test case per item. FAIL and PARTIAL are failures carrying
+the probe's summary (observed beside expected); PENDING and N/A are skipped; a probe that could
+not judge (timeout, exception) is an error. Evidence goes to the case's system-out.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from probes.result import Status
+
+from .evidence import describe
+from .snapshot import ItemState, Snapshot
+
+
+def _case(s: ItemState, suite: str) -> ET.Element:
+    case = ET.Element("testcase", classname=suite, name=f"{s.item.id} {s.item.title}",
+                      time=f"{s.duration or 0:.3f}")
+    text = f"{s.status.label}: {s.result.summary}"
+    if s.status in (Status.FAIL, Status.PARTIAL):
+        tag = "error" if s.result.error else "failure"
+        ET.SubElement(case, tag, message=text, type=s.status.label).text = text
+    elif s.status in (Status.PENDING, Status.NA):
+        ET.SubElement(case, "skipped", message=text)
+    lines = [f"priority: {s.item.priority}", f"summary: {s.result.summary}"]
+    for label, value in describe(s.result.evidence):
+        lines.append(f"{label}: {'; '.join(value) if isinstance(value, list) else value}")
+    ET.SubElement(case, "system-out").text = "\n".join(lines)
+    return case
+
+
+def render(snap: Snapshot) -> str:
+    sc = snap.scores
+    root = ET.Element("testsuites", name=snap.checklist.name)
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for category in snap.checklist.categories:
+        states = snap.by_category(category.id)
+        suite = ET.SubElement(root, "testsuite", name=category.title)
+        counts = {
+            "tests": len(states),
+            "failures": sum(s.status in (Status.FAIL, Status.PARTIAL) and not s.result.error for s in states),
+            "errors": sum(s.status in (Status.FAIL, Status.PARTIAL) and s.result.error for s in states),
+            "skipped": sum(s.status in (Status.PENDING, Status.NA) for s in states),
+        }
+        for key, value in counts.items():
+            suite.set(key, str(value))
+            totals[key] += value
+        suite.set("time", f"{sum(s.duration or 0 for s in states):.3f}")
+        for s in states:
+            suite.append(_case(s, category.title))
+    for key, value in totals.items():
+        root.set(key, str(value))
+    props = ET.Element("properties")
+    for name, value in (("decision", sc.decision.label), ("reason", sc.reason),
+                        ("total_score", str(float(sc.total.score or 0))),
+                        ("critical_score", str(float(sc.critical.score or 0)))):
+        ET.SubElement(props, "property", name=name, value=value)
+    if len(root):
+        root[0].insert(0, props)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

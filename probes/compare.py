@@ -1,0 +1,240 @@
+"""Comparisons a probe makes on an observed value, and JMESPath assertions on documents.
+
+One expectation language for every kind that compares a value (http JSON bodies, file YAML/JSON
+documents, report fields, PromQL samples, SQL scalars), written the way a person would write it::
+
+    expect: "< 1"                          # shorthand: operator, then the value
+    expect: {op: ">=", value: 0.75}        # the same as a mapping
+    assert:                                # JMESPath assertions on a document
+      - {path: status, op: "==", value: ok}
+      - {path: "values(services)[?!deploy.resources.limits.memory]", op: length, value: 0}
+
+Operators: ``== != < <= > >=``, ``contains`` (a substring, list element or mapping key) and
+``length`` (the observed list, string or mapping has exactly ``value`` elements, or, with a
+string value such as ``">= 10"``, a length compared with that operator).
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import jmespath
+import jmespath.exceptions
+
+from .fields import SpecError, Unresolved, show
+
+ORDER = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+         ">": operator.gt, ">=": operator.ge}
+OPS = (*ORDER, "contains", "length")
+
+
+def as_number(value: Any) -> float | None:
+    """``value`` as a float when it is a number or a numeric string (SQL and PromQL give strings)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def render(value: Any) -> str:
+    """An observed or expected value as a summary shows it: short, JSON-like, never multi-line."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+    else:
+        try:
+            text = json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+        except (TypeError, ValueError):
+            text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+@dataclass(frozen=True)
+class Expect:
+    """An operator and the value the observed one is compared with."""
+
+    op: str
+    value: Any
+    length_op: str = "=="        # for ``length``: how the length is compared with ``value``
+
+    def __str__(self) -> str:
+        if self.op == "length":
+            return f"length {self.length_op} {render(self.value)}"
+        return f"{self.op} {render(self.value)}"
+
+    def holds(self, observed: Any) -> bool:
+        """Whether ``observed`` meets this expectation; never raises for odd types."""
+        if self.op == "contains":
+            if isinstance(observed, str):
+                return str(self.value) in observed
+            if isinstance(observed, (list, tuple, Mapping)):
+                return self.value in observed
+            return False
+        if self.op == "length":
+            if not isinstance(observed, (str, list, tuple, Mapping)):
+                return False
+            return ORDER[self.length_op](len(observed), self.value)
+        return _ordered(self.op, observed, self.value)
+
+
+def _ordered(op: str, observed: Any, expected: Any) -> bool:
+    left, right = as_number(observed), as_number(expected)
+    if op in ("==", "!="):
+        if not isinstance(expected, str) and left is not None and right is not None:
+            same = left == right       # 1 == 1.0 == "1" from a SQL or PromQL result
+        else:
+            same = observed == expected or (isinstance(observed, str) and isinstance(expected, str)
+                                            and observed.strip() == expected.strip())
+        return same if op == "==" else not same
+    if left is not None and right is not None:
+        return ORDER[op](left, right)   # NaN compares false, as in PromQL
+    if isinstance(observed, str) and isinstance(expected, str):
+        return ORDER[op](observed, expected)
+    return False
+
+
+def _scalar_from_text(text: str) -> Any:
+    """The value in a shorthand ``"< 1"``: a number when it reads as one, else the text."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1]
+    number = as_number(text)
+    if number is not None:
+        return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
+    return text
+
+
+def parse_expect(raw: Any, where: str, also_known: tuple[str, ...] = ()) -> Expect | Unresolved:
+    """An Expect from ``"< 1"`` or ``{op: "<", value: 1}``; raises SpecError naming ``where``."""
+    if isinstance(raw, Unresolved):
+        return raw
+    if isinstance(raw, str):
+        text = raw.strip()
+        op = next((o for o in sorted(OPS, key=len, reverse=True) if text.startswith(o)), None)
+        if op is None:
+            raise SpecError(where, f"must start with one of {', '.join(OPS)} (got {show(raw)})")
+        rest = text[len(op):].strip()
+        if not rest:
+            raise SpecError(where, f"needs a value after {op} (got {show(raw)})")
+        if op == "length":
+            return _length(rest, where, raw)
+        return Expect(op, _scalar_from_text(rest))
+    if isinstance(raw, Mapping):
+        known = (*also_known, "op", "value")
+        unknown = [k for k in raw if k not in known]
+        if unknown:
+            raise SpecError(f"{where}.{unknown[0]}", f"is not a known field (known: {', '.join(known)})")
+        op = raw.get("op")
+        if op not in OPS:
+            raise SpecError(f"{where}.op", f"must be one of {', '.join(OPS)} (got {show(op)})")
+        if "value" not in raw:
+            raise SpecError(f"{where}.value", "is required")
+        value = raw["value"]
+        if isinstance(value, Unresolved):
+            return value
+        if op == "length":
+            if isinstance(value, str):
+                return _length(value, f"{where}.value", value)
+            return _length(str(value), f"{where}.value", value)
+        if op in ("<", "<=", ">", ">=") and as_number(value) is None and not isinstance(value, str):
+            raise SpecError(f"{where}.value", f"must be a number or a string for {op} (got {show(value)})")
+        return Expect(str(op), value)
+    raise SpecError(where, f'must be a comparison such as "< 1" or {{op: "<", value: 1}} '
+                           f"(got {show(raw)})")
+
+
+def _length(text: str, where: str, raw: Any) -> Expect:
+    text = text.strip()
+    length_op = next((o for o in sorted(ORDER, key=len, reverse=True) if text.startswith(o)), "==")
+    number = text[len(length_op):].strip() if text.startswith(length_op) else text
+    if not number.isdigit():
+        raise SpecError(where, f'length must be compared with a whole number, such as 3 or ">= 3" '
+                               f"(got {show(raw)})")
+    return Expect("length", int(number), length_op)
+
+
+@dataclass(frozen=True)
+class Assertion:
+    """A JMESPath expression over a document and the expectation its result must meet."""
+
+    path: str
+    expect: Expect
+    compiled: Any = None
+
+    def observe(self, document: Any) -> Any:
+        return self.compiled.search(document)
+
+    def __str__(self) -> str:
+        return f"{self.path} {self.expect}"
+
+
+def compile_path(path: Any, where: str) -> Any:
+    """A compiled JMESPath expression; raises SpecError with the parser's reason."""
+    if not isinstance(path, str) or not path.strip():
+        raise SpecError(where, f"must be a JMESPath expression such as items[0].name (got {show(path)})")
+    try:
+        return jmespath.compile(path)
+    except jmespath.exceptions.JMESPathError as exc:
+        reason = str(exc).splitlines()[0]
+        raise SpecError(where, f"is not a valid JMESPath expression ({reason}) (got {show(path)})") from None
+
+
+def parse_assertions(raw: Any, where: str) -> tuple[Assertion, ...]:
+    """Assertions from a list of ``{path, op, value}`` mappings (or ``{path, expect: "< 1"}``)."""
+    if not isinstance(raw, list) or not raw:
+        raise SpecError(where, f"must be a list of {{path, op, value}} assertions (got {show(raw)})")
+    out = []
+    for i, entry in enumerate(raw):
+        here = f"{where}[{i}]"
+        if not isinstance(entry, Mapping):
+            raise SpecError(here, f"must be a mapping with path, op and value (got {show(entry)})")
+        compiled = compile_path(entry.get("path"), f"{here}.path")
+        if "expect" in entry:
+            unknown = [k for k in entry if k not in ("path", "expect")]
+            if unknown:
+                raise SpecError(f"{here}.{unknown[0]}", "is not a known field (known: path, expect)")
+            expect = parse_expect(entry["expect"], f"{here}.expect")
+        else:
+            expect = parse_expect({k: v for k, v in entry.items() if k != "path"}, here, ("path",))
+        if isinstance(expect, Unresolved):
+            raise SpecError(here, f"needs variables that are not set: {expect}")
+        out.append(Assertion(str(entry["path"]), expect, compiled))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How a document fared against its assertions: which failed, with what was observed."""
+
+    total: int
+    failures: tuple[str, ...]
+    observed: Mapping[str, Any]
+
+    @property
+    def passed(self) -> int:
+        return self.total - len(self.failures)
+
+
+def check_assertions(assertions: tuple[Assertion, ...], document: Any) -> Verdict:
+    """Evaluate every assertion on ``document``; failures read ``path: observed X, expected OP Y``."""
+    failures, observed = [], {}
+    for a in assertions:
+        try:
+            value = a.observe(document)
+        except jmespath.exceptions.JMESPathError as exc:
+            failures.append(f"{a.path}: cannot evaluate ({str(exc).splitlines()[0]})")
+            continue
+        observed[a.path] = value
+        if not a.expect.holds(value):
+            failures.append(f"{a.path}: observed {render(value)}, expected {a.expect}")
+    return Verdict(len(assertions), tuple(failures), observed)

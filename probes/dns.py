@@ -1,0 +1,155 @@
+"""DNS probe: resolve a name (A, AAAA, CNAME, MX, TXT) and optionally expect values in the answer.
+
+The system resolver (``/etc/resolv.conf``) is used unless ``resolver`` names a server. Expected
+values are compared without case and without the trailing dot; an MX value may be written with
+or without its preference (``10 mail.example.com`` or ``mail.example.com``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from dataclasses import dataclass
+
+import dns.asyncresolver
+import dns.exception
+import dns.rdatatype
+import dns.resolver
+
+from .context import ProbeContext
+from .fields import Fields
+from .result import Result, Status
+
+TYPES = ("A", "AAAA", "CNAME", "MX", "TXT")
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    type: str = "A"
+    resolver: str | None = None         # ip or ip:port (IPv6 as [::1]:53); None: the system's
+    expect: tuple[str, ...] = ()        # values that must all be in the answer
+
+
+def _split_resolver(f: Fields, value: str) -> tuple[str, int]:
+    host, port = value, "53"
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        port = rest.removeprefix(":") or "53"
+    elif value.count(":") == 1:
+        host, port = value.split(":")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise f.error("resolver", f'must be an IP address with an optional port, such as 10.0.0.2 '
+                                  f'or 127.0.0.1:5353 (got "{value}")') from None
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise f.error("resolver", f'has an invalid port (got "{value}")')
+    return host, int(port)
+
+
+def parse_spec(f: Fields) -> Spec:
+    spec = Spec(
+        name=f.str("name"),
+        type=f.choice("type", TYPES, "A"),
+        resolver=f.str("resolver", None),
+        expect=f.str_list("expect", ()),
+    )
+    if isinstance(spec.resolver, str):
+        _split_resolver(f, spec.resolver)
+    f.done()
+    return spec
+
+
+def normalize(value: str) -> str:
+    return value.strip().strip('"').rstrip(".").lower()
+
+
+def answer_values(answer: dns.resolver.Answer, rdtype: str) -> list[str]:
+    """The answer's records as text a person would write (TXT unquoted and joined), sorted.
+
+    A record set has no order, so sorting keeps a summary the same from run to run.
+    """
+    values = []
+    for rdata in answer:
+        if rdtype == "TXT":
+            values.append(b"".join(rdata.strings).decode("utf-8", "replace"))
+        else:
+            values.append(rdata.to_text())
+    return sorted(values)
+
+
+def matches(expected: str, values: list[str], rdtype: str) -> bool:
+    want = normalize(expected)
+    for value in values:
+        have = normalize(value)
+        if have == want:
+            return True
+        if rdtype == "MX" and have.split()[-1] == want:
+            return True
+        if rdtype in ("A", "AAAA"):
+            try:
+                if ipaddress.ip_address(have) == ipaddress.ip_address(want):
+                    return True
+            except ValueError:
+                pass
+    return False
+
+
+def _resolver(spec: Spec) -> dns.asyncresolver.Resolver:
+    if spec.resolver is None:
+        return dns.asyncresolver.Resolver()
+    resolver = dns.asyncresolver.Resolver(configure=False)
+    host, port = spec.resolver, 53
+    if spec.resolver.startswith("["):
+        host, _, rest = spec.resolver[1:].partition("]")
+        port = int(rest.removeprefix(":") or 53)
+    elif spec.resolver.count(":") == 1:
+        host, text = spec.resolver.split(":")
+        port = int(text)
+    resolver.nameservers = [host]
+    resolver.port = port
+    return resolver
+
+
+async def probe(spec: Spec, ctx: ProbeContext) -> Result:
+    where = f"{spec.name} {spec.type}"
+    evidence: dict[str, object] = {"name": spec.name, "type": spec.type,
+                                   "resolver": spec.resolver or "system"}
+    ctx.log(f"resolving {where} via {spec.resolver or 'the system resolver'}")
+    try:
+        resolver = _resolver(spec)
+        # 0.9 of the budget: a silent server reads as "no answer", not as a probe timeout.
+        # The per-try timeout too, or the first try alone outlasts a short budget.
+        budget = ctx.remaining() * 0.9
+        resolver.timeout = min(resolver.timeout, budget)
+        # dnspython may overshoot its lifetime by a retry's backoff: wait_for holds the line.
+        answer = await asyncio.wait_for(
+            resolver.resolve(spec.name, spec.type, lifetime=budget, search=False), budget)
+    except dns.resolver.NXDOMAIN:
+        return Result(Status.FAIL, f"{spec.name} does not exist (NXDOMAIN), expected {spec.type} "
+                                   "records", evidence)
+    except dns.resolver.NoAnswer:
+        return Result(Status.FAIL, f"{spec.name} has no {spec.type} records", evidence)
+    except (dns.resolver.LifetimeTimeout, asyncio.TimeoutError):
+        return Result(Status.FAIL, f"{where}: no answer in time from "
+                                   f"{spec.resolver or 'the system resolver'}", evidence)
+    except dns.resolver.NoNameservers as exc:
+        return Result(Status.FAIL, f"{where}: no server could answer ({exc})", evidence)
+    except dns.resolver.NoResolverConfiguration:
+        return Result(Status.FAIL, f"{where}: no system resolver configured (/etc/resolv.conf)",
+                      evidence)
+    except dns.exception.DNSException as exc:
+        return Result(Status.FAIL, f"{where}: {exc}", evidence)
+    values = answer_values(answer, spec.type)
+    evidence.update(values=values, ttl=answer.rrset.ttl if answer.rrset is not None else None)
+    ctx.log(f"answer: {values}")
+    shown = ", ".join(values[:5]) + (f" and {len(values) - 5} more" if len(values) > 5 else "")
+    if not spec.expect:
+        return Result(Status.PASS, f"{where}: {shown}", evidence)
+    missing = [v for v in spec.expect if not matches(v, values, spec.type)]
+    evidence["missing"] = missing
+    if not missing:
+        return Result(Status.PASS, f"{where}: {shown}", evidence)
+    status = Status.PARTIAL if len(missing) < len(spec.expect) else Status.FAIL
+    return Result(status, f"{where}: {shown}; expected also {', '.join(missing)}", evidence)

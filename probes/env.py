@@ -1,0 +1,61 @@
+"""Env probe: a variable of the exporter's environment is set, long enough, not a placeholder.
+
+The value never leaves the process: summaries and evidence give only its length and which rule
+it broke, never the value or a part of it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from .context import ProbeContext
+from .fields import Fields
+from .result import Result, Status
+
+# Values that mean "somebody forgot to set this": compared without case, whole value.
+PLACEHOLDERS = re.compile(
+    r"(?i)^(|changeme|change[-_ ]?me|change[-_ ]?this|secret|password|passwd|test|testing|dev|"
+    r"development|example|sample|dummy|default|todo|fixme|xxx+|\*+|your[-_ ].*|<.*>|\$\{.*\}|"
+    r"placeholder|replace[-_ ]?me|insecure.*|none|null|0+|1234.*|abc.*|admin)$"
+)
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    min_length: int = 1
+    reject_placeholders: bool = True
+
+
+def parse_spec(f: Fields) -> Spec:
+    name = f.str("name")
+    if isinstance(name, str) and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise f.error("name", f'must be a variable name such as JWT_SECRET (got "{name}")')
+    spec = Spec(name=name, min_length=f.int("min_length", 1, minimum=1),
+                reject_placeholders=f.bool("reject_placeholders", True))
+    f.done()
+    return spec
+
+
+def judge(spec: Spec, environ: "os._Environ[str] | dict[str, str]") -> Result:
+    value = environ.get(spec.name)
+    evidence: dict[str, object] = {"variable": spec.name, "min_length": spec.min_length}
+    if value is None or value == "":
+        return Result(Status.FAIL, f"{spec.name} is not set, expected a value of at least "
+                                   f"{spec.min_length} characters", {**evidence, "set": False})
+    evidence.update(set=True, length=len(value))
+    if spec.reject_placeholders and PLACEHOLDERS.match(value.strip()):
+        return Result(Status.FAIL, f"{spec.name} holds a placeholder value, expected a real one",
+                      {**evidence, "placeholder": True})
+    if len(value) < spec.min_length:
+        return Result(Status.FAIL, f"{spec.name} has {len(value)} characters, expected at least "
+                                   f"{spec.min_length}", evidence)
+    return Result(Status.PASS, f"{spec.name} is set ({len(value)} characters, at least "
+                               f"{spec.min_length})", evidence)
+
+
+async def probe(spec: Spec, ctx: ProbeContext) -> Result:
+    ctx.log(f"reading ${spec.name} (the value is never shown)")
+    return judge(spec, os.environ)

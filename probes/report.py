@@ -1,0 +1,204 @@
+"""Report probe: judge what CI tools already write (JUnit XML, Cobertura XML, Trivy JSON).
+
+Every report has a freshness bound (``max_age``, 7 days unless set), so a report from a pipeline
+that stopped running does not pass forever. XML goes through defusedxml (reports come from
+outside the exporter); parsing runs in a thread so a big report does not stall the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import stat as stat_mode
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+
+from .fields import Fields, format_duration
+from .context import ProbeContext
+from .result import Result, Status
+
+FORMATS = ("junit", "cobertura", "trivy")
+SEVERITIES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
+READ_CAP = 64 * 1024 * 1024   # bytes; a larger report is refused rather than parsed
+SHOWN = 3                     # findings named in a summary
+
+
+@dataclass(frozen=True)
+class Spec:
+    path: Path
+    format: str
+    max_age: float = 7 * 86400
+    # junit
+    min_tests: int = 1                  # fewer (but some, all passing): PARTIAL
+    max_failures: int = 0               # failures + errors allowed
+    # cobertura
+    min_line_rate: float = 0.75
+    partial_line_rate: float | None = None   # at or above (and below min_line_rate): PARTIAL
+    # trivy
+    severities: tuple[str, ...] = ("HIGH", "CRITICAL")
+    max_findings: int = 0
+
+
+def parse_spec(f: Fields) -> Spec:
+    fmt = f.choice("format", FORMATS)
+    spec = Spec(path=f.path("path"), format=fmt, max_age=f.duration("max_age", 7 * 86400.0))
+    # Each format's own options; another format's option is refused as an unknown field.
+    if fmt == "junit":
+        spec = Spec(spec.path, fmt, spec.max_age, min_tests=f.int("min_tests", 1, minimum=1),
+                    max_failures=f.int("max_failures", 0, minimum=0))
+    elif fmt == "cobertura":
+        spec = Spec(spec.path, fmt, spec.max_age,
+                    min_line_rate=f.number("min_line_rate", 0.75),
+                    partial_line_rate=f.number("partial_line_rate", None))
+        for key in ("min_line_rate", "partial_line_rate"):
+            value = getattr(spec, key)
+            if isinstance(value, float) and not 0 <= value <= 1:
+                raise f.error(key, f"must be a ratio between 0 and 1 (got {value:g})")
+        if spec.partial_line_rate is not None and spec.partial_line_rate > spec.min_line_rate:
+            raise f.error("partial_line_rate", f"({spec.partial_line_rate:g}) must not be above "
+                                               f"min_line_rate ({spec.min_line_rate:g})")
+    elif fmt == "trivy":
+        severities = f.str_list("severities", ("HIGH", "CRITICAL"))
+        bad = [s for s in severities if str(s).upper() not in SEVERITIES]
+        if bad:
+            raise f.error("severities", f"must be among {', '.join(SEVERITIES)} (got \"{bad[0]}\")")
+        spec = Spec(spec.path, fmt, spec.max_age, severities=tuple(s.upper() for s in severities),
+                    max_findings=f.int("max_findings", 0, minimum=0))
+    f.done()
+    return spec
+
+
+class ReportError(ValueError):
+    """Raised when a file is not a readable report of the configured format."""
+
+
+def _read(path: Path) -> bytes:
+    with path.open("rb") as fh:
+        data = fh.read(READ_CAP + 1)
+    if len(data) > READ_CAP:
+        raise ReportError(f"is larger than {READ_CAP // 1024 // 1024} MiB")
+    return data
+
+
+def _xml(data: bytes, fmt: str) -> Any:
+    try:
+        return SafeET.fromstring(data)
+    except DefusedXmlException as exc:
+        raise ReportError(f"is refused: {type(exc).__name__} (entities or DTDs in a report)") from None
+    except SafeET.ParseError as exc:
+        raise ReportError(f"is not valid XML ({exc}), expected a {fmt} report") from None
+
+
+def judge_junit(spec: Spec, data: bytes, seen: str, evidence: dict[str, Any]) -> Result:
+    root = _xml(data, "JUnit")
+    if root.tag not in ("testsuites", "testsuite"):
+        raise ReportError(f"has root <{root.tag}>, expected <testsuites> or <testsuite> (JUnit)")
+    cases = list(root.iter("testcase"))
+    outcome = Counter()
+    failing = []
+    for case in cases:
+        for kind in ("failure", "error", "skipped"):
+            if case.find(kind) is not None:
+                outcome[kind] += 1
+                if kind != "skipped":
+                    failing.append(f"{case.get('classname', '')}::{case.get('name', '')}".strip(":"))
+                break
+    tests, bad = len(cases), outcome["failure"] + outcome["error"]
+    evidence.update(tests=tests, failures=outcome["failure"], errors=outcome["error"],
+                    skipped=outcome["skipped"], failing=failing[:20])
+    counts = (f"{tests} tests, {outcome['failure']} failures, {outcome['error']} errors"
+              + (f", {outcome['skipped']} skipped" if outcome["skipped"] else ""))
+    if tests == 0:
+        return Result(Status.FAIL, f"{seen}: no tests, expected at least {spec.min_tests}", evidence)
+    if bad > spec.max_failures:
+        named = ", ".join(failing[:SHOWN]) + (f" and {bad - SHOWN} more" if bad > SHOWN else "")
+        return Result(Status.FAIL, f"{seen}: {counts} ({named}), expected at most "
+                                   f"{spec.max_failures} failing", evidence)
+    if tests < spec.min_tests:
+        return Result(Status.PARTIAL, f"{seen}: {counts}, expected at least {spec.min_tests} tests",
+                      evidence)
+    return Result(Status.PASS, f"{seen}: {counts}", evidence)
+
+
+def judge_cobertura(spec: Spec, data: bytes, seen: str, evidence: dict[str, Any]) -> Result:
+    root = _xml(data, "Cobertura")
+    if root.tag != "coverage" or root.get("line-rate") is None:
+        raise ReportError(f"has root <{root.tag}> without line-rate, expected Cobertura <coverage>")
+    try:
+        rate = float(root.get("line-rate"))
+    except ValueError:
+        raise ReportError(f"has line-rate {root.get('line-rate')!r}, expected a number") from None
+    evidence.update(line_rate=rate, lines_valid=root.get("lines-valid"),
+                    lines_covered=root.get("lines-covered"))
+    shown = f"{seen}: line rate {rate:.2f}"
+    if rate >= spec.min_line_rate:
+        return Result(Status.PASS, f"{shown}, at least {spec.min_line_rate:g}", evidence)
+    status = Status.PARTIAL if spec.partial_line_rate is not None and \
+        rate >= spec.partial_line_rate else Status.FAIL
+    return Result(status, f"{shown}, expected at least {spec.min_line_rate:g}", evidence)
+
+
+def judge_trivy(spec: Spec, data: bytes, seen: str, evidence: dict[str, Any]) -> Result:
+    try:
+        doc = json.loads(data)
+    except ValueError as exc:
+        raise ReportError(f"is not valid JSON ({exc}), expected a Trivy report") from None
+    if not isinstance(doc, dict) or "SchemaVersion" not in doc:
+        raise ReportError("has no SchemaVersion, expected Trivy's JSON report (--format json)")
+    found, by_severity = [], Counter()
+    for target in doc.get("Results") or []:
+        for vuln in target.get("Vulnerabilities") or []:
+            severity = str(vuln.get("Severity", "UNKNOWN")).upper()
+            by_severity[severity] += 1
+            if severity in spec.severities:
+                found.append(f"{vuln.get('VulnerabilityID', '?')} in {vuln.get('PkgName', '?')}")
+    evidence.update(artifact=doc.get("ArtifactName"), by_severity=dict(by_severity),
+                    findings=found[:20])
+    wanted = "/".join(spec.severities)
+    if len(found) > spec.max_findings:
+        named = ", ".join(found[:SHOWN]) + (f" and {len(found) - SHOWN} more" if len(found) > SHOWN
+                                            else "")
+        return Result(Status.FAIL, f"{seen}: {len(found)} {wanted} vulnerabilities ({named}), "
+                                   f"expected at most {spec.max_findings}", evidence)
+    return Result(Status.PASS, f"{seen}: {len(found)} {wanted} vulnerabilities "
+                               f"({sum(by_severity.values())} in all)", evidence)
+
+
+JUDGES = {"junit": judge_junit, "cobertura": judge_cobertura, "trivy": judge_trivy}
+
+
+def judge(spec: Spec, now: float | None = None) -> Result:
+    now = time.time() if now is None else now
+    name = spec.path.name
+    evidence: dict[str, Any] = {"path": str(spec.path), "format": spec.format}
+    try:
+        st = spec.path.stat()
+        if not stat_mode.S_ISREG(st.st_mode):
+            # A FIFO or device would block a worker thread forever.
+            return Result(Status.FAIL, f"{name} is not a regular file", evidence)
+        data = _read(spec.path)
+    except FileNotFoundError:
+        return Result(Status.FAIL, f"{name} does not exist, expected a {spec.format} report", evidence)
+    except OSError as exc:
+        return Result(Status.FAIL, f"{name} cannot be read ({exc.strerror or exc})", evidence)
+    age = max(0.0, now - st.st_mtime)
+    evidence["age_seconds"] = round(age)
+    seen = f"{name} ({format_duration(age)} old)"
+    if age > spec.max_age:
+        return Result(Status.FAIL, f"{name} is {format_duration(age)} old, expected at most "
+                                   f"{format_duration(spec.max_age)}", evidence)
+    try:
+        return JUDGES[spec.format](spec, data, seen, evidence)
+    except ReportError as exc:
+        return Result(Status.FAIL, f"{name} {exc}", evidence)
+
+
+async def probe(spec: Spec, ctx: ProbeContext) -> Result:
+    ctx.log(f"reading {spec.format} report {spec.path}")
+    return await asyncio.to_thread(judge, spec)

@@ -1,0 +1,104 @@
+"""SQL probe: a read-only PostgreSQL query whose scalar or row count is compared (psycopg 3).
+
+The session is read-only (``default_transaction_read_only``) and carries a ``statement_timeout``
+inside the probe's budget, so a probe can neither write nor leave a query running after it gave
+up. The DSN is a secret (``${DATABASE_URL}`` or ``dsn_file``) and never appears in a result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from .compare import Expect, parse_expect, render
+from .context import ProbeContext
+from .fields import Fields, Secret
+from .result import Result, Status
+
+MAX_ROWS = 10_000   # rows fetched at most for a row count
+
+
+@dataclass(frozen=True)
+class Spec:
+    dsn: Secret
+    query: str
+    expect: Expect
+    result: str = "scalar"     # scalar: first column of the first row; rows: the row count
+
+
+def parse_spec(f: Fields) -> Spec:
+    raw_expect = f.any("expect")
+    spec = Spec(
+        dsn=f.secret("dsn"),
+        query=f.str("query"),
+        expect=parse_expect(raw_expect, f.name("expect")),
+        result=f.choice("result", ("scalar", "rows"), "scalar"),
+    )
+    if spec.result == "rows" and isinstance(spec.expect, Expect) and spec.expect.op in (
+            "contains", "length"):
+        raise f.error("expect", f"must compare a number when result is rows (got {spec.expect.op})")
+    f.done()
+    return spec
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _short(query: str) -> str:
+    one_line = " ".join(query.split())
+    return one_line if len(one_line) <= 60 else one_line[:57] + "..."
+
+
+async def run_query(spec: Spec, ctx: ProbeContext) -> tuple[Any, int]:
+    """The first column of the first row and the number of rows (at most MAX_ROWS)."""
+    budget_ms = max(1, int(ctx.remaining() * 0.8 * 1000))
+    conn = await psycopg.AsyncConnection.connect(
+        spec.dsn.reveal(), autocommit=True, connect_timeout=max(1, int(ctx.remaining())),
+        options=f"-c default_transaction_read_only=on -c statement_timeout={budget_ms}",
+        application_name="readiness-exporter",
+    )
+    try:
+        async with conn.cursor() as cur:
+            await cur.execute(spec.query)
+            if cur.description is None:
+                return None, 0
+            rows = await cur.fetchmany(MAX_ROWS)
+            return (rows[0][0] if rows else None), len(rows)
+    finally:
+        await conn.close()
+
+
+async def probe(spec: Spec, ctx: ProbeContext) -> Result:
+    query = _short(spec.query)
+    evidence: dict[str, Any] = {"query": spec.query, "result": spec.result}
+    ctx.log(f"running {query!r}")
+    try:
+        value, rows = await asyncio.wait_for(run_query(spec, ctx), ctx.remaining() * 0.9)
+    except asyncio.TimeoutError:
+        return Result(Status.FAIL, f"{query}: no result in time", evidence)
+    except psycopg.errors.QueryCanceled:
+        return Result(Status.FAIL, f"{query}: cancelled by statement_timeout (no result in time)",
+                      evidence)
+    except psycopg.OperationalError as exc:
+        reason = _first_line(exc)
+        return Result(Status.FAIL, f"cannot connect to the database: {reason}",
+                      {**evidence, "error": reason})
+    except psycopg.Error as exc:
+        reason = _first_line(exc)
+        return Result(Status.FAIL, f"{query}: query failed: {reason}", {**evidence, "error": reason})
+    evidence.update(value=value if isinstance(value, (str, int, float, bool, type(None)))
+                    else str(value), rows=rows)
+    ctx.log(f"{rows} rows, first value {value!r}")
+    observed = rows if spec.result == "rows" else value
+    shown = f"{rows} rows" if spec.result == "rows" else f"returned {render(observed)}"
+    if spec.result == "scalar" and rows == 0:
+        return Result(Status.FAIL, f"{query}: no rows, expected a value {spec.expect}", evidence)
+    if not spec.expect.holds(observed):
+        return Result(Status.FAIL, f"{query}: {shown}, expected {spec.expect}", evidence)
+    return Result(Status.PASS, f"{query}: {shown}, expected {spec.expect}", evidence)
+

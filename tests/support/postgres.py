@@ -1,0 +1,99 @@
+"""A throwaway PostgreSQL cluster for tests: initdb into a temp dir, pg_ctl on a free loopback port.
+
+initdb refuses to run as root, so when the tests run as root the cluster belongs to the
+``postgres`` user (made by Debian's package) and its commands run through ``runuser``. The
+cluster trusts local connections: it listens on 127.0.0.1 only and lives for one test session.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from .procs import free_port
+
+
+def bindir() -> Path | None:
+    """The newest installed PostgreSQL's bin folder (Debian keeps them out of PATH)."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                   key=lambda p: int(Path(p).parent.parent.name))
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+@dataclass
+class Cluster:
+    bin: Path
+    datadir: Path
+    port: int
+    as_user: list[str]
+
+    @property
+    def dsn(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def run(self, *argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*self.as_user, *argv], check=True, capture_output=True, text=True,
+                              timeout=60)
+
+    def psql(self, sql: str) -> str:
+        out = self.run(str(self.bin / "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                       "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", "postgres",
+                       "-c", sql)
+        return out.stdout.strip()
+
+    def stop(self) -> None:
+        subprocess.run([*self.as_user, str(self.bin / "pg_ctl"), "-D", str(self.datadir),
+                        "-m", "immediate", "-w", "stop"], capture_output=True, timeout=60)
+
+
+def start_cluster(workdir: Path) -> Cluster:
+    """A running cluster in ``workdir`` (which must be empty or new); skips when not installed.
+
+    ``workdir`` must be reachable by the postgres user: not under pytest's basetemp, whose
+    ``/tmp/pytest-of-root`` every pytest session (other checkouts' too) resets to mode 0700.
+    """
+    bin_dir = bindir()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL is not installed (scripts/test.sh installs it as root)")
+    workdir.mkdir(parents=True, exist_ok=True)
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        # initdb refuses root: the folder belongs to the postgres user instead.
+        shutil.chown(workdir, "postgres", "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    datadir = workdir / "data"
+    port = free_port()
+    cluster = Cluster(bin_dir, datadir, port, as_user)
+    cluster.run(str(bin_dir / "initdb"), "-D", str(datadir), "-U", "postgres", "-A", "trust",
+                "--no-sync", "-E", "UTF8", "--locale", "C")
+    cluster.run(str(bin_dir / "pg_ctl"), "-D", str(datadir), "-l", str(workdir / "postgres.log"),
+                "-w", "-t", "60", "-o",
+                f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='' "
+                "-c fsync=off -c max_connections=20",
+                "start")
+    return cluster
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Cluster]:
+    """One PostgreSQL cluster for the whole test session, stopped and removed at its end."""
+    workdir = Path(tempfile.mkdtemp(prefix="readiness-pg-"))
+    try:
+        cluster = start_cluster(workdir)
+        try:
+            yield cluster
+        finally:
+            cluster.stop()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -1,0 +1,127 @@
+"""The status board in a real browser (Debian's Chromium, headless) on the shipped 145-item config.
+
+Asserts what a person sees: the decision, 145 rows, filters that change the rows, and the
+probe-now button updating an item. Saves screenshots to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from support.browser import start_chromium
+from support.procs import ROOT, http_get, start_exporter, wait_until
+
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def attest(config, item, status, by, evidence):
+    result = subprocess.run([sys.executable, "-m", "exporter", "attest", "--config.file", str(config),
+                             item, "--status", status, "--by", by, "--evidence", evidence],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture
+def shipped(tmp_path):
+    """The shipped config in a temp dir, with a few attestations so every colour shows."""
+    config = tmp_path / "config.yaml"
+    shutil.copy(ROOT / "config.yaml", config)
+    attest(config, "S-001", "pass", "Jane Doe", "Vault rotation log, all secrets < 7 days old")
+    attest(config, "S-003", "pass", "Jane Doe", "settings.py uses SecretStr")
+    attest(config, "S-006", "fail", "Ann Lee", "Gmail OAuth consent screen still in testing")
+    attest(config, "S-004", "partial", "Ann Lee", "Token issued, business verification pending")
+    proc, base = start_exporter(config, tmp_path / "exporter.log")
+    wait_until(lambda: http_get(f"{base}/-/ready")[0] == 200, 60, "every item probed once")
+    yield config, base
+    proc.stop()
+
+
+def test_board_in_chromium(shipped):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    config, base = shipped
+    ARTIFACTS.mkdir(exist_ok=True)
+    driver = start_chromium()
+    try:
+        wait = WebDriverWait(driver, 20)
+
+        def rows():
+            return driver.find_elements(By.CSS_SELECTOR, "#items tbody tr.item")
+
+        driver.get(f"{base}/")
+        assert driver.find_element(By.ID, "decision").text == "NO-GO"
+        reason = driver.find_element(By.CSS_SELECTOR, ".banner .reason").text
+        assert reason.startswith("79 critical items not PASS: S-002, S-004, S-005")
+        assert len(rows()) == 145
+        assert driver.find_element(By.ID, "shown").text == "145 of 145 items"
+        first = rows()[0].text
+        assert "S-001" in first and "PASS" in first and "Jane Doe" in first
+        driver.save_screenshot(str(ARTIFACTS / "board.png"))
+
+        # Filters: ticking a box submits the form (board.js) and the rows change.
+        driver.find_element(By.NAME, "critical").click()
+        wait.until(lambda d: len(rows()) == 81)
+        assert all("critical" in r.text for r in rows())
+        Select(driver.find_element(By.NAME, "category")).select_by_visible_text("Final Validation")
+        wait.until(lambda d: driver.find_element(By.ID, "shown").text == "10 of 145 items")
+        assert [r.get_attribute("data-id") for r in rows()] == [f"F-{n:03d}" for n in range(1, 11)]
+        driver.get(f"{base}/")
+        driver.find_element(By.NAME, "failing").click()
+        wait.until(lambda d: len(rows()) < 145)
+        assert [r.get_attribute("data-id") for r in rows()] == ["S-004", "S-006"]
+
+        # Probe now: sign F-006 off behind the exporter's back, then press the button.
+        driver.get(f"{base}/items/F-006")
+        assert "PENDING" in driver.find_element(By.CSS_SELECTOR, ".result").text
+        (config.parent / "attestations" / "F-006.yaml").write_text(textwrap.dedent("""\
+            status: pass
+            validated_by: Eng Lead
+            date: 2026-11-20
+            evidence: [Sign-off meeting minutes https://wiki.example/go-live]
+            """))
+        driver.find_element(By.ID, "probe-button").click()
+        section = wait.until(lambda d: d.find_elements(By.ID, "probe-now"))[0]
+        assert "Probe now: PASS" in section.text
+        assert "result PASS: PASS attested, signed by Eng Lead on 2026-11-20" in section.text
+        assert "Eng Lead" in driver.find_element(By.CSS_SELECTOR, "dl.evidence").text
+        driver.save_screenshot(str(ARTIFACTS / "item.png"))
+
+        driver.get(f"{base}/?category=final_validation")
+        f006 = driver.find_element(By.CSS_SELECTOR, 'tr[data-id="F-006"]')
+        assert "PASS" in f006.text
+
+        # Self-refresh: an attestation recorded meanwhile appears without a page load.
+        driver.execute_script("window.sameDocument = true")
+        attest(config, "F-007", "pass", "Ops Lead", "Runbooks reviewed")
+        wait_until(lambda: '"status": "pass"' in http_get(f"{base}/api/v1/items/F-007")[1].decode(),
+                   20, "F-007 PASS on the exporter")
+        driver.execute_async_script("window.boardRefresh().then(arguments[0])")
+        f007 = driver.find_element(By.CSS_SELECTOR, 'tr[data-id="F-007"]')
+        assert "PASS" in f007.text and "Ops Lead" in f007.text
+        assert driver.execute_script("return window.sameDocument") is True
+        assert driver.find_element(By.ID, "shown").text == "10 of 145 items"   # filter kept
+
+        # A phone: the table turns into labelled cards and still shows the decision.
+        driver.set_window_size(390, 844)
+        driver.get(f"{base}/?critical=1")
+        assert driver.find_element(By.ID, "decision").is_displayed()
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= 400
+        driver.save_screenshot(str(ARTIFACTS / "board-phone.png"))
+
+        # Dark: the page follows the system's colour scheme.
+        def background():
+            return driver.execute_script("return getComputedStyle(document.body).backgroundColor")
+
+        light = background()
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {
+            "features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+        assert background() != light
+        driver.save_screenshot(str(ARTIFACTS / "board-phone-dark.png"))
+    finally:
+        driver.quit()

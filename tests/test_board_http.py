@@ -1,0 +1,192 @@
+"""The status board, item pages, probe-now and the JSON API, served by a running exporter."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+import textwrap
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from support.procs import ROOT, http_get, start_exporter, wait_until
+
+CONFIG = """\
+checklist: {name: Board launch}
+categories:
+- id: sec
+  title: Security Validation
+  items:
+  - {id: S-1, title: Secrets rotated, priority: critical, probe: {attestation: {file: att/S-1.yaml}}}
+  - {id: S-2, title: WAF rules, priority: high, probe: {attestation: {file: att/S-2.yaml}}}
+  - {id: S-3, title: Pen test, priority: critical, probe: {attestation: {file: att/S-3.yaml}}}
+  - id: S-4
+    title: Admin API closed
+    priority: high
+    probe:
+      http:
+        url: http://user:pa55word@127.0.0.1:9/admin
+        headers: {Authorization: Bearer hunter2, Accept: text/html}
+- id: ops
+  title: Operational Readiness
+  items:
+  - {id: O-1, title: Runbook written, priority: medium, probe: {file: {path: runbook.md}}}
+  - {id: O-2, title: On-call signed off, priority: high, probe: {attestation: {file: att/O-2.yaml}}}
+  - {id: O-3, title: Mainframe, priority: low, applicable: false}
+"""
+
+
+def attest_cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "exporter", "attest", "--config.file", str(config), *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def exporter(tmp_path_factory):
+    root = tmp_path_factory.mktemp("board")
+    config = root / "config.yaml"
+    config.write_text(CONFIG)
+    assert attest_cli(config, "S-1", "--status", "pass", "--by", "Jane Doe",
+                      "--evidence", "Vault rotation log").returncode == 0
+    assert attest_cli(config, "S-2", "--status", "partial", "--by", "Ann", "--evidence", "half").returncode == 0
+    proc, base = start_exporter(config, root / "exporter.log")
+    wait_until(lambda: http_get(f"{base}/-/ready")[0] == 200, 30, "all items probed")
+    yield base, config
+    proc.stop()
+
+
+def page(url: str) -> str:
+    status, body = http_get(url)
+    assert status == 200, body
+    return body.decode()
+
+
+def rows(html: str) -> list[str]:
+    return [part.split('"', 1)[0] for part in html.split('<tr class="item s-')[1:]]
+
+
+def ids(html: str) -> list[str]:
+    return [part.split('"', 1)[0] for part in html.split('data-id="')[1:]]
+
+
+def test_board_shows_decision_scores_categories_and_every_item(exporter):
+    base, _ = exporter
+    html = page(f"{base}/")
+    assert '<span class="decision" id="decision">NO-GO</span>' in html
+    assert "1 critical item not PASS: S-3" in html
+    assert "Total score <strong>16.7%</strong>" in html     # 1 of 6 applicable
+    assert ids(html) == ["S-1", "S-2", "S-3", "S-4", "O-1", "O-2", "O-3"]
+    assert [r.split()[0] for r in rows(html)] == ["pass", "partial", "pending", "fail", "fail", "pending", "na"]
+    assert html.count("<a class=\"card") == 2
+    assert "Vault rotation log" in html                       # evidence in the table
+    assert "/static/board.css" in html and "http://" not in html.split("<body")[0]  # no CDN
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("?failing=1", ["S-2", "S-4", "O-1"]),
+    ("?critical=1", ["S-1", "S-3"]),
+    ("?category=ops", ["O-1", "O-2", "O-3"]),
+    ("?critical=1&failing=1&category=sec", []),
+])
+def test_filters_pick_the_rows(exporter, query, expected):
+    base, _ = exporter
+    html = page(f"{base}/{query}")
+    assert ids(html) == expected
+    assert f"{len(expected)} of 7 items" in html
+
+
+def test_static_assets_and_compression(exporter):
+    base, _ = exporter
+    for asset in ("board.css", "board.js"):
+        assert http_get(f"{base}/static/{asset}")[0] == 200
+    req = urllib.request.Request(f"{base}/", headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        assert resp.headers["Content-Encoding"] == "gzip"
+        assert resp.headers["Cache-Control"] == "no-store"
+        assert b"NO-GO" in gzip.decompress(resp.read())
+
+
+def test_item_page_masks_credentials_in_config_and_evidence(exporter):
+    base, _ = exporter
+    html = page(f"{base}/items/S-4")
+    assert "Admin API closed" in html
+    assert "hunter2" not in html and "pa55word" not in html
+    assert "Authorization: &lt;secret&gt;" in html and "Accept: text/html" in html
+    assert "http://user:&lt;secret&gt;@127.0.0.1:9/admin" in html
+    doc = json.loads(page(f"{base}/api/v1/items/S-4"))
+    text = json.dumps(doc)
+    assert "hunter2" not in text and "pa55word" not in text
+    assert doc["probe"]["http"]["headers"] == {"Authorization": "<secret>", "Accept": "text/html"}
+    assert doc["status"] == "fail" and doc["runs"] >= 1
+
+
+def test_probe_now_runs_the_item_and_shows_its_debug_lines(exporter):
+    base, config = exporter
+    assert '<span class="status s-pending">PENDING</span>' in page(f"{base}/items/S-3")
+    (config.parent / "att" / "S-3.yaml").write_text(textwrap.dedent("""\
+        status: pass
+        validated_by: Pen Tester
+        date: 2026-01-05
+        evidence: [report https://pentest.example/r/7]
+        """))
+    req = urllib.request.Request(f"{base}/items/S-3/probe", data=b"", method="POST")
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        html = resp.read().decode()
+    section = html[html.index('id="probe-now"'):]
+    assert "Probe now: <span class=\"status s-pass\">PASS</span>" in html
+    assert "reading " in section and "result PASS: PASS attested, signed by Pen Tester on 2026-01-05" in section
+    assert "Pen Tester" in html                      # the evidence
+    doc = json.loads(page(f"{base}/api/v1/items/S-3"))
+    assert doc["status"] == "pass"
+    assert [(h["before"], h["after"]) for h in doc["history"]] == [("pending", "pass")]
+
+
+def test_probe_now_from_another_site_is_refused(exporter):
+    base, _ = exporter
+    req = urllib.request.Request(f"{base}/items/S-1/probe", data=b"", method="POST",
+                                 headers={"Origin": "https://evil.example"})
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req, timeout=5)
+    assert err.value.code == 403
+
+
+def test_unknown_items_are_404(exporter):
+    base, _ = exporter
+    assert http_get(f"{base}/items/NOPE")[0] == 404
+    assert http_get(f"{base}/api/v1/items/NOPE")[0] == 404
+    req = urllib.request.Request(f"{base}/items/NOPE/probe", data=b"", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req, timeout=5)
+    assert err.value.code == 404
+
+
+def test_status_api_is_the_check_json_document(exporter):
+    base, config = exporter
+    served = json.loads(page(f"{base}/api/v1/status"))
+    checked = subprocess.run([sys.executable, "-m", "exporter", "check", "--config.file", str(config),
+                              "--format", "json", "--item", "S-1", "--item", "O-3"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+    printed = json.loads(checked.stdout)
+    assert set(served) == set(printed)
+    assert set(served["items"][0]) == set(printed["items"][0])
+    by_id = {i["id"]: i for i in served["items"]}
+    for item in printed["items"]:
+        assert by_id[item["id"]]["status"] == item["status"]
+        assert by_id[item["id"]]["summary"] == item["summary"]
+
+
+def test_attest_shows_on_a_running_exporter_without_reload(exporter):
+    base, config = exporter
+    assert json.loads(page(f"{base}/api/v1/items/O-2"))["status"] == "pending"
+    result = attest_cli(config, "O-2", "--status", "pass", "--by", "Ops Lead", "--evidence",
+                        "rota https://oncall/x", "--expires", "30d")
+    assert result.returncode == 0, result.stderr
+    # The engine looks at attestation files every 2 s; the item's own interval is 60 s.
+    wait_until(lambda: json.loads(page(f"{base}/api/v1/items/O-2"))["status"] == "pass", 20,
+               "O-2 PASS on the running exporter")
+    doc = json.loads(page(f"{base}/api/v1/items/O-2"))
+    assert doc["evidence"]["validated_by"] == "Ops Lead"
+    assert doc["expires_at"] is not None

@@ -1,0 +1,259 @@
+"""HTTP probe against a real aiohttp application on loopback (plain HTTP and TLS via trustme)."""
+
+from __future__ import annotations
+
+import base64
+import ssl
+
+import pytest
+import trustme
+from aiohttp import web
+
+from probes.result import Status
+from support.probing import config_error, run, silent_server
+
+TOKEN = "tok-3f9a1c77e2b04d5a"
+SECURE_HEADERS = {"Content-Security-Policy": "default-src 'self'",
+                  "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+                  "X-Frame-Options": "DENY"}
+
+
+def make_app() -> web.Application:
+    hits = {"limited": 0}
+
+    async def health(request):
+        return web.json_response({"status": "ok", "db": {"latency_ms": 12},
+                                  "checks": ["db", "redis"]}, headers=SECURE_HEADERS)
+
+    async def leaky(request):
+        return web.Response(text="hi", headers={"X-Powered-By": "Express", "Server": "nginx/1.18.0"})
+
+    async def login(request):
+        response = web.Response(text="ok")
+        response.headers.add("Set-Cookie", "session=abc; Path=/; Secure; HttpOnly; SameSite=Lax")
+        response.headers.add("Set-Cookie", "csrftoken=x; Path=/; Secure")
+        return response
+
+    async def private(request):
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return web.Response(status=401)
+        return web.json_response({"user": "probe"})
+
+    async def basic(request):
+        want = "Basic " + base64.b64encode(f"ops:{TOKEN}".encode()).decode()
+        return web.Response(status=200 if request.headers.get("Authorization") == want else 401)
+
+    async def api_key(request):
+        return web.Response(status=200 if request.headers.get("X-Api-Key") == TOKEN else 403)
+
+    async def cors(request):
+        mode = request.match_info["mode"]
+        headers = {}
+        if mode == "reflect":
+            headers["Access-Control-Allow-Origin"] = request.headers.get("Origin", "")
+        elif mode == "star-credentials":
+            headers.update({"Access-Control-Allow-Origin": "*",
+                            "Access-Control-Allow-Credentials": "true"})
+        elif mode == "star":
+            headers["Access-Control-Allow-Origin"] = "*"
+        elif mode == "allowlist":
+            headers["Access-Control-Allow-Origin"] = "https://app.example"
+        return web.Response(text="", headers=headers)
+
+    async def limited(request):
+        hits["limited"] += 1
+        return web.Response(status=429 if hits["limited"] > 5 else 200)
+
+    async def unlimited(request):
+        return web.Response(text="ok")
+
+    async def redirect(request):
+        status = int(request.query.get("status", "301"))
+        target = request.query.get("to", "https://app.example/")
+        return web.Response(status=status, headers={"Location": target})
+
+    app = web.Application()
+    app.router.add_get("/health", health)
+    app.router.add_get("/leaky", leaky)
+    app.router.add_get("/login", login)
+    app.router.add_get("/private", private)
+    app.router.add_get("/basic", basic)
+    app.router.add_get("/api-key", api_key)
+    app.router.add_get("/cors/{mode}", cors)
+    app.router.add_get("/limited", limited)
+    app.router.add_get("/unlimited", unlimited)
+    app.router.add_get("/redirect", redirect)
+    return app
+
+
+async def serve(ssl_ctx: ssl.SSLContext | None = None):
+    runner = web.AppRunner(make_app())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_ctx)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    return runner, f"{'https' if ssl_ctx else 'http'}://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def app():
+    runner, url = await serve()
+    yield url
+    await runner.cleanup()
+
+
+async def test_security_headers_present_and_absent(app, tmp_path):
+    ok = await run({"http": {"url": f"{app}/health", "headers_present": list(SECURE_HEADERS),
+                             "header_patterns": {"Strict-Transport-Security": r"max-age=\d{7,}"}}},
+                   tmp_path)
+    leaky = await run({"http": {"url": f"{app}/leaky", "headers_absent": ["X-Powered-By", "Server"]}},
+                      tmp_path)
+    assert ok.status is Status.PASS and ok.summary.endswith("ms, 2 checks pass")
+    assert leaky.status is Status.FAIL
+    assert leaky.summary == ("headers that must be absent are sent: X-Powered-By: Express; "
+                             "Server: nginx/1.18.0")
+
+
+async def test_some_headers_missing_is_partial(app, tmp_path):
+    result = await run({"http": {"url": f"{app}/health",
+                                 "headers_present": ["X-Frame-Options", "Permissions-Policy"]}},
+                       tmp_path)
+    assert result.status is Status.PARTIAL
+    assert result.summary == "missing headers Permissions-Policy (1 of 2 present)"
+
+
+async def test_cookie_flags(app, tmp_path):
+    session = await run({"http": {"url": f"{app}/login", "cookies": ["session"],
+                                  "cookie_flags": ["Secure", "HttpOnly", "SameSite"]}}, tmp_path)
+    every = await run({"http": {"url": f"{app}/login",
+                                "cookie_flags": ["Secure", "HttpOnly", "SameSite"]}}, tmp_path)
+    none = await run({"http": {"url": f"{app}/health", "cookie_flags": ["Secure"]}}, tmp_path)
+    assert session.status is Status.PASS
+    assert every.status is Status.PARTIAL
+    assert every.summary == "cookies csrftoken without HttpOnly, SameSite"
+    assert none.status is Status.FAIL
+    assert none.summary == "no Set-Cookie in the response, expected cookies with Secure"
+
+
+async def test_json_assertions(app, tmp_path):
+    def probe(*asserts):
+        return {"http": {"url": f"{app}/health", "json": list(asserts)}}
+
+    ok = await run(probe({"path": "status", "op": "==", "value": "ok"},
+                         {"path": "db.latency_ms", "expect": "< 100"},
+                         {"path": "checks", "op": "contains", "value": "redis"},
+                         {"path": "checks", "op": "length", "value": ">= 2"}), tmp_path)
+    some = await run(probe({"path": "status", "op": "==", "value": "ok"},
+                           {"path": "db.latency_ms", "op": "<", "value": 10}), tmp_path)
+    none = await run(probe({"path": "status", "op": "!=", "value": "ok"}), tmp_path)
+    assert ok.status is Status.PASS and ok.summary.endswith("1 check pass")
+    assert some.status is Status.PARTIAL
+    assert some.summary == "db.latency_ms: observed 12, expected < 10"
+    assert none.status is Status.FAIL
+    assert none.summary == 'status: observed "ok", expected != "ok"'
+
+
+async def test_credentials_are_sent_and_never_shown(app, tmp_path, monkeypatch):
+    (tmp_path / "token").write_text(TOKEN + "\n")
+    env = {"API_TOKEN": TOKEN}
+    bearer = await run({"http": {"url": f"{app}/private", "bearer_token": "${API_TOKEN}"}},
+                       tmp_path, env=env)
+    from_file = await run({"http": {"url": f"{app}/private", "bearer_token_file": "token"}}, tmp_path)
+    basic = await run({"http": {"url": f"{app}/basic", "basic_auth": {
+        "username": "ops", "password": "${API_TOKEN}"}}}, tmp_path, env=env)
+    header = await run({"http": {"url": f"{app}/api-key",
+                                 "secret_headers": {"X-Api-Key": "${API_TOKEN}"}}}, tmp_path, env=env)
+    without = await run({"http": {"url": f"{app}/private"}}, tmp_path)
+    for result in (bearer, from_file, basic, header):
+        assert result.status is Status.PASS, result.summary
+        assert TOKEN not in repr(result)
+    assert without.summary == "status 401, expected 2xx"
+
+
+async def test_cors(app, tmp_path):
+    def probe(mode):
+        return {"http": {"url": f"{app}/cors/{mode}", "cors_origin": "https://evil.example"}}
+
+    results = {m: await run(probe(m), tmp_path)
+               for m in ("reflect", "star-credentials", "star", "allowlist", "none")}
+    assert results["reflect"].status is Status.FAIL
+    assert results["reflect"].summary == ("CORS reflects the foreign origin https://evil.example, "
+                                          "expected it refused")
+    assert results["star-credentials"].summary == ("CORS allows * with credentials, expected a "
+                                                   "list of origins")
+    assert results["star"].status is Status.PARTIAL
+    assert results["allowlist"].status is Status.PASS
+    assert results["none"].status is Status.PASS
+
+
+async def test_https_redirect(app, tmp_path):
+    def probe(query):
+        return {"http": {"url": f"{app}/redirect?{query}", "https_redirect": True}}
+
+    permanent = await run(probe("status=301"), tmp_path)
+    temporary = await run(probe("status=302"), tmp_path)
+    elsewhere = await run(probe("status=301&to=http://app.example/"), tmp_path)
+    plain = await run({"http": {"url": f"{app}/health", "https_redirect": True}}, tmp_path)
+    assert permanent.status is Status.PASS and permanent.summary == "status 301 to https://app.example/"
+    assert temporary.status is Status.PARTIAL
+    assert elsewhere.status is Status.FAIL
+    assert elsewhere.summary == "status 301 to http://app.example/, expected a redirect to https://"
+    assert plain.summary == "status 200 over plain http, expected a redirect to https://"
+
+
+async def test_rate_limit_burst(app, tmp_path):
+    limited = await run({"http": {"url": f"{app}/limited", "rate_limit": {"requests": 50}}}, tmp_path)
+    unlimited = await run({"http": {"url": f"{app}/unlimited", "rate_limit": {"requests": 20}}},
+                          tmp_path)
+    assert limited.status is Status.PASS
+    assert limited.summary.startswith("status 429 after ")
+    assert limited.evidence["sent"] <= 50
+    assert unlimited.status is Status.FAIL
+    assert unlimited.summary == "no 429 in 20 requests, expected the rate limit to answer 429"
+    assert unlimited.evidence["sent"] == 20
+
+
+async def test_tls_with_ca_file(tmp_path):
+    ca = trustme.CA()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(ctx)
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    runner, url = await serve(ctx)
+    try:
+        trusted = await run({"http": {"url": f"{url}/health", "ca_file": "ca.pem"}}, tmp_path)
+        untrusted = await run({"http": {"url": f"{url}/health"}}, tmp_path)
+    finally:
+        await runner.cleanup()
+    assert trusted.status is Status.PASS
+    assert untrusted.status is Status.FAIL
+    assert untrusted.summary.startswith("request failed (certificate not trusted: ")
+
+
+async def test_silent_server_times_out(tmp_path):
+    async with silent_server() as port:
+        result = await run({"http": {"url": f"http://127.0.0.1:{port}/"}}, tmp_path, timeout="1s")
+    assert result.status is Status.FAIL
+    assert result.summary == "request failed (no response in time), expected 2xx"
+
+
+@pytest.mark.parametrize("probe, message", [
+    ({"url": "http://a/", "expect_status": "200"},
+     'http.expect_status must be a list of integers (got "200")'),
+    ({"url": "http://a/", "json": [{"path": "a[", "op": "==", "value": 1}]},
+     'http.json[0].path is not a valid JMESPath expression'),
+    ({"url": "http://a/", "json": [{"path": "a", "op": "=~", "value": 1}]},
+     'http.json[0].op must be one of ==, !=, <, <=, >, >=, contains, length (got "=~")'),
+    ({"url": "http://a/", "cookie_flags": ["Strict"]},
+     'http.cookie_flags must be among Secure, HttpOnly, SameSite (got "Strict")'),
+    ({"url": "https://a/", "https_redirect": True},
+     'http.https_redirect needs an http:// url to send the request to (got "https://a/")'),
+    ({"url": "http://a/", "rate_limit": {"requests": 5000}},
+     "http.rate_limit.requests must be at most 1000 (got 5000)"),
+    ({"url": "http://a/", "basic_auth": {"user": "x"}}, "http.basic_auth.username is required"),
+    ({"url": "http://a/", "secret_headers": {"X-Api-Key": ["s3cr3t-value"]}},
+     "http.secret_headers must be a mapping of header names to values such as ${API_KEY}"),
+])
+def test_bad_config_is_located(tmp_path, probe, message):
+    line = config_error({"http": probe}, tmp_path)
+    assert line.startswith(f"config.yaml: categories[0].items[0] (T-001): {message}")
+    assert "s3cr3t" not in line

@@ -1,0 +1,101 @@
+"""``check --format markdown`` and ``--format junit`` on a checklist with every status."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from exporter import config, junit_report, markdown_report
+from exporter.attest import attest
+from exporter.engine import Engine
+from support.procs import ROOT
+
+MIXED = """\
+checklist: {name: Mixed launch}
+categories:
+- id: sec
+  title: Security Validation
+  items:
+  - {id: S-1, title: Secrets rotated, priority: critical, notes: Check vault,
+     probe: {attestation: {file: att/S-1.yaml}}}
+  - {id: S-2, title: WAF | rules, priority: high, probe: {attestation: {file: att/S-2.yaml}}}
+  - {id: S-3, title: Pen test, priority: critical, probe: {attestation: {file: att/S-3.yaml}}}
+- id: ops
+  title: Operational Readiness
+  items:
+  - {id: O-1, title: Runbook written, priority: medium, probe: {file: {path: runbook.md}}}
+  - {id: O-2, title: Pager set up, priority: high, probe: {http: {url: "${PAGER_URL}"}}}
+  - {id: O-3, title: Mainframe, priority: low, applicable: false}
+"""
+
+
+@pytest.fixture
+async def snapshot(write_config):
+    path = write_config(MIXED)
+    checklist = config.load(path, env={})
+    attest(checklist, "S-1", "pass", "Jane Doe", ["Vault rotation log https://wiki/x"])
+    attest(checklist, "S-2", "partial", "Ann", ["half the rules"], notes="rest next week")
+    engine = Engine(checklist)
+    try:
+        yield await engine.run_round()
+    finally:
+        await engine.stop()
+
+
+def test_markdown_fills_the_document_layout(snapshot):
+    text = markdown_report.render(snapshot)
+    assert text.startswith("# Mixed launch\n")
+    assert "**Decision**: **NO-GO** — 1 critical item not PASS: S-3" in text
+    # The legend, in the document's order and marks.
+    assert "- ✅ PASS:" in text and "- 🟡 PARTIAL:" in text and "- ⏸️ PENDING:" in text
+    # The summary table is recomputed from the rows.
+    assert "| Security Validation | 3 | 2 | 1 | 33.3% | 🟡 PARTIAL |" in text
+    assert "| Operational Readiness | 3 | 0 | 0 | 0.0% | ❌ FAIL |" in text
+    assert "| **TOTAL** | **6** | **2** | **1** | **20.0%** | **❌ FAIL** |" in text
+    # Each category's table, status filled in, critical items marked, pipes escaped.
+    assert "| S-1 | 🔴 Secrets rotated | CRITICAL | ✅ PASS |" in text
+    assert "| S-2 | WAF \\| rules | HIGH | 🟡 PARTIAL |" in text
+    assert "| S-3 | 🔴 Pen test | CRITICAL | ⏸️ PENDING | not attested yet: S-3.yaml does not exist |" in text
+    assert "| O-1 | Runbook written | MEDIUM | ❌ FAIL |" in text
+    assert "| O-2 | Pager set up | HIGH | ⏸️ PENDING | not configured: PAGER_URL is not set |" in text
+    assert "| O-3 | Mainframe | LOW | N/A | not applicable |" in text
+    assert "**What**: not probed" in text
+    assert "| Total Score | 20.0% | 1 | 5 |" in text
+    assert "| Critical Score | 50.0% | 1 | 2 |" in text
+    assert "**Go/No-Go Decision**: **NO-GO**" in text
+    # Evidence entries: what, when, who, the evidence itself.
+    entry = text[text.index("### S-1: Secrets rotated"):text.index("### S-2")]
+    assert "**Status**: ✅ PASS" in entry
+    assert "**What**: attestation probe — Check vault" in entry
+    assert "- Validated by: Jane Doe" in entry
+    assert "  - Vault rotation log https://wiki/x" in entry
+
+
+def test_junit_has_a_case_per_item_failures_and_skips(snapshot):
+    root = ET.fromstring(junit_report.render(snapshot))
+    assert root.tag == "testsuites"
+    assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == ("6", "2", "0", "3")
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    assert list(suites) == ["Security Validation", "Operational Readiness"]
+    cases = {c.get("name").split()[0]: c for c in root.iter("testcase")}
+    assert list(cases) == ["S-1", "S-2", "S-3", "O-1", "O-2", "O-3"]
+    assert cases["S-1"].find("failure") is None and cases["S-1"].find("skipped") is None
+    assert cases["S-2"].find("failure").get("message").startswith("PARTIAL: PARTIAL attested, signed by Ann")
+    assert cases["O-1"].find("failure").get("message").startswith("FAIL: ")
+    assert cases["S-3"].find("skipped") is not None
+    assert cases["O-3"].find("skipped").get("message") == "N/A: not applicable"
+    assert "Validated by: Jane Doe" in cases["S-1"].find("system-out").text
+    props = {p.get("name"): p.get("value") for p in root.iter("property")}
+    assert props["decision"] == "NO-GO"
+
+
+@pytest.mark.parametrize("fmt, start", [("markdown", "# "), ("junit", "<?xml")])
+def test_check_prints_each_format_with_the_decision_exit_code(write_config, fmt, start):
+    path = write_config(MIXED)
+    result = subprocess.run([sys.executable, "-m", "exporter", "check", "--config.file", str(path),
+                             "--format", fmt], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stderr   # NO-GO
+    assert result.stdout.startswith(start)
