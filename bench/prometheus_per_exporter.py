@@ -29,7 +29,7 @@ SCRAPE = "1s"   # fast scrapes fill the head quickly; per-sample costs scale wit
 
 def own_metric(prom: str, name: str) -> float:
     _, body = http_get(f"{prom}/metrics")
-    line = next(l for l in body.decode().splitlines() if l.startswith(name + " "))
+    line = next(x for x in body.decode().splitlines() if x.startswith(name + " "))
     return float(line.split()[1])
 
 
