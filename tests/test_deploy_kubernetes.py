@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
-import pytest
 import yaml
 from cloudcoil.models.prometheus_operator import v1 as monitoring_v1
 
@@ -30,12 +29,6 @@ CRD_MODELS = {"ServiceMonitor": monitoring_v1.ServiceMonitor, "PrometheusRule": 
 KUSTOMIZATION_FIELDS = {"apiVersion", "kind", "labels", "resources", "configMapGenerator", "namespace"}
 
 
-def require_rules() -> None:
-    if not (ROOT / kubernetes_manifests.RULES).is_file():
-        pytest.skip(f"{kubernetes_manifests.RULES} is not in this checkout yet (issue 4, the alerts "
-                    "branch): the PrometheusRule is generated from it")
-
-
 def kustomization() -> dict[str, Any]:
     return yaml.safe_load((KUBE / "kustomization.yaml").read_text())
 
@@ -48,8 +41,6 @@ def build() -> list[dict[str, Any]]:
     docs = []
     for name in kust["resources"]:
         path = (KUBE / name).resolve()
-        if path.name == "prometheusrule.yaml" and not path.exists() and not (ROOT / kubernetes_manifests.RULES).exists():
-            continue  # generated from issue 4's rule file; the PrometheusRule tests say so
         assert path.parent == KUBE.resolve(), f"kustomization.yaml: {name} is outside deploy/kubernetes"
         docs.extend(d for d in yaml.safe_load_all(path.read_text()) if d)
     for gen in kust.get("configMapGenerator", []):
@@ -92,8 +83,7 @@ def test_core_kinds_match_the_kubernetes_schemas():
 
 def test_crds_match_the_prometheus_operator_schemas():
     crds = [d for d in build() if d["kind"] in CRD_MODELS]
-    expected = ["PrometheusRule", "ServiceMonitor"] if (ROOT / kubernetes_manifests.RULES).exists() else ["ServiceMonitor"]
-    assert sorted(d["kind"] for d in crds) == expected
+    assert sorted(d["kind"] for d in crds) == ["PrometheusRule", "ServiceMonitor"]
     for doc in crds:
         model = CRD_MODELS[doc["kind"]].model_validate(doc)
         dumped = model.model_dump(by_alias=True, exclude_none=True)
@@ -173,7 +163,6 @@ def test_checklist_copy_is_current():
 
 
 def test_prometheusrule_is_generated_from_the_rule_file():
-    require_rules()
     stale = subprocess.run([sys.executable, str(ROOT / "scripts/kubernetes_manifests.py"), "--check"],
                            capture_output=True, text=True)
     assert stale.returncode == 0, stale.stderr
@@ -184,7 +173,6 @@ def test_prometheusrule_is_generated_from_the_rule_file():
 
 def test_drift_check_names_the_stale_file(tmp_path):
     """A changed rule file makes --check fail until the manifest is regenerated."""
-    require_rules()
     (tmp_path / "alerts").mkdir()
     (tmp_path / "deploy/kubernetes").mkdir(parents=True)
     rules = (ROOT / kubernetes_manifests.RULES).read_text()
@@ -198,7 +186,6 @@ def test_drift_check_names_the_stale_file(tmp_path):
 
 
 def test_prometheusrule_rules_pass_promtool(tmp_path):
-    require_rules()
     promtool = require("promtool")
     rule = yaml.safe_load((KUBE / "prometheusrule.yaml").read_text())
     (tmp_path / "rules.yml").write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}))

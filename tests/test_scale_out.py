@@ -8,7 +8,6 @@ alert rules (waits scaled down) fire for exactly the instance whose target regre
 from __future__ import annotations
 
 import json
-import re
 import threading
 import urllib.parse
 from dataclasses import dataclass
@@ -19,11 +18,9 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from support.procs import ROOT, http_get, start_exporter, start_prometheus, wait_until
-from support.rules import scaled
-
-RULES = ROOT / "alerts/readiness.rules.yml"
-DASHBOARDS = ROOT / "grafana/dashboards"
+from support.dashboards import load_dashboards, panel_queries, substitute
+from support.procs import http_get, start_exporter, start_prometheus, wait_until
+from support.rulefiles import scaled_rules
 SCRAPE_SECONDS = 1
 # Rules wait minutes; at one scrape and one evaluation a second, a sixtieth keeps their shape.
 RULE_SPEEDUP = 60
@@ -84,7 +81,7 @@ def config_for(exporter: Exporter, targets: Targets) -> str:
             f"categories:\n- id: service\n  title: Service\n  items:\n{items}")
 
 
-def prometheus_config(fleet: list[Exporter], rule_file: Path | None) -> str:
+def prometheus_config(fleet: list[Exporter], rule_file: Path) -> str:
     config: dict[str, Any] = {
         "global": {"scrape_interval": f"{SCRAPE_SECONDS}s", "evaluation_interval": f"{SCRAPE_SECONDS}s"},
         "scrape_configs": [{
@@ -94,9 +91,8 @@ def prometheus_config(fleet: list[Exporter], rule_file: Path | None) -> str:
                                 "labels": {"service": e.service, "environment": e.environment}}
                                for e in fleet],
         }],
+        "rule_files": [str(rule_file)],
     }
-    if rule_file:
-        config["rule_files"] = [str(rule_file)]
     return yaml.safe_dump(config)
 
 
@@ -128,10 +124,8 @@ def stack(tmp_path: Path) -> Iterator[tuple[Targets, str]]:
             proc, base = start_exporter(config, tmp_path / f"exporter-{i}.log")
             procs.append(proc)
             exporter.instance = base.removeprefix("http://")
-        rule_file = None
-        if RULES.is_file():
-            rule_file = tmp_path / "rules.yml"
-            rule_file.write_text(scaled(RULES.read_text(), RULE_SPEEDUP))
+        rule_file = tmp_path / "rules.yml"
+        rule_file.write_text(yaml.safe_dump(scaled_rules(RULE_SPEEDUP)))
         prom, prom_url = start_prometheus(tmp_path / "prometheus", prometheus_config(FLEET, rule_file))
         procs.append(prom)
         yield targets, prom_url
@@ -167,8 +161,6 @@ def test_queries_separate_the_exporters_by_target_labels(stack):
 
 
 def test_alert_fires_for_exactly_the_instance_that_regressed(stack):
-    if not RULES.is_file():
-        pytest.skip(f"{RULES.relative_to(ROOT)} is not in this checkout yet (issue 4, the alerts branch)")
     targets, prom = stack
     wait_all_pass(prom)
     targets.status[f"{BROKEN.path}/S-001"] = 500
@@ -183,28 +175,8 @@ def test_alert_fires_for_exactly_the_instance_that_regressed(stack):
     assert critical == {(e.instance,): 0.0 if e is BROKEN else 1.0 for e in FLEET}
 
 
-def panel_queries(dashboard: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """(panel title, PromQL) of every target, rows' nested panels included."""
-    for panel in dashboard.get("panels", []):
-        yield from panel_queries(panel)
-        for target in panel.get("targets", []):
-            if target.get("expr"):
-                yield panel.get("title", "?"), target["expr"]
-
-
-def substitute(expr: str, values: dict[str, str]) -> str:
-    """Grafana's ``$var``/``${var}``/``${var:fmt}`` replaced by one chosen value each."""
-    def one(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(2)
-        assert name in values, f"dashboard variable ${name} has no value in this test: add it to VARIABLES"
-        return values[name]
-    return re.sub(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)", one, expr)
-
-
 def test_dashboard_queries_select_one_instance(stack):
     """Each panel query that uses $job/$instance returns series of the chosen exporter only."""
-    if not DASHBOARDS.is_dir():
-        pytest.skip(f"{DASHBOARDS.relative_to(ROOT)} is not in this checkout yet (issue 4, the alerts branch)")
     _, prom = stack
     wait_all_pass(prom)
     chosen = FLEET[2]
@@ -213,11 +185,11 @@ def test_dashboard_queries_select_one_instance(stack):
               "__rate_interval": "1m", "__interval": "15s", "__range": "1h", "__range_s": "3600",
               "datasource": "prometheus"}
     checked = 0
-    for path in sorted(DASHBOARDS.glob("*.json")):
-        for title, expr in panel_queries(json.loads(path.read_text())):
-            result = query(prom, substitute(expr, values))
-            if "$instance" in expr or "${instance" in expr:
+    for dashboard in load_dashboards().values():
+        for q in panel_queries(dashboard):
+            result = query(prom, substitute(q.expr, values))
+            if "$instance" in q.expr or "${instance" in q.expr:
                 others = {r["metric"]["instance"] for r in result if "instance" in r["metric"]} - {chosen.instance}
-                assert not others, f"{path.name}: panel {title!r} shows other exporters {others}: {expr}"
+                assert not others, f"{q.where} shows other exporters {others}: {q.expr}"
                 checked += 1
     assert checked, "no dashboard query filters on $instance"
