@@ -1,8 +1,9 @@
 """What one exporter costs: resident memory, CPU while probing, CPU per scrape, series exported.
 
-Runs the shipped config.yaml for a bounded window with its HTTP/TCP/file targets pointed at a
-loopback server (APP_REPO stays unset: its command probes run the app's own test suite, lint and
-type checks, a cost of the app rather than of the exporter). The figures behind docs/scaling.md.
+Runs the shipped config.yaml for a bounded window with its URL variables pointed at a loopback
+server and its file variables at temp files. APP_REPO is not set here (unset it in your shell
+too): its command probes run the app's own test suite, lint and type checks, a cost of the app
+rather than of the exporter. The figures behind docs/scaling.md.
 
     .venv/bin/python bench/exporter_footprint.py [window-seconds, default 130] [scrapes, default 200]
 """
@@ -53,12 +54,19 @@ def main() -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
     with tempfile.TemporaryDirectory() as tmp:
-        backup = Path(tmp) / "backup.tar"
-        backup.write_bytes(b"x")
-        env = {name: url for name in ("APP_URL", "PUBLIC_SITE_URL", "PROMETHEUS_URL", "ALERTMANAGER_URL",
-                                      "GRAFANA_URL")}
-        env.update(PUBLIC_HOST="127.0.0.1", BACKUP_LATEST=str(backup))
-        env.pop("APP_REPO", None)
+        folder = Path(tmp)
+        (folder / "backups").mkdir()
+        (folder / "backups" / "db.sql.gz").write_bytes(b"x")
+        for name in ("restore.log", "app.log", "app.env"):
+            (folder / name).write_text("ok\n")
+        # Every URL variable at the loopback server; files in the temp folder. APP_DOMAIN (TLS,
+        # DNS) and DATABASE_URL stay unset: they would measure a remote host, not the exporter.
+        env = {name: url for name in ("APP_URL", "PUBLIC_SITE_URL", "STATUS_PAGE_URL", "STAGING_URL",
+                                      "PMS_URL", "PROMETHEUS_URL", "ALERTMANAGER_URL", "GRAFANA_URL",
+                                      "LOKI_URL")}
+        env.update(PUBLIC_HOST="127.0.0.1", BACKUP_DIR=str(folder / "backups"),
+                   RESTORE_TEST_LOG=str(folder / "restore.log"), APP_LOG_FILE=str(folder / "app.log"),
+                   APP_ENV_FILE=str(folder / "app.env"), JWT_SECRET="x" * 40)
         proc, base = start_exporter(ROOT / "config.yaml", Path(tmp) / "exporter.log", env=env,
                                     extra=["--log.level", "warn"])
         pid = proc.proc.pid
