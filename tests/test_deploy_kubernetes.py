@@ -155,6 +155,9 @@ def test_service_and_servicemonitor_select_the_exporter():
     assert endpoint["port"] == port["name"] and port["targetPort"] == "http"
     # service/environment are target labels set by relabeling, not by the exporter.
     assert {r["targetLabel"] for r in endpoint["relabelings"]} == {"service", "environment"}
+    # The operator names the job after the Service; the exporter-down rules select job=~"readiness.*".
+    assert "jobLabel" not in monitor["spec"] and service["metadata"]["name"].startswith("readiness")
+    assert 'job=~"readiness.*"' in (ROOT / kubernetes_manifests.RULES).read_text()
 
 
 def test_checklist_copy_is_current():
