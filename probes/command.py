@@ -86,7 +86,9 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
                 "stderr_tail": _tail(err)}
     ctx.log(f"exit code {code}; stdout {len(out)} bytes, stderr {len(err)} bytes")
     if code not in spec.expect_exit:
-        detail = _tail(err or out, 120)
+        # The last line is where tools put their verdict ("Found 3 errors."); a summary is one line.
+        lines = _tail(err or out, 2000).splitlines()
+        detail = lines[-1].strip()[:120] if lines else ""
         expected = " or ".join(str(c) for c in spec.expect_exit)
         return failed(f"exit code {code}, expected {expected}" + (f": {detail}" if detail else ""),
                       **evidence)

@@ -31,11 +31,13 @@ def shipped(tmp_path):
     """The shipped config in a temp dir, with a few attestations so every colour shows."""
     config = tmp_path / "config.yaml"
     shutil.copy(ROOT / "config.yaml", config)
-    attest(config, "S-001", "pass", "Jane Doe", "Vault rotation log, all secrets < 7 days old")
-    attest(config, "S-003", "pass", "Jane Doe", "settings.py uses SecretStr")
+    attest(config, "S-017", "pass", "Jane Doe", "RDS encryption at rest enabled, KMS key rotated")
+    attest(config, "S-020", "pass", "Jane Doe", "User deletion drill 2026-11-12")
     attest(config, "S-006", "fail", "Ann Lee", "Gmail OAuth consent screen still in testing")
-    attest(config, "S-004", "partial", "Ann Lee", "Token issued, business verification pending")
-    proc, base = start_exporter(config, tmp_path / "exporter.log")
+    attest(config, "O-013", "partial", "Ann Lee", "S3 sync configured, Glacier lifecycle pending")
+    # Targets unset, so automated items are PENDING; S-007's env probe FAILs on an empty secret.
+    proc, base = start_exporter(config, tmp_path / "exporter.log",
+                                env={"JWT_SECRET": "", "DATA_PATH": ""})
     wait_until(lambda: http_get(f"{base}/-/ready")[0] == 200, 60, "every item probed once")
     yield config, base
     proc.stop()
@@ -57,11 +59,11 @@ def test_board_in_chromium(shipped):
         driver.get(f"{base}/")
         assert driver.find_element(By.ID, "decision").text == "NO-GO"
         reason = driver.find_element(By.CSS_SELECTOR, ".banner .reason").text
-        assert reason.startswith("79 critical items not PASS: S-002, S-004, S-005")
+        assert reason.startswith("80 critical items not PASS: S-001, S-002, S-003")
         assert len(rows()) == 145
         assert driver.find_element(By.ID, "shown").text == "145 of 145 items"
-        first = rows()[0].text
-        assert "S-001" in first and "PASS" in first and "Jane Doe" in first
+        signed = driver.find_element(By.CSS_SELECTOR, 'tr[data-id="S-017"]').text
+        assert "PASS" in signed and "Jane Doe" in signed
         driver.save_screenshot(str(ARTIFACTS / "board.png"))
 
         # Filters: ticking a box submits the form (board.js) and the rows change.
@@ -74,7 +76,7 @@ def test_board_in_chromium(shipped):
         driver.get(f"{base}/")
         driver.find_element(By.NAME, "failing").click()
         wait.until(lambda d: len(rows()) < 145)
-        assert [r.get_attribute("data-id") for r in rows()] == ["S-004", "S-006"]
+        assert [r.get_attribute("data-id") for r in rows()] == ["S-006", "S-007", "O-013"]
 
         # Probe now: sign F-006 off behind the exporter's back, then press the button.
         driver.get(f"{base}/items/F-006")

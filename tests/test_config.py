@@ -136,24 +136,24 @@ BAD_ITEMS = [
         - id: S-011
           title: t
           priority: critical
-          probe: {http: {url: "https://x", expected: 200}}
-    """, "config.yaml: categories[0].items[0] (S-011): http.expected is not a known field "
-         "(known: body, body_regex, ca_file, expect_status, follow_redirects, headers, headers_present, "
-         "max_latency, method, url, verify)"),
+          probe: {tcp: {target: "db:5432", expected: closed}}
+    """, "config.yaml: categories[0].items[0] (S-011): tcp.expected is not a known field "
+         "(known: banner, expect, target)"),
     ("unknown kind", """
         - id: S-011
           title: t
           priority: critical
           probe: {smtp: {host: x}}
     """, 'config.yaml: categories[0].items[0] (S-011): probe kind "smtp" is unknown: expected one of '
-         'http, tcp, file, command, attestation, all, any'),
+         'http, tcp, file, command, attestation, tls, dns, promql, sql, report, env, disk, all, any'),
     ("two kinds", """
         - id: S-011
           title: t
           priority: critical
           probe: {http: {url: "https://x"}, tcp: {target: "a:1"}}
     """, "config.yaml: categories[0].items[0] (S-011): probe must have exactly one key, the probe kind: "
-         "one of http, tcp, file, command, attestation, all, any (got http, tcp)"),
+         "one of http, tcp, file, command, attestation, tls, dns, promql, sql, report, env, disk, all, "
+         "any (got http, tcp)"),
     ("bad duration", """
         - id: S-011
           title: t

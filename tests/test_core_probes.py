@@ -203,6 +203,13 @@ async def test_command_nonzero_exit_shows_stderr(resources):
     assert (r.status, r.summary) == (Status.FAIL, "exit code 1, expected 0: 3 errors found")
 
 
+async def test_command_summary_is_one_line(resources):
+    r = await run({"command": {"argv": [sys.executable, "-c", "import sys; sys.exit('line 1\\nFound 3 errors.')"]}},
+                  resources)
+    assert (r.status, r.summary) == (Status.FAIL, "exit code 1, expected 0: Found 3 errors.")
+    assert r.evidence["stderr_tail"] == "line 1\nFound 3 errors."
+
+
 async def test_command_expected_exit_code(resources):
     r = await run({"command": {"argv": [sys.executable, "-c", "raise SystemExit(1)"],
                                "expect_exit": [1]}}, resources)

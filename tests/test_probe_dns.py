@@ -121,7 +121,7 @@ async def test_silent_server_times_out(tmp_path):
      'dns.resolver must be an IP address with an optional port, such as 10.0.0.2 or '
      '127.0.0.1:5353 (got "dns.google")'),
     ({"type": "A"}, "dns.name is required"),
-    ({"name": "x.test", "expect": "1.2.3.4"}, 'dns.expect must be a list of strings (got "1.2.3.4")'),
+    ({"name": "x.test", "expect": "1.2.3.4"}, 'dns.expect must be a non-empty list of strings (got "1.2.3.4")'),
 ])
 def test_bad_config_is_located(tmp_path, probe, message):
     assert config_error({"dns": probe}, tmp_path) == \

@@ -35,6 +35,7 @@ SAMPLE_ENV = {
     "WHATSAPP_BUSINESS_ACCOUNT_ID": "1234567890",
     "PAGERDUTY_TOKEN": "sample",
     "PAGERDUTY_SCHEDULE_ID": "PABC123",
+    "DATA_PATH": "/var/lib/postgresql",
 }
 
 
