@@ -8,6 +8,7 @@ entrypoint, working directory and healthcheck it declares are run against a loca
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -141,9 +142,16 @@ def context_files(root: Path) -> set[str]:
                 result = not pattern.startswith("!")
         return result
 
-    return {path.relative_to(root).as_posix() for path in root.rglob("*")
-            if path.is_file() and ".git" not in path.relative_to(root).parts[:1]
-            and not ignored(path.relative_to(root).as_posix())}
+    # An ignored folder that no "!" pattern reaches into is not walked (.venv is large).
+    reopened = [p[1:].strip("/") for p in patterns if p.startswith("!")]
+    sent = set()
+    for folder, dirs, files in os.walk(root):
+        rel = Path(folder).relative_to(root).as_posix().removeprefix(".")
+        prefix = f"{rel}/" if rel else ""
+        dirs[:] = [d for d in dirs if d != ".git" and not (
+            ignored(prefix + d) and not any(r.startswith(prefix + d + "/") or r == prefix + d for r in reopened))]
+        sent.update(prefix + f for f in files if not ignored(prefix + f))
+    return sent
 
 
 def test_dockerignore_sends_what_the_dockerfile_copies(steps):
