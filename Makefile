@@ -10,3 +10,11 @@ test:
 # Load and soak benchmarks (about 2 minutes); numbers go to docs/reliability.md.
 soak:
 	.venv/bin/python bench/soak.py
+
+# Deployment (docs/deploy.md): copies kustomize needs inside deploy/kubernetes/, pinned image deps.
+.PHONY: prometheusrule kubernetes-manifests requirements
+prometheusrule kubernetes-manifests:
+	.venv/bin/python scripts/kubernetes_manifests.py
+
+requirements:
+	scripts/lock-requirements.sh
