@@ -57,6 +57,7 @@ class Engine:
         self._version = 0
         self._snapshot: Snapshot | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._ready = False
 
     # -- running probes -------------------------------------------------------------------
 
@@ -196,6 +197,7 @@ class Engine:
             self._semaphore = asyncio.Semaphore(checklist.concurrency)
         self.checklist = checklist
         self.states = states
+        self._ready = False
         self._version += 1
         if self._scheduler is not None:
             self._schedule(fresh, spread=False)
@@ -207,7 +209,9 @@ class Engine:
     @property
     def ready(self) -> bool:
         """Whether every probed item has had its first run."""
-        return all(s.checked_at is not None for s in self.states.values() if s.item.probed)
+        if not self._ready:   # once true, stays true until a reload brings new items
+            self._ready = all(s.checked_at is not None for s in self.states.values() if s.item.probed)
+        return self._ready
 
     def snapshot(self) -> Snapshot:
         """The current results; the same object until a result or the config changes."""

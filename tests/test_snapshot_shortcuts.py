@@ -1,0 +1,52 @@
+"""The shortcuts taken for large checklists keep their meaning: readiness and per-category tallies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from exporter import config
+from exporter.engine import Engine
+from exporter.scoring import Judged, score
+from probes.result import Status
+
+ONE = """
+checklist: {name: Shortcuts}
+categories:
+- id: a
+  title: A
+  items:
+  - {id: A-1, title: one, priority: high, probe: {file: {path: config.yaml}}}
+"""
+
+TWO = ONE + """\
+  - {id: A-2, title: two, priority: high, probe: {file: {path: config.yaml}}}
+"""
+
+
+async def test_ready_turns_false_when_a_reload_adds_an_item(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(ONE)
+    engine = Engine(config.load(path, {}))
+    assert not engine.ready
+    await engine.run_round()
+    assert engine.ready and engine.snapshot().ready
+
+    path.write_text(TWO)
+    engine.reload(config.load(path, {}))
+    assert not engine.ready and not engine.snapshot().ready
+    await engine.run_round(["A-2"])
+    assert engine.ready and engine.snapshot().ready
+    await engine.stop()
+
+
+def test_categories_tally_items_listed_out_of_order() -> None:
+    items = [Judged("1", "b", "high", Status.PASS), Judged("2", "a", "low", Status.FAIL),
+             Judged("3", "b", "high", Status.NA), Judged("4", "a", "low", Status.PASS),
+             Judged("5", "c", "critical", Status.PENDING)]
+    scores = score(items, categories=["a", "b"])
+    assert list(scores.categories) == ["a", "b", "c"]
+    assert scores.categories["a"].counts[Status.PASS] == 1
+    assert scores.categories["a"].counts[Status.FAIL] == 1
+    assert scores.categories["b"].applicable == 1 and scores.categories["b"].passed == 1
+    assert scores.categories["c"].counts[Status.PENDING] == 1
+    assert scores.blockers == ("5",)
