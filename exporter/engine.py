@@ -13,9 +13,10 @@ import dataclasses
 import logging
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Any, Deque, Iterable
+from typing import Any, Callable, Deque, Iterable
 
 import structlog
+from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -31,6 +32,10 @@ from .snapshot import ItemState, Snapshot, initial_state, take
 log = structlog.get_logger("readiness.engine")
 
 FIRST_ROUND_SPREAD = 2.0   # seconds over which the first round's probes start
+# Most first-round starts per second. Each item keeps the phase of its first run, so a big
+# checklist started within 2 s would burst every interval: 10,000 items queued ~10 s behind their
+# slots (docs/performance.md). Spreading at this rate keeps the load even.
+FIRST_ROUND_RATE = 250.0
 HISTORY = 50               # status changes kept per item for the status board
 
 
@@ -40,6 +45,11 @@ class Change:
     before: Status
     after: Status
     summary: str
+
+
+def first_round_window(probed: int, shortest_interval: float) -> float:
+    """Seconds over which the first round's starts are spread: 2 s, longer for big checklists."""
+    return min(shortest_interval, max(FIRST_ROUND_SPREAD, probed / FIRST_ROUND_RATE))
 
 
 class Engine:
@@ -58,6 +68,10 @@ class Engine:
         self._snapshot: Snapshot | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ready = False
+        # Benchmarks set this to get (planned start, lag) of each scheduled probe run, the lag
+        # being the start (concurrency slot taken) minus the planned start. None costs nothing.
+        self.on_lag: Callable[[float, float], None] | None = None
+        self._planned: dict[str, float] = {}
 
     # -- running probes -------------------------------------------------------------------
 
@@ -67,6 +81,8 @@ class Engine:
         if not item.probed:
             return self.states[item_id]
         async with self._semaphore:
+            if self.on_lag is not None:
+                self._report_lag(item_id)
             started = time.monotonic()
             ctx = ProbeContext(self.resources, item.timeout, debug)
             result = await self._probe(item, ctx)
@@ -108,6 +124,15 @@ class Engine:
                      after=result.status.label, summary=result.summary)
         return new
 
+    def _note_planned(self, event: JobSubmissionEvent) -> None:
+        # With coalescing a late job lists every slot it missed; the latest is the one it runs for.
+        self._planned[event.job_id] = event.scheduled_run_times[-1].timestamp()
+
+    def _report_lag(self, item_id: str) -> None:
+        planned = self._planned.pop(item_id, None)
+        if planned is not None and self.on_lag is not None:
+            self.on_lag(planned, time.time() - planned)
+
     async def run_round(self, item_ids: Iterable[str] | None = None) -> Snapshot:
         """Probe the given items (default: all) once, concurrently within the bound."""
         ids = list(item_ids) if item_ids is not None else list(self.states)
@@ -123,6 +148,8 @@ class Engine:
             # Run late rather than skip when the loop was busy; one run at a time per item.
             "misfire_grace_time": None, "coalesce": True, "max_instances": 1,
         })
+        if self.on_lag is not None:
+            self._scheduler.add_listener(self._note_planned, EVENT_JOB_SUBMITTED)
         self._schedule(self.checklist.items, spread=True)
         self._scheduler.start()
 
@@ -130,7 +157,7 @@ class Engine:
         assert self._scheduler is not None
         probed = [i for i in items if i.probed]
         now = datetime.now(timezone.utc)
-        window = min(FIRST_ROUND_SPREAD, *(i.interval for i in probed)) if spread and probed else 0
+        window = first_round_window(len(probed), min(i.interval for i in probed)) if spread and probed else 0
         for n, item in enumerate(probed):
             first = now + timedelta(seconds=window * n / len(probed))
             self._scheduler.add_job(
@@ -198,6 +225,10 @@ class Engine:
         self.checklist = checklist
         self.states = states
         self._ready = False
+        # Benchmarks set this to get (planned start, lag) of each scheduled probe run, the lag
+        # being the start (concurrency slot taken) minus the planned start. None costs nothing.
+        self.on_lag: Callable[[float, float], None] | None = None
+        self._planned: dict[str, float] = {}
         self._version += 1
         if self._scheduler is not None:
             self._schedule(fresh, spread=False)

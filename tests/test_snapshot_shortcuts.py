@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from exporter import config
-from exporter.engine import Engine
+from exporter.engine import Engine, first_round_window
 from exporter.scoring import Judged, score
 from probes.result import Status
 
@@ -50,3 +51,27 @@ def test_categories_tally_items_listed_out_of_order() -> None:
     assert scores.categories["b"].applicable == 1 and scores.categories["b"].passed == 1
     assert scores.categories["c"].counts[Status.PENDING] == 1
     assert scores.blockers == ("5",)
+
+
+def test_first_round_spreads_big_checklists_within_the_shortest_interval() -> None:
+    assert first_round_window(145, 60.0) == 2.0
+    assert first_round_window(10_000, 60.0) == 40.0
+    assert first_round_window(10_000, 15.0) == 15.0
+    assert first_round_window(3, 1.0) == 1.0
+
+
+async def test_lag_hook_reports_each_scheduled_run(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(TWO)
+    engine = Engine(config.load(path, {}))
+    lags: list[tuple[float, float]] = []
+    engine.on_lag = lambda planned, lag: lags.append((planned, lag))
+    engine.start()
+    for _ in range(200):   # bounded: 10 s at most
+        if len(lags) >= 2 and engine.ready:
+            break
+        await asyncio.sleep(0.05)
+    await engine.stop()
+    assert len(lags) == 2
+    assert all(lag >= 0 for _, lag in lags)
+    assert engine.snapshot().states["A-1"].runs == 1
