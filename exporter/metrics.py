@@ -28,6 +28,7 @@ from probes.result import Status
 
 from . import __version__
 from .scoring import Decision
+from .config import Item
 from .snapshot import ItemState, Snapshot
 
 PERIODIC = "Results come from periodic probes run on each item's own interval, not at scrape time."
@@ -175,43 +176,66 @@ def _header(family: Metric) -> str:
     return f"# HELP {name} {doc}\n# TYPE {name} {family.type}\n"
 
 
-HEADERS = tuple(_header(f) for f in item_families(()))
+HEADERS = tuple(_header(f).encode() for f in item_families(()))
 STATUS_NAME, INFO_NAME, LAST_PROBE_NAME, DURATION_NAME, CHANGED_NAME, INTERVAL_NAME, \
     EXPIRY_NAME, RUNS_NAME, ERRORS_NAME = (
         f.name + "_total" if f.type == "counter" else f.name for f in item_families(()))
 
 
-def item_lines(s: ItemState) -> tuple[str, ...]:
+class ItemLines:
     """One item's sample lines for each per-item family, in the order of ``item_families``.
 
-    Labels come sorted by name, as generate_latest writes them.
+    What depends only on the item (labels, info, interval) is written once; the status block
+    is kept while the status stays. Labels come sorted by name, as generate_latest writes them.
     """
-    item = s.item
-    iid = _label(item.id)
-    common = f'category="{_label(item.category)}",item="{iid}",priority="{_label(item.priority)}"'
-    one = f'{{item="{iid}"}}'
-    status = "".join(f'{STATUS_NAME}{{{common},status="{st.value}"}} {"1.0" if s.status is st else "0.0"}\n'
-                     for st in Status)
-    info = f'{INFO_NAME}{{{common},probe="{_label(item.kind or "none")}",title="{_label(item.title)}"}} 1.0\n'
-    changed = f"{CHANGED_NAME}{one} {floatToGoString(s.changed_at)}\n"
-    last_probe = duration = interval = runs = errors = expiry = ""
-    if s.checked_at is not None:
-        last_probe = f"{LAST_PROBE_NAME}{one} {floatToGoString(s.checked_at)}\n"
-        duration = f"{DURATION_NAME}{one} {floatToGoString(s.duration or 0.0)}\n"
-    if item.probed:
-        interval = f"{INTERVAL_NAME}{one} {floatToGoString(item.interval)}\n"
-        runs = f"{RUNS_NAME}{one} {floatToGoString(s.runs)}\n"
-        errors = f"{ERRORS_NAME}{one} {floatToGoString(s.errors)}\n"
-    if s.result.expires_at is not None:
-        expiry = f"{EXPIRY_NAME}{one} {floatToGoString(s.result.expires_at)}\n"
-    return (status, info, last_probe, duration, changed, interval, expiry, runs, errors)
+
+    __slots__ = ("item", "_one", "_common", "_info", "_interval", "_status", "_status_lines")
+
+    def __init__(self, item: Item):
+        self.item = item
+        iid = _label(item.id)
+        self._one = f'{{item="{iid}"}}'
+        self._common = f'category="{_label(item.category)}",item="{iid}",priority="{_label(item.priority)}"'
+        self._info = (f'{INFO_NAME}{{{self._common},probe="{_label(item.kind or "none")}",'
+                      f'title="{_label(item.title)}"}} 1.0\n').encode()
+        self._interval = (f"{INTERVAL_NAME}{self._one} {floatToGoString(item.interval)}\n".encode()
+                          if item.probed else b"")
+        self._status: Status | None = None
+        self._status_lines = b""
+
+    def lines(self, s: ItemState) -> tuple[bytes, ...]:
+        if s.status is not self._status:
+            self._status = s.status
+            self._status_lines = "".join(
+                f'{STATUS_NAME}{{{self._common},status="{st.value}"}} {"1.0" if s.status is st else "0.0"}\n'
+                for st in Status).encode()
+        one = self._one
+        changed = f"{CHANGED_NAME}{one} {floatToGoString(s.changed_at)}\n".encode()
+        last_probe = duration = runs = errors = expiry = b""
+        if s.checked_at is not None:
+            last_probe = f"{LAST_PROBE_NAME}{one} {floatToGoString(s.checked_at)}\n".encode()
+            duration = f"{DURATION_NAME}{one} {floatToGoString(s.duration or 0.0)}\n".encode()
+        if self.item.probed:
+            runs = f"{RUNS_NAME}{one} {floatToGoString(s.runs)}\n".encode()
+            errors = f"{ERRORS_NAME}{one} {floatToGoString(s.errors)}\n".encode()
+        if s.result.expires_at is not None:
+            expiry = f"{EXPIRY_NAME}{one} {floatToGoString(s.result.expires_at)}\n".encode()
+        return (self._status_lines, self._info, last_probe, duration, changed, self._interval,
+                expiry, runs, errors)
+
+
+# Rows joined together ahead of a render. Joining 90,000 small lines costs about 9 ms; the
+# items probed between two scrapes sit next to each other (first runs are spread in config
+# order), so most blocks are unchanged and are joined as they were.
+BLOCK = 128
 
 
 class Exposition:
     """The text a scrape gets, rendered once per change of snapshot or reload status.
 
-    Per-item lines are cached by ``ItemState`` object: the engine replaces an item's state
-    when a probe ends, so only the items probed since the last render are written again.
+    Per-item lines are kept in one column per family, a row per item: the engine replaces an
+    item's ``ItemState`` when a probe ends, so only rows whose state object changed since the
+    last render are written again, and only their blocks are joined again.
     """
 
     def __init__(self, snapshot: Callable[[], Snapshot], reload_status: Callable[[], ReloadStatus]):
@@ -219,7 +243,12 @@ class Exposition:
         self._reload_status = reload_status
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(ReadinessCollector(snapshot, reload_status))
-        self._lines: dict[str, tuple[ItemState, tuple[str, ...]]] = {}
+        self._ids: tuple[str, ...] = ()
+        self._rows: list[tuple[ItemState, ItemLines] | None] = []
+        self._columns: list[list[bytes]] = [[] for _ in HEADERS]
+        self._blocks: list[list[bytes]] = [[] for _ in HEADERS]   # a column's rows joined by BLOCK
+        self._dirty: set[int] = set()                               # blocks with a changed row
+        self._rows_version: int | None = None   # snapshot version the rows were written for
         self._key: tuple[int, ReloadStatus] | None = None
         self._body = b""
 
@@ -228,24 +257,45 @@ class Exposition:
         reload = self._reload_status()
         key = (snap.version, reload)
         if key != self._key:
-            self._body = self._text(snap, reload).encode()
+            self._body = b""   # let the old text go before the new one is built: 10 MB at 10,000 items
+            self._update_rows(snap)
+            parts: list[bytes] = []
+            for header, blocks in zip(HEADERS, self._blocks):
+                parts.append(header)
+                parts.extend(blocks)
+            parts.append(generate_latest(_Families(score_families(snap, reload))))
+            self._body = b"".join(parts)
             self._key = key
         return self._body
 
-    def _text(self, snap: Snapshot, reload: ReloadStatus) -> str:
-        cache = self._lines
-        rows = []
-        for item_id, state in snap.states.items():
-            cached = cache.get(item_id)
-            if cached is None or cached[0] is not state:
-                cached = cache[item_id] = (state, item_lines(state))
-            rows.append(cached[1])
-        if len(cache) > len(snap.states):   # items removed by a reload
-            for item_id in set(cache) - set(snap.states):
-                del cache[item_id]
-        parts = []
-        for n, header in enumerate(HEADERS):
-            parts.append(header)
-            parts.append("".join([r[n] for r in rows]))
-        parts.append(generate_latest(_Families(score_families(snap, reload))).decode())
-        return "".join(parts)
+    def refresh(self) -> None:
+        """Write the lines of items probed since the last call, ahead of the next scrape.
+
+        Called about once a second by the daemon, so that a scrape finds little left to write.
+        """
+        self._update_rows(self._snapshot())
+
+    def _update_rows(self, snap: Snapshot) -> None:
+        if snap.version == self._rows_version:
+            return
+        self._rows_version = snap.version
+        ids = tuple(snap.states)
+        if ids != self._ids:   # a reload added, removed or moved items: start the rows afresh
+            self._ids = ids
+            self._rows = [None] * len(ids)
+            self._columns = [[b""] * len(ids) for _ in HEADERS]
+            self._blocks = [[b""] * -(-len(ids) // BLOCK) for _ in HEADERS]
+            self._dirty = set(range(-(-len(ids) // BLOCK)))
+        rows, columns, dirty = self._rows, self._columns, self._dirty
+        for pos, state in enumerate(snap.states.values()):
+            row = rows[pos]
+            if row is None or row[0] is not state:
+                writer = row[1] if row is not None and row[1].item is state.item else ItemLines(state.item)
+                rows[pos] = (state, writer)
+                for column, lines in zip(columns, writer.lines(state)):
+                    column[pos] = lines
+                dirty.add(pos // BLOCK)
+        for b in dirty:
+            for column, blocks in zip(columns, self._blocks):
+                blocks[b] = b"".join(column[b * BLOCK:(b + 1) * BLOCK])
+        dirty.clear()

@@ -11,7 +11,7 @@ from support.procs import require
 
 from exporter import config
 from exporter.engine import Engine
-from exporter.metrics import Exposition, ReloadStatus
+from exporter.metrics import BLOCK, Exposition, ReloadStatus
 
 CONFIG = r'''
 checklist:
@@ -88,6 +88,11 @@ async def test_text_matches_generate_latest_before_and_after_probes(tmp_path: Pa
 
     await engine.run_round(["S-002"])   # only S-002's lines are written again
     assert exposition.render() == _reference(exposition)
+
+    await engine.run_round(["S-001", "O-003"])
+    exposition.refresh()                  # what the daemon does between scrapes
+    await engine.run_round(["S-003"])
+    assert exposition.render() == _reference(exposition)
     await engine.stop()
 
 
@@ -127,3 +132,25 @@ async def test_text_parses_and_passes_promtool(tmp_path: Path) -> None:
     check = subprocess.run([promtool, "check", "metrics"], input=text.encode(),
                            capture_output=True, timeout=30)
     assert check.returncode == 0, check.stdout.decode() + check.stderr.decode()
+
+
+async def test_rows_across_several_blocks_rewrite_only_what_changed(tmp_path: Path) -> None:
+    count = 3 * BLOCK + 5
+    items = "\n".join(f"  - {{id: F-{n:03d}, title: file {n}, priority: high, "
+                      f"probe: {{file: {{path: f{n % 7}.txt}}}}}}" for n in range(count))
+    (tmp_path / "config.yaml").write_text(
+        f"checklist: {{name: Blocks}}\ncategories:\n- id: files\n  title: Files\n  items:\n{items}\n")
+    for n in range(7):
+        (tmp_path / f"f{n}.txt").write_text("x")
+    engine = Engine(config.load(tmp_path / "config.yaml", {}))
+    exposition = Exposition(engine.snapshot, lambda: ReloadStatus(True, 1.0))
+    await engine.run_round()
+    assert exposition.render() == _reference(exposition)
+
+    (tmp_path / "f3.txt").unlink()   # items 3, 10, 17, ... fail, in every block
+    await engine.run_round([f"F-{n:03d}" for n in range(BLOCK - 10, 2 * BLOCK + 10)])
+    text = exposition.render()
+    assert text == _reference(exposition)
+    assert b'readiness_item_status{category="files",item="F-129",priority="high",status="fail"} 1.0' in text
+    assert b'readiness_item_status{category="files",item="F-003",priority="high",status="pass"} 1.0' in text
+    await engine.stop()
