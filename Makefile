@@ -7,7 +7,7 @@ run:
 test:
 	scripts/test.sh
 
-# Benchmarks against blackbox_exporter on loopback (about 12 minutes); installs nginx and
+# Benchmarks against blackbox_exporter on loopback (about 13 minutes); installs nginx and
 # blackbox_exporter as root when missing, prints every figure and writes docs/performance.md.
 .PHONY: bench
 bench:

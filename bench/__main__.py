@@ -1,6 +1,6 @@
 """Run every benchmark, print the table and write it into docs/performance.md.
 
-    .venv/bin/python -m bench [--only cost,scale,shipped,detection] [--quick] [--no-write]
+    .venv/bin/python -m bench [--only cost,scale,shipped,detection,render] [--quick] [--no-write]
 
 ``--quick`` shortens every run (fewer windows, 2,000 items for scale) to check that the
 benchmarks work; its numbers are not the ones docs/performance.md reports.
@@ -14,11 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import cost_per_check, detection, procstat, scale, shipped_config
+from . import cost_per_check, detection, procstat, render, scale, shipped_config
 from .report import Row, section, table, write_into
 from .targets import ROOT
 
-BENCHES = ("cost", "scale", "shipped", "detection")
+BENCHES = ("cost", "scale", "shipped", "detection", "render")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,8 +50,10 @@ def main(argv: list[str] | None = None) -> int:
                    else scale.run(work / name))
         elif name == "shipped":
             got = shipped_config.run(work / name, runs=1 if args.quick else 3)
-        else:
+        elif name == "detection":
             got = detection.run(work / name, runs=1 if args.quick else 3)
+        else:
+            got = render.run(work / name, n=2000 if args.quick else 10_000)
         rows += got
         print(table(got), flush=True)
         print(f"({time.monotonic() - began:.0f} s)", flush=True)

@@ -36,6 +36,7 @@ FIRST_ROUND_SPREAD = 2.0   # seconds over which the first round's probes start
 # checklist started within 2 s would burst every interval: 10,000 items queued ~10 s behind their
 # slots (docs/performance.md). Spreading at this rate keeps the load even.
 FIRST_ROUND_RATE = 250.0
+START_TICK = 0.1   # seconds; first-round starts are rounded down to a multiple of this
 HISTORY = 50               # status changes kept per item for the status board
 
 
@@ -159,7 +160,8 @@ class Engine:
         now = datetime.now(timezone.utc)
         window = first_round_window(len(probed), min(i.interval for i in probed)) if spread and probed else 0
         for n, item in enumerate(probed):
-            first = now + timedelta(seconds=window * n / len(probed))
+            # Starts land on ticks: one scheduler wake-up then starts a batch, not a single probe.
+            first = now + timedelta(seconds=(window * n / len(probed)) // START_TICK * START_TICK)
             self._scheduler.add_job(
                 self._job, IntervalTrigger(seconds=item.interval, start_date=first, timezone=timezone.utc),
                 args=[item.id], id=item.id, next_run_time=first, replace_existing=True,
