@@ -112,7 +112,11 @@ async def measure_kind(kind: str, n: int, interval: float, windows: int, nginx: 
 def run(workdir: Path, n: int = 1000, interval: float = 15.0, windows: int = 3,
         kinds: tuple[str, ...] = ("http", "https", "tcp")) -> list[Row]:
     nginx = Nginx(workdir / "nginx").start()
-    blackbox = Blackbox(workdir / "blackbox", nginx.ca_file).start()
+    try:
+        blackbox = Blackbox(workdir / "blackbox", nginx.ca_file).start()
+    except BaseException:
+        nginx.stop()
+        raise
     rows = []
     try:
         for kind in kinds:

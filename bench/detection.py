@@ -44,7 +44,11 @@ def run(workdir: Path, interval: float = 10.0, timeout: float = 3.0, runs: int =
     config = workdir / "config.yaml"
     config.write_text(yaml.safe_dump(checklist(items_of("http", 1, nginx), f"{interval:g}s",
                                                f"{timeout:g}s", categories=1)))
-    proc, base = start_readiness(config, workdir / "exporter.log")
+    try:
+        proc, base = start_readiness(config, workdir / "exporter.log")
+    except BaseException:
+        nginx.stop()
+        raise
     found: dict[str, list[float]] = {"error": [], "hang": []}
     try:
         for n in range(runs):

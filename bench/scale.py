@@ -40,11 +40,15 @@ def run(workdir: Path, n: int = 10_000, interval: float = 60.0, window: float = 
         server_cpus = exporter_cpus = None
     workdir.mkdir(parents=True, exist_ok=True)
     nginx = Nginx(workdir / "nginx", cpus=server_cpus).start()
-    config = workdir / "config.yaml"
-    config.write_text(yaml.safe_dump(checklist(items_of("http", n, nginx), f"{interval:g}s", "5s")))
-    lags_file = workdir / "lags.json"
-    started = time.time()
-    proc, base = start_readiness(config, workdir / "exporter.log", cpus=exporter_cpus, lags=lags_file)
+    try:
+        config = workdir / "config.yaml"
+        config.write_text(yaml.safe_dump(checklist(items_of("http", n, nginx), f"{interval:g}s", "5s")))
+        lags_file = workdir / "lags.json"
+        started = time.time()
+        proc, base = start_readiness(config, workdir / "exporter.log", cpus=exporter_cpus, lags=lags_file)
+    except BaseException:
+        nginx.stop()
+        raise
     try:
         wait_until(lambda: http_ok(f"{base}/-/ready"), 600, "first round of 10,000 items")
         ready_after = time.time() - started
