@@ -18,3 +18,10 @@ prometheusrule kubernetes-manifests:
 
 requirements:
 	scripts/lock-requirements.sh
+
+# Benchmarks against blackbox_exporter on loopback (about 13 minutes); installs nginx and
+# blackbox_exporter as root when missing, prints every figure and writes docs/performance.md.
+.PHONY: bench
+bench:
+	scripts/setup.sh --system
+	.venv/bin/python -m bench

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 import ssl
 import time
@@ -21,6 +22,7 @@ log = structlog.get_logger("readiness.daemon")
 DEFAULT_PORT = 10145
 DEFAULT_LISTEN = f":{DEFAULT_PORT}"
 SHUTDOWN_GRACE = 1.0   # seconds open HTTP connections get to finish after SIGTERM
+METRICS_REFRESH = 1.0   # seconds between two writes of changed items' /metrics lines
 
 
 def split_listen_address(value: str) -> tuple[str | None, int]:
@@ -65,6 +67,12 @@ class Daemon:
     def stop(self) -> None:
         self._stopping.set()
 
+    async def _refresh_metrics(self) -> None:
+        # Lines of results written between scrapes keep /metrics fast with thousands of items.
+        while True:
+            await asyncio.sleep(METRICS_REFRESH)
+            self.exposition.refresh()
+
     async def serve(self, listen: str, app: web.Application,
                     ssl_context: ssl.SSLContext | None = None) -> None:
         """Start probing and serving; return after SIGTERM/SIGINT (or ``stop()``)."""
@@ -80,13 +88,19 @@ class Daemon:
         await runner.setup()
         site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=ssl_context)
         await site.start()
+        # The config and item states built so far live as long as the process: move them out
+        # of the collector's generations so full collections stop walking them again.
+        gc.collect()
+        gc.freeze()
         self.engine.start()
+        refresher = asyncio.ensure_future(self._refresh_metrics())
         log.info("listening", address=listen, items=len(self.engine.states),
                  config=str(self.config_path))
         try:
             await self._stopping.wait()
         finally:
             log.info("shutting down")
+            refresher.cancel()
             await self.engine.stop()
             await runner.cleanup()
 

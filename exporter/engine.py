@@ -13,9 +13,10 @@ import dataclasses
 import logging
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Any, Deque, Iterable
+from typing import Any, Callable, Deque, Iterable
 
 import structlog
+from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -31,6 +32,11 @@ from .snapshot import ItemState, Snapshot, initial_state, take
 log = structlog.get_logger("readiness.engine")
 
 FIRST_ROUND_SPREAD = 2.0   # seconds over which the first round's probes start
+# Most first-round starts per second. Each item keeps the phase of its first run, so a big
+# checklist started within 2 s would burst every interval: 10,000 items queued ~10 s behind their
+# slots (docs/performance.md). Spreading at this rate keeps the load even.
+FIRST_ROUND_RATE = 250.0
+START_TICK = 0.1   # seconds; first-round starts are rounded down to a multiple of this
 HISTORY = 50               # status changes kept per item for the status board
 ATTESTATION_WATCH = 2.0    # seconds between looks at attestation files (``attest`` shows this soon)
 
@@ -41,6 +47,11 @@ class Change:
     before: Status
     after: Status
     summary: str
+
+
+def first_round_window(probed: int, shortest_interval: float) -> float:
+    """Seconds over which the first round's starts are spread: 2 s, longer for big checklists."""
+    return min(shortest_interval, max(FIRST_ROUND_SPREAD, probed / FIRST_ROUND_RATE))
 
 
 class Engine:
@@ -59,6 +70,11 @@ class Engine:
         self._snapshot: Snapshot | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._attestation_mtimes: dict[str, int | None] = {}
+        self._ready = False
+        # Benchmarks set this to get (planned start, lag) of each scheduled probe run, the lag
+        # being the start (concurrency slot taken) minus the planned start. None costs nothing.
+        self.on_lag: Callable[[float, float], None] | None = None
+        self._planned: dict[str, float] = {}
 
     # -- running probes -------------------------------------------------------------------
 
@@ -68,6 +84,8 @@ class Engine:
         if not item.probed:
             return self.states[item_id]
         async with self._semaphore:
+            if self.on_lag is not None:
+                self._report_lag(item_id)
             started = time.monotonic()
             ctx = ProbeContext(self.resources, item.timeout, debug)
             result = item.redactor.result(await self._probe(item, ctx))
@@ -111,6 +129,15 @@ class Engine:
                      after=result.status.label, summary=result.summary)
         return new
 
+    def _note_planned(self, event: JobSubmissionEvent) -> None:
+        # With coalescing a late job lists every slot it missed; the latest is the one it runs for.
+        self._planned[event.job_id] = event.scheduled_run_times[-1].timestamp()
+
+    def _report_lag(self, item_id: str) -> None:
+        planned = self._planned.pop(item_id, None)
+        if planned is not None and self.on_lag is not None:
+            self.on_lag(planned, time.time() - planned)
+
     async def run_round(self, item_ids: Iterable[str] | None = None) -> Snapshot:
         """Probe the given items (default: all) once, concurrently within the bound."""
         ids = list(item_ids) if item_ids is not None else list(self.states)
@@ -126,6 +153,8 @@ class Engine:
             # Run late rather than skip when the loop was busy; one run at a time per item.
             "misfire_grace_time": None, "coalesce": True, "max_instances": 1,
         })
+        if self.on_lag is not None:
+            self._scheduler.add_listener(self._note_planned, EVENT_JOB_SUBMITTED)
         self._schedule(self.checklist.items, spread=True)
         self._attestation_mtimes = self._attestation_stats()
         self._scheduler.add_job(self._watch_attestations, IntervalTrigger(seconds=ATTESTATION_WATCH),
@@ -136,9 +165,10 @@ class Engine:
         assert self._scheduler is not None
         probed = [i for i in items if i.probed]
         now = datetime.now(timezone.utc)
-        window = min(FIRST_ROUND_SPREAD, *(i.interval for i in probed)) if spread and probed else 0
+        window = first_round_window(len(probed), min(i.interval for i in probed)) if spread and probed else 0
         for n, item in enumerate(probed):
-            first = now + timedelta(seconds=window * n / len(probed))
+            # Starts land on ticks: one scheduler wake-up then starts a batch, not a single probe.
+            first = now + timedelta(seconds=(window * n / len(probed)) // START_TICK * START_TICK)
             self._scheduler.add_job(
                 self._job, IntervalTrigger(seconds=item.interval, start_date=first, timezone=timezone.utc),
                 args=[item.id], id=item.id, next_run_time=first, replace_existing=True,
@@ -223,6 +253,8 @@ class Engine:
             self._semaphore = asyncio.Semaphore(checklist.concurrency)
         self.checklist = checklist
         self.states = states
+        self._ready = False
+        self._planned = {}
         self._version += 1
         if self._scheduler is not None:
             self._schedule(fresh, spread=False)
@@ -234,7 +266,9 @@ class Engine:
     @property
     def ready(self) -> bool:
         """Whether every probed item has had its first run."""
-        return all(s.checked_at is not None for s in self.states.values() if s.item.probed)
+        if not self._ready:   # once true, stays true until a reload brings new items
+            self._ready = all(s.checked_at is not None for s in self.states.values() if s.item.probed)
+        return self._ready
 
     def snapshot(self) -> Snapshot:
         """The current results; the same object until a result or the config changes."""

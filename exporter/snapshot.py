@@ -6,6 +6,7 @@ Everything that shows the checklist (``/metrics``, the landing page, ``check``) 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -30,6 +31,11 @@ class ItemState:
     @property
     def status(self) -> Status:
         return self.result.status
+
+    @functools.cached_property
+    def judged(self) -> Judged:
+        """What scoring needs of this item; made once per state, as snapshots are taken often."""
+        return Judged(self.item.id, self.item.category, self.item.priority, self.result.status)
 
 
 def initial_state(item: Item, now: float) -> ItemState:
@@ -60,7 +66,7 @@ class Snapshot:
 
 def take(checklist: Checklist, states: Mapping[str, ItemState], version: int, ready: bool,
          now: float) -> Snapshot:
-    judged = (Judged(s.item.id, s.item.category, s.item.priority, s.status) for s in states.values())
+    judged = [s.judged for s in states.values()]
     scores = score(judged, checklist.thresholds.go, checklist.thresholds.caution,
                    [c.id for c in checklist.categories])
     return Snapshot(checklist, dict(states), scores, version, ready, now)

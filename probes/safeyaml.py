@@ -14,7 +14,9 @@ import yaml
 from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
 
-MAX_ALIASES = 1000
+# yaml.safe_dump writes a repeated mapping as an alias: generated configs use many of them.
+# What protects memory is MAX_NODES; this only stops absurd documents early.
+MAX_ALIASES = 100_000
 MAX_NODES = 1_000_000   # nodes after expanding aliases; the shipped config has about 10,000
 MAX_DEPTH = 100         # nesting levels; the shipped config needs 8
 

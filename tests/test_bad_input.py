@@ -165,11 +165,24 @@ def test_billion_laughs_is_refused_quickly(tmp_path):
     assert "anchors and aliases expand to more than 1,000,000 values: refusing to expand" in out.stderr
 
 
-def test_many_aliases_are_refused(tmp_path):
+def test_absurdly_many_aliases_are_refused(tmp_path):
+    from probes.safeyaml import MAX_ALIASES
     path = tmp_path / "config.yaml"
-    path.write_text("a: &a x\nb: [" + ", ".join(["*a"] * 1001) + "]\n")
-    with pytest.raises(ConfigError, match="more than 1000 aliases: refusing to expand"):
+    path.write_text("a: &a x\nb: [" + ", ".join(["*a"] * (MAX_ALIASES + 1)) + "]\n")
+    with pytest.raises(ConfigError, match=f"more than {MAX_ALIASES} aliases: refusing to expand"):
         load(path, ENV)
+
+
+def test_a_generated_config_with_shared_probes_loads(tmp_path):
+    """yaml.safe_dump writes a probe mapping shared by many items as anchor and aliases."""
+    import yaml
+    probe = {"command": {"argv": ["true"]}}
+    doc = {"categories": [{"id": "c", "items": [
+        {"id": f"C-{n}", "title": "t", "priority": "low", "probe": probe} for n in range(2000)]}]}
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    assert path.read_text().count("*id") >= 1999
+    assert len(load(path, ENV).items) == 2000
 
 
 def test_a_few_anchors_are_fine(tmp_path):

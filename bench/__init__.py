@@ -1,0 +1,1 @@
+"""Benchmarks of readiness-exporter against blackbox_exporter on loopback (``make bench``)."""

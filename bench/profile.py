@@ -1,0 +1,68 @@
+"""Profile readiness-exporter under load with py-spy (``pip install py-spy``; run as root).
+
+    python -m bench.profile KIND N INTERVAL SECONDS OUT.txt
+
+N items of KIND (http, https, tcp) against a private nginx, every INTERVAL seconds; py-spy
+samples the exporter for SECONDS and OUT.txt gets the collapsed stacks plus a summary of the
+functions with the most samples (own and cumulative).
+"""
+
+from __future__ import annotations
+
+import collections
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from .targets import Nginx, checklist, items_of, start_readiness
+from support.procs import http_ok, wait_until
+
+
+def summarize(collapsed: str, top: int = 25) -> str:
+    own: collections.Counter[str] = collections.Counter()
+    total: collections.Counter[str] = collections.Counter()
+    samples = 0
+    for line in collapsed.splitlines():
+        stack, _, count = line.rpartition(" ")
+        n = int(count)
+        samples += n
+        frames = stack.split(";")
+        own[frames[-1]] += n
+        for frame in set(frames):
+            total[frame] += n
+    out = [f"{samples} samples", "", "own time:"]
+    out += [f"{100 * n / samples:5.1f}%  {f}" for f, n in own.most_common(top)]
+    out += ["", "cumulative:"]
+    out += [f"{100 * n / samples:5.1f}%  {f}" for f, n in total.most_common(top)]
+    return "\n".join(out)
+
+
+def main(kind: str, n: int, interval: float, seconds: float, out: Path) -> None:
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    work = Path(tempfile.mkdtemp(prefix="bench-profile-"))
+    nginx = Nginx(work / "nginx").start()
+    config = work / "config.yaml"
+    config.write_text(yaml.safe_dump(checklist(items_of(kind, n, nginx), f"{interval:g}s", "5s")))
+    proc, base = start_readiness(config, work / "exporter.log")
+    try:
+        wait_until(lambda: http_ok(f"{base}/-/ready"), 120, "first round")
+        time.sleep(1)
+        raw = work / "stacks.txt"
+        subprocess.run([spy, "record", "--format", "raw", "--nonblocking", "-r", "200",
+                        "-d", str(int(seconds)), "-p", str(proc.proc.pid), "-o", str(raw)],
+                       check=True, capture_output=True)
+        collapsed = raw.read_text()
+        out.write_text(summarize(collapsed) + "\n\n" + collapsed)
+        print(summarize(collapsed))
+    finally:
+        proc.stop()
+        nginx.stop()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), Path(sys.argv[5]))

@@ -1,0 +1,97 @@
+"""Scale: 10,000 HTTP items at a 60 s interval on one core, scraped every 15 s.
+
+The exporter is pinned to core 0 (``taskset -c 0``); nginx and this script to core 1, so the
+probed server does not eat into the exporter's core. Measured over ``window`` seconds after the
+first round: scheduling lag (probe start minus planned start, from the engine's lag hook via
+``bench.lag_recorder``), CPU share of core 0, peak RSS, and /metrics latency (request sent to
+last byte read) of the scrapes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+from .procstat import cpu_seconds, median, percentile, rss_bytes
+from .report import Row
+from .targets import Nginx, checklist, items_of, start_readiness
+from support.procs import http_ok, wait_until
+
+
+def timed_get(url: str) -> tuple[float, int]:
+    """Seconds from request to last byte, and the body's size."""
+    started = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        size = len(resp.read())
+    return time.perf_counter() - started, size
+
+
+def run(workdir: Path, n: int = 10_000, interval: float = 60.0, window: float = 180.0,
+        scrape_every: float = 15.0) -> list[Row]:
+    if (os.cpu_count() or 1) >= 2:
+        os.sched_setaffinity(0, {1})
+        server_cpus, exporter_cpus = "1", "0"
+    else:
+        server_cpus = exporter_cpus = None
+    workdir.mkdir(parents=True, exist_ok=True)
+    nginx = Nginx(workdir / "nginx", cpus=server_cpus).start()
+    try:
+        config = workdir / "config.yaml"
+        config.write_text(yaml.safe_dump(checklist(items_of("http", n, nginx), f"{interval:g}s", "5s")))
+        lags_file = workdir / "lags.json"
+        started = time.time()
+        proc, base = start_readiness(config, workdir / "exporter.log", cpus=exporter_cpus, lags=lags_file)
+    except BaseException:
+        nginx.stop()
+        raise
+    try:
+        wait_until(lambda: http_ok(f"{base}/-/ready"), 600, "first round of 10,000 items")
+        ready_after = time.time() - started
+        rss_ready = rss_bytes(proc.proc.pid)
+        # Prometheus would have scraped during the first round: the window's first scrape
+        # should not be the one that writes all 10,000 items' lines for the first time.
+        timed_get(f"{base}/metrics")
+        latencies: list[float] = []
+        rss_peak = rss_ready
+        size = 0
+        window_start = time.time()
+        cpu0 = cpu_seconds(proc.proc.pid)
+        next_scrape = time.monotonic()
+        while time.time() - window_start < window:
+            time.sleep(max(0.0, next_scrape - time.monotonic()))
+            next_scrape += scrape_every
+            latency, size = timed_get(f"{base}/metrics")
+            latencies.append(latency)
+            rss_peak = max(rss_peak, rss_bytes(proc.proc.pid))
+        elapsed = time.time() - window_start
+        cpu_share = (cpu_seconds(proc.proc.pid) - cpu0) / elapsed
+        window_end = time.time()
+    finally:
+        proc.stop(timeout=30)
+        nginx.stop()
+    lags = json.loads(lags_file.read_text())
+    steady = [lag for planned, lag in lags if window_start <= planned <= window_end]
+    first = [lag for planned, lag in lags if planned < window_start]
+    lag50, lag99 = percentile(steady, 50), percentile(steady, 99)
+    m50, m99 = percentile(latencies, 50), percentile(latencies, 99)
+    probes_per_s = len(steady) / (window_end - window_start)
+    where = f"{n} items, {window:g} s window after the first round"
+    return [
+        Row(f"Scale: scheduling lag p50 / p99 ({n} items every {interval:g} s, one core)", "p99 < 1 s",
+            f"{lag50 * 1000:.1f} ms / {lag99 * 1000:.1f} ms", met=lag99 < 1.0,
+            note=f"{len(steady)} runs ({probes_per_s:.0f}/s) in a {window:g} s window; first round "
+                 f"p99 {percentile(first, 99):.2f} s over {len(first)} runs, ready after {ready_after:.0f} s"),
+        Row("Scale: CPU share of one core", "< 25 %", f"{cpu_share * 100:.1f} %", met=cpu_share < 0.25,
+            note=where),
+        Row("Scale: RSS", "< 200 MB", f"{rss_peak / 1e6:.0f} MB", met=rss_peak < 200e6,
+            note=f"peak of the samples at each scrape; {rss_ready / 1e6:.0f} MB when ready"),
+        Row("Scale: /metrics latency p50 / p99, one scrape per 15 s", "p99 < 50 ms",
+            f"{m50 * 1000:.1f} ms / {m99 * 1000:.1f} ms", met=m99 < 0.05,
+            note=f"{len(latencies)} scrapes (p99 of so few is their maximum) of {size / 1e6:.1f} MB; "
+                 f"each: {', '.join(f'{x * 1000:.0f}' for x in latencies)} ms"),
+    ]
