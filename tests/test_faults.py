@@ -98,12 +98,6 @@ TLS_FAULTS = [
 ]
 
 FAULTS = [
-    ("tls-self-signed", tls_server("self", "127.0.0.1"), r"certificate not trusted: .*self.signed|unable to get local issuer"),
-    ("tls-wrong-host", tls_server("wrong", "other.example"), r"certificate not trusted: .*(mismatch|not valid for)|unable to get local issuer"),
-    ("tls-expired", tls_server("expired", "127.0.0.1", expired=True), r"certificate not trusted: .*(expired|unable to get local issuer)"),
-]
-
-FAULTS = [
     Fault("tcp-accepts-never-answers", '{http: {url: "http://127.0.0.1:{port}/"}}',
           r"no response in time|timed out", serve(faults.never_answers)),
     Fault("tcp-banner-never-sent", '{tcp: {target: "127.0.0.1:{port}", banner: "^SSH-"}}',
@@ -134,6 +128,14 @@ FAULTS = [
           r"data is not a regular file", prepare=directory("data")),
     Fault("file-is-a-fifo", '{file: {path: "{tmp}/data", content_regex: x}}',
           r"data is not a regular file", prepare=fifo("data")),
+    Fault("prometheus-answers-500", '{promql: {url: "http://127.0.0.1:{port}", query: up}}',
+          r"query error \(internal\): boom", serve(faults.answers("500 Internal Server Error",
+                                       b'{"status":"error","errorType":"internal","error":"boom"}'))),
+    Fault("prometheus-malformed-json", '{promql: {url: "http://127.0.0.1:{port}", query: up}}',
+          r"Prometheus answered status 200 without JSON", serve(faults.answers("200 OK", b'{"status":"success","data":{"resultType'))),
+    Fault("postgresql-refuses-connections",
+          '{sql: {dsn: "postgresql://probe@127.0.0.1:{port}/app", query: "SELECT 1", expect: "== 1"}}',
+          r"cannot connect to the database: .*Connection refused", closed),
     Fault("attestation-is-a-fifo", '{attestation: {file: "{tmp}/signed.yaml"}}',
           r"signed.yaml cannot be read \(is a FIFO, expected a regular file\)",
           prepare=fifo("signed.yaml")),

@@ -140,3 +140,14 @@ def answers_ok(conn: socket.socket, stopping: threading.Event) -> None:
     """A plain 200 (behind a bad certificate, the prober should never see it)."""
     _read_request(conn)
     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+
+def answers(status: str, body: bytes, content_type: str = "application/json") -> Behaviour:
+    """An HTTP server that answers every request with this status line and body."""
+
+    def behaviour(conn: socket.socket, stopping: threading.Event) -> None:
+        _read_request(conn)
+        conn.sendall(f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
+                     f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
+
+    return behaviour
