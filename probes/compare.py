@@ -17,6 +17,8 @@ string value such as ``">= 10"``, a length compared with that operator).
 from __future__ import annotations
 
 import json
+import decimal
+import numbers
 import operator
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -32,10 +34,13 @@ OPS = (*ORDER, "contains", "length")
 
 
 def as_number(value: Any) -> float | None:
-    """``value`` as a float when it is a number or a numeric string (SQL and PromQL give strings)."""
+    """``value`` as a float when it is a number or a numeric string (SQL and PromQL give strings).
+
+    Any real number counts: PostgreSQL's ``numeric`` arrives from psycopg as ``Decimal``.
+    """
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
+    if isinstance(value, (numbers.Real, decimal.Decimal)):  # Decimal is no numbers.Real
         return float(value)
     if isinstance(value, str):
         try:
@@ -47,7 +52,7 @@ def as_number(value: Any) -> float | None:
 
 def render(value: Any) -> str:
     """An observed or expected value as a summary shows it: short, JSON-like, never multi-line."""
-    if isinstance(value, float):
+    if isinstance(value, (float, decimal.Decimal)):
         return f"{value:g}"
     if isinstance(value, str):
         text = json.dumps(value, ensure_ascii=False)

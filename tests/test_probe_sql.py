@@ -28,6 +28,14 @@ async def test_scalar_meeting_expectation_passes(dsn, tmp_path):
     assert dsn not in repr(result)
 
 
+async def test_numeric_result_compares_as_a_number(dsn, tmp_path):
+    # round() gives PostgreSQL numeric, which psycopg returns as Decimal (P-011's cache hit rate).
+    result = await run({"sql": {"dsn": dsn, "query": "SELECT round(0.9987, 4)",
+                                "expect": ">= 0.99"}}, tmp_path)
+    assert (result.status, result.summary) == (
+        Status.PASS, "SELECT round(0.9987, 4): returned 0.9987, expected >= 0.99")
+
+
 async def test_show_setting_compared_as_text(dsn, tmp_path):
     result = await run({"sql": {"dsn": dsn, "query": "SHOW archive_mode", "expect": "== on"}},
                        tmp_path)
