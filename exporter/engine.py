@@ -75,6 +75,10 @@ class Engine:
         # being the start (concurrency slot taken) minus the planned start. None costs nothing.
         self.on_lag: Callable[[float, float], None] | None = None
         self._planned: dict[str, float] = {}
+        # Job IDs carry a reload generation: a changed item's new job must not count the old
+        # job's run still in flight against max_instances (it would be pushed an interval back).
+        self._generation = 0
+        self._job_ids: dict[str, str] = {}
 
     # -- running probes -------------------------------------------------------------------
 
@@ -131,7 +135,8 @@ class Engine:
 
     def _note_planned(self, event: JobSubmissionEvent) -> None:
         # With coalescing a late job lists every slot it missed; the latest is the one it runs for.
-        self._planned[event.job_id] = event.scheduled_run_times[-1].timestamp()
+        item_id = event.job_id.rpartition("@")[0]
+        self._planned[item_id] = event.scheduled_run_times[-1].timestamp()
 
     def _report_lag(self, item_id: str) -> None:
         planned = self._planned.pop(item_id, None)
@@ -169,9 +174,10 @@ class Engine:
         for n, item in enumerate(probed):
             # Starts land on ticks: one scheduler wake-up then starts a batch, not a single probe.
             first = now + timedelta(seconds=(window * n / len(probed)) // START_TICK * START_TICK)
+            job_id = self._job_ids[item.id] = f"{item.id}@{self._generation}"
             self._scheduler.add_job(
                 self._job, IntervalTrigger(seconds=item.interval, start_date=first, timezone=timezone.utc),
-                args=[item.id], id=item.id, next_run_time=first, replace_existing=True,
+                args=[item.id], id=job_id, next_run_time=first, replace_existing=True,
             )
 
     async def _job(self, item_id: str) -> None:
@@ -242,11 +248,13 @@ class Engine:
         fresh_ids = {i.id for i in fresh}
         if self._scheduler is not None:
             for item_id in old_states:
-                if item_id not in states or item_id in fresh_ids:
+                job_id = self._job_ids.get(item_id)
+                if job_id is not None and (item_id not in states or item_id in fresh_ids):
+                    del self._job_ids[item_id]
                     try:
-                        self._scheduler.remove_job(item_id)
+                        self._scheduler.remove_job(job_id)
                     except JobLookupError:
-                        pass  # the item was not probed, so it had no job
+                        pass
         for item_id in set(old_states) - set(states):
             self.history.pop(item_id, None)
         if checklist.concurrency != self.checklist.concurrency:
@@ -256,6 +264,7 @@ class Engine:
         self._ready = False
         self._planned = {}
         self._version += 1
+        self._generation += 1
         if self._scheduler is not None:
             self._schedule(fresh, spread=False)
         log.info("config reloaded", items=len(states), new_or_changed=len(fresh),

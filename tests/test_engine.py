@@ -234,3 +234,24 @@ async def test_ready_only_after_every_probed_item_ran(write_config, tmp_path):
     await engine.run_item("A-2")
     assert engine.ready
     await engine.stop()
+
+
+async def test_item_changed_while_its_probe_runs_is_probed_again_at_once(write_config, caplog):
+    """The old run still in flight must not push the changed item's first run an interval back."""
+    text = """
+        categories:
+          - id: a
+            items:
+              - {id: S-1, title: slow, priority: high, interval: 60s, timeout: %s,
+                 probe: {command: {argv: [sleep, "1"]}}}
+    """
+    engine = Engine(load(write_config, text % "5s"))
+    engine.start()
+    await asyncio.sleep(0.3)                       # the first run is sleeping
+    engine.reload(load(write_config, text % "4s"))  # only the timeout changes
+    await asyncio.sleep(2.5)
+    state = engine.snapshot().states["S-1"]
+    await engine.stop()
+    assert (state.status, state.runs) == (Status.PASS, 1)
+    assert state.item.timeout == 4
+    assert "maximum number of running instances" not in caplog.text
