@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from dataclasses import dataclass
 from typing import Pattern
 
@@ -48,6 +49,12 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     ctx.log(f"connecting to {host}:{port} (budget {budget:.2f}s)")
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), budget)
+    except (socket.gaierror, UnicodeError) as exc:
+        # A name that does not resolve says nothing about the port: never a "closed" PASS.
+        why = f"cannot resolve {host}: {getattr(exc, 'strerror', None) or exc}"
+        ctx.log(why)
+        return Result(Status.FAIL, f"{spec.target}: {why}, cannot judge", {"target": spec.target,
+                      "reason": why}, error=True)
     except (OSError, asyncio.TimeoutError) as exc:
         if isinstance(exc, asyncio.TimeoutError):
             why = "no answer"

@@ -129,6 +129,13 @@ async def test_tcp_must_be_closed(site, resources):
     assert (r.status, r.summary) == (Status.FAIL, f"{open_target} accepts connections, expected closed")
 
 
+async def test_tcp_closed_expected_but_name_does_not_resolve_cannot_pass(resources):
+    r = await run({"tcp": {"target": "db.no-such-host.invalid:5432", "expect": "closed"}}, resources)
+    assert r.status is Status.FAIL and r.error
+    assert r.summary.startswith("db.no-such-host.invalid:5432: cannot resolve db.no-such-host.invalid: ")
+    assert r.summary.endswith(", cannot judge")
+
+
 async def test_tcp_refused_when_open_expected(resources):
     target = closed_port()
     r = await run({"tcp": {"target": target}}, resources)
