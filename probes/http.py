@@ -169,15 +169,21 @@ async def _fetch(spec: Spec, ctx: ProbeContext, follow: bool | None = None,
         # 0.9 of the budget: a silent server reads as "no response", not as a probe timeout.
         timeout=aiohttp.ClientTimeout(total=ctx.remaining() * 0.9),
     ) as response:
-        body = bytearray()
-        while read_body and len(body) < BODY_CAP:
-            chunk = await response.content.read(BODY_CAP - len(body))
-            if not chunk:
-                break
-            body += chunk
+        body = await read_capped(response, BODY_CAP) if read_body else b""
         if len(body) >= BODY_CAP:
             ctx.log(f"body cut at {BODY_CAP} bytes")
-        return response, bytes(body)
+        return response, body
+
+
+async def read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes:
+    """The body up to ``cap`` bytes (one ``read(n)`` returns only what is buffered so far)."""
+    body = bytearray()
+    while len(body) < cap:
+        chunk = await response.content.read(cap - len(body))
+        if not chunk:
+            break
+        body += chunk
+    return bytes(body)
 
 
 def client_error_reason(exc: BaseException) -> str:

@@ -20,7 +20,7 @@ from .compare import Expect, as_number, parse_expect
 from .context import ProbeContext
 from .credentials import Auth, parse_auth
 from .fields import Fields
-from .http import client_error_reason
+from .http import client_error_reason, read_capped
 from .result import Result, Status
 
 RESPONSE_CAP = 4 * 1024 * 1024   # bytes of API response read at most
@@ -71,7 +71,11 @@ async def query(spec: Spec, ctx: ProbeContext) -> tuple[int, Any]:
         f"{spec.url}/api/v1/query", data={"query": spec.query}, headers=headers, ssl=ssl_ctx,
         timeout=aiohttp.ClientTimeout(total=ctx.remaining() * 0.9),
     ) as response:
-        body = await response.content.read(RESPONSE_CAP)
+        body = await read_capped(response, RESPONSE_CAP)
+        if len(body) >= RESPONSE_CAP:
+            cap = (f"{RESPONSE_CAP // 2**20} MiB" if RESPONSE_CAP % 2**20 == 0
+                   else f"{RESPONSE_CAP // 1024} KiB")
+            raise ValueError(f"the answer is larger than {cap}: narrow the query")
         try:
             return response.status, json.loads(body)
         except ValueError:
@@ -106,6 +110,8 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
         reason = client_error_reason(exc)
         return Result(Status.FAIL, f"Prometheus unreachable ({reason}) at {spec.url}",
                       {**evidence, "error": reason})
+    except ValueError as exc:
+        return Result(Status.FAIL, f"{exc} ({spec.query})", evidence)
     if not isinstance(body, dict):
         return Result(Status.FAIL, f"Prometheus answered status {status} without JSON at "
                                    f"{spec.url}/api/v1/query", {**evidence, "http_status": status})

@@ -154,6 +154,43 @@ async def test_silent_server_times_out(tmp_path):
     assert result.summary == f"Prometheus unreachable (no response in time) at http://127.0.0.1:{port}"
 
 
+def answering(body: bytes) -> web.Application:
+    async def answer(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post("/api/v1/query", answer)
+    return app
+
+
+def api_answer(series: int) -> bytes:
+    """An instant-query answer in Prometheus's wire format, with ``series`` samples of 1."""
+    result = [{"metric": {"__name__": "up", "instance": f"host-{n:05d}:9100", "job": "node"},
+               "value": [1700000000.0, "1"]} for n in range(series)]
+    return json.dumps({"status": "success", "data": {"resultType": "vector", "result": result}}).encode()
+
+
+@pytest.mark.parametrize("series", [10, 2000])
+async def test_large_answers_are_read_whole(tmp_path, series):
+    """Answers beyond one network read (about 64 KiB) are read up to the cap, not cut short."""
+    from support.servers import serve_app
+
+    async with serve_app(answering(api_answer(series))) as base:
+        result = await run({"promql": {"url": base, "query": "up", "expect": "== 1"}}, tmp_path)
+    assert (result.status, result.summary) == (Status.PASS, f"all {series} series, expected == 1")
+
+
+async def test_answer_over_the_cap_says_so(tmp_path, monkeypatch):
+    from probes import promql
+    from support.servers import serve_app
+
+    monkeypatch.setattr(promql, "RESPONSE_CAP", 64 * 1024)
+    async with serve_app(answering(api_answer(2000))) as base:
+        result = await run({"promql": {"url": base, "query": "up"}}, tmp_path)
+    assert (result.status, result.summary) == (
+        Status.FAIL, "the answer is larger than 64 KiB: narrow the query (up)")
+
+
 @pytest.mark.parametrize("probe, message", [
     ({"url": "http://p:9090", "query": "up", "expect": "~ 1"},
      'promql.expect must start with one of ==, !=, <, <=, >, >=, contains, length (got "~ 1")'),
