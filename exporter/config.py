@@ -331,6 +331,14 @@ def _item(errors: _Errors, where: str, raw: Any, category: str, interval: float,
             kind, spec = parse_probe(expanded, "", base_dir)
         except SpecError as exc:
             errors.add(where, redactor.text(f"probe {exc}" if not exc.field else str(exc)))
+        except Exception as exc:  # noqa: BLE001 - a kind's checks tripping on an odd value
+            if missing:
+                # A value that needs an unset variable cannot be checked yet: the item waits,
+                # PENDING, like any other item that is not configured.
+                kind = next(iter(raw_probe)) if isinstance(raw_probe, Mapping) else ""
+            else:
+                errors.add(where, redactor.text(
+                    f"probe could not be read ({type(exc).__name__}: {exc})"))
         else:
             values, files = secrets_in_spec(spec)
             redactor = Redactor([*redactor.values, *values], files)

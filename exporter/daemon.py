@@ -57,9 +57,15 @@ class Daemon:
             try:
                 checklist = await asyncio.to_thread(config.load, self.config_path, self.env)
             except config.ConfigError as exc:
+                errors = exc.errors
+            except Exception as exc:  # noqa: BLE001 - a loader bug must not skip the bookkeeping
+                errors = [f"{self.config_path.name}: could not be loaded ({type(exc).__name__}: {exc})"]
+            else:
+                errors = []
+            if errors:
                 self.reload_status = ReloadStatus(False, self.reload_status.last_success)
-                log.error("config reload failed; keeping the running config", errors=exc.errors)
-                return exc.errors
+                log.error("config reload failed; keeping the running config", errors=errors)
+                return errors
             self.engine.reload(checklist)
             self.reload_status = ReloadStatus(True, time.time())
             return []

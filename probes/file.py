@@ -24,7 +24,7 @@ import yaml
 
 from .compare import Assertion, check_assertions, parse_assertions
 from .context import ProbeContext
-from .fields import Fields, format_duration
+from .fields import Fields, Unresolved, format_duration
 from .result import Result, Status, failed, passed
 
 READ_CAP = 4 * 1024 * 1024  # bytes read for a content check
@@ -58,6 +58,8 @@ def _regex_list(f: Fields, key: str) -> tuple[Pattern[str], ...]:
     values = f.str_list(key, ())
     out = []
     for i, value in enumerate(values):
+        if isinstance(value, Unresolved):
+            continue  # needs an unset variable: the item is reported, not probed
         try:
             out.append(re.compile(value, re.MULTILINE))
         except re.error as exc:

@@ -122,7 +122,7 @@ def parse_spec(f: Fields) -> Spec:
         verify=f.bool("verify", True),
         ca_file=str(ca_file) if ca_file is not None else None,
     )
-    bad_flag = [c for c in spec.cookie_flags if c not in COOKIE_FLAGS]
+    bad_flag = [c for c in spec.cookie_flags if not isinstance(c, Unresolved) and c not in COOKIE_FLAGS]
     if bad_flag:
         raise f.error("cookie_flags", f"must be among {', '.join(COOKIE_FLAGS)} "
                                       f'(got "{bad_flag[0]}")')

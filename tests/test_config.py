@@ -73,6 +73,21 @@ def test_unset_variable_makes_item_not_configured_but_valid(tmp_path):
     assert isinstance(item.spec.url, Unresolved)
 
 
+@pytest.mark.parametrize("probe", [
+    '{file: {path: README.md, must_match: ["${PATTERN}"]}}',
+    '{http: {url: "https://x", cookie_flags: "${FLAGS}"}}',
+    '{http: {url: "https://x", cookie_flags: ["${FLAGS}"]}}',
+])
+def test_unset_variable_anywhere_in_a_probe_leaves_it_not_configured(tmp_path, probe):
+    (item,) = load_items(tmp_path, f"""
+        - id: X-1
+          title: t
+          priority: high
+          probe: {probe}
+    """).items
+    assert item.missing and not item.probed
+
+
 def test_variable_default_and_dollar_escape(tmp_path):
     (item,) = load_items(tmp_path, """
         - id: C-1
