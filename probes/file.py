@@ -22,6 +22,7 @@ from typing import Pattern
 
 import yaml
 
+from . import safeyaml
 from .compare import Assertion, check_assertions, parse_assertions
 from .context import ProbeContext
 from .fields import Fields, Unresolved, format_duration
@@ -140,11 +141,14 @@ def content_problems(spec: Spec, path: Path, size: int) -> list[Problem]:
 
 def document_problems(spec: Spec, text: str) -> list[Problem]:
     try:
-        doc = yaml.safe_load(text) if spec.document == "yaml" else json.loads(text)
+        # safeyaml: a few hundred bytes of aliases must not expand to gigabytes in a probe.
+        doc = safeyaml.load(text) if spec.document == "yaml" else json.loads(text)
     except (yaml.YAMLError, ValueError) as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        return [(Status.FAIL, f"is not valid {spec.document.upper()}{where}")]
+        problem = getattr(exc, "problem", None)
+        return [(Status.FAIL, f"is not valid {spec.document.upper()}{where}"
+                              + (f": {problem}" if problem else ""))]
     verdict = check_assertions(spec.asserts, doc)
     if not verdict.failures:
         return []

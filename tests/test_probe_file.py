@@ -155,3 +155,15 @@ async def test_fifo_is_refused_instead_of_blocking(tmp_path):
 def test_bad_config_is_located(tmp_path, probe, message):
     assert config_error({"file": probe}, tmp_path) == \
         f"config.yaml: categories[0].items[0] (T-001): {message}"
+
+
+async def test_yaml_document_alias_bomb_is_refused_quickly(tmp_path):
+    lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    lines.append("services: *a8")
+    (tmp_path / "compose.yml").write_text("\n".join(lines) + "\n")
+    result = await run({"file": {"path": str(tmp_path / "compose.yml"), "document": "yaml",
+                                 "assert": [{"path": "services", "op": "length", "value": "== 1"}]}},
+                       tmp_path, timeout="2s")
+    assert result.status is Status.FAIL and not result.error  # judged, not timed out
+    assert "refusing to expand" in result.summary
