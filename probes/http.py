@@ -13,7 +13,6 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass, field
-from http.cookies import CookieError, SimpleCookie
 from typing import Any, Mapping, Pattern
 
 import aiohttp
@@ -239,20 +238,24 @@ def check_header_patterns(spec: Spec, headers: Mapping[str, str]) -> Check:
 
 
 def cookie_flags(set_cookie: str) -> tuple[str, set[str]]:
-    """A Set-Cookie header's cookie name and the flags it carries (SameSite only with a value)."""
-    jar = SimpleCookie()
-    try:
-        jar.load(set_cookie)
-    except CookieError:
-        return set_cookie.split("=", 1)[0].strip(), set()
-    for name, morsel in jar.items():
-        flags = {"Secure"} if morsel["secure"] else set()
-        if morsel["httponly"]:
+    """A Set-Cookie header's cookie name and the flags it carries (SameSite only with a value).
+
+    Read by hand (RFC 6265 5.2): SimpleCookie drops a whole cookie over an attribute it does not
+    know (Partitioned, Priority) or a value with spaces, which would read as "no flags".
+    """
+    first, *attributes = set_cookie.split(";")
+    name = first.split("=", 1)[0].strip()
+    flags = set()
+    for attribute in attributes:
+        key, _, value = attribute.partition("=")
+        key = key.strip().lower()
+        if key == "secure":
+            flags.add("Secure")
+        elif key == "httponly":
             flags.add("HttpOnly")
-        if morsel["samesite"]:
+        elif key == "samesite" and value.strip():
             flags.add("SameSite")
-        return name, flags
-    return set_cookie.split("=", 1)[0].strip(), set()
+    return name, flags
 
 
 def check_cookies(spec: Spec, response: aiohttp.ClientResponse) -> Check:

@@ -40,6 +40,13 @@ async def test_placeholder_fails(tmp_path, monkeypatch, value):
     assert not leaks(result, value)
 
 
+@pytest.mark.parametrize("value", ["abc9f3e1" + "0" * 56, "1234f9c8" + "e" * 56, "insecurely-long-" + STRONG])
+async def test_real_secrets_that_start_like_a_placeholder_pass(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("JWT_SECRET", value)
+    result = await run({"env": {"name": "JWT_SECRET", "min_length": 33}}, tmp_path)
+    assert result.status is Status.PASS, result.summary
+
+
 async def test_placeholder_check_can_be_turned_off(tmp_path, monkeypatch):
     monkeypatch.setenv("DEBUG", "0")
     result = await run({"env": {"name": "DEBUG", "reject_placeholders": False}}, tmp_path)

@@ -257,3 +257,19 @@ def test_bad_config_is_located(tmp_path, probe, message):
     line = config_error({"http": probe}, tmp_path)
     assert line.startswith(f"config.yaml: categories[0].items[0] (T-001): {message}")
     assert "s3cr3t" not in line
+
+
+@pytest.mark.parametrize("header", [
+    "sid=abc; Partitioned; Secure; HttpOnly; SameSite=None",
+    "sid=abc; Priority=High; Secure; HttpOnly; SameSite=Lax",
+    'sid={"a":1}; Secure; HttpOnly; SameSite=Lax',
+    "sid=abc; secure; httponly; samesite=strict",
+])
+def test_cookie_flags_read_from_any_valid_set_cookie(header):
+    from probes.http import cookie_flags
+    assert cookie_flags(header) == ("sid", {"Secure", "HttpOnly", "SameSite"})
+
+
+def test_cookie_flags_samesite_needs_a_value():
+    from probes.http import cookie_flags
+    assert cookie_flags("sid=x; Path=/; SameSite") == ("sid", set())
