@@ -293,9 +293,17 @@ def check_cors(spec: Spec, headers: Mapping[str, str]) -> Check:
     return None
 
 
+def decode(body: bytes, charset: str | None) -> str:
+    """The body as text in its declared charset; UTF-8 when none is declared or Python lacks it."""
+    try:
+        return body.decode(charset or "utf-8", "replace")
+    except LookupError:  # e.g. MySQL's "utf8mb4"
+        return body.decode("utf-8", "replace")
+
+
 def check_json(spec: Spec, body: bytes, charset: str | None) -> tuple[Check, Any]:
     try:
-        document = json.loads(body.decode(charset or "utf-8", "replace"))
+        document = json.loads(decode(body, charset))
     except ValueError:
         return (Status.FAIL, "body is not JSON, expected a document for the json assertions"), None
     verdict = check_assertions(spec.json, document)
@@ -326,7 +334,7 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
                       {**evidence, "error": reason}, error=isinstance(exc, asyncio.TimeoutError))
     latency = time.monotonic() - started
     code = response.status
-    text = body.decode(response.charset or "utf-8", "replace")
+    text = decode(body, response.charset)
     evidence.update(status=code, latency_seconds=round(latency, 4), bytes=len(body))
     ctx.log(f"status {code} after {latency:.3f}s, {len(body)} bytes")
 

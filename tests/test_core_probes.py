@@ -45,7 +45,11 @@ def app() -> web.Application:
     async def redirect(request):
         raise web.HTTPFound("/ok")
 
+    async def odd_charset(request):
+        return web.Response(body="status: ok".encode(), headers={"Content-Type": "text/plain; charset=utf8mb4"})
+
     application = web.Application()
+    application.router.add_get("/odd-charset", odd_charset)
     application.router.add_get("/ok", ok)
     application.router.add_get("/status/{code}", status)
     application.router.add_get("/slow", slow)
@@ -80,6 +84,11 @@ async def test_http_headers_some_missing_is_partial_all_missing_is_fail(site, re
     assert (r.status, r.summary) == (Status.PARTIAL, "missing headers Strict-Transport-Security (1 of 2 present)")
     r = await run({"http": {"url": f"{site}/ok", "headers_present": ["Content-Security-Policy"]}}, resources)
     assert r.status is Status.FAIL
+
+
+async def test_http_charset_python_does_not_know_reads_as_utf8(site, resources):
+    r = await run({"http": {"url": f"{site}/odd-charset", "body_regex": "status: ok"}}, resources)
+    assert (r.status, r.error) == (Status.PASS, False)
 
 
 async def test_http_body_regex_mismatch(site, resources):
