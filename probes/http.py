@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Pattern
 
 import aiohttp
+from yarl import URL
 
 from .compare import Assertion, check_assertions, parse_assertions
 from .context import ProbeContext
@@ -157,21 +158,42 @@ def request_headers(spec: Spec, extra: Mapping[str, str] | None = None) -> dict[
     return headers
 
 
+MAX_REDIRECTS = 10
+REDIRECTS = (301, 302, 303, 307, 308)
+
+
 async def _fetch(spec: Spec, ctx: ProbeContext, follow: bool | None = None,
                  extra: Mapping[str, str] | None = None,
                  read_body: bool = True) -> tuple[aiohttp.ClientResponse, bytes]:
-    """The response and up to BODY_CAP bytes of its body."""
+    """The response and up to BODY_CAP bytes of its body.
+
+    Redirects are followed here, not by aiohttp: aiohttp drops only ``Authorization`` when a
+    redirect leaves the origin, and would hand ``secret_headers`` and custom headers to any host
+    a target redirects to. Past the first origin only ``extra`` (probe-made headers) is sent.
+    """
+    follow = spec.follow_redirects if follow is None else follow
     ssl_ctx = ctx.resources.ssl_context(spec.verify, spec.ca_file)
-    async with ctx.resources.http.request(
-        spec.method, spec.url, headers=request_headers(spec, extra), data=spec.body, ssl=ssl_ctx,
-        allow_redirects=spec.follow_redirects if follow is None else follow, max_redirects=10,
-        # 0.9 of the budget: a silent server reads as "no response", not as a probe timeout.
-        timeout=aiohttp.ClientTimeout(total=ctx.remaining() * 0.9),
-    ) as response:
-        body = await read_capped(response, BODY_CAP) if read_body else b""
-        if len(body) >= BODY_CAP:
-            ctx.log(f"body cut at {BODY_CAP} bytes")
-        return response, body
+    url, method, data = URL(spec.url), spec.method, spec.body
+    origin = url.origin()
+    for _ in range(MAX_REDIRECTS + 1):
+        headers = request_headers(spec, extra) if url.origin() == origin else dict(extra or {})
+        async with ctx.resources.http.request(
+            method, url, headers=headers, data=data, ssl=ssl_ctx, allow_redirects=False,
+            # 0.9 of the budget: a silent server reads as "no response", not as a probe timeout.
+            timeout=aiohttp.ClientTimeout(total=ctx.remaining() * 0.9),
+        ) as response:
+            location = response.headers.get("Location")
+            if follow and response.status in REDIRECTS and location:
+                url = response.url.join(URL(location))
+                if response.status == 303 or (response.status in (301, 302) and method == "POST"):
+                    method, data = "GET", None
+                ctx.log(f"status {response.status}: redirected to {url.with_user(None)}")
+                continue
+            body = await read_capped(response, BODY_CAP) if read_body else b""
+            if len(body) >= BODY_CAP:
+                ctx.log(f"body cut at {BODY_CAP} bytes")
+            return response, body
+    raise aiohttp.TooManyRedirects(response.request_info, response.history)
 
 
 async def read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes:

@@ -273,3 +273,40 @@ def test_cookie_flags_read_from_any_valid_set_cookie(header):
 def test_cookie_flags_samesite_needs_a_value():
     from probes.http import cookie_flags
     assert cookie_flags("sid=x; Path=/; SameSite") == ("sid", set())
+
+
+async def test_credentials_stay_with_the_origin_on_redirect(tmp_path):
+    """A redirect to another origin gets neither secret_headers, headers nor auth."""
+    from aiohttp import web
+
+    seen: dict[str, str] = {}
+
+    async def landing(request):
+        seen.update(request.headers)
+        return web.Response(text="ok")
+
+    other = web.Application()
+    other.router.add_get("/", landing)
+    runner = web.AppRunner(other, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.2", 0)   # another loopback address: another origin
+    await site.start()
+    other_url = f"http://127.0.0.2:{site._server.sockets[0].getsockname()[1]}/"
+
+    async def first(request):
+        assert request.headers["X-Api-Key"] == "k3y-value"
+        raise web.HTTPFound(other_url)
+
+    origin = web.Application()
+    origin.router.add_get("/", first)
+    from support.servers import serve_app
+    try:
+        async with serve_app(origin) as base:
+            result = await run({"http": {"url": base + "/", "headers": {"X-Plain": "p"},
+                                         "secret_headers": {"X-Api-Key": "${LEAK_KEY}"},
+                                         "bearer_token": "${LEAK_TOKEN}"}}, tmp_path,
+                                 env={"LEAK_KEY": "k3y-value", "LEAK_TOKEN": "t0ken-value"})
+    finally:
+        await runner.cleanup()
+    assert result.status is Status.PASS, result.summary
+    assert seen and not {"X-Api-Key", "Authorization", "X-Plain"} & set(seen)
