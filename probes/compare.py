@@ -20,7 +20,7 @@ import json
 import decimal
 import numbers
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import jmespath
@@ -174,7 +174,9 @@ class Assertion:
 
     path: str
     expect: Expect
-    compiled: Any = None
+    # Derived from ``path``; left out of equality so a reload compares assertions by their text
+    # (compiled expressions compare by identity once jmespath's cache has moved on).
+    compiled: Any = field(default=None, compare=False)
 
     def observe(self, document: Any) -> Any:
         return self.compiled.search(document)

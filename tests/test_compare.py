@@ -68,3 +68,18 @@ def test_assertion_with_unknown_field_names_path_as_known():
     with pytest.raises(SpecError) as info:
         parse_assertions([{"path": "a", "op": "==", "value": 1, "note": "x"}], "json")
     assert str(info.value) == "json[0].note is not a known field (known: path, op, value)"
+
+
+def test_assertions_compare_by_their_text_not_their_compiled_form():
+    """A reload must see an unchanged assertion as unchanged, whatever jmespath's cache holds."""
+    import dataclasses
+
+    import jmespath
+
+    from probes.compare import parse_assertions
+    (first,) = parse_assertions([{"path": "services.*.mem_limit", "op": "length", "value": ">= 1"}], "x")
+    # What a later load gets once jmespath's compile cache has dropped the expression.
+    jmespath.parser.Parser.purge()
+    again = dataclasses.replace(first, compiled=jmespath.compile("services.*.mem_limit"))
+    assert first.compiled is not again.compiled
+    assert first == again
