@@ -80,7 +80,16 @@ def test_alerts_keep_job_and_instance():
         for clause in re.findall(r"\b(?:by|on)\s*\(([^)]*)\)", expr):
             labels = {label.strip() for label in clause.split(",")}
             assert {"job", "instance"} <= labels, f"{rule['alert']}: ({clause}) drops job or instance"
-        assert "without" not in expr and "ignoring" not in expr, rule["alert"]
+        for clause in re.findall(r"\bwithout\s*\(([^)]*)\)", expr):
+            dropped = {label.strip() for label in clause.split(",")}
+            assert not {"job", "instance"} & dropped, f"{rule['alert']}: without ({clause})"
+        assert "ignoring" not in expr, rule["alert"]
+
+
+def test_aggregating_alerts_keep_target_labels():
+    """`max by` would drop service/environment target labels that Alertmanager routes on."""
+    for rule in alerting_rules():
+        assert not re.search(r"\b(max|min|sum|avg|count) by\b", rule["expr"]), rule["alert"]
 
 
 def test_item_alerts_name_the_item_and_its_title():
