@@ -155,11 +155,6 @@ def is_secret_key(key: str) -> bool:
     return key in SECRET_KEYS or bool(CREDENTIAL_NAME.search(key))
 
 
-def redact_text(text: str) -> str:
-    """``text`` with the password of any ``scheme://user:password@`` URL masked."""
-    return mask_urls(text)
-
-
 def redact(value: Any, key: str = "") -> Any:
     """A copy of a config or evidence value with every credential replaced by ``<secret>``."""
     if isinstance(value, Mapping):
@@ -170,5 +165,5 @@ def redact(value: Any, key: str = "") -> Any:
     if isinstance(value, (list, tuple)):
         return [redact(v, key) for v in value]
     if isinstance(value, str):
-        return redact_text(value)
+        return mask_urls(value)
     return value

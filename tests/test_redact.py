@@ -1,6 +1,6 @@
 """What the board and the item API show of a probe's config and evidence: no credentials."""
 
-from exporter.redact import MASK, redact, redact_text
+from exporter.redact import MASK, mask_urls, redact
 from probes.fields import SECRET_KEYS
 
 
@@ -23,6 +23,6 @@ def test_secret_fields_and_credential_env_values_are_masked():
 
 
 def test_url_passwords_are_masked_wherever_they_appear():
-    assert redact_text("postgres://app:s3cret@db:5432/x") == f"postgres://app:{MASK}@db:5432/x"
+    assert mask_urls("postgres://app:s3cret@db:5432/x") == f"postgres://app:{MASK}@db:5432/x"
     assert redact(["see https://u:p@host/path"]) == [f"see https://u:{MASK}@host/path"]
-    assert redact_text("https://host/a:b@c") == "https://host/a:b@c"
+    assert mask_urls("https://host/a:b@c") == "https://host/a:b@c"

@@ -113,35 +113,34 @@ def require(program: str) -> str:
     return path
 
 
-def start_prometheus(workdir: Path, config_yaml: str, extra: Sequence[str] = ()) -> tuple[Process, str]:
-    """Debian's Prometheus with ``config_yaml`` and a temp storage dir; returns it and its URL."""
-    binary = require("prometheus")
+def _start_service(program: str, name: str, workdir: Path, config_yaml: str,
+                   flags: Sequence[str]) -> tuple[Process, str]:
+    """A Prometheus-family server on a free loopback port, ready; returns it and its URL.
+
+    The config goes to ``workdir/{name}.yml``, the log to ``workdir/{name}.log``.
+    """
+    binary = require(program)
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "prometheus.yml").write_text(config_yaml)
-    proc = Process([binary, f"--config.file={workdir / 'prometheus.yml'}",
-                    f"--storage.tsdb.path={workdir / 'data'}",
-                    f"--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle", *extra],
-                   workdir / "prometheus.log", cwd=workdir)
+    (workdir / f"{name}.yml").write_text(config_yaml)
+    proc = Process([binary, f"--config.file={workdir / (name + '.yml')}",
+                    f"--web.listen-address=127.0.0.1:{port}",
+                    *flags],
+                   workdir / f"{name}.log", cwd=workdir)
     base = f"http://127.0.0.1:{port}"
-    wait_until(lambda: http_ok(f"{base}/-/ready") or proc.proc.poll() is not None, 30, "Prometheus ready")
+    wait_until(lambda: http_ok(f"{base}/-/ready") or proc.proc.poll() is not None, 30, f"{name} ready")
     if proc.proc.poll() is not None:
-        raise RuntimeError(f"prometheus exited: {proc.log()}")
+        raise RuntimeError(f"{name} exited: {proc.log()}")
     return proc, base
+
+
+def start_prometheus(workdir: Path, config_yaml: str, extra: Sequence[str] = ()) -> tuple[Process, str]:
+    """Debian's Prometheus with ``config_yaml`` and a temp storage dir; returns it and its URL."""
+    return _start_service("prometheus", "prometheus", workdir, config_yaml,
+                          [f"--storage.tsdb.path={workdir / 'data'}", "--web.enable-lifecycle", *extra])
 
 
 def start_alertmanager(workdir: Path, config_yaml: str) -> tuple[Process, str]:
     """Debian's Alertmanager with ``config_yaml``, no clustering; returns it and its URL."""
-    binary = require("prometheus-alertmanager")
-    port = free_port()
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "alertmanager.yml").write_text(config_yaml)
-    proc = Process([binary, f"--config.file={workdir / 'alertmanager.yml'}",
-                    f"--storage.path={workdir / 'data'}",
-                    f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-                   workdir / "alertmanager.log", cwd=workdir)
-    base = f"http://127.0.0.1:{port}"
-    wait_until(lambda: http_ok(f"{base}/-/ready") or proc.proc.poll() is not None, 30, "Alertmanager ready")
-    if proc.proc.poll() is not None:
-        raise RuntimeError(f"alertmanager exited: {proc.log()}")
-    return proc, base
+    return _start_service("prometheus-alertmanager", "alertmanager", workdir, config_yaml,
+                          [f"--storage.path={workdir / 'data'}", "--cluster.listen-address="])
