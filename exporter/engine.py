@@ -13,6 +13,7 @@ import dataclasses
 import logging
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, Callable, Deque, Iterable
 
 import structlog
@@ -161,7 +162,7 @@ class Engine:
         if self.on_lag is not None:
             self._scheduler.add_listener(self._note_planned, EVENT_JOB_SUBMITTED)
         self._schedule(self.checklist.items, spread=True)
-        self._attestation_mtimes = self._attestation_stats()
+        self._attestation_mtimes = modification_times(self._attestation_files())
         self._scheduler.add_job(self._watch_attestations, IntervalTrigger(seconds=ATTESTATION_WATCH),
                                 id="__attestations__")
         self._scheduler.start()
@@ -198,21 +199,17 @@ class Engine:
             if task is not None:
                 self._tasks.discard(task)
 
-    def _attestation_stats(self) -> dict[str, int | None]:
-        """The evidence files' modification times (None: missing) by attestation item."""
-        stats: dict[str, int | None] = {}
-        for item_id, state in list(self.states.items()):
-            if state.item.kind == "attestation" and state.item.probed:
-                try:
-                    stats[item_id] = state.item.spec.file.stat().st_mtime_ns
-                except OSError:
-                    stats[item_id] = None
-        return stats
+    def _attestation_files(self) -> dict[str, Path]:
+        """The evidence file of each probed attestation item."""
+        return {item_id: state.item.spec.file for item_id, state in self.states.items()
+                if state.item.kind == "attestation" and state.item.probed}
 
     async def _watch_attestations(self) -> None:
         """Probe an attestation item as soon as its evidence file changes, not at its interval."""
-        seen, self._attestation_mtimes = self._attestation_mtimes, self._attestation_stats()
-        for item_id, mtime in self._attestation_mtimes.items():
+        # stat() off the event loop: evidence may sit on a slow network mount.
+        current = await asyncio.to_thread(modification_times, self._attestation_files())
+        seen, self._attestation_mtimes = self._attestation_mtimes, current
+        for item_id, mtime in current.items():
             if item_id in seen and seen[item_id] != mtime:
                 await self._job(item_id)
 
@@ -284,3 +281,14 @@ class Engine:
         if self._snapshot is None or self._snapshot.version != self._version:
             self._snapshot = take(self.checklist, self.states, self._version, self.ready, time.time())
         return self._snapshot
+
+
+def modification_times(files: dict[str, Path]) -> dict[str, int | None]:
+    """Each file's modification time in nanoseconds, None where it is missing or unreadable."""
+    times: dict[str, int | None] = {}
+    for key, path in files.items():
+        try:
+            times[key] = path.stat().st_mtime_ns
+        except OSError:
+            times[key] = None
+    return times
