@@ -51,7 +51,7 @@ def run(workdir: Path, interval: float = 10.0, timeout: float = 3.0, runs: int =
         raise
     found: dict[str, list[float]] = {"error": [], "hang": []}
     try:
-        for n in range(runs):
+        for _ in range(runs):
             for mode in ("error", "hang"):
                 wait_until(lambda: _status(base) == "pass", 3 * interval, "item PASS before the break")
                 time.sleep(rng.uniform(0, interval))

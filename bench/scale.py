@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from .procstat import cpu_seconds, median, percentile, rss_bytes
+from .procstat import cpu_seconds, percentile, rss_bytes
 from .report import Row
 from .targets import Nginx, checklist, items_of, start_readiness
 from support.procs import http_ok, wait_until

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from . import board, reports
-from .daemon import Daemon, daemon_of
+from .daemon import daemon_of
 from .redact import redact
 from .snapshot import ItemState
 

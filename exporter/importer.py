@@ -60,7 +60,6 @@ class Checklist:
     sections: list[Section]
     warnings: list[str]
     claimed: dict[str, int]   # what a summary table's TOTAL row claims: items, critical
-    repaired_lines: int
 
 
 def repair_line(line: str) -> str:
@@ -169,7 +168,7 @@ def parse(text: str, source: str = "checklist.md") -> Checklist:
         n += 1
     sections = [s for s in sections if s.rows]
     _check_claims(sections, claimed, source, warnings)
-    return Checklist(name or "Production readiness", sections, warnings, claimed, repaired_count)
+    return Checklist(name or "Production readiness", sections, warnings, claimed)
 
 
 def _free_id(item_id: str, seen: dict[str, int]) -> str:

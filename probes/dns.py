@@ -10,11 +10,15 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from dataclasses import dataclass
-
+from typing import TYPE_CHECKING
 
 from .context import ProbeContext
 from .fields import Fields
 from .result import Result, Status
+
+if TYPE_CHECKING:  # annotations only: dnspython itself is imported on first use
+    import dns.asyncresolver
+    import dns.resolver
 
 TYPES = ("A", "AAAA", "CNAME", "MX", "TXT")
 

@@ -39,13 +39,5 @@ def passed(summary: str, **evidence: Any) -> Result:
     return Result(Status.PASS, summary, evidence)
 
 
-def partial(summary: str, **evidence: Any) -> Result:
-    return Result(Status.PARTIAL, summary, evidence)
-
-
 def failed(summary: str, **evidence: Any) -> Result:
     return Result(Status.FAIL, summary, evidence)
-
-
-def pending(summary: str, **evidence: Any) -> Result:
-    return Result(Status.PENDING, summary, evidence)

@@ -24,7 +24,7 @@ import yaml
 
 from support.dashboards import (load_dashboards, panel_queries, parse_label_values, substitute,
                                 variable_queries)
-from support.procs import (ROOT, free_port, http_get, start_alertmanager, start_exporter,
+from support.procs import (ROOT, http_get, start_alertmanager, start_exporter,
                            start_prometheus, wait_until)
 from support.rulefiles import rule_durations, scaled_rules
 
