@@ -79,6 +79,8 @@ class ReportError(ValueError):
 
 
 def _read(path: Path) -> bytes:
+    if path.stat().st_size > READ_CAP:   # refused unread
+        raise ReportError(f"is larger than {READ_CAP // 1024 // 1024} MiB")
     with path.open("rb") as fh:
         data = fh.read(READ_CAP + 1)
     if len(data) > READ_CAP:
@@ -152,8 +154,14 @@ def judge_trivy(spec: Spec, data: bytes, seen: str, evidence: dict[str, Any]) ->
     if not isinstance(doc, dict) or "SchemaVersion" not in doc:
         raise ReportError("has no SchemaVersion, expected Trivy's JSON report (--format json)")
     found, by_severity = [], Counter()
-    for target in doc.get("Results") or []:
-        for vuln in target.get("Vulnerabilities") or []:
+    for n, target in enumerate(_json_list(doc.get("Results"), "Results")):
+        where = f"Results[{n}]"
+        if not isinstance(target, dict):
+            raise ReportError(f"has {where} {_json_type(target)}, expected an object (Trivy)")
+        for m, vuln in enumerate(_json_list(target.get("Vulnerabilities"), f"{where}.Vulnerabilities")):
+            if not isinstance(vuln, dict):
+                raise ReportError(f"has {where}.Vulnerabilities[{m}] {_json_type(vuln)}, "
+                                  "expected an object (Trivy)")
             severity = str(vuln.get("Severity", "UNKNOWN")).upper()
             by_severity[severity] += 1
             if severity in spec.severities:
@@ -168,6 +176,22 @@ def judge_trivy(spec: Spec, data: bytes, seen: str, evidence: dict[str, Any]) ->
                                    f"expected at most {spec.max_findings}", evidence)
     return Result(Status.PASS, f"{seen}: {len(found)} {wanted} vulnerabilities "
                                f"({sum(by_severity.values())} in all)", evidence)
+
+
+def _json_list(value: Any, where: str) -> list[Any]:
+    """A JSON array from a report; absent or null reads as empty (Trivy omits empty lists)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ReportError(f"has {where} {_json_type(value)}, expected an array (Trivy)")
+    return value
+
+
+def _json_type(value: Any) -> str:
+    """What a decoded JSON value is, in JSON's words."""
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
+             int: "a number", float: "a number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
 
 
 JUDGES = {"junit": judge_junit, "cobertura": judge_cobertura, "trivy": judge_trivy}
@@ -187,6 +211,8 @@ def judge(spec: Spec, now: float | None = None) -> Result:
         return Result(Status.FAIL, f"{name} does not exist, expected a {spec.format} report", evidence)
     except OSError as exc:
         return Result(Status.FAIL, f"{name} cannot be read ({exc.strerror or exc})", evidence)
+    except ReportError as exc:
+        return Result(Status.FAIL, f"{name} {exc}", evidence)
     age = max(0.0, now - st.st_mtime)
     evidence["age_seconds"] = round(age)
     seen = f"{name} ({format_duration(age)} old)"

@@ -1,4 +1,4 @@
-"""Bad input: random and mutated configs, alias bombs, broken evidence files.
+"""Bad input: random and mutated configs, alias bombs, broken evidence files and reports.
 
 The config loader may answer anything with a ConfigError whose every line names the file (and
 a place in it), and nothing else: no other exception, no hang. Hypothesis's per-example
@@ -8,6 +8,7 @@ deadline is generous and only there so that a hang fails instead of stalling the
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 import sys
 import time
@@ -19,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from exporter.config import ConfigError, load
-from probes import attestation
+from probes import attestation, report
 from probes.fields import parse_duration
 from probes.result import Status
 from support.procs import ROOT
@@ -294,3 +295,74 @@ def test_yaml_that_pyyaml_cannot_construct_is_a_located_error(tmp_path, text, me
     with pytest.raises(ConfigError) as exc:
         load(path, ENV)
     assert re.search(message, exc.value.errors[0]), exc.value.errors
+
+
+# -- report files -----------------------------------------------------------------------------
+
+TRIVY_KEYS = ["SchemaVersion", "ArtifactName", "Results", "Target", "Vulnerabilities",
+              "VulnerabilityID", "PkgName", "Severity"]
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-10**30, 10**30), st.floats(),
+              st.text(max_size=12), st.sampled_from(["HIGH", "CRITICAL", "low", "CVE-1"])),
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(st.sampled_from(TRIVY_KEYS), inner, max_size=5)),
+    max_leaves=30)
+
+
+def judge_report(tmp_path: Path, fmt: str, content: bytes) -> report.Result:
+    path = tmp_path / f"report.{'json' if fmt == 'trivy' else 'xml'}"
+    path.write_bytes(content)
+    return report.judge(report.Spec(path=path, format=fmt))
+
+
+@pytest.mark.parametrize("fmt,content,summary", [
+    ("trivy", b'{"SchemaVersion": 2, "Results": "oops"}',
+     r"^report.json has Results a string, expected an array \(Trivy\)$"),
+    ("trivy", b'{"SchemaVersion": 2, "Results": [1, null]}',
+     r"^report.json has Results\[0\] a number, expected an object \(Trivy\)$"),
+    ("trivy", b'{"SchemaVersion": 2, "Results": [{"Vulnerabilities": "x"}]}',
+     r"^report.json has Results\[0\].Vulnerabilities a string, expected an array \(Trivy\)$"),
+    ("trivy", b'{"SchemaVersion": 2, "Results": [{"Vulnerabilities": [{}, [5]]}]}',
+     r"^report.json has Results\[0\].Vulnerabilities\[1\] an array, expected an object \(Trivy\)$"),
+    ("trivy", b'{"SchemaVersion": 2, "Results": [{"Vulnerabi', r"^report.json is not valid JSON \("),
+    ("trivy", b'{"SchemaVersion": 2, "ArtifactName": "\xff\xfe"}', r"^report.json is not valid JSON \("),
+    ("trivy", b'[1, 2]', r"^report.json has no SchemaVersion"),
+    ("junit", b'<testsuites><testsuite name="a"><testcase', r"^report.xml is not valid XML \("),
+    ("junit", b'<testsuite name="\xff\xfe"/>', r"^report.xml is not valid XML \("),
+    ("cobertura", b'<coverage line-rate="abc"/>',
+     r"^report.xml has line-rate 'abc', expected a number$"),
+    ("cobertura", b'<coverage/>', r"^report.xml has root <coverage> without line-rate"),
+])
+def test_broken_report_is_a_clear_fail(tmp_path, fmt, content, summary):
+    import re
+
+    result = judge_report(tmp_path, fmt, content)
+    assert result.status is Status.FAIL
+    assert re.search(summary, result.summary), result.summary
+
+
+def test_huge_report_is_refused_unread(tmp_path):
+    path = tmp_path / "junit.xml"
+    with path.open("wb") as fh:   # sparse: costs no disk
+        fh.truncate(report.READ_CAP + 1)
+    result = report.judge(report.Spec(path=path, format="junit"))
+    assert (result.status, result.summary) == (Status.FAIL, "junit.xml is larger than 64 MiB")
+
+
+@PROPERTY
+@given(fmt=st.sampled_from(report.FORMATS),
+       data=st.binary(max_size=400) | st.text(max_size=400).map(str.encode))
+def test_random_report_files_never_crash(tmp_path, fmt, data):
+    result = judge_report(tmp_path, fmt, data)
+    assert result.status in (Status.FAIL, Status.PASS, Status.PARTIAL)
+    assert result.summary
+
+
+@PROPERTY
+@given(doc=json_values)
+def test_random_trivy_documents_never_crash(tmp_path, doc):
+    if isinstance(doc, dict):
+        doc.setdefault("SchemaVersion", 2)
+    result = judge_report(tmp_path, "trivy", json.dumps(doc).encode())
+    assert result.status in (Status.FAIL, Status.PASS)
+    assert result.summary
