@@ -7,6 +7,7 @@ not judge (timeout, exception) is an error. Evidence goes to the case's system-o
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 from probes.result import Status
@@ -14,11 +15,19 @@ from probes.result import Status
 from .evidence import describe
 from .snapshot import ItemState, Snapshot
 
+# Characters XML 1.0 cannot carry even escaped: a summary holding one (a server's banner, a
+# tool's output) would make the whole report unparseable, so they become U+FFFD.
+NOT_XML = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml(text: str) -> str:
+    return NOT_XML.sub("\ufffd", text)
+
 
 def _case(s: ItemState, suite: str) -> ET.Element:
     case = ET.Element("testcase", classname=suite, name=f"{s.item.id} {s.item.title}",
                       time=f"{s.duration or 0:.3f}")
-    text = f"{s.status.label}: {s.result.summary}"
+    text = _xml(f"{s.status.label}: {s.result.summary}")
     if s.status in (Status.FAIL, Status.PARTIAL):
         tag = "error" if s.result.error else "failure"
         ET.SubElement(case, tag, message=text, type=s.status.label).text = text
@@ -27,8 +36,13 @@ def _case(s: ItemState, suite: str) -> ET.Element:
     lines = [f"priority: {s.item.priority}", f"summary: {s.result.summary}"]
     for label, value in describe(s.result.evidence):
         lines.append(f"{label}: {'; '.join(value) if isinstance(value, list) else value}")
-    ET.SubElement(case, "system-out").text = "\n".join(lines)
+    ET.SubElement(case, "system-out").text = _xml("\n".join(lines))
     return case
+
+
+def _score(score: float | None) -> str:
+    """A ratio as text; NaN when undefined (no applicable items), as on /metrics."""
+    return "NaN" if score is None else str(float(score))
 
 
 def render(snap: Snapshot) -> str:
@@ -54,8 +68,8 @@ def render(snap: Snapshot) -> str:
         root.set(key, str(value))
     props = ET.Element("properties")
     for name, value in (("decision", sc.decision.label), ("reason", sc.reason),
-                        ("total_score", str(float(sc.total.score or 0))),
-                        ("critical_score", str(float(sc.critical.score or 0)))):
+                        ("total_score", _score(sc.total.score)),
+                        ("critical_score", _score(sc.critical.score))):
         ET.SubElement(props, "property", name=name, value=value)
     if len(root):
         root[0].insert(0, props)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,9 @@ from .result import Result, Status, failed, passed
 
 OUTPUT_CAP = 64 * 1024   # bytes of output kept; the rest is read and dropped
 KILL_GRACE = 1.0         # seconds between SIGTERM and SIGKILL
+# Colour codes and other terminal controls: tools emit them when CI forces colour, and they would
+# garble the board, the reports and the JUnit XML (which cannot carry most control characters).
+TERMINAL_CONTROLS = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,8 @@ def _kill_group(pid: int, sig: int) -> None:
 
 
 def _tail(data: bytes, limit: int = 200) -> str:
-    text = data.decode("utf-8", "replace").strip()
+    """The last ``limit`` characters of the output as plain text, terminal controls removed."""
+    text = TERMINAL_CONTROLS.sub("", data.decode("utf-8", "replace")).strip()
     return text[-limit:]
 
 

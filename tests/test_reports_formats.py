@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -99,3 +101,55 @@ def test_check_prints_each_format_with_the_decision_exit_code(write_config, fmt,
                              "--format", fmt], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1, result.stderr   # NO-GO
     assert result.stdout.startswith(start)
+
+
+async def test_junit_stays_parseable_when_outputs_carry_control_characters(write_config):
+    # A tool forced into colour by CI, and a server whose banner holds bytes XML cannot carry.
+    async def greet(reader, writer):
+        writer.write(b"\x00\x01HELLO\x1b[0m\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(greet, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    loud = "import sys; sys.stderr.write('\\x1b[31mE501 line too long\\x00\\x01\\x1b[0m\\n'); sys.exit(1)"
+    path = write_config(f"""
+        categories:
+        - id: app
+          title: Application
+          items:
+          - id: A-1
+            title: Lint
+            priority: high
+            probe: {{command: {{argv: [{json.dumps(sys.executable)}, -c, {json.dumps(loud)}]}}}}
+          - id: A-2
+            title: SSH banner
+            priority: medium
+            probe: {{tcp: {{target: "127.0.0.1:{port}", banner: "^SSH-"}}}}
+    """)
+    engine = Engine(config.load(path, env={}))
+    try:
+        snap = await engine.run_round()
+    finally:
+        await engine.stop()
+        server.close()
+    text = junit_report.render(snap)
+    root = ET.fromstring(text)   # raises on any character XML 1.0 cannot carry
+    cases = {c.get("name").split()[0]: c for c in root.iter("testcase")}
+    lint = cases["A-1"].find("failure").get("message")
+    assert lint == "FAIL: exit code 1, expected 0: E501 line too long"
+    assert "HELLO" in cases["A-2"].find("system-out").text
+    assert "\x1b" not in text and "\x00" not in text
+
+
+def test_junit_writes_nan_for_an_undefined_score(write_config):
+    path = write_config("""
+        categories:
+        - id: docs
+          title: Documentation
+          items:
+          - {id: D-1, title: Readme, priority: medium, applicable: false}
+    """)
+    snap = Engine(config.load(path, env={})).snapshot()
+    props = {p.get("name"): p.get("value") for p in ET.fromstring(junit_report.render(snap)).iter("property")}
+    assert (props["total_score"], props["critical_score"]) == ("NaN", "NaN")
