@@ -61,20 +61,20 @@ def item_families(states: Iterable[ItemState]) -> tuple[Metric, ...]:
         f"How long the item's last probe run took. {PERIODIC}", labels=["item"])
     changed = GaugeMetricFamily(
         "readiness_item_last_change_timestamp_seconds",
-        "Unix time the item entered its current status.", labels=["item"])
+        f"Unix time the item entered its current status. {PERIODIC}", labels=["item"])
     interval = GaugeMetricFamily(
         "readiness_item_interval_seconds",
         "Seconds between two probe runs of the item.", labels=["item"])
     expiry = GaugeMetricFamily(
         "readiness_item_expiry_timestamp_seconds",
-        "Unix time what the item checked stops being valid (certificate, attestation).",
+        f"Unix time what the item checked stops being valid (certificate, attestation). {PERIODIC}",
         labels=["item"])
     runs = CounterMetricFamily(
         "readiness_probe_runs", f"Probe runs of the item since start or since its config changed. {PERIODIC}",
         labels=["item"])
     errors = CounterMetricFamily(
         "readiness_probe_errors",
-        "Probe runs that could not judge the item (timeouts, exceptions).", labels=["item"])
+        f"Probe runs that could not judge the item (timeouts, exceptions). {PERIODIC}", labels=["item"])
 
     for s in states:
         item = s.item
@@ -102,7 +102,7 @@ def score_families(snap: Snapshot, reload: ReloadStatus) -> Iterator[Metric]:
         f"PASS items over applicable items in the category (NaN when none is applicable). {PERIODIC}",
         labels=["category"])
     category_items = GaugeMetricFamily(
-        "readiness_category_items", "Items in the category by current status.",
+        "readiness_category_items", f"Items in the category by current status. {PERIODIC}",
         labels=["category", "status"])
     for category, tally in snap.scores.categories.items():
         category_score.add_metric([category], _ratio(tally.score))
@@ -121,7 +121,7 @@ def score_families(snap: Snapshot, reload: ReloadStatus) -> Iterator[Metric]:
         value=_ratio(snap.scores.critical.score))
     decision = GaugeMetricFamily(
         "readiness_decision",
-        "1 for the current Go/No-Go decision (go, go_with_caution, no_go), 0 for the others.",
+        f"1 for the current Go/No-Go decision (go, go_with_caution, no_go), 0 for the others. {PERIODIC}",
         labels=["decision"])
     for d in Decision:
         decision.add_metric([d.value], 1.0 if snap.scores.decision is d else 0.0)

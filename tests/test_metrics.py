@@ -91,6 +91,20 @@ async def test_exporter_self_metrics(engine):
     assert reg.get_sample_value("readiness_exporter_config_last_reload_success_timestamp_seconds") == 1700000000.0
 
 
+# Families that describe the checklist or the exporter, not the result of a probe.
+NOT_RESULTS = {"readiness_item_info", "readiness_item_interval_seconds", "readiness_exporter_build_info",
+               "readiness_exporter_config_last_reload_successful",
+               "readiness_exporter_config_last_reload_success_timestamp_seconds"}
+
+
+async def test_help_of_every_result_family_says_results_come_from_periodic_probes(engine):
+    families = {f.name: f.documentation for f in exposition(engine).registry.collect()}
+    assert NOT_RESULTS <= set(families)
+    results = {name: doc for name, doc in families.items() if name not in NOT_RESULTS}
+    assert len(results) == 12   # a new family lands in one of the two sets on purpose
+    assert [name for name, doc in results.items() if "periodic probes" not in doc] == []
+
+
 async def test_expiry_is_exported_when_a_result_has_one(write_config, tmp_path):
     (tmp_path / "T-1.yaml").write_text("status: pass\nvalidated_by: x\ndate: 2026-01-01\nexpires: 2099-01-01\n")
     engine = Engine(config.load(write_config("""
