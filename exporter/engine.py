@@ -130,8 +130,8 @@ class Engine:
         self._version += 1
         if changed:
             self.history[item.id].append(Change(now, old.status, result.status, result.summary))
-            log.info("status changed", item=item.id, before=old.status.label,
-                     after=result.status.label, summary=result.summary)
+            log.info("status changed", item=item.id, summary=result.summary,
+                     **{"from": old.status.label, "to": result.status.label})
         return new
 
     def _note_planned(self, event: JobSubmissionEvent) -> None:

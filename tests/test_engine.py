@@ -159,7 +159,7 @@ async def test_status_changes_are_logged_once_each(write_config, tmp_path, caplo
         await engine.run_item("F-1")
     await engine.stop()
     events = [r.msg for r in caplog.records if isinstance(r.msg, dict)]  # structlog's event dicts
-    changes = [(e["item"], e["before"], e["after"]) for e in events if e["event"] == "status changed"]
+    changes = [(e["item"], e["from"], e["to"]) for e in events if e["event"] == "status changed"]
     # PENDING -> FAIL, FAIL -> PASS; repeated results log nothing.
     assert changes == [("F-1", "PENDING", "FAIL"), ("F-1", "FAIL", "PASS")]
     assert [(c.before, c.after) for c in engine.history["F-1"]] == [
