@@ -130,8 +130,9 @@ def _reason(decision: Decision, total: Tally, critical: Tally, blockers: tuple[s
     if blockers:
         shown = ", ".join(blockers[:10]) + (f" and {len(blockers) - 10} more" if len(blockers) > 10 else "")
         return f"{len(blockers)} critical item{'s' if len(blockers) != 1 else ''} not PASS: {shown}"
+    critical_ok = "all critical items PASS" if critical.score is not None else "no applicable critical items"
     if decision is Decision.GO:
-        return f"all critical items PASS and total score {percent(total.score)} >= {go:.0%}"
+        return f"{critical_ok} and total score {percent(total.score)} >= {go:.0%}"
     if decision is Decision.GO_WITH_CAUTION:
-        return f"all critical items PASS; total score {percent(total.score)} is below {go:.0%}"
+        return f"{critical_ok}; total score {percent(total.score)} is below {go:.0%}"
     return f"total score {percent(total.score)} is below {caution:.0%}"

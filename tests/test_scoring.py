@@ -92,6 +92,7 @@ def test_no_critical_items_leaves_critical_score_undefined_and_does_not_block():
     s = score(items(("high", P), ("medium", P)))
     assert s.critical.score is None
     assert s.decision is Decision.GO
+    assert s.reason == "no applicable critical items and total score 100.0% >= 95%"
 
 
 def test_category_with_no_applicable_items_has_undefined_score():
