@@ -6,7 +6,8 @@ the ``Authorization`` header. Probes cannot all be trusted to mask these, so the
 config loader pass every text they show through an item's ``Redactor``.
 
 What counts as a credential of an item:
-- the password part of any URL (``scheme://user:<secret>@host``), in any text;
+- the password part of any URL (``scheme://user:<secret>@host``) and any ``Basic``/``Bearer``
+  credential (as a server echoes an ``Authorization`` header), in any text;
 - ``Secret`` values (``Fields.secret`` options, ``*_file`` contents read at redaction time);
 - the value of every ``${VAR}`` that is used inside a ``headers`` or ``env`` mapping, inside a
   URL's user-info, under an option whose name looks like a credential (``password``,
@@ -36,9 +37,14 @@ SENSITIVE_MAPPINGS = {"headers", "env"}
 URL_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@'\"]*):[^@/\s'\"]*@")
 
 
-def mask_urls(text: str) -> str:
-    """``text`` with the password of every URL in it replaced by <secret>."""
-    return URL_USERINFO.sub(rf"\1:{MASK}@", text)
+# An Authorization value as a server may echo it: Basic's base64 of user:password is a
+# credential whatever the password's source (a variable, a file, a URL's user-info).
+AUTH_VALUE = re.compile(r"\b(Basic|Bearer) +[A-Za-z0-9._~+/-]{6,}=*", re.I)
+
+
+def mask_credentials(text: str) -> str:
+    """``text`` with every URL password and every Basic/Bearer credential replaced by <secret>."""
+    return AUTH_VALUE.sub(rf"\1 {MASK}", URL_USERINFO.sub(rf"\1:{MASK}@", text))
 
 
 class Redactor:
@@ -65,7 +71,7 @@ class Redactor:
         for value in self._all() if values is None else values:
             if value in text:
                 text = text.replace(value, MASK)
-        return mask_urls(text)
+        return mask_credentials(text)
 
     def value(self, obj: Any, values: tuple[str, ...] | None = None) -> Any:
         """``obj`` (evidence: strings, lists, mappings) with every string redacted."""
@@ -165,5 +171,5 @@ def redact(value: Any, key: str = "") -> Any:
     if isinstance(value, (list, tuple)):
         return [redact(v, key) for v in value]
     if isinstance(value, str):
-        return mask_urls(value)
+        return mask_credentials(value)
     return value

@@ -1,6 +1,8 @@
 """What the board and the item API show of a probe's config and evidence: no credentials."""
 
-from exporter.redact import MASK, mask_urls, redact
+import pytest
+
+from exporter.redact import MASK, mask_credentials, redact
 from probes.fields import SECRET_KEYS
 
 
@@ -23,6 +25,16 @@ def test_secret_fields_and_credential_env_values_are_masked():
 
 
 def test_url_passwords_are_masked_wherever_they_appear():
-    assert mask_urls("postgres://app:s3cret@db:5432/x") == f"postgres://app:{MASK}@db:5432/x"
+    assert mask_credentials("postgres://app:s3cret@db:5432/x") == f"postgres://app:{MASK}@db:5432/x"
     assert redact(["see https://u:p@host/path"]) == [f"see https://u:{MASK}@host/path"]
-    assert mask_urls("https://host/a:b@c") == "https://host/a:b@c"
+    assert mask_credentials("https://host/a:b@c") == "https://host/a:b@c"
+
+
+@pytest.mark.parametrize("text,expected", [
+    ('X-Echo "auth=Basic cHJvYmU6czNjcmV0 key=None"', f'X-Echo "auth=Basic {MASK} key=None"'),
+    ("authorization: bearer eyJhbGciOi.eyJzdWIi.sig-_~+/==", f"authorization: bearer {MASK}"),
+    ('WWW-Authenticate: Basic realm="readiness-exporter"', 'WWW-Authenticate: Basic realm="readiness-exporter"'),
+    ("bearer_token and basic_auth are both set", "bearer_token and basic_auth are both set"),
+])
+def test_authorization_values_are_masked_wherever_they_appear(text, expected):
+    assert mask_credentials(text) == expected

@@ -45,6 +45,7 @@ class Case:
     name: str
     probe: str
     env: dict[str, str]
+    files: dict[str, str] = dataclasses.field(default_factory=dict)   # *_file name -> content
 
 
 def http_cases() -> list[Case]:
@@ -65,7 +66,16 @@ def http_cases() -> list[Case]:
                           f'body_regex: nothing-like-this}}}}'),
         ("body-post", '{http: {url: "http://127.0.0.1:{port}/fail", method: POST, '
                       'body: "{\\"password\\": \\"${LEAK_HTTP_BODY_PASSWORD}\\"}"}}'),
-    ]]
+    ]] + [
+        # The echo's X-Echo header carries the credential; a pattern it misses quotes the header.
+        Case("token-file-echoed", '{http: {url: "http://127.0.0.1:{port}/ok", header_patterns: '
+                                  '{X-Echo: "^never$"}, bearer_token_file: leak-http-token.txt}}', {},
+             {"leak-http-token.txt": secret("http-token-file")}),
+        Case("password-file-echoed", '{http: {url: "http://127.0.0.1:{port}/ok", header_patterns: '
+                                     '{X-Echo: "^never$"}, basic_auth: {username: probe, '
+                                     'password_file: leak-http-pw.txt}}}',
+             {}, {"leak-http-pw.txt": secret("http-password-file")}),
+    ]
 
 
 def command_cases() -> list[Case]:
@@ -110,7 +120,11 @@ def promql_cases() -> list[Case]:
                        'basic_auth: {username: probe, password: "${LEAK_PROM_PASSWORD}"}}}'),
         ("refused", '{promql: {url: "http://127.0.0.1:{closed}", query: up, '
                     'bearer_token: "${LEAK_PROM_TOKEN}"}}'),
-    ]]
+    ]] + [
+        Case("bearer-file", '{promql: {url: "http://127.0.0.1:{port}/fail", query: up, '
+                            'bearer_token_file: leak-prom-token.txt}}', {},
+             {"leak-prom-token.txt": secret("promql-bearer-file")}),
+    ]
 
 
 def sql_cases() -> list[Case]:
@@ -120,7 +134,10 @@ def sql_cases() -> list[Case]:
                             'query: "SELECT 1", expect: "== 1"}}'),
         ("dsn-keywords-refused", '{sql: {dsn: "host=127.0.0.1 port={closed} user=probe '
                                  'password=${LEAK_SQL_PASSWORD}", query: "SELECT 1", expect: "== 1"}}'),
-    ]]
+    ]] + [
+        Case("dsn-file-refused", '{sql: {dsn_file: leak-dsn.txt, query: "SELECT 1", expect: "== 1"}}', {},
+             {"leak-dsn.txt": f"postgresql://probe:{secret('sql-dsn-file')}@127.0.0.1:{{closed}}/app\n"}),
+    ]
 
 
 def env_cases() -> list[Case]:
@@ -210,13 +227,16 @@ def all_cases() -> list[tuple[str, Case]]:
     return [(kind, case) for kind, make in LEAK_CASES.items() for case in make()]
 
 
-def build_config(port: int, closed: int) -> tuple[str, dict[str, str]]:
+def build_config(port: int, closed: int, folder: Path) -> tuple[str, dict[str, str]]:
+    """The config's text and environment; the cases' credential files are written to ``folder``."""
     items, env = [], {}
     for n, (kind, case) in enumerate(all_cases()):
         probe = case.probe.replace("{port}", str(port)).replace("{closed}", str(closed))
         items.append(f"      - {{id: L-{n:03d}, title: '{kind} {case.name}', priority: high, "
                      f"interval: 1h, timeout: 3s, probe: {probe}}}")
         env.update(case.env)
+        for name, content in case.files.items():
+            (folder / name).write_text(content.replace("{closed}", str(closed)))
     text = textwrap.dedent("""\
         checklist: {name: Secret leak test}
         categories:
@@ -228,12 +248,11 @@ def build_config(port: int, closed: int) -> tuple[str, dict[str, str]]:
 
 
 def planted(env: dict[str, str]) -> list[str]:
-    """Every planted value, and the forms it travels in (Basic auth's base64)."""
-    values = [v for v in env.values() if v.startswith("LeakCanary")]
-    for name in ("LEAK_HTTP_PASSWORD", "LEAK_PROM_PASSWORD"):
-        if env.get(name):
-            values.append(base64.b64encode(f"probe:{env[name]}".encode()).decode())
-    return values
+    """Every planted value, from variables and files, and the forms it travels in (Basic auth's
+    base64 of ``probe:<password>``)."""
+    contents = [*env.values(), *(c for _, case in all_cases() for c in case.files.values())]
+    values = sorted({m for text in contents for m in re.findall(r"LeakCanary-[\w-]+-7f3a9c", text)})
+    return values + [base64.b64encode(f"probe:{v}".encode()).decode() for v in values]
 
 
 def assert_clean(where: str, text: str, secrets: list[str]) -> None:
@@ -242,7 +261,7 @@ def assert_clean(where: str, text: str, secrets: list[str]) -> None:
 
 
 def test_secrets_leak_nowhere(tmp_path, echo_port):
-    text, env = build_config(echo_port, free_port())
+    text, env = build_config(echo_port, free_port(), tmp_path)
     config = tmp_path / "config.yaml"
     config.write_text(text)
     secrets = planted(env)
@@ -287,6 +306,9 @@ def test_secrets_leak_nowhere(tmp_path, echo_port):
         assert_clean(where, output, secrets)
     joined = "\n".join(outputs.values())
     assert "<secret>" in joined
+    n_items = len(all_cases())
+    for route in ("GET /items/", "GET /api/v1/items/", "POST /items/"):   # every item's page, API, probe-now
+        assert sum(where.startswith(route) for where in outputs) == n_items, route
     assert "exit code 3" in outputs["check --format table"]
     assert "request failed" in outputs["check --format json"]
 
@@ -306,12 +328,16 @@ def _probed(base: str) -> int:
 
 
 def _routes(config: Path, env: dict[str, str]) -> list[tuple[str, str]]:
-    app = build_app(Daemon(config, env))
+    """(method, path) of every route, item routes once per item (item pages, probe-now, API)."""
+    daemon = Daemon(config, env)
+    ids = [item.id for item in daemon.engine.checklist.items]
     found = []
-    for route in app.router.routes():
+    for route in build_app(daemon).router.routes():
         info = route.resource.get_info() if route.resource else {}
         if info.get("path"):
             found.append((route.method, info["path"]))
+        elif "{id}" in info.get("formatter", ""):
+            found += [(route.method, info["formatter"].replace("{id}", i)) for i in ids]
     return found
 
 
@@ -379,7 +405,7 @@ def test_secret_fields_are_found_in_any_spec(tmp_path):
     ("'postgres://u:secret@db'", "'postgres://u:<secret>@db'"),
 ])
 def test_url_passwords_are_masked_in_any_text(text, expected):
-    assert redact.mask_urls(text) == expected
+    assert redact.mask_credentials(text) == expected
 
 
 def test_only_credential_variables_are_masked():
