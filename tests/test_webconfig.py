@@ -171,6 +171,8 @@ def every_path(config: Path) -> list[tuple[str, str]]:
     for route in app.router.routes():
         info = route.resource.get_info() if route.resource else {}
         path = info.get("path") or info.get("formatter", "").replace("{id}", "S-001")
+        if "prefix" in info:   # static assets: one real file under the prefix
+            path = f"{info['prefix']}/{sorted(p.name for p in info['directory'].iterdir())[0]}"
         if route.method != "HEAD" and path:
             routes.append((route.method, path))
     return routes
@@ -199,6 +201,7 @@ def test_every_endpoint_but_healthy_asks_for_credentials(secured):
     base, tls, config = secured
     routes = every_path(config)
     assert ("GET", "/metrics") in routes and ("POST", "/-/reload") in routes
+    assert ("GET", "/static/board.css") in routes
     for method, path in routes:
         status, headers, _ = request(base + path, tls=tls, method=method)
         if path in webconfig.OPEN_PATHS:
