@@ -194,3 +194,37 @@ def test_prometheusrule_rules_pass_promtool(tmp_path):
     (tmp_path / "rules.yml").write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}))
     run = subprocess.run([promtool, "check", "rules", str(tmp_path / "rules.yml")], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_kubectl_kustomize_renders_what_this_test_checks():
+    """Where kubectl is installed (it is not a Debian package here), kustomize itself renders
+    the kustomization: the same objects as ``build()``, the ConfigMap under a hashed name that
+    the Deployment follows, and the core kinds still valid."""
+    import shutil
+
+    import pytest
+
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed; build() above renders the kustomization instead")
+    out = subprocess.run([kubectl, "kustomize", str(KUBE)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    rendered = [d for d in yaml.safe_load_all(out.stdout) if d]
+    ours = build()
+
+    def names(docs: list[dict[str, Any]]) -> list[tuple[str, str]]:
+        return sorted((d["kind"], d["metadata"]["name"]) for d in docs)
+
+    (config_map,) = [d for d in rendered if d["kind"] == "ConfigMap"]
+    (generated,) = [g["name"] for g in kustomization()["configMapGenerator"]]
+    assert config_map["metadata"]["name"].startswith(f"{generated}-")   # kustomize's content hash
+    config_map["metadata"]["name"] = generated
+    assert names(rendered) == names(ours)
+    for doc, mine in zip(sorted(rendered, key=lambda d: d["kind"]), sorted(ours, key=lambda d: d["kind"])):
+        assert doc["metadata"].get("labels") == mine["metadata"].get("labels"), doc["kind"]
+    assert config_map["data"] == by_kind(ours, "ConfigMap")["data"]
+    volumes = by_kind(rendered, "Deployment")["spec"]["template"]["spec"]["volumes"]
+    assert any(v.get("configMap", {}).get("name", "").startswith(f"{generated}-") for v in volumes)
+    for doc in rendered:
+        if doc["kind"] not in CRD_MODELS:
+            kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
