@@ -128,6 +128,23 @@ def test_overview_draws_the_decision_thresholds(dashboards):
     assert by_title["Score history"]["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] != "off"
 
 
+def test_critical_items_link_to_their_detail_dashboard_and_the_exporters_item_page(dashboards):
+    from aiohttp import web
+
+    from exporter.board_web import add_routes
+
+    overview = next(d for d in dashboards.values() if d["uid"] == "readiness-overview")
+    table = {p["title"]: p for p in panels(overview)}["Critical items not PASS"]
+    urls = [link["url"] for o in table["fieldConfig"]["overrides"] if o["matcher"]["options"] == "item"
+            for prop in o["properties"] if prop["id"] == "links" for link in prop["value"]]
+    assert urls[0].startswith("/d/readiness-item/") and "var-item=${__value.raw}" in urls[0]
+    # The summary and evidence are not metrics: the exporter's own item page shows them.
+    assert urls[1] == "http://${instance}/items/${__value.raw}"
+    app = web.Application()
+    add_routes(app)
+    assert "/items/{id}" in {r.resource.canonical for r in app.router.routes() if r.method == "GET"}
+
+
 def test_provisioning_files():
     providers = yaml.safe_load((ROOT / "grafana/provisioning/dashboards/readiness.yaml").read_text())
     assert providers["apiVersion"] == 1
