@@ -41,6 +41,7 @@ class Fault:
     server: Callable[[], ContextManager[int]] | None = None
     prepare: Callable[[Path], None] | None = None          # files the fault needs
     pids: bool = False                                     # {tmp}/pids lists processes to be killed
+    unprivileged: bool = False                             # file permissions must hold, even as root
 
 
 def serve(behaviour: faults.Behaviour) -> Callable[[], ContextManager[int]]:
@@ -58,6 +59,19 @@ def fifo(name: str) -> Callable[[Path], None]:
 
 def directory(name: str) -> Callable[[Path], None]:
     return lambda tmp: (tmp / name).mkdir()
+
+
+def unreadable(name: str, content: str) -> Callable[[Path], None]:
+    def make(tmp: Path) -> None:
+        (tmp / name).write_text(content)
+        (tmp / name).chmod(0)
+    return make
+
+
+# Root reads any file: an unprivileged fault's exporter runs without the two capabilities that
+# let it (setpriv is util-linux's, in every Debian), so mode 000 refuses it as it would a user.
+NO_READ_OVERRIDE = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search",
+                    "--inh-caps", "-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
 
 
 IGNORES_TERM = ("import os, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
@@ -128,6 +142,13 @@ FAULTS = [
           r"data is not a regular file", prepare=directory("data")),
     Fault("file-is-a-fifo", '{file: {path: "{tmp}/data", content_regex: x}}',
           r"data is not a regular file", prepare=fifo("data")),
+    Fault("file-unreadable", '{file: {path: "{tmp}/data", content_regex: x}}',
+          r"^data cannot be read \(Permission denied\)$", prepare=unreadable("data", "x"),
+          unprivileged=True),
+    Fault("attestation-unreadable", '{attestation: {file: "{tmp}/signed.yaml"}}',
+          r"^signed.yaml cannot be read \(Permission denied\)$",
+          prepare=unreadable("signed.yaml", "status: pass\nvalidated_by: J\ndate: 2026-11-01\n"),
+          unprivileged=True),
     Fault("prometheus-answers-500", '{promql: {url: "http://127.0.0.1:{port}", query: up}}',
           r"query error \(internal\): boom", serve(faults.answers("500 Internal Server Error",
                                        b'{"status":"error","errorType":"internal","error":"boom"}'))),
@@ -218,7 +239,8 @@ def test_fault_fails_only_its_item(fault: Fault, tmp_path: Path):
         probe = fault.probe.replace("{port}", str(port)).replace("{tmp}", str(tmp_path))
         config = tmp_path / "config.yaml"
         config.write_text(CONFIG.format(interval=INTERVAL, timeout=TIMEOUT, probe=probe))
-        proc, base = start_exporter(config, tmp_path / "exporter.log")
+        proc, base = start_exporter(config, tmp_path / "exporter.log",
+                                    wrapper=NO_READ_OVERRIDE if fault.unprivileged else ())
         try:
             with Scraper(base + "/metrics") as scraper:
                 wait_until(lambda: (metric(http_get(base + "/metrics")[1].decode(),

@@ -81,14 +81,15 @@ class Process:
 
 
 def start_exporter(config: Path, log: Path, env: dict[str, str] | None = None,
-                   extra: Sequence[str] = (), health_tls: ssl.SSLContext | None = None
-                   ) -> tuple[Process, str]:
+                   extra: Sequence[str] = (), health_tls: ssl.SSLContext | None = None,
+                   wrapper: Sequence[str] = ()) -> tuple[Process, str]:
     """The exporter serving ``config`` on a free port; returns the process and its base URL.
 
     ``health_tls``: the exporter serves HTTPS (``--web.config.file``); trust this context.
+    ``wrapper``: a command the exporter runs under (``setpriv ...``).
     """
     port = free_port()
-    proc = Process([sys.executable, "-m", "exporter", "--config.file", str(config),
+    proc = Process([*wrapper, sys.executable, "-m", "exporter", "--config.file", str(config),
                     "--web.listen-address", f"127.0.0.1:{port}", *extra],
                    log, env={**os.environ, **(env or {})}, cwd=ROOT)
     base = f"{'https' if health_tls else 'http'}://127.0.0.1:{port}"
