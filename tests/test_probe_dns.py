@@ -126,3 +126,32 @@ async def test_silent_server_times_out(tmp_path):
 def test_bad_config_is_located(tmp_path, probe, message):
     assert config_error({"dns": probe}, tmp_path) == \
         f"config.yaml: categories[0].items[0] (T-001): {message}"
+
+
+async def test_without_a_resolver_the_systems_configuration_is_used(tmp_path, monkeypatch):
+    # The machine's own resolv.conf names a server off this machine: stand in one naming the
+    # loopback responder, read through dnspython's own resolv.conf parser. The stand-in is
+    # checked before the probe runs, so no query ever leaves the machine.
+    import dns.asyncresolver
+    import dns.nameserver
+    import dns.resolver
+
+    read = dns.resolver.BaseResolver.read_resolv_conf
+    async with responder() as server:
+        host, port = server.rsplit(":", 1)
+        conf = tmp_path / "resolv.conf"
+        conf.write_text(f"# written by the test\nnameserver {host}\noptions timeout:1\n")
+        seen = []
+
+        def read_ours(self, f):
+            seen.append(str(f))
+            read(self, str(conf))
+            # resolv.conf has no port, and the responder's is not 53.
+            self.nameservers = [dns.nameserver.Do53Nameserver(host, int(port))]
+
+        monkeypatch.setattr(dns.resolver.BaseResolver, "read_resolv_conf", read_ours)
+        assert [(n.address, n.port) for n in dns.asyncresolver.Resolver().nameservers] == [(host, int(port))]
+        result = await run({"dns": {"name": "app.test", "expect": ["127.0.0.10"]}}, tmp_path)
+    assert seen == ["/etc/resolv.conf"] * 2   # the stand-in check above, then the probe
+    assert result.status is Status.PASS, result.summary
+    assert "127.0.0.10" in result.summary
