@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         if name == "cost":
             got = cost_per_check.run(work / name, windows=2 if args.quick else 4)
         elif name == "scale":
-            got = (scale.run(work / name, n=2000, window=30) if args.quick
+            got = (scale.run(work / name, n=2000, interval=20, window=30, runs=1) if args.quick
                    else scale.run(work / name))
         elif name == "shipped":
             got = shipped_config.run(work / name, runs=1 if args.quick else 3)
