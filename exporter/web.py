@@ -23,7 +23,7 @@ def build_app(daemon: Daemon) -> web.Application:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = daemon_of(request).exposition.render()
+    body = daemon_of(request).exposition.scrape()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

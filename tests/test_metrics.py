@@ -141,6 +141,37 @@ async def test_render_is_reused_until_results_change(engine):
     assert expo.render() is not first
 
 
+async def test_small_checklists_scrape_exact_text(engine):
+    expo = exposition(engine)
+    first = expo.scrape()
+    await engine.run_item("S-1")
+    assert expo.scrape() is not first   # 4 items: far below CACHED_ABOVE
+
+
+async def test_big_checklists_scrape_the_refreshed_text_while_it_is_recent(engine, monkeypatch):
+    from exporter import metrics
+
+    status = ReloadStatus(True, 1700000000.0)
+    expo = Exposition(engine.snapshot, lambda: status)
+    expo.cached_above = 0   # treat these 4 items as a big checklist
+    clock = [1000.0]
+    monkeypatch.setattr(metrics.time, "monotonic", lambda: clock[0])
+    first = expo.scrape()
+    await engine.run_item("S-1")
+    clock[0] += 1.0
+    assert expo.scrape() is first, "within SERVE_WITHIN the last render is served"
+    expo.refresh()   # the daemon's once-a-second write
+    refreshed = expo.scrape()
+    assert refreshed is not first
+    await engine.run_item("S-1")
+    clock[0] += metrics.SERVE_WITHIN + 0.1
+    assert expo.scrape() is not refreshed, "older than SERVE_WITHIN: rendered at the scrape"
+    latest = expo.scrape()
+    status = ReloadStatus(False, 1700000000.0)   # a failed reload shows at once
+    assert expo.scrape() is not latest
+    assert b"readiness_exporter_config_last_reload_successful 0.0" in expo.scrape()
+
+
 async def test_exposition_parses_and_passes_promtool(engine):
     text = exposition(engine).render().decode()
     names = {f.name for f in text_string_to_metric_families(text)}
