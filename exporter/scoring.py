@@ -17,8 +17,10 @@ nothing blocks on the critical rule.
 from __future__ import annotations
 
 import enum
+from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
+from operator import itemgetter
 from typing import Iterable, Mapping, NamedTuple
 
 from probes.result import Status
@@ -48,6 +50,10 @@ class Judged(NamedTuple):
     category: str
     priority: str
     status: Status
+
+
+_STATUS = itemgetter(3)                # Judged.status
+_CATEGORY_STATUS = itemgetter(1, 3)    # (Judged.category, Judged.status)
 
 
 @dataclass(frozen=True)
@@ -80,11 +86,9 @@ class Scores:
     reason: str
 
 
-def tally(statuses: Iterable[Status]) -> Tally:
-    counts = {s: 0 for s in Status}
-    for status in statuses:
-        counts[status] += 1
-    return Tally(counts)
+def tally(counted: Mapping[Status, int]) -> Tally:
+    """A Tally over every status, from counts that may leave some statuses out."""
+    return Tally({s: counted.get(s, 0) for s in Status})
 
 
 def decide(total: Fraction | None, critical: Fraction | None,
@@ -109,14 +113,14 @@ def score(items: Iterable[Judged], go: float = 0.95, caution: float = 0.90,
           categories: Iterable[str] = ()) -> Scores:
     """Scores and decision for a set of judged items; ``categories`` fixes their order."""
     items = list(items)
-    total = tally(i.status for i in items)
+    # Counted by Counter over itemgetters, in C: a snapshot scores every item, and with 10,000
+    # items Python loops over them took ~10 ms of each /metrics render.
+    total = tally(Counter(map(_STATUS, items)))
     critical_items = [i for i in items if i.priority == CRITICAL]
-    critical = tally(i.status for i in critical_items)
-    order = list(dict.fromkeys([*categories, *(i.category for i in items)]))
-    by_category: dict[str, list[Status]] = {c: [] for c in order}
-    for i in items:   # one pass, not one per category
-        by_category[i.category].append(i.status)
-    per_category = {c: tally(statuses) for c, statuses in by_category.items()}
+    critical = tally(Counter(map(_STATUS, critical_items)))
+    pairs = Counter(map(_CATEGORY_STATUS, items))
+    order = dict.fromkeys([*categories, *(category for category, _ in pairs)])
+    per_category = {c: tally({s: pairs.get((c, s), 0) for s in Status}) for c in order}
     blockers = tuple(i.id for i in critical_items if i.status not in (Status.PASS, Status.NA))
     decision = decide(total.score, critical.score, go, caution)
     return Scores(total, critical, per_category, decision, blockers,
