@@ -19,7 +19,7 @@ prometheusrule kubernetes-manifests:
 requirements:
 	scripts/lock-requirements.sh
 
-# Benchmarks against blackbox_exporter on loopback (about 13 minutes); installs nginx and
+# Benchmarks against blackbox_exporter on loopback (about 15 minutes); installs nginx and
 # blackbox_exporter as root when missing, prints every figure and writes docs/performance.md.
 .PHONY: bench
 bench:
