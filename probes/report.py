@@ -78,13 +78,16 @@ class ReportError(ValueError):
     """Raised when a file is not a readable report of the configured format."""
 
 
-def _read(path: Path) -> bytes:
-    if path.stat().st_size > READ_CAP:   # refused unread
-        raise ReportError(f"is larger than {READ_CAP // 1024 // 1024} MiB")
+def _read(path: Path, size: int) -> bytes:
+    """The report's bytes; ``size`` (from the stat already made) refuses a big one unread, the
+    capped read one that grew since."""
+    too_big = ReportError(f"is larger than {READ_CAP // 1024 // 1024} MiB")
+    if size > READ_CAP:
+        raise too_big
     with path.open("rb") as fh:
         data = fh.read(READ_CAP + 1)
     if len(data) > READ_CAP:
-        raise ReportError(f"is larger than {READ_CAP // 1024 // 1024} MiB")
+        raise too_big
     return data
 
 
@@ -206,7 +209,7 @@ def judge(spec: Spec, now: float | None = None) -> Result:
         if not stat_mode.S_ISREG(st.st_mode):
             # A FIFO or device would block a worker thread forever.
             return Result(Status.FAIL, f"{name} is not a regular file", evidence)
-        data = _read(spec.path)
+        data = _read(spec.path, st.st_size)
     except FileNotFoundError:
         return Result(Status.FAIL, f"{name} does not exist, expected a {spec.format} report", evidence)
     except OSError as exc:

@@ -8,12 +8,14 @@ required fields, duration patterns), and any field those models do not know is r
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
+import pytest
 import yaml
 from cloudcoil.models.prometheus_operator import v1 as monitoring_v1
 
@@ -200,10 +202,6 @@ def test_kubectl_kustomize_renders_what_this_test_checks():
     """Where kubectl is installed (it is not a Debian package here), kustomize itself renders
     the kustomization: the same objects as ``build()``, the ConfigMap under a hashed name that
     the Deployment follows, and the core kinds still valid."""
-    import shutil
-
-    import pytest
-
     kubectl = shutil.which("kubectl")
     if kubectl is None:
         pytest.skip("kubectl is not installed; build() above renders the kustomization instead")

@@ -29,6 +29,7 @@ from exporter.web import build_app
 from probes.fields import Secret
 from probes.registry import KINDS
 from support.procs import ROOT, free_port, http_get, start_exporter, wait_until
+from support.routes import app_routes
 
 PY = sys.executable
 
@@ -36,6 +37,9 @@ PY = sys.executable
 def secret(name: str) -> str:
     """A value nobody would write by chance, so finding it anywhere is a leak."""
     return f"LeakCanary-{name}-7f3a9c"
+
+
+PLANTED = re.compile(re.escape(secret("NAME")).replace("NAME", r"[\w-]+"))   # any secret(...)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -251,7 +255,7 @@ def planted(env: dict[str, str]) -> list[str]:
     """Every planted value, from variables and files, and the forms it travels in (Basic auth's
     base64 of ``probe:<password>``)."""
     contents = [*env.values(), *(c for _, case in all_cases() for c in case.files.values())]
-    values = sorted({m for text in contents for m in re.findall(r"LeakCanary-[\w-]+-7f3a9c", text)})
+    values = sorted({m for text in contents for m in PLANTED.findall(text)})
     return values + [base64.b64encode(f"probe:{v}".encode()).decode() for v in values]
 
 
@@ -330,15 +334,7 @@ def _probed(base: str) -> int:
 def _routes(config: Path, env: dict[str, str]) -> list[tuple[str, str]]:
     """(method, path) of every route, item routes once per item (item pages, probe-now, API)."""
     daemon = Daemon(config, env)
-    ids = [item.id for item in daemon.engine.checklist.items]
-    found = []
-    for route in build_app(daemon).router.routes():
-        info = route.resource.get_info() if route.resource else {}
-        if info.get("path"):
-            found.append((route.method, info["path"]))
-        elif "{id}" in info.get("formatter", ""):
-            found += [(route.method, info["formatter"].replace("{id}", i)) for i in ids]
-    return found
+    return app_routes(build_app(daemon), [item.id for item in daemon.engine.checklist.items])
 
 
 def _post(url: str) -> tuple[int, str]:

@@ -20,6 +20,7 @@ from exporter.config import ConfigError
 from exporter.daemon import Daemon
 from exporter.web import build_app
 from support.procs import ROOT, start_exporter
+from support.routes import app_routes
 
 EXAMPLE = ROOT / "docs" / "web-config.example.yml"
 PASSWORD = "s3cret-Pa55"
@@ -165,17 +166,8 @@ def test_bad_web_config_stops_serve_with_exit_code_2(tmp_path, write_config):
 
 
 def every_path(config: Path) -> list[tuple[str, str]]:
-    """(method, path) of every route the app serves, so a new endpoint is covered at once."""
-    app = build_app(Daemon(config))
-    routes = []
-    for route in app.router.routes():
-        info = route.resource.get_info() if route.resource else {}
-        path = info.get("path") or info.get("formatter", "").replace("{id}", "S-001")
-        if "prefix" in info:   # static assets: one real file under the prefix
-            path = f"{info['prefix']}/{sorted(p.name for p in info['directory'].iterdir())[0]}"
-        if route.method != "HEAD" and path:
-            routes.append((route.method, path))
-    return routes
+    """(method, path) of every route the app serves, item routes for S-001."""
+    return app_routes(build_app(Daemon(config)), ["S-001"])
 
 
 @pytest.fixture
