@@ -23,15 +23,22 @@ BENCHES = ("cost", "scale", "shipped", "detection", "render")
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", default=",".join(BENCHES),
-                        help=f"comma-separated subset of {', '.join(BENCHES)}")
-    parser.add_argument("--quick", action="store_true", help="short runs, to check the benchmarks work")
-    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/performance.md")
+    parser.add_argument(
+        "--only", default=",".join(BENCHES), help=f"comma-separated subset of {', '.join(BENCHES)}"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="short runs, to check the benchmarks work"
+    )
+    parser.add_argument(
+        "--no-write", action="store_true", help="print only; leave docs/performance.md"
+    )
     args = parser.parse_args(argv)
     chosen = [b for b in args.only.split(",") if b]
     unknown = set(chosen) - set(BENCHES)
     if unknown:
-        parser.error(f"unknown benchmark {', '.join(sorted(unknown))}: expected some of {', '.join(BENCHES)}")
+        parser.error(
+            f"unknown benchmark {', '.join(sorted(unknown))}: expected some of {', '.join(BENCHES)}"
+        )
 
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     load_before = procstat.loadavg()
@@ -46,21 +53,30 @@ def main(argv: list[str] | None = None) -> int:
         if name == "cost":
             got = cost_per_check.run(work / name, windows=2 if args.quick else 4)
         elif name == "scale":
-            got = (scale.run(work / name, n=2000, interval=20, window=30, runs=1) if args.quick
-                   else scale.run(work / name))
+            got = (
+                scale.run(work / name, n=2000, interval=20, window=30, runs=1)
+                if args.quick
+                else scale.run(work / name)
+            )
         elif name == "shipped":
             got = shipped_config.run(work / name, runs=1 if args.quick else 3)
         elif name == "detection":
             got = detection.run(work / name, runs=1 if args.quick else 3)
         else:
-            got = (render.run(work / name, n=2000, changed=500) if args.quick
-                   else render.run(work / name))
+            got = (
+                render.run(work / name, n=2000, changed=500)
+                if args.quick
+                else render.run(work / name)
+            )
         rows += got
         print(table(got), flush=True)
         print(f"({time.monotonic() - began:.0f} s)", flush=True)
 
-    command = "make bench" if not args.quick and args.only == ",".join(BENCHES) else \
-        "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = (
+        "make bench"
+        if not args.quick and args.only == ",".join(BENCHES)
+        else "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv)
+    )
     text = section(rows, machine, command, started, (load_before, procstat.loadavg()))
     print("\n" + text)
     if not args.no_write and not args.quick:

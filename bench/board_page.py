@@ -20,9 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from support.browser import start_chromium  # noqa: E402
-from support.procs import ROOT, http_get, start_exporter, wait_until  # noqa: E402
-
+from support.browser import start_chromium
+from support.procs import ROOT, http_get, start_exporter, wait_until
 
 PAINTS = """
 const done = arguments[0];
@@ -50,21 +49,27 @@ def main(loads: int = 10) -> None:
             wait_until(lambda: http_get(f"{base}/-/ready")[0] == 200, 60, "every item probed once")
             html, html_gz = fetch(f"{base}/"), fetch(f"{base}/", gz=True)
             css, js = fetch(f"{base}/static/board.css"), fetch(f"{base}/static/board.js")
-            print(f"page weight: HTML {len(html) / 1024:.1f} KiB ({len(html_gz) / 1024:.1f} KiB gzip), "
-                  f"CSS {len(css) / 1024:.1f} KiB (sent uncompressed; {len(gzip.compress(css)) / 1024:.1f} KiB gzip), "
-                  f"JS {len(js) / 1024:.1f} KiB; total as sent "
-                  f"{(len(html_gz) + len(css) + len(js)) / 1024:.1f} KiB, no other requests")
+            print(
+                f"page weight: HTML {len(html) / 1024:.1f} KiB ({len(html_gz) / 1024:.1f} KiB gzip), "
+                f"CSS {len(css) / 1024:.1f} KiB (sent uncompressed; {len(gzip.compress(css)) / 1024:.1f} KiB gzip), "
+                f"JS {len(js) / 1024:.1f} KiB; total as sent "
+                f"{(len(html_gz) + len(css) + len(js)) / 1024:.1f} KiB, no other requests"
+            )
             render = []
             for _ in range(50):
                 started = time.perf_counter()
                 fetch(f"{base}/")
                 render.append(time.perf_counter() - started)
-            print(f"GET / (145 rows, uncompressed): median {statistics.median(render) * 1000:.1f} ms, "
-                  f"max {max(render) * 1000:.1f} ms over 50 requests")
+            print(
+                f"GET / (145 rows, uncompressed): median {statistics.median(render) * 1000:.1f} ms, "
+                f"max {max(render) * 1000:.1f} ms over 50 requests"
+            )
             driver = start_chromium()
             try:
-                for path, what in (("/-/healthy", "a one-line text page (baseline)"),
-                                   ("/", "the board")):
+                for path, what in (
+                    ("/-/healthy", "a one-line text page (baseline)"),
+                    ("/", "the board"),
+                ):
                     fp, fcp = [], []
                     for _ in range(loads):
                         driver.get("about:blank")
@@ -73,10 +78,14 @@ def main(loads: int = 10) -> None:
                         paints = dict(driver.execute_async_script(PAINTS))
                         fp.append(paints.get("first-paint", float("nan")))
                         fcp.append(paints.get("first-contentful-paint", float("nan")))
-                    rows = driver.execute_script("return document.querySelectorAll('#items tr.item').length")
-                    print(f"Chromium headless, {what} ({rows} rows), {loads} loads: first paint median "
-                          f"{statistics.median(fp):.0f} ms (max {max(fp):.0f}), first contentful paint "
-                          f"median {statistics.median(fcp):.0f} ms (max {max(fcp):.0f})")
+                    rows = driver.execute_script(
+                        "return document.querySelectorAll('#items tr.item').length"
+                    )
+                    print(
+                        f"Chromium headless, {what} ({rows} rows), {loads} loads: first paint median "
+                        f"{statistics.median(fp):.0f} ms (max {max(fp):.0f}), first contentful paint "
+                        f"median {statistics.median(fcp):.0f} ms (max {max(fcp):.0f})"
+                    )
             finally:
                 driver.quit()
         finally:

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import aiohttp
 import yaml
+from support.procs import http_get, http_ok, wait_until
 
 from .procstat import cpu_seconds, median, spread
 from .report import Row
 from .targets import Blackbox, Nginx, checklist, items_of, start_readiness
-from support.procs import http_get, http_ok, wait_until
 
 RUNS = re.compile(rb"^readiness_probe_runs_total\{[^}]*\} (\S+)$", re.M)
 PASSING = re.compile(rb'^readiness_item_status\{[^}]*status="pass"\} 1\.0$', re.M)
@@ -37,7 +37,7 @@ class Driver:
         self._stop = asyncio.Event()
 
     async def run(self) -> None:
-        connector = aiohttp.TCPConnector(limit=200)   # kept alive, like Prometheus's scrapes
+        connector = aiohttp.TCPConnector(limit=200)  # kept alive, like Prometheus's scrapes
         async with aiohttp.ClientSession(connector=connector) as session:
             tasks: set[asyncio.Task[None]] = set()
             start = time.monotonic()
@@ -49,7 +49,7 @@ class Driver:
                     try:
                         await asyncio.wait_for(self._stop.wait(), delay)
                         break
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         pass
                 task = asyncio.create_task(self._probe(session))
                 tasks.add(task)
@@ -73,8 +73,15 @@ async def _scrape(base: str) -> bytes:
     return (await asyncio.to_thread(http_get, f"{base}/metrics", 30))[1]
 
 
-async def measure_kind(kind: str, n: int, interval: float, windows: int, nginx: Nginx,
-                       blackbox: Blackbox, workdir: Path) -> dict[str, list[float] | int]:
+async def measure_kind(
+    kind: str,
+    n: int,
+    interval: float,
+    windows: int,
+    nginx: Nginx,
+    blackbox: Blackbox,
+    workdir: Path,
+) -> dict[str, list[float] | int]:
     """Per-window CPU per check of both exporters for one probe kind."""
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "config.yaml"
@@ -85,17 +92,25 @@ async def measure_kind(kind: str, n: int, interval: float, windows: int, nginx: 
     try:
         await asyncio.to_thread(wait_until, lambda: http_ok(f"{base}/-/ready"), 120, "first round")
         driving = asyncio.create_task(driver.run())
-        await asyncio.sleep(2.0)   # blackbox's connections and Go runtime warm up
+        await asyncio.sleep(2.0)  # blackbox's connections and Go runtime warm up
         ours: list[float] = []
         theirs: list[float] = []
         body = await _scrape(base)
-        mark = (cpu_seconds(proc.proc.pid), sum(float(v) for v in RUNS.findall(body)),
-                cpu_seconds(blackbox.proc.proc.pid), driver.done)
+        mark = (
+            cpu_seconds(proc.proc.pid),
+            sum(float(v) for v in RUNS.findall(body)),
+            cpu_seconds(blackbox.proc.proc.pid),
+            driver.done,
+        )
         for _ in range(windows):
             await asyncio.sleep(interval)
-            body = await _scrape(base)   # the one scrape per interval, counted in our CPU
-            now = (cpu_seconds(proc.proc.pid), sum(float(v) for v in RUNS.findall(body)),
-                   cpu_seconds(blackbox.proc.proc.pid), driver.done)
+            body = await _scrape(base)  # the one scrape per interval, counted in our CPU
+            now = (
+                cpu_seconds(proc.proc.pid),
+                sum(float(v) for v in RUNS.findall(body)),
+                cpu_seconds(blackbox.proc.proc.pid),
+                driver.done,
+            )
             ours.append((now[0] - mark[0]) / max(1.0, now[1] - mark[1]))
             theirs.append((now[2] - mark[2]) / max(1, now[3] - mark[3]))
             mark = now
@@ -105,12 +120,22 @@ async def measure_kind(kind: str, n: int, interval: float, windows: int, nginx: 
     finally:
         driver.stop()
         proc.stop()
-    return {"ours": ours, "blackbox": theirs, "passing": passing, "bb_failed": driver.failed,
-            "bb_done": driver.done}
+    return {
+        "ours": ours,
+        "blackbox": theirs,
+        "passing": passing,
+        "bb_failed": driver.failed,
+        "bb_done": driver.done,
+    }
 
 
-def run(workdir: Path, n: int = 1000, interval: float = 15.0, windows: int = 3,
-        kinds: tuple[str, ...] = ("http", "https", "tcp")) -> list[Row]:
+def run(
+    workdir: Path,
+    n: int = 1000,
+    interval: float = 15.0,
+    windows: int = 3,
+    kinds: tuple[str, ...] = ("http", "https", "tcp"),
+) -> list[Row]:
     nginx = Nginx(workdir / "nginx").start()
     try:
         blackbox = Blackbox(workdir / "blackbox", nginx.ca_file).start()
@@ -120,16 +145,27 @@ def run(workdir: Path, n: int = 1000, interval: float = 15.0, windows: int = 3,
     rows = []
     try:
         for kind in kinds:
-            got = asyncio.run(measure_kind(kind, n, interval, windows, nginx, blackbox, workdir / kind))
+            got = asyncio.run(
+                measure_kind(kind, n, interval, windows, nginx, blackbox, workdir / kind)
+            )
             ours_ms, bb_ms = median(got["ours"]) * 1000, median(got["blackbox"]) * 1000
             ratio = ours_ms / bb_ms if bb_ms else float("inf")
-            label = {"http": "HTTP", "https": "HTTPS (fresh TLS handshake)", "tcp": "TCP connect"}[kind]
-            rows.append(Row(
-                f"CPU per {label} check, N={n} every {interval:g} s", "ratio ≤ 1.0",
-                f"{ours_ms:.3f} ms", f"{bb_ms:.3f} ms", f"{ratio:.2f}", ratio <= 1.0,
-                f"median of {windows} windows of {interval:g} s; ours {spread([x * 1000 for x in got['ours']])} ms, "
-                f"blackbox {spread([x * 1000 for x in got['blackbox']])} ms; items passing {got['passing']}/{n}, "
-                f"blackbox failures {got['bb_failed']}/{got['bb_done']}"))
+            label = {"http": "HTTP", "https": "HTTPS (fresh TLS handshake)", "tcp": "TCP connect"}[
+                kind
+            ]
+            rows.append(
+                Row(
+                    f"CPU per {label} check, N={n} every {interval:g} s",
+                    "ratio ≤ 1.0",
+                    f"{ours_ms:.3f} ms",
+                    f"{bb_ms:.3f} ms",
+                    f"{ratio:.2f}",
+                    ratio <= 1.0,
+                    f"median of {windows} windows of {interval:g} s; ours {spread([x * 1000 for x in got['ours']])} ms, "
+                    f"blackbox {spread([x * 1000 for x in got['blackbox']])} ms; items passing {got['passing']}/{n}, "
+                    f"blackbox failures {got['bb_failed']}/{got['bb_done']}",
+                )
+            )
             print(rows[-1], flush=True)
     finally:
         blackbox.stop()

@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 
 import yaml
+from support.procs import http_get, wait_until
 
 from .procstat import median
 from .report import Row
 from .targets import Nginx, checklist, items_of, start_readiness
-from support.procs import http_get, wait_until
 
 
 def _status(base: str) -> str | None:
@@ -34,16 +34,20 @@ def _set_answer(nginx: Nginx, code: int) -> None:
     text = conf.read_text()
     text = re.sub(r"location / \{ return \d+", f"location / {{ return {code}", text)
     conf.write_text(text)
-    nginx.proc.proc.send_signal(signal.SIGHUP)   # the master reloads the config
+    nginx.proc.proc.send_signal(signal.SIGHUP)  # the master reloads the config
 
 
-def run(workdir: Path, interval: float = 10.0, timeout: float = 3.0, runs: int = 3,
-        seed: int = 7) -> list[Row]:
+def run(
+    workdir: Path, interval: float = 10.0, timeout: float = 3.0, runs: int = 3, seed: int = 7
+) -> list[Row]:
     rng = random.Random(seed)
     nginx = Nginx(workdir / "nginx").start()
     config = workdir / "config.yaml"
-    config.write_text(yaml.safe_dump(checklist(items_of("http", 1, nginx), f"{interval:g}s",
-                                               f"{timeout:g}s", categories=1)))
+    config.write_text(
+        yaml.safe_dump(
+            checklist(items_of("http", 1, nginx), f"{interval:g}s", f"{timeout:g}s", categories=1)
+        )
+    )
     try:
         proc, base = start_readiness(config, workdir / "exporter.log")
     except BaseException:
@@ -53,7 +57,9 @@ def run(workdir: Path, interval: float = 10.0, timeout: float = 3.0, runs: int =
     try:
         for _ in range(runs):
             for mode in ("error", "hang"):
-                wait_until(lambda: _status(base) == "pass", 3 * interval, "item PASS before the break")
+                wait_until(
+                    lambda: _status(base) == "pass", 3 * interval, "item PASS before the break"
+                )
                 time.sleep(rng.uniform(0, interval))
                 broken = time.monotonic()
                 if mode == "error":
@@ -61,8 +67,11 @@ def run(workdir: Path, interval: float = 10.0, timeout: float = 3.0, runs: int =
                 else:
                     nginx.pause()
                 try:
-                    wait_until(lambda: _status(base) == "fail", 3 * (interval + timeout),
-                               f"FAIL after the break ({mode})")
+                    wait_until(
+                        lambda: _status(base) == "fail",
+                        3 * (interval + timeout),
+                        f"FAIL after the break ({mode})",
+                    )
                     found[mode].append(time.monotonic() - broken)
                 finally:
                     if mode == "error":
@@ -74,10 +83,18 @@ def run(workdir: Path, interval: float = 10.0, timeout: float = 3.0, runs: int =
         nginx.stop()
     bound = interval + timeout
     rows = []
-    for mode, what in (("error", "target answers 503"), ("hang", "target accepts and never answers")):
+    for mode, what in (
+        ("error", "target answers 503"),
+        ("hang", "target accepts and never answers"),
+    ):
         got = found[mode]
-        rows.append(Row(f"Detection latency, {what} (interval {interval:g} s, timeout {timeout:g} s)",
-                        f"≤ interval + timeout = {bound:g} s",
-                        f"median {median(got):.2f} s, max {max(got):.2f} s", met=max(got) <= bound,
-                        note=f"{len(got)} breaks at random points of the interval; /metrics polled every 50 ms"))
+        rows.append(
+            Row(
+                f"Detection latency, {what} (interval {interval:g} s, timeout {timeout:g} s)",
+                f"≤ interval + timeout = {bound:g} s",
+                f"median {median(got):.2f} s, max {max(got):.2f} s",
+                met=max(got) <= bound,
+                note=f"{len(got)} breaks at random points of the interval; /metrics polled every 50 ms",
+            )
+        )
     return rows

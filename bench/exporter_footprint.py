@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from support.procs import http_get, start_exporter  # noqa: E402
+from support.procs import http_get, start_exporter
 
 WINDOW = float(sys.argv[1]) if len(sys.argv) > 1 else 130.0
 SCRAPES = int(sys.argv[2]) if len(sys.argv) > 2 else 200
@@ -29,7 +29,7 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 class Ok(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         body = b'{"status": "success", "data": {}}'
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
@@ -42,7 +42,7 @@ class Ok(BaseHTTPRequestHandler):
 
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK   # utime + stime
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
 
 
 def rss_mib(pid: int) -> float:
@@ -61,14 +61,31 @@ def main() -> None:
             (folder / name).write_text("ok\n")
         # Every URL variable at the loopback server; files in the temp folder. APP_DOMAIN (TLS,
         # DNS) and DATABASE_URL stay unset: they would measure a remote host, not the exporter.
-        env = {name: url for name in ("APP_URL", "PUBLIC_SITE_URL", "STATUS_PAGE_URL", "STAGING_URL",
-                                      "PMS_URL", "PROMETHEUS_URL", "ALERTMANAGER_URL", "GRAFANA_URL",
-                                      "LOKI_URL")}
-        env.update(PUBLIC_HOST="127.0.0.1", BACKUP_DIR=str(folder / "backups"),
-                   RESTORE_TEST_LOG=str(folder / "restore.log"), APP_LOG_FILE=str(folder / "app.log"),
-                   APP_ENV_FILE=str(folder / "app.env"), JWT_SECRET="x" * 40)
-        proc, base = start_exporter(ROOT / "config.yaml", Path(tmp) / "exporter.log", env=env,
-                                    extra=["--log.level", "warn"])
+        env = dict.fromkeys(
+            (
+                "APP_URL",
+                "PUBLIC_SITE_URL",
+                "STATUS_PAGE_URL",
+                "STAGING_URL",
+                "PMS_URL",
+                "PROMETHEUS_URL",
+                "ALERTMANAGER_URL",
+                "GRAFANA_URL",
+                "LOKI_URL",
+            ),
+            url,
+        )
+        env.update(
+            PUBLIC_HOST="127.0.0.1",
+            BACKUP_DIR=str(folder / "backups"),
+            RESTORE_TEST_LOG=str(folder / "restore.log"),
+            APP_LOG_FILE=str(folder / "app.log"),
+            APP_ENV_FILE=str(folder / "app.env"),
+            JWT_SECRET="x" * 40,
+        )
+        proc, base = start_exporter(
+            ROOT / "config.yaml", Path(tmp) / "exporter.log", env=env, extra=["--log.level", "warn"]
+        )
         pid = proc.proc.pid
         try:
             started_cpu, started_rss = cpu_seconds(pid), rss_mib(pid)
@@ -84,12 +101,18 @@ def main() -> None:
                 status, body = http_get(f"{base}/metrics")
                 assert status == 200
             per_scrape = (cpu_seconds(pid) - before) / SCRAPES
-            series = sum(1 for line in body.decode().splitlines() if line and not line.startswith("#"))
+            series = sum(
+                1 for line in body.decode().splitlines() if line and not line.startswith("#")
+            )
             print(f"start: {started_cpu:.2f} s CPU, {started_rss:.1f} MiB resident")
-            print(f"probing for {elapsed:.0f} s: {probing_cpu:.2f} s CPU = {100 * probing_cpu / elapsed:.2f} % "
-                  f"of one core; peak resident {peak:.1f} MiB")
-            print(f"scrape: {1000 * per_scrape:.2f} ms CPU each (mean of {SCRAPES}), "
-                  f"{len(body) / 1024:.0f} KiB, {series} series")
+            print(
+                f"probing for {elapsed:.0f} s: {probing_cpu:.2f} s CPU = {100 * probing_cpu / elapsed:.2f} % "
+                f"of one core; peak resident {peak:.1f} MiB"
+            )
+            print(
+                f"scrape: {1000 * per_scrape:.2f} ms CPU each (mean of {SCRAPES}), "
+                f"{len(body) / 1024:.0f} KiB, {series} series"
+            )
         finally:
             proc.stop()
             server.shutdown()

@@ -78,8 +78,10 @@ async def main() -> None:
         for name, get in clients.items():
             results.setdefault(name, []).append(await measure(get, url))
     for name, values in results.items():
-        print(f"{name:8} {statistics.median(values):.3f} ms CPU per request "
-              f"(median of {len(values)} runs of {N}; client and server in this process)")
+        print(
+            f"{name:8} {statistics.median(values):.3f} ms CPU per request "
+            f"(median of {len(values)} runs of {N}; client and server in this process)"
+        )
     await session.close()
     await runner.cleanup()
 

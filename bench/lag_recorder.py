@@ -14,7 +14,7 @@ from pathlib import Path
 
 from exporter import logs
 from exporter.daemon import Daemon
-from exporter.web import build_app
+from exporter.web.app import build_app
 
 
 async def main(config: str, listen: str, out: Path) -> None:
@@ -29,5 +29,5 @@ async def main(config: str, listen: str, out: Path) -> None:
 
 if __name__ == "__main__":
     config_path, listen_address, lags_path = sys.argv[1:4]
-    logs.setup("info", "json")   # as `serve` sets it up by default
+    logs.setup("info", "json")  # as `serve` sets it up by default
     asyncio.run(main(config_path, listen_address, Path(lags_path)))

@@ -18,7 +18,7 @@ def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as fh:
         # The command name may hold spaces; the fields after its closing parenthesis do not.
         fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS   # utime, stime (fields 14, 15)
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14, 15)
 
 
 def rss_bytes(pid: int) -> int:

@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 import yaml
+from support.procs import http_ok, wait_until
 
 from .targets import Nginx, checklist, items_of, start_readiness
-from support.procs import http_ok, wait_until
 
 
 def summarize(collapsed: str, top: int = 25) -> str:
@@ -53,9 +53,25 @@ def main(kind: str, n: int, interval: float, seconds: float, out: Path) -> None:
         wait_until(lambda: http_ok(f"{base}/-/ready"), 120, "first round")
         time.sleep(1)
         raw = work / "stacks.txt"
-        subprocess.run([spy, "record", "--format", "raw", "--nonblocking", "-r", "200",
-                        "-d", str(int(seconds)), "-p", str(proc.proc.pid), "-o", str(raw)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [
+                spy,
+                "record",
+                "--format",
+                "raw",
+                "--nonblocking",
+                "-r",
+                "200",
+                "-d",
+                str(int(seconds)),
+                "-p",
+                str(proc.proc.pid),
+                "-o",
+                str(raw),
+            ],
+            check=True,
+            capture_output=True,
+        )
         collapsed = raw.read_text()
         out.write_text(summarize(collapsed) + "\n\n" + collapsed)
         print(summarize(collapsed))

@@ -19,12 +19,12 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from exporter_footprint import cpu_seconds  # noqa: E402 - beside this script
-from support.procs import http_get, start_exporter, start_prometheus  # noqa: E402
+from exporter_footprint import cpu_seconds
+from support.procs import http_get, start_exporter, start_prometheus
 
 TARGETS = int(sys.argv[1]) if len(sys.argv) > 1 else 20
 SECONDS = float(sys.argv[2]) if len(sys.argv) > 2 else 60.0
-SCRAPE = "1s"   # fast scrapes fill the head quickly; per-sample costs scale with the interval
+SCRAPE = "1s"  # fast scrapes fill the head quickly; per-sample costs scale with the interval
 
 
 def own_metric(prom: str, name: str) -> float:
@@ -34,9 +34,17 @@ def own_metric(prom: str, name: str) -> float:
 
 
 def run(workdir: Path, instance: str, copies: int) -> dict[str, float]:
-    config = {"global": {"scrape_interval": SCRAPE},
-              "scrape_configs": [{"job_name": "readiness", "static_configs": [
-                  {"targets": [instance], "labels": {"copy": str(i)}} for i in range(copies)]}]}
+    config = {
+        "global": {"scrape_interval": SCRAPE},
+        "scrape_configs": [
+            {
+                "job_name": "readiness",
+                "static_configs": [
+                    {"targets": [instance], "labels": {"copy": str(i)}} for i in range(copies)
+                ],
+            }
+        ],
+    }
     prom, url = start_prometheus(workdir, yaml.safe_dump(config))
     try:
         time.sleep(5)
@@ -47,7 +55,8 @@ def run(workdir: Path, instance: str, copies: int) -> dict[str, float]:
             "series": own_metric(url, "prometheus_tsdb_head_series"),
             # Prometheus does not scrape itself here: read its own gauge from its /metrics.
             "heap": own_metric(url, "go_memstats_heap_inuse_bytes"),
-            "rss": int(Path(f"/proc/{prom.proc.pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE"),
+            "rss": int(Path(f"/proc/{prom.proc.pid}/statm").read_text().split()[1])
+            * os.sysconf("SC_PAGE_SIZE"),
             "cpu": cpu,
         }
     finally:
@@ -56,23 +65,30 @@ def run(workdir: Path, instance: str, copies: int) -> dict[str, float]:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        exporter, base = start_exporter(ROOT / "config.yaml", Path(tmp) / "exporter.log",
-                                        extra=["--log.level", "warn"])
+        exporter, base = start_exporter(
+            ROOT / "config.yaml", Path(tmp) / "exporter.log", extra=["--log.level", "warn"]
+        )
         try:
             one = run(Path(tmp) / "one", base.removeprefix("http://"), 1)
             many = run(Path(tmp) / "many", base.removeprefix("http://"), TARGETS)
         finally:
             exporter.stop()
     n = TARGETS - 1
-    print(f"1 target: {one['series']:.0f} head series, RSS {one['rss'] / 2**20:.0f} MiB, "
-          f"CPU {100 * one['cpu']:.1f} % of a core")
-    print(f"{TARGETS} targets: {many['series']:.0f} head series, RSS {many['rss'] / 2**20:.0f} MiB, "
-          f"CPU {100 * many['cpu']:.1f} % of a core")
-    print(f"per extra exporter at a {SCRAPE} scrape, after {SECONDS:.0f} s: "
-          f"{(many['series'] - one['series']) / n:.0f} series, "
-          f"{(many['heap'] - one['heap']) / n / 2**20:.2f} MiB Go heap in use, "
-          f"{(many['rss'] - one['rss']) / n / 2**20:.2f} MiB RSS, "
-          f"{100 * (many['cpu'] - one['cpu']) / n:.2f} % of a core")
+    print(
+        f"1 target: {one['series']:.0f} head series, RSS {one['rss'] / 2**20:.0f} MiB, "
+        f"CPU {100 * one['cpu']:.1f} % of a core"
+    )
+    print(
+        f"{TARGETS} targets: {many['series']:.0f} head series, RSS {many['rss'] / 2**20:.0f} MiB, "
+        f"CPU {100 * many['cpu']:.1f} % of a core"
+    )
+    print(
+        f"per extra exporter at a {SCRAPE} scrape, after {SECONDS:.0f} s: "
+        f"{(many['series'] - one['series']) / n:.0f} series, "
+        f"{(many['heap'] - one['heap']) / n / 2**20:.2f} MiB Go heap in use, "
+        f"{(many['rss'] - one['rss']) / n / 2**20:.2f} MiB RSS, "
+        f"{100 * (many['cpu'] - one['cpu']) / n:.2f} % of a core"
+    )
 
 
 if __name__ == "__main__":

@@ -29,8 +29,15 @@ from .targets import checklist
 
 async def _measure(workdir: Path, n: int, changed: int, repeats: int) -> dict[str, list[float]]:
     (workdir / "evidence.txt").write_text("ok\n")
-    items = [{"id": f"R-{k:05d}", "title": f"render item {k}", "priority": "high",
-              "probe": {"file": {"path": "evidence.txt"}}} for k in range(n)]
+    items = [
+        {
+            "id": f"R-{k:05d}",
+            "title": f"render item {k}",
+            "priority": "high",
+            "probe": {"file": {"path": "evidence.txt"}},
+        }
+        for k in range(n)
+    ]
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(checklist(items, "60s", "5s")))
     engine = Engine(config.load(path, {}))
@@ -42,7 +49,7 @@ async def _measure(workdir: Path, n: int, changed: int, repeats: int) -> dict[st
     for r in range(repeats):
         start = (r * changed) % n
         # run_item, not run_round: run_round takes the snapshot this loop means to time.
-        await asyncio.gather(*(engine.run_item(i) for i in ids[start:start + changed]))
+        await asyncio.gather(*(engine.run_item(i) for i in ids[start : start + changed]))
         t0 = time.perf_counter()
         engine.snapshot()
         t1 = time.perf_counter()
@@ -63,11 +70,17 @@ def run(workdir: Path, n: int = 10_000, changed: int = 2_500, repeats: int = 5) 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     got = asyncio.run(_measure(workdir, n, changed, repeats))
     ours, ref = median(got["render"]) * 1000, median(got["reference"]) * 1000
-    return [Row(f"/metrics render in-process, {n} items, {changed} changed since the last",
-                "(diagnostic)", f"{ours:.1f} ms + snapshot {median(got['snapshot']) * 1000:.1f} ms",
-                f"generate_latest: {ref:.0f} ms", f"{ours / ref:.2f}",
-                note=f"median of {repeats}; output checked byte for byte against generate_latest; "
-                     f"the right-hand column is the reference renderer, not blackbox_exporter")]
+    return [
+        Row(
+            f"/metrics render in-process, {n} items, {changed} changed since the last",
+            "(diagnostic)",
+            f"{ours:.1f} ms + snapshot {median(got['snapshot']) * 1000:.1f} ms",
+            f"generate_latest: {ref:.0f} ms",
+            f"{ours / ref:.2f}",
+            note=f"median of {repeats}; output checked byte for byte against generate_latest; "
+            f"the right-hand column is the reference renderer, not blackbox_exporter",
+        )
+    ]
 
 
 if __name__ == "__main__":

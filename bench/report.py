@@ -16,24 +16,31 @@ class Row:
     ours: str
     blackbox: str = "—"
     ratio: str = "—"
-    met: bool | None = None      # None: a figure without a goal
-    note: str = ""               # runs, spread, sample counts
+    met: bool | None = None  # None: a figure without a goal
+    note: str = ""  # runs, spread, sample counts
 
 
 def table(rows: list[Row]) -> str:
-    lines = ["| Figure | Goal | readiness-exporter | blackbox_exporter | Ratio | Met | Runs, noise |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| Figure | Goal | readiness-exporter | blackbox_exporter | Ratio | Met | Runs, noise |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         met = "—" if r.met is None else ("yes" if r.met else "**no**")
-        lines.append(f"| {r.figure} | {r.goal} | {r.ours} | {r.blackbox} | {r.ratio} | {met} | {r.note} |")
+        lines.append(
+            f"| {r.figure} | {r.goal} | {r.ours} | {r.blackbox} | {r.ratio} | {met} | {r.note} |"
+        )
     return "\n".join(lines)
 
 
-def section(rows: list[Row], machine: dict[str, str], command: str, started: str,
-            load: tuple[str, str]) -> str:
+def section(
+    rows: list[Row], machine: dict[str, str], command: str, started: str, load: tuple[str, str]
+) -> str:
     facts = "\n".join(f"- {k}: {v}" for k, v in machine.items())
-    return (f"{BEGIN}\nRun of {started} with `{command}`.\n\n{table(rows)}\n\n"
-            f"Machine:\n{facts}\n- load average (1, 5, 15 min) at start: {load[0]}; at end: {load[1]}\n{END}")
+    return (
+        f"{BEGIN}\nRun of {started} with `{command}`.\n\n{table(rows)}\n\n"
+        f"Machine:\n{facts}\n- load average (1, 5, 15 min) at start: {load[0]}; at end: {load[1]}\n{END}"
+    )
 
 
 def write_into(doc: Path, text: str) -> None:

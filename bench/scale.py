@@ -16,11 +16,11 @@ import urllib.request
 from pathlib import Path
 
 import yaml
+from support.procs import http_ok, wait_until
 
 from .procstat import cpu_seconds, median, percentile, rss_bytes
 from .report import Row
 from .targets import Nginx, checklist, items_of, start_readiness
-from support.procs import http_ok, wait_until
 
 
 def timed_get(url: str) -> tuple[float, int]:
@@ -42,10 +42,14 @@ def measure(workdir: Path, n: int, interval: float, window: float, scrape_every:
     nginx = Nginx(workdir / "nginx", cpus=server_cpus).start()
     try:
         config = workdir / "config.yaml"
-        config.write_text(yaml.safe_dump(checklist(items_of("http", n, nginx), f"{interval:g}s", "5s")))
+        config.write_text(
+            yaml.safe_dump(checklist(items_of("http", n, nginx), f"{interval:g}s", "5s"))
+        )
         lags_file = workdir / "lags.json"
         started = time.time()
-        proc, base = start_readiness(config, workdir / "exporter.log", cpus=exporter_cpus, lags=lags_file)
+        proc, base = start_readiness(
+            config, workdir / "exporter.log", cpus=exporter_cpus, lags=lags_file
+        )
     except BaseException:
         nginx.stop()
         raise
@@ -76,14 +80,27 @@ def measure(workdir: Path, n: int, interval: float, window: float, scrape_every:
         nginx.stop()
     lags = json.loads(lags_file.read_text())
     steady = [lag for planned, lag in lags if window_start <= planned <= window_end]
-    return {"steady": steady, "first": [lag for planned, lag in lags if planned < window_start],
-            "per_s": len(steady) / (window_end - window_start), "ready_after": ready_after,
-            "rss_ready": rss_ready, "rss_peak": rss_peak, "cpu_share": cpu_share,
-            "latencies": latencies, "size": size}
+    return {
+        "steady": steady,
+        "first": [lag for planned, lag in lags if planned < window_start],
+        "per_s": len(steady) / (window_end - window_start),
+        "ready_after": ready_after,
+        "rss_ready": rss_ready,
+        "rss_peak": rss_peak,
+        "cpu_share": cpu_share,
+        "latencies": latencies,
+        "size": size,
+    }
 
 
-def run(workdir: Path, n: int = 10_000, interval: float = 60.0, window: float = 120.0,
-        scrape_every: float = 15.0, runs: int = 3) -> list[Row]:
+def run(
+    workdir: Path,
+    n: int = 10_000,
+    interval: float = 60.0,
+    window: float = 120.0,
+    scrape_every: float = 15.0,
+    runs: int = 3,
+) -> list[Row]:
     """``runs`` separate runs (a fresh exporter each); medians across runs, with their spread."""
     got = [measure(workdir / f"run{i}", n, interval, window, scrape_every) for i in range(runs)]
 
@@ -98,20 +115,38 @@ def run(workdir: Path, n: int = 10_000, interval: float = 60.0, window: float = 
     m50, m99 = percentile(latencies, 50), percentile(latencies, 99)
     where = f"median of {runs} runs, each a {window:g} s window after the first round"
     return [
-        Row(f"Scale: scheduling lag p50 / p99 ({n} items every {interval:g} s, one core)", "p99 < 1 s",
-            f"{median(lag50) * 1000:.1f} ms / {median(lag99) * 1000:.1f} ms", met=max(lag99) < 1.0,
+        Row(
+            f"Scale: scheduling lag p50 / p99 ({n} items every {interval:g} s, one core)",
+            "p99 < 1 s",
+            f"{median(lag50) * 1000:.1f} ms / {median(lag99) * 1000:.1f} ms",
+            met=max(lag99) < 1.0,
             note=f"{where}; p99 per run {spread([x * 1000 for x in lag99], '{:.1f}')} ms; "
-                 f"{sum(len(g['steady']) for g in got)} runs ({median([g['per_s'] for g in got]):.0f}/s); "
-                 f"first round p99 {spread([percentile(g['first'], 99) for g in got], '{:.2f}')} s, "
-                 f"ready after {spread([g['ready_after'] for g in got], '{:.0f}')} s"),
-        Row("Scale: CPU share of one core", "< 25 %", f"{median(cpu) * 100:.1f} %", met=max(cpu) < 0.25,
-            note=f"{where}; per run {spread([c * 100 for c in cpu], '{:.1f}')} %"),
-        Row("Scale: RSS", "< 200 MB", f"{median(rss) / 1e6:.0f} MB", met=max(rss) < 200e6,
+            f"{sum(len(g['steady']) for g in got)} runs ({median([g['per_s'] for g in got]):.0f}/s); "
+            f"first round p99 {spread([percentile(g['first'], 99) for g in got], '{:.2f}')} s, "
+            f"ready after {spread([g['ready_after'] for g in got], '{:.0f}')} s",
+        ),
+        Row(
+            "Scale: CPU share of one core",
+            "< 25 %",
+            f"{median(cpu) * 100:.1f} %",
+            met=max(cpu) < 0.25,
+            note=f"{where}; per run {spread([c * 100 for c in cpu], '{:.1f}')} %",
+        ),
+        Row(
+            "Scale: RSS",
+            "< 200 MB",
+            f"{median(rss) / 1e6:.0f} MB",
+            met=max(rss) < 200e6,
             note=f"peak of the samples at each scrape, median of {runs} runs; per run "
-                 f"{spread([r / 1e6 for r in rss], '{:.0f}')} MB; when ready "
-                 f"{spread([g['rss_ready'] / 1e6 for g in got], '{:.0f}')} MB"),
-        Row("Scale: /metrics latency p50 / p99, one scrape per 15 s", "p99 < 50 ms",
-            f"{m50 * 1000:.1f} ms / {m99 * 1000:.1f} ms", met=m99 < 0.05,
+            f"{spread([r / 1e6 for r in rss], '{:.0f}')} MB; when ready "
+            f"{spread([g['rss_ready'] / 1e6 for g in got], '{:.0f}')} MB",
+        ),
+        Row(
+            "Scale: /metrics latency p50 / p99, one scrape per 15 s",
+            "p99 < 50 ms",
+            f"{m50 * 1000:.1f} ms / {m99 * 1000:.1f} ms",
+            met=m99 < 0.05,
             note=f"{len(latencies)} scrapes over {runs} runs, of {got[-1]['size'] / 1e6:.1f} MB; "
-                 f"each: {', '.join(f'{x * 1000:.0f}' for x in latencies)} ms"),
+            f"each: {', '.join(f'{x * 1000:.0f}' for x in latencies)} ms",
+        ),
     ]

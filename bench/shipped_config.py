@@ -11,12 +11,13 @@ import os
 import time
 from pathlib import Path
 
+from support.procs import http_get
+
 from exporter import config
 
 from .procstat import median, percentile, rss_bytes, spread
 from .report import Row
 from .targets import ROOT, start_readiness
-from support.procs import http_get
 
 
 def _scrape_latencies(base: str, count: int) -> list[float]:
@@ -57,16 +58,31 @@ def run(workdir: Path, runs: int = 3, scrapes: int = 300) -> list[Row]:
             latencies += _scrape_latencies(base, scrapes)
         finally:
             proc.stop()
-    where = (f"{len(checklist.items)} items, {len(probed)} probed (the rest wait for variables); "
-             f"{runs} runs")
+    where = (
+        f"{len(checklist.items)} items, {len(probed)} probed (the rest wait for variables); "
+        f"{runs} runs"
+    )
     m50, m99 = percentile(latencies, 50), percentile(latencies, 99)
     return [
-        Row("Shipped config: start to /-/ready", f"≤ longest timeout + 1 s = {longest + 1:g} s",
-            f"{median(ready_s):.2f} s", met=median(ready_s) <= longest + 1,
-            note=f"median, runs {spread(ready_s)} s; {where}; includes Python start-up"),
-        Row("Shipped config: RSS after the first round", "< 60 MB", f"{median(rss) / 1e6:.1f} MB",
-            met=median(rss) < 60e6, note=f"median, runs {spread([r / 1e6 for r in rss])} MB"),
-        Row("Shipped config: /metrics latency p50 / p99", "p99 < 5 ms",
-            f"{m50 * 1000:.2f} ms / {m99 * 1000:.2f} ms", met=m99 < 0.005,
-            note=f"{len(latencies)} scrapes back to back on a kept-alive connection"),
+        Row(
+            "Shipped config: start to /-/ready",
+            f"≤ longest timeout + 1 s = {longest + 1:g} s",
+            f"{median(ready_s):.2f} s",
+            met=median(ready_s) <= longest + 1,
+            note=f"median, runs {spread(ready_s)} s; {where}; includes Python start-up",
+        ),
+        Row(
+            "Shipped config: RSS after the first round",
+            "< 60 MB",
+            f"{median(rss) / 1e6:.1f} MB",
+            met=median(rss) < 60e6,
+            note=f"median, runs {spread([r / 1e6 for r in rss])} MB",
+        ),
+        Row(
+            "Shipped config: /metrics latency p50 / p99",
+            "p99 < 5 ms",
+            f"{m50 * 1000:.2f} ms / {m99 * 1000:.2f} ms",
+            met=m99 < 0.005,
+            note=f"{len(latencies)} scrapes back to back on a kept-alive connection",
+        ),
     ]

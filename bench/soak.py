@@ -33,7 +33,7 @@ from aiohttp import web
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from support.procs import Process, start_exporter  # noqa: E402
+from support.procs import Process, start_exporter
 
 ITEM_RE = re.compile(r'^readiness_item_status\{[^}]*item="([^"]+)"', re.M)
 RUNS_RE = re.compile(r'^readiness_probe_runs_total\{item="[^"]+"\} (\S+)$', re.M)
@@ -70,7 +70,7 @@ class Scrapers:
                 async with session.get(self.url) as resp:
                     body = await resp.text()
                     status = resp.status
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 self.failures.append(repr(exc))
                 continue
             self.latencies.append(time.perf_counter() - started)
@@ -81,10 +81,13 @@ class Scrapers:
                 if gone:
                     self.missing.append(", ".join(sorted(gone)[:5]))
 
-    async def run_while(self, work: "asyncio.Future[object] | None" = None,
-                        seconds: float | None = None) -> None:
+    async def run_while(
+        self, work: asyncio.Future[object] | None = None, seconds: float | None = None
+    ) -> None:
         timeout = aiohttp.ClientTimeout(total=30)
-        async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=0)) as s:
+        async with aiohttp.ClientSession(
+            timeout=timeout, connector=aiohttp.TCPConnector(limit=0)
+        ) as s:
             tasks = [asyncio.create_task(self._one(s)) for _ in range(self.n)]
             if work is not None:
                 await work
@@ -95,9 +98,11 @@ class Scrapers:
 
     def report(self, seconds: float) -> str:
         ms = [x * 1000 for x in self.latencies]
-        return (f"{len(ms)} scrapes in {seconds:.1f}s ({len(ms) / seconds:.0f}/s), "
-                f"{len(self.failures)} failed, p50 {statistics.median(ms):.1f} ms, "
-                f"p99 {percentile(ms, 0.99):.1f} ms, max {max(ms):.1f} ms")
+        return (
+            f"{len(ms)} scrapes in {seconds:.1f}s ({len(ms) / seconds:.0f}/s), "
+            f"{len(self.failures)} failed, p50 {statistics.median(ms):.1f} ms, "
+            f"p99 {percentile(ms, 0.99):.1f} ms, max {max(ms):.1f} ms"
+        )
 
 
 def start(config: Path, work: Path, extra: list[str] | None = None) -> tuple[Process, str]:
@@ -122,8 +127,10 @@ async def phase_load(work: Path, seconds: float) -> bool:
         started = time.monotonic()
         await scrapers.run_while(seconds=seconds)
         took = time.monotonic() - started
-        print(f"load: 50 scrapers, shipped config ({len(set(ITEM_RE.findall(_get(base))))} items): "
-              f"{scrapers.report(took)}; exporter RSS {rss_mb(proc.proc.pid):.1f} MB")
+        print(
+            f"load: 50 scrapers, shipped config ({len(set(ITEM_RE.findall(_get(base))))} items): "
+            f"{scrapers.report(took)}; exporter RSS {rss_mb(proc.proc.pid):.1f} MB"
+        )
     finally:
         stop(proc)
     return not scrapers.failures
@@ -169,9 +176,11 @@ async def phase_reload(work: Path, reloads: int) -> bool:
         started = time.monotonic()
         await scrapers.run_while(asyncio.ensure_future(reload_many()))
         took = time.monotonic() - started
-        print(f"reload: {reloads} reloads in {took:.1f}s while 10 scrapers ran: "
-              f"{len(errors)} failed reloads, {len(scrapers.missing)} scrapes missing an item "
-              f"present in both configs ({len(common)} items); {scrapers.report(took)}")
+        print(
+            f"reload: {reloads} reloads in {took:.1f}s while 10 scrapers ran: "
+            f"{len(errors)} failed reloads, {len(scrapers.missing)} scrapes missing an item "
+            f"present in both configs ({len(common)} items); {scrapers.report(took)}"
+        )
         for line in (errors + scrapers.missing)[:5]:
             print("   ", line)
     finally:
@@ -181,21 +190,28 @@ async def phase_reload(work: Path, reloads: int) -> bool:
 
 def soak_config(port: int, work: Path) -> str:
     (work / "evidence.yaml").write_text(
-        "status: pass\nvalidated_by: Soak\ndate: 2026-11-01\nevidence: [soak]\n")
+        "status: pass\nvalidated_by: Soak\ndate: 2026-11-01\nevidence: [soak]\n"
+    )
     kinds = [
         ("http", f"{{http: {{url: 'http://127.0.0.1:{port}/ok', body_regex: ok}}}}", "100ms"),
         ("http404", f"{{http: {{url: 'http://127.0.0.1:{port}/missing'}}}}", "100ms"),
         ("tcp", f"{{tcp: {{target: '127.0.0.1:{port}'}}}}", "100ms"),
         ("file", "{file: {path: evidence.yaml, content_regex: Soak}}", "100ms"),
         ("attestation", "{attestation: {file: evidence.yaml}}", "100ms"),
-        ("all", f"{{all: [{{tcp: {{target: '127.0.0.1:{port}'}}}}, {{file: {{path: evidence.yaml}}}}]}}", "100ms"),
+        (
+            "all",
+            f"{{all: [{{tcp: {{target: '127.0.0.1:{port}'}}}}, {{file: {{path: evidence.yaml}}}}]}}",
+            "100ms",
+        ),
         ("command", "{command: {argv: ['true']}}", "500ms"),
     ]
     items = []
     for n in range(6):
         for name, probe, interval in kinds:
-            items.append(f"      - {{id: {name.upper()}-{n}, title: {name} {n}, priority: high, "
-                         f"interval: {interval}, timeout: {interval}, probe: {probe}}}")
+            items.append(
+                f"      - {{id: {name.upper()}-{n}, title: {name} {n}, priority: high, "
+                f"interval: {interval}, timeout: {interval}, probe: {probe}}}"
+            )
     return "categories:\n  - id: soak\n    title: Soak\n    items:\n" + "\n".join(items) + "\n"
 
 
@@ -229,9 +245,11 @@ async def phase_soak(work: Path, runs: int) -> bool:
         took = time.monotonic() - started
         end_rss = rss_mb(proc.proc.pid)
         growth = end_rss - (warm_rss or end_rss)
-        print(f"soak: {total:.0f} probe runs in {took:.0f}s ({total / took:.0f}/s, 42 items, "
-              f"intervals 100-500ms): RSS {warm_rss:.1f} MB after {warm_at:.0f} runs, "
-              f"{end_rss:.1f} MB at the end, growth {growth:+.1f} MB (limit {RSS_GROWTH_LIMIT_MB} MB)")
+        print(
+            f"soak: {total:.0f} probe runs in {took:.0f}s ({total / took:.0f}/s, 42 items, "
+            f"intervals 100-500ms): RSS {warm_rss:.1f} MB after {warm_at:.0f} runs, "
+            f"{end_rss:.1f} MB at the end, growth {growth:+.1f} MB (limit {RSS_GROWTH_LIMIT_MB} MB)"
+        )
         ok_ = growth < RSS_GROWTH_LIMIT_MB
         code, exit_s = stop(proc)
         print(f"sigterm: after the soak, with probes in flight: exit code {code} in {exit_s:.2f}s")
@@ -263,8 +281,10 @@ async def phase_sigterm(work: Path, rounds: int) -> bool:
         codes.append(proc.proc.wait(30))
         times.append(time.monotonic() - started)
         proc.stop()
-    print(f"sigterm: {rounds} runs with stubborn commands in flight: exit codes {sorted(set(codes))}, "
-          f"{statistics.median(times):.2f}s median, {max(times):.2f}s max to exit")
+    print(
+        f"sigterm: {rounds} runs with stubborn commands in flight: exit codes {sorted(set(codes))}, "
+        f"{statistics.median(times):.2f}s median, {max(times):.2f}s max to exit"
+    )
     return set(codes) == {0} and max(times) < 5
 
 
@@ -274,9 +294,18 @@ async def main() -> int:
     parser.add_argument("--quick", action="store_true", help="short runs (smoke check)")
     args = parser.parse_args()
     quick = args.quick
-    settings = {"load": 5 if quick else 30, "reload": 20 if quick else 100,
-                "soak": 3000 if quick else 20000, "sigterm": 2 if quick else 5}
-    phases = {"load": phase_load, "reload": phase_reload, "soak": phase_soak, "sigterm": phase_sigterm}
+    settings = {
+        "load": 5 if quick else 30,
+        "reload": 20 if quick else 100,
+        "soak": 3000 if quick else 20000,
+        "sigterm": 2 if quick else 5,
+    }
+    phases = {
+        "load": phase_load,
+        "reload": phase_reload,
+        "soak": phase_soak,
+        "sigterm": phase_sigterm,
+    }
     results = {}
     for name in args.phases:
         with tempfile.TemporaryDirectory(prefix=f"soak-{name}-") as tmp:

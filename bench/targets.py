@@ -12,23 +12,25 @@ import os
 import shutil
 import signal
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import trustme
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))   # the test suite's process helpers, reused as they are
+sys.path.insert(0, str(ROOT / "tests"))  # the test suite's process helpers, reused as they are
 
-from support.procs import Process, free_port, http_ok, wait_until  # noqa: E402
+from support.procs import Process, free_port, http_ok, wait_until
 
 PAGE = "<!doctype html><title>ready</title><p>ready</p>\n"
 
 
 def _program(name: str) -> str:
-    path = shutil.which(name) or (f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None)
+    path = shutil.which(name) or (
+        f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None
+    )
     if path is None:
         raise SystemExit(f"bench: {name} is not installed; run scripts/setup.sh --system as root")
     return path
@@ -41,7 +43,7 @@ class Nginx:
     workdir: Path
     cpus: str | None = None
 
-    def start(self) -> "Nginx":
+    def start(self) -> Nginx:
         self.workdir.mkdir(parents=True, exist_ok=True)
         ca = trustme.CA()
         cert = ca.issue_cert("127.0.0.1", "localhost")
@@ -73,12 +75,21 @@ http {{
 }}
 """
         (self.workdir / "nginx.conf").write_text(conf)
-        argv = [_program("nginx"), "-p", str(self.workdir), "-c", str(self.workdir / "nginx.conf"),
-                "-e", str(self.workdir / "error.log")]
+        argv = [
+            _program("nginx"),
+            "-p",
+            str(self.workdir),
+            "-c",
+            str(self.workdir / "nginx.conf"),
+            "-e",
+            str(self.workdir / "error.log"),
+        ]
         if self.cpus is not None:
             argv = ["taskset", "-c", self.cpus, *argv]
         self.proc = Process(argv, self.workdir / "nginx.out")
-        wait_until(lambda: http_ok(self.url("http")) or self.proc.proc.poll() is not None, 20, "nginx")
+        wait_until(
+            lambda: http_ok(self.url("http")) or self.proc.proc.poll() is not None, 20, "nginx"
+        )
         if self.proc.proc.poll() is not None:
             raise RuntimeError(f"nginx exited: {self.proc.log()}")
         return self
@@ -112,24 +123,34 @@ class Blackbox:
 
     MODULE = {"http": "http_2xx", "https": "https_2xx", "tcp": "tcp_connect"}
 
-    def start(self) -> "Blackbox":
+    def start(self) -> Blackbox:
         self.workdir.mkdir(parents=True, exist_ok=True)
         ip4 = {"preferred_ip_protocol": "ip4"}
         modules = {
             "http_2xx": {"prober": "http", "timeout": "5s", "http": dict(ip4)},
-            "https_2xx": {"prober": "http", "timeout": "5s",
-                          "http": {**ip4, "tls_config": {"ca_file": self.ca_file}}},
+            "https_2xx": {
+                "prober": "http",
+                "timeout": "5s",
+                "http": {**ip4, "tls_config": {"ca_file": self.ca_file}},
+            },
             "tcp_connect": {"prober": "tcp", "timeout": "5s", "tcp": dict(ip4)},
         }
         (self.workdir / "blackbox.yml").write_text(yaml.safe_dump({"modules": modules}))
         self.port = free_port()
-        self.proc = Process([_program("prometheus-blackbox-exporter"),
-                             f"--config.file={self.workdir / 'blackbox.yml'}",
-                             f"--web.listen-address=127.0.0.1:{self.port}"],
-                            self.workdir / "blackbox.log")
+        self.proc = Process(
+            [
+                _program("prometheus-blackbox-exporter"),
+                f"--config.file={self.workdir / 'blackbox.yml'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ],
+            self.workdir / "blackbox.log",
+        )
         self.base = f"http://127.0.0.1:{self.port}"
-        wait_until(lambda: http_ok(f"{self.base}/-/healthy") or self.proc.proc.poll() is not None,
-                   20, "blackbox_exporter")
+        wait_until(
+            lambda: http_ok(f"{self.base}/-/healthy") or self.proc.proc.poll() is not None,
+            20,
+            "blackbox_exporter",
+        )
         if self.proc.proc.poll() is not None:
             raise RuntimeError(f"blackbox_exporter exited: {self.proc.log()}")
         return self
@@ -138,22 +159,33 @@ class Blackbox:
         self.proc.stop()
 
 
-def start_readiness(config: Path, log: Path, cpus: str | None = None,
-                    lags: Path | None = None) -> tuple[Process, str]:
+def start_readiness(
+    config: Path, log: Path, cpus: str | None = None, lags: Path | None = None
+) -> tuple[Process, str]:
     """readiness-exporter serving ``config``; with ``lags``, the lag-recording runner instead."""
     port = free_port()
     listen = f"127.0.0.1:{port}"
     if lags is None:
-        argv: Sequence[str] = [sys.executable, "-m", "exporter", "--config.file", str(config),
-                               "--web.listen-address", listen]
+        argv: Sequence[str] = [
+            sys.executable,
+            "-m",
+            "exporter",
+            "--config.file",
+            str(config),
+            "--web.listen-address",
+            listen,
+        ]
     else:
         argv = [sys.executable, "-m", "bench.lag_recorder", str(config), listen, str(lags)]
     if cpus is not None:
         argv = ["taskset", "-c", cpus, *argv]
     proc = Process(argv, log, env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=config.parent)
     base = f"http://{listen}"
-    wait_until(lambda: http_ok(f"{base}/-/healthy") or proc.proc.poll() is not None, 120,
-               "readiness-exporter healthy")
+    wait_until(
+        lambda: http_ok(f"{base}/-/healthy") or proc.proc.poll() is not None,
+        120,
+        "readiness-exporter healthy",
+    )
     if proc.proc.poll() is not None:
         raise RuntimeError(f"readiness-exporter exited: {proc.log()}")
     return proc, base
@@ -164,8 +196,11 @@ def checklist(items: list[dict], interval: str, timeout: str, categories: int = 
     cats = [{"id": f"cat{c:02d}", "title": f"Category {c}", "items": []} for c in range(categories)]
     for n, item in enumerate(items):
         cats[n % categories]["items"].append(item)
-    return {"checklist": {"name": "bench"}, "defaults": {"interval": interval, "timeout": timeout},
-            "categories": cats}
+    return {
+        "checklist": {"name": "bench"},
+        "defaults": {"interval": interval, "timeout": timeout},
+        "categories": cats,
+    }
 
 
 def items_of(kind: str, count: int, nginx: Nginx) -> list[dict]:
@@ -178,5 +213,12 @@ def items_of(kind: str, count: int, nginx: Nginx) -> list[dict]:
     else:
         probe = {"http": {"url": nginx.url("http")}}
     # A copy per item: a shared dict would be dumped as YAML aliases, which the loader caps.
-    return [{"id": f"B-{n:05d}", "title": f"bench item {n}", "priority": priorities[n % 4],
-             "probe": copy.deepcopy(probe)} for n in range(count)]
+    return [
+        {
+            "id": f"B-{n:05d}",
+            "title": f"bench item {n}",
+            "priority": priorities[n % 4],
+            "probe": copy.deepcopy(probe),
+        }
+        for n in range(count)
+    ]

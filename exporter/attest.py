@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import yaml
 
@@ -33,19 +33,27 @@ def evidence_file(checklist: Checklist, item_id: str) -> Path:
         raise AttestError(f"unknown item {item_id}: not in {checklist.path.name}")
     if item.kind != "attestation":
         kind = item.kind or "no probe"
-        raise AttestError(f"{item_id} has no attestation probe in {checklist.path.name} "
-                          f"(its probe is {kind}): nothing to attest")
+        raise AttestError(
+            f"{item_id} has no attestation probe in {checklist.path.name} "
+            f"(its probe is {kind}): nothing to attest"
+        )
     return Path(item.spec.file)
 
 
-def document(status: str, by: str, evidence: Sequence[str], notes: str = "",
-             expires: str | None = None, now: dt.datetime | None = None) -> dict:
+def document(
+    status: str,
+    by: str,
+    evidence: Sequence[str],
+    notes: str = "",
+    expires: str | None = None,
+    now: dt.datetime | None = None,
+) -> dict:
     """The evidence file's fields; raises AttestError for a bad status or expiry."""
     if status.lower() not in STATUSES:
         raise AttestError(f"--status must be one of {', '.join(STATUSES)} (got {status!r})")
     if not by.strip():
         raise AttestError("--by must name the person who validated the item")
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     doc: dict = {
         "status": status.lower(),
         "validated_by": by.strip(),
@@ -58,7 +66,9 @@ def document(status: str, by: str, evidence: Sequence[str], notes: str = "",
         try:
             seconds = parse_duration(expires)
         except ValueError:
-            raise AttestError(f"--expires must be a duration such as 30d or 12h (got {expires!r})") from None
+            raise AttestError(
+                f"--expires must be a duration such as 30d or 12h (got {expires!r})"
+            ) from None
         doc["expires"] = (now + dt.timedelta(seconds=seconds)).replace(microsecond=0).isoformat()
     return doc
 
@@ -81,8 +91,15 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def attest(checklist: Checklist, item_id: str, status: str, by: str, evidence: Sequence[str],
-           notes: str = "", expires: str | None = None) -> tuple[Path, dict]:
+def attest(
+    checklist: Checklist,
+    item_id: str,
+    status: str,
+    by: str,
+    evidence: Sequence[str],
+    notes: str = "",
+    expires: str | None = None,
+) -> tuple[Path, dict]:
     """Write the item's evidence file; returns its path and what was written."""
     path = evidence_file(checklist, item_id)
     doc = document(status, by, evidence, notes, expires)

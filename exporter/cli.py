@@ -8,30 +8,38 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import json
 import sys
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
-from . import __version__, config, junit_report, logs, markdown_report, reports
+from . import __version__, config, logs
+from .render import FORMATS
 from .scoring import Decision
 
 EXIT_CODES = {Decision.GO: 0, Decision.GO_WITH_CAUTION: 3, Decision.NO_GO: 1}
 EXIT_CONFIG = 2
-FORMATS: dict[str, Callable[..., str]] = {
-    "table": reports.table,
-    "json": lambda snap: json.dumps(reports.status_json(snap), indent=2, ensure_ascii=False) + "\n",
-    "markdown": markdown_report.render,
-    "junit": junit_report.render,
-}
 
 
 def _common(parser: argparse.ArgumentParser, log_level: str = "info") -> None:
-    parser.add_argument("--config.file", dest="config_file", default="config.yaml",
-                        help="checklist config file (default: %(default)s)")
-    parser.add_argument("--log.level", dest="log_level", default=log_level, choices=logs.LEVELS,
-                        help="only log lines at this level or above (default: %(default)s)")
-    parser.add_argument("--log.format", dest="log_format", default="json",
-                        choices=("json", "console"), help="log line format (default: %(default)s)")
+    parser.add_argument(
+        "--config.file",
+        dest="config_file",
+        default="config.yaml",
+        help="checklist config file (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--log.level",
+        dest="log_level",
+        default=log_level,
+        choices=logs.LEVELS,
+        help="only log lines at this level or above (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--log.format",
+        dest="log_format",
+        default="json",
+        choices=("json", "console"),
+        help="log line format (default: %(default)s)",
+    )
 
 
 def serve_parser() -> argparse.ArgumentParser:
@@ -40,13 +48,22 @@ def serve_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="readiness-exporter",
         description="Probe every checklist item on its interval and export status, scores and "
-                    "the Go/No-Go decision on /metrics. Other commands: check, validate, import, attest "
-                    "(readiness-exporter COMMAND --help).")
+        "the Go/No-Go decision on /metrics. Other commands: check, validate, import, attest "
+        "(readiness-exporter COMMAND --help).",
+    )
     _common(parser)
-    parser.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN,
-                        help="address to listen on, HOST:PORT or :PORT (default: %(default)s)")
-    parser.add_argument("--web.config.file", dest="web_config", default="",
-                        help="TLS and basic auth, exporter-toolkit format (docs/security.md)")
+    parser.add_argument(
+        "--web.listen-address",
+        dest="listen",
+        default=DEFAULT_LISTEN,
+        help="address to listen on, HOST:PORT or :PORT (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--web.config.file",
+        dest="web_config",
+        default="",
+        help="TLS and basic auth, exporter-toolkit format (docs/security.md)",
+    )
     parser.add_argument("--version", action="version", version=f"readiness-exporter {__version__}")
     return parser
 
@@ -54,9 +71,9 @@ def serve_parser() -> argparse.ArgumentParser:
 def serve(args: argparse.Namespace) -> int:
     from aiohttp import web  # noqa: F401 - fail early if the server library is missing
 
-    from . import webconfig
     from .daemon import Daemon, split_listen_address
-    from .web import build_app
+    from .web import webconfig
+    from .web.app import build_app
 
     try:
         split_listen_address(args.listen)
@@ -88,12 +105,22 @@ def check_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="readiness-exporter check",
         description="Run every probe once, print the checklist and exit with the decision: "
-                    "0 GO, 3 GO WITH CAUTION, 1 NO-GO, 2 config error.")
+        "0 GO, 3 GO WITH CAUTION, 1 NO-GO, 2 config error.",
+    )
     _common(parser, log_level="warn")
-    parser.add_argument("--format", default="table", choices=tuple(FORMATS),
-                        help="output format (default: %(default)s)")
-    parser.add_argument("--item", action="append", default=[], metavar="ID",
-                        help="check only this item (repeatable); scores cover the items checked")
+    parser.add_argument(
+        "--format",
+        default="table",
+        choices=tuple(FORMATS),
+        help="output format (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--item",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="check only this item (repeatable); scores cover the items checked",
+    )
     return parser
 
 
@@ -102,11 +129,15 @@ def only_items(checklist: config.Checklist, ids: Sequence[str]) -> config.Checkl
     known = {i.id for i in checklist.items}
     unknown = [i for i in ids if i not in known]
     if unknown:
-        raise config.ConfigError([f"unknown item {', '.join(unknown)}: not in {checklist.path.name}"])
+        raise config.ConfigError(
+            [f"unknown item {', '.join(unknown)}: not in {checklist.path.name}"]
+        )
     wanted = set(ids)
     categories = tuple(
         dataclasses.replace(c, items=tuple(i for i in c.items if i.id in wanted))
-        for c in checklist.categories if any(i.id in wanted for i in c.items))
+        for c in checklist.categories
+        if any(i.id in wanted for i in c.items)
+    )
     return dataclasses.replace(checklist, categories=categories)
 
 
@@ -137,7 +168,8 @@ def validate_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="readiness-exporter validate",
         description="Check the config and exit: 0 when valid, 2 with every error listed. "
-                    "Also lists the items that are not configured and the variables they need.")
+        "Also lists the items that are not configured and the variables they need.",
+    )
     _common(parser, log_level="warn")
     return parser
 
@@ -149,10 +181,14 @@ def validate(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
     items = checklist.items
-    print(f"{checklist.path.name}: valid: {len(items)} items in {len(checklist.categories)} categories")
+    print(
+        f"{checklist.path.name}: valid: {len(items)} items in {len(checklist.categories)} categories"
+    )
     waiting = [i for i in items if i.applicable and i.missing]
     if waiting:
-        print(f"{len(waiting)} item{'s are' if len(waiting) != 1 else ' is'} not configured (PENDING until these variables are set):")
+        print(
+            f"{len(waiting)} item{'s are' if len(waiting) != 1 else ' is'} not configured (PENDING until these variables are set):"
+        )
         for item in waiting:
             print(f"  {item.id}: {', '.join(item.missing)}")
         needed = sorted({v for i in waiting for v in i.missing})
@@ -164,13 +200,20 @@ def import_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="readiness-exporter import",
         description="Read a checklist written as Markdown tables and print a config whose items "
-                    "are attested by people (readiness-exporter import CHECKLIST.md > config.yaml). "
-                    "Inconsistencies in the document are warnings on stderr.")
+        "are attested by people (readiness-exporter import CHECKLIST.md > config.yaml). "
+        "Inconsistencies in the document are warnings on stderr.",
+    )
     parser.add_argument("checklist", metavar="CHECKLIST.md", help="the Markdown checklist")
-    parser.add_argument("--log.level", dest="log_level", default="warn", choices=logs.LEVELS,
-                        help=argparse.SUPPRESS)
-    parser.add_argument("--log.format", dest="log_format", default="console",
-                        choices=("json", "console"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--log.level", dest="log_level", default="warn", choices=logs.LEVELS, help=argparse.SUPPRESS
+    )
+    parser.add_argument(
+        "--log.format",
+        dest="log_format",
+        default="console",
+        choices=("json", "console"),
+        help=argparse.SUPPRESS,
+    )
     return parser
 
 
@@ -195,40 +238,55 @@ def attest_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="readiness-exporter attest",
         description="Record a person's attestation for an item: writes the evidence file its "
-                    "attestation probe reads (atomically). A running exporter shows it within "
-                    "a few seconds, without a reload.")
+        "attestation probe reads (atomically). A running exporter shows it within "
+        "a few seconds, without a reload.",
+    )
     _common(parser, log_level="warn")
     parser.add_argument("item", metavar="ITEM", help="the item's ID, e.g. S-001")
     parser.add_argument("--status", required=True, help="pass, partial, fail, na or pending")
     parser.add_argument("--by", required=True, help="who validated the item")
-    parser.add_argument("--evidence", action="append", default=[], metavar="TEXT",
-                        help="what was checked: a sentence or a link (repeatable)")
+    parser.add_argument(
+        "--evidence",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="what was checked: a sentence or a link (repeatable)",
+    )
     parser.add_argument("--notes", default="", help="anything else worth knowing")
-    parser.add_argument("--expires", metavar="DURATION",
-                        help="how long the attestation holds, e.g. 90d (default: no expiry "
-                             "beyond the probe's max_age)")
+    parser.add_argument(
+        "--expires",
+        metavar="DURATION",
+        help="how long the attestation holds, e.g. 90d (default: no expiry "
+        "beyond the probe's max_age)",
+    )
     return parser
 
 
 def attest(args: argparse.Namespace) -> int:
-    from .attest import AttestError, attest as record
+    from .attest import AttestError
+    from .attest import attest as record
 
     try:
         checklist = config.load(args.config_file)
-        path, doc = record(checklist, args.item, args.status, args.by, args.evidence,
-                           args.notes, args.expires)
+        path, doc = record(
+            checklist, args.item, args.status, args.by, args.evidence, args.notes, args.expires
+        )
     except (config.ConfigError, AttestError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
     except OSError as exc:
-        print(f"{args.item}: cannot write its evidence file ({exc.strerror or exc})", file=sys.stderr)
+        print(
+            f"{args.item}: cannot write its evidence file ({exc.strerror or exc})", file=sys.stderr
+        )
         return 1
     until = f", expires {doc['expires']}" if "expires" in doc else ""
     print(f"{args.item}: {doc['status']} attested by {doc['validated_by']} in {path}{until}")
     return 0
 
 
-COMMANDS: dict[str, tuple[Callable[[], argparse.ArgumentParser], Callable[[argparse.Namespace], int]]] = {
+COMMANDS: dict[
+    str, tuple[Callable[[], argparse.ArgumentParser], Callable[[argparse.Namespace], int]]
+] = {
     "check": (check_parser, check),
     "validate": (validate_parser, validate),
     "import": (import_parser, import_checklist),

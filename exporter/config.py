@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -57,8 +58,8 @@ class Item:
     notes: str
     kind: str
     spec: Any
-    raw_probe: Mapping[str, Any]          # as written, ${VAR} unexpanded: safe to show
-    missing: tuple[str, ...] = ()         # unset variables: the item is PENDING, not probed
+    raw_probe: Mapping[str, Any]  # as written, ${VAR} unexpanded: safe to show
+    missing: tuple[str, ...] = ()  # unset variables: the item is PENDING, not probed
     # Masks this item's credentials in whatever is shown of it (summaries, logs, errors).
     redactor: Redactor = field(default=NOTHING, compare=False, repr=False)
 
@@ -148,7 +149,9 @@ def read_yaml(path: Path) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([f"{path}:{where or ''}{':' if where else ''} invalid YAML: {problem}"]) from None
+        raise ConfigError(
+            [f"{path}:{where or ''}{':' if where else ''} invalid YAML: {problem}"]
+        ) from None
 
 
 def load(path: str | Path, env: Mapping[str, str] | None = None) -> Checklist:
@@ -164,8 +167,9 @@ class _Errors:
         self.lines: list[str] = []
 
     def add(self, where: str, message: str) -> None:
-        self.lines.append(f"{self.path.name}: {where}: {message}" if where
-                          else f"{self.path.name}: {message}")
+        self.lines.append(
+            f"{self.path.name}: {where}: {message}" if where else f"{self.path.name}: {message}"
+        )
 
 
 def _keys(errors: _Errors, where: str, raw: Mapping[str, Any], known: tuple[str, ...]) -> None:
@@ -201,8 +205,9 @@ def parse(doc: Any, path: Path, env: Mapping[str, str]) -> Checklist:
     """Validate a parsed config document; raises ConfigError with every problem found."""
     errors = _Errors(path)
     if not isinstance(doc, Mapping):
-        raise ConfigError([f"{path.name}: must be a mapping with checklist and categories "
-                           f"(got {show(doc)})"])
+        raise ConfigError(
+            [f"{path.name}: must be a mapping with checklist and categories (got {show(doc)})"]
+        )
     _keys(errors, "", doc, ("checklist", "decision", "defaults", "engine", "categories"))
 
     checklist = doc.get("checklist") or {}
@@ -219,16 +224,22 @@ def parse(doc: Any, path: Path, env: Mapping[str, str]) -> Checklist:
         errors.add("decision", f"must be a mapping with go and caution (got {show(decision)})")
     else:
         _keys(errors, "decision", decision, ("go", "caution"))
-        thresholds = Thresholds(_ratio(errors, "go", decision.get("go"), 0.95),
-                                _ratio(errors, "caution", decision.get("caution"), 0.90))
+        thresholds = Thresholds(
+            _ratio(errors, "go", decision.get("go"), 0.95),
+            _ratio(errors, "caution", decision.get("caution"), 0.90),
+        )
         if thresholds.caution > thresholds.go:
-            errors.add("decision", f"caution ({thresholds.caution:g}) must not be above "
-                                   f"go ({thresholds.go:g})")
+            errors.add(
+                "decision",
+                f"caution ({thresholds.caution:g}) must not be above go ({thresholds.go:g})",
+            )
 
     defaults = doc.get("defaults") or {}
     interval, timeout = DEFAULT_INTERVAL, DEFAULT_TIMEOUT
     if not isinstance(defaults, Mapping):
-        errors.add("defaults", f"must be a mapping with interval and timeout (got {show(defaults)})")
+        errors.add(
+            "defaults", f"must be a mapping with interval and timeout (got {show(defaults)})"
+        )
     else:
         _keys(errors, "defaults", defaults, ("interval", "timeout"))
         interval = _duration(errors, "defaults", "interval", defaults.get("interval"), interval)
@@ -242,14 +253,18 @@ def parse(doc: Any, path: Path, env: Mapping[str, str]) -> Checklist:
         _keys(errors, "engine", engine, ("concurrency",))
         value = engine.get("concurrency", concurrency)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            errors.add("engine", f"concurrency must be a whole number of at least 1 (got {show(value)})")
+            errors.add(
+                "engine", f"concurrency must be a whole number of at least 1 (got {show(value)})"
+            )
         else:
             concurrency = value
 
     raw_categories = doc.get("categories")
     categories: list[Category] = []
     if not isinstance(raw_categories, list) or not raw_categories:
-        errors.add("categories", f"must be a list of categories with items (got {show(raw_categories)})")
+        errors.add(
+            "categories", f"must be a list of categories with items (got {show(raw_categories)})"
+        )
         raw_categories = []
     seen_items: dict[str, str] = {}
     seen_categories: set[str] = set()
@@ -273,8 +288,17 @@ def parse(doc: Any, path: Path, env: Mapping[str, str]) -> Checklist:
             raw_items = []
         items = []
         for ii, raw_item in enumerate(raw_items):
-            item = _item(errors, f"categories[{ci}].items[{ii}]", raw_item, cat_id,
-                         interval, timeout, path.parent, env, seen_items)
+            item = _item(
+                errors,
+                f"categories[{ci}].items[{ii}]",
+                raw_item,
+                cat_id,
+                interval,
+                timeout,
+                path.parent,
+                env,
+                seen_items,
+            )
             if item is not None:
                 items.append(item)
         categories.append(Category(cat_id, str(raw_cat.get("title") or cat_id), tuple(items)))
@@ -284,8 +308,17 @@ def parse(doc: Any, path: Path, env: Mapping[str, str]) -> Checklist:
     return Checklist(name, tuple(categories), thresholds, concurrency, path)
 
 
-def _item(errors: _Errors, where: str, raw: Any, category: str, interval: float, timeout: float,
-          base_dir: Path, env: Mapping[str, str], seen: dict[str, str]) -> Item | None:
+def _item(
+    errors: _Errors,
+    where: str,
+    raw: Any,
+    category: str,
+    interval: float,
+    timeout: float,
+    base_dir: Path,
+    env: Mapping[str, str],
+    seen: dict[str, str],
+) -> Item | None:
     if not isinstance(raw, Mapping):
         errors.add(where, f"must be a mapping with id, title, priority and probe (got {show(raw)})")
         return None
@@ -300,20 +333,29 @@ def _item(errors: _Errors, where: str, raw: Any, category: str, interval: float,
         errors.add(where, f"id {item_id} is already used at {first}")
     else:
         seen[item_id] = where.split(" ")[0]
-    _keys(errors, where, raw, ("id", "title", "priority", "interval", "timeout", "applicable",
-                               "notes", "probe"))
+    _keys(
+        errors,
+        where,
+        raw,
+        ("id", "title", "priority", "interval", "timeout", "applicable", "notes", "probe"),
+    )
     title = raw.get("title")
     if not isinstance(title, str) or not title.strip():
         errors.add(where, f"title must be a non-empty string (got {show(title)})")
     priority = str(raw.get("priority", "")).lower()
     if priority not in PRIORITIES:
-        errors.add(where, f"priority must be one of {', '.join(PRIORITIES)} "
-                          f"(got {show(raw.get('priority'))})")
+        errors.add(
+            where,
+            f"priority must be one of {', '.join(PRIORITIES)} (got {show(raw.get('priority'))})",
+        )
     item_interval = _duration(errors, where, "interval", raw.get("interval"), interval)
     item_timeout = _duration(errors, where, "timeout", raw.get("timeout"), timeout)
     if item_timeout > item_interval:
-        errors.add(where, f"timeout ({raw.get('timeout') or show(item_timeout)}) must not be longer "
-                          f"than interval ({raw.get('interval') or show(item_interval)})")
+        errors.add(
+            where,
+            f"timeout ({raw.get('timeout') or show(item_timeout)}) must not be longer "
+            f"than interval ({raw.get('interval') or show(item_interval)})",
+        )
     applicable = raw.get("applicable", True)
     if not isinstance(applicable, bool):
         errors.add(where, f"applicable must be true or false (got {show(applicable)})")
@@ -337,16 +379,26 @@ def _item(errors: _Errors, where: str, raw: Any, category: str, interval: float,
                 # PENDING, like any other item that is not configured.
                 kind = next(iter(raw_probe)) if isinstance(raw_probe, Mapping) else ""
             else:
-                errors.add(where, redactor.text(
-                    f"probe could not be read ({type(exc).__name__}: {exc})"))
+                errors.add(
+                    where, redactor.text(f"probe could not be read ({type(exc).__name__}: {exc})")
+                )
         else:
             values, files = secrets_in_spec(spec)
             redactor = Redactor([*redactor.values, *values], files)
     if len(errors.lines) > before:
         return None
     return Item(
-        id=item_id, title=title.strip(), category=category, priority=priority,
-        interval=item_interval, timeout=item_timeout, applicable=applicable,
-        notes=str(raw.get("notes") or ""), kind=kind, spec=spec,
-        raw_probe=raw_probe or {}, missing=tuple(missing), redactor=redactor,
+        id=item_id,
+        title=title.strip(),
+        category=category,
+        priority=priority,
+        interval=item_interval,
+        timeout=item_timeout,
+        applicable=applicable,
+        notes=str(raw.get("notes") or ""),
+        kind=kind,
+        spec=spec,
+        raw_probe=raw_probe or {},
+        missing=tuple(missing),
+        redactor=redactor,
     )

@@ -7,8 +7,8 @@ import gc
 import signal
 import ssl
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import structlog
 from aiohttp import web
@@ -21,8 +21,8 @@ log = structlog.get_logger("readiness.daemon")
 
 DEFAULT_PORT = 10145
 DEFAULT_LISTEN = f":{DEFAULT_PORT}"
-SHUTDOWN_GRACE = 1.0   # seconds open HTTP connections get to finish after SIGTERM
-METRICS_REFRESH = 1.0   # seconds between two writes of changed items' /metrics lines
+SHUTDOWN_GRACE = 1.0  # seconds open HTTP connections get to finish after SIGTERM
+METRICS_REFRESH = 1.0  # seconds between two writes of changed items' /metrics lines
 
 
 def split_listen_address(value: str) -> tuple[str | None, int]:
@@ -34,7 +34,7 @@ def split_listen_address(value: str) -> tuple[str | None, int]:
     return (host or None), int(port)
 
 
-def daemon_of(request: web.Request) -> "Daemon":
+def daemon_of(request: web.Request) -> Daemon:
     """The daemon an HTTP handler serves."""
     return request.app[DAEMON]
 
@@ -59,7 +59,9 @@ class Daemon:
             except config.ConfigError as exc:
                 errors = exc.errors
             except Exception as exc:  # noqa: BLE001 - a loader bug must not skip the bookkeeping
-                errors = [f"{self.config_path.name}: could not be loaded ({type(exc).__name__}: {exc})"]
+                errors = [
+                    f"{self.config_path.name}: could not be loaded ({type(exc).__name__}: {exc})"
+                ]
             else:
                 errors = []
             if errors:
@@ -79,8 +81,9 @@ class Daemon:
             await asyncio.sleep(METRICS_REFRESH)
             self.exposition.refresh()
 
-    async def serve(self, listen: str, app: web.Application,
-                    ssl_context: ssl.SSLContext | None = None) -> None:
+    async def serve(
+        self, listen: str, app: web.Application, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         """Start probing and serving; return after SIGTERM/SIGINT (or ``stop()``)."""
         host, port = split_listen_address(listen)
         loop = asyncio.get_running_loop()
@@ -89,8 +92,9 @@ class Daemon:
             loop.add_signal_handler(sig, self.stop)
         # A client that keeps a connection open (idle keep-alive, a body it never finishes)
         # must not hold up shutdown: aiohttp's default waits 60 s for it.
-        runner = web.AppRunner(app, access_log=None, handle_signals=False,
-                               shutdown_timeout=SHUTDOWN_GRACE)
+        runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE
+        )
         await runner.setup()
         site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=ssl_context)
         await site.start()
@@ -100,8 +104,9 @@ class Daemon:
         gc.freeze()
         self.engine.start()
         refresher = asyncio.ensure_future(self._refresh_metrics())
-        log.info("listening", address=listen, items=len(self.engine.states),
-                 config=str(self.config_path))
+        log.info(
+            "listening", address=listen, items=len(self.engine.states), config=str(self.config_path)
+        )
         try:
             await self._stopping.wait()
         finally:

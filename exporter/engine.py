@@ -12,9 +12,10 @@ import collections
 import dataclasses
 import logging
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Deque, Iterable
+from typing import Any
 
 import structlog
 from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
@@ -32,14 +33,14 @@ from .snapshot import ItemState, Snapshot, initial_state, take
 
 log = structlog.get_logger("readiness.engine")
 
-FIRST_ROUND_SPREAD = 2.0   # seconds over which the first round's probes start
+FIRST_ROUND_SPREAD = 2.0  # seconds over which the first round's probes start
 # Most first-round starts per second. Each item keeps the phase of its first run, so a big
 # checklist started within 2 s would burst every interval: 10,000 items queued ~10 s behind their
 # slots (docs/performance.md). Spreading at this rate keeps the load even.
 FIRST_ROUND_RATE = 250.0
-START_TICK = 0.1   # seconds; first-round starts are rounded down to a multiple of this
-HISTORY = 50               # status changes kept per item for the status board
-ATTESTATION_WATCH = 2.0    # seconds between looks at attestation files (``attest`` shows this soon)
+START_TICK = 0.1  # seconds; first-round starts are rounded down to a multiple of this
+HISTORY = 50  # status changes kept per item for the status board
+ATTESTATION_WATCH = 2.0  # seconds between looks at attestation files (``attest`` shows this soon)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,8 +64,9 @@ class Engine:
         self.resources = resources or Resources()
         now = time.time()
         self.states: dict[str, ItemState] = {i.id: initial_state(i, now) for i in checklist.items}
-        self.history: dict[str, Deque[Change]] = collections.defaultdict(
-            lambda: collections.deque(maxlen=HISTORY))
+        self.history: dict[str, collections.deque[Change]] = collections.defaultdict(
+            lambda: collections.deque(maxlen=HISTORY)
+        )
         self._semaphore = asyncio.Semaphore(checklist.concurrency)
         self._scheduler: AsyncIOScheduler | None = None
         self._version = 0
@@ -103,10 +105,14 @@ class Engine:
     async def _probe(self, item: Item, ctx: ProbeContext) -> Result:
         try:
             return await asyncio.wait_for(KINDS[item.kind].probe(item.spec, ctx), item.timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             ctx.log(f"timed out after {format_duration(item.timeout)}")
-            return Result(Status.FAIL, f"timed out after {format_duration(item.timeout)}",
-                          {"timeout_seconds": item.timeout}, error=True)
+            return Result(
+                Status.FAIL,
+                f"timed out after {format_duration(item.timeout)}",
+                {"timeout_seconds": item.timeout},
+                error=True,
+            )
         except Exception as exc:  # noqa: BLE001 - one probe's bug must not touch other items
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             reason = item.redactor.text(reason)  # exception texts quote URLs with passwords
@@ -121,17 +127,24 @@ class Engine:
         now = time.time()
         changed = result.status is not old.status
         new = ItemState(
-            item=old.item, result=result,
+            item=old.item,
+            result=result,
             changed_at=now if changed else old.changed_at,
-            checked_at=now, duration=duration,
-            runs=old.runs + 1, errors=old.errors + int(result.error),
+            checked_at=now,
+            duration=duration,
+            runs=old.runs + 1,
+            errors=old.errors + int(result.error),
         )
         self.states[item.id] = new
         self._version += 1
         if changed:
             self.history[item.id].append(Change(now, old.status, result.status, result.summary))
-            log.info("status changed", item=item.id, summary=result.summary,
-                     **{"from": old.status.label, "to": result.status.label})
+            log.info(
+                "status changed",
+                item=item.id,
+                summary=result.summary,
+                **{"from": old.status.label, "to": result.status.label},
+            )
         return new
 
     def _note_planned(self, event: JobSubmissionEvent) -> None:
@@ -155,30 +168,46 @@ class Engine:
     def start(self) -> None:
         """Schedule every item; the first round starts at once, spread over a second or two."""
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
-        self._scheduler = AsyncIOScheduler(timezone=timezone.utc, job_defaults={
-            # Run late rather than skip when the loop was busy; one run at a time per item.
-            "misfire_grace_time": None, "coalesce": True, "max_instances": 1,
-        })
+        self._scheduler = AsyncIOScheduler(
+            timezone=UTC,
+            job_defaults={
+                # Run late rather than skip when the loop was busy; one run at a time per item.
+                "misfire_grace_time": None,
+                "coalesce": True,
+                "max_instances": 1,
+            },
+        )
         if self.on_lag is not None:
             self._scheduler.add_listener(self._note_planned, EVENT_JOB_SUBMITTED)
         self._schedule(self.checklist.items, spread=True)
         self._attestation_mtimes = modification_times(self._attestation_files())
-        self._scheduler.add_job(self._watch_attestations, IntervalTrigger(seconds=ATTESTATION_WATCH),
-                                id="__attestations__")
+        self._scheduler.add_job(
+            self._watch_attestations,
+            IntervalTrigger(seconds=ATTESTATION_WATCH),
+            id="__attestations__",
+        )
         self._scheduler.start()
 
     def _schedule(self, items: Iterable[Item], spread: bool) -> None:
         assert self._scheduler is not None
         probed = [i for i in items if i.probed]
-        now = datetime.now(timezone.utc)
-        window = first_round_window(len(probed), min(i.interval for i in probed)) if spread and probed else 0
+        now = datetime.now(UTC)
+        window = (
+            first_round_window(len(probed), min(i.interval for i in probed))
+            if spread and probed
+            else 0
+        )
         for n, item in enumerate(probed):
             # Starts land on ticks: one scheduler wake-up then starts a batch, not a single probe.
             first = now + timedelta(seconds=(window * n / len(probed)) // START_TICK * START_TICK)
             job_id = self._job_ids[item.id] = f"{item.id}@{self._generation}"
             self._scheduler.add_job(
-                self._job, IntervalTrigger(seconds=item.interval, start_date=first, timezone=timezone.utc),
-                args=[item.id], id=job_id, next_run_time=first, replace_existing=True,
+                self._job,
+                IntervalTrigger(seconds=item.interval, start_date=first, timezone=UTC),
+                args=[item.id],
+                id=job_id,
+                next_run_time=first,
+                replace_existing=True,
             )
 
     async def _job(self, item_id: str) -> None:
@@ -201,8 +230,11 @@ class Engine:
 
     def _attestation_files(self) -> dict[str, Path]:
         """The evidence file of each probed attestation item."""
-        return {item_id: state.item.spec.file for item_id, state in self.states.items()
-                if state.item.kind == "attestation" and state.item.probed}
+        return {
+            item_id: state.item.spec.file
+            for item_id, state in self.states.items()
+            if state.item.kind == "attestation" and state.item.probed
+        }
 
     async def _watch_attestations(self) -> None:
         """Probe an attestation item as soon as its evidence file changes, not at its interval."""
@@ -264,22 +296,30 @@ class Engine:
         self._generation += 1
         if self._scheduler is not None:
             self._schedule(fresh, spread=False)
-        log.info("config reloaded", items=len(states), new_or_changed=len(fresh),
-                 removed=len(set(old_states) - set(states)))
+        log.info(
+            "config reloaded",
+            items=len(states),
+            new_or_changed=len(fresh),
+            removed=len(set(old_states) - set(states)),
+        )
 
     # -- reading --------------------------------------------------------------------------
 
     @property
     def ready(self) -> bool:
         """Whether every probed item has had its first run."""
-        if not self._ready:   # once true, stays true until a reload brings new items
-            self._ready = all(s.checked_at is not None for s in self.states.values() if s.item.probed)
+        if not self._ready:  # once true, stays true until a reload brings new items
+            self._ready = all(
+                s.checked_at is not None for s in self.states.values() if s.item.probed
+            )
         return self._ready
 
     def snapshot(self) -> Snapshot:
         """The current results; the same object until a result or the config changes."""
         if self._snapshot is None or self._snapshot.version != self._version:
-            self._snapshot = take(self.checklist, self.states, self._version, self.ready, time.time())
+            self._snapshot = take(
+                self.checklist, self.states, self._version, self.ready, time.time()
+            )
         return self._snapshot
 
 

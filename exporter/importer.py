@@ -12,9 +12,9 @@ line and repaired. Inconsistencies become warnings, never failures.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import yaml
 
@@ -30,8 +30,14 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 PRIORITY_WORDS = {
     **{p: p for p in PRIORITIES},
-    "blocker": "critical", "p0": "critical", "p1": "high", "p2": "medium", "p3": "low",
-    "major": "high", "minor": "low", "normal": "medium",
+    "blocker": "critical",
+    "p0": "critical",
+    "p1": "high",
+    "p2": "medium",
+    "p3": "low",
+    "major": "high",
+    "minor": "low",
+    "normal": "medium",
 }
 CRITICAL_MARKER = "🔴"
 DEFAULT_PRIORITY = "medium"
@@ -59,7 +65,7 @@ class Checklist:
     name: str
     sections: list[Section]
     warnings: list[str]
-    claimed: dict[str, int]   # what a summary table's TOTAL row claims: items, critical
+    claimed: dict[str, int]  # what a summary table's TOTAL row claims: items, critical
 
 
 def repair_line(line: str) -> str:
@@ -118,8 +124,9 @@ def parse(text: str, source: str = "checklist.md") -> Checklist:
     repaired_count = sum(a != b for a, b in zip(lines, repaired))
     warnings: list[str] = []
     if repaired_count:
-        warnings.append(f"{source}: repaired mis-decoded UTF-8 (read as Mac Roman) "
-                        f"on {repaired_count} lines")
+        warnings.append(
+            f"{source}: repaired mis-decoded UTF-8 (read as Mac Roman) on {repaired_count} lines"
+        )
     name = ""
     sections: list[Section] = []
     current: Section | None = None
@@ -156,8 +163,10 @@ def parse(text: str, source: str = "checklist.md") -> Checklist:
                         continue
                     if row.id in seen:
                         new_id = _free_id(row.id, seen)
-                        warnings.append(f"{source}:{line_no}: duplicate ID {row.id} (first at line "
-                                        f"{seen[row.id]}): imported as {new_id}")
+                        warnings.append(
+                            f"{source}:{line_no}: duplicate ID {row.id} (first at line "
+                            f"{seen[row.id]}): imported as {new_id}"
+                        )
                         row.id = new_id
                     seen[row.id] = line_no
                     current.rows.append(row)
@@ -178,8 +187,9 @@ def _free_id(item_id: str, seen: dict[str, int]) -> str:
     return f"{item_id}-{n}"
 
 
-def _row(cells: list[str], columns: dict[str, int], line_no: int, source: str,
-         warnings: list[str]) -> Row | None:
+def _row(
+    cells: list[str], columns: dict[str, int], line_no: int, source: str, warnings: list[str]
+) -> Row | None:
     def cell(column: str) -> str:
         index = columns.get(column)
         return cells[index] if index is not None and index < len(cells) else ""
@@ -195,8 +205,10 @@ def _row(cells: list[str], columns: dict[str, int], line_no: int, source: str,
     if priority is None:
         priority = "critical" if marked else DEFAULT_PRIORITY
         shown = f'"{_plain(cell("priority"))}"' if word else "none"
-        warnings.append(f"{source}:{line_no}: {item_id}: unknown priority {shown} "
-                        f"(expected one of {', '.join(PRIORITIES)}): using {priority}")
+        warnings.append(
+            f"{source}:{line_no}: {item_id}: unknown priority {shown} "
+            f"(expected one of {', '.join(PRIORITIES)}): using {priority}"
+        )
     return Row(item_id, title, priority, _plain(cell("notes")), line_no, marked)
 
 
@@ -208,32 +220,47 @@ def _number(text: str) -> int | None:
 def _summary_claims(header: list[str], body: list[tuple[int, list[str]]]) -> dict[str, int]:
     """What a summary table's TOTAL row claims: {"items": 145, "critical": 87}."""
     names = [_plain(h).lower() for h in header]
-    wanted = {"items": ("total items", "items", "total"), "critical": ("critical", "critical items")}
+    wanted = {
+        "items": ("total items", "items", "total"),
+        "critical": ("critical", "critical items"),
+    }
     index = {k: next((i for i, n in enumerate(names) if n in v), None) for k, v in wanted.items()}
     if index["items"] is None and index["critical"] is None:
         return {}
     for _, cells in body:
         if cells and _plain(cells[0]).lower() == "total":
-            return {k: v for k, i in index.items() if i is not None and i < len(cells)
-                    for v in [_number(cells[i])] if v is not None}
+            return {
+                k: v
+                for k, i in index.items()
+                if i is not None and i < len(cells)
+                for v in [_number(cells[i])]
+                if v is not None
+            }
     return {}
 
 
-def _check_claims(sections: list[Section], claimed: dict[str, int], source: str,
-                  warnings: list[str]) -> None:
+def _check_claims(
+    sections: list[Section], claimed: dict[str, int], source: str, warnings: list[str]
+) -> None:
     rows = [r for s in sections for r in s.rows]
     critical = sum(r.priority == "critical" for r in rows)
     marked = sum(r.marked_critical for r in rows)
     if "items" in claimed and claimed["items"] != len(rows):
-        warnings.append(f"{source}: the summary table claims {claimed['items']} items, "
-                        f"the item tables have {len(rows)}: importing the {len(rows)} rows")
+        warnings.append(
+            f"{source}: the summary table claims {claimed['items']} items, "
+            f"the item tables have {len(rows)}: importing the {len(rows)} rows"
+        )
     if "critical" in claimed and claimed["critical"] != critical:
-        warnings.append(f"{source}: the summary table claims {claimed['critical']} critical items, "
-                        f"the rows' Priority column marks {critical} ({marked} carry the "
-                        f"{CRITICAL_MARKER} marker): taking the Priority column")
+        warnings.append(
+            f"{source}: the summary table claims {claimed['critical']} critical items, "
+            f"the rows' Priority column marks {critical} ({marked} carry the "
+            f"{CRITICAL_MARKER} marker): taking the Priority column"
+        )
     elif marked and marked != critical:
-        warnings.append(f"{source}: the Priority column marks {critical} critical items, "
-                        f"{marked} titles carry the {CRITICAL_MARKER} marker: taking the Priority column")
+        warnings.append(
+            f"{source}: the Priority column marks {critical} critical items, "
+            f"{marked} titles carry the {CRITICAL_MARKER} marker: taking the Priority column"
+        )
 
 
 def to_config(checklist: Checklist, source: str) -> dict:
@@ -251,8 +278,12 @@ def to_config(checklist: Checklist, source: str) -> dict:
             item: dict = {"id": row.id, "title": row.title, "priority": row.priority}
             if row.notes:
                 item["notes"] = row.notes
-            item["probe"] = {"attestation": {"file": f"attestations/{_file_name(row.id)}.yaml",
-                                             "max_age": ATTESTATION_MAX_AGE}}
+            item["probe"] = {
+                "attestation": {
+                    "file": f"attestations/{_file_name(row.id)}.yaml",
+                    "max_age": ATTESTATION_MAX_AGE,
+                }
+            }
             items.append(item)
         categories.append({"id": cat_id, "title": section.title, "items": items})
     return {
@@ -278,8 +309,13 @@ def render(checklist: Checklist, source: str) -> str:
         "# --evidence ...` writes its file. Replace a probe with http, tcp, file or command checks\n"
         "# where a machine can tell.\n"
     )
-    body = yaml.safe_dump(to_config(checklist, source), sort_keys=False, allow_unicode=True,
-                          width=100, default_flow_style=False)
+    body = yaml.safe_dump(
+        to_config(checklist, source),
+        sort_keys=False,
+        allow_unicode=True,
+        width=100,
+        default_flow_style=False,
+    )
     return header + body
 
 
@@ -290,6 +326,8 @@ def import_file(path: Path, warn: Callable[[str], None]) -> str:
     for line in checklist.warnings:
         warn(line)
     if not checklist.sections:
-        raise ValueError(f"{path}: no item tables found (a table needs an ID column such as "
-                         f"'#' or 'ID' and a title column such as 'Item' or 'Check')")
+        raise ValueError(
+            f"{path}: no item tables found (a table needs an ID column such as "
+            f"'#' or 'ID' and a title column such as 'Item' or 'Check')"
+        )
     return render(checklist, path.name)

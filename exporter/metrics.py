@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -28,8 +28,8 @@ from prometheus_client.utils import floatToGoString
 from probes.result import Status
 
 from . import __version__
-from .scoring import Decision
 from .config import Item
+from .scoring import Decision
 from .snapshot import ItemState, Snapshot
 
 PERIODIC = "Results come from periodic probes run on each item's own interval, not at scrape time."
@@ -38,7 +38,7 @@ PERIODIC = "Results come from periodic probes run on each item's own interval, n
 @dataclass(frozen=True)
 class ReloadStatus:
     successful: bool
-    last_success: float   # unix time of the last successful (re)load
+    last_success: float  # unix time of the last successful (re)load
 
 
 def _ratio(score: object) -> float:
@@ -50,39 +50,58 @@ def item_families(states: Iterable[ItemState]) -> tuple[Metric, ...]:
     status = GaugeMetricFamily(
         "readiness_item_status",
         f"1 for the item's current status (pass, partial, fail, pending, na), 0 for the others. {PERIODIC}",
-        labels=["item", "category", "priority", "status"])
+        labels=["item", "category", "priority", "status"],
+    )
     info = GaugeMetricFamily(
-        "readiness_item_info", "Checklist item metadata; always 1.",
-        labels=["item", "category", "priority", "title", "probe"])
+        "readiness_item_info",
+        "Checklist item metadata; always 1.",
+        labels=["item", "category", "priority", "title", "probe"],
+    )
     last_probe = GaugeMetricFamily(
         "readiness_item_last_probe_timestamp_seconds",
-        f"Unix time the item's last probe run ended. {PERIODIC}", labels=["item"])
+        f"Unix time the item's last probe run ended. {PERIODIC}",
+        labels=["item"],
+    )
     duration = GaugeMetricFamily(
         "readiness_item_probe_duration_seconds",
-        f"How long the item's last probe run took. {PERIODIC}", labels=["item"])
+        f"How long the item's last probe run took. {PERIODIC}",
+        labels=["item"],
+    )
     changed = GaugeMetricFamily(
         "readiness_item_last_change_timestamp_seconds",
-        f"Unix time the item entered its current status. {PERIODIC}", labels=["item"])
+        f"Unix time the item entered its current status. {PERIODIC}",
+        labels=["item"],
+    )
     interval = GaugeMetricFamily(
         "readiness_item_interval_seconds",
-        "Seconds between two probe runs of the item.", labels=["item"])
+        "Seconds between two probe runs of the item.",
+        labels=["item"],
+    )
     expiry = GaugeMetricFamily(
         "readiness_item_expiry_timestamp_seconds",
         f"Unix time what the item checked stops being valid (certificate, attestation). {PERIODIC}",
-        labels=["item"])
+        labels=["item"],
+    )
     runs = CounterMetricFamily(
-        "readiness_probe_runs", f"Probe runs of the item since start or since its config changed. {PERIODIC}",
-        labels=["item"])
+        "readiness_probe_runs",
+        f"Probe runs of the item since start or since its config changed. {PERIODIC}",
+        labels=["item"],
+    )
     errors = CounterMetricFamily(
         "readiness_probe_errors",
-        f"Probe runs that could not judge the item (timeouts, exceptions). {PERIODIC}", labels=["item"])
+        f"Probe runs that could not judge the item (timeouts, exceptions). {PERIODIC}",
+        labels=["item"],
+    )
 
     for s in states:
         item = s.item
         for st in Status:
-            status.add_metric([item.id, item.category, item.priority, st.value],
-                              1.0 if s.status is st else 0.0)
-        info.add_metric([item.id, item.category, item.priority, item.title, item.kind or "none"], 1.0)
+            status.add_metric(
+                [item.id, item.category, item.priority, st.value], 1.0 if s.status is st else 0.0
+            )
+        info.add_metric(
+            [item.id, item.category, item.priority, item.title, item.kind or "none"], 1.0
+        )
         changed.add_metric([item.id], s.changed_at)
         if s.checked_at is not None:
             last_probe.add_metric([item.id], s.checked_at)
@@ -101,10 +120,13 @@ def score_families(snap: Snapshot, reload: ReloadStatus) -> Iterator[Metric]:
     category_score = GaugeMetricFamily(
         "readiness_category_score_ratio",
         f"PASS items over applicable items in the category (NaN when none is applicable). {PERIODIC}",
-        labels=["category"])
+        labels=["category"],
+    )
     category_items = GaugeMetricFamily(
-        "readiness_category_items", f"Items in the category by current status. {PERIODIC}",
-        labels=["category", "status"])
+        "readiness_category_items",
+        f"Items in the category by current status. {PERIODIC}",
+        labels=["category", "status"],
+    )
     for category, tally in snap.scores.categories.items():
         category_score.add_metric([category], _ratio(tally.score))
         for st in Status:
@@ -115,29 +137,37 @@ def score_families(snap: Snapshot, reload: ReloadStatus) -> Iterator[Metric]:
     yield GaugeMetricFamily(
         "readiness_total_score_ratio",
         f"PASS items over applicable items (NaN when none is applicable). {PERIODIC}",
-        value=_ratio(snap.scores.total.score))
+        value=_ratio(snap.scores.total.score),
+    )
     yield GaugeMetricFamily(
         "readiness_critical_score_ratio",
         f"PASS critical items over applicable critical items (NaN when there are none). {PERIODIC}",
-        value=_ratio(snap.scores.critical.score))
+        value=_ratio(snap.scores.critical.score),
+    )
     decision = GaugeMetricFamily(
         "readiness_decision",
         f"1 for the current Go/No-Go decision (go, go_with_caution, no_go), 0 for the others. {PERIODIC}",
-        labels=["decision"])
+        labels=["decision"],
+    )
     for d in Decision:
         decision.add_metric([d.value], 1.0 if snap.scores.decision is d else 0.0)
     yield decision
 
-    build = GaugeMetricFamily("readiness_exporter_build_info",
-                              "The exporter's version; always 1.", labels=["version"])
+    build = GaugeMetricFamily(
+        "readiness_exporter_build_info", "The exporter's version; always 1.", labels=["version"]
+    )
     build.add_metric([__version__], 1.0)
     yield build
-    yield GaugeMetricFamily("readiness_exporter_config_last_reload_successful",
-                            "Whether the last config (re)load succeeded.",
-                            value=1.0 if reload.successful else 0.0)
-    yield GaugeMetricFamily("readiness_exporter_config_last_reload_success_timestamp_seconds",
-                            "Unix time of the last successful config (re)load.",
-                            value=reload.last_success)
+    yield GaugeMetricFamily(
+        "readiness_exporter_config_last_reload_successful",
+        "Whether the last config (re)load succeeded.",
+        value=1.0 if reload.successful else 0.0,
+    )
+    yield GaugeMetricFamily(
+        "readiness_exporter_config_last_reload_success_timestamp_seconds",
+        "Unix time of the last successful config (re)load.",
+        value=reload.last_success,
+    )
 
 
 class ReadinessCollector(Collector):
@@ -165,9 +195,10 @@ class _Families(Collector):
 
 # -- the per-item text, written directly ----------------------------------------------------
 
+
 def _label(value: str) -> str:
     """A label value escaped as the text format wants it (as prometheus_client does)."""
-    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r'\"')
+    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
 
 
 def _header(family: Metric) -> str:
@@ -178,9 +209,17 @@ def _header(family: Metric) -> str:
 
 
 HEADERS = tuple(_header(f).encode() for f in item_families(()))
-STATUS_NAME, INFO_NAME, LAST_PROBE_NAME, DURATION_NAME, CHANGED_NAME, INTERVAL_NAME, \
-    EXPIRY_NAME, RUNS_NAME, ERRORS_NAME = (
-        f.name + "_total" if f.type == "counter" else f.name for f in item_families(()))
+(
+    STATUS_NAME,
+    INFO_NAME,
+    LAST_PROBE_NAME,
+    DURATION_NAME,
+    CHANGED_NAME,
+    INTERVAL_NAME,
+    EXPIRY_NAME,
+    RUNS_NAME,
+    ERRORS_NAME,
+) = (f.name + "_total" if f.type == "counter" else f.name for f in item_families(()))
 
 
 class ItemLines:
@@ -190,17 +229,24 @@ class ItemLines:
     is kept while the status stays. Labels come sorted by name, as generate_latest writes them.
     """
 
-    __slots__ = ("item", "_one", "_common", "_info", "_interval", "_status", "_status_lines")
+    __slots__ = ("_common", "_info", "_interval", "_one", "_status", "_status_lines", "item")
 
     def __init__(self, item: Item):
         self.item = item
         iid = _label(item.id)
         self._one = f'{{item="{iid}"}}'
-        self._common = f'category="{_label(item.category)}",item="{iid}",priority="{_label(item.priority)}"'
-        self._info = (f'{INFO_NAME}{{{self._common},probe="{_label(item.kind or "none")}",'
-                      f'title="{_label(item.title)}"}} 1.0\n').encode()
-        self._interval = (f"{INTERVAL_NAME}{self._one} {floatToGoString(item.interval)}\n".encode()
-                          if item.probed else b"")
+        self._common = (
+            f'category="{_label(item.category)}",item="{iid}",priority="{_label(item.priority)}"'
+        )
+        self._info = (
+            f'{INFO_NAME}{{{self._common},probe="{_label(item.kind or "none")}",'
+            f'title="{_label(item.title)}"}} 1.0\n'
+        ).encode()
+        self._interval = (
+            f"{INTERVAL_NAME}{self._one} {floatToGoString(item.interval)}\n".encode()
+            if item.probed
+            else b""
+        )
         self._status: Status | None = None
         self._status_lines = b""
 
@@ -209,7 +255,8 @@ class ItemLines:
             self._status = s.status
             self._status_lines = "".join(
                 f'{STATUS_NAME}{{{self._common},status="{st.value}"}} {"1.0" if s.status is st else "0.0"}\n'
-                for st in Status).encode()
+                for st in Status
+            ).encode()
         one = self._one
         changed = f"{CHANGED_NAME}{one} {floatToGoString(s.changed_at)}\n".encode()
         last_probe = duration = runs = errors = expiry = b""
@@ -221,8 +268,17 @@ class ItemLines:
             errors = f"{ERRORS_NAME}{one} {floatToGoString(s.errors)}\n".encode()
         if s.result.expires_at is not None:
             expiry = f"{EXPIRY_NAME}{one} {floatToGoString(s.result.expires_at)}\n".encode()
-        return (self._status_lines, self._info, last_probe, duration, changed, self._interval,
-                expiry, runs, errors)
+        return (
+            self._status_lines,
+            self._info,
+            last_probe,
+            duration,
+            changed,
+            self._interval,
+            expiry,
+            runs,
+            errors,
+        )
 
 
 # Above this many items a fresh render costs tens of milliseconds (a snapshot over every item,
@@ -231,7 +287,7 @@ class ItemLines:
 # a scrape is served that text while it is at most SERVE_WITHIN seconds old. A smaller checklist
 # renders at the scrape itself, which costs under a millisecond, so its scrapes are exact.
 CACHED_ABOVE = 2000
-SERVE_WITHIN = 1.5   # seconds; the daemon refreshes every second
+SERVE_WITHIN = 1.5  # seconds; the daemon refreshes every second
 
 # Rows joined together ahead of a render. Joining 90,000 small lines costs about 9 ms; the
 # items probed between two scrapes sit next to each other (first runs are spread in config
@@ -255,12 +311,12 @@ class Exposition:
         self._ids: tuple[str, ...] = ()
         self._rows: list[tuple[ItemState, ItemLines] | None] = []
         self._columns: list[list[bytes]] = [[] for _ in HEADERS]
-        self._blocks: list[list[bytes]] = [[] for _ in HEADERS]   # a column's rows joined by BLOCK
-        self._dirty: set[int] = set()                               # blocks with a changed row
-        self._rows_version: int | None = None   # snapshot version the rows were written for
+        self._blocks: list[list[bytes]] = [[] for _ in HEADERS]  # a column's rows joined by BLOCK
+        self._dirty: set[int] = set()  # blocks with a changed row
+        self._rows_version: int | None = None  # snapshot version the rows were written for
         self._key: tuple[int, ReloadStatus] | None = None
         self._body = b""
-        self._rendered_at = 0.0          # time.monotonic() of the last render
+        self._rendered_at = 0.0  # time.monotonic() of the last render
         self.cached_above = CACHED_ABOVE
 
     def scrape(self) -> bytes:
@@ -268,9 +324,12 @@ class Exposition:
 
         A reload always gets a fresh render: its reload status differs from the cached text's.
         """
-        if (len(self._ids) > self.cached_above and self._key is not None
-                and self._key[1] == self._reload_status()
-                and time.monotonic() - self._rendered_at <= SERVE_WITHIN):
+        if (
+            len(self._ids) > self.cached_above
+            and self._key is not None
+            and self._key[1] == self._reload_status()
+            and time.monotonic() - self._rendered_at <= SERVE_WITHIN
+        ):
             return self._body
         return self.render()
 
@@ -279,7 +338,9 @@ class Exposition:
         reload = self._reload_status()
         key = (snap.version, reload)
         if key != self._key:
-            self._body = b""   # let the old text go before the new one is built: 10 MB at 10,000 items
+            self._body = (
+                b""  # let the old text go before the new one is built: 10 MB at 10,000 items
+            )
             self._update_rows(snap)
             parts: list[bytes] = []
             for header, blocks in zip(HEADERS, self._blocks):
@@ -307,7 +368,7 @@ class Exposition:
             return
         self._rows_version = snap.version
         ids = tuple(snap.states)
-        if ids != self._ids:   # a reload added, removed or moved items: start the rows afresh
+        if ids != self._ids:  # a reload added, removed or moved items: start the rows afresh
             self._ids = ids
             self._rows = [None] * len(ids)
             self._columns = [[b""] * len(ids) for _ in HEADERS]
@@ -317,12 +378,16 @@ class Exposition:
         for pos, state in enumerate(snap.states.values()):
             row = rows[pos]
             if row is None or row[0] is not state:
-                writer = row[1] if row is not None and row[1].item is state.item else ItemLines(state.item)
+                writer = (
+                    row[1]
+                    if row is not None and row[1].item is state.item
+                    else ItemLines(state.item)
+                )
                 rows[pos] = (state, writer)
                 for column, lines in zip(columns, writer.lines(state)):
                     column[pos] = lines
                 dirty.add(pos // BLOCK)
         for b in dirty:
             for column, blocks in zip(columns, self._blocks):
-                blocks[b] = b"".join(column[b * BLOCK:(b + 1) * BLOCK])
+                blocks[b] = b"".join(column[b * BLOCK : (b + 1) * BLOCK])
         dirty.clear()

@@ -23,15 +23,17 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from probes.fields import SECRET_KEYS, Secret
 from probes.result import Result
 
 MASK = "<secret>"
-MIN_LENGTH = 3   # shorter values would mask digits and words all over the summaries
+MIN_LENGTH = 3  # shorter values would mask digits and words all over the summaries
 CREDENTIAL_NAME = re.compile(
-    r"pass|pwd|secret|token|key|auth|cred|cookie|session|private|signature|bearer", re.I)
+    r"pass|pwd|secret|token|key|auth|cred|cookie|session|private|signature|bearer", re.I
+)
 SENSITIVE_MAPPINGS = {"headers", "env"}
 # scheme://user:password@  (the password may be empty; user-info never holds '/', '@' or space)
 URL_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@'\"]*):[^@/\s'\"]*@")
@@ -52,7 +54,9 @@ class Redactor:
 
     def __init__(self, values: Iterable[str] = (), files: Iterable[Secret] = ()):
         # Longest first, so a secret that contains another is masked whole.
-        self.values = tuple(sorted({v for v in values if len(v) >= MIN_LENGTH}, key=len, reverse=True))
+        self.values = tuple(
+            sorted({v for v in values if len(v) >= MIN_LENGTH}, key=len, reverse=True)
+        )
         self.files = tuple(files)
 
     def _all(self) -> tuple[str, ...]:
@@ -64,8 +68,11 @@ class Redactor:
                 extra.append(secret.reveal())
             except (OSError, UnicodeDecodeError):
                 pass  # an unreadable secret file cannot appear in output either
-        return tuple(sorted({*self.values, *(v for v in extra if len(v) >= MIN_LENGTH)},
-                            key=len, reverse=True))
+        return tuple(
+            sorted(
+                {*self.values, *(v for v in extra if len(v) >= MIN_LENGTH)}, key=len, reverse=True
+            )
+        )
 
     def text(self, text: str, values: tuple[str, ...] | None = None) -> str:
         for value in self._all() if values is None else values:
@@ -86,8 +93,11 @@ class Redactor:
 
     def result(self, result: Result) -> Result:
         values = self._all()
-        return dataclasses.replace(result, summary=self.text(result.summary, values),
-                                   evidence=self.value(dict(result.evidence), values))
+        return dataclasses.replace(
+            result,
+            summary=self.text(result.summary, values),
+            evidence=self.value(dict(result.evidence), values),
+        )
 
     def lines(self, lines: list[str]) -> None:
         """Redact debug lines in place."""
@@ -137,8 +147,11 @@ def sensitive_variables(raw: Any, env: Mapping[str, str], pattern: re.Pattern[st
                 name = m.group(1)
                 if not name or not env.get(name):
                     continue
-                in_userinfo = "://" in obj[:m.start()] and "@" in obj[m.end():] and \
-                    "/" not in obj[obj.index("://") + 3:m.start()]
+                in_userinfo = (
+                    "://" in obj[: m.start()]
+                    and "@" in obj[m.end() :]
+                    and "/" not in obj[obj.index("://") + 3 : m.start()]
+                )
                 if in_mapping or by_key or in_userinfo or CREDENTIAL_NAME.search(name):
                     found.append(env[name])
         elif isinstance(obj, Mapping):
@@ -165,9 +178,14 @@ def redact(value: Any, key: str = "") -> Any:
     """A copy of a config or evidence value with every credential replaced by ``<secret>``."""
     if isinstance(value, Mapping):
         headers = key.lower() in ("headers", "header")
-        return {k: (MASK if is_secret_key(str(k)) or (headers and SECRET_HEADERS.search(str(k)))
-                    else redact(v, str(k)))
-                for k, v in value.items()}
+        return {
+            k: (
+                MASK
+                if is_secret_key(str(k)) or (headers and SECRET_HEADERS.search(str(k)))
+                else redact(v, str(k))
+            )
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return [redact(v, key) for v in value]
     if isinstance(value, str):

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from operator import itemgetter
-from typing import Iterable, Mapping, NamedTuple
+from typing import NamedTuple
 
 from probes.result import Status
 
@@ -52,8 +53,8 @@ class Judged(NamedTuple):
     status: Status
 
 
-_STATUS = itemgetter(3)                # Judged.status
-_CATEGORY_STATUS = itemgetter(1, 3)    # (Judged.category, Judged.status)
+_STATUS = itemgetter(3)  # Judged.status
+_CATEGORY_STATUS = itemgetter(1, 3)  # (Judged.category, Judged.status)
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class Scores:
     critical: Tally
     categories: Mapping[str, Tally]
     decision: Decision
-    blockers: tuple[str, ...]     # applicable critical items that are not PASS
+    blockers: tuple[str, ...]  # applicable critical items that are not PASS
     reason: str
 
 
@@ -91,8 +92,9 @@ def tally(counted: Mapping[Status, int]) -> Tally:
     return Tally({s: counted.get(s, 0) for s in Status})
 
 
-def decide(total: Fraction | None, critical: Fraction | None,
-           go: float = 0.95, caution: float = 0.90) -> Decision:
+def decide(
+    total: Fraction | None, critical: Fraction | None, go: float = 0.95, caution: float = 0.90
+) -> Decision:
     """The decision matrix. Thresholds compare exactly: 19 of 20 is 0.95, and 0.95 is GO."""
     if total is None:
         return Decision.NO_GO
@@ -109,8 +111,9 @@ def percent(score: Fraction | None) -> str:
     return "n/a" if score is None else f"{float(score) * 100:.1f}%"
 
 
-def score(items: Iterable[Judged], go: float = 0.95, caution: float = 0.90,
-          categories: Iterable[str] = ()) -> Scores:
+def score(
+    items: Iterable[Judged], go: float = 0.95, caution: float = 0.90, categories: Iterable[str] = ()
+) -> Scores:
     """Scores and decision for a set of judged items; ``categories`` fixes their order."""
     items = list(items)
     # Counted by Counter over itemgetters, in C: a snapshot scores every item, and with 10,000
@@ -123,18 +126,34 @@ def score(items: Iterable[Judged], go: float = 0.95, caution: float = 0.90,
     per_category = {c: tally({s: pairs.get((c, s), 0) for s in Status}) for c in order}
     blockers = tuple(i.id for i in critical_items if i.status not in (Status.PASS, Status.NA))
     decision = decide(total.score, critical.score, go, caution)
-    return Scores(total, critical, per_category, decision, blockers,
-                  _reason(decision, total, critical, blockers, go, caution))
+    return Scores(
+        total,
+        critical,
+        per_category,
+        decision,
+        blockers,
+        _reason(decision, total, critical, blockers, go, caution),
+    )
 
 
-def _reason(decision: Decision, total: Tally, critical: Tally, blockers: tuple[str, ...],
-            go: float, caution: float) -> str:
+def _reason(
+    decision: Decision,
+    total: Tally,
+    critical: Tally,
+    blockers: tuple[str, ...],
+    go: float,
+    caution: float,
+) -> str:
     if total.score is None:
         return "no applicable items: nothing has been shown ready"
     if blockers:
-        shown = ", ".join(blockers[:10]) + (f" and {len(blockers) - 10} more" if len(blockers) > 10 else "")
+        shown = ", ".join(blockers[:10]) + (
+            f" and {len(blockers) - 10} more" if len(blockers) > 10 else ""
+        )
         return f"{len(blockers)} critical item{'s' if len(blockers) != 1 else ''} not PASS: {shown}"
-    critical_ok = "all critical items PASS" if critical.score is not None else "no applicable critical items"
+    critical_ok = (
+        "all critical items PASS" if critical.score is not None else "no applicable critical items"
+    )
     if decision is Decision.GO:
         return f"{critical_ok} and total score {percent(total.score)} >= {go:.0%}"
     if decision is Decision.GO_WITH_CAUTION:

@@ -6,8 +6,8 @@ Everything that shows the checklist (``/metrics``, the landing page, ``check``) 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from probes.result import Result, Status
 
@@ -21,19 +21,22 @@ class ItemState:
 
     item: Item
     result: Result
-    changed_at: float                 # when the item entered its current status
-    checked_at: float | None = None   # when the last probe run ended; None before the first
-    duration: float | None = None     # seconds the last probe run took
+    changed_at: float  # when the item entered its current status
+    checked_at: float | None = None  # when the last probe run ended; None before the first
+    duration: float | None = None  # seconds the last probe run took
     runs: int = 0
-    errors: int = 0                   # runs that could not judge (timeout, exception)
+    errors: int = 0  # runs that could not judge (timeout, exception)
 
     # What scoring needs of this item, made with the state: snapshots are taken often, and a
     # cached_property (which takes a lock on first access in Python 3.11) cost ~3 µs per new state.
     judged: Judged = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "judged", Judged(self.item.id, self.item.category,
-                                                  self.item.priority, self.result.status))
+        object.__setattr__(
+            self,
+            "judged",
+            Judged(self.item.id, self.item.category, self.item.priority, self.result.status),
+        )
 
     @property
     def status(self) -> Status:
@@ -46,8 +49,11 @@ def initial_state(item: Item, now: float) -> ItemState:
         result = Result(Status.NA, "not applicable")
     elif item.missing:
         names = ", ".join(item.missing)
-        result = Result(Status.PENDING, f"not configured: {names} {'is' if len(item.missing) == 1 else 'are'} not set",
-                        {"missing_variables": list(item.missing)})
+        result = Result(
+            Status.PENDING,
+            f"not configured: {names} {'is' if len(item.missing) == 1 else 'are'} not set",
+            {"missing_variables": list(item.missing)},
+        )
     else:
         result = Result(Status.PENDING, "not probed yet")
     return ItemState(item, result, changed_at=now)
@@ -56,19 +62,24 @@ def initial_state(item: Item, now: float) -> ItemState:
 @dataclass(frozen=True)
 class Snapshot:
     checklist: Checklist
-    states: Mapping[str, ItemState]    # by item ID, in config order
+    states: Mapping[str, ItemState]  # by item ID, in config order
     scores: Scores
     version: int
-    ready: bool                        # every probed item has a first result
+    ready: bool  # every probed item has a first result
     taken_at: float
 
     def by_category(self, category: str) -> list[ItemState]:
         return [s for s in self.states.values() if s.item.category == category]
 
 
-def take(checklist: Checklist, states: Mapping[str, ItemState], version: int, ready: bool,
-         now: float) -> Snapshot:
+def take(
+    checklist: Checklist, states: Mapping[str, ItemState], version: int, ready: bool, now: float
+) -> Snapshot:
     judged = [s.judged for s in states.values()]
-    scores = score(judged, checklist.thresholds.go, checklist.thresholds.caution,
-                   [c.id for c in checklist.categories])
+    scores = score(
+        judged,
+        checklist.thresholds.go,
+        checklist.thresholds.caution,
+        [c.id for c in checklist.categories],
+    )
     return Snapshot(checklist, dict(states), scores, version, ready, now)

@@ -24,8 +24,8 @@ from typing import Any
 
 import yaml
 
-from .context import ProbeContext
 from . import safeyaml
+from .context import ProbeContext
 from .fields import Fields, format_duration
 from .reading import read_capped
 from .result import Result, Status
@@ -38,7 +38,7 @@ FIELDS = ("status", "validated_by", "date", "evidence", "notes", "expires")
 @dataclass(frozen=True)
 class Spec:
     file: Path
-    max_age: float | None = None   # seconds a signature stays valid
+    max_age: float | None = None  # seconds a signature stays valid
 
 
 def parse_spec(f: Fields) -> Spec:
@@ -62,10 +62,12 @@ def parse_when(value: Any, field: str) -> dt.datetime:
         try:
             when = dt.datetime.fromisoformat(text)
         except ValueError:
-            raise EvidenceError(f"{field} must be a date such as 2026-11-01 (got {value!r})") from None
+            raise EvidenceError(
+                f"{field} must be a date such as 2026-11-01 (got {value!r})"
+            ) from None
     else:
         raise EvidenceError(f"{field} must be a date such as 2026-11-01 (got {value!r})")
-    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 def load_evidence(path: Path) -> dict[str, Any]:
@@ -81,7 +83,9 @@ def load_evidence(path: Path) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None)
-        raise EvidenceError(f"is not valid YAML{where}" + (f": {problem}" if problem else "")) from None
+        raise EvidenceError(
+            f"is not valid YAML{where}" + (f": {problem}" if problem else "")
+        ) from None
     if not isinstance(doc, dict):
         raise EvidenceError("must be a mapping with status, validated_by, date and evidence")
     unknown = [k for k in doc if k not in FIELDS]
@@ -115,12 +119,18 @@ def judge(spec: Spec, now: float | None = None) -> Result:
     try:
         doc = load_evidence(spec.file)
     except FileNotFoundError:
-        return Result(Status.PENDING, f"not attested yet: {name} does not exist",
-                      {"file": str(spec.file)})
+        return Result(
+            Status.PENDING, f"not attested yet: {name} does not exist", {"file": str(spec.file)}
+        )
     except (OSError, EvidenceError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        return Result(Status.FAIL, f"{name} {reason}" if isinstance(exc, EvidenceError)
-                      else f"{name} cannot be read ({reason})", {"file": str(spec.file)})
+        return Result(
+            Status.FAIL,
+            f"{name} {reason}"
+            if isinstance(exc, EvidenceError)
+            else f"{name} cannot be read ({reason})",
+            {"file": str(spec.file)},
+        )
     signed = f"signed by {doc['validated_by']} on {doc['date']:%Y-%m-%d}"
     evidence = {
         "file": str(spec.file),
@@ -138,15 +148,21 @@ def judge(spec: Spec, now: float | None = None) -> Result:
     expires_at = min(deadlines) if deadlines else None
 
     if doc["expires"] is not None and doc["expires"].timestamp() <= now:
-        return Result(Status.FAIL, f"expired on {doc['expires']:%Y-%m-%d} ({signed})",
-                      evidence, expires_at)
+        return Result(
+            Status.FAIL, f"expired on {doc['expires']:%Y-%m-%d} ({signed})", evidence, expires_at
+        )
     age = now - doc["date"].timestamp()
     if spec.max_age is not None and age > spec.max_age:
-        return Result(Status.FAIL, f"attestation is {format_duration(age)} old, expected at most "
-                      f"{format_duration(spec.max_age)} ({signed})", evidence, expires_at)
+        return Result(
+            Status.FAIL,
+            f"attestation is {format_duration(age)} old, expected at most "
+            f"{format_duration(spec.max_age)} ({signed})",
+            evidence,
+            expires_at,
+        )
     summary = f"{doc['status'].label} attested, {signed}"
     if expires_at is not None:
-        summary += f", valid until {dt.datetime.fromtimestamp(expires_at, dt.timezone.utc):%Y-%m-%d}"
+        summary += f", valid until {dt.datetime.fromtimestamp(expires_at, dt.UTC):%Y-%m-%d}"
     return Result(doc["status"], summary, evidence, expires_at)
 
 

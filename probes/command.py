@@ -6,16 +6,17 @@ import asyncio
 import os
 import re
 import signal
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Pattern
+from re import Pattern
 
 from .context import ProbeContext
 from .fields import Fields
 from .result import Result, Status, failed, passed
 
-OUTPUT_CAP = 64 * 1024   # bytes of output kept; the rest is read and dropped
-KILL_GRACE = 1.0         # seconds between SIGTERM and SIGKILL
+OUTPUT_CAP = 64 * 1024  # bytes of output kept; the rest is read and dropped
+KILL_GRACE = 1.0  # seconds between SIGTERM and SIGKILL
 # Colour codes and other terminal controls: tools emit them when CI forces colour, and they would
 # garble the board, the reports and the JUnit XML (which cannot carry most control characters).
 TERMINAL_CONTROLS = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f]")
@@ -86,21 +87,32 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
             # Children it left running in its process group (``cmd &``) go with it.
             _kill_group(proc.pid, signal.SIGKILL)
     if output is None:
-        return Result(Status.FAIL, f"still running after {ctx.timeout:g}s: killed with its "
-                      "process group", {"argv": list(spec.argv)}, error=True)
+        return Result(
+            Status.FAIL,
+            f"still running after {ctx.timeout:g}s: killed with its process group",
+            {"argv": list(spec.argv)},
+            error=True,
+        )
     out, err = output
     code = proc.returncode
-    evidence = {"argv": list(spec.argv), "exit_code": code, "stdout_tail": _tail(out),
-                "stderr_tail": _tail(err)}
+    evidence = {
+        "argv": list(spec.argv),
+        "exit_code": code,
+        "stdout_tail": _tail(out),
+        "stderr_tail": _tail(err),
+    }
     ctx.log(f"exit code {code}; stdout {len(out)} bytes, stderr {len(err)} bytes")
     if code not in spec.expect_exit:
         # The last line is where tools put their verdict ("Found 3 errors."); a summary is one line.
         lines = _tail(err or out, 2000).splitlines()
         detail = lines[-1].strip()[:120] if lines else ""
         expected = " or ".join(str(c) for c in spec.expect_exit)
-        return failed(f"exit code {code}, expected {expected}" + (f": {detail}" if detail else ""),
-                      **evidence)
-    if spec.stdout_regex is not None and not spec.stdout_regex.search(out.decode("utf-8", "replace")):
+        return failed(
+            f"exit code {code}, expected {expected}" + (f": {detail}" if detail else ""), **evidence
+        )
+    if spec.stdout_regex is not None and not spec.stdout_regex.search(
+        out.decode("utf-8", "replace")
+    ):
         cut = f" (first {OUTPUT_CAP // 1024} KiB read)" if len(out) >= OUTPUT_CAP else ""
         return failed(f"output does not match /{spec.stdout_regex.pattern}/{cut}", **evidence)
     return passed(f"exit code {code}", **evidence)
@@ -118,7 +130,7 @@ async def _communicate(
             asyncio.gather(_read_capped(proc.stdout), _read_capped(proc.stderr), proc.wait()),
             budget,
         )
-    except asyncio.TimeoutError:
+    except TimeoutError:
         ctx.log(f"still running after {budget:.2f}s: killing its process group")
         await _terminate(proc, grace)
         return None
@@ -130,7 +142,7 @@ async def _terminate(proc: asyncio.subprocess.Process, grace: float = KILL_GRACE
     _kill_group(proc.pid, signal.SIGTERM)
     try:
         await asyncio.wait_for(asyncio.shield(proc.wait()), grace)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass
     finally:
         # Children may outlive the leader, and a probe cancelled during the grace period

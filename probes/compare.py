@@ -16,20 +16,27 @@ string value such as ``">= 10"``, a length compared with that operator).
 
 from __future__ import annotations
 
-import json
 import decimal
+import json
 import numbers
 import operator
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import jmespath
 import jmespath.exceptions
 
 from .fields import SpecError, Unresolved, show
 
-ORDER = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-         ">": operator.gt, ">=": operator.ge}
+ORDER = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 OPS = (*ORDER, "contains", "length")
 
 
@@ -70,7 +77,7 @@ class Expect:
 
     op: str
     value: Any
-    length_op: str = "=="        # for ``length``: how the length is compared with ``value``
+    length_op: str = "=="  # for ``length``: how the length is compared with ``value``
 
     def __str__(self) -> str:
         if self.op == "length":
@@ -96,13 +103,16 @@ def _ordered(op: str, observed: Any, expected: Any) -> bool:
     left, right = as_number(observed), as_number(expected)
     if op in ("==", "!="):
         if not isinstance(expected, str) and left is not None and right is not None:
-            same = left == right       # 1 == 1.0 == "1" from a SQL or PromQL result
+            same = left == right  # 1 == 1.0 == "1" from a SQL or PromQL result
         else:
-            same = observed == expected or (isinstance(observed, str) and isinstance(expected, str)
-                                            and observed.strip() == expected.strip())
+            same = observed == expected or (
+                isinstance(observed, str)
+                and isinstance(expected, str)
+                and observed.strip() == expected.strip()
+            )
         return same if op == "==" else not same
     if left is not None and right is not None:
-        return ORDER[op](left, right)   # NaN compares false, as in PromQL
+        return ORDER[op](left, right)  # NaN compares false, as in PromQL
     if isinstance(observed, str) and isinstance(expected, str):
         return ORDER[op](observed, expected)
     return False
@@ -115,7 +125,11 @@ def _scalar_from_text(text: str) -> Any:
         return text[1:-1]
     number = as_number(text)
     if number is not None:
-        return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
+        return (
+            int(number)
+            if number.is_integer() and "." not in text and "e" not in text.lower()
+            else number
+        )
     return text
 
 
@@ -128,7 +142,7 @@ def parse_expect(raw: Any, where: str, also_known: tuple[str, ...] = ()) -> Expe
         op = next((o for o in sorted(OPS, key=len, reverse=True) if text.startswith(o)), None)
         if op is None:
             raise SpecError(where, f"must start with one of {', '.join(OPS)} (got {show(raw)})")
-        rest = text[len(op):].strip()
+        rest = text[len(op) :].strip()
         if not rest:
             raise SpecError(where, f"needs a value after {op} (got {show(raw)})")
         if op == "length":
@@ -138,7 +152,9 @@ def parse_expect(raw: Any, where: str, also_known: tuple[str, ...] = ()) -> Expe
         known = (*also_known, "op", "value")
         unknown = [k for k in raw if k not in known]
         if unknown:
-            raise SpecError(f"{where}.{unknown[0]}", f"is not a known field (known: {', '.join(known)})")
+            raise SpecError(
+                f"{where}.{unknown[0]}", f"is not a known field (known: {', '.join(known)})"
+            )
         op = raw.get("op")
         if op not in OPS:
             raise SpecError(f"{where}.op", f"must be one of {', '.join(OPS)} (got {show(op)})")
@@ -152,19 +168,24 @@ def parse_expect(raw: Any, where: str, also_known: tuple[str, ...] = ()) -> Expe
                 return _length(value, f"{where}.value", value)
             return _length(str(value), f"{where}.value", value)
         if op in ("<", "<=", ">", ">=") and as_number(value) is None and not isinstance(value, str):
-            raise SpecError(f"{where}.value", f"must be a number or a string for {op} (got {show(value)})")
+            raise SpecError(
+                f"{where}.value", f"must be a number or a string for {op} (got {show(value)})"
+            )
         return Expect(str(op), value)
-    raise SpecError(where, f'must be a comparison such as "< 1" or {{op: "<", value: 1}} '
-                           f"(got {show(raw)})")
+    raise SpecError(
+        where, f'must be a comparison such as "< 1" or {{op: "<", value: 1}} (got {show(raw)})'
+    )
 
 
 def _length(text: str, where: str, raw: Any) -> Expect:
     text = text.strip()
     length_op = next((o for o in sorted(ORDER, key=len, reverse=True) if text.startswith(o)), "==")
-    number = text[len(length_op):].strip() if text.startswith(length_op) else text
+    number = text[len(length_op) :].strip() if text.startswith(length_op) else text
     if not number.isdigit():
-        raise SpecError(where, f'length must be compared with a whole number, such as 3 or ">= 3" '
-                               f"(got {show(raw)})")
+        raise SpecError(
+            where,
+            f'length must be compared with a whole number, such as 3 or ">= 3" (got {show(raw)})',
+        )
     return Expect("length", int(number), length_op)
 
 
@@ -188,18 +209,24 @@ class Assertion:
 def compile_path(path: Any, where: str) -> Any:
     """A compiled JMESPath expression; raises SpecError with the parser's reason."""
     if not isinstance(path, str) or not path.strip():
-        raise SpecError(where, f"must be a JMESPath expression such as items[0].name (got {show(path)})")
+        raise SpecError(
+            where, f"must be a JMESPath expression such as items[0].name (got {show(path)})"
+        )
     try:
         return jmespath.compile(path)
     except jmespath.exceptions.JMESPathError as exc:
         reason = str(exc).splitlines()[0]
-        raise SpecError(where, f"is not a valid JMESPath expression ({reason}) (got {show(path)})") from None
+        raise SpecError(
+            where, f"is not a valid JMESPath expression ({reason}) (got {show(path)})"
+        ) from None
 
 
 def parse_assertions(raw: Any, where: str) -> tuple[Assertion, ...]:
     """Assertions from a list of ``{path, op, value}`` mappings (or ``{path, expect: "< 1"}``)."""
     if not isinstance(raw, list) or not raw:
-        raise SpecError(where, f"must be a list of {{path, op, value}} assertions (got {show(raw)})")
+        raise SpecError(
+            where, f"must be a list of {{path, op, value}} assertions (got {show(raw)})"
+        )
     out = []
     for i, entry in enumerate(raw):
         here = f"{where}[{i}]"
@@ -209,7 +236,9 @@ def parse_assertions(raw: Any, where: str) -> tuple[Assertion, ...]:
         if "expect" in entry:
             unknown = [k for k in entry if k not in ("path", "expect")]
             if unknown:
-                raise SpecError(f"{here}.{unknown[0]}", "is not a known field (known: path, expect)")
+                raise SpecError(
+                    f"{here}.{unknown[0]}", "is not a known field (known: path, expect)"
+                )
             expect = parse_expect(entry["expect"], f"{here}.expect")
         else:
             expect = parse_expect({k: v for k, v in entry.items() if k != "path"}, here, ("path",))

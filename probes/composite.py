@@ -40,17 +40,22 @@ async def run_children(spec: Spec, ctx: ProbeContext) -> list[Result]:
 
     async def one(child: Child) -> Result:
         try:
-            return await asyncio.wait_for(registry.KINDS[child.kind].probe(child.spec, ctx.child()),
-                                          ctx.remaining())
-        except asyncio.TimeoutError:
+            return await asyncio.wait_for(
+                registry.KINDS[child.kind].probe(child.spec, ctx.child()), ctx.remaining()
+            )
+        except TimeoutError:
             return Result(Status.FAIL, f"{child.kind} timed out", error=True)
 
     return list(await asyncio.gather(*(one(c) for c in spec.probes)))
 
 
 def _evidence(spec: Spec, results: list[Result]) -> dict[str, Any]:
-    return {"probes": [{"kind": c.kind, "status": r.status.value, "summary": r.summary}
-                       for c, r in zip(spec.probes, results)]}
+    return {
+        "probes": [
+            {"kind": c.kind, "status": r.status.value, "summary": r.summary}
+            for c, r in zip(spec.probes, results)
+        ]
+    }
 
 
 def _expiry(results: list[Result]) -> float | None:
@@ -59,8 +64,11 @@ def _expiry(results: list[Result]) -> float | None:
 
 
 def _failing(spec: Spec, results: list[Result]) -> str:
-    return "; ".join(f"{c.kind}: {r.summary}" for c, r in zip(spec.probes, results)
-                     if r.status is not Status.PASS)
+    return "; ".join(
+        f"{c.kind}: {r.summary}"
+        for c, r in zip(spec.probes, results)
+        if r.status is not Status.PASS
+    )
 
 
 async def probe_all(spec: Spec, ctx: ProbeContext) -> Result:
@@ -73,8 +81,13 @@ async def probe_all(spec: Spec, ctx: ProbeContext) -> Result:
     else:
         status = Status.PARTIAL if passing else Status.FAIL
         summary = f"{passing} of {n} probes pass; {_failing(spec, results)}"
-    return Result(status, summary, _evidence(spec, results), _expiry(results),
-                  error=any(r.error for r in results) and passing == 0)
+    return Result(
+        status,
+        summary,
+        _evidence(spec, results),
+        _expiry(results),
+        error=any(r.error for r in results) and passing == 0,
+    )
 
 
 async def probe_any(spec: Spec, ctx: ProbeContext) -> Result:
@@ -82,8 +95,16 @@ async def probe_any(spec: Spec, ctx: ProbeContext) -> Result:
     results = await run_children(spec, ctx)
     winners = [c.kind for c, r in zip(spec.probes, results) if r.status is Status.PASS]
     if winners:
-        return Result(Status.PASS, f"{len(winners)} of {len(results)} probes pass",
-                      _evidence(spec, results), _expiry(results))
-    return Result(Status.FAIL, f"no probe passes; {_failing(spec, results)}",
-                  _evidence(spec, results), _expiry(results),
-                  error=all(r.error for r in results))
+        return Result(
+            Status.PASS,
+            f"{len(winners)} of {len(results)} probes pass",
+            _evidence(spec, results),
+            _expiry(results),
+        )
+    return Result(
+        Status.FAIL,
+        f"no probe passes; {_failing(spec, results)}",
+        _evidence(spec, results),
+        _expiry(results),
+        error=all(r.error for r in results),
+    )

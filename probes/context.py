@@ -67,5 +67,5 @@ class ProbeContext:
         """Seconds left of this run's timeout (never below a millisecond)."""
         return max(0.001, self.timeout - (time.monotonic() - self.started))
 
-    def child(self) -> "ProbeContext":
+    def child(self) -> ProbeContext:
         return ProbeContext(self.resources, self.remaining(), self.debug, time.monotonic())

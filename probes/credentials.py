@@ -40,7 +40,7 @@ def parse_auth(f: Fields) -> Auth | None:
         auth = Auth(username=basic.str("username"), password=basic.secret("password", None))
         basic.done()
         if isinstance(auth.username, Unresolved) or isinstance(auth.password, Unresolved):
-            return None   # unset variables: the item is PENDING and never probed
+            return None  # unset variables: the item is PENDING and never probed
         return auth
     if token is None or isinstance(token, Unresolved):
         return None

@@ -11,27 +11,36 @@ from .context import ProbeContext
 from .fields import Fields
 from .result import Result, Status
 
-GIB = 1024 ** 3
+GIB = 1024**3
 
 
 @dataclass(frozen=True)
 class Spec:
     path: Path
-    min_free_ratio: float = 0.5      # below: FAIL (the checklist's ">50% free")
-    warn_free_ratio: float | None = None   # below (and above min): PARTIAL
+    min_free_ratio: float = 0.5  # below: FAIL (the checklist's ">50% free")
+    warn_free_ratio: float | None = None  # below (and above min): PARTIAL
 
 
 def parse_spec(f: Fields) -> Spec:
-    spec = Spec(path=f.path("path"), min_free_ratio=f.number("min_free_ratio", 0.5),
-                warn_free_ratio=f.number("warn_free_ratio", None))
+    spec = Spec(
+        path=f.path("path"),
+        min_free_ratio=f.number("min_free_ratio", 0.5),
+        warn_free_ratio=f.number("warn_free_ratio", None),
+    )
     for key in ("min_free_ratio", "warn_free_ratio"):
         value = getattr(spec, key)
         if isinstance(value, float) and not 0 <= value <= 1:
             raise f.error(key, f"must be a ratio between 0 and 1 (got {value:g})")
-    if isinstance(spec.warn_free_ratio, float) and isinstance(spec.min_free_ratio, float) \
-            and spec.warn_free_ratio < spec.min_free_ratio:
-        raise f.error("warn_free_ratio", f"({spec.warn_free_ratio:g}) must not be below "
-                                         f"min_free_ratio ({spec.min_free_ratio:g})")
+    if (
+        isinstance(spec.warn_free_ratio, float)
+        and isinstance(spec.min_free_ratio, float)
+        and spec.warn_free_ratio < spec.min_free_ratio
+    ):
+        raise f.error(
+            "warn_free_ratio",
+            f"({spec.warn_free_ratio:g}) must not be below "
+            f"min_free_ratio ({spec.min_free_ratio:g})",
+        )
     f.done()
     return spec
 
@@ -40,19 +49,27 @@ def judge(spec: Spec) -> Result:
     try:
         st = os.statvfs(spec.path)
     except OSError as exc:
-        return Result(Status.FAIL, f"{spec.path} cannot be examined ({exc.strerror or exc})",
-                      {"path": str(spec.path)})
+        return Result(
+            Status.FAIL,
+            f"{spec.path} cannot be examined ({exc.strerror or exc})",
+            {"path": str(spec.path)},
+        )
     # f_bavail: blocks an unprivileged user may use, as df reports them.
     total, free = st.f_blocks * st.f_frsize, st.f_bavail * st.f_frsize
     ratio = free / total if total else 0.0
-    evidence = {"path": str(spec.path), "free_bytes": free, "total_bytes": total,
-                "free_ratio": round(ratio, 4)}
+    evidence = {
+        "path": str(spec.path),
+        "free_bytes": free,
+        "total_bytes": total,
+        "free_ratio": round(ratio, 4),
+    }
     seen = f"{spec.path}: {ratio:.0%} free ({free / GIB:.1f} of {total / GIB:.1f} GiB)"
     if ratio < spec.min_free_ratio:
         return Result(Status.FAIL, f"{seen}, expected at least {spec.min_free_ratio:.0%}", evidence)
     if spec.warn_free_ratio is not None and ratio < spec.warn_free_ratio:
-        return Result(Status.PARTIAL, f"{seen}, expected at least {spec.warn_free_ratio:.0%}",
-                      evidence)
+        return Result(
+            Status.PARTIAL, f"{seen}, expected at least {spec.warn_free_ratio:.0%}", evidence
+        )
     return Result(Status.PASS, f"{seen}, at least {spec.min_free_ratio:.0%}", evidence)
 
 

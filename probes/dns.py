@@ -27,8 +27,8 @@ TYPES = ("A", "AAAA", "CNAME", "MX", "TXT")
 class Spec:
     name: str
     type: str = "A"
-    resolver: str | None = None         # ip or ip:port (IPv6 as [::1]:53); None: the system's
-    expect: tuple[str, ...] = ()        # values that must all be in the answer
+    resolver: str | None = None  # ip or ip:port (IPv6 as [::1]:53); None: the system's
+    expect: tuple[str, ...] = ()  # values that must all be in the answer
 
 
 def _split_resolver(f: Fields, value: str) -> tuple[str, int]:
@@ -41,8 +41,11 @@ def _split_resolver(f: Fields, value: str) -> tuple[str, int]:
     try:
         ipaddress.ip_address(host)
     except ValueError:
-        raise f.error("resolver", f'must be an IP address with an optional port, such as 10.0.0.2 '
-                                  f'or 127.0.0.1:5353 (got "{value}")') from None
+        raise f.error(
+            "resolver",
+            f"must be an IP address with an optional port, such as 10.0.0.2 "
+            f'or 127.0.0.1:5353 (got "{value}")',
+        ) from None
     if not port.isdigit() or not 0 < int(port) < 65536:
         raise f.error("resolver", f'has an invalid port (got "{value}")')
     return host, int(port)
@@ -120,8 +123,11 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     import dns.resolver
 
     where = f"{spec.name} {spec.type}"
-    evidence: dict[str, object] = {"name": spec.name, "type": spec.type,
-                                   "resolver": spec.resolver or "system"}
+    evidence: dict[str, object] = {
+        "name": spec.name,
+        "type": spec.type,
+        "resolver": spec.resolver or "system",
+    }
     ctx.log(f"resolving {where} via {spec.resolver or 'the system resolver'}")
     try:
         resolver = _resolver(spec)
@@ -131,20 +137,28 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
         resolver.timeout = min(resolver.timeout, budget)
         # dnspython may overshoot its lifetime by a retry's backoff: wait_for holds the line.
         answer = await asyncio.wait_for(
-            resolver.resolve(spec.name, spec.type, lifetime=budget, search=False), budget)
+            resolver.resolve(spec.name, spec.type, lifetime=budget, search=False), budget
+        )
     except dns.resolver.NXDOMAIN:
-        return Result(Status.FAIL, f"{spec.name} does not exist (NXDOMAIN), expected {spec.type} "
-                                   "records", evidence)
+        return Result(
+            Status.FAIL,
+            f"{spec.name} does not exist (NXDOMAIN), expected {spec.type} records",
+            evidence,
+        )
     except dns.resolver.NoAnswer:
         return Result(Status.FAIL, f"{spec.name} has no {spec.type} records", evidence)
-    except (dns.resolver.LifetimeTimeout, asyncio.TimeoutError):
-        return Result(Status.FAIL, f"{where}: no answer in time from "
-                                   f"{spec.resolver or 'the system resolver'}", evidence)
+    except (TimeoutError, dns.resolver.LifetimeTimeout):
+        return Result(
+            Status.FAIL,
+            f"{where}: no answer in time from {spec.resolver or 'the system resolver'}",
+            evidence,
+        )
     except dns.resolver.NoNameservers as exc:
         return Result(Status.FAIL, f"{where}: no server could answer ({exc})", evidence)
     except dns.resolver.NoResolverConfiguration:
-        return Result(Status.FAIL, f"{where}: no system resolver configured (/etc/resolv.conf)",
-                      evidence)
+        return Result(
+            Status.FAIL, f"{where}: no system resolver configured (/etc/resolv.conf)", evidence
+        )
     except dns.exception.DNSException as exc:
         return Result(Status.FAIL, f"{where}: {exc}", evidence)
     values = answer_values(answer, spec.type)

@@ -33,27 +33,42 @@ def parse_spec(f: Fields) -> Spec:
     name = f.str("name")
     if isinstance(name, str) and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
         raise f.error("name", f'must be a variable name such as JWT_SECRET (got "{name}")')
-    spec = Spec(name=name, min_length=f.int("min_length", 1, minimum=1),
-                reject_placeholders=f.bool("reject_placeholders", True))
+    spec = Spec(
+        name=name,
+        min_length=f.int("min_length", 1, minimum=1),
+        reject_placeholders=f.bool("reject_placeholders", True),
+    )
     f.done()
     return spec
 
 
-def judge(spec: Spec, environ: "os._Environ[str] | dict[str, str]") -> Result:
+def judge(spec: Spec, environ: os._Environ[str] | dict[str, str]) -> Result:
     value = environ.get(spec.name)
     evidence: dict[str, object] = {"variable": spec.name, "min_length": spec.min_length}
     if value is None or value == "":
-        return Result(Status.FAIL, f"{spec.name} is not set, expected a value of at least "
-                                   f"{spec.min_length} characters", {**evidence, "set": False})
+        return Result(
+            Status.FAIL,
+            f"{spec.name} is not set, expected a value of at least {spec.min_length} characters",
+            {**evidence, "set": False},
+        )
     evidence.update(set=True, length=len(value))
     if spec.reject_placeholders and PLACEHOLDERS.match(value.strip()):
-        return Result(Status.FAIL, f"{spec.name} holds a placeholder value, expected a real one",
-                      {**evidence, "placeholder": True})
+        return Result(
+            Status.FAIL,
+            f"{spec.name} holds a placeholder value, expected a real one",
+            {**evidence, "placeholder": True},
+        )
     if len(value) < spec.min_length:
-        return Result(Status.FAIL, f"{spec.name} has {len(value)} characters, expected at least "
-                                   f"{spec.min_length}", evidence)
-    return Result(Status.PASS, f"{spec.name} is set ({len(value)} characters, at least "
-                               f"{spec.min_length})", evidence)
+        return Result(
+            Status.FAIL,
+            f"{spec.name} has {len(value)} characters, expected at least {spec.min_length}",
+            evidence,
+        )
+    return Result(
+        Status.PASS,
+        f"{spec.name} is set ({len(value)} characters, at least {spec.min_length})",
+        evidence,
+    )
 
 
 async def probe(spec: Spec, ctx: ProbeContext) -> Result:

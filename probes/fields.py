@@ -9,9 +9,10 @@ loader prefixes with the file and the item. Values that still hold an unset ``${
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .reading import read_capped
 
@@ -223,14 +224,18 @@ class Fields:
         try:
             return re.compile(value, re.MULTILINE)
         except re.error as exc:
-            raise self.error(key, f"must be a valid regular expression ({exc}) (got {show(value)})") from None
+            raise self.error(
+                key, f"must be a valid regular expression ({exc}) (got {show(value)})"
+            ) from None
 
     def int_list(self, key: str, default: Any = _MISSING) -> Any:
         value = self._get(key, default)
         if value is default or isinstance(value, Unresolved):
             return value
-        if not isinstance(value, list) or not value or any(
-            isinstance(v, bool) or not isinstance(v, int) for v in value
+        if (
+            not isinstance(value, list)
+            or not value
+            or any(isinstance(v, bool) or not isinstance(v, int) for v in value)
         ):
             raise self.error(key, f"must be a list of integers (got {show(value)})")
         return tuple(value)
@@ -287,6 +292,4 @@ class Fields:
         unknown = [str(k) for k in self.raw if k not in self._read]
         if unknown:
             known = ", ".join(sorted(self._read))
-            raise SpecError(
-                self.name(unknown[0]), f"is not a known field (known: {known})"
-            )
+            raise SpecError(self.name(unknown[0]), f"is not a known field (known: {known})")

@@ -18,7 +18,7 @@ import stat as stat_mode
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Pattern
+from re import Pattern
 
 import yaml
 
@@ -29,7 +29,7 @@ from .fields import Fields, Unresolved, format_duration
 from .result import Result, Status, failed, passed
 
 READ_CAP = 4 * 1024 * 1024  # bytes read for a content check
-MAX_FILES = 1000            # matches of a glob examined at most
+MAX_FILES = 1000  # matches of a glob examined at most
 HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$", re.MULTILINE)
 
 Problem = tuple[Status, str]
@@ -40,19 +40,24 @@ class Spec:
     path: Path | None = None
     glob: str | None = None
     min_count: int = 1
-    max_age: float | None = None          # seconds since last modification (newest match)
-    min_size: int | None = None           # bytes
+    max_age: float | None = None  # seconds since last modification (newest match)
+    min_size: int | None = None  # bytes
     content_regex: Pattern[str] | None = None
     must_match: tuple[Pattern[str], ...] = ()
     must_not_match: tuple[Pattern[str], ...] = ()
-    headings: tuple[str, ...] = ()        # Markdown headings that must exist (any level)
-    document: str | None = None           # yaml | json: parse and check ``assert``
+    headings: tuple[str, ...] = ()  # Markdown headings that must exist (any level)
+    document: str | None = None  # yaml | json: parse and check ``assert``
     asserts: tuple[Assertion, ...] = ()
 
     @property
     def reads_content(self) -> bool:
-        return bool(self.content_regex or self.must_match or self.must_not_match
-                    or self.headings or self.document)
+        return bool(
+            self.content_regex
+            or self.must_match
+            or self.must_not_match
+            or self.headings
+            or self.document
+        )
 
 
 def _regex_list(f: Fields, key: str) -> tuple[Pattern[str], ...]:
@@ -64,8 +69,9 @@ def _regex_list(f: Fields, key: str) -> tuple[Pattern[str], ...]:
         try:
             out.append(re.compile(value, re.MULTILINE))
         except re.error as exc:
-            raise f.error(f"{key}[{i}]", f"must be a valid regular expression ({exc}) "
-                                         f'(got "{value}")') from None
+            raise f.error(
+                f"{key}[{i}]", f'must be a valid regular expression ({exc}) (got "{value}")'
+            ) from None
     return tuple(out)
 
 
@@ -125,12 +131,20 @@ def content_problems(spec: Spec, path: Path, size: int) -> list[Problem]:
     for pattern in spec.must_not_match:
         hit = pattern.search(text)
         if hit:
-            problems.append((Status.FAIL, f"line {_line_of(text, hit.start())} matches "
-                                          f"/{pattern.pattern}/, expected no match"))
+            problems.append(
+                (
+                    Status.FAIL,
+                    f"line {_line_of(text, hit.start())} matches "
+                    f"/{pattern.pattern}/, expected no match",
+                )
+            )
     if spec.headings:
         have = {h.lower() for h in HEADING.findall(text)}
-        missing = [h for h in spec.headings
-                   if not any(h.lower() == x or x.startswith(h.lower()) for x in have)]
+        missing = [
+            h
+            for h in spec.headings
+            if not any(h.lower() == x or x.startswith(h.lower()) for x in have)
+        ]
         if missing:
             status = Status.PARTIAL if len(missing) < len(spec.headings) else Status.FAIL
             problems.append((status, f"has no heading {', '.join(missing)}"))
@@ -147,8 +161,13 @@ def document_problems(spec: Spec, text: str) -> list[Problem]:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None)
-        return [(Status.FAIL, f"is not valid {spec.document.upper()}{where}"
-                              + (f": {problem}" if problem else ""))]
+        return [
+            (
+                Status.FAIL,
+                f"is not valid {spec.document.upper()}{where}"
+                + (f": {problem}" if problem else ""),
+            )
+        ]
     verdict = check_assertions(spec.asserts, doc)
     if not verdict.failures:
         return []
@@ -171,16 +190,21 @@ def check_path(spec: Spec) -> Result:
     age = time.time() - st.st_mtime
     evidence = {"path": str(path), "bytes": st.st_size, "age_seconds": round(age)}
     if spec.max_age is not None and age > spec.max_age:
-        return failed(f"{path.name} is {format_duration(age)} old, "
-                      f"expected at most {format_duration(spec.max_age)}", **evidence)
+        return failed(
+            f"{path.name} is {format_duration(age)} old, "
+            f"expected at most {format_duration(spec.max_age)}",
+            **evidence,
+        )
     if spec.reads_content and not stat_mode.S_ISREG(st.st_mode):
         return failed(f"{path.name} is not a regular file", **evidence)
     problems = content_problems(spec, path, st.st_size)
     if problems:
-        return Result(_verdict(problems), f"{path.name} " + "; ".join(m for _, m in problems),
-                      evidence)
-    return passed(f"{path.name} present ({st.st_size} bytes, "
-                  f"modified {format_duration(age)} ago)", **evidence)
+        return Result(
+            _verdict(problems), f"{path.name} " + "; ".join(m for _, m in problems), evidence
+        )
+    return passed(
+        f"{path.name} present ({st.st_size} bytes, modified {format_duration(age)} ago)", **evidence
+    )
 
 
 def check_glob(spec: Spec) -> Result:
@@ -194,28 +218,43 @@ def check_glob(spec: Spec) -> Result:
             continue
         if stat_mode.S_ISREG(st.st_mode):
             files.append((Path(name), st.st_mtime, st.st_size))
-    evidence: dict[str, object] = {"glob": spec.glob, "matches": len(files),
-                                   "files": [str(p) for p, _, _ in files[:20]]}
+    evidence: dict[str, object] = {
+        "glob": spec.glob,
+        "matches": len(files),
+        "files": [str(p) for p, _, _ in files[:20]],
+    }
     if not files:
-        return failed(f"no file matches {spec.glob}, expected at least {spec.min_count}", **evidence)
+        return failed(
+            f"no file matches {spec.glob}, expected at least {spec.min_count}", **evidence
+        )
     newest, newest_mtime, _ = max(files, key=lambda f: f[1])
     age = time.time() - newest_mtime
     evidence.update(newest=str(newest), age_seconds=round(age))
     if spec.max_age is not None and age > spec.max_age:
-        return failed(f"newest match {newest.name} is {format_duration(age)} old, "
-                      f"expected at most {format_duration(spec.max_age)}", **evidence)
+        return failed(
+            f"newest match {newest.name} is {format_duration(age)} old, "
+            f"expected at most {format_duration(spec.max_age)}",
+            **evidence,
+        )
     problems: list[Problem] = []
     if len(files) < spec.min_count:
-        problems.append((Status.PARTIAL, f"{len(files)} files match {spec.glob}, "
-                                         f"expected at least {spec.min_count}"))
+        problems.append(
+            (
+                Status.PARTIAL,
+                f"{len(files)} files match {spec.glob}, expected at least {spec.min_count}",
+            )
+        )
     for path, _, size in files:
         problems += [(s, f"{path.name} {m}") for s, m in content_problems(spec, path, size)]
     if problems:
         shown = "; ".join(m for _, m in problems[:5])
         more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""
         return Result(_verdict(problems), shown + more, evidence)
-    return passed(f"{len(files)} files match {Path(spec.glob).name}, newest {newest.name} "
-                  f"modified {format_duration(age)} ago", **evidence)
+    return passed(
+        f"{len(files)} files match {Path(spec.glob).name}, newest {newest.name} "
+        f"modified {format_duration(age)} ago",
+        **evidence,
+    )
 
 
 async def probe(spec: Spec, ctx: ProbeContext) -> Result:

@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Pattern
+from re import Pattern
+from typing import Any
 
 import aiohttp
 from yarl import URL
@@ -25,7 +27,7 @@ from .fields import SECRET_KEYS, Fields, Secret, Unresolved, format_duration
 from .result import Result, Status
 
 BODY_CAP = 1024 * 1024  # bytes of body read at most; the rest is never downloaded
-MAX_BURST = 1000        # requests a rate-limit check may send in one run
+MAX_BURST = 1000  # requests a rate-limit check may send in one run
 BURST_CONCURRENCY = 10  # requests of a burst in flight at once
 COOKIE_FLAGS = ("Secure", "HttpOnly", "SameSite")
 METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH")
@@ -33,8 +35,8 @@ METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH")
 
 @dataclass(frozen=True)
 class RateLimit:
-    requests: int                 # burst size: at most this many requests are sent
-    status: int = 429             # the answer that shows the limit works
+    requests: int  # burst size: at most this many requests are sent
+    status: int = 429  # the answer that shows the limit works
 
 
 @dataclass(frozen=True)
@@ -45,16 +47,16 @@ class Spec:
     secret_headers: Mapping[str, Secret] = field(default_factory=dict)
     auth: Auth | None = None
     body: str | None = None
-    expect_status: tuple[int, ...] | None = None   # None: any 2xx
-    max_latency: float | None = None               # seconds; slower is FAIL
-    headers_present: tuple[str, ...] = ()          # some missing: PARTIAL, all missing: FAIL
-    headers_absent: tuple[str, ...] = ()           # e.g. Server, X-Powered-By
+    expect_status: tuple[int, ...] | None = None  # None: any 2xx
+    max_latency: float | None = None  # seconds; slower is FAIL
+    headers_present: tuple[str, ...] = ()  # some missing: PARTIAL, all missing: FAIL
+    headers_absent: tuple[str, ...] = ()  # e.g. Server, X-Powered-By
     header_patterns: Mapping[str, Pattern[str]] = field(default_factory=dict)
-    cookie_flags: tuple[str, ...] = ()             # flags every Set-Cookie must carry
-    cookies: tuple[str, ...] = ()                  # only these cookies (default: all set)
+    cookie_flags: tuple[str, ...] = ()  # flags every Set-Cookie must carry
+    cookies: tuple[str, ...] = ()  # only these cookies (default: all set)
     body_regex: Pattern[str] | None = None
     json: tuple[Assertion, ...] = ()
-    cors_origin: str | None = None                 # a foreign Origin that must not be allowed
+    cors_origin: str | None = None  # a foreign Origin that must not be allowed
     https_redirect: bool = False
     rate_limit: RateLimit | None = None
     follow_redirects: bool = True
@@ -74,8 +76,10 @@ def _regex_map(f: Fields, key: str) -> dict[str, Pattern[str]]:
 def _secret_headers(f: Fields, key: str) -> dict[str, Secret]:
     SECRET_KEYS.add(key)
     raw = f.any(key, {})
-    if not isinstance(raw, Mapping) or any(isinstance(v, bool) or not isinstance(
-            v, (str, int, float, Unresolved)) for v in raw.values()):
+    if not isinstance(raw, Mapping) or any(
+        isinstance(v, bool) or not isinstance(v, (str, int, float, Unresolved))
+        for v in raw.values()
+    ):
         # Never quote the values: they are credentials.
         raise f.error(key, "must be a mapping of header names to values such as ${API_KEY}")
     return {str(k): Secret(value=str(v)) for k, v in raw.items() if not isinstance(v, Unresolved)}
@@ -122,14 +126,19 @@ def parse_spec(f: Fields) -> Spec:
         verify=f.bool("verify", True),
         ca_file=str(ca_file) if ca_file is not None else None,
     )
-    bad_flag = [c for c in spec.cookie_flags if not isinstance(c, Unresolved) and c not in COOKIE_FLAGS]
+    bad_flag = [
+        c for c in spec.cookie_flags if not isinstance(c, Unresolved) and c not in COOKIE_FLAGS
+    ]
     if bad_flag:
-        raise f.error("cookie_flags", f"must be among {', '.join(COOKIE_FLAGS)} "
-                                      f'(got "{bad_flag[0]}")')
+        raise f.error(
+            "cookie_flags", f'must be among {", ".join(COOKIE_FLAGS)} (got "{bad_flag[0]}")'
+        )
     if spec.cookies and not spec.cookie_flags:
         raise f.error("cookies", "needs cookie_flags: the flags these cookies must carry")
     if spec.https_redirect and isinstance(url, str) and not url.startswith("http://"):
-        raise f.error("https_redirect", f'needs an http:// url to send the request to (got "{url}")')
+        raise f.error(
+            "https_redirect", f'needs an http:// url to send the request to (got "{url}")'
+        )
     if spec.https_redirect and spec.rate_limit is not None:
         raise f.error("rate_limit", "and https_redirect are both set: each is a probe of its own")
     f.done()
@@ -162,9 +171,13 @@ MAX_REDIRECTS = 10
 REDIRECTS = (301, 302, 303, 307, 308)
 
 
-async def _fetch(spec: Spec, ctx: ProbeContext, follow: bool | None = None,
-                 extra: Mapping[str, str] | None = None,
-                 read_body: bool = True) -> tuple[aiohttp.ClientResponse, bytes]:
+async def _fetch(
+    spec: Spec,
+    ctx: ProbeContext,
+    follow: bool | None = None,
+    extra: Mapping[str, str] | None = None,
+    read_body: bool = True,
+) -> tuple[aiohttp.ClientResponse, bytes]:
     """The response and up to BODY_CAP bytes of its body.
 
     Redirects are followed here, not by aiohttp: aiohttp drops only ``Authorization`` when a
@@ -178,7 +191,12 @@ async def _fetch(spec: Spec, ctx: ProbeContext, follow: bool | None = None,
     for _ in range(MAX_REDIRECTS + 1):
         headers = request_headers(spec, extra) if url.origin() == origin else dict(extra or {})
         async with ctx.resources.http.request(
-            method, url, headers=headers, data=data, ssl=ssl_ctx, allow_redirects=False,
+            method,
+            url,
+            headers=headers,
+            data=data,
+            ssl=ssl_ctx,
+            allow_redirects=False,
             # 0.9 of the budget: a silent server reads as "no response", not as a probe timeout.
             timeout=aiohttp.ClientTimeout(total=ctx.remaining() * 0.9),
         ) as response:
@@ -215,7 +233,9 @@ def client_error_reason(exc: BaseException) -> str:
         return "too many redirects"
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         cert_error = exc.certificate_error
-        return f"certificate not trusted: {getattr(cert_error, 'verify_message', None) or cert_error}"
+        return (
+            f"certificate not trusted: {getattr(cert_error, 'verify_message', None) or cert_error}"
+        )
     if isinstance(exc, aiohttp.ClientConnectorError):
         if isinstance(exc.os_error, ConnectionRefusedError):
             return "connection refused"
@@ -235,7 +255,10 @@ def check_headers_present(spec: Spec, headers: Mapping[str, str]) -> Check:
         return None
     have = len(spec.headers_present) - len(missing)
     status = Status.FAIL if not have else Status.PARTIAL
-    return status, f"missing headers {', '.join(missing)} ({have} of {len(spec.headers_present)} present)"
+    return (
+        status,
+        f"missing headers {', '.join(missing)} ({have} of {len(spec.headers_present)} present)",
+    )
 
 
 def check_headers_absent(spec: Spec, headers: Mapping[str, str]) -> Check:
@@ -284,8 +307,10 @@ def check_cookies(spec: Spec, response: aiohttp.ClientResponse) -> Check:
     seen = dict(cookie_flags(v) for v in response.headers.getall("Set-Cookie", []))
     names = spec.cookies or tuple(seen)
     if not names:
-        return Status.FAIL, f"no Set-Cookie in the response, expected cookies with " \
-                            f"{', '.join(spec.cookie_flags)}"
+        return (
+            Status.FAIL,
+            f"no Set-Cookie in the response, expected cookies with {', '.join(spec.cookie_flags)}",
+        )
     lacking = []
     for name in names:
         if name not in seen:
@@ -307,7 +332,8 @@ def check_cors(spec: Spec, headers: Mapping[str, str]) -> Check:
         return None
     if allowed == spec.cors_origin:
         return Status.FAIL, f"CORS reflects the foreign origin {spec.cors_origin}" + (
-            " with credentials" if credentials else "") + ", expected it refused"
+            " with credentials" if credentials else ""
+        ) + ", expected it refused"
     if allowed.strip() == "*":
         if credentials:
             return Status.FAIL, "CORS allows * with credentials, expected a list of origins"
@@ -337,6 +363,7 @@ def check_json(spec: Spec, body: bytes, charset: str | None) -> tuple[Check, Any
 
 # -- the probe ------------------------------------------------------------------------------------
 
+
 async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     if spec.https_redirect:
         return await probe_redirect(spec, ctx)
@@ -348,12 +375,16 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     extra = {"Origin": spec.cors_origin} if spec.cors_origin else None
     try:
         response, body = await _fetch(spec, ctx, extra=extra)
-    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, aiohttp.ClientError) as exc:
         reason = client_error_reason(exc)
         ctx.log(f"request failed: {reason}")
         # A timeout means the probe could not judge: it counts as a probe error.
-        return Result(Status.FAIL, f"request failed ({reason}), expected {expected_status(spec)}",
-                      {**evidence, "error": reason}, error=isinstance(exc, asyncio.TimeoutError))
+        return Result(
+            Status.FAIL,
+            f"request failed ({reason}), expected {expected_status(spec)}",
+            {**evidence, "error": reason},
+            error=isinstance(exc, asyncio.TimeoutError),
+        )
     latency = time.monotonic() - started
     code = response.status
     text = decode(body, response.charset)
@@ -363,12 +394,16 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     if not status_ok(spec, code):
         return Result(Status.FAIL, f"status {code}, expected {expected_status(spec)}", evidence)
     if spec.max_latency is not None and latency > spec.max_latency:
-        return Result(Status.FAIL,
-                      f"latency {latency:.3f}s, expected < {format_duration(spec.max_latency)}",
-                      evidence)
+        return Result(
+            Status.FAIL,
+            f"latency {latency:.3f}s, expected < {format_duration(spec.max_latency)}",
+            evidence,
+        )
     if spec.body_regex is not None and not spec.body_regex.search(text):
         cut = f" (first {BODY_CAP // 1024 // 1024} MiB read)" if len(body) >= BODY_CAP else ""
-        return Result(Status.FAIL, f"body does not match /{spec.body_regex.pattern}/{cut}", evidence)
+        return Result(
+            Status.FAIL, f"body does not match /{spec.body_regex.pattern}/{cut}", evidence
+        )
 
     checks: list[Check] = []
     if spec.headers_present:
@@ -380,8 +415,9 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
         checks.append(check_header_patterns(spec, response.headers))
     if spec.cookie_flags:
         checks.append(check_cookies(spec, response))
-        evidence["cookies"] = {n: sorted(f) for n, f in map(
-            cookie_flags, response.headers.getall("Set-Cookie", []))}
+        evidence["cookies"] = {
+            n: sorted(f) for n, f in map(cookie_flags, response.headers.getall("Set-Cookie", []))
+        }
     if spec.cors_origin:
         checks.append(check_cors(spec, response.headers))
         evidence["cors_allow_origin"] = response.headers.get("Access-Control-Allow-Origin")
@@ -405,23 +441,34 @@ async def probe_redirect(spec: Spec, ctx: ProbeContext) -> Result:
     evidence: dict[str, object] = {"url": spec.url}
     try:
         response, _ = await _fetch(spec, ctx, follow=False, read_body=False)
-    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, aiohttp.ClientError) as exc:
         reason = client_error_reason(exc)
-        return Result(Status.FAIL, f"request failed ({reason}), expected a redirect to https://",
-                      {**evidence, "error": reason})
+        return Result(
+            Status.FAIL,
+            f"request failed ({reason}), expected a redirect to https://",
+            {**evidence, "error": reason},
+        )
     location = response.headers.get("Location", "")
     evidence.update(status=response.status, location=location)
     if response.status in (301, 302, 303, 307, 308) and location.startswith("https://"):
         permanent = response.status in (301, 308)
-        return Result(Status.PASS if permanent else Status.PARTIAL,
-                      f"status {response.status} to {location}" +
-                      ("" if permanent else ", expected a permanent redirect (301 or 308)"),
-                      evidence)
+        return Result(
+            Status.PASS if permanent else Status.PARTIAL,
+            f"status {response.status} to {location}"
+            + ("" if permanent else ", expected a permanent redirect (301 or 308)"),
+            evidence,
+        )
     if response.status in (301, 302, 303, 307, 308):
-        return Result(Status.FAIL, f"status {response.status} to {location or 'nowhere'}, "
-                                   "expected a redirect to https://", evidence)
-    return Result(Status.FAIL, f"status {response.status} over plain http, expected a redirect "
-                               "to https://", evidence)
+        return Result(
+            Status.FAIL,
+            f"status {response.status} to {location or 'nowhere'}, expected a redirect to https://",
+            evidence,
+        )
+    return Result(
+        Status.FAIL,
+        f"status {response.status} over plain http, expected a redirect to https://",
+        evidence,
+    )
 
 
 async def probe_rate_limit(spec: Spec, ctx: ProbeContext, limit: RateLimit) -> Result:
@@ -439,7 +486,7 @@ async def probe_rate_limit(spec: Spec, ctx: ProbeContext, limit: RateLimit) -> R
             number = sent
             try:
                 response, _ = await _fetch(spec, ctx, read_body=False)
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 errors.append(client_error_reason(exc))
                 return
             codes.append(response.status)
@@ -447,13 +494,29 @@ async def probe_rate_limit(spec: Spec, ctx: ProbeContext, limit: RateLimit) -> R
                 limited_at = number
 
     await asyncio.gather(*(one() for _ in range(min(BURST_CONCURRENCY, limit.requests))))
-    evidence.update(sent=sent, answered=len(codes), limited_after=limited_at,
-                    statuses={str(c): codes.count(c) for c in sorted(set(codes))})
+    evidence.update(
+        sent=sent,
+        answered=len(codes),
+        limited_after=limited_at,
+        statuses={str(c): codes.count(c) for c in sorted(set(codes))},
+    )
     if limited_at is not None:
-        return Result(Status.PASS, f"status {limit.status} after {limited_at} requests "
-                                   f"(burst of at most {limit.requests})", evidence)
+        return Result(
+            Status.PASS,
+            f"status {limit.status} after {limited_at} requests "
+            f"(burst of at most {limit.requests})",
+            evidence,
+        )
     if errors:
-        return Result(Status.FAIL, f"request failed ({errors[0]}) after {len(codes)} answers, "
-                                   f"expected status {limit.status} within {limit.requests}", evidence)
-    return Result(Status.FAIL, f"no {limit.status} in {len(codes)} requests, expected the rate "
-                               f"limit to answer {limit.status}", evidence)
+        return Result(
+            Status.FAIL,
+            f"request failed ({errors[0]}) after {len(codes)} answers, "
+            f"expected status {limit.status} within {limit.requests}",
+            evidence,
+        )
+    return Result(
+        Status.FAIL,
+        f"no {limit.status} in {len(codes)} requests, expected the rate "
+        f"limit to answer {limit.status}",
+        evidence,
+    )

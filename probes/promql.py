@@ -7,7 +7,6 @@ get their own summary, because each means something different to the person on c
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 from dataclasses import dataclass
@@ -23,16 +22,16 @@ from .fields import Fields
 from .http import client_error_reason, read_capped
 from .result import Result, Status
 
-RESPONSE_CAP = 4 * 1024 * 1024   # bytes of API response read at most
-SHOWN = 3                        # failing series named in a summary
+RESPONSE_CAP = 4 * 1024 * 1024  # bytes of API response read at most
+SHOWN = 3  # failing series named in a summary
 
 
 @dataclass(frozen=True)
 class Spec:
-    url: str                          # Prometheus base URL, e.g. ${PROMETHEUS_URL}
+    url: str  # Prometheus base URL, e.g. ${PROMETHEUS_URL}
     query: str
-    expect: Expect | None = None      # every sample must meet it
-    min_series: int = 1               # fewer series: FAIL ("no data" when none)
+    expect: Expect | None = None  # every sample must meet it
+    min_series: int = 1  # fewer series: FAIL ("no data" when none)
     auth: Auth | None = None
     verify: bool = True
     ca_file: Path | None = None
@@ -68,13 +67,19 @@ async def query(spec: Spec, ctx: ProbeContext) -> tuple[int, Any]:
     ssl_ctx = ctx.resources.ssl_context(spec.verify, str(spec.ca_file) if spec.ca_file else None)
     headers = spec.auth.header() if spec.auth else {}
     async with ctx.resources.http.post(
-        f"{spec.url}/api/v1/query", data={"query": spec.query}, headers=headers, ssl=ssl_ctx,
+        f"{spec.url}/api/v1/query",
+        data={"query": spec.query},
+        headers=headers,
+        ssl=ssl_ctx,
         timeout=aiohttp.ClientTimeout(total=ctx.remaining() * 0.9),
     ) as response:
         body = await read_capped(response, RESPONSE_CAP)
         if len(body) >= RESPONSE_CAP:
-            cap = (f"{RESPONSE_CAP // 2**20} MiB" if RESPONSE_CAP % 2**20 == 0
-                   else f"{RESPONSE_CAP // 1024} KiB")
+            cap = (
+                f"{RESPONSE_CAP // 2**20} MiB"
+                if RESPONSE_CAP % 2**20 == 0
+                else f"{RESPONSE_CAP // 1024} KiB"
+            )
             raise ValueError(f"the answer is larger than {cap}: narrow the query")
         try:
             return response.status, json.loads(body)
@@ -93,11 +98,13 @@ def _samples(data: dict[str, Any]) -> list[tuple[str, Any]]:
 
 def _worst(expect: Expect, failing: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
     """Failing samples, the farthest from the expectation first (NaN last)."""
+
     def key(sample: tuple[str, Any]) -> float:
         n = as_number(sample[1])
         if n is None or math.isnan(n):
             return math.inf
         return -n if expect.op in ("<", "<=") else n
+
     return sorted(failing, key=key)
 
 
@@ -106,19 +113,28 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     ctx.log(f"query {spec.query!r} at {spec.url}")
     try:
         status, body = await query(spec, ctx)
-    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, aiohttp.ClientError) as exc:
         reason = client_error_reason(exc)
-        return Result(Status.FAIL, f"Prometheus unreachable ({reason}) at {spec.url}",
-                      {**evidence, "error": reason})
+        return Result(
+            Status.FAIL,
+            f"Prometheus unreachable ({reason}) at {spec.url}",
+            {**evidence, "error": reason},
+        )
     except ValueError as exc:
         return Result(Status.FAIL, f"{exc} ({spec.query})", evidence)
     if not isinstance(body, dict):
-        return Result(Status.FAIL, f"Prometheus answered status {status} without JSON at "
-                                   f"{spec.url}/api/v1/query", {**evidence, "http_status": status})
+        return Result(
+            Status.FAIL,
+            f"Prometheus answered status {status} without JSON at {spec.url}/api/v1/query",
+            {**evidence, "http_status": status},
+        )
     if body.get("status") != "success":
         kind, error = body.get("errorType", "error"), body.get("error", "")
-        return Result(Status.FAIL, f"query error ({kind}): {error}",
-                      {**evidence, "error_type": kind, "error": error})
+        return Result(
+            Status.FAIL,
+            f"query error ({kind}): {error}",
+            {**evidence, "error_type": kind, "error": error},
+        )
     try:
         samples = _samples(body.get("data", {}))
     except (ValueError, KeyError, IndexError, TypeError) as exc:
@@ -127,19 +143,28 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     evidence["series_count"] = len(samples)
     ctx.log(f"{len(samples)} series")
     if not samples:
-        return Result(Status.FAIL, f"no data: the query returned no series, expected at least "
-                                   f"{max(spec.min_series, 1)}", evidence)
+        return Result(
+            Status.FAIL,
+            f"no data: the query returned no series, expected at least {max(spec.min_series, 1)}",
+            evidence,
+        )
     if len(samples) < spec.min_series:
-        return Result(Status.FAIL, f"{len(samples)} series, expected at least {spec.min_series}",
-                      evidence)
+        return Result(
+            Status.FAIL, f"{len(samples)} series, expected at least {spec.min_series}", evidence
+        )
     numbers = [as_number(v) for _, v in samples]
     nan = [s for (s, _), n in zip(samples, numbers) if n is not None and math.isnan(n)]
     if spec.expect is None:
-        return Result(Status.PASS, f"{len(samples)} series, expected at least {spec.min_series}",
-                      evidence)
+        return Result(
+            Status.PASS, f"{len(samples)} series, expected at least {spec.min_series}", evidence
+        )
     if len(nan) == len(samples):
-        return Result(Status.FAIL, f"NaN: every sample is not a number (no traffic behind a "
-                                   f"ratio?), expected {spec.expect}", evidence)
+        return Result(
+            Status.FAIL,
+            f"NaN: every sample is not a number (no traffic behind a "
+            f"ratio?), expected {spec.expect}",
+            evidence,
+        )
     failing = [(s, v) for s, v in samples if not spec.expect.holds(v)]
     if not failing:
         shown = samples[0][1] if len(samples) == 1 else None

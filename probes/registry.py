@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any
 
-from . import attestation, command, composite, file, http, tcp
-from . import dns, disk, env, promql, report, sql, tls
+from . import (
+    attestation,
+    command,
+    composite,
+    disk,
+    dns,
+    env,
+    file,
+    http,
+    promql,
+    report,
+    sql,
+    tcp,
+    tls,
+)
 from .context import ProbeContext
 from .fields import Fields, SpecError, show
 from .result import Result
@@ -47,10 +61,14 @@ def parse_probe(raw: Any, prefix: str, base_dir: Path) -> tuple[str, Any]:
     """The kind and parsed spec of a ``{kind: {...}}`` mapping; raises SpecError."""
     if not isinstance(raw, Mapping) or len(raw) != 1:
         got = ", ".join(map(str, raw)) if isinstance(raw, Mapping) and raw else show(raw)
-        raise SpecError(prefix, f"must have exactly one key, the probe kind: one of "
-                                f"{', '.join(KINDS)} (got {got})")
-    (kind, body), = raw.items()
+        raise SpecError(
+            prefix,
+            f"must have exactly one key, the probe kind: one of {', '.join(KINDS)} (got {got})",
+        )
+    ((kind, body),) = raw.items()
     if kind not in KINDS:
-        raise SpecError(prefix, f"kind {show(str(kind))} is unknown: expected one of {', '.join(KINDS)}")
+        raise SpecError(
+            prefix, f"kind {show(str(kind))} is unknown: expected one of {', '.join(KINDS)}"
+        )
     name = f"{prefix}.{kind}" if prefix else str(kind)
     return str(kind), KINDS[kind].parse(body, name, base_dir)

@@ -19,14 +19,14 @@ from typing import Any
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
-from .fields import Fields, format_duration
 from .context import ProbeContext
+from .fields import Fields, format_duration
 from .result import Result, Status
 
 FORMATS = ("junit", "cobertura", "trivy")
 SEVERITIES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
-READ_CAP = 64 * 1024 * 1024   # bytes; a larger report is refused rather than parsed
-SHOWN = 3                     # findings named in a summary
+READ_CAP = 64 * 1024 * 1024  # bytes; a larger report is refused rather than parsed
+SHOWN = 3  # findings named in a summary
 
 
 @dataclass(frozen=True)
@@ -35,11 +35,11 @@ class Spec:
     format: str
     max_age: float = 7 * 86400
     # junit
-    min_tests: int = 1                  # fewer (but some, all passing): PARTIAL
-    max_failures: int = 0               # failures + errors allowed
+    min_tests: int = 1  # fewer (but some, all passing): PARTIAL
+    max_failures: int = 0  # failures + errors allowed
     # cobertura
     min_line_rate: float = 0.75
-    partial_line_rate: float | None = None   # at or above (and below min_line_rate): PARTIAL
+    partial_line_rate: float | None = None  # at or above (and below min_line_rate): PARTIAL
     # trivy
     severities: tuple[str, ...] = ("HIGH", "CRITICAL")
     max_findings: int = 0
@@ -50,26 +50,43 @@ def parse_spec(f: Fields) -> Spec:
     spec = Spec(path=f.path("path"), format=fmt, max_age=f.duration("max_age", 7 * 86400.0))
     # Each format's own options; another format's option is refused as an unknown field.
     if fmt == "junit":
-        spec = Spec(spec.path, fmt, spec.max_age, min_tests=f.int("min_tests", 1, minimum=1),
-                    max_failures=f.int("max_failures", 0, minimum=0))
+        spec = Spec(
+            spec.path,
+            fmt,
+            spec.max_age,
+            min_tests=f.int("min_tests", 1, minimum=1),
+            max_failures=f.int("max_failures", 0, minimum=0),
+        )
     elif fmt == "cobertura":
-        spec = Spec(spec.path, fmt, spec.max_age,
-                    min_line_rate=f.number("min_line_rate", 0.75),
-                    partial_line_rate=f.number("partial_line_rate", None))
+        spec = Spec(
+            spec.path,
+            fmt,
+            spec.max_age,
+            min_line_rate=f.number("min_line_rate", 0.75),
+            partial_line_rate=f.number("partial_line_rate", None),
+        )
         for key in ("min_line_rate", "partial_line_rate"):
             value = getattr(spec, key)
             if isinstance(value, float) and not 0 <= value <= 1:
                 raise f.error(key, f"must be a ratio between 0 and 1 (got {value:g})")
         if spec.partial_line_rate is not None and spec.partial_line_rate > spec.min_line_rate:
-            raise f.error("partial_line_rate", f"({spec.partial_line_rate:g}) must not be above "
-                                               f"min_line_rate ({spec.min_line_rate:g})")
+            raise f.error(
+                "partial_line_rate",
+                f"({spec.partial_line_rate:g}) must not be above "
+                f"min_line_rate ({spec.min_line_rate:g})",
+            )
     elif fmt == "trivy":
         severities = f.str_list("severities", ("HIGH", "CRITICAL"))
         bad = [s for s in severities if str(s).upper() not in SEVERITIES]
         if bad:
-            raise f.error("severities", f"must be among {', '.join(SEVERITIES)} (got \"{bad[0]}\")")
-        spec = Spec(spec.path, fmt, spec.max_age, severities=tuple(s.upper() for s in severities),
-                    max_findings=f.int("max_findings", 0, minimum=0))
+            raise f.error("severities", f'must be among {", ".join(SEVERITIES)} (got "{bad[0]}")')
+        spec = Spec(
+            spec.path,
+            fmt,
+            spec.max_age,
+            severities=tuple(s.upper() for s in severities),
+            max_findings=f.int("max_findings", 0, minimum=0),
+        )
     f.done()
     return spec
 
@@ -95,7 +112,9 @@ def _xml(data: bytes, fmt: str) -> Any:
     try:
         return SafeET.fromstring(data)
     except DefusedXmlException as exc:
-        raise ReportError(f"is refused: {type(exc).__name__} (entities or DTDs in a report)") from None
+        raise ReportError(
+            f"is refused: {type(exc).__name__} (entities or DTDs in a report)"
+        ) from None
     except SafeET.ParseError as exc:
         raise ReportError(f"is not valid XML ({exc}), expected a {fmt} report") from None
 
@@ -112,22 +131,36 @@ def judge_junit(spec: Spec, data: bytes, seen: str, evidence: dict[str, Any]) ->
             if case.find(kind) is not None:
                 outcome[kind] += 1
                 if kind != "skipped":
-                    failing.append(f"{case.get('classname', '')}::{case.get('name', '')}".strip(":"))
+                    failing.append(
+                        f"{case.get('classname', '')}::{case.get('name', '')}".strip(":")
+                    )
                 break
     tests, bad = len(cases), outcome["failure"] + outcome["error"]
-    evidence.update(tests=tests, failures=outcome["failure"], errors=outcome["error"],
-                    skipped=outcome["skipped"], failing=failing[:20])
-    counts = (f"{tests} tests, {outcome['failure']} failures, {outcome['error']} errors"
-              + (f", {outcome['skipped']} skipped" if outcome["skipped"] else ""))
+    evidence.update(
+        tests=tests,
+        failures=outcome["failure"],
+        errors=outcome["error"],
+        skipped=outcome["skipped"],
+        failing=failing[:20],
+    )
+    counts = f"{tests} tests, {outcome['failure']} failures, {outcome['error']} errors" + (
+        f", {outcome['skipped']} skipped" if outcome["skipped"] else ""
+    )
     if tests == 0:
-        return Result(Status.FAIL, f"{seen}: no tests, expected at least {spec.min_tests}", evidence)
+        return Result(
+            Status.FAIL, f"{seen}: no tests, expected at least {spec.min_tests}", evidence
+        )
     if bad > spec.max_failures:
         named = ", ".join(failing[:SHOWN]) + (f" and {bad - SHOWN} more" if bad > SHOWN else "")
-        return Result(Status.FAIL, f"{seen}: {counts} ({named}), expected at most "
-                                   f"{spec.max_failures} failing", evidence)
+        return Result(
+            Status.FAIL,
+            f"{seen}: {counts} ({named}), expected at most {spec.max_failures} failing",
+            evidence,
+        )
     if tests < spec.min_tests:
-        return Result(Status.PARTIAL, f"{seen}: {counts}, expected at least {spec.min_tests} tests",
-                      evidence)
+        return Result(
+            Status.PARTIAL, f"{seen}: {counts}, expected at least {spec.min_tests} tests", evidence
+        )
     return Result(Status.PASS, f"{seen}: {counts}", evidence)
 
 
@@ -139,13 +172,17 @@ def judge_cobertura(spec: Spec, data: bytes, seen: str, evidence: dict[str, Any]
         rate = float(root.get("line-rate"))
     except ValueError:
         raise ReportError(f"has line-rate {root.get('line-rate')!r}, expected a number") from None
-    evidence.update(line_rate=rate, lines_valid=root.get("lines-valid"),
-                    lines_covered=root.get("lines-covered"))
+    evidence.update(
+        line_rate=rate, lines_valid=root.get("lines-valid"), lines_covered=root.get("lines-covered")
+    )
     shown = f"{seen}: line rate {rate:.2f}"
     if rate >= spec.min_line_rate:
         return Result(Status.PASS, f"{shown}, at least {spec.min_line_rate:g}", evidence)
-    status = Status.PARTIAL if spec.partial_line_rate is not None and \
-        rate >= spec.partial_line_rate else Status.FAIL
+    status = (
+        Status.PARTIAL
+        if spec.partial_line_rate is not None and rate >= spec.partial_line_rate
+        else Status.FAIL
+    )
     return Result(status, f"{shown}, expected at least {spec.min_line_rate:g}", evidence)
 
 
@@ -161,24 +198,37 @@ def judge_trivy(spec: Spec, data: bytes, seen: str, evidence: dict[str, Any]) ->
         where = f"Results[{n}]"
         if not isinstance(target, dict):
             raise ReportError(f"has {where} {_json_type(target)}, expected an object (Trivy)")
-        for m, vuln in enumerate(_json_list(target.get("Vulnerabilities"), f"{where}.Vulnerabilities")):
+        for m, vuln in enumerate(
+            _json_list(target.get("Vulnerabilities"), f"{where}.Vulnerabilities")
+        ):
             if not isinstance(vuln, dict):
-                raise ReportError(f"has {where}.Vulnerabilities[{m}] {_json_type(vuln)}, "
-                                  "expected an object (Trivy)")
+                raise ReportError(
+                    f"has {where}.Vulnerabilities[{m}] {_json_type(vuln)}, "
+                    "expected an object (Trivy)"
+                )
             severity = str(vuln.get("Severity", "UNKNOWN")).upper()
             by_severity[severity] += 1
             if severity in spec.severities:
                 found.append(f"{vuln.get('VulnerabilityID', '?')} in {vuln.get('PkgName', '?')}")
-    evidence.update(artifact=doc.get("ArtifactName"), by_severity=dict(by_severity),
-                    findings=found[:20])
+    evidence.update(
+        artifact=doc.get("ArtifactName"), by_severity=dict(by_severity), findings=found[:20]
+    )
     wanted = "/".join(spec.severities)
     if len(found) > spec.max_findings:
-        named = ", ".join(found[:SHOWN]) + (f" and {len(found) - SHOWN} more" if len(found) > SHOWN
-                                            else "")
-        return Result(Status.FAIL, f"{seen}: {len(found)} {wanted} vulnerabilities ({named}), "
-                                   f"expected at most {spec.max_findings}", evidence)
-    return Result(Status.PASS, f"{seen}: {len(found)} {wanted} vulnerabilities "
-                               f"({sum(by_severity.values())} in all)", evidence)
+        named = ", ".join(found[:SHOWN]) + (
+            f" and {len(found) - SHOWN} more" if len(found) > SHOWN else ""
+        )
+        return Result(
+            Status.FAIL,
+            f"{seen}: {len(found)} {wanted} vulnerabilities ({named}), "
+            f"expected at most {spec.max_findings}",
+            evidence,
+        )
+    return Result(
+        Status.PASS,
+        f"{seen}: {len(found)} {wanted} vulnerabilities ({sum(by_severity.values())} in all)",
+        evidence,
+    )
 
 
 def _json_list(value: Any, where: str) -> list[Any]:
@@ -192,8 +242,15 @@ def _json_list(value: Any, where: str) -> list[Any]:
 
 def _json_type(value: Any) -> str:
     """What a decoded JSON value is, in JSON's words."""
-    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
-             int: "a number", float: "a number", type(None): "null"}
+    names = {
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }
     return names.get(type(value), type(value).__name__)
 
 
@@ -211,7 +268,9 @@ def judge(spec: Spec, now: float | None = None) -> Result:
             return Result(Status.FAIL, f"{name} is not a regular file", evidence)
         data = _read(spec.path, st.st_size)
     except FileNotFoundError:
-        return Result(Status.FAIL, f"{name} does not exist, expected a {spec.format} report", evidence)
+        return Result(
+            Status.FAIL, f"{name} does not exist, expected a {spec.format} report", evidence
+        )
     except OSError as exc:
         return Result(Status.FAIL, f"{name} cannot be read ({exc.strerror or exc})", evidence)
     except ReportError as exc:
@@ -220,8 +279,12 @@ def judge(spec: Spec, now: float | None = None) -> Result:
     evidence["age_seconds"] = round(age)
     seen = f"{name} ({format_duration(age)} old)"
     if age > spec.max_age:
-        return Result(Status.FAIL, f"{name} is {format_duration(age)} old, expected at most "
-                                   f"{format_duration(spec.max_age)}", evidence)
+        return Result(
+            Status.FAIL,
+            f"{name} is {format_duration(age)} old, expected at most "
+            f"{format_duration(spec.max_age)}",
+            evidence,
+        )
     try:
         return JUDGES[spec.format](spec, data, seen, evidence)
     except ReportError as exc:

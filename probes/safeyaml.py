@@ -17,8 +17,8 @@ from yaml.constructor import ConstructorError
 # yaml.safe_dump writes a repeated mapping as an alias: generated configs use many of them.
 # What protects memory is MAX_NODES; this only stops absurd documents early.
 MAX_ALIASES = 100_000
-MAX_NODES = 1_000_000   # nodes after expanding aliases; the shipped config has about 10,000
-MAX_DEPTH = 100         # nesting levels; the shipped config needs 8
+MAX_NODES = 1_000_000  # nodes after expanding aliases; the shipped config has about 10,000
+MAX_DEPTH = 100  # nesting levels; the shipped config needs 8
 
 
 class SafeLoader(yaml.SafeLoader):
@@ -33,14 +33,22 @@ class SafeLoader(yaml.SafeLoader):
         if self.check_event(yaml.AliasEvent):
             self._aliases = getattr(self, "_aliases", 0) + 1
             if self._aliases > self.max_aliases:
-                raise ComposerError(None, None, f"more than {self.max_aliases} aliases: refusing "
-                                    "to expand", self.peek_event().start_mark)
+                raise ComposerError(
+                    None,
+                    None,
+                    f"more than {self.max_aliases} aliases: refusing to expand",
+                    self.peek_event().start_mark,
+                )
         # PyYAML composes recursively: deep nesting would end in RecursionError.
         self._depth = getattr(self, "_depth", 0) + 1
         try:
             if self._depth > self.max_depth:
-                raise ComposerError(None, None, f"nested deeper than {self.max_depth} levels",
-                                    self.peek_event().start_mark)
+                raise ComposerError(
+                    None,
+                    None,
+                    f"nested deeper than {self.max_depth} levels",
+                    self.peek_event().start_mark,
+                )
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -51,14 +59,20 @@ class SafeLoader(yaml.SafeLoader):
         try:
             return super().construct_object(node, deep)
         except (ValueError, OverflowError) as exc:
-            raise ConstructorError(None, None, f"cannot read {node.value!r}: {exc}",
-                                   node.start_mark) from None
+            raise ConstructorError(
+                None, None, f"cannot read {node.value!r}: {exc}", node.start_mark
+            ) from None
 
     def compose_document(self):  # type: ignore[no-untyped-def]
         node = super().compose_document()
         if expanded_size(node, self.max_nodes) > self.max_nodes:
-            raise ComposerError(None, None, f"anchors and aliases expand to more than "
-                                f"{self.max_nodes:,} values: refusing to expand", node.start_mark)
+            raise ComposerError(
+                None,
+                None,
+                f"anchors and aliases expand to more than "
+                f"{self.max_nodes:,} values: refusing to expand",
+                node.start_mark,
+            )
         return node
 
 
@@ -77,8 +91,11 @@ def expanded_size(root: yaml.Node, limit: int) -> int:
         if isinstance(node, yaml.ScalarNode):
             sizes[id(node)] = 1
             continue
-        children = ([c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode)
-                    else list(node.value))
+        children = (
+            [c for pair in node.value for c in pair]
+            if isinstance(node, yaml.MappingNode)
+            else list(node.value)
+        )
         if children_done:
             open_nodes.discard(id(node))
             sizes[id(node)] = min(limit + 1, 1 + sum(sizes.get(id(c), 0) for c in children))
@@ -87,8 +104,9 @@ def expanded_size(root: yaml.Node, limit: int) -> int:
         stack.append((node, True))
         for child in children:
             if id(child) in open_nodes:
-                raise ComposerError(None, None, "an alias refers to its own anchor",
-                                    child.start_mark)
+                raise ComposerError(
+                    None, None, "an alias refers to its own anchor", child.start_mark
+                )
             if id(child) not in sizes:
                 stack.append((child, False))
     return sizes[id(root)]

@@ -11,13 +11,12 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-
 from .compare import Expect, parse_expect, render
 from .context import ProbeContext
 from .fields import Fields, Secret
 from .result import Result, Status
 
-MAX_ROWS = 10_000   # rows fetched at most for a row count
+MAX_ROWS = 10_000  # rows fetched at most for a row count
 
 
 @dataclass(frozen=True)
@@ -25,7 +24,7 @@ class Spec:
     dsn: Secret
     query: str
     expect: Expect
-    result: str = "scalar"     # scalar: first column of the first row; rows: the row count
+    result: str = "scalar"  # scalar: first column of the first row; rows: the row count
 
 
 def parse_spec(f: Fields) -> Spec:
@@ -36,8 +35,11 @@ def parse_spec(f: Fields) -> Spec:
         expect=parse_expect(raw_expect, f.name("expect")),
         result=f.choice("result", ("scalar", "rows"), "scalar"),
     )
-    if spec.result == "rows" and isinstance(spec.expect, Expect) and spec.expect.op in (
-            "contains", "length"):
+    if (
+        spec.result == "rows"
+        and isinstance(spec.expect, Expect)
+        and spec.expect.op in ("contains", "length")
+    ):
         raise f.error("expect", f"must compare a number when result is rows (got {spec.expect.op})")
     f.done()
     return spec
@@ -60,7 +62,9 @@ async def run_query(spec: Spec, ctx: ProbeContext) -> tuple[Any, int]:
 
     budget_ms = max(1, int(ctx.remaining() * 0.8 * 1000))
     conn = await psycopg.AsyncConnection.connect(
-        spec.dsn.reveal(), autocommit=True, connect_timeout=max(1, int(ctx.remaining())),
+        spec.dsn.reveal(),
+        autocommit=True,
+        connect_timeout=max(1, int(ctx.remaining())),
         options=f"-c default_transaction_read_only=on -c statement_timeout={budget_ms}",
         application_name="readiness-exporter",
     )
@@ -83,20 +87,26 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     ctx.log(f"running {query!r}")
     try:
         value, rows = await asyncio.wait_for(run_query(spec, ctx), ctx.remaining() * 0.9)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return Result(Status.FAIL, f"{query}: no result in time", evidence)
     except psycopg.errors.QueryCanceled:
-        return Result(Status.FAIL, f"{query}: cancelled by statement_timeout (no result in time)",
-                      evidence)
+        return Result(
+            Status.FAIL, f"{query}: cancelled by statement_timeout (no result in time)", evidence
+        )
     except psycopg.OperationalError as exc:
         reason = _first_line(exc)
-        return Result(Status.FAIL, f"cannot connect to the database: {reason}",
-                      {**evidence, "error": reason})
+        return Result(
+            Status.FAIL, f"cannot connect to the database: {reason}", {**evidence, "error": reason}
+        )
     except psycopg.Error as exc:
         reason = _first_line(exc)
-        return Result(Status.FAIL, f"{query}: query failed: {reason}", {**evidence, "error": reason})
-    evidence.update(value=value if isinstance(value, (str, int, float, bool, type(None)))
-                    else str(value), rows=rows)
+        return Result(
+            Status.FAIL, f"{query}: query failed: {reason}", {**evidence, "error": reason}
+        )
+    evidence.update(
+        value=value if isinstance(value, (str, int, float, bool, type(None))) else str(value),
+        rows=rows,
+    )
     ctx.log(f"{rows} rows, first value {value!r}")
     observed = rows if spec.result == "rows" else value
     shown = f"{rows} rows" if spec.result == "rows" else f"returned {render(observed)}"
@@ -105,4 +115,3 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     if not spec.expect.holds(observed):
         return Result(Status.FAIL, f"{query}: {shown}, expected {spec.expect}", evidence)
     return Result(Status.PASS, f"{query}: {shown}, expected {spec.expect}", evidence)
-

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from dataclasses import dataclass
-from typing import Pattern
+from re import Pattern
 
 from .context import ProbeContext
 from .fields import Fields, SpecError
@@ -14,8 +14,8 @@ from .result import Result, Status, failed, passed
 
 @dataclass(frozen=True)
 class Spec:
-    target: str                      # host:port
-    expect: str = "open"             # open | closed (firewall items: the port must not answer)
+    target: str  # host:port
+    expect: str = "open"  # open | closed (firewall items: the port must not answer)
     banner: Pattern[str] | None = None  # open only: first bytes must match
 
 
@@ -53,9 +53,13 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
         # A name that does not resolve says nothing about the port: never a "closed" PASS.
         why = f"cannot resolve {host}: {getattr(exc, 'strerror', None) or exc}"
         ctx.log(why)
-        return Result(Status.FAIL, f"{spec.target}: {why}, cannot judge", {"target": spec.target,
-                      "reason": why}, error=True)
-    except (OSError, asyncio.TimeoutError) as exc:
+        return Result(
+            Status.FAIL,
+            f"{spec.target}: {why}, cannot judge",
+            {"target": spec.target, "reason": why},
+            error=True,
+        )
+    except (TimeoutError, OSError) as exc:
         if isinstance(exc, asyncio.TimeoutError):
             why = "no answer"
         elif isinstance(exc, ConnectionRefusedError):
@@ -64,10 +68,15 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
             why = exc.strerror or str(exc)
         ctx.log(f"not connected: {why}")
         if spec.expect == "closed":
-            return passed(f"{spec.target} closed ({why}), expected closed", target=spec.target, reason=why)
-        return Result(Status.FAIL, f"{spec.target} not reachable ({why}), expected open",
-                      {"target": spec.target, "reason": why},
-                      error=isinstance(exc, asyncio.TimeoutError))
+            return passed(
+                f"{spec.target} closed ({why}), expected closed", target=spec.target, reason=why
+            )
+        return Result(
+            Status.FAIL,
+            f"{spec.target} not reachable ({why}), expected open",
+            {"target": spec.target, "reason": why},
+            error=isinstance(exc, asyncio.TimeoutError),
+        )
     try:
         if spec.expect == "closed":
             return failed(f"{spec.target} accepts connections, expected closed", target=spec.target)
@@ -80,15 +89,18 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
                 if not chunk:
                     break
                 seen += chunk
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         text = seen.decode("utf-8", "replace")
         ctx.log(f"banner read: {text[:200]!r}")
         if spec.banner.search(text):
-            return passed(f"{spec.target} open, banner matches", target=spec.target, banner=text[:200])
+            return passed(
+                f"{spec.target} open, banner matches", target=spec.target, banner=text[:200]
+            )
         return failed(
             f"{spec.target} banner {text[:60]!r} does not match /{spec.banner.pattern}/",
-            target=spec.target, banner=text[:200],
+            target=spec.target,
+            banner=text[:200],
         )
     finally:
         writer.close()

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
 from .context import ProbeContext
 from .fields import Fields
 from .result import Result, Status
@@ -25,19 +24,19 @@ VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
 # The highest version below each minimum: the one offered to check that the server refuses it.
 BELOW = {"1.2": ("1.1", ssl.TLSVersion.TLSv1_1), "1.3": ("1.2", ssl.TLSVersion.TLSv1_2)}
 # OpenSSL's X509_V_ERR_* codes that deserve their own words.
-SELF_SIGNED_CODES = {18, 19}     # depth-zero self-signed, self-signed in chain
+SELF_SIGNED_CODES = {18, 19}  # depth-zero self-signed, self-signed in chain
 EXPIRED_CODE = 10
 HOSTNAME_CODE = 62
 
 
 @dataclass(frozen=True)
 class Spec:
-    target: str                       # host:port
-    server_name: str | None = None    # SNI and the name the certificate must match; default host
-    min_version: str = "1.2"          # lower versions must be refused
-    ca_file: Path | None = None       # trust these CAs instead of the system store
-    warn_days: float = 30.0           # fewer days left: PARTIAL
-    critical_days: float = 7.0        # fewer days left: FAIL
+    target: str  # host:port
+    server_name: str | None = None  # SNI and the name the certificate must match; default host
+    min_version: str = "1.2"  # lower versions must be refused
+    ca_file: Path | None = None  # trust these CAs instead of the system store
+    warn_days: float = 30.0  # fewer days left: PARTIAL
+    critical_days: float = 7.0  # fewer days left: FAIL
 
 
 def parse_spec(f: Fields) -> Spec:
@@ -52,10 +51,15 @@ def parse_spec(f: Fields) -> Spec:
         warn_days=f.number("warn_days", 30.0),
         critical_days=f.number("critical_days", 7.0),
     )
-    if isinstance(spec.warn_days, float) and isinstance(spec.critical_days, float) \
-            and spec.critical_days > spec.warn_days:
-        raise f.error("critical_days", f"({spec.critical_days:g}) must not be above warn_days "
-                                       f"({spec.warn_days:g})")
+    if (
+        isinstance(spec.warn_days, float)
+        and isinstance(spec.critical_days, float)
+        and spec.critical_days > spec.warn_days
+    ):
+        raise f.error(
+            "critical_days",
+            f"({spec.critical_days:g}) must not be above warn_days ({spec.warn_days:g})",
+        )
     f.done()
     return spec
 
@@ -72,7 +76,9 @@ def legacy_context(version: str) -> ssl.SSLContext:
         ctx.verify_mode = ssl.CERT_NONE
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # offering them is the point
-            ctx.minimum_version = ssl.TLSVersion.TLSv1 if version == "1.2" else ssl.TLSVersion.TLSv1_2
+            ctx.minimum_version = (
+                ssl.TLSVersion.TLSv1 if version == "1.2" else ssl.TLSVersion.TLSv1_2
+            )
             ctx.maximum_version = BELOW[version][1]
         # Security level 0 lets this OpenSSL offer TLS 1.0/1.1 and their SHA-1 signatures.
         ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
@@ -80,12 +86,16 @@ def legacy_context(version: str) -> ssl.SSLContext:
     return ctx
 
 
-async def handshake(host: str, port: int, sni: str, ctx: ssl.SSLContext,
-                    budget: float) -> tuple[str, bytes]:
+async def handshake(
+    host: str, port: int, sni: str, ctx: ssl.SSLContext, budget: float
+) -> tuple[str, bytes]:
     """The negotiated protocol and the leaf certificate (DER) of one TLS handshake."""
     _, writer = await asyncio.wait_for(
-        asyncio.open_connection(host, port, ssl=ctx, server_hostname=sni,
-                                ssl_handshake_timeout=budget), budget)
+        asyncio.open_connection(
+            host, port, ssl=ctx, server_hostname=sni, ssl_handshake_timeout=budget
+        ),
+        budget,
+    )
     try:
         ssl_object = writer.get_extra_info("ssl_object")
         return ssl_object.version() or "?", ssl_object.getpeercert(binary_form=True) or b""
@@ -115,7 +125,7 @@ def _is_self_signed(der: bytes) -> bool:
 
 
 def _date(ts: float) -> str:
-    return f"{dt.datetime.fromtimestamp(ts, dt.timezone.utc):%Y-%m-%d}"
+    return f"{dt.datetime.fromtimestamp(ts, dt.UTC):%Y-%m-%d}"
 
 
 def _verify_reason(exc: ssl.SSLCertVerificationError, sni: str, der: bytes) -> str:
@@ -148,49 +158,62 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     host, port_number = host.strip("[]"), int(port)
     sni = spec.server_name or host
     ca_file = str(spec.ca_file) if spec.ca_file is not None else None
-    evidence: dict[str, Any] = {"target": spec.target, "server_name": sni,
-                                "min_version": spec.min_version}
+    evidence: dict[str, Any] = {
+        "target": spec.target,
+        "server_name": sni,
+        "min_version": spec.min_version,
+    }
     ctx.log(f"TLS handshake with {host}:{port} (SNI {sni})")
     verify_error: ssl.SSLCertVerificationError | None = None
     try:
         # 0.9 of the budget: a silent server reads as "no handshake", not as a probe timeout.
-        version, der = await handshake(host, port_number, sni,
-                                       ctx.resources.ssl_context(True, ca_file),
-                                       ctx.remaining() * 0.9)
+        version, der = await handshake(
+            host, port_number, sni, ctx.resources.ssl_context(True, ca_file), ctx.remaining() * 0.9
+        )
     except ssl.SSLCertVerificationError as exc:
         verify_error = exc
         ctx.log(f"verification failed ({exc.verify_message}); reading the certificate unverified")
         try:
-            version, der = await handshake(host, port_number, sni,
-                                           ctx.resources.ssl_context(False), ctx.remaining())
-        except (OSError, asyncio.TimeoutError) as again:
+            version, der = await handshake(
+                host, port_number, sni, ctx.resources.ssl_context(False), ctx.remaining()
+            )
+        except (TimeoutError, OSError) as again:
             version, der = "?", b""
             ctx.log(f"unverified handshake failed too: {_connect_reason(again)}")
-    except (OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError) as exc:
         reason = _connect_reason(exc)
         ctx.log(reason)
-        return Result(Status.FAIL, f"{spec.target}: {reason}, expected a TLS {spec.min_version}+ "
-                                   "handshake", {**evidence, "error": reason})
+        return Result(
+            Status.FAIL,
+            f"{spec.target}: {reason}, expected a TLS {spec.min_version}+ handshake",
+            {**evidence, "error": reason},
+        )
 
     not_after = _not_after(der) if der else None
     days_left = (not_after - time.time()) / 86400 if not_after is not None else None
     evidence.update(version=version, self_signed=bool(der) and _is_self_signed(der))
     if not_after is not None:
-        evidence.update(not_after=dt.datetime.fromtimestamp(not_after, dt.timezone.utc).isoformat(),
-                        days_left=round(days_left, 1))
+        evidence.update(
+            not_after=dt.datetime.fromtimestamp(not_after, dt.UTC).isoformat(),
+            days_left=round(days_left, 1),
+        )
     if verify_error is not None:
         reason = _verify_reason(verify_error, sni, der)
         evidence["verify_error"] = verify_error.verify_message
         if not_after is not None:
-            reason += f" (expires {_date(not_after)})" if days_left > 0 \
+            reason += (
+                f" (expires {_date(not_after)})"
+                if days_left > 0
                 else f" (expired {_date(not_after)})"
+            )
         return Result(Status.FAIL, f"{spec.target}: {reason}", evidence, not_after)
 
     lower_name, _ = BELOW[spec.min_version]
     ctx.log(f"offering only TLS {lower_name} and below")
     try:
-        old_version, _ = await handshake(host, port_number, sni, legacy_context(spec.min_version),
-                                         ctx.remaining())
+        old_version, _ = await handshake(
+            host, port_number, sni, legacy_context(spec.min_version), ctx.remaining()
+        )
     except ssl.SSLError as exc:
         if exc.reason == "NO_PROTOCOLS_AVAILABLE":
             # This OpenSSL build cannot offer them at all: say so rather than claim a refusal.
@@ -198,20 +221,34 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
             lower_name = ""
         else:
             evidence["lower_versions"] = f"refused ({_connect_reason(exc)})"
-    except (OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError) as exc:
         evidence["lower_versions"] = f"refused ({_connect_reason(exc)})"
     else:
         evidence["lower_versions"] = f"accepted {old_version}"
-        return Result(Status.FAIL, f"{spec.target} accepts {old_version}, expected refusal below "
-                                   f"TLS {spec.min_version}", evidence, not_after)
+        return Result(
+            Status.FAIL,
+            f"{spec.target} accepts {old_version}, expected refusal below TLS {spec.min_version}",
+            evidence,
+            not_after,
+        )
 
     assert days_left is not None and not_after is not None
     valid = f"{version}, certificate valid {days_left:.0f} days (until {_date(not_after)})"
     if days_left < spec.critical_days:
-        return Result(Status.FAIL, f"{spec.target}: certificate expires in {days_left:.1f} days, "
-                                   f"expected at least {spec.critical_days:g}", evidence, not_after)
+        return Result(
+            Status.FAIL,
+            f"{spec.target}: certificate expires in {days_left:.1f} days, "
+            f"expected at least {spec.critical_days:g}",
+            evidence,
+            not_after,
+        )
     if days_left < spec.warn_days:
-        return Result(Status.PARTIAL, f"{spec.target}: certificate expires in {days_left:.0f} days, "
-                                      f"expected at least {spec.warn_days:g}", evidence, not_after)
+        return Result(
+            Status.PARTIAL,
+            f"{spec.target}: certificate expires in {days_left:.0f} days, "
+            f"expected at least {spec.warn_days:g}",
+            evidence,
+            not_after,
+        )
     refused = f"TLS {lower_name} refused" if lower_name else "lower versions not checked"
     return Result(Status.PASS, f"{spec.target}: {valid}; {refused}", evidence, not_after)

@@ -15,27 +15,38 @@ import json
 import threading
 import time
 import urllib.parse
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
-
-from support.dashboards import (load_dashboards, panel_queries, parse_label_values, substitute,
-                                variable_queries)
-from support.procs import (ROOT, http_get, start_alertmanager, start_exporter,
-                           start_prometheus, wait_until)
+from support.dashboards import (
+    load_dashboards,
+    panel_queries,
+    parse_label_values,
+    substitute,
+    variable_queries,
+)
+from support.procs import (
+    ROOT,
+    http_get,
+    start_alertmanager,
+    start_exporter,
+    start_prometheus,
+    wait_until,
+)
 from support.rulefiles import rule_durations, scaled_rules
 
 ALERT = "ReadinessCriticalItemRegressed"
-SCALE = 60                 # production `for` minutes become seconds
-PROBE_INTERVAL = 1.0       # the items' interval and timeout in the exporter config below
+SCALE = 60  # production `for` minutes become seconds
+PROBE_INTERVAL = 1.0  # the items' interval and timeout in the exporter config below
 PROBE_TIMEOUT = 1.0
-SCRAPE = 1.0               # Prometheus scrape_interval and evaluation_interval
+SCRAPE = 1.0  # Prometheus scrape_interval and evaluation_interval
 EVALUATION = 1.0
-SLACK = 10.0               # for a loaded 2-core machine: the bound is 2 x worst case + SLACK
-RATE_INTERVAL = "4s"       # Grafana's $__rate_interval for a 1s scrape interval: 4 x scrape
+SLACK = 10.0  # for a loaded 2-core machine: the bound is 2 x worst case + SLACK
+RATE_INTERVAL = "4s"  # Grafana's $__rate_interval for a 1s scrape interval: 4 x scrape
 PROBED_ITEMS = ("A-001", "A-002", "B-001")
 # Panels that may be empty for some items: only attestation and TLS probes report an expiry.
 MAY_BE_EMPTY_FOR_SOME_ITEMS = {("readiness-item", "Expiry")}
@@ -78,13 +89,13 @@ class LoopbackHTTP:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 self.send_response(owner.status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 owner.posts.append((self.path, json.loads(body or b"null")))
                 self.send_response(200)
@@ -142,35 +153,66 @@ def prom_query(prom: str, expr: str, **params: object) -> list[Any]:
     url = f"{prom}/api/v1/{path}?" + urllib.parse.urlencode({"query": expr, **params})
     status, body = http_get(url)
     doc = json.loads(body)
-    assert status == 200 and doc["status"] == "success", \
+    assert status == 200 and doc["status"] == "success", (
         f"{expr!r}: {doc.get('errorType')}: {doc.get('error')}"
+    )
     return doc["data"]["result"]
 
 
 def start_stack(tmp_path: Path, write_config, target: LoopbackHTTP) -> dict[str, Any]:
-    (tmp_path / "drill.yaml").write_text(yaml.safe_dump({
-        "status": "pass", "validated_by": "E2E Test", "date": dt.date.today().isoformat(),
-        "expires": (dt.date.today() + dt.timedelta(days=7)).isoformat()}))
-    config = write_config(CONFIG.format(interval=PROBE_INTERVAL, timeout=PROBE_TIMEOUT, target=target.url))
+    (tmp_path / "drill.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "status": "pass",
+                "validated_by": "E2E Test",
+                "date": dt.date.today().isoformat(),
+                "expires": (dt.date.today() + dt.timedelta(days=7)).isoformat(),
+            }
+        )
+    )
+    config = write_config(
+        CONFIG.format(interval=PROBE_INTERVAL, timeout=PROBE_TIMEOUT, target=target.url)
+    )
     exporter, exporter_url = start_exporter(config, tmp_path / "exporter.log")
-    stack: dict[str, Any] = {"procs": [exporter], "exporter": exporter_url,
-                             "instance": exporter_url.removeprefix("http://")}
+    stack: dict[str, Any] = {
+        "procs": [exporter],
+        "exporter": exporter_url,
+        "instance": exporter_url.removeprefix("http://"),
+    }
     try:
         am_config = (ROOT / "alerts" / "alertmanager.example.yml").read_text()
         assert "http://127.0.0.1:5001/" in am_config
-        am, am_url = start_alertmanager(tmp_path / "am", am_config.replace("http://127.0.0.1:5001/", f"{target.url}/"))
+        am, am_url = start_alertmanager(
+            tmp_path / "am", am_config.replace("http://127.0.0.1:5001/", f"{target.url}/")
+        )
         stack["procs"].append(am)
         rules = scaled_rules(SCALE)
         stack["rules"] = rules
         (tmp_path / "prom").mkdir()
         (tmp_path / "prom" / "readiness.rules.yml").write_text(yaml.safe_dump(rules))
-        prom, prom_url = start_prometheus(tmp_path / "prom", yaml.safe_dump({
-            "global": {"scrape_interval": f"{SCRAPE:g}s", "evaluation_interval": f"{EVALUATION:g}s"},
-            "rule_files": ["readiness.rules.yml"],
-            "alerting": {"alertmanagers": [{"static_configs": [{"targets": [am_url.removeprefix("http://")]}]}]},
-            "scrape_configs": [{"job_name": "readiness",
-                                "static_configs": [{"targets": [stack["instance"]]}]}],
-        }))
+        prom, prom_url = start_prometheus(
+            tmp_path / "prom",
+            yaml.safe_dump(
+                {
+                    "global": {
+                        "scrape_interval": f"{SCRAPE:g}s",
+                        "evaluation_interval": f"{EVALUATION:g}s",
+                    },
+                    "rule_files": ["readiness.rules.yml"],
+                    "alerting": {
+                        "alertmanagers": [
+                            {"static_configs": [{"targets": [am_url.removeprefix("http://")]}]}
+                        ]
+                    },
+                    "scrape_configs": [
+                        {
+                            "job_name": "readiness",
+                            "static_configs": [{"targets": [stack["instance"]]}],
+                        }
+                    ],
+                }
+            ),
+        )
         stack["procs"].append(prom)
     except BaseException:
         for proc in stack["procs"]:
@@ -188,10 +230,15 @@ def check_dashboard_queries(prom: str, instance: str, start: float) -> int:
         uid = dashboard["uid"]
         for name, query in variable_queries(dashboard).items():
             selector, label = parse_label_values(query)
-            params = urllib.parse.urlencode({"match[]": substitute(selector, values)} if selector else {})
+            params = urllib.parse.urlencode(
+                {"match[]": substitute(selector, values)} if selector else {}
+            )
             found = get_json(f"{prom}/api/v1/label/{label}/values?{params}")["data"]
-            expected = {"job": {"readiness"}, "instance": {instance},
-                        "item": {*PROBED_ITEMS, "A-003"}}[name]
+            expected = {
+                "job": {"readiness"},
+                "instance": {instance},
+                "item": {*PROBED_ITEMS, "A-003"},
+            }[name]
             assert set(found) == expected, f"{uid}: variable ${name}: {query}"
             ran += 1
         items = PROBED_ITEMS if "item" in variable_queries(dashboard) else (None,)
@@ -207,7 +254,9 @@ def check_dashboard_queries(prom: str, instance: str, start: float) -> int:
                 ran += 1
                 had_data.append(bool(result))
                 if (uid, q.panel) not in MAY_BE_EMPTY_FOR_SOME_ITEMS:
-                    assert result, f"{q.where}: no data{f' for item {item}' if item else ''}: {expr}"
+                    assert result, (
+                        f"{q.where}: no data{f' for item {item}' if item else ''}: {expr}"
+                    )
             assert any(had_data), f"{q.where}: no data for any item"
     return ran
 
@@ -219,8 +268,11 @@ def test_a_regressed_critical_item_pages_and_resolves(tmp_path, write_config, lo
         started = time.time()
         durations = rule_durations(stack["rules"], ALERT)
         # Ready when Prometheus has seen A-001 PASS and recorded it: only then can it regress.
-        wait_until(lambda: bool(prom_query(prom, 'readiness_item:has_passed{item="A-001"}')), 30,
-                   "Prometheus recording A-001 as having passed")
+        wait_until(
+            lambda: bool(prom_query(prom, 'readiness_item:has_passed{item="A-001"}')),
+            30,
+            "Prometheus recording A-001 as having passed",
+        )
         assert am_alerts(am, "A-001") == []
 
         loopback.status = 503
@@ -230,12 +282,20 @@ def test_a_regressed_critical_item_pages_and_resolves(tmp_path, write_config, lo
         to_fire = time.monotonic() - broken
         (alert,) = am_alerts(am, "A-001")
         assert alert["labels"] | {"instance": "-"} == {
-            "alertname": ALERT, "severity": "critical", "job": "readiness", "instance": "-",
-            "item": "A-001", "title": "Health endpoint answers", "category": "availability"}
+            "alertname": ALERT,
+            "severity": "critical",
+            "job": "readiness",
+            "instance": "-",
+            "item": "A-001",
+            "title": "Health endpoint answers",
+            "category": "availability",
+        }
         assert alert["labels"]["instance"] == stack["instance"]
         assert "A-001 (Health endpoint answers)" in alert["annotations"]["description"]
         assert "was PASS and is now FAIL;" in alert["annotations"]["description"]
-        assert alert["annotations"]["runbook_url"].endswith("runbook.md#readinesscriticalitemregressed")
+        assert alert["annotations"]["runbook_url"].endswith(
+            "runbook.md#readinesscriticalitemregressed"
+        )
         assert [r["name"] for r in alert["receivers"]] == ["readiness-page"]
 
         # While it fires, every dashboard query must work and show data ("Critical items not
@@ -243,19 +303,31 @@ def test_a_regressed_critical_item_pages_and_resolves(tmp_path, write_config, lo
         queries = check_dashboard_queries(prom, stack["instance"], started)
 
         # The example config's critical route notifies the pager receiver after its group_wait.
-        wait_until(lambda: any(path == "/page" for path, _ in loopback.posts), 10 + SLACK,
-                   "the readiness-page webhook")
+        wait_until(
+            lambda: any(path == "/page" for path, _ in loopback.posts),
+            10 + SLACK,
+            "the readiness-page webhook",
+        )
         page = next(body for path, body in loopback.posts if path == "/page")
         assert page["receiver"] == "readiness-page" and page["status"] == "firing"
-        assert [a["labels"]["item"] for a in page["alerts"] if a["labels"]["alertname"] == ALERT] == ["A-001"]
+        assert [
+            a["labels"]["item"] for a in page["alerts"] if a["labels"]["alertname"] == ALERT
+        ] == ["A-001"]
 
         # The decision fell from GO to NO-GO too; the example config inhibits ReadinessNoGo
         # while the critical item that explains it pages.
-        no_go_bound = 2 * worst_case_to_fire(rule_durations(stack["rules"], "ReadinessNoGo")["for"]) + SLACK
-        wait_until(lambda: bool(am_alerts(am, alertname="ReadinessNoGo")), no_go_bound,
-                   "ReadinessNoGo at Alertmanager")
+        no_go_bound = (
+            2 * worst_case_to_fire(rule_durations(stack["rules"], "ReadinessNoGo")["for"]) + SLACK
+        )
+        wait_until(
+            lambda: bool(am_alerts(am, alertname="ReadinessNoGo")),
+            no_go_bound,
+            "ReadinessNoGo at Alertmanager",
+        )
         (no_go,) = am_alerts(am, alertname="ReadinessNoGo")
-        assert no_go["status"]["state"] == "suppressed" and no_go["status"]["inhibitedBy"], no_go["status"]
+        assert no_go["status"]["state"] == "suppressed" and no_go["status"]["inhibitedBy"], no_go[
+            "status"
+        ]
 
         loopback.status = 200
         repaired = time.monotonic()
@@ -263,10 +335,12 @@ def test_a_regressed_critical_item_pages_and_resolves(tmp_path, write_config, lo
         wait_until(lambda: am_alerts(am, "A-001") == [], bound_resolve, f"{ALERT} resolved")
         to_resolve = time.monotonic() - repaired
         with capsys.disabled():
-            print(f"\n{ALERT} (for {durations['for']:g}s, keep_firing_for "
-                  f"{durations['keep_firing_for']:g}s, scaled 1/{SCALE}): target broken -> alert at "
-                  f"Alertmanager {to_fire:.1f}s (bound {bound:.0f}s); repaired -> resolved "
-                  f"{to_resolve:.1f}s (bound {bound_resolve:.0f}s); {queries} dashboard queries ran")
+            print(
+                f"\n{ALERT} (for {durations['for']:g}s, keep_firing_for "
+                f"{durations['keep_firing_for']:g}s, scaled 1/{SCALE}): target broken -> alert at "
+                f"Alertmanager {to_fire:.1f}s (bound {bound:.0f}s); repaired -> resolved "
+                f"{to_resolve:.1f}s (bound {bound_resolve:.0f}s); {queries} dashboard queries ran"
+            )
         # Resolution must wait for keep_firing_for: a flap back to PASS does not end the page.
         assert to_resolve >= durations["keep_firing_for"]
     finally:

@@ -12,7 +12,6 @@ import sys
 import textwrap
 
 import pytest
-
 from support.browser import start_chromium
 from support.procs import ROOT, http_get, start_exporter, wait_until
 
@@ -20,9 +19,27 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 
 def attest(config, item, status, by, evidence):
-    result = subprocess.run([sys.executable, "-m", "exporter", "attest", "--config.file", str(config),
-                             item, "--status", status, "--by", by, "--evidence", evidence],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "exporter",
+            "attest",
+            "--config.file",
+            str(config),
+            item,
+            "--status",
+            status,
+            "--by",
+            by,
+            "--evidence",
+            evidence,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -36,8 +53,9 @@ def shipped(tmp_path):
     attest(config, "S-006", "fail", "Ann Lee", "Gmail OAuth consent screen still in testing")
     attest(config, "O-013", "partial", "Ann Lee", "S3 sync configured, Glacier lifecycle pending")
     # Targets unset, so automated items are PENDING; S-007's env probe FAILs on an empty secret.
-    proc, base = start_exporter(config, tmp_path / "exporter.log",
-                                env={"JWT_SECRET": "", "DATA_PATH": ""})
+    proc, base = start_exporter(
+        config, tmp_path / "exporter.log", env={"JWT_SECRET": "", "DATA_PATH": ""}
+    )
     wait_until(lambda: http_get(f"{base}/-/ready")[0] == 200, 60, "every item probed once")
     yield config, base
     proc.stop()
@@ -81,12 +99,14 @@ def test_board_in_chromium(shipped):
         # Probe now: sign F-006 off behind the exporter's back, then press the button.
         driver.get(f"{base}/items/F-006")
         assert "PENDING" in driver.find_element(By.CSS_SELECTOR, ".result").text
-        (config.parent / "attestations" / "F-006.yaml").write_text(textwrap.dedent("""\
+        (config.parent / "attestations" / "F-006.yaml").write_text(
+            textwrap.dedent("""\
             status: pass
             validated_by: Eng Lead
             date: 2026-11-20
             evidence: [Sign-off meeting minutes https://wiki.example/go-live]
-            """))
+            """)
+        )
         driver.find_element(By.ID, "probe-button").click()
         section = wait.until(lambda d: d.find_elements(By.ID, "probe-now"))[0]
         assert "Probe now: PASS" in section.text
@@ -101,13 +121,16 @@ def test_board_in_chromium(shipped):
         # Self-refresh: an attestation recorded meanwhile appears without a page load.
         driver.execute_script("window.sameDocument = true")
         attest(config, "F-007", "pass", "Ops Lead", "Runbooks reviewed")
-        wait_until(lambda: '"status": "pass"' in http_get(f"{base}/api/v1/items/F-007")[1].decode(),
-                   20, "F-007 PASS on the exporter")
+        wait_until(
+            lambda: '"status": "pass"' in http_get(f"{base}/api/v1/items/F-007")[1].decode(),
+            20,
+            "F-007 PASS on the exporter",
+        )
         driver.execute_async_script("window.boardRefresh().then(arguments[0])")
         f007 = driver.find_element(By.CSS_SELECTOR, 'tr[data-id="F-007"]')
         assert "PASS" in f007.text and "Ops Lead" in f007.text
         assert driver.execute_script("return window.sameDocument") is True
-        assert driver.find_element(By.ID, "shown").text == "10 of 145 items"   # filter kept
+        assert driver.find_element(By.ID, "shown").text == "10 of 145 items"  # filter kept
 
         # A phone: the table turns into labelled cards and still shows the decision.
         driver.set_window_size(390, 844)
@@ -121,8 +144,10 @@ def test_board_in_chromium(shipped):
             return driver.execute_script("return getComputedStyle(document.body).backgroundColor")
 
         light = background()
-        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {
-            "features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+        driver.execute_cdp_cmd(
+            "Emulation.setEmulatedMedia",
+            {"features": [{"name": "prefers-color-scheme", "value": "dark"}]},
+        )
         assert background() != light
         driver.save_screenshot(str(ARTIFACTS / "board-phone-dark.png"))
     finally:

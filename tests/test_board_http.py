@@ -11,7 +11,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from support.procs import ROOT, http_get, start_exporter, wait_until
 
 CONFIG = """\
@@ -40,8 +39,13 @@ categories:
 
 
 def attest_cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "exporter", "attest", "--config.file", str(config), *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "exporter", "attest", "--config.file", str(config), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +53,25 @@ def exporter(tmp_path_factory):
     root = tmp_path_factory.mktemp("board")
     config = root / "config.yaml"
     config.write_text(CONFIG)
-    assert attest_cli(config, "S-1", "--status", "pass", "--by", "Jane Doe",
-                      "--evidence", "Vault rotation log").returncode == 0
-    assert attest_cli(config, "S-2", "--status", "partial", "--by", "Ann", "--evidence", "half").returncode == 0
+    assert (
+        attest_cli(
+            config,
+            "S-1",
+            "--status",
+            "pass",
+            "--by",
+            "Jane Doe",
+            "--evidence",
+            "Vault rotation log",
+        ).returncode
+        == 0
+    )
+    assert (
+        attest_cli(
+            config, "S-2", "--status", "partial", "--by", "Ann", "--evidence", "half"
+        ).returncode
+        == 0
+    )
     proc, base = start_exporter(config, root / "exporter.log")
     wait_until(lambda: http_get(f"{base}/-/ready")[0] == 200, 30, "all items probed")
     yield base, config
@@ -77,20 +97,31 @@ def test_board_shows_decision_scores_categories_and_every_item(exporter):
     html = page(f"{base}/")
     assert '<span class="decision" id="decision">NO-GO</span>' in html
     assert "1 critical item not PASS: S-3" in html
-    assert "Total score <strong>16.7%</strong>" in html     # 1 of 6 applicable
+    assert "Total score <strong>16.7%</strong>" in html  # 1 of 6 applicable
     assert ids(html) == ["S-1", "S-2", "S-3", "S-4", "O-1", "O-2", "O-3"]
-    assert [r.split()[0] for r in rows(html)] == ["pass", "partial", "pending", "fail", "fail", "pending", "na"]
-    assert html.count("<a class=\"card") == 2
-    assert "Vault rotation log" in html                       # evidence in the table
+    assert [r.split()[0] for r in rows(html)] == [
+        "pass",
+        "partial",
+        "pending",
+        "fail",
+        "fail",
+        "pending",
+        "na",
+    ]
+    assert html.count('<a class="card') == 2
+    assert "Vault rotation log" in html  # evidence in the table
     assert "/static/board.css" in html and "http://" not in html.split("<body")[0]  # no CDN
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("?failing=1", ["S-2", "S-4", "O-1"]),
-    ("?critical=1", ["S-1", "S-3"]),
-    ("?category=ops", ["O-1", "O-2", "O-3"]),
-    ("?critical=1&failing=1&category=sec", []),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("?failing=1", ["S-2", "S-4", "O-1"]),
+        ("?critical=1", ["S-1", "S-3"]),
+        ("?category=ops", ["O-1", "O-2", "O-3"]),
+        ("?critical=1&failing=1&category=sec", []),
+    ],
+)
 def test_filters_pick_the_rows(exporter, query, expected):
     base, _ = exporter
     html = page(f"{base}/{query}")
@@ -126,19 +157,24 @@ def test_item_page_masks_credentials_in_config_and_evidence(exporter):
 def test_probe_now_runs_the_item_and_shows_its_debug_lines(exporter):
     base, config = exporter
     assert '<span class="status s-pending">PENDING</span>' in page(f"{base}/items/S-3")
-    (config.parent / "att" / "S-3.yaml").write_text(textwrap.dedent("""\
+    (config.parent / "att" / "S-3.yaml").write_text(
+        textwrap.dedent("""\
         status: pass
         validated_by: Pen Tester
         date: 2026-01-05
         evidence: [report https://pentest.example/r/7]
-        """))
+        """)
+    )
     req = urllib.request.Request(f"{base}/items/S-3/probe", data=b"", method="POST")
     with urllib.request.urlopen(req, timeout=10) as resp:
         html = resp.read().decode()
-    section = html[html.index('id="probe-now"'):]
-    assert "Probe now: <span class=\"status s-pass\">PASS</span>" in html
-    assert "reading " in section and "result PASS: PASS attested, signed by Pen Tester on 2026-01-05" in section
-    assert "Pen Tester" in html                      # the evidence
+    section = html[html.index('id="probe-now"') :]
+    assert 'Probe now: <span class="status s-pass">PASS</span>' in html
+    assert (
+        "reading " in section
+        and "result PASS: PASS attested, signed by Pen Tester on 2026-01-05" in section
+    )
+    assert "Pen Tester" in html  # the evidence
     doc = json.loads(page(f"{base}/api/v1/items/S-3"))
     assert doc["status"] == "pass"
     assert [(h["before"], h["after"]) for h in doc["history"]] == [("pending", "pass")]
@@ -146,8 +182,12 @@ def test_probe_now_runs_the_item_and_shows_its_debug_lines(exporter):
 
 def test_probe_now_from_another_site_is_refused(exporter):
     base, _ = exporter
-    req = urllib.request.Request(f"{base}/items/S-1/probe", data=b"", method="POST",
-                                 headers={"Origin": "https://evil.example"})
+    req = urllib.request.Request(
+        f"{base}/items/S-1/probe",
+        data=b"",
+        method="POST",
+        headers={"Origin": "https://evil.example"},
+    )
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(req, timeout=5)
     assert err.value.code == 403
@@ -166,9 +206,26 @@ def test_unknown_items_are_404(exporter):
 def test_status_api_is_the_check_json_document(exporter):
     base, config = exporter
     served = json.loads(page(f"{base}/api/v1/status"))
-    checked = subprocess.run([sys.executable, "-m", "exporter", "check", "--config.file", str(config),
-                              "--format", "json", "--item", "S-1", "--item", "O-3"],
-                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+    checked = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "exporter",
+            "check",
+            "--config.file",
+            str(config),
+            "--format",
+            "json",
+            "--item",
+            "S-1",
+            "--item",
+            "O-3",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     printed = json.loads(checked.stdout)
     assert set(served) == set(printed)
     assert set(served["items"][0]) == set(printed["items"][0])
@@ -181,12 +238,25 @@ def test_status_api_is_the_check_json_document(exporter):
 def test_attest_shows_on_a_running_exporter_without_reload(exporter):
     base, config = exporter
     assert json.loads(page(f"{base}/api/v1/items/O-2"))["status"] == "pending"
-    result = attest_cli(config, "O-2", "--status", "pass", "--by", "Ops Lead", "--evidence",
-                        "rota https://oncall/x", "--expires", "30d")
+    result = attest_cli(
+        config,
+        "O-2",
+        "--status",
+        "pass",
+        "--by",
+        "Ops Lead",
+        "--evidence",
+        "rota https://oncall/x",
+        "--expires",
+        "30d",
+    )
     assert result.returncode == 0, result.stderr
     # The engine looks at attestation files every 2 s; the item's own interval is 60 s.
-    wait_until(lambda: json.loads(page(f"{base}/api/v1/items/O-2"))["status"] == "pass", 20,
-               "O-2 PASS on the running exporter")
+    wait_until(
+        lambda: json.loads(page(f"{base}/api/v1/items/O-2"))["status"] == "pass",
+        20,
+        "O-2 PASS on the running exporter",
+    )
     doc = json.loads(page(f"{base}/api/v1/items/O-2"))
     assert doc["evidence"]["validated_by"] == "Ops Lead"
     assert doc["expires_at"] is not None

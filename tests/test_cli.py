@@ -14,26 +14,39 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     import os
-    return subprocess.run([sys.executable, "-m", "exporter", *args], capture_output=True, text=True,
-                          cwd=ROOT, env={**os.environ, **(env or {})}, timeout=60)
+
+    return subprocess.run(
+        [sys.executable, "-m", "exporter", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+    )
 
 
 def items_config(write_config, statuses: list[tuple[str, bool]]) -> Path:
     """A config whose items pass or fail as told (a command that exits 0 or 1)."""
     lines = ["categories:", "  - id: a", "    title: A", "    items:"]
     for n, (priority, ok) in enumerate(statuses):
-        lines.append(f"      - {{id: X-{n:02}, title: item {n}, priority: {priority}, "
-                     f"probe: {{command: {{argv: [\"{'true' if ok else 'false'}\"]}}}}}}")
+        lines.append(
+            f"      - {{id: X-{n:02}, title: item {n}, priority: {priority}, "
+            f'probe: {{command: {{argv: ["{"true" if ok else "false"}"]}}}}}}'
+        )
     return write_config("\n".join(lines) + "\n")
 
 
-@pytest.mark.parametrize("statuses,code", [
-    ([("critical", True)] * 20, 0),                              # GO
-    ([("critical", True)] * 19 + [("high", False)], 0),          # exactly 95 %: GO
-    ([("critical", True)] * 9 + [("high", False)], 3),           # 90 %: GO WITH CAUTION
-    ([("critical", True)] * 8 + [("high", False)] * 2, 1),       # 80 %: NO-GO
-    ([("critical", False)] + [("high", True)] * 19, 1),          # a critical item fails: NO-GO
-], ids=["go", "go-at-95", "caution", "no-go-total", "no-go-critical"])
+@pytest.mark.parametrize(
+    "statuses,code",
+    [
+        ([("critical", True)] * 20, 0),  # GO
+        ([("critical", True)] * 19 + [("high", False)], 0),  # exactly 95 %: GO
+        ([("critical", True)] * 9 + [("high", False)], 3),  # 90 %: GO WITH CAUTION
+        ([("critical", True)] * 8 + [("high", False)] * 2, 1),  # 80 %: NO-GO
+        ([("critical", False)] + [("high", True)] * 19, 1),  # a critical item fails: NO-GO
+    ],
+    ids=["go", "go-at-95", "caution", "no-go-total", "no-go-critical"],
+)
 def test_check_exit_code_is_the_decision(write_config, statuses, code):
     done = cli("check", "--config.file", str(items_config(write_config, statuses)))
     assert done.returncode == code, done.stdout + done.stderr
@@ -43,13 +56,34 @@ def test_check_json_document(write_config):
     path = items_config(write_config, [("critical", True), ("high", False)])
     done = cli("check", "--config.file", str(path), "--format", "json")
     doc = json.loads(done.stdout)
-    assert set(doc) >= {"checklist", "decision", "total_score", "critical_score", "categories", "items"}
+    assert set(doc) >= {
+        "checklist",
+        "decision",
+        "total_score",
+        "critical_score",
+        "categories",
+        "items",
+    }
     assert (doc["decision"], doc["total_score"], doc["critical_score"]) == ("no_go", 0.5, 1.0)
-    assert doc["categories"] == [{"id": "a", "title": "A", "score": 0.5,
-                                  "counts": {"pass": 1, "partial": 0, "fail": 1, "pending": 0, "na": 0}}]
+    assert doc["categories"] == [
+        {
+            "id": "a",
+            "title": "A",
+            "score": 0.5,
+            "counts": {"pass": 1, "partial": 0, "fail": 1, "pending": 0, "na": 0},
+        }
+    ]
     first = doc["items"][0]
-    assert set(first) == {"id", "title", "category", "priority", "status", "summary",
-                          "duration_seconds", "checked_at"}
+    assert set(first) == {
+        "id",
+        "title",
+        "category",
+        "priority",
+        "status",
+        "summary",
+        "duration_seconds",
+        "checked_at",
+    }
     assert (first["id"], first["status"], first["summary"]) == ("X-00", "pass", "exit code 0")
 
 
@@ -76,11 +110,15 @@ def test_check_unknown_item_is_a_usage_error(write_config):
 
 
 def test_check_bad_config_exits_2_with_located_errors(write_config):
-    path = write_config("categories:\n  - id: a\n    items:\n      - {id: A-1, title: t, priority: nope, probe: {command: {argv: [x]}}}\n")
+    path = write_config(
+        "categories:\n  - id: a\n    items:\n      - {id: A-1, title: t, priority: nope, probe: {command: {argv: [x]}}}\n"
+    )
     done = cli("check", "--config.file", str(path))
     assert done.returncode == 2
-    assert done.stderr.strip() == ('config.yaml: categories[0].items[0] (A-1): priority must be one of '
-                                   'critical, high, medium, low (got "nope")')
+    assert done.stderr.strip() == (
+        "config.yaml: categories[0].items[0] (A-1): priority must be one of "
+        'critical, high, medium, low (got "nope")'
+    )
 
 
 def test_validate_lists_unconfigured_items_and_their_variables(write_config):
@@ -130,5 +168,6 @@ def test_bad_listen_address_is_a_usage_error():
 
 def test_version_flag():
     from exporter import __version__
+
     done = cli("--version")
     assert done.stdout.strip() == f"readiness-exporter {__version__}"

@@ -8,30 +8,33 @@ from probes.compare import Expect, check_assertions, parse_assertions, parse_exp
 from probes.fields import SpecError
 
 
-@pytest.mark.parametrize("text, observed, holds", [
-    ("< 1", 0.4, True),
-    ("< 1", "0.4", True),            # PromQL and SQL give numbers as text
-    ("< 1", 1.5, False),
-    ("< 1", "NaN", False),           # NaN compares false, as in PromQL
-    ("!= 1", "NaN", True),
-    ("<= 1", 1, True),
-    (">= 0.75", 0.75, True),
-    ("> 0", 0, False),
-    ("== 1", 1.0, True),
-    ("== 1", "1", True),
-    ("== on", "on", True),           # SHOW archive_mode
-    ("== on", "off", False),
-    ("== '42'", 42, False),          # a quoted value is text: 42 is not "42"
-    ("!= ok", "down", True),
-    ("contains redis", ["db", "redis"], True),
-    ("contains slack", "receivers: slack_configs", True),
-    ("contains x", 12, False),
-    ("length 2", ["a", "b"], True),
-    ("length >= 3", ["a", "b"], False),
-    ("length 0", None, False),
-    ("< 1", None, False),
-    ("< b", "a", True),              # text against text
-])
+@pytest.mark.parametrize(
+    "text, observed, holds",
+    [
+        ("< 1", 0.4, True),
+        ("< 1", "0.4", True),  # PromQL and SQL give numbers as text
+        ("< 1", 1.5, False),
+        ("< 1", "NaN", False),  # NaN compares false, as in PromQL
+        ("!= 1", "NaN", True),
+        ("<= 1", 1, True),
+        (">= 0.75", 0.75, True),
+        ("> 0", 0, False),
+        ("== 1", 1.0, True),
+        ("== 1", "1", True),
+        ("== on", "on", True),  # SHOW archive_mode
+        ("== on", "off", False),
+        ("== '42'", 42, False),  # a quoted value is text: 42 is not "42"
+        ("!= ok", "down", True),
+        ("contains redis", ["db", "redis"], True),
+        ("contains slack", "receivers: slack_configs", True),
+        ("contains x", 12, False),
+        ("length 2", ["a", "b"], True),
+        ("length >= 3", ["a", "b"], False),
+        ("length 0", None, False),
+        ("< 1", None, False),
+        ("< b", "a", True),  # text against text
+    ],
+)
 def test_shorthand(text, observed, holds):
     assert parse_expect(text, "x").holds(observed) is holds
 
@@ -42,14 +45,20 @@ def test_mapping_form_keeps_yaml_types():
     assert str(parse_expect({"op": "length", "value": ">= 3"}, "x")) == "length >= 3"
 
 
-@pytest.mark.parametrize("raw, message", [
-    ("~ 1", 'x must start with one of ==, !=, <, <=, >, >=, contains, length (got "~ 1")'),
-    ("<", 'x needs a value after < (got "<")'),
-    ("length lots", 'x length must be compared with a whole number, such as 3 or ">= 3" (got "length lots")'),
-    ({"op": "<"}, "x.value is required"),
-    ({"op": "<", "value": 1, "unit": "s"}, "x.unit is not a known field (known: op, value)"),
-    (3, 'x must be a comparison such as "< 1" or {op: "<", value: 1} (got 3)'),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ("~ 1", 'x must start with one of ==, !=, <, <=, >, >=, contains, length (got "~ 1")'),
+        ("<", 'x needs a value after < (got "<")'),
+        (
+            "length lots",
+            'x length must be compared with a whole number, such as 3 or ">= 3" (got "length lots")',
+        ),
+        ({"op": "<"}, "x.value is required"),
+        ({"op": "<", "value": 1, "unit": "s"}, "x.unit is not a known field (known: op, value)"),
+        (3, 'x must be a comparison such as "< 1" or {op: "<", value: 1} (got 3)'),
+    ],
+)
 def test_bad_expectations(raw, message):
     with pytest.raises(SpecError) as info:
         parse_expect(raw, "x")
@@ -57,8 +66,9 @@ def test_bad_expectations(raw, message):
 
 
 def test_assertions_report_observed_beside_expected():
-    asserts = parse_assertions([{"path": "a.b", "expect": "< 1"},
-                                {"path": "c", "op": "contains", "value": 2}], "json")
+    asserts = parse_assertions(
+        [{"path": "a.b", "expect": "< 1"}, {"path": "c", "op": "contains", "value": 2}], "json"
+    )
     verdict = check_assertions(asserts, {"a": {"b": 3}, "c": [1, 2]})
     assert verdict.passed == 1
     assert verdict.failures == ("a.b: observed 3, expected < 1",)
@@ -77,7 +87,10 @@ def test_assertions_compare_by_their_text_not_their_compiled_form():
     import jmespath
 
     from probes.compare import parse_assertions
-    (first,) = parse_assertions([{"path": "services.*.mem_limit", "op": "length", "value": ">= 1"}], "x")
+
+    (first,) = parse_assertions(
+        [{"path": "services.*.mem_limit", "op": "length", "value": ">= 1"}], "x"
+    )
     # What a later load gets once jmespath's compile cache has dropped the expression.
     jmespath.parser.Parser.purge()
     again = dataclasses.replace(first, compiled=jmespath.compile("services.*.mem_limit"))

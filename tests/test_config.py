@@ -34,7 +34,9 @@ def error_of(tmp_path, items_yaml, env=None, head=HEAD):
 
 
 def test_valid_item_with_defaults_and_overrides(tmp_path):
-    checklist = load_items(tmp_path, """
+    checklist = load_items(
+        tmp_path,
+        """
         - id: S-011
           title: HTTPS enforced (TLS 1.2+)
           priority: critical
@@ -49,10 +51,17 @@ def test_valid_item_with_defaults_and_overrides(tmp_path):
           priority: HIGH
           probe:
             tcp: {target: "127.0.0.1:5432", expect: closed}
-    """, env={"APP_URL": "https://app.example"})
+    """,
+        env={"APP_URL": "https://app.example"},
+    )
     first, second = checklist.items
     assert (first.id, first.category, first.priority, first.interval, first.timeout) == (
-        "S-011", "security", "critical", 300.0, 5.0)
+        "S-011",
+        "security",
+        "critical",
+        300.0,
+        5.0,
+    )
     assert first.spec.url == "https://app.example/health"
     assert first.spec.expect_status == (200, 204)
     assert first.raw_probe == {"http": {"url": "${APP_URL}/health", "expect_status": [200, 204]}}
@@ -62,76 +71,99 @@ def test_valid_item_with_defaults_and_overrides(tmp_path):
 
 
 def test_unset_variable_makes_item_not_configured_but_valid(tmp_path):
-    (item,) = load_items(tmp_path, """
+    (item,) = load_items(
+        tmp_path,
+        """
         - id: S-011
           title: HTTPS
           priority: critical
           probe: {http: {url: "${APP_URL}/health"}}
-    """).items
+    """,
+    ).items
     assert item.missing == ("APP_URL",)
     assert not item.probed
     assert isinstance(item.spec.url, Unresolved)
 
 
-@pytest.mark.parametrize("probe", [
-    '{file: {path: README.md, must_match: ["${PATTERN}"]}}',
-    '{http: {url: "https://x", cookie_flags: "${FLAGS}"}}',
-    '{http: {url: "https://x", cookie_flags: ["${FLAGS}"]}}',
-])
+@pytest.mark.parametrize(
+    "probe",
+    [
+        '{file: {path: README.md, must_match: ["${PATTERN}"]}}',
+        '{http: {url: "https://x", cookie_flags: "${FLAGS}"}}',
+        '{http: {url: "https://x", cookie_flags: ["${FLAGS}"]}}',
+    ],
+)
 def test_unset_variable_anywhere_in_a_probe_leaves_it_not_configured(tmp_path, probe):
-    (item,) = load_items(tmp_path, f"""
+    (item,) = load_items(
+        tmp_path,
+        f"""
         - id: X-1
           title: t
           priority: high
           probe: {probe}
-    """).items
+    """,
+    ).items
     assert item.missing and not item.probed
 
 
 def test_variable_default_and_dollar_escape(tmp_path):
-    (item,) = load_items(tmp_path, """
+    (item,) = load_items(
+        tmp_path,
+        """
         - id: C-1
           title: cmd
           priority: low
           probe: {command: {argv: ["echo", "${GREETING:-hello}", "$$HOME"]}}
-    """).items
+    """,
+    ).items
     assert item.spec.argv == ("echo", "hello", "$HOME")
     assert not item.missing
 
 
 def test_empty_variable_counts_as_unset(tmp_path):
-    (item,) = load_items(tmp_path, """
+    (item,) = load_items(
+        tmp_path,
+        """
         - id: C-1
           title: cmd
           priority: low
           probe: {command: {argv: ["echo", "${X}"]}}
-    """, env={"X": ""}).items
+    """,
+        env={"X": ""},
+    ).items
     assert item.missing == ("X",)
 
 
 def test_not_applicable_item_needs_no_probe(tmp_path):
-    (item,) = load_items(tmp_path, """
+    (item,) = load_items(
+        tmp_path,
+        """
         - id: I-004
           title: Auto-scaling
           priority: medium
           applicable: false
-    """).items
+    """,
+    ).items
     assert not item.applicable and not item.probed
 
 
 def test_relative_paths_are_taken_from_the_config_folder(tmp_path):
-    (item,) = load_items(tmp_path, """
+    (item,) = load_items(
+        tmp_path,
+        """
         - id: T-001
           title: Training
           priority: critical
           probe: {attestation: {file: attestations/T-001.yaml, max_age: 90d}}
-    """).items
+    """,
+    ).items
     assert item.spec.file == tmp_path / "attestations" / "T-001.yaml"
     assert item.spec.max_age == 90 * 86400
 
 
 def test_secret_fields_read_value_or_file(tmp_path):
     from probes.fields import Fields
+
     (tmp_path / "pw").write_text("s3cret\n")
     f = Fields({"password_file": "pw"}, "sql", tmp_path)
     secret = f.secret("password")
@@ -141,88 +173,138 @@ def test_secret_fields_read_value_or_file(tmp_path):
 
 
 BAD_ITEMS = [
-    ("expect_status not a list", """
+    (
+        "expect_status not a list",
+        """
         - id: S-011
           title: t
           priority: critical
           probe: {http: {url: "https://x", expect_status: "200"}}
-    """, 'config.yaml: categories[0].items[0] (S-011): http.expect_status must be a list of integers (got "200")'),
-    ("unknown probe field", """
+    """,
+        'config.yaml: categories[0].items[0] (S-011): http.expect_status must be a list of integers (got "200")',
+    ),
+    (
+        "unknown probe field",
+        """
         - id: S-011
           title: t
           priority: critical
           probe: {tcp: {target: "db:5432", expected: closed}}
-    """, "config.yaml: categories[0].items[0] (S-011): tcp.expected is not a known field "
-         "(known: banner, expect, target)"),
-    ("unknown kind", """
+    """,
+        "config.yaml: categories[0].items[0] (S-011): tcp.expected is not a known field "
+        "(known: banner, expect, target)",
+    ),
+    (
+        "unknown kind",
+        """
         - id: S-011
           title: t
           priority: critical
           probe: {smtp: {host: x}}
-    """, 'config.yaml: categories[0].items[0] (S-011): probe kind "smtp" is unknown: expected one of '
-         'http, tcp, file, command, attestation, tls, dns, promql, sql, report, env, disk, all, any'),
-    ("two kinds", """
+    """,
+        'config.yaml: categories[0].items[0] (S-011): probe kind "smtp" is unknown: expected one of '
+        "http, tcp, file, command, attestation, tls, dns, promql, sql, report, env, disk, all, any",
+    ),
+    (
+        "two kinds",
+        """
         - id: S-011
           title: t
           priority: critical
           probe: {http: {url: "https://x"}, tcp: {target: "a:1"}}
-    """, "config.yaml: categories[0].items[0] (S-011): probe must have exactly one key, the probe kind: "
-         "one of http, tcp, file, command, attestation, tls, dns, promql, sql, report, env, disk, all, "
-         "any (got http, tcp)"),
-    ("bad duration", """
+    """,
+        "config.yaml: categories[0].items[0] (S-011): probe must have exactly one key, the probe kind: "
+        "one of http, tcp, file, command, attestation, tls, dns, promql, sql, report, env, disk, all, "
+        "any (got http, tcp)",
+    ),
+    (
+        "bad duration",
+        """
         - id: S-011
           title: t
           priority: critical
           interval: 5 minutes
           probe: {tcp: {target: "a:1"}}
-    """, 'config.yaml: categories[0].items[0] (S-011): interval must be a duration such as 30s, 5m or 1h (got "5 minutes")'),
-    ("bad regex", """
+    """,
+        'config.yaml: categories[0].items[0] (S-011): interval must be a duration such as 30s, 5m or 1h (got "5 minutes")',
+    ),
+    (
+        "bad regex",
+        """
         - id: S-011
           title: t
           priority: critical
           probe: {http: {url: "https://x", body_regex: "ok("}}
-    """, 'config.yaml: categories[0].items[0] (S-011): http.body_regex must be a valid regular expression '
-         '(missing ), unterminated subpattern at position 2) (got "ok(")'),
-    ("bad priority", """
+    """,
+        "config.yaml: categories[0].items[0] (S-011): http.body_regex must be a valid regular expression "
+        '(missing ), unterminated subpattern at position 2) (got "ok(")',
+    ),
+    (
+        "bad priority",
+        """
         - id: S-011
           title: t
           priority: urgent
           probe: {tcp: {target: "a:1"}}
-    """, 'config.yaml: categories[0].items[0] (S-011): priority must be one of critical, high, medium, low (got "urgent")'),
-    ("unknown item key", """
+    """,
+        'config.yaml: categories[0].items[0] (S-011): priority must be one of critical, high, medium, low (got "urgent")',
+    ),
+    (
+        "unknown item key",
+        """
         - id: S-011
           title: t
           priority: high
           owner: me
           probe: {tcp: {target: "a:1"}}
-    """, "config.yaml: categories[0].items[0] (S-011): owner is not a known field (known: id, title, "
-         "priority, interval, timeout, applicable, notes, probe)"),
-    ("missing probe", """
+    """,
+        "config.yaml: categories[0].items[0] (S-011): owner is not a known field (known: id, title, "
+        "priority, interval, timeout, applicable, notes, probe)",
+    ),
+    (
+        "missing probe",
+        """
         - id: S-011
           title: t
           priority: high
-    """, "config.yaml: categories[0].items[0] (S-011): probe is required (or set applicable: false)"),
-    ("timeout longer than interval", """
+    """,
+        "config.yaml: categories[0].items[0] (S-011): probe is required (or set applicable: false)",
+    ),
+    (
+        "timeout longer than interval",
+        """
         - id: S-011
           title: t
           priority: high
           interval: 10s
           timeout: 1m
           probe: {tcp: {target: "a:1"}}
-    """, "config.yaml: categories[0].items[0] (S-011): timeout (1m) must not be longer than interval (10s)"),
-    ("bad tcp target", """
+    """,
+        "config.yaml: categories[0].items[0] (S-011): timeout (1m) must not be longer than interval (10s)",
+    ),
+    (
+        "bad tcp target",
+        """
         - id: S-015
           title: t
           priority: high
           probe: {tcp: {target: "db.internal"}}
-    """, 'config.yaml: categories[0].items[0] (S-015): tcp.target must be host:port (got "db.internal")'),
-    ("missing required field", """
+    """,
+        'config.yaml: categories[0].items[0] (S-015): tcp.target must be host:port (got "db.internal")',
+    ),
+    (
+        "missing required field",
+        """
         - id: S-015
           title: t
           priority: high
           probe: {command: {}}
-    """, "config.yaml: categories[0].items[0] (S-015): command.argv is required"),
-    ("bad child of all", """
+    """,
+        "config.yaml: categories[0].items[0] (S-015): command.argv is required",
+    ),
+    (
+        "bad child of all",
+        """
         - id: S-015
           title: t
           priority: high
@@ -230,24 +312,38 @@ BAD_ITEMS = [
             all:
               - tcp: {target: "a:1"}
               - tcp: {target: "a:1", expect: shut}
-    """, 'config.yaml: categories[0].items[0] (S-015): all[1].tcp.expect must be one of open, closed (got "shut")'),
-    ("argv element not a string", """
+    """,
+        'config.yaml: categories[0].items[0] (S-015): all[1].tcp.expect must be one of open, closed (got "shut")',
+    ),
+    (
+        "argv element not a string",
+        """
         - id: A-002
           title: t
           priority: high
           probe: {command: {argv: [ruff, check, true]}}
-    """, "config.yaml: categories[0].items[0] (A-002): command.argv[2] must be a string (got true)"),
-    ("item without id", """
+    """,
+        "config.yaml: categories[0].items[0] (A-002): command.argv[2] must be a string (got true)",
+    ),
+    (
+        "item without id",
+        """
         - title: t
           priority: high
-    """, "config.yaml: categories[0].items[0]: id must be a non-empty string (got null)"),
-    ("applicable not a bool", """
+    """,
+        "config.yaml: categories[0].items[0]: id must be a non-empty string (got null)",
+    ),
+    (
+        "applicable not a bool",
+        """
         - id: S-015
           title: t
           priority: high
           applicable: "no"
           probe: {tcp: {target: "a:1"}}
-    """, 'config.yaml: categories[0].items[0] (S-015): applicable must be true or false (got "no")'),
+    """,
+        'config.yaml: categories[0].items[0] (S-015): applicable must be true or false (got "no")',
+    ),
 ]
 
 
@@ -257,40 +353,66 @@ def test_bad_item_gives_located_message(tmp_path, name, items_yaml, message):
 
 
 def test_duplicate_id_names_the_first_place(tmp_path):
-    errors = error_of(tmp_path, """
+    errors = error_of(
+        tmp_path,
+        """
         - {id: S-001, title: a, priority: high, probe: {tcp: {target: "a:1"}}}
         - {id: S-001, title: b, priority: high, probe: {tcp: {target: "a:1"}}}
-    """)
-    assert errors == ["config.yaml: categories[0].items[1] (S-001): id S-001 is already used at "
-                      "categories[0].items[0]"]
+    """,
+    )
+    assert errors == [
+        "config.yaml: categories[0].items[1] (S-001): id S-001 is already used at "
+        "categories[0].items[0]"
+    ]
 
 
 def test_every_error_is_listed_at_once(tmp_path):
-    errors = error_of(tmp_path, """
+    errors = error_of(
+        tmp_path,
+        """
         - {id: A-1, title: a, priority: nope, probe: {tcp: {target: "a:1"}}}
         - {id: A-2, title: b, priority: high, probe: {tcp: {target: "x"}}}
-    """)
+    """,
+    )
     assert len(errors) == 2
     assert errors[0].startswith("config.yaml: categories[0].items[0] (A-1): priority")
     assert errors[1].startswith("config.yaml: categories[0].items[1] (A-2): tcp.target")
 
 
-@pytest.mark.parametrize("text,message", [
-    ("categories: []\n", "config.yaml: categories: must be a list of categories with items (got a list)"),
-    ("- a\n- b\n", "config.yaml: must be a mapping with checklist and categories (got a list)"),
-    ("decision: {go: 95}\ncategories: [{id: a, items: []}]\n",
-     "config.yaml: decision: go must be a ratio between 0 and 1 (got 95)"),
-    ("decision: {go: 0.8, caution: 0.9}\ncategories: [{id: a, items: []}]\n",
-     "config.yaml: decision: caution (0.9) must not be above go (0.8)"),
-    ("extra: 1\ncategories: [{id: a, items: []}]\n",
-     "config.yaml: extra is not a known field (known: checklist, decision, defaults, engine, categories)"),
-    ("categories: [{id: a, items: []}, {id: a, items: []}]\n",
-     'config.yaml: categories[1]: id "a" is used by another category'),
-    ("engine: {concurrency: 0}\ncategories: [{id: a, items: []}]\n",
-     "config.yaml: engine: concurrency must be a whole number of at least 1 (got 0)"),
-    ("defaults: {interval: 0s}\ncategories: [{id: a, items: []}]\n",
-     'config.yaml: defaults: interval must be longer than 0s (got "0s")'),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        (
+            "categories: []\n",
+            "config.yaml: categories: must be a list of categories with items (got a list)",
+        ),
+        ("- a\n- b\n", "config.yaml: must be a mapping with checklist and categories (got a list)"),
+        (
+            "decision: {go: 95}\ncategories: [{id: a, items: []}]\n",
+            "config.yaml: decision: go must be a ratio between 0 and 1 (got 95)",
+        ),
+        (
+            "decision: {go: 0.8, caution: 0.9}\ncategories: [{id: a, items: []}]\n",
+            "config.yaml: decision: caution (0.9) must not be above go (0.8)",
+        ),
+        (
+            "extra: 1\ncategories: [{id: a, items: []}]\n",
+            "config.yaml: extra is not a known field (known: checklist, decision, defaults, engine, categories)",
+        ),
+        (
+            "categories: [{id: a, items: []}, {id: a, items: []}]\n",
+            'config.yaml: categories[1]: id "a" is used by another category',
+        ),
+        (
+            "engine: {concurrency: 0}\ncategories: [{id: a, items: []}]\n",
+            "config.yaml: engine: concurrency must be a whole number of at least 1 (got 0)",
+        ),
+        (
+            "defaults: {interval: 0s}\ncategories: [{id: a, items: []}]\n",
+            'config.yaml: defaults: interval must be longer than 0s (got "0s")',
+        ),
+    ],
+)
 def test_bad_top_level_gives_located_message(tmp_path, text, message):
     path = tmp_path / "config.yaml"
     path.write_text(text)
@@ -304,14 +426,18 @@ def test_invalid_yaml_names_line_and_column(tmp_path):
     path.write_text("categories:\n  - id: a\n   items: [\n")
     with pytest.raises(ConfigError) as exc:
         config.load(path, {})
-    assert exc.value.errors == [f"{path}: line 3, column 4: invalid YAML: expected <block end>, "
-                                "but found '<block mapping start>'"]
+    assert exc.value.errors == [
+        f"{path}: line 3, column 4: invalid YAML: expected <block end>, "
+        "but found '<block mapping start>'"
+    ]
 
 
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError) as exc:
         config.load(tmp_path / "nope.yaml", {})
-    assert exc.value.errors == [f"{tmp_path / 'nope.yaml'}: cannot read (No such file or directory)"]
+    assert exc.value.errors == [
+        f"{tmp_path / 'nope.yaml'}: cannot read (No such file or directory)"
+    ]
 
 
 def test_alias_bomb_is_refused(tmp_path):
@@ -321,8 +447,10 @@ def test_alias_bomb_is_refused(tmp_path):
     path.write_text("\n".join(lines) + "\ncategories: [{id: a, items: [{id: A, title: *a9}]}]\n")
     with pytest.raises(ConfigError) as exc:
         config.load(path, {})
-    assert exc.value.errors == [f"{path}: line 1, column 1: invalid YAML: anchors and aliases expand "
-                                "to more than 1,000,000 values: refusing to expand"]
+    assert exc.value.errors == [
+        f"{path}: line 1, column 1: invalid YAML: anchors and aliases expand "
+        "to more than 1,000,000 values: refusing to expand"
+    ]
 
 
 def test_recursive_alias_is_refused(tmp_path):
@@ -330,11 +458,14 @@ def test_recursive_alias_is_refused(tmp_path):
     path.write_text("a: &a [*a]\ncategories: []\n")
     with pytest.raises(ConfigError) as exc:
         config.load(path, {})
-    assert exc.value.errors == [f"{path}: line 1, column 4: invalid YAML: an alias refers to its own anchor"]
+    assert exc.value.errors == [
+        f"{path}: line 1, column 4: invalid YAML: an alias refers to its own anchor"
+    ]
 
 
 def test_shipped_config_is_the_whole_checklist():
     from pathlib import Path
+
     checklist = config.load(Path(__file__).parents[1] / "config.yaml", {})
     items = checklist.items
     assert len(items) == 145

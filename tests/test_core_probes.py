@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from support.servers import closed_port, serve_app, silent_tcp
 
 from probes.context import ProbeContext, Resources
-from probes.registry import parse_probe, KINDS
+from probes.registry import KINDS, parse_probe
 from probes.result import Status
-from support.servers import closed_port, serve_app, silent_tcp
 
 
 @pytest.fixture
@@ -46,7 +46,9 @@ def app() -> web.Application:
         raise web.HTTPFound("/ok")
 
     async def odd_charset(request):
-        return web.Response(body="status: ok".encode(), headers={"Content-Type": "text/plain; charset=utf8mb4"})
+        return web.Response(
+            body=b"status: ok", headers={"Content-Type": "text/plain; charset=utf8mb4"}
+        )
 
     application = web.Application()
     application.router.add_get("/odd-charset", odd_charset)
@@ -65,6 +67,7 @@ async def site():
 
 # -- http ---------------------------------------------------------------------------------
 
+
 async def test_http_pass(site, resources):
     r = await run({"http": {"url": f"{site}/ok", "body_regex": "status: ok"}}, resources)
     assert r.status is Status.PASS
@@ -80,9 +83,22 @@ async def test_http_wrong_status_shows_observed_and_expected(site, resources):
 
 
 async def test_http_headers_some_missing_is_partial_all_missing_is_fail(site, resources):
-    r = await run({"http": {"url": f"{site}/ok", "headers_present": ["X-Frame-Options", "Strict-Transport-Security"]}}, resources)
-    assert (r.status, r.summary) == (Status.PARTIAL, "missing headers Strict-Transport-Security (1 of 2 present)")
-    r = await run({"http": {"url": f"{site}/ok", "headers_present": ["Content-Security-Policy"]}}, resources)
+    r = await run(
+        {
+            "http": {
+                "url": f"{site}/ok",
+                "headers_present": ["X-Frame-Options", "Strict-Transport-Security"],
+            }
+        },
+        resources,
+    )
+    assert (r.status, r.summary) == (
+        Status.PARTIAL,
+        "missing headers Strict-Transport-Security (1 of 2 present)",
+    )
+    r = await run(
+        {"http": {"url": f"{site}/ok", "headers_present": ["Content-Security-Policy"]}}, resources
+    )
     assert r.status is Status.FAIL
 
 
@@ -110,7 +126,10 @@ async def test_http_follows_redirects_unless_told_not_to(site, resources):
 
 async def test_http_connection_refused(resources):
     r = await run({"http": {"url": f"http://{closed_port()}/"}}, resources)
-    assert (r.status, r.summary) == (Status.FAIL, "request failed (connection refused), expected 2xx")
+    assert (r.status, r.summary) == (
+        Status.FAIL,
+        "request failed (connection refused), expected 2xx",
+    )
 
 
 async def test_http_server_that_never_answers_fails_within_budget(resources):
@@ -118,10 +137,15 @@ async def test_http_server_that_never_answers_fails_within_budget(resources):
         started = time.monotonic()
         r = await run({"http": {"url": f"http://{target}/"}}, resources, timeout=0.5)
         assert time.monotonic() - started < 5  # bounded by the budget, not by the server
-    assert (r.status, r.summary, r.error) == (Status.FAIL, "request failed (no response in time), expected 2xx", True)
+    assert (r.status, r.summary, r.error) == (
+        Status.FAIL,
+        "request failed (no response in time), expected 2xx",
+        True,
+    )
 
 
 # -- tcp ----------------------------------------------------------------------------------
+
 
 async def test_tcp_open(site, resources):
     target = site.removeprefix("http://")
@@ -132,23 +156,36 @@ async def test_tcp_open(site, resources):
 async def test_tcp_must_be_closed(site, resources):
     target = closed_port()
     r = await run({"tcp": {"target": target, "expect": "closed"}}, resources)
-    assert (r.status, r.summary) == (Status.PASS, f"{target} closed (connection refused), expected closed")
+    assert (r.status, r.summary) == (
+        Status.PASS,
+        f"{target} closed (connection refused), expected closed",
+    )
     open_target = site.removeprefix("http://")
     r = await run({"tcp": {"target": open_target, "expect": "closed"}}, resources)
-    assert (r.status, r.summary) == (Status.FAIL, f"{open_target} accepts connections, expected closed")
+    assert (r.status, r.summary) == (
+        Status.FAIL,
+        f"{open_target} accepts connections, expected closed",
+    )
 
 
 async def test_tcp_closed_expected_but_name_does_not_resolve_cannot_pass(resources):
-    r = await run({"tcp": {"target": "db.no-such-host.invalid:5432", "expect": "closed"}}, resources)
+    r = await run(
+        {"tcp": {"target": "db.no-such-host.invalid:5432", "expect": "closed"}}, resources
+    )
     assert r.status is Status.FAIL and r.error
-    assert r.summary.startswith("db.no-such-host.invalid:5432: cannot resolve db.no-such-host.invalid: ")
+    assert r.summary.startswith(
+        "db.no-such-host.invalid:5432: cannot resolve db.no-such-host.invalid: "
+    )
     assert r.summary.endswith(", cannot judge")
 
 
 async def test_tcp_refused_when_open_expected(resources):
     target = closed_port()
     r = await run({"tcp": {"target": target}}, resources)
-    assert (r.status, r.summary) == (Status.FAIL, f"{target} not reachable (connection refused), expected open")
+    assert (r.status, r.summary) == (
+        Status.FAIL,
+        f"{target} not reachable (connection refused), expected open",
+    )
 
 
 async def test_tcp_banner_from_server_that_never_answers(resources):
@@ -176,10 +213,14 @@ async def test_tcp_banner_matches():
 
 # -- file ---------------------------------------------------------------------------------
 
+
 async def test_file_exists_fresh_and_matches(tmp_path, resources):
     (tmp_path / "RTO-RPO.md").write_text("# DR\nRTO: 1h\nRPO: 15min\n")
-    r = await run({"file": {"path": "RTO-RPO.md", "max_age": "1d", "content_regex": "RPO"}},
-                  resources, base_dir=tmp_path)
+    r = await run(
+        {"file": {"path": "RTO-RPO.md", "max_age": "1d", "content_regex": "RPO"}},
+        resources,
+        base_dir=tmp_path,
+    )
     assert r.status is Status.PASS
     assert r.summary.startswith("RTO-RPO.md present (24 bytes")
 
@@ -200,35 +241,64 @@ async def test_file_too_old(tmp_path, resources):
 
 async def test_file_content_mismatch(tmp_path, resources):
     (tmp_path / "README.md").write_text("hello\n")
-    r = await run({"file": {"path": "README.md", "content_regex": "(?i)architecture"}},
-                  resources, base_dir=tmp_path)
+    r = await run(
+        {"file": {"path": "README.md", "content_regex": "(?i)architecture"}},
+        resources,
+        base_dir=tmp_path,
+    )
     assert (r.status, r.summary) == (Status.FAIL, "README.md does not match /(?i)architecture/")
 
 
 # -- command ------------------------------------------------------------------------------
 
+
 async def test_command_exit_zero_and_output(resources):
-    r = await run({"command": {"argv": [sys.executable, "-c", "print('All checks passed!')"],
-                               "stdout_regex": "passed"}}, resources)
+    r = await run(
+        {
+            "command": {
+                "argv": [sys.executable, "-c", "print('All checks passed!')"],
+                "stdout_regex": "passed",
+            }
+        },
+        resources,
+    )
     assert (r.status, r.summary) == (Status.PASS, "exit code 0")
 
 
 async def test_command_nonzero_exit_shows_stderr(resources):
-    r = await run({"command": {"argv": [sys.executable, "-c",
-                                        "import sys; sys.stderr.write('3 errors found'); sys.exit(1)"]}}, resources)
+    r = await run(
+        {
+            "command": {
+                "argv": [
+                    sys.executable,
+                    "-c",
+                    "import sys; sys.stderr.write('3 errors found'); sys.exit(1)",
+                ]
+            }
+        },
+        resources,
+    )
     assert (r.status, r.summary) == (Status.FAIL, "exit code 1, expected 0: 3 errors found")
 
 
 async def test_command_summary_is_one_line(resources):
-    r = await run({"command": {"argv": [sys.executable, "-c", "import sys; sys.exit('line 1\\nFound 3 errors.')"]}},
-                  resources)
+    r = await run(
+        {
+            "command": {
+                "argv": [sys.executable, "-c", "import sys; sys.exit('line 1\\nFound 3 errors.')"]
+            }
+        },
+        resources,
+    )
     assert (r.status, r.summary) == (Status.FAIL, "exit code 1, expected 0: Found 3 errors.")
     assert r.evidence["stderr_tail"] == "line 1\nFound 3 errors."
 
 
 async def test_command_expected_exit_code(resources):
-    r = await run({"command": {"argv": [sys.executable, "-c", "raise SystemExit(1)"],
-                               "expect_exit": [1]}}, resources)
+    r = await run(
+        {"command": {"argv": [sys.executable, "-c", "raise SystemExit(1)"], "expect_exit": [1]}},
+        resources,
+    )
     assert r.status is Status.PASS
 
 
@@ -242,13 +312,18 @@ async def test_command_is_not_run_through_a_shell(tmp_path, resources):
 
 async def test_command_missing_program(resources):
     r = await run({"command": {"argv": ["/nonexistent/tool"]}}, resources)
-    assert (r.status, r.summary) == (Status.FAIL, "cannot run /nonexistent/tool (No such file or directory)")
+    assert (r.status, r.summary) == (
+        Status.FAIL,
+        "cannot run /nonexistent/tool (No such file or directory)",
+    )
 
 
 async def test_command_past_its_timeout_is_killed_with_its_children(tmp_path, resources):
     pidfile = tmp_path / "child.pid"
-    script = (f"import subprocess, sys, time; p = subprocess.Popen([sys.executable, '-c', "
-              f"'import time; time.sleep(60)']); open({str(pidfile)!r}, 'w').write(str(p.pid)); time.sleep(60)")
+    script = (
+        f"import subprocess, sys, time; p = subprocess.Popen([sys.executable, '-c', "
+        f"'import time; time.sleep(60)']); open({str(pidfile)!r}, 'w').write(str(p.pid)); time.sleep(60)"
+    )
     r = await run({"command": {"argv": [sys.executable, "-c", script]}}, resources, timeout=2.5)
     assert r.status is Status.FAIL and r.error
     assert r.summary == "still running after 2.5s: killed with its process group"
@@ -265,8 +340,10 @@ async def test_command_past_its_timeout_is_killed_with_its_children(tmp_path, re
 
 # -- attestation --------------------------------------------------------------------------
 
+
 def attest(path: Path, **fields) -> None:
     import yaml
+
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(fields))
 
@@ -278,42 +355,80 @@ async def test_attestation_missing_is_pending(tmp_path, resources):
 
 async def test_attestation_pass_with_expiry(tmp_path, resources):
     today = dt.date.today()
-    attest(tmp_path / "T-001.yaml", status="pass", validated_by="Jane Doe", date=today,
-           evidence=["workshop 2026-11 slides"], expires=today + dt.timedelta(days=30))
+    attest(
+        tmp_path / "T-001.yaml",
+        status="pass",
+        validated_by="Jane Doe",
+        date=today,
+        evidence=["workshop 2026-11 slides"],
+        expires=today + dt.timedelta(days=30),
+    )
     r = await run({"attestation": {"file": "T-001.yaml"}}, resources, base_dir=tmp_path)
     assert r.status is Status.PASS
-    assert r.summary == (f"PASS attested, signed by Jane Doe on {today:%Y-%m-%d}, valid until "
-                         f"{today + dt.timedelta(days=30):%Y-%m-%d}")
+    assert r.summary == (
+        f"PASS attested, signed by Jane Doe on {today:%Y-%m-%d}, valid until "
+        f"{today + dt.timedelta(days=30):%Y-%m-%d}"
+    )
     assert r.evidence["evidence"] == ["workshop 2026-11 slides"]
-    assert r.expires_at == dt.datetime.combine(today + dt.timedelta(days=30), dt.time(),
-                                               dt.timezone.utc).timestamp()
+    assert (
+        r.expires_at
+        == dt.datetime.combine(today + dt.timedelta(days=30), dt.time(), dt.UTC).timestamp()
+    )
 
 
 async def test_attestation_expired_is_fail_and_says_who_signed(tmp_path, resources):
-    attest(tmp_path / "T-001.yaml", status="pass", validated_by="Jane Doe",
-           date=dt.date(2026, 1, 5), expires=dt.date(2026, 4, 5))
+    attest(
+        tmp_path / "T-001.yaml",
+        status="pass",
+        validated_by="Jane Doe",
+        date=dt.date(2026, 1, 5),
+        expires=dt.date(2026, 4, 5),
+    )
     r = await run({"attestation": {"file": "T-001.yaml"}}, resources, base_dir=tmp_path)
-    assert (r.status, r.summary) == (Status.FAIL, "expired on 2026-04-05 (signed by Jane Doe on 2026-01-05)")
+    assert (r.status, r.summary) == (
+        Status.FAIL,
+        "expired on 2026-04-05 (signed by Jane Doe on 2026-01-05)",
+    )
 
 
 async def test_attestation_older_than_max_age_is_fail(tmp_path, resources):
     signed = dt.date.today() - dt.timedelta(days=120)
     attest(tmp_path / "T-001.yaml", status="pass", validated_by="Ops", date=signed)
-    r = await run({"attestation": {"file": "T-001.yaml", "max_age": "90d"}}, resources, base_dir=tmp_path)
+    r = await run(
+        {"attestation": {"file": "T-001.yaml", "max_age": "90d"}}, resources, base_dir=tmp_path
+    )
     assert r.status is Status.FAIL
     assert r.summary.startswith("attestation is 120d")
     assert r.summary.endswith(f"old, expected at most 90d (signed by Ops on {signed:%Y-%m-%d})")
 
 
-@pytest.mark.parametrize("content,summary", [
-    (b"status: [", "T-001.yaml is not valid YAML at line 1: expected the node content, but found '<stream end>'"),
-    (b"- a list\n", "T-001.yaml must be a mapping with status, validated_by, date and evidence"),
-    (b"status: maybe\nvalidated_by: x\ndate: 2026-01-01\n", "T-001.yaml status must be one of pass, partial, fail, pending, na (got 'maybe')"),
-    (b"status: pass\ndate: 2026-01-01\n", "T-001.yaml validated_by is required: who signed it"),
-    (b"status: pass\nvalidated_by: x\ndate: someday\n", "T-001.yaml date must be a date such as 2026-11-01 (got 'someday')"),
-    (b"\xff\xfe\x00", "T-001.yaml is not UTF-8 text"),
-    (b"status: pass\nvalidated_by: x\ndate: 2026-01-01\nsigned: yes\n", "T-001.yaml has unknown field 'signed' (known: status, validated_by, date, evidence, notes, expires)"),
-])
+@pytest.mark.parametrize(
+    "content,summary",
+    [
+        (
+            b"status: [",
+            "T-001.yaml is not valid YAML at line 1: expected the node content, but found '<stream end>'",
+        ),
+        (
+            b"- a list\n",
+            "T-001.yaml must be a mapping with status, validated_by, date and evidence",
+        ),
+        (
+            b"status: maybe\nvalidated_by: x\ndate: 2026-01-01\n",
+            "T-001.yaml status must be one of pass, partial, fail, pending, na (got 'maybe')",
+        ),
+        (b"status: pass\ndate: 2026-01-01\n", "T-001.yaml validated_by is required: who signed it"),
+        (
+            b"status: pass\nvalidated_by: x\ndate: someday\n",
+            "T-001.yaml date must be a date such as 2026-11-01 (got 'someday')",
+        ),
+        (b"\xff\xfe\x00", "T-001.yaml is not UTF-8 text"),
+        (
+            b"status: pass\nvalidated_by: x\ndate: 2026-01-01\nsigned: yes\n",
+            "T-001.yaml has unknown field 'signed' (known: status, validated_by, date, evidence, notes, expires)",
+        ),
+    ],
+)
 async def test_attestation_malformed_is_fail_with_reason(tmp_path, resources, content, summary):
     (tmp_path / "T-001.yaml").write_bytes(content)
     r = await run({"attestation": {"file": "T-001.yaml"}}, resources, base_dir=tmp_path)
@@ -323,18 +438,26 @@ async def test_attestation_malformed_is_fail_with_reason(tmp_path, resources, co
 async def test_attestation_partial_and_na_statuses(tmp_path, resources):
     attest(tmp_path / "a.yaml", status="partial", validated_by="x", date=dt.date.today())
     attest(tmp_path / "b.yaml", status="na", validated_by="x", date=dt.date.today())
-    assert (await run({"attestation": {"file": "a.yaml"}}, resources, base_dir=tmp_path)).status is Status.PARTIAL
-    assert (await run({"attestation": {"file": "b.yaml"}}, resources, base_dir=tmp_path)).status is Status.NA
+    assert (
+        await run({"attestation": {"file": "a.yaml"}}, resources, base_dir=tmp_path)
+    ).status is Status.PARTIAL
+    assert (
+        await run({"attestation": {"file": "b.yaml"}}, resources, base_dir=tmp_path)
+    ).status is Status.NA
 
 
 # -- all / any ----------------------------------------------------------------------------
+
 
 async def test_all_pass_partial_fail(site, resources):
     good = {"http": {"url": f"{site}/ok"}}
     bad = {"http": {"url": f"{site}/status/500"}}
     assert (await run({"all": [good, good]}, resources)).summary == "all 2 probes pass"
     r = await run({"all": [good, bad]}, resources)
-    assert (r.status, r.summary) == (Status.PARTIAL, "1 of 2 probes pass; http: status 500, expected 2xx")
+    assert (r.status, r.summary) == (
+        Status.PARTIAL,
+        "1 of 2 probes pass; http: status 500, expected 2xx",
+    )
     assert (await run({"all": [bad, bad]}, resources)).status is Status.FAIL
 
 

@@ -10,7 +10,6 @@ import urllib.request
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-
 from support.procs import http_get, start_exporter, wait_until
 
 CONFIG = """
@@ -33,8 +32,11 @@ categories:
 def samples(base: str) -> dict[tuple[str, frozenset], float]:
     status, body = http_get(f"{base}/metrics")
     assert status == 200
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for f in text_string_to_metric_families(body.decode()) for s in f.samples}
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for f in text_string_to_metric_families(body.decode())
+        for s in f.samples
+    }
 
 
 def value(base: str, name: str, **labels: str) -> float | None:
@@ -55,12 +57,33 @@ def test_ready_after_first_round_then_metrics_and_promtool(exporter):
     proc, base, _ = exporter
     status, body = http_get(f"{base}/-/ready")
     # The slow command keeps the first round open for 2 s after start.
-    assert status == 503 and body in (b"Not ready: 0 of 2 items probed\n", b"Not ready: 1 of 2 items probed\n")
+    assert status == 503 and body in (
+        b"Not ready: 0 of 2 items probed\n",
+        b"Not ready: 1 of 2 items probed\n",
+    )
     wait_until(lambda: http_get(f"{base}/-/ready")[0] == 200, 10, "ready")
-    assert value(base, "readiness_item_status", item="S-1", category="security",
-                 priority="critical", status="pass") == 1
-    assert value(base, "readiness_item_status", item="S-2", category="security",
-                 priority="high", status="pending") == 1
+    assert (
+        value(
+            base,
+            "readiness_item_status",
+            item="S-1",
+            category="security",
+            priority="critical",
+            status="pass",
+        )
+        == 1
+    )
+    assert (
+        value(
+            base,
+            "readiness_item_status",
+            item="S-2",
+            category="security",
+            priority="high",
+            status="pending",
+        )
+        == 1
+    )
     assert value(base, "readiness_decision", decision="no_go") == 1
     assert value(base, "readiness_exporter_config_last_reload_successful") == 1
 
@@ -74,8 +97,11 @@ def test_ready_after_first_round_then_metrics_and_promtool(exporter):
 
 def test_items_keep_being_probed_on_their_interval(exporter):
     _, base, _ = exporter
-    wait_until(lambda: (value(base, "readiness_probe_runs_total", item="S-1") or 0) >= 3, 15,
-               "three runs of S-1")
+    wait_until(
+        lambda: (value(base, "readiness_probe_runs_total", item="S-1") or 0) >= 3,
+        15,
+        "three runs of S-1",
+    )
 
 
 def test_landing_page_and_health(exporter):
@@ -90,24 +116,52 @@ def test_reload_by_post_and_sighup(exporter):
     proc, base, path = exporter
     wait_until(lambda: http_get(f"{base}/-/ready")[0] == 200, 10, "ready")
     # A valid change: S-3 removed, S-4 added and probed at once.
-    path.write_text(textwrap.dedent(CONFIG).replace(
-        "      - {id: S-3, title: slow command, priority: high, timeout: 3s, interval: 5s,\n"
-        "         probe: {command: {argv: [sleep, \"2\"]}}}\n",
-        "      - {id: S-4, title: new, priority: medium, probe: {command: {argv: [\"true\"]}}}\n"))
+    path.write_text(
+        textwrap.dedent(CONFIG).replace(
+            "      - {id: S-3, title: slow command, priority: high, timeout: 3s, interval: 5s,\n"
+            '         probe: {command: {argv: [sleep, "2"]}}}\n',
+            '      - {id: S-4, title: new, priority: medium, probe: {command: {argv: ["true"]}}}\n',
+        )
+    )
     request = urllib.request.Request(f"{base}/-/reload", method="POST")
     with urllib.request.urlopen(request, timeout=5) as resp:
         assert resp.status == 200
-    wait_until(lambda: value(base, "readiness_item_status", item="S-4", category="security",
-                             priority="medium", status="pass") == 1, 10, "S-4 probed after reload")
+    wait_until(
+        lambda: (
+            value(
+                base,
+                "readiness_item_status",
+                item="S-4",
+                category="security",
+                priority="medium",
+                status="pass",
+            )
+            == 1
+        ),
+        10,
+        "S-4 probed after reload",
+    )
     assert not any(dict(labels).get("item") == "S-3" for _, labels in samples(base))
 
     # An invalid change by SIGHUP: the running config stays, the reload gauge drops to 0.
     path.write_text("categories: [{id: a, items: [{id: X, priority: nope}]}]\n")
     proc.proc.send_signal(signal.SIGHUP)
-    wait_until(lambda: value(base, "readiness_exporter_config_last_reload_successful") == 0, 10,
-               "failed reload reported")
-    assert value(base, "readiness_item_status", item="S-4", category="security",
-                 priority="medium", status="pass") == 1
+    wait_until(
+        lambda: value(base, "readiness_exporter_config_last_reload_successful") == 0,
+        10,
+        "failed reload reported",
+    )
+    assert (
+        value(
+            base,
+            "readiness_item_status",
+            item="S-4",
+            category="security",
+            priority="medium",
+            status="pass",
+        )
+        == 1
+    )
     assert "config reload failed; keeping the running config" in proc.log()
     assert "categories[0].items[0] (X)" in proc.log()
 
@@ -125,10 +179,25 @@ def test_sigterm_stops_cleanly(exporter):
 
 def test_bad_config_at_start_exits_2(tmp_path):
     import sys
+
     path = tmp_path / "config.yaml"
     path.write_text("categories: []\n")
-    done = subprocess.run([sys.executable, "-m", "exporter", "--config.file", str(path),
-                           "--web.listen-address", "127.0.0.1:0"], capture_output=True, text=True,
-                          timeout=30)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "exporter",
+            "--config.file",
+            str(path),
+            "--web.listen-address",
+            "127.0.0.1:0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 2
-    assert "config.yaml: categories: must be a list of categories with items (got a list)" in done.stderr
+    assert (
+        "config.yaml: categories: must be a list of categories with items (got a list)"
+        in done.stderr
+    )

@@ -12,9 +12,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from support.dashboards import (DASHBOARDS, load_dashboards, panel_queries, panels,
-                                parse_label_values, variable_queries)
+from support.dashboards import (
+    DASHBOARDS,
+    load_dashboards,
+    panel_queries,
+    panels,
+    parse_label_values,
+    variable_queries,
+)
 from support.procs import ROOT
 
 EXPECTED = {"readiness-overview", "readiness-item", "readiness-exporter-health"}
@@ -44,7 +49,9 @@ def test_datasource_job_and_instance_variables(dashboards):
         assert variables.get("datasource", {}).get("type") == "datasource", path.name
         assert variables["datasource"]["query"] == "prometheus", path.name
         for name in ("job", "instance"):
-            assert variables.get(name, {}).get("type") == "query", f"{path.name}: no ${name} variable"
+            assert variables.get(name, {}).get("type") == "query", (
+                f"{path.name}: no ${name} variable"
+            )
             assert variables[name]["datasource"] == DATASOURCE_REF, f"{path.name}: ${name}"
     item = next(d for d in dashboards.values() if d["uid"] == "readiness-item")
     assert "item" in variable_queries(item)
@@ -68,8 +75,12 @@ def test_every_panel_has_the_datasource_variable_and_targets(dashboards):
             assert panel.get("datasource") == DATASOURCE_REF, where
             assert panel.get("targets"), f"{where} has no targets"
             for target in panel["targets"]:
-                assert target.get("datasource") == DATASOURCE_REF, f"{where} target {target.get('refId')}"
-                assert target.get("expr", "").strip(), f"{where} target {target.get('refId')} has no expr"
+                assert target.get("datasource") == DATASOURCE_REF, (
+                    f"{where} target {target.get('refId')}"
+                )
+                assert target.get("expr", "").strip(), (
+                    f"{where} target {target.get('refId')} has no expr"
+                )
             refs = [t["refId"] for t in panel["targets"]]
             assert len(refs) == len(set(refs)), f"{where}: duplicate refIds {refs}"
             assert panel.get("description"), f"{where} has no description"
@@ -90,8 +101,14 @@ def test_panels_fit_the_grid_without_overlap(dashboards):
         taken: set[tuple[int, int]] = set()
         for panel in panels(d):
             g = panel["gridPos"]
-            assert g["x"] >= 0 and g["w"] > 0 and g["x"] + g["w"] <= 24, f"{path.name}: {panel['title']}"
-            cells = {(x, y) for x in range(g["x"], g["x"] + g["w"]) for y in range(g["y"], g["y"] + g["h"])}
+            assert g["x"] >= 0 and g["w"] > 0 and g["x"] + g["w"] <= 24, (
+                f"{path.name}: {panel['title']}"
+            )
+            cells = {
+                (x, y)
+                for x in range(g["x"], g["x"] + g["w"])
+                for y in range(g["y"], g["y"] + g["h"])
+            }
             assert not cells & taken, f"{path.name}: panel {panel['title']!r} overlaps another"
             taken |= cells
 
@@ -109,8 +126,9 @@ def test_queries_use_only_exported_metrics_and_select_job_and_instance(dashboard
             # Every selector is scoped to the chosen exporter, so exporters sharing a
             # Prometheus do not mix.
             for selector in re.findall(r"\b\w+\{([^}]*)\}", q.expr):
-                assert 'job="$job"' in selector and 'instance="$instance"' in selector, \
+                assert 'job="$job"' in selector and 'instance="$instance"' in selector, (
                     f"{q.where}: selector {{{selector}}} not scoped to $job/$instance"
+                )
 
 
 def test_item_dashboard_queries_select_the_item(dashboards):
@@ -125,18 +143,27 @@ def test_overview_draws_the_decision_thresholds(dashboards):
     for title in ("Total score", "Score history"):
         steps = by_title[title]["fieldConfig"]["defaults"]["thresholds"]["steps"]
         assert [s["value"] for s in steps] == [None, 0.9, 0.95], title
-    assert by_title["Score history"]["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] != "off"
+    assert (
+        by_title["Score history"]["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"]
+        != "off"
+    )
 
 
 def test_critical_items_link_to_their_detail_dashboard_and_the_exporters_item_page(dashboards):
     from aiohttp import web
 
-    from exporter.board_web import add_routes
+    from exporter.web.pages import add_routes
 
     overview = next(d for d in dashboards.values() if d["uid"] == "readiness-overview")
     table = {p["title"]: p for p in panels(overview)}["Critical items not PASS"]
-    urls = [link["url"] for o in table["fieldConfig"]["overrides"] if o["matcher"]["options"] == "item"
-            for prop in o["properties"] if prop["id"] == "links" for link in prop["value"]]
+    urls = [
+        link["url"]
+        for o in table["fieldConfig"]["overrides"]
+        if o["matcher"]["options"] == "item"
+        for prop in o["properties"]
+        if prop["id"] == "links"
+        for link in prop["value"]
+    ]
     assert urls[0].startswith("/d/readiness-item/") and "var-item=${__value.raw}" in urls[0]
     # The summary and evidence are not metrics: the exporter's own item page shows them.
     assert urls[1] == "http://${instance}/items/${__value.raw}"
@@ -146,11 +173,15 @@ def test_critical_items_link_to_their_detail_dashboard_and_the_exporters_item_pa
 
 
 def test_provisioning_files():
-    providers = yaml.safe_load((ROOT / "grafana/provisioning/dashboards/readiness.yaml").read_text())
+    providers = yaml.safe_load(
+        (ROOT / "grafana/provisioning/dashboards/readiness.yaml").read_text()
+    )
     assert providers["apiVersion"] == 1
     (provider,) = providers["providers"]
     assert provider["type"] == "file" and provider["options"]["path"]
-    sources = yaml.safe_load((ROOT / "grafana/provisioning/datasources/prometheus.yaml").read_text())
+    sources = yaml.safe_load(
+        (ROOT / "grafana/provisioning/datasources/prometheus.yaml").read_text()
+    )
     assert sources["apiVersion"] == 1
     assert [s["type"] for s in sources["datasources"]] == ["prometheus"]
 

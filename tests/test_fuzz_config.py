@@ -13,7 +13,6 @@ import subprocess
 import sys
 
 import pytest
-
 from support.procs import ROOT
 
 SECONDS = 20
@@ -21,9 +20,19 @@ SECONDS = 20
 
 def test_fuzzing_the_config_loader_finds_no_crash(tmp_path):
     pytest.importorskip("atheris", reason="atheris ships wheels for Linux x86_64 only")
-    out = subprocess.run([sys.executable, str(ROOT / "bench" / "fuzz_config.py"), "-runs=1000000",
-                          f"-max_total_time={SECONDS}", "-max_len=4096"],
-                         capture_output=True, text=True, cwd=tmp_path, timeout=SECONDS + 120)
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "fuzz_config.py"),
+            "-runs=1000000",
+            f"-max_total_time={SECONDS}",
+            "-max_len=4096",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=SECONDS + 120,
+    )
     assert out.returncode == 0, out.stderr[-4000:]
     done = re.search(r"^Done (\d+) runs", out.stderr, re.M)
     assert done and int(done.group(1)) > 100, out.stderr[-2000:]

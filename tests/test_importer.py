@@ -9,19 +9,35 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from exporter import config
-from exporter.importer import parse, repair_line, render
 from support.procs import ROOT
 
+from exporter import config
+from exporter.importer import parse, render, repair_line
+
 # shared/ lies beside the repo (CI, the main checkout) or beside the worktrees' folder.
-P020 = next((p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared")
-             if (p / "checklist").is_dir()), ROOT.parent / "shared") / "checklist" / "P020-production-readiness-checklist.md"
+P020 = (
+    next(
+        (
+            p
+            for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared")
+            if (p / "checklist").is_dir()
+        ),
+        ROOT.parent / "shared",
+    )
+    / "checklist"
+    / "P020-production-readiness-checklist.md"
+)
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "exporter", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    return subprocess.run(
+        [sys.executable, "-m", "exporter", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+    )
 
 
 @pytest.fixture
@@ -39,16 +55,25 @@ def test_p020_imports_with_its_145_items_and_the_priority_column_wins(p020, tmp_
     assert len(doc["categories"]) == 12
     assert len(items) == 145
     assert sum(i["priority"] == "critical" for i in items) == 81
-    assert [c["title"] for c in doc["categories"]][:2] == ["Security Validation", "Performance Validation"]
+    assert [c["title"] for c in doc["categories"]][:2] == [
+        "Security Validation",
+        "Performance Validation",
+    ]
     first = items[0]
-    assert first == {"id": "S-001", "title": "All production secrets rotated (no dev/test secrets)",
-                     "priority": "critical", "notes": "Check .env, vault",
-                     "probe": {"attestation": {"file": "attestations/S-001.yaml", "max_age": "90d"}}}
+    assert first == {
+        "id": "S-001",
+        "title": "All production secrets rotated (no dev/test secrets)",
+        "priority": "critical",
+        "notes": "Check .env, vault",
+        "probe": {"attestation": {"file": "attestations/S-001.yaml", "max_age": "90d"}},
+    }
     # The mojibake is gone from everything written, and the warnings say what was found.
     assert "‚" not in result.stdout and "üî" not in result.stdout
     assert "repaired mis-decoded UTF-8" in result.stderr
-    assert ("the summary table claims 87 critical items, the rows' Priority column marks 81 "
-            "(74 carry the 🔴 marker): taking the Priority column") in result.stderr
+    assert (
+        "the summary table claims 87 critical items, the rows' Priority column marks 81 "
+        "(74 carry the 🔴 marker): taking the Priority column"
+    ) in result.stderr
 
 
 def test_p020_import_validates_and_check_runs_it(p020, tmp_path):
@@ -58,7 +83,7 @@ def test_p020_import_validates_and_check_runs_it(p020, tmp_path):
     assert validated.returncode == 0, validated.stderr
     assert "valid: 145 items in 12 categories" in validated.stdout
     checked = run_cli("check", "--config.file", str(out), "--format", "json", cwd=tmp_path)
-    assert checked.returncode == 1, checked.stderr   # NO-GO: nobody has attested anything yet
+    assert checked.returncode == 1, checked.stderr  # NO-GO: nobody has attested anything yet
     assert '"decision": "no_go"' in checked.stdout
     assert checked.stdout.count('"status": "pending"') == 145
 
@@ -117,12 +142,15 @@ def test_duplicates_and_unknown_priorities_are_warnings_and_the_result_still_val
     path.write_text(render(checklist, "ops.md"))
     loaded = config.load(path, env={})
     assert [(i.id, i.title, i.priority) for i in loaded.items] == [
-        ("O-1", "Backups", "high"), ("O-1-2", "Restores", "medium"), ("O-2", "Pager", "critical")]
+        ("O-1", "Backups", "high"),
+        ("O-1-2", "Restores", "medium"),
+        ("O-2", "Pager", "critical"),
+    ]
 
 
 def test_mojibake_is_repaired_and_correct_text_is_left_alone():
     good = "| S-001 | ✅ done | 🔴 | ⏸️ | déjà |"
-    broken = good.encode("utf-8").decode("mac_roman")   # what happened to P020 once
+    broken = good.encode("utf-8").decode("mac_roman")  # what happened to P020 once
     assert broken.startswith("| S-001 | ‚úÖ done |")
     assert repair_line(broken) == good
     for good in ("| S-001 | ✅ done | 🔴 |", "Café déjà vu", "plain ascii", "Ä résumé ±"):

@@ -13,7 +13,7 @@ from exporter import config
 from exporter.engine import Engine
 from exporter.metrics import BLOCK, Exposition, ReloadStatus
 
-CONFIG = r'''
+CONFIG = r"""
 checklist:
   name: Render
 categories:
@@ -48,7 +48,7 @@ categories:
     priority: critical
     timeout: 2s
     probe: {tcp: {target: "127.0.0.1:1"}}
-'''
+"""
 
 SIGNED = """\
 status: pass
@@ -86,11 +86,11 @@ async def test_text_matches_generate_latest_before_and_after_probes(tmp_path: Pa
     # The title holds a quote, a backslash and a newline: escaped as the text format wants.
     assert 'title="Quotes \\" and back\\\\slash, a newline\\n and ünïcode"'.encode() in after
 
-    await engine.run_round(["S-002"])   # only S-002's lines are written again
+    await engine.run_round(["S-002"])  # only S-002's lines are written again
     assert exposition.render() == _reference(exposition)
 
     await engine.run_round(["S-001", "O-003"])
-    exposition.refresh()                  # what the daemon does between scrapes
+    exposition.refresh()  # what the daemon does between scrapes
     await engine.run_round(["S-003"])
     assert exposition.render() == _reference(exposition)
     await engine.stop()
@@ -102,13 +102,18 @@ async def test_reload_drops_removed_items_and_adds_new_ones(tmp_path: Path) -> N
     await engine.run_round()
     exposition.render()
 
-    smaller = CONFIG.replace("  - id: S-002\n    title: Missing file", "  - id: S-004\n    title: Renamed")
+    smaller = CONFIG.replace(
+        "  - id: S-002\n    title: Missing file", "  - id: S-004\n    title: Renamed"
+    )
     (tmp_path / "config.yaml").write_text(smaller)
     engine.reload(config.load(tmp_path / "config.yaml", {}))
     text = exposition.render()
     assert text == _reference(exposition)
     assert b'item="S-002"' not in text
-    assert b'readiness_item_status{category="security",item="S-004",priority="high",status="pending"} 1.0' in text
+    assert (
+        b'readiness_item_status{category="security",item="S-004",priority="high",status="pending"} 1.0'
+        in text
+    )
     await engine.stop()
 
 
@@ -119,8 +124,10 @@ async def test_text_parses_and_passes_promtool(tmp_path: Path) -> None:
     text = exposition.render().decode()
 
     families = {f.name: f for f in text_string_to_metric_families(text)}
-    status = {(s.labels["item"], s.labels["status"]): s.value
-              for s in families["readiness_item_status"].samples}
+    status = {
+        (s.labels["item"], s.labels["status"]): s.value
+        for s in families["readiness_item_status"].samples
+    }
     assert status[("S-001", "pass")] == 1.0
     assert status[("S-002", "fail")] == 1.0
     assert status[("O-001", "pending")] == 1.0
@@ -129,17 +136,22 @@ async def test_text_parses_and_passes_promtool(tmp_path: Path) -> None:
     assert runs == {"S-001": 1.0, "S-002": 1.0, "S-003": 1.0, "O-003": 1.0}
 
     promtool = require("promtool")
-    check = subprocess.run([promtool, "check", "metrics"], input=text.encode(),
-                           capture_output=True, timeout=30)
+    check = subprocess.run(
+        [promtool, "check", "metrics"], input=text.encode(), capture_output=True, timeout=30
+    )
     assert check.returncode == 0, check.stdout.decode() + check.stderr.decode()
 
 
 async def test_rows_across_several_blocks_rewrite_only_what_changed(tmp_path: Path) -> None:
     count = 3 * BLOCK + 5
-    items = "\n".join(f"  - {{id: F-{n:03d}, title: file {n}, priority: high, "
-                      f"probe: {{file: {{path: f{n % 7}.txt}}}}}}" for n in range(count))
+    items = "\n".join(
+        f"  - {{id: F-{n:03d}, title: file {n}, priority: high, "
+        f"probe: {{file: {{path: f{n % 7}.txt}}}}}}"
+        for n in range(count)
+    )
     (tmp_path / "config.yaml").write_text(
-        f"checklist: {{name: Blocks}}\ncategories:\n- id: files\n  title: Files\n  items:\n{items}\n")
+        f"checklist: {{name: Blocks}}\ncategories:\n- id: files\n  title: Files\n  items:\n{items}\n"
+    )
     for n in range(7):
         (tmp_path / f"f{n}.txt").write_text("x")
     engine = Engine(config.load(tmp_path / "config.yaml", {}))
@@ -147,10 +159,16 @@ async def test_rows_across_several_blocks_rewrite_only_what_changed(tmp_path: Pa
     await engine.run_round()
     assert exposition.render() == _reference(exposition)
 
-    (tmp_path / "f3.txt").unlink()   # items 3, 10, 17, ... fail, in every block
+    (tmp_path / "f3.txt").unlink()  # items 3, 10, 17, ... fail, in every block
     await engine.run_round([f"F-{n:03d}" for n in range(BLOCK - 10, 2 * BLOCK + 10)])
     text = exposition.render()
     assert text == _reference(exposition)
-    assert b'readiness_item_status{category="files",item="F-129",priority="high",status="fail"} 1.0' in text
-    assert b'readiness_item_status{category="files",item="F-003",priority="high",status="pass"} 1.0' in text
+    assert (
+        b'readiness_item_status{category="files",item="F-129",priority="high",status="fail"} 1.0'
+        in text
+    )
+    assert (
+        b'readiness_item_status{category="files",item="F-003",priority="high",status="pass"} 1.0'
+        in text
+    )
     await engine.stop()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 import pytest
+from support.probing import config_error, run
 
 from probes.result import Status
-from support.probing import config_error, run
 
 
 def free_ratio(path) -> float:
@@ -24,8 +24,9 @@ async def test_enough_free_space_passes(tmp_path):
 
 
 async def test_between_thresholds_is_partial(tmp_path):
-    result = await run({"disk": {"path": str(tmp_path), "min_free_ratio": 0,
-                                 "warn_free_ratio": 1}}, tmp_path)
+    result = await run(
+        {"disk": {"path": str(tmp_path), "min_free_ratio": 0, "warn_free_ratio": 1}}, tmp_path
+    )
     assert result.status is Status.PARTIAL
     assert result.summary.endswith(", expected at least 100%")
 
@@ -46,12 +47,22 @@ async def test_missing_path_fails(tmp_path):
 # only way it blocks, cannot be made on loopback without root mounts.
 
 
-@pytest.mark.parametrize("probe, message", [
-    ({"path": "/", "min_free_ratio": 50}, "disk.min_free_ratio must be a ratio between 0 and 1 (got 50)"),
-    ({"path": "/", "min_free_ratio": 0.5, "warn_free_ratio": 0.2},
-     "disk.warn_free_ratio (0.2) must not be below min_free_ratio (0.5)"),
-    ({"min_free_ratio": 0.5}, "disk.path is required"),
-])
+@pytest.mark.parametrize(
+    "probe, message",
+    [
+        (
+            {"path": "/", "min_free_ratio": 50},
+            "disk.min_free_ratio must be a ratio between 0 and 1 (got 50)",
+        ),
+        (
+            {"path": "/", "min_free_ratio": 0.5, "warn_free_ratio": 0.2},
+            "disk.warn_free_ratio (0.2) must not be below min_free_ratio (0.5)",
+        ),
+        ({"min_free_ratio": 0.5}, "disk.path is required"),
+    ],
+)
 def test_bad_config_is_located(tmp_path, probe, message):
-    assert config_error({"disk": probe}, tmp_path) == \
-        f"config.yaml: categories[0].items[0] (T-001): {message}"
+    assert (
+        config_error({"disk": probe}, tmp_path)
+        == f"config.yaml: categories[0].items[0] (T-001): {message}"
+    )

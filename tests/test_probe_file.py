@@ -6,9 +6,9 @@ import os
 import time
 
 import pytest
+from support.probing import config_error, run
 
 from probes.result import Status
-from support.probing import config_error, run
 
 COMPOSE = """\
 services:
@@ -79,8 +79,9 @@ async def test_min_size(tmp_path):
 
 async def test_must_not_match_names_the_line_not_the_secret(tmp_path):
     (tmp_path / ".env").write_text("APP_ENV=production\nJWT_SECRET=dev-secret-do-not-use\n")
-    result = await run({"file": {"path": ".env", "must_not_match": ["(?i)dev-secret|changeme"]}},
-                       tmp_path)
+    result = await run(
+        {"file": {"path": ".env", "must_not_match": ["(?i)dev-secret|changeme"]}}, tmp_path
+    )
     assert result.status is Status.FAIL
     assert result.summary == ".env line 2 matches /(?i)dev-secret|changeme/, expected no match"
     assert "do-not-use" not in repr(result)
@@ -88,8 +89,9 @@ async def test_must_not_match_names_the_line_not_the_secret(tmp_path):
 
 async def test_must_match_some_is_partial(tmp_path):
     (tmp_path / "retention.md").write_text("Logs are kept 30 days.\n")
-    result = await run({"file": {"path": "retention.md",
-                                 "must_match": ["30 days", "90 days"]}}, tmp_path)
+    result = await run(
+        {"file": {"path": "retention.md", "must_match": ["30 days", "90 days"]}}, tmp_path
+    )
     assert result.status is Status.PARTIAL
     assert result.summary == "retention.md does not match /90 days/"
 
@@ -106,29 +108,80 @@ async def test_markdown_headings(tmp_path):
 
 async def test_yaml_document_with_jmespath(tmp_path):
     (tmp_path / "docker-compose.prod.yml").write_text(COMPOSE)
-    memory = await run({"file": {"path": "docker-compose.prod.yml", "document": "yaml", "assert": [
-        {"path": "values(services)[?!(deploy.resources.limits.memory || mem_limit)]", "op": "length",
-         "value": 0}]}}, tmp_path)
-    cpus = await run({"file": {"path": "docker-compose.prod.yml", "document": "yaml", "assert": [
-        {"path": "values(services)[?deploy.resources.limits.cpus == null] | length(@)", "expect": "== 0"},
-        {"path": "length(keys(services))", "expect": ">= 2"}]}}, tmp_path)
+    memory = await run(
+        {
+            "file": {
+                "path": "docker-compose.prod.yml",
+                "document": "yaml",
+                "assert": [
+                    {
+                        "path": "values(services)[?!(deploy.resources.limits.memory || mem_limit)]",
+                        "op": "length",
+                        "value": 0,
+                    }
+                ],
+            }
+        },
+        tmp_path,
+    )
+    cpus = await run(
+        {
+            "file": {
+                "path": "docker-compose.prod.yml",
+                "document": "yaml",
+                "assert": [
+                    {
+                        "path": "values(services)[?deploy.resources.limits.cpus == null] | length(@)",
+                        "expect": "== 0",
+                    },
+                    {"path": "length(keys(services))", "expect": ">= 2"},
+                ],
+            }
+        },
+        tmp_path,
+    )
     assert memory.status is Status.PASS, memory.summary
     (tmp_path / "docker-compose.prod.yml").write_text(COMPOSE.replace("memory: 256M", "cpus: '1'"))
-    unlimited = await run({"file": {"path": "docker-compose.prod.yml", "document": "yaml", "assert": [
-        {"path": "values(services)[?!(deploy.resources.limits.memory || mem_limit)]", "op": "length",
-         "value": 0}]}}, tmp_path)
+    unlimited = await run(
+        {
+            "file": {
+                "path": "docker-compose.prod.yml",
+                "document": "yaml",
+                "assert": [
+                    {
+                        "path": "values(services)[?!(deploy.resources.limits.memory || mem_limit)]",
+                        "op": "length",
+                        "value": 0,
+                    }
+                ],
+            }
+        },
+        tmp_path,
+    )
     assert unlimited.status is Status.FAIL
-    assert unlimited.summary.endswith("observed [{\"deploy\": {\"resources\": {\"limits\": {\"cpus\": "
-                                      "\"1\"}}}, \"image\": \"agent:1.4\"}], expected length == 0")
+    assert unlimited.summary.endswith(
+        'observed [{"deploy": {"resources": {"limits": {"cpus": '
+        '"1"}}}, "image": "agent:1.4"}], expected length == 0'
+    )
     assert cpus.status is Status.PARTIAL
-    assert cpus.summary == ("docker-compose.prod.yml values(services)[?deploy.resources.limits.cpus"
-                            " == null] | length(@): observed 1, expected == 0")
+    assert cpus.summary == (
+        "docker-compose.prod.yml values(services)[?deploy.resources.limits.cpus"
+        " == null] | length(@): observed 1, expected == 0"
+    )
 
 
 async def test_json_document_not_json_fails(tmp_path):
     (tmp_path / "flags.json").write_text("{not json")
-    result = await run({"file": {"path": "flags.json", "document": "json",
-                                 "assert": [{"path": "debug", "op": "==", "value": False}]}}, tmp_path)
+    result = await run(
+        {
+            "file": {
+                "path": "flags.json",
+                "document": "json",
+                "assert": [{"path": "debug", "op": "==", "value": False}],
+            }
+        },
+        tmp_path,
+    )
     assert result.status is Status.FAIL
     assert result.summary == "flags.json is not valid JSON"
 
@@ -140,21 +193,32 @@ async def test_fifo_is_refused_instead_of_blocking(tmp_path):
     assert result.summary == "pipe.md is not a regular file"
 
 
-@pytest.mark.parametrize("probe, message", [
-    ({"max_age": "1d"}, "file.path or glob is required: give exactly one"),
-    ({"path": "a", "glob": "*.md"}, "file.path or glob is required: give exactly one"),
-    ({"path": "a", "min_count": 3}, "file.min_count applies to glob only"),
-    ({"path": "a", "document": "yaml"},
-     "file.document and assert go together: the format to parse and what to check"),
-    ({"path": "a", "must_not_match": ["(unclosed"]},
-     'file.must_not_match[0] must be a valid regular expression (missing ), unterminated subpattern '
-     'at position 0) (got "(unclosed")'),
-    ({"path": "a", "document": "toml", "assert": []},
-     'file.document must be one of yaml, json (got "toml")'),
-])
+@pytest.mark.parametrize(
+    "probe, message",
+    [
+        ({"max_age": "1d"}, "file.path or glob is required: give exactly one"),
+        ({"path": "a", "glob": "*.md"}, "file.path or glob is required: give exactly one"),
+        ({"path": "a", "min_count": 3}, "file.min_count applies to glob only"),
+        (
+            {"path": "a", "document": "yaml"},
+            "file.document and assert go together: the format to parse and what to check",
+        ),
+        (
+            {"path": "a", "must_not_match": ["(unclosed"]},
+            "file.must_not_match[0] must be a valid regular expression (missing ), unterminated subpattern "
+            'at position 0) (got "(unclosed")',
+        ),
+        (
+            {"path": "a", "document": "toml", "assert": []},
+            'file.document must be one of yaml, json (got "toml")',
+        ),
+    ],
+)
 def test_bad_config_is_located(tmp_path, probe, message):
-    assert config_error({"file": probe}, tmp_path) == \
-        f"config.yaml: categories[0].items[0] (T-001): {message}"
+    assert (
+        config_error({"file": probe}, tmp_path)
+        == f"config.yaml: categories[0].items[0] (T-001): {message}"
+    )
 
 
 async def test_yaml_document_alias_bomb_is_refused_quickly(tmp_path):
@@ -162,8 +226,16 @@ async def test_yaml_document_alias_bomb_is_refused_quickly(tmp_path):
     lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
     lines.append("services: *a8")
     (tmp_path / "compose.yml").write_text("\n".join(lines) + "\n")
-    result = await run({"file": {"path": str(tmp_path / "compose.yml"), "document": "yaml",
-                                 "assert": [{"path": "services", "op": "length", "value": "== 1"}]}},
-                       tmp_path, timeout="2s")
+    result = await run(
+        {
+            "file": {
+                "path": str(tmp_path / "compose.yml"),
+                "document": "yaml",
+                "assert": [{"path": "services", "op": "length", "value": "== 1"}],
+            }
+        },
+        tmp_path,
+        timeout="2s",
+    )
     assert result.status is Status.FAIL and not result.error  # judged, not timed out
     assert "refusing to expand" in result.summary

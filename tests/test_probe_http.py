@@ -8,25 +8,31 @@ import ssl
 import pytest
 import trustme
 from aiohttp import web
-
-from probes.result import Status
 from support.probing import config_error, run, silent_server
 
+from probes.result import Status
+
 TOKEN = "tok-3f9a1c77e2b04d5a"
-SECURE_HEADERS = {"Content-Security-Policy": "default-src 'self'",
-                  "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
-                  "X-Frame-Options": "DENY"}
+SECURE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'",
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    "X-Frame-Options": "DENY",
+}
 
 
 def make_app() -> web.Application:
     hits = {"limited": 0}
 
     async def health(request):
-        return web.json_response({"status": "ok", "db": {"latency_ms": 12},
-                                  "checks": ["db", "redis"]}, headers=SECURE_HEADERS)
+        return web.json_response(
+            {"status": "ok", "db": {"latency_ms": 12}, "checks": ["db", "redis"]},
+            headers=SECURE_HEADERS,
+        )
 
     async def leaky(request):
-        return web.Response(text="hi", headers={"X-Powered-By": "Express", "Server": "nginx/1.18.0"})
+        return web.Response(
+            text="hi", headers={"X-Powered-By": "Express", "Server": "nginx/1.18.0"}
+        )
 
     async def login(request):
         response = web.Response(text="ok")
@@ -52,8 +58,9 @@ def make_app() -> web.Application:
         if mode == "reflect":
             headers["Access-Control-Allow-Origin"] = request.headers.get("Origin", "")
         elif mode == "star-credentials":
-            headers.update({"Access-Control-Allow-Origin": "*",
-                            "Access-Control-Allow-Credentials": "true"})
+            headers.update(
+                {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Credentials": "true"}
+            )
         elif mode == "star":
             headers["Access-Control-Allow-Origin"] = "*"
         elif mode == "allowlist":
@@ -103,30 +110,55 @@ async def app():
 
 
 async def test_security_headers_present_and_absent(app, tmp_path):
-    ok = await run({"http": {"url": f"{app}/health", "headers_present": list(SECURE_HEADERS),
-                             "header_patterns": {"Strict-Transport-Security": r"max-age=\d{7,}"}}},
-                   tmp_path)
-    leaky = await run({"http": {"url": f"{app}/leaky", "headers_absent": ["X-Powered-By", "Server"]}},
-                      tmp_path)
+    ok = await run(
+        {
+            "http": {
+                "url": f"{app}/health",
+                "headers_present": list(SECURE_HEADERS),
+                "header_patterns": {"Strict-Transport-Security": r"max-age=\d{7,}"},
+            }
+        },
+        tmp_path,
+    )
+    leaky = await run(
+        {"http": {"url": f"{app}/leaky", "headers_absent": ["X-Powered-By", "Server"]}}, tmp_path
+    )
     assert ok.status is Status.PASS and ok.summary.endswith("ms, 2 checks pass")
     assert leaky.status is Status.FAIL
-    assert leaky.summary == ("headers that must be absent are sent: X-Powered-By: Express; "
-                             "Server: nginx/1.18.0")
+    assert leaky.summary == (
+        "headers that must be absent are sent: X-Powered-By: Express; Server: nginx/1.18.0"
+    )
 
 
 async def test_some_headers_missing_is_partial(app, tmp_path):
-    result = await run({"http": {"url": f"{app}/health",
-                                 "headers_present": ["X-Frame-Options", "Permissions-Policy"]}},
-                       tmp_path)
+    result = await run(
+        {
+            "http": {
+                "url": f"{app}/health",
+                "headers_present": ["X-Frame-Options", "Permissions-Policy"],
+            }
+        },
+        tmp_path,
+    )
     assert result.status is Status.PARTIAL
     assert result.summary == "missing headers Permissions-Policy (1 of 2 present)"
 
 
 async def test_cookie_flags(app, tmp_path):
-    session = await run({"http": {"url": f"{app}/login", "cookies": ["session"],
-                                  "cookie_flags": ["Secure", "HttpOnly", "SameSite"]}}, tmp_path)
-    every = await run({"http": {"url": f"{app}/login",
-                                "cookie_flags": ["Secure", "HttpOnly", "SameSite"]}}, tmp_path)
+    session = await run(
+        {
+            "http": {
+                "url": f"{app}/login",
+                "cookies": ["session"],
+                "cookie_flags": ["Secure", "HttpOnly", "SameSite"],
+            }
+        },
+        tmp_path,
+    )
+    every = await run(
+        {"http": {"url": f"{app}/login", "cookie_flags": ["Secure", "HttpOnly", "SameSite"]}},
+        tmp_path,
+    )
     none = await run({"http": {"url": f"{app}/health", "cookie_flags": ["Secure"]}}, tmp_path)
     assert session.status is Status.PASS
     assert every.status is Status.PARTIAL
@@ -139,12 +171,22 @@ async def test_json_assertions(app, tmp_path):
     def probe(*asserts):
         return {"http": {"url": f"{app}/health", "json": list(asserts)}}
 
-    ok = await run(probe({"path": "status", "op": "==", "value": "ok"},
-                         {"path": "db.latency_ms", "expect": "< 100"},
-                         {"path": "checks", "op": "contains", "value": "redis"},
-                         {"path": "checks", "op": "length", "value": ">= 2"}), tmp_path)
-    some = await run(probe({"path": "status", "op": "==", "value": "ok"},
-                           {"path": "db.latency_ms", "op": "<", "value": 10}), tmp_path)
+    ok = await run(
+        probe(
+            {"path": "status", "op": "==", "value": "ok"},
+            {"path": "db.latency_ms", "expect": "< 100"},
+            {"path": "checks", "op": "contains", "value": "redis"},
+            {"path": "checks", "op": "length", "value": ">= 2"},
+        ),
+        tmp_path,
+    )
+    some = await run(
+        probe(
+            {"path": "status", "op": "==", "value": "ok"},
+            {"path": "db.latency_ms", "op": "<", "value": 10},
+        ),
+        tmp_path,
+    )
     none = await run(probe({"path": "status", "op": "!=", "value": "ok"}), tmp_path)
     assert ok.status is Status.PASS and ok.summary.endswith("1 check pass")
     assert some.status is Status.PARTIAL
@@ -156,13 +198,27 @@ async def test_json_assertions(app, tmp_path):
 async def test_credentials_are_sent_and_never_shown(app, tmp_path, monkeypatch):
     (tmp_path / "token").write_text(TOKEN + "\n")
     env = {"API_TOKEN": TOKEN}
-    bearer = await run({"http": {"url": f"{app}/private", "bearer_token": "${API_TOKEN}"}},
-                       tmp_path, env=env)
-    from_file = await run({"http": {"url": f"{app}/private", "bearer_token_file": "token"}}, tmp_path)
-    basic = await run({"http": {"url": f"{app}/basic", "basic_auth": {
-        "username": "ops", "password": "${API_TOKEN}"}}}, tmp_path, env=env)
-    header = await run({"http": {"url": f"{app}/api-key",
-                                 "secret_headers": {"X-Api-Key": "${API_TOKEN}"}}}, tmp_path, env=env)
+    bearer = await run(
+        {"http": {"url": f"{app}/private", "bearer_token": "${API_TOKEN}"}}, tmp_path, env=env
+    )
+    from_file = await run(
+        {"http": {"url": f"{app}/private", "bearer_token_file": "token"}}, tmp_path
+    )
+    basic = await run(
+        {
+            "http": {
+                "url": f"{app}/basic",
+                "basic_auth": {"username": "ops", "password": "${API_TOKEN}"},
+            }
+        },
+        tmp_path,
+        env=env,
+    )
+    header = await run(
+        {"http": {"url": f"{app}/api-key", "secret_headers": {"X-Api-Key": "${API_TOKEN}"}}},
+        tmp_path,
+        env=env,
+    )
     without = await run({"http": {"url": f"{app}/private"}}, tmp_path)
     for result in (bearer, from_file, basic, header):
         assert result.status is Status.PASS, result.summary
@@ -174,13 +230,17 @@ async def test_cors(app, tmp_path):
     def probe(mode):
         return {"http": {"url": f"{app}/cors/{mode}", "cors_origin": "https://evil.example"}}
 
-    results = {m: await run(probe(m), tmp_path)
-               for m in ("reflect", "star-credentials", "star", "allowlist", "none")}
+    results = {
+        m: await run(probe(m), tmp_path)
+        for m in ("reflect", "star-credentials", "star", "allowlist", "none")
+    }
     assert results["reflect"].status is Status.FAIL
-    assert results["reflect"].summary == ("CORS reflects the foreign origin https://evil.example, "
-                                          "expected it refused")
-    assert results["star-credentials"].summary == ("CORS allows * with credentials, expected a "
-                                                   "list of origins")
+    assert results["reflect"].summary == (
+        "CORS reflects the foreign origin https://evil.example, expected it refused"
+    )
+    assert results["star-credentials"].summary == (
+        "CORS allows * with credentials, expected a list of origins"
+    )
     assert results["star"].status is Status.PARTIAL
     assert results["allowlist"].status is Status.PASS
     assert results["none"].status is Status.PASS
@@ -194,7 +254,10 @@ async def test_https_redirect(app, tmp_path):
     temporary = await run(probe("status=302"), tmp_path)
     elsewhere = await run(probe("status=301&to=http://app.example/"), tmp_path)
     plain = await run({"http": {"url": f"{app}/health", "https_redirect": True}}, tmp_path)
-    assert permanent.status is Status.PASS and permanent.summary == "status 301 to https://app.example/"
+    assert (
+        permanent.status is Status.PASS
+        and permanent.summary == "status 301 to https://app.example/"
+    )
     assert temporary.status is Status.PARTIAL
     assert elsewhere.status is Status.FAIL
     assert elsewhere.summary == "status 301 to http://app.example/, expected a redirect to https://"
@@ -202,9 +265,12 @@ async def test_https_redirect(app, tmp_path):
 
 
 async def test_rate_limit_burst(app, tmp_path):
-    limited = await run({"http": {"url": f"{app}/limited", "rate_limit": {"requests": 50}}}, tmp_path)
-    unlimited = await run({"http": {"url": f"{app}/unlimited", "rate_limit": {"requests": 20}}},
-                          tmp_path)
+    limited = await run(
+        {"http": {"url": f"{app}/limited", "rate_limit": {"requests": 50}}}, tmp_path
+    )
+    unlimited = await run(
+        {"http": {"url": f"{app}/unlimited", "rate_limit": {"requests": 20}}}, tmp_path
+    )
     assert limited.status is Status.PASS
     assert limited.summary.startswith("status 429 after ")
     assert limited.evidence["sent"] <= 50
@@ -236,42 +302,64 @@ async def test_silent_server_times_out(tmp_path):
     assert result.summary == "request failed (no response in time), expected 2xx"
 
 
-@pytest.mark.parametrize("probe, message", [
-    ({"url": "http://a/", "expect_status": "200"},
-     'http.expect_status must be a list of integers (got "200")'),
-    ({"url": "http://a/", "json": [{"path": "a[", "op": "==", "value": 1}]},
-     'http.json[0].path is not a valid JMESPath expression'),
-    ({"url": "http://a/", "json": [{"path": "a", "op": "=~", "value": 1}]},
-     'http.json[0].op must be one of ==, !=, <, <=, >, >=, contains, length (got "=~")'),
-    ({"url": "http://a/", "cookie_flags": ["Strict"]},
-     'http.cookie_flags must be among Secure, HttpOnly, SameSite (got "Strict")'),
-    ({"url": "https://a/", "https_redirect": True},
-     'http.https_redirect needs an http:// url to send the request to (got "https://a/")'),
-    ({"url": "http://a/", "rate_limit": {"requests": 5000}},
-     "http.rate_limit.requests must be at most 1000 (got 5000)"),
-    ({"url": "http://a/", "basic_auth": {"user": "x"}}, "http.basic_auth.username is required"),
-    ({"url": "http://a/", "secret_headers": {"X-Api-Key": ["s3cr3t-value"]}},
-     "http.secret_headers must be a mapping of header names to values such as ${API_KEY}"),
-])
+@pytest.mark.parametrize(
+    "probe, message",
+    [
+        (
+            {"url": "http://a/", "expect_status": "200"},
+            'http.expect_status must be a list of integers (got "200")',
+        ),
+        (
+            {"url": "http://a/", "json": [{"path": "a[", "op": "==", "value": 1}]},
+            "http.json[0].path is not a valid JMESPath expression",
+        ),
+        (
+            {"url": "http://a/", "json": [{"path": "a", "op": "=~", "value": 1}]},
+            'http.json[0].op must be one of ==, !=, <, <=, >, >=, contains, length (got "=~")',
+        ),
+        (
+            {"url": "http://a/", "cookie_flags": ["Strict"]},
+            'http.cookie_flags must be among Secure, HttpOnly, SameSite (got "Strict")',
+        ),
+        (
+            {"url": "https://a/", "https_redirect": True},
+            'http.https_redirect needs an http:// url to send the request to (got "https://a/")',
+        ),
+        (
+            {"url": "http://a/", "rate_limit": {"requests": 5000}},
+            "http.rate_limit.requests must be at most 1000 (got 5000)",
+        ),
+        ({"url": "http://a/", "basic_auth": {"user": "x"}}, "http.basic_auth.username is required"),
+        (
+            {"url": "http://a/", "secret_headers": {"X-Api-Key": ["s3cr3t-value"]}},
+            "http.secret_headers must be a mapping of header names to values such as ${API_KEY}",
+        ),
+    ],
+)
 def test_bad_config_is_located(tmp_path, probe, message):
     line = config_error({"http": probe}, tmp_path)
     assert line.startswith(f"config.yaml: categories[0].items[0] (T-001): {message}")
     assert "s3cr3t" not in line
 
 
-@pytest.mark.parametrize("header", [
-    "sid=abc; Partitioned; Secure; HttpOnly; SameSite=None",
-    "sid=abc; Priority=High; Secure; HttpOnly; SameSite=Lax",
-    'sid={"a":1}; Secure; HttpOnly; SameSite=Lax',
-    "sid=abc; secure; httponly; samesite=strict",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "sid=abc; Partitioned; Secure; HttpOnly; SameSite=None",
+        "sid=abc; Priority=High; Secure; HttpOnly; SameSite=Lax",
+        'sid={"a":1}; Secure; HttpOnly; SameSite=Lax',
+        "sid=abc; secure; httponly; samesite=strict",
+    ],
+)
 def test_cookie_flags_read_from_any_valid_set_cookie(header):
     from probes.http import cookie_flags
+
     assert cookie_flags(header) == ("sid", {"Secure", "HttpOnly", "SameSite"})
 
 
 def test_cookie_flags_samesite_needs_a_value():
     from probes.http import cookie_flags
+
     assert cookie_flags("sid=x; Path=/; SameSite") == ("sid", set())
 
 
@@ -289,7 +377,7 @@ async def test_credentials_stay_with_the_origin_on_redirect(tmp_path):
     other.router.add_get("/", landing)
     runner = web.AppRunner(other, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.2", 0)   # another loopback address: another origin
+    site = web.TCPSite(runner, "127.0.0.2", 0)  # another loopback address: another origin
     await site.start()
     other_url = f"http://127.0.0.2:{site._server.sockets[0].getsockname()[1]}/"
 
@@ -300,12 +388,21 @@ async def test_credentials_stay_with_the_origin_on_redirect(tmp_path):
     origin = web.Application()
     origin.router.add_get("/", first)
     from support.servers import serve_app
+
     try:
         async with serve_app(origin) as base:
-            result = await run({"http": {"url": base + "/", "headers": {"X-Plain": "p"},
-                                         "secret_headers": {"X-Api-Key": "${LEAK_KEY}"},
-                                         "bearer_token": "${LEAK_TOKEN}"}}, tmp_path,
-                                 env={"LEAK_KEY": "k3y-value", "LEAK_TOKEN": "t0ken-value"})
+            result = await run(
+                {
+                    "http": {
+                        "url": base + "/",
+                        "headers": {"X-Plain": "p"},
+                        "secret_headers": {"X-Api-Key": "${LEAK_KEY}"},
+                        "bearer_token": "${LEAK_TOKEN}",
+                    }
+                },
+                tmp_path,
+                env={"LEAK_KEY": "k3y-value", "LEAK_TOKEN": "t0ken-value"},
+            )
     finally:
         await runner.cleanup()
     assert result.status is Status.PASS, result.summary

@@ -11,10 +11,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import aiohttp
 import pytest
 from aiohttp import web
-
-from probes.result import Status
 from support.probing import config_error, run, silent_server
 from support.procs import free_port, http_get, start_prometheus, wait_until
+
+from probes.result import Status
 
 METRICS = b"""\
 # HELP test_latency_seconds p95 latency by route.
@@ -28,7 +28,7 @@ test_error_ratio NaN
 
 
 class Target(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - the http.server API
+    def do_GET(self):
         self.send_response(200)
         self.send_header("Content-Type", "text/plain; version=0.0.4")
         self.end_headers()
@@ -43,8 +43,10 @@ def prometheus(tmp_path_factory):
     target = ThreadingHTTPServer(("127.0.0.1", free_port()), Target)
     threading.Thread(target=target.serve_forever, daemon=True).start()
     port = target.server_address[1]
-    config = (f"global: {{scrape_interval: 1s}}\nscrape_configs:\n"
-              f"- job_name: app\n  static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n")
+    config = (
+        f"global: {{scrape_interval: 1s}}\nscrape_configs:\n"
+        f"- job_name: app\n  static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n"
+    )
     proc, url = start_prometheus(tmp_path_factory.mktemp("prom"), config)
 
     def scraped() -> bool:
@@ -61,48 +63,70 @@ def prometheus(tmp_path_factory):
 
 
 async def test_sample_meeting_expectation_passes(prometheus, tmp_path):
-    result = await run({"promql": {"url": prometheus, "expect": "< 1",
-                                   "query": 'max by (route) (test_latency_seconds{route="fast"})'}},
-                       tmp_path)
+    result = await run(
+        {
+            "promql": {
+                "url": prometheus,
+                "expect": "< 1",
+                "query": 'max by (route) (test_latency_seconds{route="fast"})',
+            }
+        },
+        tmp_path,
+    )
     assert result.status is Status.PASS
     assert result.summary == '{route="fast"} 0.4, expected < 1'
 
 
 async def test_some_series_failing_is_partial(prometheus, tmp_path):
-    result = await run({"promql": {"url": prometheus, "expect": {"op": "<", "value": 1},
-                                   "query": "max by (route) (test_latency_seconds)"}}, tmp_path)
+    result = await run(
+        {
+            "promql": {
+                "url": prometheus,
+                "expect": {"op": "<", "value": 1},
+                "query": "max by (route) (test_latency_seconds)",
+            }
+        },
+        tmp_path,
+    )
     assert result.status is Status.PARTIAL
     assert result.summary == '1 of 2 series fail: {route="slow"} 1.5, expected < 1'
     assert result.evidence["series_count"] == 2
 
 
 async def test_every_series_failing_fails(prometheus, tmp_path):
-    result = await run({"promql": {"url": prometheus, "expect": "< 1",
-                                   "query": "max(test_latency_seconds)"}}, tmp_path)
+    result = await run(
+        {"promql": {"url": prometheus, "expect": "< 1", "query": "max(test_latency_seconds)"}},
+        tmp_path,
+    )
     assert result.status is Status.FAIL
     assert result.summary == "{} 1.5, expected < 1"
 
 
 async def test_targets_up_with_min_series(prometheus, tmp_path):
     ok = await run({"promql": {"url": prometheus, "query": "up == 1", "min_series": 1}}, tmp_path)
-    short = await run({"promql": {"url": prometheus, "query": "up == 1", "min_series": 2}}, tmp_path)
+    short = await run(
+        {"promql": {"url": prometheus, "query": "up == 1", "min_series": 2}}, tmp_path
+    )
     assert ok.status is Status.PASS and ok.summary == "1 series, expected at least 1"
     assert short.status is Status.FAIL and short.summary == "1 series, expected at least 2"
 
 
 async def test_no_data_has_its_own_summary(prometheus, tmp_path):
-    result = await run({"promql": {"url": prometheus, "query": "metric_nobody_exports",
-                                   "expect": "< 1"}}, tmp_path)
+    result = await run(
+        {"promql": {"url": prometheus, "query": "metric_nobody_exports", "expect": "< 1"}}, tmp_path
+    )
     assert result.status is Status.FAIL
     assert result.summary == "no data: the query returned no series, expected at least 1"
 
 
 async def test_nan_has_its_own_summary(prometheus, tmp_path):
-    result = await run({"promql": {"url": prometheus, "query": "test_error_ratio",
-                                   "expect": "< 0.001"}}, tmp_path)
+    result = await run(
+        {"promql": {"url": prometheus, "query": "test_error_ratio", "expect": "< 0.001"}}, tmp_path
+    )
     assert result.status is Status.FAIL
-    assert result.summary == ("NaN: every sample is not a number (no traffic behind a ratio?), "
-                              "expected < 0.001")
+    assert result.summary == (
+        "NaN: every sample is not a number (no traffic behind a ratio?), expected < 0.001"
+    )
 
 
 async def test_query_error_has_its_own_summary(prometheus, tmp_path):
@@ -119,10 +143,13 @@ async def test_credentials_reach_prometheus_behind_an_auth_proxy(prometheus, tmp
     async def proxy(request: web.Request) -> web.Response:
         if request.headers.get("Authorization") not in accepted:
             return web.Response(status=401, text="Unauthorized")
-        async with aiohttp.ClientSession() as session, session.post(
-                f"{prometheus}{request.path}", data=await request.post()) as upstream:
-            return web.Response(status=upstream.status, body=await upstream.read(),
-                                content_type="application/json")
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(f"{prometheus}{request.path}", data=await request.post()) as upstream,
+        ):
+            return web.Response(
+                status=upstream.status, body=await upstream.read(), content_type="application/json"
+            )
 
     app = web.Application()
     app.router.add_post("/api/v1/query", proxy)
@@ -133,10 +160,22 @@ async def test_credentials_reach_prometheus_behind_an_auth_proxy(prometheus, tmp
     url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
     env = {"PROM_PASSWORD": "pw-8c1e", "PROM_TOKEN": "tok-51f0"}
     try:
-        basic = await run({"promql": {"url": url, "query": "up == 1", "basic_auth": {
-            "username": "ops", "password": "${PROM_PASSWORD}"}}}, tmp_path, env=env)
-        bearer = await run({"promql": {"url": url, "query": "up == 1",
-                                       "bearer_token": "${PROM_TOKEN}"}}, tmp_path, env=env)
+        basic = await run(
+            {
+                "promql": {
+                    "url": url,
+                    "query": "up == 1",
+                    "basic_auth": {"username": "ops", "password": "${PROM_PASSWORD}"},
+                }
+            },
+            tmp_path,
+            env=env,
+        )
+        bearer = await run(
+            {"promql": {"url": url, "query": "up == 1", "bearer_token": "${PROM_TOKEN}"}},
+            tmp_path,
+            env=env,
+        )
         anonymous = await run({"promql": {"url": url, "query": "up == 1"}}, tmp_path)
     finally:
         await runner.cleanup()
@@ -148,10 +187,13 @@ async def test_credentials_reach_prometheus_behind_an_auth_proxy(prometheus, tmp
 
 async def test_silent_server_times_out(tmp_path):
     async with silent_server() as port:
-        result = await run({"promql": {"url": f"http://127.0.0.1:{port}", "query": "up"}},
-                           tmp_path, timeout="1s")
+        result = await run(
+            {"promql": {"url": f"http://127.0.0.1:{port}", "query": "up"}}, tmp_path, timeout="1s"
+        )
     assert result.status is Status.FAIL
-    assert result.summary == f"Prometheus unreachable (no response in time) at http://127.0.0.1:{port}"
+    assert (
+        result.summary == f"Prometheus unreachable (no response in time) at http://127.0.0.1:{port}"
+    )
 
 
 def answering(body: bytes) -> web.Application:
@@ -165,9 +207,16 @@ def answering(body: bytes) -> web.Application:
 
 def api_answer(series: int) -> bytes:
     """An instant-query answer in Prometheus's wire format, with ``series`` samples of 1."""
-    result = [{"metric": {"__name__": "up", "instance": f"host-{n:05d}:9100", "job": "node"},
-               "value": [1700000000.0, "1"]} for n in range(series)]
-    return json.dumps({"status": "success", "data": {"resultType": "vector", "result": result}}).encode()
+    result = [
+        {
+            "metric": {"__name__": "up", "instance": f"host-{n:05d}:9100", "job": "node"},
+            "value": [1700000000.0, "1"],
+        }
+        for n in range(series)
+    ]
+    return json.dumps(
+        {"status": "success", "data": {"resultType": "vector", "result": result}}
+    ).encode()
 
 
 @pytest.mark.parametrize("series", [10, 2000])
@@ -181,24 +230,44 @@ async def test_large_answers_are_read_whole(tmp_path, series):
 
 
 async def test_answer_over_the_cap_says_so(tmp_path, monkeypatch):
-    from probes import promql
     from support.servers import serve_app
+
+    from probes import promql
 
     monkeypatch.setattr(promql, "RESPONSE_CAP", 64 * 1024)
     async with serve_app(answering(api_answer(2000))) as base:
         result = await run({"promql": {"url": base, "query": "up"}}, tmp_path)
     assert (result.status, result.summary) == (
-        Status.FAIL, "the answer is larger than 64 KiB: narrow the query (up)")
+        Status.FAIL,
+        "the answer is larger than 64 KiB: narrow the query (up)",
+    )
 
 
-@pytest.mark.parametrize("probe, message", [
-    ({"url": "http://p:9090", "query": "up", "expect": "~ 1"},
-     'promql.expect must start with one of ==, !=, <, <=, >, >=, contains, length (got "~ 1")'),
-    ({"url": "p:9090", "query": "up"}, 'promql.url must start with http:// or https:// (got "p:9090")'),
-    ({"url": "http://p:9090"}, "promql.query is required"),
-    ({"url": "http://p:9090", "query": "up", "bearer_token": "t", "basic_auth": {"username": "u"}},
-     "promql.bearer_token and basic_auth are both set: give only one"),
-])
+@pytest.mark.parametrize(
+    "probe, message",
+    [
+        (
+            {"url": "http://p:9090", "query": "up", "expect": "~ 1"},
+            'promql.expect must start with one of ==, !=, <, <=, >, >=, contains, length (got "~ 1")',
+        ),
+        (
+            {"url": "p:9090", "query": "up"},
+            'promql.url must start with http:// or https:// (got "p:9090")',
+        ),
+        ({"url": "http://p:9090"}, "promql.query is required"),
+        (
+            {
+                "url": "http://p:9090",
+                "query": "up",
+                "bearer_token": "t",
+                "basic_auth": {"username": "u"},
+            },
+            "promql.bearer_token and basic_auth are both set: give only one",
+        ),
+    ],
+)
 def test_bad_config_is_located(tmp_path, probe, message):
-    assert config_error({"promql": probe}, tmp_path) == \
-        f"config.yaml: categories[0].items[0] (T-001): {message}"
+    assert (
+        config_error({"promql": probe}, tmp_path)
+        == f"config.yaml: categories[0].items[0] (T-001): {message}"
+    )

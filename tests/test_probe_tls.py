@@ -6,16 +6,16 @@ import asyncio
 import datetime as dt
 import ssl
 import warnings
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 import pytest
 import trustme
-
-from probes.result import Status
 from support.probing import config_error, run, silent_server
 
-NOW = dt.datetime.now(dt.timezone.utc)
+from probes.result import Status
+
+NOW = dt.datetime.now(dt.UTC)
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +30,20 @@ def ca_file(ca, tmp_path):
     return str(path)
 
 
-def server_context(cert=None, *, lowest=ssl.TLSVersion.TLSv1_2, highest=ssl.TLSVersion.MAXIMUM_SUPPORTED,
-                   pem: tuple[bytes, bytes] | None = None) -> ssl.SSLContext:
+def server_context(
+    cert=None,
+    *,
+    lowest=ssl.TLSVersion.TLSv1_2,
+    highest=ssl.TLSVersion.MAXIMUM_SUPPORTED,
+    pem: tuple[bytes, bytes] | None = None,
+) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     if cert is not None:
         cert.configure_cert(ctx)
     else:
         assert pem is not None
         import tempfile
+
         with tempfile.NamedTemporaryFile("wb", suffix=".pem") as fh:
             fh.write(pem[0] + pem[1])
             fh.flush()
@@ -53,6 +59,7 @@ def server_context(cert=None, *, lowest=ssl.TLSVersion.TLSv1_2, highest=ssl.TLSV
 @asynccontextmanager
 async def tls_server(ctx: ssl.SSLContext | None) -> AsyncIterator[str]:
     """A loopback TLS server (plain TCP with ctx None) that reads until the client leaves."""
+
     async def handle(reader, writer):
         try:
             await reader.read()
@@ -73,8 +80,9 @@ async def test_valid_certificate_passes_and_exports_expiry(ca, ca_file, tmp_path
     not_after = NOW + dt.timedelta(days=90)
     cert = ca.issue_cert("localhost", not_after=not_after)
     async with tls_server(server_context(cert)) as target:
-        result = await run({"tls": {"target": target, "server_name": "localhost",
-                                    "ca_file": ca_file}}, tmp_path)
+        result = await run(
+            {"tls": {"target": target, "server_name": "localhost", "ca_file": ca_file}}, tmp_path
+        )
     assert result.status is Status.PASS, result.summary
     assert "TLS 1.1 refused" in result.summary
     assert "valid 90 days" in result.summary or "valid 89 days" in result.summary
@@ -85,8 +93,17 @@ async def test_valid_certificate_passes_and_exports_expiry(ca, ca_file, tmp_path
 async def test_certificate_inside_warning_window_is_partial(ca, ca_file, tmp_path):
     cert = ca.issue_cert("localhost", not_after=NOW + dt.timedelta(days=10, hours=1))
     async with tls_server(server_context(cert)) as target:
-        result = await run({"tls": {"target": target, "server_name": "localhost",
-                                    "ca_file": ca_file, "warn_days": 30}}, tmp_path)
+        result = await run(
+            {
+                "tls": {
+                    "target": target,
+                    "server_name": "localhost",
+                    "ca_file": ca_file,
+                    "warn_days": 30,
+                }
+            },
+            tmp_path,
+        )
     assert result.status is Status.PARTIAL
     assert result.summary.endswith("certificate expires in 10 days, expected at least 30")
 
@@ -94,8 +111,9 @@ async def test_certificate_inside_warning_window_is_partial(ca, ca_file, tmp_pat
 async def test_certificate_inside_critical_window_fails(ca, ca_file, tmp_path):
     cert = ca.issue_cert("localhost", not_after=NOW + dt.timedelta(days=3, hours=1))
     async with tls_server(server_context(cert)) as target:
-        result = await run({"tls": {"target": target, "server_name": "localhost",
-                                    "ca_file": ca_file}}, tmp_path)
+        result = await run(
+            {"tls": {"target": target, "server_name": "localhost", "ca_file": ca_file}}, tmp_path
+        )
     assert result.status is Status.FAIL
     assert result.summary.endswith("certificate expires in 3.0 days, expected at least 7")
 
@@ -104,8 +122,9 @@ async def test_expired_certificate_fails_with_its_date(ca, ca_file, tmp_path):
     expired = NOW - dt.timedelta(days=2)
     cert = ca.issue_cert("localhost", not_before=NOW - dt.timedelta(days=30), not_after=expired)
     async with tls_server(server_context(cert)) as target:
-        result = await run({"tls": {"target": target, "server_name": "localhost",
-                                    "ca_file": ca_file}}, tmp_path)
+        result = await run(
+            {"tls": {"target": target, "server_name": "localhost", "ca_file": ca_file}}, tmp_path
+        )
     assert result.status is Status.FAIL
     assert result.summary == f"{target}: certificate has expired (expired {expired:%Y-%m-%d})"
     assert result.expires_at == pytest.approx(expired.replace(microsecond=0).timestamp(), abs=1)
@@ -124,8 +143,9 @@ async def test_self_signed_certificate_fails(ca, tmp_path):
 async def test_wrong_host_fails(ca, ca_file, tmp_path):
     cert = ca.issue_cert("other.example")
     async with tls_server(server_context(cert)) as target:
-        result = await run({"tls": {"target": target, "server_name": "localhost",
-                                    "ca_file": ca_file}}, tmp_path)
+        result = await run(
+            {"tls": {"target": target, "server_name": "localhost", "ca_file": ca_file}}, tmp_path
+        )
     assert result.status is Status.FAIL
     assert result.summary.startswith(f"{target}: certificate does not match localhost")
 
@@ -134,8 +154,9 @@ async def test_server_accepting_tls_1_1_fails(ca, ca_file, tmp_path):
     cert = ca.issue_cert("localhost")
     ctx = server_context(cert, lowest=ssl.TLSVersion.TLSv1_1)
     async with tls_server(ctx) as target:
-        result = await run({"tls": {"target": target, "server_name": "localhost",
-                                    "ca_file": ca_file}}, tmp_path)
+        result = await run(
+            {"tls": {"target": target, "server_name": "localhost", "ca_file": ca_file}}, tmp_path
+        )
     assert result.status is Status.FAIL
     assert result.summary == f"{target} accepts TLSv1.1, expected refusal below TLS 1.2"
 
@@ -143,8 +164,17 @@ async def test_server_accepting_tls_1_1_fails(ca, ca_file, tmp_path):
 async def test_tls_1_2_server_fails_a_1_3_minimum(ca, ca_file, tmp_path):
     cert = ca.issue_cert("localhost")
     async with tls_server(server_context(cert)) as target:
-        result = await run({"tls": {"target": target, "server_name": "localhost",
-                                    "ca_file": ca_file, "min_version": "1.3"}}, tmp_path)
+        result = await run(
+            {
+                "tls": {
+                    "target": target,
+                    "server_name": "localhost",
+                    "ca_file": ca_file,
+                    "min_version": "1.3",
+                }
+            },
+            tmp_path,
+        )
     assert result.status is Status.FAIL
     assert result.summary == f"{target} accepts TLSv1.2, expected refusal below TLS 1.3"
 
@@ -153,8 +183,9 @@ async def test_tls_1_1_only_server_fails_the_handshake(ca, ca_file, tmp_path):
     cert = ca.issue_cert("localhost")
     ctx = server_context(cert, lowest=ssl.TLSVersion.TLSv1_1, highest=ssl.TLSVersion.TLSv1_1)
     async with tls_server(ctx) as target:
-        result = await run({"tls": {"target": target, "server_name": "localhost",
-                                    "ca_file": ca_file}}, tmp_path)
+        result = await run(
+            {"tls": {"target": target, "server_name": "localhost", "ca_file": ca_file}}, tmp_path
+        )
     assert result.status is Status.FAIL
     assert result.summary.startswith(f"{target}: handshake failed:")
     assert result.summary.endswith("expected a TLS 1.2+ handshake")
@@ -176,19 +207,30 @@ async def test_closed_port_fails(tmp_path):
     assert "connection refused" in result.summary
 
 
-@pytest.mark.parametrize("probe, message", [
-    ({"target": "localhost:443", "min_version": "1.1"},
-     'tls.min_version must be one of 1.2, 1.3 (got "1.1")'),
-    ({"target": "localhost"}, 'tls.target must be host:port (got "localhost")'),
-    ({"target": "localhost:443", "warn_days": 5, "critical_days": 10},
-     "tls.critical_days (10) must not be above warn_days (5)"),
-    ({"target": "localhost:443", "verify": False},
-     "tls.verify is not a known field (known: ca_file, critical_days, min_version, server_name, "
-     "target, warn_days)"),
-])
+@pytest.mark.parametrize(
+    "probe, message",
+    [
+        (
+            {"target": "localhost:443", "min_version": "1.1"},
+            'tls.min_version must be one of 1.2, 1.3 (got "1.1")',
+        ),
+        ({"target": "localhost"}, 'tls.target must be host:port (got "localhost")'),
+        (
+            {"target": "localhost:443", "warn_days": 5, "critical_days": 10},
+            "tls.critical_days (10) must not be above warn_days (5)",
+        ),
+        (
+            {"target": "localhost:443", "verify": False},
+            "tls.verify is not a known field (known: ca_file, critical_days, min_version, server_name, "
+            "target, warn_days)",
+        ),
+    ],
+)
 def test_bad_config_is_located(tmp_path, probe, message):
-    assert config_error({"tls": probe}, tmp_path) == \
-        f"config.yaml: categories[0].items[0] (T-001): {message}"
+    assert (
+        config_error({"tls": probe}, tmp_path)
+        == f"config.yaml: categories[0].items[0] (T-001): {message}"
+    )
 
 
 def test_exporter_publishes_the_certificate_expiry(ca, tmp_path, write_config):
@@ -245,5 +287,7 @@ def test_exporter_publishes_the_certificate_expiry(ca, tmp_path, write_config):
         listener.close()
     value = next(ln.split()[-1] for ln in text.splitlines() if ln.startswith(line))
     assert float(value) == pytest.approx(not_after.replace(microsecond=0).timestamp(), abs=1)
-    assert ('readiness_item_status{category="security",item="S-012",priority="critical",'
-            'status="pass"} 1.0') in text.splitlines()
+    assert (
+        'readiness_item_status{category="security",item="S-012",priority="critical",'
+        'status="pass"} 1.0'
+    ) in text.splitlines()

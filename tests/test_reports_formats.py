@@ -9,11 +9,13 @@ import sys
 import xml.etree.ElementTree as ET
 
 import pytest
+from support.procs import ROOT
 
-from exporter import config, junit_report, markdown_report
+from exporter import config
 from exporter.attest import attest
 from exporter.engine import Engine
-from support.procs import ROOT
+from exporter.render import junit as junit_report
+from exporter.render import markdown as markdown_report
 
 MIXED = """\
 checklist: {name: Mixed launch}
@@ -60,16 +62,21 @@ def test_markdown_fills_the_document_layout(snapshot):
     # Each category's table, status filled in, critical items marked, pipes escaped.
     assert "| S-1 | 🔴 Secrets rotated | CRITICAL | ✅ PASS |" in text
     assert "| S-2 | WAF \\| rules | HIGH | 🟡 PARTIAL |" in text
-    assert "| S-3 | 🔴 Pen test | CRITICAL | ⏸️ PENDING | not attested yet: S-3.yaml does not exist |" in text
+    assert (
+        "| S-3 | 🔴 Pen test | CRITICAL | ⏸️ PENDING | not attested yet: S-3.yaml does not exist |"
+        in text
+    )
     assert "| O-1 | Runbook written | MEDIUM | ❌ FAIL |" in text
-    assert "| O-2 | Pager set up | HIGH | ⏸️ PENDING | not configured: PAGER_URL is not set |" in text
+    assert (
+        "| O-2 | Pager set up | HIGH | ⏸️ PENDING | not configured: PAGER_URL is not set |" in text
+    )
     assert "| O-3 | Mainframe | LOW | N/A | not applicable |" in text
     assert "**What**: not probed" in text
     assert "| Total Score | 20.0% | 1 | 5 |" in text
     assert "| Critical Score | 50.0% | 1 | 2 |" in text
     assert "**Go/No-Go Decision**: **NO-GO**" in text
     # Evidence entries: what, when, who, the evidence itself.
-    entry = text[text.index("### S-1: Secrets rotated"):text.index("### S-2")]
+    entry = text[text.index("### S-1: Secrets rotated") : text.index("### S-2")]
     assert "**Status**: ✅ PASS" in entry
     assert "**What**: attestation probe — Check vault" in entry
     assert "- Validated by: Jane Doe" in entry
@@ -79,13 +86,23 @@ def test_markdown_fills_the_document_layout(snapshot):
 def test_junit_has_a_case_per_item_failures_and_skips(snapshot):
     root = ET.fromstring(junit_report.render(snapshot))
     assert root.tag == "testsuites"
-    assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == ("6", "2", "0", "3")
+    assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == (
+        "6",
+        "2",
+        "0",
+        "3",
+    )
     suites = {s.get("name"): s for s in root.iter("testsuite")}
     assert list(suites) == ["Security Validation", "Operational Readiness"]
     cases = {c.get("name").split()[0]: c for c in root.iter("testcase")}
     assert list(cases) == ["S-1", "S-2", "S-3", "O-1", "O-2", "O-3"]
     assert cases["S-1"].find("failure") is None and cases["S-1"].find("skipped") is None
-    assert cases["S-2"].find("failure").get("message").startswith("PARTIAL: PARTIAL attested, signed by Ann")
+    assert (
+        cases["S-2"]
+        .find("failure")
+        .get("message")
+        .startswith("PARTIAL: PARTIAL attested, signed by Ann")
+    )
     assert cases["O-1"].find("failure").get("message").startswith("FAIL: ")
     assert cases["S-3"].find("skipped") is not None
     assert cases["O-3"].find("skipped").get("message") == "N/A: not applicable"
@@ -97,9 +114,14 @@ def test_junit_has_a_case_per_item_failures_and_skips(snapshot):
 @pytest.mark.parametrize("fmt, start", [("markdown", "# "), ("junit", "<?xml")])
 def test_check_prints_each_format_with_the_decision_exit_code(write_config, fmt, start):
     path = write_config(MIXED)
-    result = subprocess.run([sys.executable, "-m", "exporter", "check", "--config.file", str(path),
-                             "--format", fmt], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 1, result.stderr   # NO-GO
+    result = subprocess.run(
+        [sys.executable, "-m", "exporter", "check", "--config.file", str(path), "--format", fmt],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stderr  # NO-GO
     assert result.stdout.startswith(start)
 
 
@@ -134,7 +156,7 @@ async def test_junit_stays_parseable_when_outputs_carry_control_characters(write
         await engine.stop()
         server.close()
     text = junit_report.render(snap)
-    root = ET.fromstring(text)   # raises on any character XML 1.0 cannot carry
+    root = ET.fromstring(text)  # raises on any character XML 1.0 cannot carry
     cases = {c.get("name").split()[0]: c for c in root.iter("testcase")}
     lint = cases["A-1"].find("failure").get("message")
     assert lint == "FAIL: exit code 1, expected 0: E501 line too long"
@@ -151,5 +173,8 @@ def test_junit_writes_nan_for_an_undefined_score(write_config):
           - {id: D-1, title: Readme, priority: medium, applicable: false}
     """)
     snap = Engine(config.load(path, env={})).snapshot()
-    props = {p.get("name"): p.get("value") for p in ET.fromstring(junit_report.render(snap)).iter("property")}
+    props = {
+        p.get("name"): p.get("value")
+        for p in ET.fromstring(junit_report.render(snap)).iter("property")
+    }
     assert (props["total_score"], props["critical_score"]) == ("NaN", "NaN")

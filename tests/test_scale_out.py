@@ -10,17 +10,18 @@ from __future__ import annotations
 import json
 import threading
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
-
 from support.dashboards import load_dashboards, panel_queries, substitute
 from support.procs import http_get, start_exporter, start_prometheus, wait_until
 from support.rulefiles import scaled_rules
+
 SCRAPE_SECONDS = 1
 # Rules wait minutes; at one scrape and one evaluation a second, a sixtieth keeps their shape.
 RULE_SPEEDUP = 60
@@ -35,7 +36,7 @@ class Targets(ThreadingHTTPServer):
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 code = outer.status.get(self.path, 200)
                 self.send_response(code)
                 self.send_header("Content-Length", "0")
@@ -55,7 +56,7 @@ class Targets(ThreadingHTTPServer):
 class Exporter:
     service: str
     environment: str
-    items: dict[str, str]          # item id -> priority
+    items: dict[str, str]  # item id -> priority
     instance: str = ""
 
     @property
@@ -75,22 +76,34 @@ def config_for(exporter: Exporter, targets: Targets) -> str:
     items = "".join(
         f"  - id: {item}\n    title: {exporter.service} answers ({item})\n    priority: {priority}\n"
         f"    probe: {{http: {{url: '{targets.base}{exporter.path}/{item}', expect_status: [200]}}}}\n"
-        for item, priority in exporter.items.items())
-    return (f"checklist: {{name: {exporter.service} {exporter.environment}}}\n"
-            f"defaults: {{interval: 1s, timeout: 1s}}\n"
-            f"categories:\n- id: service\n  title: Service\n  items:\n{items}")
+        for item, priority in exporter.items.items()
+    )
+    return (
+        f"checklist: {{name: {exporter.service} {exporter.environment}}}\n"
+        f"defaults: {{interval: 1s, timeout: 1s}}\n"
+        f"categories:\n- id: service\n  title: Service\n  items:\n{items}"
+    )
 
 
 def prometheus_config(fleet: list[Exporter], rule_file: Path) -> str:
     config: dict[str, Any] = {
-        "global": {"scrape_interval": f"{SCRAPE_SECONDS}s", "evaluation_interval": f"{SCRAPE_SECONDS}s"},
-        "scrape_configs": [{
-            "job_name": "readiness",
-            # One static config per exporter: service/environment are target labels.
-            "static_configs": [{"targets": [e.instance],
-                                "labels": {"service": e.service, "environment": e.environment}}
-                               for e in fleet],
-        }],
+        "global": {
+            "scrape_interval": f"{SCRAPE_SECONDS}s",
+            "evaluation_interval": f"{SCRAPE_SECONDS}s",
+        },
+        "scrape_configs": [
+            {
+                "job_name": "readiness",
+                # One static config per exporter: service/environment are target labels.
+                "static_configs": [
+                    {
+                        "targets": [e.instance],
+                        "labels": {"service": e.service, "environment": e.environment},
+                    }
+                    for e in fleet
+                ],
+            }
+        ],
         "rule_files": [str(rule_file)],
     }
     return yaml.safe_dump(config)
@@ -126,7 +139,9 @@ def stack(tmp_path: Path) -> Iterator[tuple[Targets, str]]:
             exporter.instance = base.removeprefix("http://")
         rule_file = tmp_path / "rules.yml"
         rule_file.write_text(yaml.safe_dump(scaled_rules(RULE_SPEEDUP)))
-        prom, prom_url = start_prometheus(tmp_path / "prometheus", prometheus_config(FLEET, rule_file))
+        prom, prom_url = start_prometheus(
+            tmp_path / "prometheus", prometheus_config(FLEET, rule_file)
+        )
         procs.append(prom)
         yield targets, prom_url
     finally:
@@ -138,8 +153,13 @@ def stack(tmp_path: Path) -> Iterator[tuple[Targets, str]]:
 
 def wait_all_pass(prom: str) -> None:
     total = sum(len(e.items) for e in FLEET)
-    wait_until(lambda: len(query(prom, 'readiness_item_status{job="readiness", status="pass"} == 1')) == total,
-               30, f"all {total} items PASS in Prometheus")
+    wait_until(
+        lambda: (
+            len(query(prom, 'readiness_item_status{job="readiness", status="pass"} == 1')) == total
+        ),
+        30,
+        f"all {total} items PASS in Prometheus",
+    )
 
 
 def test_queries_separate_the_exporters_by_target_labels(stack):
@@ -150,28 +170,38 @@ def test_queries_separate_the_exporters_by_target_labels(stack):
     # The exporter sets none of these: they come from the scrape config alone.
     status, body = http_get(f"http://{FLEET[0].instance}/metrics")
     assert status == 200 and b"service=" not in body and b"environment=" not in body
-    items = by_labels(query(prom, "count by (service, environment) (readiness_item_info)"),
-                      "service", "environment")
+    items = by_labels(
+        query(prom, "count by (service, environment) (readiness_item_info)"),
+        "service",
+        "environment",
+    )
     assert items == {(e.service, e.environment): float(len(e.items)) for e in FLEET}
     scores = query(prom, 'readiness_total_score_ratio{service="booking"}')
     assert {r["metric"]["environment"] for r in scores} == {"production", "staging"}
     one = query(prom, f'readiness_critical_score_ratio{{instance="{BROKEN.instance}"}}')
     assert [(r["metric"]["service"], r["metric"]["environment"]) for r in one] == [
-        (BROKEN.service, BROKEN.environment)]
+        (BROKEN.service, BROKEN.environment)
+    ]
 
 
 def test_alert_fires_for_exactly_the_instance_that_regressed(stack):
     targets, prom = stack
     wait_all_pass(prom)
     targets.status[f"{BROKEN.path}/S-001"] = 500
-    wait_until(lambda: any(a["state"] == "firing" for a in alerts(prom, ALERT)), 60, f"{ALERT} firing")
+    wait_until(
+        lambda: any(a["state"] == "firing" for a in alerts(prom, ALERT)), 60, f"{ALERT} firing"
+    )
     fired = alerts(prom, ALERT)
-    assert {(a["labels"]["instance"], a["labels"]["item"]) for a in fired} == {(BROKEN.instance, "S-001")}
+    assert {(a["labels"]["instance"], a["labels"]["item"]) for a in fired} == {
+        (BROKEN.instance, "S-001")
+    }
     # The target labels reach the alert, so Alertmanager can route by service and environment.
     for label in ("service", "environment"):
         assert {a["labels"].get(label) for a in fired} == {getattr(BROKEN, label)}
     # The others stay PASS: their critical item has no alert in any state.
-    critical = by_labels(query(prom, 'readiness_item_status{item="S-001", status="pass"}'), "instance")
+    critical = by_labels(
+        query(prom, 'readiness_item_status{item="S-001", status="pass"}'), "instance"
+    )
     assert critical == {(e.instance,): 0.0 if e is BROKEN else 1.0 for e in FLEET}
 
 
@@ -180,16 +210,27 @@ def test_dashboard_queries_select_one_instance(stack):
     _, prom = stack
     wait_all_pass(prom)
     chosen = FLEET[2]
-    values = {"job": "readiness", "instance": chosen.instance, "item": "S-001",
-              "category": "service", "service": chosen.service, "environment": chosen.environment,
-              "__rate_interval": "1m", "__interval": "15s", "__range": "1h", "__range_s": "3600",
-              "datasource": "prometheus"}
+    values = {
+        "job": "readiness",
+        "instance": chosen.instance,
+        "item": "S-001",
+        "category": "service",
+        "service": chosen.service,
+        "environment": chosen.environment,
+        "__rate_interval": "1m",
+        "__interval": "15s",
+        "__range": "1h",
+        "__range_s": "3600",
+        "datasource": "prometheus",
+    }
     checked = 0
     for dashboard in load_dashboards().values():
         for q in panel_queries(dashboard):
             result = query(prom, substitute(q.expr, values))
             if "$instance" in q.expr or "${instance" in q.expr:
-                others = {r["metric"]["instance"] for r in result if "instance" in r["metric"]} - {chosen.instance}
+                others = {r["metric"]["instance"] for r in result if "instance" in r["metric"]} - {
+                    chosen.instance
+                }
                 assert not others, f"{q.where} shows other exporters {others}: {q.expr}"
                 checked += 1
     assert checked, "no dashboard query filters on $instance"

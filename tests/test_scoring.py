@@ -16,8 +16,13 @@ def items(*specs):
 
 
 def many(n_pass, n_other, other=F, critical_pass=1):
-    return items(*([("critical", P)] * critical_pass + [("high", P)] * (n_pass - critical_pass)
-                   + [("high", other)] * n_other))
+    return items(
+        *(
+            [("critical", P)] * critical_pass
+            + [("high", P)] * (n_pass - critical_pass)
+            + [("high", other)] * n_other
+        )
+    )
 
 
 def test_everything_passing_is_go():
@@ -120,16 +125,19 @@ def test_custom_thresholds():
     assert score(many(6, 4), go=0.8, caution=0.5).decision is Decision.GO_WITH_CAUTION
 
 
-@pytest.mark.parametrize("total,critical,expected", [
-    (Fraction(1), Fraction(1), Decision.GO),
-    (Fraction(95, 100), Fraction(1), Decision.GO),
-    (Fraction(94, 100), Fraction(1), Decision.GO_WITH_CAUTION),
-    (Fraction(90, 100), Fraction(1), Decision.GO_WITH_CAUTION),
-    (Fraction(89, 100), Fraction(1), Decision.NO_GO),
-    (Fraction(1), Fraction(99, 100), Decision.NO_GO),
-    (Fraction(1), None, Decision.GO),
-    (None, None, Decision.NO_GO),
-])
+@pytest.mark.parametrize(
+    "total,critical,expected",
+    [
+        (Fraction(1), Fraction(1), Decision.GO),
+        (Fraction(95, 100), Fraction(1), Decision.GO),
+        (Fraction(94, 100), Fraction(1), Decision.GO_WITH_CAUTION),
+        (Fraction(90, 100), Fraction(1), Decision.GO_WITH_CAUTION),
+        (Fraction(89, 100), Fraction(1), Decision.NO_GO),
+        (Fraction(1), Fraction(99, 100), Decision.NO_GO),
+        (Fraction(1), None, Decision.GO),
+        (None, None, Decision.NO_GO),
+    ],
+)
 def test_decision_matrix(total, critical, expected):
     assert decide(total, critical) is expected
 
@@ -140,5 +148,7 @@ def test_decision_labels_are_the_documents():
 
 def test_many_blockers_are_summarised():
     s = score(items(*[("critical", F)] * 12))
-    assert s.reason == ("12 critical items not PASS: X-000, X-001, X-002, X-003, X-004, X-005, "
-                        "X-006, X-007, X-008, X-009 and 2 more")
+    assert s.reason == (
+        "12 critical items not PASS: X-000, X-001, X-002, X-003, X-004, X-005, "
+        "X-006, X-007, X-008, X-009 and 2 more"
+    )

@@ -17,19 +17,19 @@ import subprocess
 import sys
 import textwrap
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
+from support.procs import ROOT, free_port, http_get, start_exporter, wait_until
+from support.routes import app_routes
 
 from exporter import cli, redact
 from exporter.config import ConfigError, load
 from exporter.daemon import Daemon
-from exporter.web import build_app
+from exporter.web.app import build_app
 from probes.fields import Secret
 from probes.registry import KINDS
-from support.procs import ROOT, free_port, http_get, start_exporter, wait_until
-from support.routes import app_routes
 
 PY = sys.executable
 
@@ -39,7 +39,7 @@ def secret(name: str) -> str:
     return f"LeakCanary-{name}-7f3a9c"
 
 
-PLANTED = re.compile(re.escape(secret("NAME")).replace("NAME", r"[\w-]+"))   # any secret(...)
+PLANTED = re.compile(re.escape(secret("NAME")).replace("NAME", r"[\w-]+"))  # any secret(...)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,7 +49,7 @@ class Case:
     name: str
     probe: str
     env: dict[str, str]
-    files: dict[str, str] = dataclasses.field(default_factory=dict)   # *_file name -> content
+    files: dict[str, str] = dataclasses.field(default_factory=dict)  # *_file name -> content
 
 
 def http_cases() -> list[Case]:
@@ -57,48 +57,91 @@ def http_cases() -> list[Case]:
     env = {"LEAK_HTTP_PASSWORD": pw, "LEAK_HTTP_TOKEN": token, "LEAK_HTTP_BODY_PASSWORD": body_pw}
     url = "http://probe:${LEAK_HTTP_PASSWORD}@127.0.0.1:{port}"
     auth = '{Authorization: "Bearer ${LEAK_HTTP_TOKEN}", X-Api-Key: "${LEAK_HTTP_TOKEN}"}'
-    return [Case(n, p, env) for n, p in [
-        ("url-pass", f'{{http: {{url: "{url}/ok"}}}}'),
-        ("url-500", f'{{http: {{url: "{url}/fail"}}}}'),
-        ("url-refused", '{http: {url: "http://probe:${LEAK_HTTP_PASSWORD}@127.0.0.1:{closed}/"}}'),
-        ("url-loop", f'{{http: {{url: "{url}/loop"}}}}'),
-        ("url-bad-port", '{http: {url: "http://probe:${LEAK_HTTP_PASSWORD}@127.0.0.1:99999/"}}'),
-        ("url-timeout", f'{{http: {{url: "{url}/slow"}}}}'),
-        ("headers-pass", f'{{http: {{url: "http://127.0.0.1:{{port}}/ok", headers: {auth}}}}}'),
-        ("headers-echoed-500", f'{{http: {{url: "http://127.0.0.1:{{port}}/fail", headers: {auth}}}}}'),
-        ("headers-regex", f'{{http: {{url: "http://127.0.0.1:{{port}}/ok", headers: {auth}, '
-                          f'body_regex: nothing-like-this}}}}'),
-        ("body-post", '{http: {url: "http://127.0.0.1:{port}/fail", method: POST, '
-                      'body: "{\\"password\\": \\"${LEAK_HTTP_BODY_PASSWORD}\\"}"}}'),
-    ]] + [
+    return [
+        Case(n, p, env)
+        for n, p in [
+            ("url-pass", f'{{http: {{url: "{url}/ok"}}}}'),
+            ("url-500", f'{{http: {{url: "{url}/fail"}}}}'),
+            (
+                "url-refused",
+                '{http: {url: "http://probe:${LEAK_HTTP_PASSWORD}@127.0.0.1:{closed}/"}}',
+            ),
+            ("url-loop", f'{{http: {{url: "{url}/loop"}}}}'),
+            (
+                "url-bad-port",
+                '{http: {url: "http://probe:${LEAK_HTTP_PASSWORD}@127.0.0.1:99999/"}}',
+            ),
+            ("url-timeout", f'{{http: {{url: "{url}/slow"}}}}'),
+            ("headers-pass", f'{{http: {{url: "http://127.0.0.1:{{port}}/ok", headers: {auth}}}}}'),
+            (
+                "headers-echoed-500",
+                f'{{http: {{url: "http://127.0.0.1:{{port}}/fail", headers: {auth}}}}}',
+            ),
+            (
+                "headers-regex",
+                f'{{http: {{url: "http://127.0.0.1:{{port}}/ok", headers: {auth}, '
+                f"body_regex: nothing-like-this}}}}",
+            ),
+            (
+                "body-post",
+                '{http: {url: "http://127.0.0.1:{port}/fail", method: POST, '
+                'body: "{\\"password\\": \\"${LEAK_HTTP_BODY_PASSWORD}\\"}"}}',
+            ),
+        ]
+    ] + [
         # The echo's X-Echo header carries the credential; a pattern it misses quotes the header.
-        Case("token-file-echoed", '{http: {url: "http://127.0.0.1:{port}/ok", header_patterns: '
-                                  '{X-Echo: "^never$"}, bearer_token_file: leak-http-token.txt}}', {},
-             {"leak-http-token.txt": secret("http-token-file")}),
-        Case("password-file-echoed", '{http: {url: "http://127.0.0.1:{port}/ok", header_patterns: '
-                                     '{X-Echo: "^never$"}, basic_auth: {username: probe, '
-                                     'password_file: leak-http-pw.txt}}}',
-             {}, {"leak-http-pw.txt": secret("http-password-file")}),
+        Case(
+            "token-file-echoed",
+            '{http: {url: "http://127.0.0.1:{port}/ok", header_patterns: '
+            '{X-Echo: "^never$"}, bearer_token_file: leak-http-token.txt}}',
+            {},
+            {"leak-http-token.txt": secret("http-token-file")},
+        ),
+        Case(
+            "password-file-echoed",
+            '{http: {url: "http://127.0.0.1:{port}/ok", header_patterns: '
+            '{X-Echo: "^never$"}, basic_auth: {username: probe, '
+            "password_file: leak-http-pw.txt}}}",
+            {},
+            {"leak-http-pw.txt": secret("http-password-file")},
+        ),
     ]
 
 
 def command_cases() -> list[Case]:
     token, env_pw = secret("command-argv-token"), secret("command-env-password")
     env = {"LEAK_CMD_TOKEN": token, "LEAK_CMD_ENV": env_pw}
-    echo = "import os,sys; print(sys.argv[1:], os.environ.get('API_PASSWORD')); " \
-           "print(sys.argv[1:], file=sys.stderr); sys.exit(int(sys.argv[1]))"
+    echo = (
+        "import os,sys; print(sys.argv[1:], os.environ.get('API_PASSWORD')); "
+        "print(sys.argv[1:], file=sys.stderr); sys.exit(int(sys.argv[1]))"
+    )
     run = f'[{PY}, -c, "{echo}"'
-    return [Case(n, p, env) for n, p in [
-        ("argv-pass", f'{{command: {{argv: {run}, "0", "${{LEAK_CMD_TOKEN}}"], '
-                      f'stdout_regex: LeakCanary}}}}'),
-        ("argv-fail", f'{{command: {{argv: {run}, "3", "${{LEAK_CMD_TOKEN}}"]}}}}'),
-        ("argv-regex", f'{{command: {{argv: {run}, "0", "${{LEAK_CMD_TOKEN}}"], '
-                       f'stdout_regex: "^never$"}}}}'),
-        ("env-fail", f'{{command: {{argv: {run}, "4"], env: {{API_PASSWORD: "${{LEAK_CMD_ENV}}"}}}}}}'),
-        ("argv-missing-binary", '{command: {argv: ["/nonexistent/${LEAK_CMD_TOKEN}"]}}'),
-        ("argv-timeout", f'{{command: {{argv: [{PY}, -c, "import time; time.sleep(30)", '
-                         f'"${{LEAK_CMD_TOKEN}}"]}}}}'),
-    ]]
+    return [
+        Case(n, p, env)
+        for n, p in [
+            (
+                "argv-pass",
+                f'{{command: {{argv: {run}, "0", "${{LEAK_CMD_TOKEN}}"], '
+                f"stdout_regex: LeakCanary}}}}",
+            ),
+            ("argv-fail", f'{{command: {{argv: {run}, "3", "${{LEAK_CMD_TOKEN}}"]}}}}'),
+            (
+                "argv-regex",
+                f'{{command: {{argv: {run}, "0", "${{LEAK_CMD_TOKEN}}"], '
+                f'stdout_regex: "^never$"}}}}',
+            ),
+            (
+                "env-fail",
+                f'{{command: {{argv: {run}, "4"], env: {{API_PASSWORD: "${{LEAK_CMD_ENV}}"}}}}}}',
+            ),
+            ("argv-missing-binary", '{command: {argv: ["/nonexistent/${LEAK_CMD_TOKEN}"]}}'),
+            (
+                "argv-timeout",
+                f'{{command: {{argv: [{PY}, -c, "import time; time.sleep(30)", '
+                f'"${{LEAK_CMD_TOKEN}}"]}}}}',
+            ),
+        ]
+    ]
 
 
 def composite_cases(kind: str) -> list[Case]:
@@ -106,8 +149,8 @@ def composite_cases(kind: str) -> list[Case]:
     env = {k: v for c in cases for k, v in c.env.items()}
     by_name = {c.name: c.probe for c in cases}
     return [
-        Case("mixed", f'{{{kind}: [{by_name["url-500"]}, {by_name["argv-fail"]}]}}', env),
-        Case("passing", f'{{{kind}: [{by_name["headers-pass"]}, {by_name["argv-pass"]}]}}', env),
+        Case("mixed", f"{{{kind}: [{by_name['url-500']}, {by_name['argv-fail']}]}}", env),
+        Case("passing", f"{{{kind}: [{by_name['headers-pass']}, {by_name['argv-pass']}]}}", env),
     ]
 
 
@@ -115,42 +158,79 @@ def promql_cases() -> list[Case]:
     pw, token = secret("promql-password"), secret("promql-bearer")
     env = {"LEAK_PROM_PASSWORD": pw, "LEAK_PROM_TOKEN": token}
     # The echo server is no Prometheus: these fail with what it sent back, echoes included.
-    return [Case(n, p, env) for n, p in [
-        ("url-password", '{promql: {url: "http://probe:${LEAK_PROM_PASSWORD}@127.0.0.1:{port}/ok", '
-                         'query: up}}'),
-        ("bearer", '{promql: {url: "http://127.0.0.1:{port}/fail", query: up, '
-                   'bearer_token: "${LEAK_PROM_TOKEN}"}}'),
-        ("basic-auth", '{promql: {url: "http://127.0.0.1:{port}/ok", query: up, '
-                       'basic_auth: {username: probe, password: "${LEAK_PROM_PASSWORD}"}}}'),
-        ("refused", '{promql: {url: "http://127.0.0.1:{closed}", query: up, '
-                    'bearer_token: "${LEAK_PROM_TOKEN}"}}'),
-    ]] + [
-        Case("bearer-file", '{promql: {url: "http://127.0.0.1:{port}/fail", query: up, '
-                            'bearer_token_file: leak-prom-token.txt}}', {},
-             {"leak-prom-token.txt": secret("promql-bearer-file")}),
+    return [
+        Case(n, p, env)
+        for n, p in [
+            (
+                "url-password",
+                '{promql: {url: "http://probe:${LEAK_PROM_PASSWORD}@127.0.0.1:{port}/ok", '
+                "query: up}}",
+            ),
+            (
+                "bearer",
+                '{promql: {url: "http://127.0.0.1:{port}/fail", query: up, '
+                'bearer_token: "${LEAK_PROM_TOKEN}"}}',
+            ),
+            (
+                "basic-auth",
+                '{promql: {url: "http://127.0.0.1:{port}/ok", query: up, '
+                'basic_auth: {username: probe, password: "${LEAK_PROM_PASSWORD}"}}}',
+            ),
+            (
+                "refused",
+                '{promql: {url: "http://127.0.0.1:{closed}", query: up, '
+                'bearer_token: "${LEAK_PROM_TOKEN}"}}',
+            ),
+        ]
+    ] + [
+        Case(
+            "bearer-file",
+            '{promql: {url: "http://127.0.0.1:{port}/fail", query: up, '
+            "bearer_token_file: leak-prom-token.txt}}",
+            {},
+            {"leak-prom-token.txt": secret("promql-bearer-file")},
+        ),
     ]
 
 
 def sql_cases() -> list[Case]:
     env = {"LEAK_SQL_PASSWORD": secret("sql-password")}
-    return [Case(n, p, env) for n, p in [
-        ("dsn-url-refused", '{sql: {dsn: "postgresql://probe:${LEAK_SQL_PASSWORD}@127.0.0.1:{closed}/app", '
-                            'query: "SELECT 1", expect: "== 1"}}'),
-        ("dsn-keywords-refused", '{sql: {dsn: "host=127.0.0.1 port={closed} user=probe '
-                                 'password=${LEAK_SQL_PASSWORD}", query: "SELECT 1", expect: "== 1"}}'),
-    ]] + [
-        Case("dsn-file-refused", '{sql: {dsn_file: leak-dsn.txt, query: "SELECT 1", expect: "== 1"}}', {},
-             {"leak-dsn.txt": f"postgresql://probe:{secret('sql-dsn-file')}@127.0.0.1:{{closed}}/app\n"}),
+    return [
+        Case(n, p, env)
+        for n, p in [
+            (
+                "dsn-url-refused",
+                '{sql: {dsn: "postgresql://probe:${LEAK_SQL_PASSWORD}@127.0.0.1:{closed}/app", '
+                'query: "SELECT 1", expect: "== 1"}}',
+            ),
+            (
+                "dsn-keywords-refused",
+                '{sql: {dsn: "host=127.0.0.1 port={closed} user=probe '
+                'password=${LEAK_SQL_PASSWORD}", query: "SELECT 1", expect: "== 1"}}',
+            ),
+        ]
+    ] + [
+        Case(
+            "dsn-file-refused",
+            '{sql: {dsn_file: leak-dsn.txt, query: "SELECT 1", expect: "== 1"}}',
+            {},
+            {
+                "leak-dsn.txt": f"postgresql://probe:{secret('sql-dsn-file')}@127.0.0.1:{{closed}}/app\n"
+            },
+        ),
     ]
 
 
 def env_cases() -> list[Case]:
     # The variable's value is the secret: the env probe reads it from the exporter's environment.
     env = {"LEAK_ENV_SECRET": secret("env-value")}
-    return [Case(n, p, env) for n, p in [
-        ("long-enough", "{env: {name: LEAK_ENV_SECRET, min_length: 5}}"),
-        ("too-short", "{env: {name: LEAK_ENV_SECRET, min_length: 100}}"),
-    ]]
+    return [
+        Case(n, p, env)
+        for n, p in [
+            ("long-enough", "{env: {name: LEAK_ENV_SECRET, min_length: 5}}"),
+            ("too-short", "{env: {name: LEAK_ENV_SECRET, min_length: 100}}"),
+        ]
+    ]
 
 
 LEAK_CASES: dict[str, Callable[[], list[Case]]] = {
@@ -184,7 +264,7 @@ def test_every_kind_has_a_secret_leak_case():
 class Echo(http.server.BaseHTTPRequestHandler):
     """Answers like a careless server: reflects credentials back in headers and bodies."""
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         seen = f"auth={self.headers.get('Authorization')} key={self.headers.get('X-Api-Key')}"
         if self.path.startswith("/loop"):
             self.send_response(302)
@@ -236,18 +316,24 @@ def build_config(port: int, closed: int, folder: Path) -> tuple[str, dict[str, s
     items, env = [], {}
     for n, (kind, case) in enumerate(all_cases()):
         probe = case.probe.replace("{port}", str(port)).replace("{closed}", str(closed))
-        items.append(f"      - {{id: L-{n:03d}, title: '{kind} {case.name}', priority: high, "
-                     f"interval: 1h, timeout: 3s, probe: {probe}}}")
+        items.append(
+            f"      - {{id: L-{n:03d}, title: '{kind} {case.name}', priority: high, "
+            f"interval: 1h, timeout: 3s, probe: {probe}}}"
+        )
         env.update(case.env)
         for name, content in case.files.items():
             (folder / name).write_text(content.replace("{closed}", str(closed)))
-    text = textwrap.dedent("""\
+    text = (
+        textwrap.dedent("""\
         checklist: {name: Secret leak test}
         categories:
           - id: leaks
             title: Leaks
             items:
-        """) + "\n".join(items) + "\n"
+        """)
+        + "\n".join(items)
+        + "\n"
+    )
     return text, env
 
 
@@ -273,30 +359,57 @@ def test_secrets_leak_nowhere(tmp_path, echo_port):
 
     # `check` in every format, and `validate`.
     for fmt in cli.FORMATS:
-        out = subprocess.run([PY, "-m", "exporter", "check", "--config.file", str(config),
-                              "--format", fmt, "--log.level", "debug"],
-                             capture_output=True, text=True, env={**_env(), **env}, cwd=ROOT,
-                             timeout=120)
+        out = subprocess.run(
+            [
+                PY,
+                "-m",
+                "exporter",
+                "check",
+                "--config.file",
+                str(config),
+                "--format",
+                fmt,
+                "--log.level",
+                "debug",
+            ],
+            capture_output=True,
+            text=True,
+            env={**_env(), **env},
+            cwd=ROOT,
+            timeout=120,
+        )
         outputs[f"check --format {fmt}"] = out.stdout + out.stderr
         assert "LeakCanary" in text and out.returncode == 1, out.stderr[-2000:]
-    out = subprocess.run([PY, "-m", "exporter", "validate", "--config.file", str(config)],
-                         capture_output=True, text=True, env={**_env(), **env}, cwd=ROOT, timeout=60)
+    out = subprocess.run(
+        [PY, "-m", "exporter", "validate", "--config.file", str(config)],
+        capture_output=True,
+        text=True,
+        env={**_env(), **env},
+        cwd=ROOT,
+        timeout=60,
+    )
     outputs["validate"] = out.stdout + out.stderr
 
     # The daemon: every GET endpoint once every item has a result, then a failing reload.
-    proc, base = start_exporter(config, tmp_path / "exporter.log", env=env,
-                                extra=["--log.level", "debug"])
+    proc, base = start_exporter(
+        config, tmp_path / "exporter.log", env=env, extra=["--log.level", "debug"]
+    )
     try:
         n_items = len(all_cases())
         wait_until(lambda: _probed(base) >= n_items, 60, "every item probed")
         for method, path in _routes(config, env):
             if method == "GET":
                 outputs[f"GET {path}"] = http_get(base + path)[1].decode("utf-8", "replace")
-            elif method == "POST" and path != "/-/reload":   # probe-now and the like
+            elif method == "POST" and path != "/-/reload":  # probe-now and the like
                 outputs[f"POST {path}"] = _post(base + path)[1]
         # A reload that fails on an item whose credential is in the wrong place.
-        config.write_text(text.replace("interval: 1h, timeout: 3s, probe: {http: {url: \"http://probe",
-                                       "interval: 1h, timeout: 3s, probe: {http: {url: \"ftp://probe", 1))
+        config.write_text(
+            text.replace(
+                'interval: 1h, timeout: 3s, probe: {http: {url: "http://probe',
+                'interval: 1h, timeout: 3s, probe: {http: {url: "ftp://probe',
+                1,
+            )
+        )
         status, body = _post(base + "/-/reload")
         outputs["POST /-/reload (failing)"] = body
         assert status == 500 and "must start with http://" in body
@@ -311,7 +424,11 @@ def test_secrets_leak_nowhere(tmp_path, echo_port):
     joined = "\n".join(outputs.values())
     assert "<secret>" in joined
     n_items = len(all_cases())
-    for route in ("GET /items/", "GET /api/v1/items/", "POST /items/"):   # every item's page, API, probe-now
+    for route in (
+        "GET /items/",
+        "GET /api/v1/items/",
+        "POST /items/",
+    ):  # every item's page, API, probe-now
         assert sum(where.startswith(route) for where in outputs) == n_items, route
     assert "exit code 3" in outputs["check --format table"]
     assert "request failed" in outputs["check --format json"]
@@ -328,7 +445,7 @@ def _probed(base: str) -> int:
         body = http_get(base + "/metrics")[1].decode()
     except OSError:
         return 0
-    return len(re.findall(r'^readiness_item_last_probe_timestamp_seconds\{', body, re.M))
+    return len(re.findall(r"^readiness_item_last_probe_timestamp_seconds\{", body, re.M))
 
 
 def _routes(config: Path, env: dict[str, str]) -> list[tuple[str, str]]:
@@ -389,28 +506,43 @@ def test_secret_fields_are_found_in_any_spec(tmp_path):
     r = redact.Redactor(values, files)
     text = f"login failed for {secret('inline')} / {secret('from-file')} at postgres://u:pw@h/db"
     assert r.text(text) == "login failed for <secret> / <secret> at postgres://u:<secret>@h/db"
-    assert str(spec.password) == "<secret>" and repr(spec) .count("<secret>") == 2
+    assert str(spec.password) == "<secret>" and repr(spec).count("<secret>") == 2
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("GET http://user:pw@host/x failed", "GET http://user:<secret>@host/x failed"),
-    ("https://:tok@h", "https://:<secret>@h"),
-    ("redis://default:p%40ss@cache:6379/0", "redis://default:<secret>@cache:6379/0"),
-    ("http://host:8080/path@x", "http://host:8080/path@x"),         # a port, not a password
-    ("mail me at a@b.example", "mail me at a@b.example"),
-    ("'postgres://u:secret@db'", "'postgres://u:<secret>@db'"),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("GET http://user:pw@host/x failed", "GET http://user:<secret>@host/x failed"),
+        ("https://:tok@h", "https://:<secret>@h"),
+        ("redis://default:p%40ss@cache:6379/0", "redis://default:<secret>@cache:6379/0"),
+        ("http://host:8080/path@x", "http://host:8080/path@x"),  # a port, not a password
+        ("mail me at a@b.example", "mail me at a@b.example"),
+        ("'postgres://u:secret@db'", "'postgres://u:<secret>@db'"),
+    ],
+)
 def test_url_passwords_are_masked_in_any_text(text, expected):
     assert redact.mask_credentials(text) == expected
 
 
 def test_only_credential_variables_are_masked():
     pattern = re.compile(r"\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\})")
-    env = {"APP_URL": "https://app.example", "DB_PASSWORD": "pw-value", "X": "x-value",
-           "Y": "y-value", "Z": "z-value", "W": "w-value"}
-    raw = {"http": {"url": "${APP_URL}/health", "headers": {"Authorization": "Bearer ${X}"},
-                    "password": "${Y}", "body": "${DB_PASSWORD}"},
-           "command": {"argv": ["a", "${W}"], "env": {"ANY": "${Z}"}}}
+    env = {
+        "APP_URL": "https://app.example",
+        "DB_PASSWORD": "pw-value",
+        "X": "x-value",
+        "Y": "y-value",
+        "Z": "z-value",
+        "W": "w-value",
+    }
+    raw = {
+        "http": {
+            "url": "${APP_URL}/health",
+            "headers": {"Authorization": "Bearer ${X}"},
+            "password": "${Y}",
+            "body": "${DB_PASSWORD}",
+        },
+        "command": {"argv": ["a", "${W}"], "env": {"ANY": "${Z}"}},
+    }
     found = redact.sensitive_variables(raw, env, pattern)
     assert sorted(found) == ["pw-value", "x-value", "y-value", "z-value"]
     url = {"http": {"url": "https://user:${W}@host/${APP_URL}"}}
@@ -421,11 +553,21 @@ def test_redacted_result_keeps_everything_else():
     from probes.result import Result, Status
 
     r = redact.Redactor(["hunter22"])
-    result = Result(Status.FAIL, "exit code 1: hunter22", {"argv": ["x", "hunter22"], "n": 3},
-                    expires_at=5.0, error=True)
+    result = Result(
+        Status.FAIL,
+        "exit code 1: hunter22",
+        {"argv": ["x", "hunter22"], "n": 3},
+        expires_at=5.0,
+        error=True,
+    )
     clean = r.result(result)
-    assert clean == Result(Status.FAIL, "exit code 1: <secret>", {"argv": ["x", "<secret>"], "n": 3},
-                           expires_at=5.0, error=True)
+    assert clean == Result(
+        Status.FAIL,
+        "exit code 1: <secret>",
+        {"argv": ["x", "<secret>"], "n": 3},
+        expires_at=5.0,
+        error=True,
+    )
     assert json.dumps(clean.evidence).count("<secret>") == 1
 
 
@@ -452,15 +594,23 @@ async def test_engine_masks_what_a_raising_probe_says(write_config, monkeypatch,
         ctx.log(f"about to fail on {spec.url} with {dict(spec.headers)}")
         raise RuntimeError(f"cannot handle {spec.url} {dict(spec.headers)}")
 
-    monkeypatch.setitem(registry.KINDS, "http", registry.Kind(registry.KINDS["http"].parse, raising))
+    monkeypatch.setitem(
+        registry.KINDS, "http", registry.Kind(registry.KINDS["http"].parse, raising)
+    )
     engine = Engine(checklist)
     debug: list[str] = []
     try:
         state = await engine.run_item("R-1", debug)
     finally:
         await engine.stop()
-    shown = "\n".join([state.result.summary, json.dumps(dict(state.result.evidence)), *debug,
-                       *capsys.readouterr()])
+    shown = "\n".join(
+        [
+            state.result.summary,
+            json.dumps(dict(state.result.evidence)),
+            *debug,
+            *capsys.readouterr(),
+        ]
+    )
     assert state.result.error and "probe error: RuntimeError: cannot handle" in state.result.summary
     assert "http://probe:<secret>@127.0.0.1:1/" in state.result.summary
     assert pw not in shown and token not in shown, shown

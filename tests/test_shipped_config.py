@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from exporter.config import load
 from support.procs import ROOT
+
+from exporter.config import load
 
 CONFIG = ROOT / "config.yaml"
 

@@ -10,25 +10,28 @@ import time
 from pathlib import Path
 
 from aiohttp import web
+from support.faults import alive
+from support.procs import start_exporter, wait_until
 
 from exporter.config import load
 from exporter.engine import Engine
-from support.procs import start_exporter, wait_until
-from support.faults import alive
 
-SHUTDOWN_PROMISE = 5.0   # seconds from SIGTERM to exit, as docs/security.md promises
+SHUTDOWN_PROMISE = 5.0  # seconds from SIGTERM to exit, as docs/security.md promises
 
 # A command that ignores SIGTERM and has children (one ignoring it too) holding its output.
-STUBBORN = ("import os, signal, subprocess, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-            "kids = [subprocess.Popen(['sleep', '120']), subprocess.Popen([sys.executable, '-c', "
-            "'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)'])]; "
-            "open(r'{tmp}/pids', 'w').write(' '.join(str(p) for p in [os.getpid()] + "
-            "[k.pid for k in kids])); time.sleep(120)")
+STUBBORN = (
+    "import os, signal, subprocess, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+    "kids = [subprocess.Popen(['sleep', '120']), subprocess.Popen([sys.executable, '-c', "
+    "'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)'])]; "
+    "open(r'{tmp}/pids', 'w').write(' '.join(str(p) for p in [os.getpid()] + "
+    "[k.pid for k in kids])); time.sleep(120)"
+)
 
 
 def test_sigterm_cancels_probes_kills_children_and_exits_0(tmp_path: Path):
     config = tmp_path / "config.yaml"
-    config.write_text(textwrap.dedent(f"""\
+    config.write_text(
+        textwrap.dedent(f"""\
         categories:
           - id: c
             title: C
@@ -38,18 +41,22 @@ def test_sigterm_cancels_probes_kills_children_and_exits_0(tmp_path: Path):
                 priority: high
                 interval: 10m
                 timeout: 5m
-                probe: {{command: {{argv: [{sys.executable}, -c, "{STUBBORN.replace('{tmp}', str(tmp_path))}"]}}}}
-    """))
+                probe: {{command: {{argv: [{sys.executable}, -c, "{STUBBORN.replace("{tmp}", str(tmp_path))}"]}}}}
+    """)
+    )
     proc, base = start_exporter(config, tmp_path / "exporter.log")
     try:
         pids_file = tmp_path / "pids"
-        wait_until(lambda: pids_file.exists() and len(pids_file.read_text().split()) == 3, 30,
-                   "the command and its children running")
+        wait_until(
+            lambda: pids_file.exists() and len(pids_file.read_text().split()) == 3,
+            30,
+            "the command and its children running",
+        )
         pids = [int(p) for p in pids_file.read_text().split()]
         assert all(alive(p) for p in pids)
         started = time.monotonic()
         proc.proc.send_signal(signal.SIGTERM)
-        code = proc.proc.wait(SHUTDOWN_PROMISE)   # raises TimeoutExpired past the promise
+        code = proc.proc.wait(SHUTDOWN_PROMISE)  # raises TimeoutExpired past the promise
         took = time.monotonic() - started
     finally:
         proc.stop()
@@ -80,9 +87,13 @@ async def test_global_concurrency_bound_holds(tmp_path: Path):
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     items = "\n".join(
         f"      - {{id: C-{n}, title: Slow {n}, priority: high, timeout: 30s, "
-        f"probe: {{http: {{url: 'http://127.0.0.1:{port}/'}}}}}}" for n in range(8))
+        f"probe: {{http: {{url: 'http://127.0.0.1:{port}/'}}}}}}"
+        for n in range(8)
+    )
     config = tmp_path / "config.yaml"
-    config.write_text(f"engine: {{concurrency: 2}}\ncategories:\n  - id: c\n    title: C\n    items:\n{items}\n")
+    config.write_text(
+        f"engine: {{concurrency: 2}}\ncategories:\n  - id: c\n    title: C\n    items:\n{items}\n"
+    )
     engine = Engine(load(config, {}))
     try:
         snap = await engine.run_round()

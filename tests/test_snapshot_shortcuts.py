@@ -19,9 +19,12 @@ categories:
   - {id: A-1, title: one, priority: high, probe: {file: {path: config.yaml}}}
 """
 
-TWO = ONE + """\
+TWO = (
+    ONE
+    + """\
   - {id: A-2, title: two, priority: high, probe: {file: {path: config.yaml}}}
 """
+)
 
 
 async def test_ready_turns_false_when_a_reload_adds_an_item(tmp_path: Path) -> None:
@@ -41,9 +44,13 @@ async def test_ready_turns_false_when_a_reload_adds_an_item(tmp_path: Path) -> N
 
 
 def test_categories_tally_items_listed_out_of_order() -> None:
-    items = [Judged("1", "b", "high", Status.PASS), Judged("2", "a", "low", Status.FAIL),
-             Judged("3", "b", "high", Status.NA), Judged("4", "a", "low", Status.PASS),
-             Judged("5", "c", "critical", Status.PENDING)]
+    items = [
+        Judged("1", "b", "high", Status.PASS),
+        Judged("2", "a", "low", Status.FAIL),
+        Judged("3", "b", "high", Status.NA),
+        Judged("4", "a", "low", Status.PASS),
+        Judged("5", "c", "critical", Status.PENDING),
+    ]
     scores = score(items, categories=["a", "b"])
     assert list(scores.categories) == ["a", "b", "c"]
     assert scores.categories["a"].counts[Status.PASS] == 1
@@ -67,7 +74,7 @@ async def test_lag_hook_reports_each_scheduled_run(tmp_path: Path) -> None:
     lags: list[tuple[float, float]] = []
     engine.on_lag = lambda planned, lag: lags.append((planned, lag))
     engine.start()
-    for _ in range(200):   # bounded: 10 s at most
+    for _ in range(200):  # bounded: 10 s at most
         if len(lags) >= 2 and engine.ready:
             break
         await asyncio.sleep(0.05)

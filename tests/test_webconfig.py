@@ -14,13 +14,13 @@ from pathlib import Path
 import bcrypt
 import pytest
 import trustme
-
-from exporter import webconfig
-from exporter.config import ConfigError
-from exporter.daemon import Daemon
-from exporter.web import build_app
 from support.procs import ROOT, start_exporter
 from support.routes import app_routes
+
+from exporter.config import ConfigError
+from exporter.daemon import Daemon
+from exporter.web import webconfig
+from exporter.web.app import build_app
 
 EXAMPLE = ROOT / "docs" / "web-config.example.yml"
 PASSWORD = "s3cret-Pa55"
@@ -43,9 +43,14 @@ def bcrypt_hash(password: str) -> str:
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode().replace("$2b$", "$2y$", 1)
 
 
-def request(url: str, auth: tuple[str, str] | None = None, tls: ssl.SSLContext | None = None,
-            method: str = "GET", headers: dict[str, str] | None = None,
-            data: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+def request(
+    url: str,
+    auth: tuple[str, str] | None = None,
+    tls: ssl.SSLContext | None = None,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    data: bytes | None = None,
+) -> tuple[int, dict[str, str], bytes]:
     """Status, headers and body of one request; errors are answers, not exceptions."""
     req = urllib.request.Request(url, method=method, headers=headers or {}, data=data)
     if auth is not None:
@@ -74,7 +79,9 @@ def test_example_file_passes_promtool_and_our_loader():
     promtool = shutil.which("promtool")
     if promtool is None:
         pytest.skip("promtool is not installed (scripts/test.sh installs it as root)")
-    out = subprocess.run([promtool, "check", "web-config", str(EXAMPLE)], capture_output=True, text=True)
+    out = subprocess.run(
+        [promtool, "check", "web-config", str(EXAMPLE)], capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     cfg = webconfig.load(EXAMPLE)
     assert cfg.tls is None
@@ -96,7 +103,9 @@ def test_tls_file_passes_promtool_and_our_loader(tmp_path, ca):
 basic_auth_users:
   alice: {bcrypt_hash(PASSWORD)}
 """)
-    out = subprocess.run([promtool, "check", "web-config", str(web)], capture_output=True, text=True)
+    out = subprocess.run(
+        [promtool, "check", "web-config", str(web)], capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     cfg = webconfig.load(web)
     assert cfg.tls is not None and cfg.tls.cert_file == tmp_path / "server.crt"
@@ -106,29 +115,57 @@ basic_auth_users:
 
 
 BAD = [
-    ("tls_server_config: {cert_file: a.crt}\n",
-     ["web.yml: tls_server_config.key_file is required"]),
-    ("tls_server_config: {cert_file: a.crt, key_file: a.key, min_version: TLS9}\n",
-     ['web.yml: tls_server_config.min_version must be one of TLS10, TLS11, TLS12, TLS13 (got "TLS9")']),
-    ("tls_server_config: {cert_file: a.crt, key_file: a.key, client_auth_type: RequireAndVerifyClientCert}\n",
-     ["web.yml: tls_server_config.client_ca_file is required with client_auth_type "
-      "RequireAndVerifyClientCert"]),
-    ("tls_server_config: {cert_file: a.crt, key_file: a.key, client_auth_type: RequireAnyClientCert, client_ca_file: c}\n",
-     ["web.yml: tls_server_config.client_auth_type RequireAnyClientCert is not supported: Python's "
-      "TLS cannot accept a client certificate it does not verify; use VerifyClientCertIfGiven or "
-      "RequireAndVerifyClientCert"]),
-    ("tls_server_config: {cert_file: a.crt, key_file: a.key, cipher_suites: [TLS_AES_128_GCM_SHA256]}\n",
-     ["web.yml: tls_server_config.cipher_suites is not supported by readiness-exporter"]),
-    ("basic_auth_users: {alice: hunter2-plain-password}\n",
-     ["web.yml: basic_auth_users.alice must be a bcrypt hash ($2y$10$... , 60 characters), e.g. "
-      "from htpasswd -nBC 10 USER"]),
-    ("basic_auth_users: [alice]\n",
-     ["web.yml: basic_auth_users must be a mapping of user names to bcrypt hashes (got a list)"]),
-    ("basic_auth: {alice: x}\n",
-     ["web.yml: basic_auth is not a known field (known: tls_server_config, basic_auth_users, "
-      "http_server_config)"]),
-    ("http_server_config: {http2: true}\n",
-     ["web.yml: http_server_config is not supported by readiness-exporter"]),
+    (
+        "tls_server_config: {cert_file: a.crt}\n",
+        ["web.yml: tls_server_config.key_file is required"],
+    ),
+    (
+        "tls_server_config: {cert_file: a.crt, key_file: a.key, min_version: TLS9}\n",
+        [
+            'web.yml: tls_server_config.min_version must be one of TLS10, TLS11, TLS12, TLS13 (got "TLS9")'
+        ],
+    ),
+    (
+        "tls_server_config: {cert_file: a.crt, key_file: a.key, client_auth_type: RequireAndVerifyClientCert}\n",
+        [
+            "web.yml: tls_server_config.client_ca_file is required with client_auth_type "
+            "RequireAndVerifyClientCert"
+        ],
+    ),
+    (
+        "tls_server_config: {cert_file: a.crt, key_file: a.key, client_auth_type: RequireAnyClientCert, client_ca_file: c}\n",
+        [
+            "web.yml: tls_server_config.client_auth_type RequireAnyClientCert is not supported: Python's "
+            "TLS cannot accept a client certificate it does not verify; use VerifyClientCertIfGiven or "
+            "RequireAndVerifyClientCert"
+        ],
+    ),
+    (
+        "tls_server_config: {cert_file: a.crt, key_file: a.key, cipher_suites: [TLS_AES_128_GCM_SHA256]}\n",
+        ["web.yml: tls_server_config.cipher_suites is not supported by readiness-exporter"],
+    ),
+    (
+        "basic_auth_users: {alice: hunter2-plain-password}\n",
+        [
+            "web.yml: basic_auth_users.alice must be a bcrypt hash ($2y$10$... , 60 characters), e.g. "
+            "from htpasswd -nBC 10 USER"
+        ],
+    ),
+    (
+        "basic_auth_users: [alice]\n",
+        ["web.yml: basic_auth_users must be a mapping of user names to bcrypt hashes (got a list)"],
+    ),
+    (
+        "basic_auth: {alice: x}\n",
+        [
+            "web.yml: basic_auth is not a known field (known: tls_server_config, basic_auth_users, "
+            "http_server_config)"
+        ],
+    ),
+    (
+        "http_server_config: {http2: true}\n",
+        ["web.yml: http_server_config is not supported by readiness-exporter"],
+    ),
     ("tls_server_config: [\n", None),  # invalid YAML: located by line
 ]
 
@@ -149,7 +186,9 @@ def test_bad_web_config_is_refused_with_a_located_message(tmp_path, text, errors
 def test_missing_certificate_is_a_config_error(tmp_path):
     path = tmp_path / "web.yml"
     path.write_text("tls_server_config: {cert_file: none.crt, key_file: none.key}\n")
-    with pytest.raises(ConfigError, match=r"web.yml: tls_server_config: cannot load cert_file .*none.crt"):
+    with pytest.raises(
+        ConfigError, match=r"web.yml: tls_server_config: cannot load cert_file .*none.crt"
+    ):
         webconfig.load(path).ssl_context()
 
 
@@ -158,9 +197,22 @@ def test_bad_web_config_stops_serve_with_exit_code_2(tmp_path, write_config):
     web = tmp_path / "web.yml"
     web.write_text("basic_auth_users: {alice: plain}\n")
     out = subprocess.run(
-        [sys.executable, "-m", "exporter", "--config.file", str(config),
-         "--web.config.file", str(web), "--web.listen-address", "127.0.0.1:0"],
-        capture_output=True, text=True, cwd=ROOT, timeout=60)
+        [
+            sys.executable,
+            "-m",
+            "exporter",
+            "--config.file",
+            str(config),
+            "--web.config.file",
+            str(web),
+            "--web.listen-address",
+            "127.0.0.1:0",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert out.returncode == 2
     assert "web.yml: basic_auth_users.alice must be a bcrypt hash" in out.stderr
 
@@ -176,12 +228,15 @@ def secured(tmp_path, ca, write_config):
     config = write_config(CONFIG)
     write_tls_files(ca, tmp_path)
     web = tmp_path / "web.yml"
-    web.write_text(f"tls_server_config: {{cert_file: server.crt, key_file: server.key}}\n"
-                   f"basic_auth_users:\n  alice: {bcrypt_hash(PASSWORD)}\n")
+    web.write_text(
+        f"tls_server_config: {{cert_file: server.crt, key_file: server.key}}\n"
+        f"basic_auth_users:\n  alice: {bcrypt_hash(PASSWORD)}\n"
+    )
     tls = ssl.create_default_context()
     ca.configure_trust(tls)
-    proc, base = start_exporter(config, tmp_path / "exporter.log",
-                                extra=["--web.config.file", str(web)], health_tls=tls)
+    proc, base = start_exporter(
+        config, tmp_path / "exporter.log", extra=["--web.config.file", str(web)], health_tls=tls
+    )
     try:
         yield base, tls, config
     finally:
@@ -210,8 +265,13 @@ def test_every_endpoint_but_healthy_asks_for_credentials(secured):
 
 def test_garbage_authorization_headers_get_401(secured):
     base, tls, _ = secured
-    for header in ["Basic", "Basic !!!", "Basic " + base64.b64encode(b"no-colon").decode(),
-                   "Bearer abc", "basic " + "A" * 4000]:
+    for header in [
+        "Basic",
+        "Basic !!!",
+        "Basic " + base64.b64encode(b"no-colon").decode(),
+        "Bearer abc",
+        "basic " + "A" * 4000,
+    ]:
         status, headers, _ = request(base + "/metrics", tls=tls, headers={"Authorization": header})
         assert status == 401, header
         assert "WWW-Authenticate" in headers
@@ -228,16 +288,22 @@ def test_client_certificate_required(tmp_path, ca, write_config):
     config = write_config(CONFIG)
     write_tls_files(ca, tmp_path)
     web = tmp_path / "web.yml"
-    web.write_text("tls_server_config: {cert_file: server.crt, key_file: server.key, "
-                   "client_ca_file: clients-ca.crt, client_auth_type: RequireAndVerifyClientCert}\n")
+    web.write_text(
+        "tls_server_config: {cert_file: server.crt, key_file: server.key, "
+        "client_ca_file: clients-ca.crt, client_auth_type: RequireAndVerifyClientCert}\n"
+    )
     client = ca.issue_cert("scraper@example.test")
     with_cert = ssl.create_default_context()
     ca.configure_trust(with_cert)
     client.configure_cert(with_cert)
     without = ssl.create_default_context()
     ca.configure_trust(without)
-    proc, base = start_exporter(config, tmp_path / "exporter.log",
-                                extra=["--web.config.file", str(web)], health_tls=with_cert)
+    proc, base = start_exporter(
+        config,
+        tmp_path / "exporter.log",
+        extra=["--web.config.file", str(web)],
+        health_tls=with_cert,
+    )
     try:
         assert request(base + "/metrics", tls=with_cert)[0] == 200
         with pytest.raises((ssl.SSLError, OSError)):
@@ -306,9 +372,10 @@ def test_request_headers_and_bodies_are_size_limited(tmp_path, write_config):
     try:
         host, port = base.removeprefix("http://").split(":")
         answers = []
-        for head in [f"X-Big: {'a' * 100_000}\r\n",                       # one huge header
-                     "".join(f"X-H{i}: v\r\n" for i in range(500)),       # too many headers
-                     ]:
+        for head in [
+            f"X-Big: {'a' * 100_000}\r\n",  # one huge header
+            "".join(f"X-H{i}: v\r\n" for i in range(500)),  # too many headers
+        ]:
             with socket.create_connection((host, int(port)), timeout=10) as s:
                 s.sendall(f"GET /metrics HTTP/1.1\r\nHost: x\r\n{head}\r\n".encode())
                 answers.append(s.recv(200).split(b"\r\n")[0])

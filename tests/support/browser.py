@@ -12,19 +12,31 @@ from typing import Any
 
 # Flags that work on this kind of machine: no sandbox (root in CI), no GPU, and no traffic of
 # the browser's own (updates, sync, QUIC) so the test only talks to loopback.
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+)
 
 
 def start_chromium(width: int = 1280, height: int = 900) -> Any:
     """A Selenium WebDriver for headless Chromium; skips the test when it is not installed."""
     import pytest
 
-    chromium = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    chromium = shutil.which("chromium") or (
+        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+    )
     driver = shutil.which("chromedriver")
     if chromium is None or driver is None:
-        pytest.skip("chromium and chromium-driver are not installed (scripts/test.sh installs them as root)")
+        pytest.skip(
+            "chromium and chromium-driver are not installed (scripts/test.sh installs them as root)"
+        )
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service

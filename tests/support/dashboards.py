@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from .procs import ROOT
 
@@ -21,11 +22,11 @@ _VARIABLE = re.compile(r"\$(?:\{(\w+)(?::\w+)?\}|(\w+))")
 
 @dataclass(frozen=True)
 class PanelQuery:
-    dashboard: str      # the dashboard's uid
-    panel: str          # the panel's title
-    ref: str            # the target's refId
+    dashboard: str  # the dashboard's uid
+    panel: str  # the panel's title
+    ref: str  # the target's refId
     expr: str
-    instant: bool       # an instant query (stat, table) rather than a range (graphs)
+    instant: bool  # an instant query (stat, table) rather than a range (graphs)
 
     @property
     def where(self) -> str:
@@ -46,10 +47,18 @@ def panels(dashboard: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
 
 def panel_queries(dashboard: Mapping[str, Any]) -> list[PanelQuery]:
     """The PromQL of every target of every panel (rows carry none)."""
-    return [PanelQuery(dashboard["uid"], panel["title"], target["refId"], target["expr"],
-                       bool(target.get("instant")) and not target.get("range"))
-            for panel in panels(dashboard) if panel.get("type") != "row"
-            for target in panel.get("targets", [])]
+    return [
+        PanelQuery(
+            dashboard["uid"],
+            panel["title"],
+            target["refId"],
+            target["expr"],
+            bool(target.get("instant")) and not target.get("range"),
+        )
+        for panel in panels(dashboard)
+        if panel.get("type") != "row"
+        for target in panel.get("targets", [])
+    ]
 
 
 def variable_queries(dashboard: Mapping[str, Any]) -> dict[str, str]:

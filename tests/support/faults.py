@@ -10,8 +10,8 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 Behaviour = Callable[[socket.socket, threading.Event], None]
 
@@ -47,7 +47,7 @@ class Server:
         while not self.stopping.is_set():
             try:
                 conn, _ = self.sock.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -88,10 +88,12 @@ def drips(conn: socket.socket, stopping: threading.Event) -> None:
 
 def huge_body(size: int = 50 * 1024 * 1024, marker: bytes = b"END-OF-BODY") -> Behaviour:
     """A 200 with a ``size``-byte body whose last bytes are ``marker``."""
+
     def behaviour(conn: socket.socket, stopping: threading.Event) -> None:
         _read_request(conn)
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
-                     b"Content-Length: %d\r\n\r\n" % size)
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n" % size
+        )
         chunk = b"x" * 65536
         left = size - len(marker)
         while left > 0 and not stopping.is_set():
@@ -99,6 +101,7 @@ def huge_body(size: int = 50 * 1024 * 1024, marker: bytes = b"END-OF-BODY") -> B
             conn.sendall(chunk[:n])
             left -= n
         conn.sendall(marker)
+
     return behaviour
 
 
@@ -124,8 +127,9 @@ def alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
-def tls(context: "ssl.SSLContext", then: Behaviour) -> Behaviour:
+def tls(context: ssl.SSLContext, then: Behaviour) -> Behaviour:
     """``then`` over TLS with ``context`` (a server context: its certificate is the fault)."""
+
     def behaviour(conn: socket.socket, stopping: threading.Event) -> None:
         conn.settimeout(5)
         try:
@@ -133,6 +137,7 @@ def tls(context: "ssl.SSLContext", then: Behaviour) -> Behaviour:
         except (ssl.SSLError, OSError):
             return  # the prober refused our certificate: the expected end
         then(wrapped, stopping)  # type: ignore[arg-type]
+
     return behaviour
 
 
@@ -147,7 +152,10 @@ def answers(status: str, body: bytes, content_type: str = "application/json") ->
 
     def behaviour(conn: socket.socket, stopping: threading.Event) -> None:
         _read_request(conn)
-        conn.sendall(f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
-                     f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
+        conn.sendall(
+            f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+            + body
+        )
 
     return behaviour

@@ -12,9 +12,9 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -23,8 +23,9 @@ from .procs import free_port
 
 def bindir() -> Path | None:
     """The newest installed PostgreSQL's bin folder (Debian keeps them out of PATH)."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                   key=lambda p: int(Path(p).parent.parent.name))
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parent.parent.name)
+    )
     if found:
         return Path(found[-1]).parent
     initdb = shutil.which("initdb")
@@ -43,18 +44,47 @@ class Cluster:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def run(self, *argv: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*self.as_user, *argv], check=True, capture_output=True, text=True,
-                              timeout=60)
+        return subprocess.run(
+            [*self.as_user, *argv], check=True, capture_output=True, text=True, timeout=60
+        )
 
     def psql(self, sql: str) -> str:
-        out = self.run(str(self.bin / "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-                       "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", "postgres",
-                       "-c", sql)
+        out = self.run(
+            str(self.bin / "psql"),
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-c",
+            sql,
+        )
         return out.stdout.strip()
 
     def stop(self) -> None:
-        subprocess.run([*self.as_user, str(self.bin / "pg_ctl"), "-D", str(self.datadir),
-                        "-m", "immediate", "-w", "stop"], capture_output=True, timeout=60)
+        subprocess.run(
+            [
+                *self.as_user,
+                str(self.bin / "pg_ctl"),
+                "-D",
+                str(self.datadir),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+            capture_output=True,
+            timeout=60,
+        )
 
 
 def start_cluster(workdir: Path) -> Cluster:
@@ -75,13 +105,34 @@ def start_cluster(workdir: Path) -> Cluster:
     datadir = workdir / "data"
     port = free_port()
     cluster = Cluster(bin_dir, datadir, port, as_user)
-    cluster.run(str(bin_dir / "initdb"), "-D", str(datadir), "-U", "postgres", "-A", "trust",
-                "--no-sync", "-E", "UTF8", "--locale", "C")
-    cluster.run(str(bin_dir / "pg_ctl"), "-D", str(datadir), "-l", str(workdir / "postgres.log"),
-                "-w", "-t", "60", "-o",
-                f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='' "
-                "-c fsync=off -c max_connections=20",
-                "start")
+    cluster.run(
+        str(bin_dir / "initdb"),
+        "-D",
+        str(datadir),
+        "-U",
+        "postgres",
+        "-A",
+        "trust",
+        "--no-sync",
+        "-E",
+        "UTF8",
+        "--locale",
+        "C",
+    )
+    cluster.run(
+        str(bin_dir / "pg_ctl"),
+        "-D",
+        str(datadir),
+        "-l",
+        str(workdir / "postgres.log"),
+        "-w",
+        "-t",
+        "60",
+        "-o",
+        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='' "
+        "-c fsync=off -c max_connections=20",
+        "start",
+    )
     return cluster
 
 

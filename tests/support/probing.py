@@ -8,29 +8,51 @@ A probe under test is written as the ``probe:`` mapping of a one-item config, lo
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Mapping
+from typing import Any
 
 import pytest
 
-from exporter.config import ConfigError, Checklist, parse
+from exporter.config import Checklist, ConfigError, parse
 from exporter.engine import Engine
 from probes.result import Result
 
 ITEM = "T-001"
 
 
-def checklist(probe: Mapping[str, Any], base_dir: Path, timeout: str = "5s",
-              env: Mapping[str, str] | None = None) -> Checklist:
+def checklist(
+    probe: Mapping[str, Any],
+    base_dir: Path,
+    timeout: str = "5s",
+    env: Mapping[str, str] | None = None,
+) -> Checklist:
     """A one-item checklist (item T-001) holding ``probe``; raises ConfigError."""
-    doc = {"categories": [{"id": "test", "title": "Test", "items": [
-        {"id": ITEM, "title": "Probe under test", "priority": "critical",
-         "timeout": timeout, "interval": "1h", "probe": dict(probe)}]}]}
+    doc = {
+        "categories": [
+            {
+                "id": "test",
+                "title": "Test",
+                "items": [
+                    {
+                        "id": ITEM,
+                        "title": "Probe under test",
+                        "priority": "critical",
+                        "timeout": timeout,
+                        "interval": "1h",
+                        "probe": dict(probe),
+                    }
+                ],
+            }
+        ]
+    }
     return parse(doc, base_dir / "config.yaml", env or {})
 
 
-def config_error(probe: Mapping[str, Any], base_dir: Path, env: Mapping[str, str] | None = None) -> str:
+def config_error(
+    probe: Mapping[str, Any], base_dir: Path, env: Mapping[str, str] | None = None
+) -> str:
     """The single error line the loader gives for ``probe``."""
     with pytest.raises(ConfigError) as info:
         checklist(probe, base_dir, env=env)
@@ -38,8 +60,12 @@ def config_error(probe: Mapping[str, Any], base_dir: Path, env: Mapping[str, str
     return info.value.errors[0]
 
 
-async def run(probe: Mapping[str, Any], base_dir: Path, timeout: str = "5s",
-              env: Mapping[str, str] | None = None) -> Result:
+async def run(
+    probe: Mapping[str, Any],
+    base_dir: Path,
+    timeout: str = "5s",
+    env: Mapping[str, str] | None = None,
+) -> Result:
     """The result of one engine run of ``probe`` with the given item timeout."""
     engine = Engine(checklist(probe, base_dir, timeout, env))
     try:
@@ -53,6 +79,7 @@ async def run(probe: Mapping[str, Any], base_dir: Path, timeout: str = "5s",
 @asynccontextmanager
 async def silent_server() -> AsyncIterator[int]:
     """A loopback TCP port that accepts connections and never answers: for timeout cases."""
+
     async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.read()
         writer.close()

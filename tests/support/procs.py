@@ -15,8 +15,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,7 +27,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> None:
+def wait_until(
+    check: Callable[[], bool], timeout: float, what: str, interval: float = 0.05
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
@@ -36,8 +38,9 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: f
     raise TimeoutError(f"{what} not after {timeout}s")
 
 
-def http_get(url: str, timeout: float = 5.0,
-             tls: ssl.SSLContext | None = None) -> tuple[int, bytes]:
+def http_get(
+    url: str, timeout: float = 5.0, tls: ssl.SSLContext | None = None
+) -> tuple[int, bytes]:
     """Status and body of a GET, errors included (no exception for 4xx/5xx)."""
     try:
         with urllib.request.urlopen(url, timeout=timeout, context=tls) as resp:
@@ -56,13 +59,24 @@ def http_ok(url: str, tls: ssl.SSLContext | None = None) -> bool:
 class Process:
     """A child process with a log file, stopped with SIGTERM (then SIGKILL) by ``stop()``."""
 
-    def __init__(self, argv: Sequence[str], log: Path, env: dict[str, str] | None = None,
-                 cwd: Path | None = None):
+    def __init__(
+        self,
+        argv: Sequence[str],
+        log: Path,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ):
         self.argv = list(argv)
         self.log_path = log
         self._log = log.open("wb")
-        self.proc = subprocess.Popen(self.argv, stdout=self._log, stderr=subprocess.STDOUT,
-                                     env=env, cwd=cwd, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.argv,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+        )
 
     def log(self) -> str:
         self._log.flush()
@@ -80,22 +94,43 @@ class Process:
         return self.proc.returncode
 
 
-def start_exporter(config: Path, log: Path, env: dict[str, str] | None = None,
-                   extra: Sequence[str] = (), health_tls: ssl.SSLContext | None = None,
-                   wrapper: Sequence[str] = ()) -> tuple[Process, str]:
+def start_exporter(
+    config: Path,
+    log: Path,
+    env: dict[str, str] | None = None,
+    extra: Sequence[str] = (),
+    health_tls: ssl.SSLContext | None = None,
+    wrapper: Sequence[str] = (),
+) -> tuple[Process, str]:
     """The exporter serving ``config`` on a free port; returns the process and its base URL.
 
     ``health_tls``: the exporter serves HTTPS (``--web.config.file``); trust this context.
     ``wrapper``: a command the exporter runs under (``setpriv ...``).
     """
     port = free_port()
-    proc = Process([*wrapper, sys.executable, "-m", "exporter", "--config.file", str(config),
-                    "--web.listen-address", f"127.0.0.1:{port}", *extra],
-                   log, env={**os.environ, **(env or {})}, cwd=ROOT)
+    proc = Process(
+        [
+            *wrapper,
+            sys.executable,
+            "-m",
+            "exporter",
+            "--config.file",
+            str(config),
+            "--web.listen-address",
+            f"127.0.0.1:{port}",
+            *extra,
+        ],
+        log,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+    )
     base = f"{'https' if health_tls else 'http'}://127.0.0.1:{port}"
     try:
-        wait_until(lambda: http_ok(f"{base}/-/healthy", health_tls) or proc.proc.poll() is not None, 20,
-                   "exporter healthy")
+        wait_until(
+            lambda: http_ok(f"{base}/-/healthy", health_tls) or proc.proc.poll() is not None,
+            20,
+            "exporter healthy",
+        )
     except TimeoutError:
         proc.stop()
         raise
@@ -114,8 +149,9 @@ def require(program: str) -> str:
     return path
 
 
-def _start_service(program: str, name: str, workdir: Path, config_yaml: str,
-                   flags: Sequence[str]) -> tuple[Process, str]:
+def _start_service(
+    program: str, name: str, workdir: Path, config_yaml: str, flags: Sequence[str]
+) -> tuple[Process, str]:
     """A Prometheus-family server on a free loopback port, ready; returns it and its URL.
 
     The config goes to ``workdir/{name}.yml``, the log to ``workdir/{name}.log``.
@@ -124,24 +160,44 @@ def _start_service(program: str, name: str, workdir: Path, config_yaml: str,
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / f"{name}.yml").write_text(config_yaml)
-    proc = Process([binary, f"--config.file={workdir / (name + '.yml')}",
-                    f"--web.listen-address=127.0.0.1:{port}",
-                    *flags],
-                   workdir / f"{name}.log", cwd=workdir)
+    proc = Process(
+        [
+            binary,
+            f"--config.file={workdir / (name + '.yml')}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            *flags,
+        ],
+        workdir / f"{name}.log",
+        cwd=workdir,
+    )
     base = f"http://127.0.0.1:{port}"
-    wait_until(lambda: http_ok(f"{base}/-/ready") or proc.proc.poll() is not None, 30, f"{name} ready")
+    wait_until(
+        lambda: http_ok(f"{base}/-/ready") or proc.proc.poll() is not None, 30, f"{name} ready"
+    )
     if proc.proc.poll() is not None:
         raise RuntimeError(f"{name} exited: {proc.log()}")
     return proc, base
 
 
-def start_prometheus(workdir: Path, config_yaml: str, extra: Sequence[str] = ()) -> tuple[Process, str]:
+def start_prometheus(
+    workdir: Path, config_yaml: str, extra: Sequence[str] = ()
+) -> tuple[Process, str]:
     """Debian's Prometheus with ``config_yaml`` and a temp storage dir; returns it and its URL."""
-    return _start_service("prometheus", "prometheus", workdir, config_yaml,
-                          [f"--storage.tsdb.path={workdir / 'data'}", "--web.enable-lifecycle", *extra])
+    return _start_service(
+        "prometheus",
+        "prometheus",
+        workdir,
+        config_yaml,
+        [f"--storage.tsdb.path={workdir / 'data'}", "--web.enable-lifecycle", *extra],
+    )
 
 
 def start_alertmanager(workdir: Path, config_yaml: str) -> tuple[Process, str]:
     """Debian's Alertmanager with ``config_yaml``, no clustering; returns it and its URL."""
-    return _start_service("prometheus-alertmanager", "alertmanager", workdir, config_yaml,
-                          [f"--storage.path={workdir / 'data'}", "--cluster.listen-address="])
+    return _start_service(
+        "prometheus-alertmanager",
+        "alertmanager",
+        workdir,
+        config_yaml,
+        [f"--storage.path={workdir / 'data'}", "--cluster.listen-address="],
+    )

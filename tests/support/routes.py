@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from aiohttp import web
 
@@ -16,7 +16,12 @@ def app_routes(app: web.Application, item_ids: Iterable[str]) -> list[tuple[str,
             continue
         info = route.resource.get_info() if route.resource else {}
         if "prefix" in info:
-            found.append((route.method, f"{info['prefix']}/{sorted(p.name for p in info['directory'].iterdir())[0]}"))
+            found.append(
+                (
+                    route.method,
+                    f"{info['prefix']}/{sorted(p.name for p in info['directory'].iterdir())[0]}",
+                )
+            )
         elif info.get("path"):
             found.append((route.method, info["path"]))
         elif "{id}" in info.get("formatter", ""):

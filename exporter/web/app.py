@@ -1,12 +1,12 @@
-"""HTTP endpoints: /metrics, the status board (board_web.py), health, readiness and reload."""
+"""HTTP endpoints: /metrics, the status board (pages.py), health, readiness and reload."""
 
 from __future__ import annotations
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from . import board_web
-from .daemon import DAEMON, Daemon, daemon_of
+from ..daemon import DAEMON, Daemon, daemon_of
+from . import pages
 
 MAX_REQUEST_BYTES = 64 * 1024
 
@@ -14,7 +14,7 @@ MAX_REQUEST_BYTES = 64 * 1024
 def build_app(daemon: Daemon) -> web.Application:
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app[DAEMON] = daemon
-    board_web.add_routes(app)
+    pages.add_routes(app)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/-/healthy", healthy)
     app.router.add_get("/-/ready", ready)
@@ -43,5 +43,7 @@ async def ready(request: web.Request) -> web.Response:
 async def reload(request: web.Request) -> web.Response:
     errors = await daemon_of(request).reload()
     if errors:
-        return web.Response(status=500, text="failed to reload config:\n" + "\n".join(errors) + "\n")
+        return web.Response(
+            status=500, text="failed to reload config:\n" + "\n".join(errors) + "\n"
+        )
     return web.Response(text="Reloaded\n")

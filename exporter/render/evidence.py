@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from .redact import redact
+from ..redact import redact
 
 # Attestation fields first, under the names the checklist's "Evidence Requirements" use.
 LABELS = {
@@ -21,7 +22,7 @@ LABELS = {
     "notes": "Notes",
     "expires": "Expires",
 }
-MAX_TEXT = 400   # characters of one value; command output tails can be long
+MAX_TEXT = 400  # characters of one value; command output tails can be long
 
 
 def show_value(value: Any) -> str:
@@ -55,4 +56,4 @@ def when(ts: float | None) -> str:
     """A Unix time as the checklist writes dates: ``2026-11-27 23:10 UTC``."""
     if ts is None:
         return "never"
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")

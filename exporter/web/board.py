@@ -3,27 +3,28 @@
 Pages are rendered on the server from a ``Snapshot`` (filters are query parameters, so they work
 without JavaScript and survive the self-refresh); ``static/board.js`` only submits the filter form
 on change and swaps in a fresh board every few seconds. Styles and script are served by the
-exporter itself from ``exporter/static``: the board works on a network with no way out.
+exporter itself from ``exporter/web/static``: the board works on a network with no way out.
 """
 
 from __future__ import annotations
 
 import html
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import yaml
 
 from probes.result import Status
 
-from . import __version__
-from .engine import Change
-from .evidence import describe
-from .redact import redact
-from .scoring import CRITICAL, percent
-from .snapshot import ItemState, Snapshot
+from .. import __version__
+from ..engine import Change
+from ..redact import redact
+from ..render.evidence import describe
+from ..scoring import CRITICAL, percent
+from ..snapshot import ItemState, Snapshot
 
 REFRESH_SECONDS = 15
 FAILING = (Status.FAIL, Status.PARTIAL)
@@ -62,15 +63,19 @@ class Filters:
     category: str = ""
 
     @classmethod
-    def from_query(cls, query: Mapping[str, str]) -> "Filters":
-        return cls(failing=query.get("failing") in ("1", "on", "true"),
-                   critical=query.get("critical") in ("1", "on", "true"),
-                   category=query.get("category", ""))
+    def from_query(cls, query: Mapping[str, str]) -> Filters:
+        return cls(
+            failing=query.get("failing") in ("1", "on", "true"),
+            critical=query.get("critical") in ("1", "on", "true"),
+            category=query.get("category", ""),
+        )
 
     def keep(self, state: ItemState) -> bool:
-        return ((not self.failing or state.status in FAILING)
-                and (not self.critical or state.item.priority == CRITICAL)
-                and (not self.category or state.item.category == self.category))
+        return (
+            (not self.failing or state.status in FAILING)
+            and (not self.critical or state.item.priority == CRITICAL)
+            and (not self.category or state.item.category == self.category)
+        )
 
     def query(self, **change: Any) -> str:
         values = {"failing": self.failing, "critical": self.critical, "category": self.category}
@@ -102,9 +107,11 @@ def banner(snap: Snapshot) -> str:
     blockers = ""
     if sc.blockers:
         links = " ".join(f'<a href="/items/{quote(b)}">{e(b)}</a>' for b in sc.blockers)
-        blockers = (f'<details class="blockers"><summary>{len(sc.blockers)} critical '
-                    f'item{"s" if len(sc.blockers) != 1 else ""} block</summary>'
-                    f'<p>{links}</p></details>')
+        blockers = (
+            f'<details class="blockers"><summary>{len(sc.blockers)} critical '
+            f"item{'s' if len(sc.blockers) != 1 else ''} block</summary>"
+            f"<p>{links}</p></details>"
+        )
     return f"""<section class="banner d-{sc.decision.value}" aria-live="polite">
 <h1><span class="decision" id="decision">{e(sc.decision.label)}</span>
 <span class="name">{e(snap.checklist.name)}</span></h1>
@@ -118,8 +125,12 @@ def banner(snap: Snapshot) -> str:
 
 
 def counts(tally_counts: Mapping[Status, int]) -> str:
-    return " ".join(f'<span class="count s-{s.value}" title="{e(s.label)}">{e(s.label)} {n}</span>'
-                    for s in STATUS_ORDER for n in [tally_counts.get(s, 0)] if n)
+    return " ".join(
+        f'<span class="count s-{s.value}" title="{e(s.label)}">{e(s.label)} {n}</span>'
+        for s in STATUS_ORDER
+        for n in [tally_counts.get(s, 0)]
+        if n
+    )
 
 
 def cards(snap: Snapshot, filters: Filters) -> str:
@@ -129,17 +140,20 @@ def cards(snap: Snapshot, filters: Filters) -> str:
         if tally is None:
             continue
         current = " current" if filters.category == category.id else ""
-        out.append(f'<a class="card{current}" href="{e(filters.query(category=category.id))}">'
-                   f'<span class="card-title">{e(category.title)}</span>'
-                   f'<span class="card-score">{percent(tally.score)}</span>'
-                   f'<span class="card-counts">{counts(tally.counts)}</span></a>')
+        out.append(
+            f'<a class="card{current}" href="{e(filters.query(category=category.id))}">'
+            f'<span class="card-title">{e(category.title)}</span>'
+            f'<span class="card-score">{percent(tally.score)}</span>'
+            f'<span class="card-counts">{counts(tally.counts)}</span></a>'
+        )
     return f'<nav class="cards" aria-label="Categories">{"".join(out)}</nav>'
 
 
 def filter_form(snap: Snapshot, filters: Filters, shown: int) -> str:
     options = ['<option value="">All categories</option>'] + [
         f'<option value="{e(c.id)}"{" selected" if c.id == filters.category else ""}>{e(c.title)}</option>'
-        for c in snap.checklist.categories]
+        for c in snap.checklist.categories
+    ]
     return f"""<form class="filters" method="get" action="/" id="filters">
 <label><input type="checkbox" name="failing" value="1"{" checked" if filters.failing else ""}> Failing only</label>
 <label><input type="checkbox" name="critical" value="1"{" checked" if filters.critical else ""}> Critical only</label>
@@ -169,14 +183,16 @@ def row(state: ItemState, now: float) -> str:
     item = state.item
     href = f"/items/{quote(item.id)}"
     crit = " critical" if item.priority == CRITICAL else ""
-    return (f'<tr class="item s-{state.status.value}{crit}" data-id="{e(item.id)}">'
-            f'<td data-label="ID"><a href="{href}">{e(item.id)}</a></td>'
-            f'<td data-label="Item">{e(item.title)}</td>'
-            f'<td data-label="Priority" class="priority p-{e(item.priority)}">{e(item.priority)}</td>'
-            f'<td data-label="Status">{badge(state.status)}</td>'
-            f'<td data-label="Observed" class="summary">{e(state.result.summary)}</td>'
-            f'<td data-label="Checked"><time datetime="{iso(state.checked_at)}">{ago(state.checked_at, now)}</time></td>'
-            f'<td data-label="Evidence">{evidence_html(state.result.evidence, short=True)}</td></tr>')
+    return (
+        f'<tr class="item s-{state.status.value}{crit}" data-id="{e(item.id)}">'
+        f'<td data-label="ID"><a href="{href}">{e(item.id)}</a></td>'
+        f'<td data-label="Item">{e(item.title)}</td>'
+        f'<td data-label="Priority" class="priority p-{e(item.priority)}">{e(item.priority)}</td>'
+        f'<td data-label="Status">{badge(state.status)}</td>'
+        f'<td data-label="Observed" class="summary">{e(state.result.summary)}</td>'
+        f'<td data-label="Checked"><time datetime="{iso(state.checked_at)}">{ago(state.checked_at, now)}</time></td>'
+        f'<td data-label="Evidence">{evidence_html(state.result.evidence, short=True)}</td></tr>'
+    )
 
 
 def board(snap: Snapshot, filters: Filters, now: float | None = None) -> str:
@@ -184,7 +200,8 @@ def board(snap: Snapshot, filters: Filters, now: float | None = None) -> str:
     now = time.time() if now is None else now
     states = [s for s in snap.states.values() if filters.keep(s)]
     rows = "\n".join(row(s, now) for s in states) or (
-        '<tr class="empty"><td colspan="7">No items match these filters.</td></tr>')
+        '<tr class="empty"><td colspan="7">No items match these filters.</td></tr>'
+    )
     body = f"""<main id="board">
 {banner(snap)}
 {cards(snap, filters)}
@@ -200,13 +217,17 @@ def board(snap: Snapshot, filters: Filters, now: float | None = None) -> str:
 
 
 def history_html(changes: Iterable[Change], now: float) -> str:
-    rows = [f'<tr><td><time datetime="{iso(c.at)}">{e(iso(c.at))}</time> ({ago(c.at, now)})</td>'
-            f'<td>{badge(c.before)} → {badge(c.after)}</td><td>{e(c.summary)}</td></tr>'
-            for c in reversed(list(changes))]
+    rows = [
+        f'<tr><td><time datetime="{iso(c.at)}">{e(iso(c.at))}</time> ({ago(c.at, now)})</td>'
+        f"<td>{badge(c.before)} → {badge(c.after)}</td><td>{e(c.summary)}</td></tr>"
+        for c in reversed(list(changes))
+    ]
     if not rows:
         return '<p class="muted">No status changes since the exporter started.</p>'
-    return ('<table class="history"><thead><tr><th>When</th><th>Change</th><th>Observed</th>'
-            f'</tr></thead><tbody>{"".join(rows)}</tbody></table>')
+    return (
+        '<table class="history"><thead><tr><th>When</th><th>Change</th><th>Observed</th>'
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def probe_config(state: ItemState) -> str:
@@ -220,24 +241,37 @@ def probe_config(state: ItemState) -> str:
     return yaml.safe_dump(shown, sort_keys=False, allow_unicode=True, default_flow_style=False)
 
 
-def item_page(state: ItemState, changes: Sequence[Change], debug: list[str] | None = None,
-              now: float | None = None, category: str = "") -> str:
+def item_page(
+    state: ItemState,
+    changes: Sequence[Change],
+    debug: list[str] | None = None,
+    now: float | None = None,
+    category: str = "",
+) -> str:
     """One item: last result, evidence, history, probe configuration and the probe-now button."""
     now = time.time() if now is None else now
     item, result = state.item, state.result
-    facts = [("Category", category or item.category), ("Priority", item.priority),
-             ("Checked", f"{iso(state.checked_at) or 'never'} ({ago(state.checked_at, now)})"),
-             ("Took", "" if state.duration is None else f"{state.duration * 1000:.0f} ms"),
-             ("Runs", f"{state.runs} ({state.errors} could not judge)"),
-             ("Valid until", iso(result.expires_at)), ("Notes", item.notes),
-             ("Missing variables", ", ".join(item.missing))]
+    facts = [
+        ("Category", category or item.category),
+        ("Priority", item.priority),
+        ("Checked", f"{iso(state.checked_at) or 'never'} ({ago(state.checked_at, now)})"),
+        ("Took", "" if state.duration is None else f"{state.duration * 1000:.0f} ms"),
+        ("Runs", f"{state.runs} ({state.errors} could not judge)"),
+        ("Valid until", iso(result.expires_at)),
+        ("Notes", item.notes),
+        ("Missing variables", ", ".join(item.missing)),
+    ]
     fact_html = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in facts if v)
     debug_html = ""
     if debug is not None:
-        debug_html = (f'<section class="probe-now" id="probe-now"><h2>Probe now: '
-                      f'{badge(result.status)}</h2><pre class="debug">{e(chr(10).join(debug))}</pre></section>')
-    button = (f'<form method="post" action="/items/{quote(item.id)}/probe" class="probe-form">'
-              '<button type="submit" id="probe-button">Probe now</button></form>')
+        debug_html = (
+            f'<section class="probe-now" id="probe-now"><h2>Probe now: '
+            f'{badge(result.status)}</h2><pre class="debug">{e(chr(10).join(debug))}</pre></section>'
+        )
+    button = (
+        f'<form method="post" action="/items/{quote(item.id)}/probe" class="probe-form">'
+        '<button type="submit" id="probe-button">Probe now</button></form>'
+    )
     if not item.probed:
         button = f'<p class="muted">Not probed: {e(result.summary)}</p>'
     body = f"""<main id="item">

@@ -27,24 +27,27 @@ import hashlib
 import hmac
 import os
 import ssl
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any
 
 import bcrypt
 from aiohttp import web
 
 from probes.fields import show
 
-from .config import ConfigError, read_yaml
+from ..config import ConfigError, read_yaml
 
-OPEN_PATHS = frozenset({"/-/healthy"})   # reachable without credentials (liveness checks)
+OPEN_PATHS = frozenset({"/-/healthy"})  # reachable without credentials (liveness checks)
 REALM = "readiness-exporter"
 
 TLS_VERSIONS = {
-    "TLS10": ssl.TLSVersion.TLSv1, "TLS11": ssl.TLSVersion.TLSv1_1,
-    "TLS12": ssl.TLSVersion.TLSv1_2, "TLS13": ssl.TLSVersion.TLSv1_3,
+    "TLS10": ssl.TLSVersion.TLSv1,
+    "TLS11": ssl.TLSVersion.TLSv1_1,
+    "TLS12": ssl.TLSVersion.TLSv1_2,
+    "TLS13": ssl.TLSVersion.TLSv1_3,
 }
 # exporter-toolkit's client_auth_type values that Python's ssl module can honour. It cannot
 # accept a client certificate without verifying it, so RequestClientCert and
@@ -55,11 +58,23 @@ CLIENT_AUTH = {
     "RequireAndVerifyClientCert": ssl.CERT_REQUIRED,
 }
 UNSUPPORTED_CLIENT_AUTH = ("RequestClientCert", "RequireAnyClientCert")
-TLS_KEYS = ("cert_file", "key_file", "client_ca_file", "client_auth_type", "min_version",
-            "max_version")
+TLS_KEYS = (
+    "cert_file",
+    "key_file",
+    "client_ca_file",
+    "client_auth_type",
+    "min_version",
+    "max_version",
+)
 # exporter-toolkit options this exporter does not implement: refused by name, never ignored.
-TLS_UNSUPPORTED = ("cert", "key", "cipher_suites", "curve_preferences",
-                   "prefer_server_cipher_suites", "client_allowed_sans")
+TLS_UNSUPPORTED = (
+    "cert",
+    "key",
+    "cipher_suites",
+    "curve_preferences",
+    "prefer_server_cipher_suites",
+    "client_allowed_sans",
+)
 TOP_KEYS = ("tls_server_config", "basic_auth_users", "http_server_config")
 
 # Compared against when the user is unknown, so an unknown user costs one bcrypt check too and
@@ -85,7 +100,7 @@ class TLSConfig:
 class WebConfig:
     path: Path
     tls: TLSConfig | None = None
-    users: Mapping[str, bytes] = field(default_factory=dict)   # user -> bcrypt hash
+    users: Mapping[str, bytes] = field(default_factory=dict)  # user -> bcrypt hash
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """The server's TLS context, or None to serve plain HTTP; raises ConfigError."""
@@ -100,14 +115,22 @@ class WebConfig:
         try:
             ctx.load_cert_chain(t.cert_file, t.key_file)
         except (OSError, ssl.SSLError) as exc:
-            raise ConfigError([f"{name}: tls_server_config: cannot load cert_file {t.cert_file} "
-                               f"with key_file {t.key_file} ({_why(exc)})"]) from None
+            raise ConfigError(
+                [
+                    f"{name}: tls_server_config: cannot load cert_file {t.cert_file} "
+                    f"with key_file {t.key_file} ({_why(exc)})"
+                ]
+            ) from None
         if t.client_ca_file is not None:
             try:
                 ctx.load_verify_locations(cafile=t.client_ca_file)
             except (OSError, ssl.SSLError) as exc:
-                raise ConfigError([f"{name}: tls_server_config.client_ca_file: cannot load "
-                                   f"{t.client_ca_file} ({_why(exc)})"]) from None
+                raise ConfigError(
+                    [
+                        f"{name}: tls_server_config.client_ca_file: cannot load "
+                        f"{t.client_ca_file} ({_why(exc)})"
+                    ]
+                ) from None
         ctx.verify_mode = t.client_auth
         return ctx
 
@@ -145,7 +168,8 @@ class BasicAuth:
             return True
         hashed = self.users.get(user, _DUMMY_HASH)
         ok = await asyncio.get_running_loop().run_in_executor(
-            _BCRYPT_POOL, _checkpw, password, hashed)
+            _BCRYPT_POOL, _checkpw, password, hashed
+        )
         ok = ok and user in self.users
         if ok:
             if len(self._good) >= _CACHE_SIZE:
@@ -154,13 +178,16 @@ class BasicAuth:
         return ok
 
     @web.middleware
-    async def middleware(self, request: web.Request,
-                         handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-                         ) -> web.StreamResponse:
+    async def middleware(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
         if request.path in OPEN_PATHS or await self.check(request.headers.get("Authorization")):
             return await handler(request)
-        return web.Response(status=401, text="Unauthorized\n", headers={
-            "WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'})
+        return web.Response(
+            status=401,
+            text="Unauthorized\n",
+            headers={"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'},
+        )
 
 
 def _checkpw(password: bytes, hashed: bytes) -> bool:
@@ -190,7 +217,7 @@ def parse_basic(header: str | None) -> tuple[str, bytes] | None:
 def load(path: str | Path) -> WebConfig:
     """Read and validate a web config file; raises ConfigError listing every problem."""
     path = Path(path)
-    doc = read_yaml(path)   # the config loader's: size cap, alias cap, located errors
+    doc = read_yaml(path)  # the config loader's: size cap, alias cap, located errors
     return parse(doc if doc is not None else {}, path)
 
 
@@ -202,8 +229,12 @@ def parse(doc: Any, path: Path) -> WebConfig:
         errors.append(f"{path.name}: {where}{' ' if where else ''}{message}")
 
     if not isinstance(doc, Mapping):
-        raise ConfigError([f"{path.name}: must be a mapping with tls_server_config and/or "
-                           f"basic_auth_users (got {show(doc)})"])
+        raise ConfigError(
+            [
+                f"{path.name}: must be a mapping with tls_server_config and/or "
+                f"basic_auth_users (got {show(doc)})"
+            ]
+        )
     for key in doc:
         if key not in TOP_KEYS:
             err(str(key), f"is not a known field (known: {', '.join(TOP_KEYS)})")
@@ -245,26 +276,36 @@ def _tls(raw: Any, base: Path, err: Callable[[str, str], None]) -> TLSConfig | N
         if value is None or value == "":
             return default
         if value not in TLS_VERSIONS:
-            err(f"tls_server_config.{key}",
-                f"must be one of {', '.join(TLS_VERSIONS)} (got {show(value)})")
+            err(
+                f"tls_server_config.{key}",
+                f"must be one of {', '.join(TLS_VERSIONS)} (got {show(value)})",
+            )
             return default
         return TLS_VERSIONS[value]
 
     cert, key_file = path("cert_file", True), path("key_file", True)
     ca = path("client_ca_file", False)
-    auth_name = raw.get("client_auth_type") or ("RequireAndVerifyClientCert" if ca else "NoClientCert")
+    auth_name = raw.get("client_auth_type") or (
+        "RequireAndVerifyClientCert" if ca else "NoClientCert"
+    )
     client_auth = ssl.CERT_NONE
     if auth_name in UNSUPPORTED_CLIENT_AUTH:
-        err("tls_server_config.client_auth_type",
+        err(
+            "tls_server_config.client_auth_type",
             f"{auth_name} is not supported: Python's TLS cannot accept a client certificate it "
-            f"does not verify; use {' or '.join(k for k in CLIENT_AUTH if k != 'NoClientCert')}")
+            f"does not verify; use {' or '.join(k for k in CLIENT_AUTH if k != 'NoClientCert')}",
+        )
     elif auth_name not in CLIENT_AUTH:
-        err("tls_server_config.client_auth_type",
-            f"must be one of {', '.join(CLIENT_AUTH)} (got {show(auth_name)})")
+        err(
+            "tls_server_config.client_auth_type",
+            f"must be one of {', '.join(CLIENT_AUTH)} (got {show(auth_name)})",
+        )
     else:
         client_auth = CLIENT_AUTH[auth_name]
         if client_auth is not ssl.CERT_NONE and ca is None:
-            err("tls_server_config.client_ca_file", f"is required with client_auth_type {auth_name}")
+            err(
+                "tls_server_config.client_ca_file", f"is required with client_auth_type {auth_name}"
+            )
     low = version("min_version", ssl.TLSVersion.TLSv1_2)
     high = version("max_version", None)
     if low is not None and high is not None and high < low:
@@ -278,7 +319,10 @@ def _users(raw: Any, err: Callable[[str, str], None]) -> dict[str, bytes]:
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
-        err("basic_auth_users", f"must be a mapping of user names to bcrypt hashes (got {show(raw)})")
+        err(
+            "basic_auth_users",
+            f"must be a mapping of user names to bcrypt hashes (got {show(raw)})",
+        )
         return {}
     users: dict[str, bytes] = {}
     for user, hashed in raw.items():
@@ -287,10 +331,16 @@ def _users(raw: Any, err: Callable[[str, str], None]) -> dict[str, bytes]:
             err(where, "user names must be non-empty strings without ':'")
             continue
         # Never quote the value: a plain password pasted here by mistake is a credential.
-        if not isinstance(hashed, str) or not hashed.startswith(("$2a$", "$2b$", "$2y$")) \
-                or len(hashed) != 60:
-            err(where, "must be a bcrypt hash ($2y$10$... , 60 characters), e.g. from "
-                       "htpasswd -nBC 10 USER")
+        if (
+            not isinstance(hashed, str)
+            or not hashed.startswith(("$2a$", "$2b$", "$2y$"))
+            or len(hashed) != 60
+        ):
+            err(
+                where,
+                "must be a bcrypt hash ($2y$10$... , 60 characters), e.g. from "
+                "htpasswd -nBC 10 USER",
+            )
             continue
         if not _checks(hashed.encode()):
             err(where, "is not a valid bcrypt hash")

@@ -15,10 +15,11 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from . import board, reports
-from .daemon import daemon_of
-from .redact import redact
-from .snapshot import ItemState
+from ..daemon import daemon_of
+from ..redact import redact
+from ..render import json as json_doc
+from ..snapshot import ItemState
+from . import board
 
 STATIC = Path(__file__).with_name("static")
 
@@ -47,15 +48,20 @@ def _state(request: web.Request) -> ItemState:
 
 def _html(request: web.Request, text: str) -> web.Response:
     # Pages change with every probe result; never let a cache show an old decision.
-    response = web.Response(text=text, content_type="text/html", headers={"Cache-Control": "no-store"})
+    response = web.Response(
+        text=text, content_type="text/html", headers={"Cache-Control": "no-store"}
+    )
     if "gzip" in request.headers.get("Accept-Encoding", ""):
         response.enable_compression()  # 145 rows are ~85 KB of HTML, ~10 KB gzipped
     return response
 
 
 def _json(doc: Any) -> web.Response:
-    return web.Response(text=json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n",
-                        content_type="application/json", headers={"Cache-Control": "no-store"})
+    return web.Response(
+        text=json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n",
+        content_type="application/json",
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 async def board_page(request: web.Request) -> web.Response:
@@ -81,19 +87,26 @@ async def probe_now(request: web.Request) -> web.Response:
         state = await engine.run_item(state.item.id, debug=lines)
     else:
         lines.append(f"not run: {state.result.summary}")
-    return _html(request, board.item_page(state, list(engine.history.get(state.item.id, ())), debug=lines,
-                                               category=_category(request, state)))
+    return _html(
+        request,
+        board.item_page(
+            state,
+            list(engine.history.get(state.item.id, ())),
+            debug=lines,
+            category=_category(request, state),
+        ),
+    )
 
 
 async def status_api(request: web.Request) -> web.Response:
-    return _json(reports.status_json(daemon_of(request).engine.snapshot()))
+    return _json(json_doc.status_json(daemon_of(request).engine.snapshot()))
 
 
 def item_detail(state: ItemState, changes: list[Any]) -> dict[str, Any]:
     """``/api/v1/items/<ID>``: the item's line of the status document and everything behind it."""
     item = state.item
     return {
-        **reports.item_json(state),
+        **json_doc.item_json(state),
         "notes": item.notes,
         "applicable": item.applicable,
         "missing_variables": list(item.missing),
@@ -105,8 +118,15 @@ def item_detail(state: ItemState, changes: list[Any]) -> dict[str, Any]:
         "interval_seconds": item.interval,
         "timeout_seconds": item.timeout,
         "probe": redact(dict(item.raw_probe)),
-        "history": [{"at": board.iso(c.at), "before": c.before.value, "after": c.after.value,
-                     "summary": c.summary} for c in changes],
+        "history": [
+            {
+                "at": board.iso(c.at),
+                "before": c.before.value,
+                "after": c.after.value,
+                "summary": c.summary,
+            }
+            for c in changes
+        ],
     }
 
 

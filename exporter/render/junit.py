@@ -12,8 +12,8 @@ import xml.etree.ElementTree as ET
 
 from probes.result import Status
 
+from ..snapshot import ItemState, Snapshot
 from .evidence import describe
-from .snapshot import ItemState, Snapshot
 
 # Characters XML 1.0 cannot carry even escaped: a summary holding one (a server's banner, a
 # tool's output) would make the whole report unparseable, so they become U+FFFD.
@@ -25,8 +25,12 @@ def _xml(text: str) -> str:
 
 
 def _case(s: ItemState, suite: str) -> ET.Element:
-    case = ET.Element("testcase", classname=suite, name=f"{s.item.id} {s.item.title}",
-                      time=f"{s.duration or 0:.3f}")
+    case = ET.Element(
+        "testcase",
+        classname=suite,
+        name=f"{s.item.id} {s.item.title}",
+        time=f"{s.duration or 0:.3f}",
+    )
     text = _xml(f"{s.status.label}: {s.result.summary}")
     if s.status in (Status.FAIL, Status.PARTIAL):
         tag = "error" if s.result.error else "failure"
@@ -54,8 +58,12 @@ def render(snap: Snapshot) -> str:
         suite = ET.SubElement(root, "testsuite", name=category.title)
         counts = {
             "tests": len(states),
-            "failures": sum(s.status in (Status.FAIL, Status.PARTIAL) and not s.result.error for s in states),
-            "errors": sum(s.status in (Status.FAIL, Status.PARTIAL) and s.result.error for s in states),
+            "failures": sum(
+                s.status in (Status.FAIL, Status.PARTIAL) and not s.result.error for s in states
+            ),
+            "errors": sum(
+                s.status in (Status.FAIL, Status.PARTIAL) and s.result.error for s in states
+            ),
             "skipped": sum(s.status in (Status.PENDING, Status.NA) for s in states),
         }
         for key, value in counts.items():
@@ -67,9 +75,12 @@ def render(snap: Snapshot) -> str:
     for key, value in totals.items():
         root.set(key, str(value))
     props = ET.Element("properties")
-    for name, value in (("decision", sc.decision.label), ("reason", sc.reason),
-                        ("total_score", _score(sc.total.score)),
-                        ("critical_score", _score(sc.critical.score))):
+    for name, value in (
+        ("decision", sc.decision.label),
+        ("reason", sc.reason),
+        ("total_score", _score(sc.total.score)),
+        ("critical_score", _score(sc.critical.score)),
+    ):
         ET.SubElement(props, "property", name=name, value=value)
     if len(root):
         root[0].insert(0, props)

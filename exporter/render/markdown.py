@@ -1,0 +1,161 @@
+"""``check --format markdown``: the checklist document as a team reads it, filled in.
+
+It follows the P020 layout: the legend, the summary statistics table (recomputed from the rows,
+never copied), one table per category with the Status column filled in, the scores, the decision
+per the matrix, and an evidence entry per item (what was checked, when, what was observed) in the
+shape of the document's "Example Evidence Entry". This is the artifact the checklist calls
+"Go/No-Go decision documented".
+"""
+
+from __future__ import annotations
+
+from probes.result import Status
+
+from ..scoring import CRITICAL, percent
+from ..snapshot import ItemState, Snapshot
+from .evidence import describe, when
+
+# The document's legend, in its order.
+MARKS = {
+    Status.PASS: "✅ PASS",
+    Status.PARTIAL: "🟡 PARTIAL",
+    Status.FAIL: "❌ FAIL",
+    Status.PENDING: "⏸️ PENDING",
+    Status.NA: "N/A",
+}
+LEGEND = {
+    Status.PASS: "Requirement fully met, validated, evidence documented",
+    Status.PARTIAL: "In progress, expected completion before launch",
+    Status.FAIL: "Not met, requires immediate attention",
+    Status.PENDING: "Not yet validated",
+    Status.NA: "Not applicable to this deployment",
+}
+CRITICAL_MARKER = "🔴"
+
+
+def cell(text: str) -> str:
+    """Text safe inside a Markdown table cell: one line, pipes escaped."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _category_mark(states: list[ItemState]) -> str:
+    """One status for a whole category: the worst of its applicable items."""
+    statuses = [s.status for s in states if s.status is not Status.NA]
+    if not statuses:
+        return MARKS[Status.NA]
+    for worst in (Status.FAIL, Status.PARTIAL, Status.PENDING):
+        if worst in statuses:
+            return MARKS[worst]
+    return MARKS[Status.PASS]
+
+
+def render(snap: Snapshot) -> str:
+    sc = snap.scores
+    out: list[str] = [
+        f"# {snap.checklist.name}",
+        "",
+        f"**Checked**: {when(snap.taken_at)}  ",
+        f"**Decision**: **{sc.decision.label}** — {sc.reason}",
+        "",
+        "---",
+        "",
+        "## Scoring System",
+        "",
+    ]
+    out += [f"- {MARKS[s]}: {LEGEND[s]}" for s in Status]
+    out += [
+        "",
+        f"Items marked with {CRITICAL_MARKER} **CRITICAL** are absolute blockers.",
+        "",
+        "## Summary Statistics",
+        "",
+        "| Category | Total Items | Critical | PASS | Score | Status |",
+        "|----------|-------------|----------|------|-------|--------|",
+    ]
+    all_states = list(snap.states.values())
+    for category in snap.checklist.categories:
+        states = snap.by_category(category.id)
+        tally = sc.categories.get(category.id)
+        out.append(
+            f"| {cell(category.title)} | {len(states)} | "
+            f"{sum(s.item.priority == CRITICAL for s in states)} | "
+            f"{tally.passed if tally else 0} | {percent(tally.score if tally else None)} | "
+            f"{_category_mark(states)} |"
+        )
+    out.append(
+        f"| **TOTAL** | **{len(all_states)}** | "
+        f"**{sum(s.item.priority == CRITICAL for s in all_states)}** | **{sc.total.passed}** | "
+        f"**{percent(sc.total.score)}** | **{_category_mark(all_states)}** |"
+    )
+    out.append("")
+    for category in snap.checklist.categories:
+        out += [
+            "---",
+            "",
+            f"## {category.title}",
+            "",
+            "| # | Item | Priority | Status | Observed | Notes |",
+            "|---|------|----------|--------|----------|-------|",
+        ]
+        for s in snap.by_category(category.id):
+            marker = f"{CRITICAL_MARKER} " if s.item.priority == CRITICAL else ""
+            out.append(
+                f"| {s.item.id} | {marker}{cell(s.item.title)} | {s.item.priority.upper()} | "
+                f"{MARKS[s.status]} | {cell(s.result.summary)} | {cell(s.item.notes)} |"
+            )
+        out.append("")
+    out += [
+        "---",
+        "",
+        "## Scoring & Decision",
+        "",
+        "| Score | Value | PASS | Applicable |",
+        "|-------|-------|------|------------|",
+        f"| Total Score | {percent(sc.total.score)} | {sc.total.passed} | {sc.total.applicable} |",
+        f"| Critical Score | {percent(sc.critical.score)} | {sc.critical.passed} | "
+        f"{sc.critical.applicable} |",
+        "",
+        f"**Go/No-Go Decision**: **{sc.decision.label}**  ",
+        f"**Why**: {sc.reason}  ",
+        f"**Thresholds**: GO needs every critical item PASS and a total score of at least "
+        f"{snap.checklist.thresholds.go:.0%}; GO WITH CAUTION at least "
+        f"{snap.checklist.thresholds.caution:.0%}.",
+        "",
+    ]
+    if sc.blockers:
+        out += ["### Critical blockers", ""]
+        out += [
+            f"- {b}: {cell(snap.states[b].item.title)} — {MARKS[snap.states[b].status]}: "
+            f"{cell(snap.states[b].result.summary)}"
+            for b in sc.blockers
+        ]
+        out.append("")
+    out += ["---", "", "## Evidence", ""]
+    for s in all_states:
+        out += evidence_entry(s)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def evidence_entry(s: ItemState) -> list[str]:
+    """One item's entry, as the document's "Example Evidence Entry" lays it out."""
+    lines = [
+        f"### {s.item.id}: {s.item.title}",
+        "",
+        f"**Status**: {MARKS[s.status]}  ",
+        f"**When**: {when(s.checked_at)}  ",
+        f"**What**: {f'{s.item.kind} probe' if s.item.kind else 'not probed'}"
+        + (f" — {cell(s.item.notes)}" if s.item.notes else "")
+        + "  ",
+        f"**Observed**: {cell(s.result.summary)}  ",
+    ]
+    pairs = describe(s.result.evidence)
+    if pairs:
+        lines.append("**Evidence**:")
+        for label, value in pairs:
+            if isinstance(value, list):
+                lines.append(f"- {label}:")
+                lines += [f"  - {cell(v)}" for v in value]
+            else:
+                lines.append(f"- {label}: {cell(value)}")
+    lines.append("")
+    return lines

@@ -1,0 +1,33 @@
+"""The plain-text table ``check`` prints for terminals and CI logs."""
+
+from __future__ import annotations
+
+from ..snapshot import Snapshot
+
+
+def _pct(score: object) -> str:
+    return "  n/a" if score is None else f"{float(score) * 100:5.1f}%"  # type: ignore[arg-type]
+
+
+def render(snap: Snapshot) -> str:
+    """A plain-text report for terminals and CI logs."""
+    lines = [snap.checklist.name, ""]
+    width = max((len(s.item.id) for s in snap.states.values()), default=4)
+    titles = {c.id: c.title for c in snap.checklist.categories}
+    for cid, tally in snap.scores.categories.items():
+        lines.append(f"{titles.get(cid, cid)}  {_pct(tally.score)}")
+        for s in snap.by_category(cid):
+            lines.append(
+                f"  {s.item.id:<{width}}  {s.status.label:<7}  {s.item.priority:<8}  "
+                f"{s.item.title[:48]:<48}  {s.result.summary}"
+            )
+        lines.append("")
+    sc = snap.scores
+    lines.append(
+        f"Total score     {_pct(sc.total.score)}  ({sc.total.passed} of {sc.total.applicable} applicable items PASS)"
+    )
+    lines.append(
+        f"Critical score  {_pct(sc.critical.score)}  ({sc.critical.passed} of {sc.critical.applicable} applicable critical items PASS)"
+    )
+    lines.append(f"Decision        {sc.decision.label}: {sc.reason}")
+    return "\n".join(lines) + "\n"
