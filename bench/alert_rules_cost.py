@@ -159,7 +159,7 @@ def write_openmetrics(path: Path, exporters: int, end: int) -> int:
 
 
 def last_durations(prom: str) -> dict[str, float]:
-    """Seconds the last evaluation of each rule group and each rule took (Prometheus's rules API)."""
+    """Seconds the last evaluation of each rule group and rule took (Prometheus's rules API)."""
     _, body = http_get(f"{prom}/api/v1/rules")
     out = {}
     for group in json.loads(body)["data"]["groups"]:

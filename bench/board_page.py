@@ -50,8 +50,10 @@ def main(loads: int = 10) -> None:
             html, html_gz = fetch(f"{base}/"), fetch(f"{base}/", gz=True)
             css, js = fetch(f"{base}/static/board.css"), fetch(f"{base}/static/board.js")
             print(
-                f"page weight: HTML {len(html) / 1024:.1f} KiB ({len(html_gz) / 1024:.1f} KiB gzip), "
-                f"CSS {len(css) / 1024:.1f} KiB (sent uncompressed; {len(gzip.compress(css)) / 1024:.1f} KiB gzip), "
+                f"page weight: HTML {len(html) / 1024:.1f} KiB "
+                f"({len(html_gz) / 1024:.1f} KiB gzip), "
+                f"CSS {len(css) / 1024:.1f} KiB (sent uncompressed; "
+                f"{len(gzip.compress(css)) / 1024:.1f} KiB gzip), "
                 f"JS {len(js) / 1024:.1f} KiB; total as sent "
                 f"{(len(html_gz) + len(css) + len(js)) / 1024:.1f} KiB, no other requests"
             )
@@ -61,7 +63,8 @@ def main(loads: int = 10) -> None:
                 fetch(f"{base}/")
                 render.append(time.perf_counter() - started)
             print(
-                f"GET / (145 rows, uncompressed): median {statistics.median(render) * 1000:.1f} ms, "
+                "GET / (145 rows, uncompressed): "
+                f"median {statistics.median(render) * 1000:.1f} ms, "
                 f"max {max(render) * 1000:.1f} ms over 50 requests"
             )
             driver = start_chromium()
@@ -82,9 +85,10 @@ def main(loads: int = 10) -> None:
                         "return document.querySelectorAll('#items tr.item').length"
                     )
                     print(
-                        f"Chromium headless, {what} ({rows} rows), {loads} loads: first paint median "
-                        f"{statistics.median(fp):.0f} ms (max {max(fp):.0f}), first contentful paint "
-                        f"median {statistics.median(fcp):.0f} ms (max {max(fcp):.0f})"
+                        f"Chromium headless, {what} ({rows} rows), {loads} loads: "
+                        f"first paint median {statistics.median(fp):.0f} ms (max {max(fp):.0f}), "
+                        f"first contentful paint median {statistics.median(fcp):.0f} ms "
+                        f"(max {max(fcp):.0f})"
                     )
             finally:
                 driver.quit()

@@ -161,8 +161,10 @@ def run(
                     f"{bb_ms:.3f} ms",
                     f"{ratio:.2f}",
                     ratio <= 1.0,
-                    f"median of {windows} windows of {interval:g} s; ours {spread([x * 1000 for x in got['ours']])} ms, "
-                    f"blackbox {spread([x * 1000 for x in got['blackbox']])} ms; items passing {got['passing']}/{n}, "
+                    f"median of {windows} windows of {interval:g} s; "
+                    f"ours {spread([x * 1000 for x in got['ours']])} ms, "
+                    f"blackbox {spread([x * 1000 for x in got['blackbox']])} ms; "
+                    f"items passing {got['passing']}/{n}, "
                     f"blackbox failures {got['bb_failed']}/{got['bb_done']}",
                 )
             )

@@ -94,7 +94,8 @@ def run(
                 f"≤ interval + timeout = {bound:g} s",
                 f"median {median(got):.2f} s, max {max(got):.2f} s",
                 met=max(got) <= bound,
-                note=f"{len(got)} breaks at random points of the interval; /metrics polled every 50 ms",
+                note=f"{len(got)} breaks at random points of the interval; "
+                "/metrics polled every 50 ms",
             )
         )
     return rows

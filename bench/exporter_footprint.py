@@ -5,7 +5,7 @@ server and its file variables at temp files. APP_REPO is not set here (unset it 
 too): its command probes run the app's own test suite, lint and type checks, a cost of the app
 rather than of the exporter. The figures behind docs/scaling.md.
 
-    .venv/bin/python bench/exporter_footprint.py [window-seconds, default 130] [scrapes, default 200]
+    .venv/bin/python bench/exporter_footprint.py [window, default 130 s] [scrapes, default 200]
 """
 
 from __future__ import annotations
@@ -106,7 +106,8 @@ def main() -> None:
             )
             print(f"start: {started_cpu:.2f} s CPU, {started_rss:.1f} MiB resident")
             print(
-                f"probing for {elapsed:.0f} s: {probing_cpu:.2f} s CPU = {100 * probing_cpu / elapsed:.2f} % "
+                f"probing for {elapsed:.0f} s: {probing_cpu:.2f} s CPU = "
+                f"{100 * probing_cpu / elapsed:.2f} % "
                 f"of one core; peak resident {peak:.1f} MiB"
             )
             print(

@@ -1,4 +1,4 @@
-"""Coverage-guided fuzzing of the config loader with atheris (libFuzzer), beside the hypothesis tests.
+"""Coverage-guided fuzzing of the config loader (atheris, libFuzzer), beside the hypothesis tests.
 
     .venv/bin/pip install atheris
     .venv/bin/python bench/fuzz_config.py -runs=20000 -max_len=4096 [corpus_dir]

@@ -1,4 +1,4 @@
-"""The benchmark table: rows of figure, goal, ours, blackbox_exporter, ratio; printed and written."""
+"""Benchmark table: rows of figure, goal, ours, blackbox_exporter, ratio; printed and written."""
 
 from __future__ import annotations
 
@@ -39,7 +39,8 @@ def section(
     facts = "\n".join(f"- {k}: {v}" for k, v in machine.items())
     return (
         f"{BEGIN}\nRun of {started} with `{command}`.\n\n{table(rows)}\n\n"
-        f"Machine:\n{facts}\n- load average (1, 5, 15 min) at start: {load[0]}; at end: {load[1]}\n{END}"
+        f"Machine:\n{facts}\n"
+        f"- load average (1, 5, 15 min) at start: {load[0]}; at end: {load[1]}\n{END}"
     )
 
 

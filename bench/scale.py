@@ -121,7 +121,8 @@ def run(
             f"{median(lag50) * 1000:.1f} ms / {median(lag99) * 1000:.1f} ms",
             met=max(lag99) < 1.0,
             note=f"{where}; p99 per run {spread([x * 1000 for x in lag99], '{:.1f}')} ms; "
-            f"{sum(len(g['steady']) for g in got)} runs ({median([g['per_s'] for g in got]):.0f}/s); "
+            f"{sum(len(g['steady']) for g in got)} runs "
+            f"({median([g['per_s'] for g in got]):.0f}/s); "
             f"first round p99 {spread([percentile(g['first'], 99) for g in got], '{:.2f}')} s, "
             f"ready after {spread([g['ready_after'] for g in got], '{:.0f}')} s",
         ),

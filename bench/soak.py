@@ -200,7 +200,10 @@ def soak_config(port: int, work: Path) -> str:
         ("attestation", "{attestation: {file: evidence.yaml}}", "100ms"),
         (
             "all",
-            f"{{all: [{{tcp: {{target: '127.0.0.1:{port}'}}}}, {{file: {{path: evidence.yaml}}}}]}}",
+            (
+                f"{{all: [{{tcp: {{target: '127.0.0.1:{port}'}}}}, "
+                "{file: {path: evidence.yaml}}]}"
+            ),
             "100ms",
         ),
         ("command", "{command: {argv: ['true']}}", "500ms"),
@@ -268,7 +271,8 @@ async def phase_sigterm(work: Path, rounds: int) -> bool:
     title: C
     items:
       - {{id: SLOW, title: Slow command, priority: high, interval: 10m, timeout: 5m,
-          probe: {{command: {{argv: [{sys.executable}, -c, "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(300)"]}}}}}}
+          probe: {{command: {{argv: [{sys.executable}, -c, "import signal, time;
+            signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(300)"]}}}}}}
       - {{id: SLEEP, title: Children, priority: high, interval: 10m, timeout: 5m,
           probe: {{command: {{argv: [sh, -c, "sleep 300 & sleep 300 & sleep 300"]}}}}}}
 """)
@@ -282,7 +286,8 @@ async def phase_sigterm(work: Path, rounds: int) -> bool:
         times.append(time.monotonic() - started)
         proc.stop()
     print(
-        f"sigterm: {rounds} runs with stubborn commands in flight: exit codes {sorted(set(codes))}, "
+        f"sigterm: {rounds} runs with stubborn commands in flight: "
+        f"exit codes {sorted(set(codes))}, "
         f"{statistics.median(times):.2f}s median, {max(times):.2f}s max to exit"
     )
     return set(codes) == {0} and max(times) < 5

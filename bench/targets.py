@@ -103,7 +103,7 @@ http {{
         return f"127.0.0.1:{self.tcp_port}"
 
     def pause(self) -> None:
-        """Freeze master and worker: connections are still accepted by the kernel, never answered."""
+        """Freeze master and worker: the kernel still accepts connections, never answered."""
         os.killpg(self.proc.proc.pid, signal.SIGSTOP)
 
     def resume(self) -> None:

@@ -182,12 +182,14 @@ def validate(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     items = checklist.items
     print(
-        f"{checklist.path.name}: valid: {len(items)} items in {len(checklist.categories)} categories"
+        f"{checklist.path.name}: valid: {len(items)} items "
+        f"in {len(checklist.categories)} categories"
     )
     waiting = [i for i in items if i.applicable and i.missing]
     if waiting:
         print(
-            f"{len(waiting)} item{'s are' if len(waiting) != 1 else ' is'} not configured (PENDING until these variables are set):"
+            f"{len(waiting)} item{'s are' if len(waiting) != 1 else ' is'} not configured "
+            "(PENDING until these variables are set):"
         )
         for item in waiting:
             print(f"  {item.id}: {', '.join(item.missing)}")

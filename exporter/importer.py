@@ -113,7 +113,7 @@ def _columns(header: list[str]) -> dict[str, int]:
 
 
 def slug(title: str) -> str:
-    """A category ID from a heading: ``Data & Database Readiness`` -> ``data_database_readiness``."""
+    """Category ID from a heading: ``Data & Database Readiness`` -> ``data_database_readiness``."""
     return re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_") or "category"
 
 
@@ -305,8 +305,10 @@ def render(checklist: Checklist, source: str) -> str:
     header = (
         f"# Imported from {source}: {len(rows)} items ({critical} critical) in "
         f"{len(checklist.sections)} categories.\n"
-        "# Every item is attested by a person: `readiness-exporter attest ID --status pass --by NAME\n"
-        "# --evidence ...` writes its file. Replace a probe with http, tcp, file or command checks\n"
+        "# Every item is attested by a person: "
+        "`readiness-exporter attest ID --status pass --by NAME\n"
+        "# --evidence ...` writes its file. "
+        "Replace a probe with http, tcp, file or command checks\n"
         "# where a machine can tell.\n"
     )
     body = yaml.safe_dump(

@@ -1,4 +1,4 @@
-"""Logging setup: structlog for our lines, stdlib loggers (APScheduler, aiohttp) routed through it."""
+"""Logging setup: structlog for our lines; stdlib loggers (APScheduler, aiohttp) go through it."""
 
 from __future__ import annotations
 

@@ -49,7 +49,10 @@ def item_families(states: Iterable[ItemState]) -> tuple[Metric, ...]:
     """The per-item families, in exposition order, with the samples of ``states``."""
     status = GaugeMetricFamily(
         "readiness_item_status",
-        f"1 for the item's current status (pass, partial, fail, pending, na), 0 for the others. {PERIODIC}",
+        (
+            "1 for the item's current status (pass, partial, fail, pending, na), "
+            f"0 for the others. {PERIODIC}"
+        ),
         labels=["item", "category", "priority", "status"],
     )
     info = GaugeMetricFamily(
@@ -119,7 +122,10 @@ def score_families(snap: Snapshot, reload: ReloadStatus) -> Iterator[Metric]:
     """The families of scores, the decision and the exporter itself: a few dozen samples."""
     category_score = GaugeMetricFamily(
         "readiness_category_score_ratio",
-        f"PASS items over applicable items in the category (NaN when none is applicable). {PERIODIC}",
+        (
+            "PASS items over applicable items in the category (NaN when none is applicable). "
+            f"{PERIODIC}"
+        ),
         labels=["category"],
     )
     category_items = GaugeMetricFamily(
@@ -146,7 +152,10 @@ def score_families(snap: Snapshot, reload: ReloadStatus) -> Iterator[Metric]:
     )
     decision = GaugeMetricFamily(
         "readiness_decision",
-        f"1 for the current Go/No-Go decision (go, go_with_caution, no_go), 0 for the others. {PERIODIC}",
+        (
+            "1 for the current Go/No-Go decision (go, go_with_caution, no_go), "
+            f"0 for the others. {PERIODIC}"
+        ),
         labels=["decision"],
     )
     for d in Decision:
@@ -254,7 +263,8 @@ class ItemLines:
         if s.status is not self._status:
             self._status = s.status
             self._status_lines = "".join(
-                f'{STATUS_NAME}{{{self._common},status="{st.value}"}} {"1.0" if s.status is st else "0.0"}\n'
+                f'{STATUS_NAME}{{{self._common},status="{st.value}"}} '
+                f"{'1.0' if s.status is st else '0.0'}\n"
                 for st in Status
             ).encode()
         one = self._one

@@ -262,7 +262,7 @@ class Verdict:
 
 
 def check_assertions(assertions: tuple[Assertion, ...], document: Any) -> Verdict:
-    """Evaluate every assertion on ``document``; failures read ``path: observed X, expected OP Y``."""
+    """Check every assertion on ``document``; failures read ``path: observed X, expected OP Y``."""
     failures, observed = [], {}
     for a in assertions:
         try:

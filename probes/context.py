@@ -1,4 +1,4 @@
-"""What a probe run gets besides its spec: shared clients built once, its time budget, a debug log."""
+"""What a probe run gets besides its spec: shared clients built once, a time budget, a debug log."""
 
 from __future__ import annotations
 

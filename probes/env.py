@@ -18,7 +18,8 @@ from .result import Result, Status
 PLACEHOLDERS = re.compile(
     r"(?i)^(|changeme|change[-_ ]?me|change[-_ ]?this|secret|password|passwd|test|testing|dev|"
     r"development|example|sample|dummy|default|todo|fixme|xxx+|\*+|your[-_ ].*|<.*>|\$\{.*\}|"
-    r"placeholder|replace[-_ ]?me|insecure|none|null|0+|1234(5(6(7(89?)?)?)?)?0?|abc(123|def)?|admin)$"
+    r"placeholder|replace[-_ ]?me|insecure|none|null|0+|"
+    r"1234(5(6(7(89?)?)?)?)?0?|abc(123|def)?|admin)$"
 )
 
 

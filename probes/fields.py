@@ -82,7 +82,7 @@ class Secret:
 
 
 def show(value: Any) -> str:
-    """A value as a config message quotes it: strings in double quotes, the rest as YAML writes it."""
+    """A value as a config message quotes it: strings double-quoted, the rest as YAML writes it."""
     if isinstance(value, str):
         return '"' + value.replace('"', '\\"') + '"'
     if value is None:
@@ -97,7 +97,7 @@ def show(value: Any) -> str:
 
 
 def parse_duration(value: Any) -> float:
-    """Seconds in a duration such as ``90s``, ``5m``, ``1h30m``, ``90d`` or a bare number of seconds."""
+    """Seconds in a duration such as ``90s``, ``5m``, ``1h30m``, ``90d`` or a bare number."""
     if isinstance(value, bool):
         raise ValueError
     if isinstance(value, (int, float)):

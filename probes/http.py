@@ -1,4 +1,4 @@
-"""HTTP probe: status, latency, headers, cookies, body and JSON checks, redirects, CORS, rate limits.
+"""HTTP probe: status, latency, header, cookie, body and JSON checks, redirects, CORS, rate limits.
 
 One request is judged by every check configured; the hard ones (status, latency, body pattern)
 fail the item on their own, the others add up: all pass is PASS, any FAIL is FAIL, otherwise

@@ -1,4 +1,4 @@
-"""TCP probe: a port that must accept connections, optionally greet with a banner, or stay closed."""
+"""TCP probe: a port must accept connections, optionally greet with a banner, or stay closed."""
 
 from __future__ import annotations
 

@@ -104,7 +104,8 @@ async def handshake(
 
 
 def _not_after(der: bytes) -> float | None:
-    # Imported on first use: cryptography adds ~14 MB of RSS that a checklist without TLS items skips.
+    # Imported on first use: cryptography adds ~14 MB of RSS that a checklist without TLS
+    # items skips.
     from cryptography import x509
 
     try:

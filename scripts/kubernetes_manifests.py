@@ -2,7 +2,8 @@
 """Generate the Kubernetes manifests that are copies of other files, and check they are current.
 
 kustomize only reads files inside its folder, so deploy/kubernetes/ holds generated copies:
-  prometheusrule.yaml  the PrometheusRule (monitoring.coreos.com/v1) wrapping alerts/readiness.rules.yml
+  prometheusrule.yaml  the PrometheusRule (monitoring.coreos.com/v1) wrapping
+                       alerts/readiness.rules.yml
   config.yaml          the checklist, for the ConfigMap generator
 
     scripts/kubernetes_manifests.py           write both

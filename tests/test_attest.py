@@ -1,4 +1,4 @@
-"""``attest``: writes the evidence file the attestation probe reads, atomically; refuses the rest."""
+"""``attest`` writes the evidence file the attestation probe reads, atomically; refuses the rest."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ categories:
 - id: ops
   title: Operations
   items:
-  - {id: O-1, title: Runbook, priority: high, probe: {attestation: {file: evidence/O-1.yaml, max_age: 90d}}}
+  - {id: O-1, title: Runbook, priority: high,
+     probe: {attestation: {file: evidence/O-1.yaml, max_age: 90d}}}
   - {id: O-2, title: Pager, priority: high, probe: {tcp: {target: "127.0.0.1:9"}}}
 """
 

@@ -296,7 +296,8 @@ def test_durations_must_be_finite_and_schedulable(write_config, value):
           - id: c
             title: C
             items:
-              - {{id: X-1, title: One, priority: high, interval: {value}, probe: {{file: {{path: x}}}}}}
+              - {{id: X-1, title: One, priority: high, interval: {value},
+                 probe: {{file: {{path: x}}}}}}
     """)
     with pytest.raises(
         ConfigError,
@@ -338,7 +339,8 @@ EVIDENCE_BOMB = (
         (b"status: pass\nvalidated_by: J\ndate: {}\n", r"date must be a date such as 2026-11-01"),
         (
             b"status: pass\nvalidated_by: J\ndate: 2026-13-45\n",
-            r"signed.yaml is not valid YAML at line 3: cannot read '2026-13-45': month must be in 1..12",
+            r"signed.yaml is not valid YAML at line 3: "
+            r"cannot read '2026-13-45': month must be in 1..12",
         ),
         (
             b"status: pass\nvalidated_by: J\ndate: 2026-11-01\nexpires: soon\n",
@@ -403,7 +405,8 @@ def test_random_evidence_documents_never_crash(tmp_path, doc):
     [
         (
             "defaults: {interval: 2026-13-45}\n",
-            r"config.yaml: line 1, column 22: invalid YAML: cannot read '2026-13-45': month must be in 1..12",
+            r"config.yaml: line 1, column 22: invalid YAML: "
+            r"cannot read '2026-13-45': month must be in 1..12",
         ),
         (
             "defaults: {interval: !!int abc}\n",
@@ -484,7 +487,8 @@ def judge_report(tmp_path: Path, fmt: str, content: bytes) -> report.Result:
         (
             "trivy",
             b'{"SchemaVersion": 2, "Results": [{"Vulnerabilities": [{}, [5]]}]}',
-            r"^report.json has Results\[0\].Vulnerabilities\[1\] an array, expected an object \(Trivy\)$",
+            r"^report.json has Results\[0\].Vulnerabilities\[1\] an array, "
+            r"expected an object \(Trivy\)$",
         ),
         (
             "trivy",

@@ -19,7 +19,8 @@ categories:
 - id: sec
   title: Security Validation
   items:
-  - {id: S-1, title: Secrets rotated, priority: critical, probe: {attestation: {file: att/S-1.yaml}}}
+  - {id: S-1, title: Secrets rotated, priority: critical,
+     probe: {attestation: {file: att/S-1.yaml}}}
   - {id: S-2, title: WAF rules, priority: high, probe: {attestation: {file: att/S-2.yaml}}}
   - {id: S-3, title: Pen test, priority: critical, probe: {attestation: {file: att/S-3.yaml}}}
   - id: S-4

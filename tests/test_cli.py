@@ -111,7 +111,8 @@ def test_check_unknown_item_is_a_usage_error(write_config):
 
 def test_check_bad_config_exits_2_with_located_errors(write_config):
     path = write_config(
-        "categories:\n  - id: a\n    items:\n      - {id: A-1, title: t, priority: nope, probe: {command: {argv: [x]}}}\n"
+        "categories:\n  - id: a\n    items:\n"
+        "      - {id: A-1, title: t, priority: nope, probe: {command: {argv: [x]}}}\n"
     )
     done = cli("check", "--config.file", str(path))
     assert done.returncode == 2
@@ -127,7 +128,8 @@ def test_validate_lists_unconfigured_items_and_their_variables(write_config):
           - id: a
             items:
               - {id: A-1, title: t, priority: high, probe: {http: {url: "${APP_URL}/health"}}}
-              - {id: A-2, title: t, priority: high, probe: {command: {argv: ["${TOOL}", "${APP_REPO}"]}}}
+              - {id: A-2, title: t, priority: high,
+                 probe: {command: {argv: ["${TOOL}", "${APP_REPO}"]}}}
               - {id: A-3, title: t, priority: high, probe: {command: {argv: ["true"]}}}
     """)
     done = cli("validate", "--config.file", str(path), env={"APP_URL": ""})

@@ -52,7 +52,8 @@ def test_mapping_form_keeps_yaml_types():
         ("<", 'x needs a value after < (got "<")'),
         (
             "length lots",
-            'x length must be compared with a whole number, such as 3 or ">= 3" (got "length lots")',
+            "x length must be compared with a whole number, "
+            'such as 3 or ">= 3" (got "length lots")',
         ),
         ({"op": "<"}, "x.value is required"),
         ({"op": "<", "value": 1, "unit": "s"}, "x.unit is not a known field (known: op, value)"),

@@ -181,7 +181,8 @@ BAD_ITEMS = [
           priority: critical
           probe: {http: {url: "https://x", expect_status: "200"}}
     """,
-        'config.yaml: categories[0].items[0] (S-011): http.expect_status must be a list of integers (got "200")',
+        "config.yaml: categories[0].items[0] (S-011): "
+        'http.expect_status must be a list of integers (got "200")',
     ),
     (
         "unknown probe field",
@@ -202,7 +203,8 @@ BAD_ITEMS = [
           priority: critical
           probe: {smtp: {host: x}}
     """,
-        'config.yaml: categories[0].items[0] (S-011): probe kind "smtp" is unknown: expected one of '
+        "config.yaml: categories[0].items[0] (S-011): "
+        'probe kind "smtp" is unknown: expected one of '
         "http, tcp, file, command, attestation, tls, dns, promql, sql, report, env, disk, all, any",
     ),
     (
@@ -213,9 +215,9 @@ BAD_ITEMS = [
           priority: critical
           probe: {http: {url: "https://x"}, tcp: {target: "a:1"}}
     """,
-        "config.yaml: categories[0].items[0] (S-011): probe must have exactly one key, the probe kind: "
-        "one of http, tcp, file, command, attestation, tls, dns, promql, sql, report, env, disk, all, "
-        "any (got http, tcp)",
+        "config.yaml: categories[0].items[0] (S-011): probe must have exactly one key, "
+        "the probe kind: one of http, tcp, file, command, attestation, tls, dns, promql, sql, "
+        "report, env, disk, all, any (got http, tcp)",
     ),
     (
         "bad duration",
@@ -226,7 +228,8 @@ BAD_ITEMS = [
           interval: 5 minutes
           probe: {tcp: {target: "a:1"}}
     """,
-        'config.yaml: categories[0].items[0] (S-011): interval must be a duration such as 30s, 5m or 1h (got "5 minutes")',
+        "config.yaml: categories[0].items[0] (S-011): "
+        'interval must be a duration such as 30s, 5m or 1h (got "5 minutes")',
     ),
     (
         "bad regex",
@@ -236,7 +239,8 @@ BAD_ITEMS = [
           priority: critical
           probe: {http: {url: "https://x", body_regex: "ok("}}
     """,
-        "config.yaml: categories[0].items[0] (S-011): http.body_regex must be a valid regular expression "
+        "config.yaml: categories[0].items[0] (S-011): "
+        "http.body_regex must be a valid regular expression "
         '(missing ), unterminated subpattern at position 2) (got "ok(")',
     ),
     (
@@ -247,7 +251,8 @@ BAD_ITEMS = [
           priority: urgent
           probe: {tcp: {target: "a:1"}}
     """,
-        'config.yaml: categories[0].items[0] (S-011): priority must be one of critical, high, medium, low (got "urgent")',
+        "config.yaml: categories[0].items[0] (S-011): "
+        'priority must be one of critical, high, medium, low (got "urgent")',
     ),
     (
         "unknown item key",
@@ -258,8 +263,8 @@ BAD_ITEMS = [
           owner: me
           probe: {tcp: {target: "a:1"}}
     """,
-        "config.yaml: categories[0].items[0] (S-011): owner is not a known field (known: id, title, "
-        "priority, interval, timeout, applicable, notes, probe)",
+        "config.yaml: categories[0].items[0] (S-011): owner is not a known field "
+        "(known: id, title, priority, interval, timeout, applicable, notes, probe)",
     ),
     (
         "missing probe",
@@ -280,7 +285,8 @@ BAD_ITEMS = [
           timeout: 1m
           probe: {tcp: {target: "a:1"}}
     """,
-        "config.yaml: categories[0].items[0] (S-011): timeout (1m) must not be longer than interval (10s)",
+        "config.yaml: categories[0].items[0] (S-011): "
+        "timeout (1m) must not be longer than interval (10s)",
     ),
     (
         "bad tcp target",
@@ -290,7 +296,8 @@ BAD_ITEMS = [
           priority: high
           probe: {tcp: {target: "db.internal"}}
     """,
-        'config.yaml: categories[0].items[0] (S-015): tcp.target must be host:port (got "db.internal")',
+        "config.yaml: categories[0].items[0] (S-015): "
+        'tcp.target must be host:port (got "db.internal")',
     ),
     (
         "missing required field",
@@ -313,7 +320,8 @@ BAD_ITEMS = [
               - tcp: {target: "a:1"}
               - tcp: {target: "a:1", expect: shut}
     """,
-        'config.yaml: categories[0].items[0] (S-015): all[1].tcp.expect must be one of open, closed (got "shut")',
+        "config.yaml: categories[0].items[0] (S-015): "
+        'all[1].tcp.expect must be one of open, closed (got "shut")',
     ),
     (
         "argv element not a string",
@@ -397,7 +405,8 @@ def test_every_error_is_listed_at_once(tmp_path):
         ),
         (
             "extra: 1\ncategories: [{id: a, items: []}]\n",
-            "config.yaml: extra is not a known field (known: checklist, decision, defaults, engine, categories)",
+            "config.yaml: extra is not a known field "
+            "(known: checklist, decision, defaults, engine, categories)",
         ),
         (
             "categories: [{id: a, items: []}, {id: a, items: []}]\n",

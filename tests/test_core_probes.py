@@ -322,7 +322,8 @@ async def test_command_past_its_timeout_is_killed_with_its_children(tmp_path, re
     pidfile = tmp_path / "child.pid"
     script = (
         f"import subprocess, sys, time; p = subprocess.Popen([sys.executable, '-c', "
-        f"'import time; time.sleep(60)']); open({str(pidfile)!r}, 'w').write(str(p.pid)); time.sleep(60)"
+        f"'import time; time.sleep(60)']); open({str(pidfile)!r}, 'w').write(str(p.pid)); "
+        "time.sleep(60)"
     )
     r = await run({"command": {"argv": [sys.executable, "-c", script]}}, resources, timeout=2.5)
     assert r.status is Status.FAIL and r.error
@@ -407,7 +408,8 @@ async def test_attestation_older_than_max_age_is_fail(tmp_path, resources):
     [
         (
             b"status: [",
-            "T-001.yaml is not valid YAML at line 1: expected the node content, but found '<stream end>'",
+            "T-001.yaml is not valid YAML at line 1: "
+            "expected the node content, but found '<stream end>'",
         ),
         (
             b"- a list\n",
@@ -425,7 +427,8 @@ async def test_attestation_older_than_max_age_is_fail(tmp_path, resources):
         (b"\xff\xfe\x00", "T-001.yaml is not UTF-8 text"),
         (
             b"status: pass\nvalidated_by: x\ndate: 2026-01-01\nsigned: yes\n",
-            "T-001.yaml has unknown field 'signed' (known: status, validated_by, date, evidence, notes, expires)",
+            "T-001.yaml has unknown field 'signed' "
+            "(known: status, validated_by, date, evidence, notes, expires)",
         ),
     ],
 )

@@ -23,7 +23,8 @@ categories:
     title: Security
     items:
       - {id: S-1, title: file present, priority: critical, probe: {file: {path: present.txt}}}
-      - {id: S-2, title: needs a variable, priority: high, probe: {http: {url: "${APP_URL}/health"}}}
+      - {id: S-2, title: needs a variable, priority: high,
+         probe: {http: {url: "${APP_URL}/health"}}}
       - {id: S-3, title: slow command, priority: high, timeout: 3s, interval: 5s,
          probe: {command: {argv: [sleep, "2"]}}}
 """

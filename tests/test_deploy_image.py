@@ -1,4 +1,4 @@
-"""The container image definition: hadolint, the facts the issue asks for, and its entrypoint run here.
+"""The container image definition: hadolint, the facts the issue asks for, its entrypoint run here.
 
 No container engine runs on this machine, so the image is never built here; instead the
 Dockerfile is linted by the real hadolint, its instructions are checked, and the exact
@@ -28,7 +28,7 @@ CONFIG_DIR = "/etc/readiness-exporter"
 
 
 def instructions(text: str) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs of a Dockerfile, line continuations joined, comments dropped."""
+    """(INSTRUCTION, arguments) pairs of a Dockerfile, continuations joined, comments dropped."""
     joined = re.sub(r"\\\n(\s*#.*\n)*", " ", text)
     out = []
     for line in joined.splitlines():
@@ -243,8 +243,8 @@ def test_entrypoint_and_healthcheck_work_against_a_local_exporter(tmp_path, step
         assert subprocess.run(health).returncode == 0
         _, body = http_get(f"http://127.0.0.1:{port}/metrics")
         assert (
-            'readiness_item_status{category="security",item="S-001",priority="critical",status="pass"} 1.0'
-            in body.decode()
+            'readiness_item_status{category="security",item="S-001",priority="critical",'
+            'status="pass"} 1.0' in body.decode()
         ), body.decode()[:2000]
     finally:
         assert proc.stop() == 0, proc.log()

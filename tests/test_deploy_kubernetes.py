@@ -46,7 +46,7 @@ def kustomization() -> dict[str, Any]:
 
 
 def build() -> list[dict[str, Any]]:
-    """What ``kubectl apply -k`` would send, for the kustomize features used here (no name hashes)."""
+    """What ``kubectl apply -k`` would send, for kustomize features used here (no name hashes)."""
     kust = kustomization()
     unknown = set(kust) - KUSTOMIZATION_FIELDS
     assert not unknown, f"kustomization.yaml: fields this test does not render: {unknown}"
@@ -207,7 +207,8 @@ def test_service_and_servicemonitor_select_the_exporter():
     assert endpoint["port"] == port["name"] and port["targetPort"] == "http"
     # service/environment are target labels set by relabeling, not by the exporter.
     assert {r["targetLabel"] for r in endpoint["relabelings"]} == {"service", "environment"}
-    # The operator names the job after the Service; the exporter-down rules select job=~"readiness.*".
+    # The operator names the job after the Service; the exporter-down rules select
+    # job=~"readiness.*".
     assert "jobLabel" not in monitor["spec"] and service["metadata"]["name"].startswith("readiness")
     assert 'job=~"readiness.*"' in (ROOT / kubernetes_manifests.RULES).read_text()
 

@@ -233,7 +233,8 @@ async def test_reload_keeps_unchanged_items_resets_changed_adds_and_removes(writ
         categories:
           - id: a
             items:
-              - {id: K-1, title: kept with a new title, priority: high, probe: {file: {path: a.txt}}}
+              - {id: K-1, title: kept with a new title, priority: high,
+                 probe: {file: {path: a.txt}}}
               - {id: C-1, title: changed, priority: high, probe: {file: {path: a.txt, max_age: 1d}}}
               - {id: N-1, title: new, priority: high, probe: {file: {path: a.txt}}}
     """,

@@ -269,7 +269,10 @@ FAULTS = [
     ),
     Fault(
         "postgresql-refuses-connections",
-        '{sql: {dsn: "postgresql://probe@127.0.0.1:{port}/app", query: "SELECT 1", expect: "== 1"}}',
+        (
+            '{sql: {dsn: "postgresql://probe@127.0.0.1:{port}/app", '
+            'query: "SELECT 1", expect: "== 1"}}'
+        ),
         r"cannot connect to the database: .*Connection refused",
         closed,
     ),
@@ -436,21 +439,27 @@ def test_shared_faults_servers_really_misbehave():
     """The fault servers do what they claim, or the suite above proves nothing."""
     import socket
 
-    with faults.Server(faults.never_answers) as port:
-        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
-            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-            s.settimeout(0.5)
-            with pytest.raises(socket.timeout):
-                s.recv(1)
-    with faults.Server(faults.redirects_forever) as port:
-        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
-            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-            assert s.recv(100).startswith(b"HTTP/1.1 302")
-    with faults.Server(faults.huge_body(3 * 1024 * 1024)) as port:
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-            got = b""
-            # Headers come first, so the body's end arrives after more than 3 MiB: read to it.
-            while not got.endswith(b"END-OF-BODY") and (chunk := s.recv(1 << 20)):
-                got += chunk
-            assert got.endswith(b"END-OF-BODY")
+    with (
+        faults.Server(faults.never_answers) as port,
+        socket.create_connection(("127.0.0.1", port), timeout=2) as s,
+    ):
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.settimeout(0.5)
+        with pytest.raises(socket.timeout):
+            s.recv(1)
+    with (
+        faults.Server(faults.redirects_forever) as port,
+        socket.create_connection(("127.0.0.1", port), timeout=2) as s,
+    ):
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert s.recv(100).startswith(b"HTTP/1.1 302")
+    with (
+        faults.Server(faults.huge_body(3 * 1024 * 1024)) as port,
+        socket.create_connection(("127.0.0.1", port), timeout=5) as s,
+    ):
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        got = b""
+        # Headers come first, so the body's end arrives after more than 3 MiB: read to it.
+        while not got.endswith(b"END-OF-BODY") and (chunk := s.recv(1 << 20)):
+            got += chunk
+        assert got.endswith(b"END-OF-BODY")

@@ -134,9 +134,15 @@ def test_duplicates_and_unknown_priorities_are_warnings_and_the_result_still_val
         """)
     checklist = parse(text, "ops.md")
     assert checklist.warnings == [
-        'ops.md:5: O-1: unknown priority "urgent" (expected one of critical, high, medium, low): using medium',
+        (
+            'ops.md:5: O-1: unknown priority "urgent" '
+            "(expected one of critical, high, medium, low): using medium"
+        ),
         "ops.md:5: duplicate ID O-1 (first at line 4): imported as O-1-2",
-        "ops.md:6: O-2: unknown priority none (expected one of critical, high, medium, low): using critical",
+        (
+            "ops.md:6: O-2: unknown priority none "
+            "(expected one of critical, high, medium, low): using critical"
+        ),
     ]
     path = tmp_path / "config.yaml"
     path.write_text(render(checklist, "ops.md"))

@@ -18,7 +18,8 @@ categories:
   - id: security
     title: Security
     items:
-      - {id: S-1, title: "passes, \\"quoted\\"", priority: critical, interval: 30s, probe: {file: {path: present.txt}}}
+      - {id: S-1, title: "passes, \\"quoted\\"", priority: critical, interval: 30s,
+         probe: {file: {path: present.txt}}}
       - {id: S-2, title: fails, priority: high, probe: {file: {path: absent.txt}}}
       - {id: S-3, title: not configured, priority: high, probe: {file: {path: "${UNSET}"}}}
   - id: team

@@ -111,8 +111,8 @@ async def test_reload_drops_removed_items_and_adds_new_ones(tmp_path: Path) -> N
     assert text == _reference(exposition)
     assert b'item="S-002"' not in text
     assert (
-        b'readiness_item_status{category="security",item="S-004",priority="high",status="pending"} 1.0'
-        in text
+        b'readiness_item_status{category="security",item="S-004",priority="high",'
+        b'status="pending"} 1.0' in text
     )
     await engine.stop()
 
@@ -150,7 +150,8 @@ async def test_rows_across_several_blocks_rewrite_only_what_changed(tmp_path: Pa
         for n in range(count)
     )
     (tmp_path / "config.yaml").write_text(
-        f"checklist: {{name: Blocks}}\ncategories:\n- id: files\n  title: Files\n  items:\n{items}\n"
+        "checklist: {name: Blocks}\ncategories:\n"
+        f"- id: files\n  title: Files\n  items:\n{items}\n"
     )
     for n in range(7):
         (tmp_path / f"f{n}.txt").write_text("x")

@@ -1,4 +1,4 @@
-"""File probe on real files under tmp_path: globs, freshness, size, patterns, headings, documents."""
+"""File probe on real files in tmp_path: globs, freshness, size, patterns, headings, documents."""
 
 from __future__ import annotations
 
@@ -131,7 +131,9 @@ async def test_yaml_document_with_jmespath(tmp_path):
                 "document": "yaml",
                 "assert": [
                     {
-                        "path": "values(services)[?deploy.resources.limits.cpus == null] | length(@)",
+                        "path": (
+                            "values(services)[?deploy.resources.limits.cpus == null] | length(@)"
+                        ),
                         "expect": "== 0",
                     },
                     {"path": "length(keys(services))", "expect": ">= 2"},
@@ -205,7 +207,8 @@ async def test_fifo_is_refused_instead_of_blocking(tmp_path):
         ),
         (
             {"path": "a", "must_not_match": ["(unclosed"]},
-            "file.must_not_match[0] must be a valid regular expression (missing ), unterminated subpattern "
+            "file.must_not_match[0] must be a valid regular expression "
+            "(missing ), unterminated subpattern "
             'at position 0) (got "(unclosed")',
         ),
         (

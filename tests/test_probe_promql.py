@@ -248,7 +248,8 @@ async def test_answer_over_the_cap_says_so(tmp_path, monkeypatch):
     [
         (
             {"url": "http://p:9090", "query": "up", "expect": "~ 1"},
-            'promql.expect must start with one of ==, !=, <, <=, >, >=, contains, length (got "~ 1")',
+            "promql.expect must start with one of ==, !=, <, <=, >, >=, "
+            'contains, length (got "~ 1")',
         ),
         (
             {"url": "p:9090", "query": "up"},

@@ -1,4 +1,4 @@
-"""Report probe on real reports: JUnit from pytest itself, Cobertura from coverage.py, Trivy JSON."""
+"""Report probe on real reports: JUnit by pytest itself, Cobertura by coverage.py, Trivy JSON."""
 
 from __future__ import annotations
 

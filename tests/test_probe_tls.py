@@ -221,7 +221,8 @@ async def test_closed_port_fails(tmp_path):
         ),
         (
             {"target": "localhost:443", "verify": False},
-            "tls.verify is not a known field (known: ca_file, critical_days, min_version, server_name, "
+            "tls.verify is not a known field "
+            "(known: ca_file, critical_days, min_version, server_name, "
             "target, warn_days)",
         ),
     ],

@@ -134,7 +134,10 @@ async def test_junit_stays_parseable_when_outputs_carry_control_characters(write
 
     server = await asyncio.start_server(greet, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    loud = "import sys; sys.stderr.write('\\x1b[31mE501 line too long\\x00\\x01\\x1b[0m\\n'); sys.exit(1)"
+    loud = (
+        "import sys; sys.stderr.write('\\x1b[31mE501 line too long\\x00\\x01\\x1b[0m\\n'); "
+        "sys.exit(1)"
+    )
     path = write_config(f"""
         categories:
         - id: app

@@ -74,8 +74,10 @@ BROKEN = FLEET[1]
 
 def config_for(exporter: Exporter, targets: Targets) -> str:
     items = "".join(
-        f"  - id: {item}\n    title: {exporter.service} answers ({item})\n    priority: {priority}\n"
-        f"    probe: {{http: {{url: '{targets.base}{exporter.path}/{item}', expect_status: [200]}}}}\n"
+        f"  - id: {item}\n    title: {exporter.service} answers ({item})\n"
+        f"    priority: {priority}\n"
+        f"    probe: {{http: {{url: '{targets.base}{exporter.path}/{item}', "
+        "expect_status: [200]}}\n"
         for item, priority in exporter.items.items()
     )
     return (

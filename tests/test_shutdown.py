@@ -41,7 +41,8 @@ def test_sigterm_cancels_probes_kills_children_and_exits_0(tmp_path: Path):
                 priority: high
                 interval: 10m
                 timeout: 5m
-                probe: {{command: {{argv: [{sys.executable}, -c, "{STUBBORN.replace("{tmp}", str(tmp_path))}"]}}}}
+                probe: {{command: {{argv: [{sys.executable}, -c,
+                  "{STUBBORN.replace("{tmp}", str(tmp_path))}"]}}}}
     """)
     )
     proc, base = start_exporter(config, tmp_path / "exporter.log")

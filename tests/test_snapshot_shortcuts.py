@@ -1,4 +1,4 @@
-"""The shortcuts taken for large checklists keep their meaning: readiness and per-category tallies."""
+"""Shortcuts taken for large checklists keep their meaning: readiness and per-category tallies."""
 
 from __future__ import annotations
 

@@ -122,33 +122,37 @@ BAD = [
     (
         "tls_server_config: {cert_file: a.crt, key_file: a.key, min_version: TLS9}\n",
         [
-            'web.yml: tls_server_config.min_version must be one of TLS10, TLS11, TLS12, TLS13 (got "TLS9")'
+            "web.yml: tls_server_config.min_version must be one of "
+            'TLS10, TLS11, TLS12, TLS13 (got "TLS9")'
         ],
     ),
     (
-        "tls_server_config: {cert_file: a.crt, key_file: a.key, client_auth_type: RequireAndVerifyClientCert}\n",
+        "tls_server_config: {cert_file: a.crt, key_file: a.key, "
+        "client_auth_type: RequireAndVerifyClientCert}\n",
         [
             "web.yml: tls_server_config.client_ca_file is required with client_auth_type "
             "RequireAndVerifyClientCert"
         ],
     ),
     (
-        "tls_server_config: {cert_file: a.crt, key_file: a.key, client_auth_type: RequireAnyClientCert, client_ca_file: c}\n",
+        "tls_server_config: {cert_file: a.crt, key_file: a.key, "
+        "client_auth_type: RequireAnyClientCert, client_ca_file: c}\n",
         [
-            "web.yml: tls_server_config.client_auth_type RequireAnyClientCert is not supported: Python's "
-            "TLS cannot accept a client certificate it does not verify; use VerifyClientCertIfGiven or "
-            "RequireAndVerifyClientCert"
+            "web.yml: tls_server_config.client_auth_type RequireAnyClientCert is not supported: "
+            "Python's TLS cannot accept a client certificate it does not verify; "
+            "use VerifyClientCertIfGiven or RequireAndVerifyClientCert"
         ],
     ),
     (
-        "tls_server_config: {cert_file: a.crt, key_file: a.key, cipher_suites: [TLS_AES_128_GCM_SHA256]}\n",
+        "tls_server_config: {cert_file: a.crt, key_file: a.key, "
+        "cipher_suites: [TLS_AES_128_GCM_SHA256]}\n",
         ["web.yml: tls_server_config.cipher_suites is not supported by readiness-exporter"],
     ),
     (
         "basic_auth_users: {alice: hunter2-plain-password}\n",
         [
-            "web.yml: basic_auth_users.alice must be a bcrypt hash ($2y$10$... , 60 characters), e.g. "
-            "from htpasswd -nBC 10 USER"
+            "web.yml: basic_auth_users.alice must be a bcrypt hash ($2y$10$... , 60 characters), "
+            "e.g. from htpasswd -nBC 10 USER"
         ],
     ),
     (
@@ -224,7 +228,7 @@ def every_path(config: Path) -> list[tuple[str, str]]:
 
 @pytest.fixture
 def secured(tmp_path, ca, write_config):
-    """An exporter process with TLS and basic auth; yields (base URL, client TLS context, config)."""
+    """An exporter with TLS and basic auth; yields (base URL, client TLS context, config)."""
     config = write_config(CONFIG)
     write_tls_files(ca, tmp_path)
     web = tmp_path / "web.yml"

@@ -24,10 +24,12 @@ def render(snap: Snapshot) -> str:
         lines.append("")
     sc = snap.scores
     lines.append(
-        f"Total score     {_pct(sc.total.score)}  ({sc.total.passed} of {sc.total.applicable} applicable items PASS)"
+        f"Total score     {_pct(sc.total.score)}  "
+        f"({sc.total.passed} of {sc.total.applicable} applicable items PASS)"
     )
     lines.append(
-        f"Critical score  {_pct(sc.critical.score)}  ({sc.critical.passed} of {sc.critical.applicable} applicable critical items PASS)"
+        f"Critical score  {_pct(sc.critical.score)}  "
+        f"({sc.critical.passed} of {sc.critical.applicable} applicable critical items PASS)"
     )
     lines.append(f"Decision        {sc.decision.label}: {sc.reason}")
     return "\n".join(lines) + "\n"

@@ -151,12 +151,15 @@ def cards(snap: Snapshot, filters: Filters) -> str:
 
 def filter_form(snap: Snapshot, filters: Filters, shown: int) -> str:
     options = ['<option value="">All categories</option>'] + [
-        f'<option value="{e(c.id)}"{" selected" if c.id == filters.category else ""}>{e(c.title)}</option>'
+        f'<option value="{e(c.id)}"{" selected" if c.id == filters.category else ""}>'
+        f"{e(c.title)}</option>"
         for c in snap.checklist.categories
     ]
     return f"""<form class="filters" method="get" action="/" id="filters">
-<label><input type="checkbox" name="failing" value="1"{" checked" if filters.failing else ""}> Failing only</label>
-<label><input type="checkbox" name="critical" value="1"{" checked" if filters.critical else ""}> Critical only</label>
+<label><input type="checkbox" name="failing" value="1"\
+{" checked" if filters.failing else ""}> Failing only</label>
+<label><input type="checkbox" name="critical" value="1"\
+{" checked" if filters.critical else ""}> Critical only</label>
 <label>Category <select name="category">{"".join(options)}</select></label>
 <button type="submit">Apply</button>
 <a href="/" class="reset">Show all</a>
@@ -190,7 +193,8 @@ def row(state: ItemState, now: float) -> str:
         f'<td data-label="Priority" class="priority p-{e(item.priority)}">{e(item.priority)}</td>'
         f'<td data-label="Status">{badge(state.status)}</td>'
         f'<td data-label="Observed" class="summary">{e(state.result.summary)}</td>'
-        f'<td data-label="Checked"><time datetime="{iso(state.checked_at)}">{ago(state.checked_at, now)}</time></td>'
+        f'<td data-label="Checked"><time datetime="{iso(state.checked_at)}">'
+        f"{ago(state.checked_at, now)}</time></td>"
         f'<td data-label="Evidence">{evidence_html(state.result.evidence, short=True)}</td></tr>'
     )
 
@@ -211,7 +215,8 @@ def board(snap: Snapshot, filters: Filters, now: float | None = None) -> str:
 <tbody>
 {rows}
 </tbody></table>
-<p class="taken">As of <time datetime="{iso(snap.taken_at)}">{e(iso(snap.taken_at))}</time>; refreshes every {REFRESH_SECONDS}s.</p>
+<p class="taken">As of <time datetime="{iso(snap.taken_at)}">{e(iso(snap.taken_at))}</time>; \
+refreshes every {REFRESH_SECONDS}s.</p>
 </main>"""
     return page(f"{snap.scores.decision.label} — {snap.checklist.name}", body, refresh=True)
 
@@ -266,7 +271,8 @@ def item_page(
     if debug is not None:
         debug_html = (
             f'<section class="probe-now" id="probe-now"><h2>Probe now: '
-            f'{badge(result.status)}</h2><pre class="debug">{e(chr(10).join(debug))}</pre></section>'
+            f"{badge(result.status)}</h2>"
+            f'<pre class="debug">{e(chr(10).join(debug))}</pre></section>'
         )
     button = (
         f'<form method="post" action="/items/{quote(item.id)}/probe" class="probe-form">'
@@ -277,7 +283,8 @@ def item_page(
     body = f"""<main id="item">
 <p><a href="/">← Board</a></p>
 <h1><span class="item-id">{e(item.id)}</span> {e(item.title)}</h1>
-<p class="result">{badge(result.status)} <span class="summary" id="summary">{e(result.summary)}</span></p>
+<p class="result">{badge(result.status)} \
+<span class="summary" id="summary">{e(result.summary)}</span></p>
 {button}
 {debug_html}
 <dl class="facts">{fact_html}</dl>

@@ -1,4 +1,4 @@
-"""``--web.config.file``: TLS and basic auth for the exporter's endpoints, in exporter-toolkit format.
+"""``--web.config.file``: TLS and basic auth for the endpoints, in exporter-toolkit format.
 
 The file is the one Prometheus, Alertmanager and the official exporters read, so
 ``promtool check web-config`` validates it::
