@@ -278,7 +278,7 @@ async def phase_sigterm(work: Path, rounds: int) -> bool:
 """)
     times, codes = [], []
     for _ in range(rounds):
-        proc, base = start(config, work)
+        proc, _base = start(config, work)
         await asyncio.sleep(0.5)
         proc.proc.send_signal(signal.SIGTERM)
         started = time.monotonic()

@@ -121,7 +121,7 @@ def parse(text: str, source: str = "checklist.md") -> Checklist:
     """The sections, items and warnings of a Markdown checklist."""
     lines = text.splitlines()
     repaired = [repair_line(line) for line in lines]
-    repaired_count = sum(a != b for a, b in zip(lines, repaired))
+    repaired_count = sum(a != b for a, b in zip(lines, repaired, strict=False))
     warnings: list[str] = []
     if repaired_count:
         warnings.append(

@@ -353,7 +353,7 @@ class Exposition:
             )
             self._update_rows(snap)
             parts: list[bytes] = []
-            for header, blocks in zip(HEADERS, self._blocks):
+            for header, blocks in zip(HEADERS, self._blocks, strict=True):
                 parts.append(header)
                 parts.extend(blocks)
             parts.append(generate_latest(_Families(score_families(snap, reload))))
@@ -394,10 +394,10 @@ class Exposition:
                     else ItemLines(state.item)
                 )
                 rows[pos] = (state, writer)
-                for column, lines in zip(columns, writer.lines(state)):
+                for column, lines in zip(columns, writer.lines(state), strict=True):
                     column[pos] = lines
                 dirty.add(pos // BLOCK)
         for b in dirty:
-            for column, blocks in zip(columns, self._blocks):
+            for column, blocks in zip(columns, self._blocks, strict=True):
                 blocks[b] = b"".join(column[b * BLOCK : (b + 1) * BLOCK])
         dirty.clear()

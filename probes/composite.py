@@ -53,7 +53,7 @@ def _evidence(spec: Spec, results: list[Result]) -> dict[str, Any]:
     return {
         "probes": [
             {"kind": c.kind, "status": r.status.value, "summary": r.summary}
-            for c, r in zip(spec.probes, results)
+            for c, r in zip(spec.probes, results, strict=True)
         ]
     }
 
@@ -66,7 +66,7 @@ def _expiry(results: list[Result]) -> float | None:
 def _failing(spec: Spec, results: list[Result]) -> str:
     return "; ".join(
         f"{c.kind}: {r.summary}"
-        for c, r in zip(spec.probes, results)
+        for c, r in zip(spec.probes, results, strict=True)
         if r.status is not Status.PASS
     )
 
@@ -93,7 +93,7 @@ async def probe_all(spec: Spec, ctx: ProbeContext) -> Result:
 async def probe_any(spec: Spec, ctx: ProbeContext) -> Result:
     """PASS when at least one probe passes, FAIL when none does."""
     results = await run_children(spec, ctx)
-    winners = [c.kind for c, r in zip(spec.probes, results) if r.status is Status.PASS]
+    winners = [c.kind for c, r in zip(spec.probes, results, strict=True) if r.status is Status.PASS]
     if winners:
         return Result(
             Status.PASS,

@@ -121,7 +121,7 @@ def format_duration(seconds: float) -> str:
     """The shortest duration text for a number of seconds (``90s`` -> ``1m30s``)."""
     if seconds < 1 and seconds > 0:
         return f"{seconds * 1000:.0f}ms"
-    parts, rest = [], int(round(seconds))
+    parts, rest = [], round(seconds)
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         if rest >= size:
             parts.append(f"{rest // size}{unit}")

@@ -121,7 +121,7 @@ def content_problems(spec: Spec, path: Path, size: int) -> list[Problem]:
     try:
         text = _read_text(path)
     except OSError as exc:
-        return problems + [(Status.FAIL, f"cannot be read ({exc.strerror})")]
+        return [*problems, (Status.FAIL, f"cannot be read ({exc.strerror})")]
     if spec.content_regex is not None and not spec.content_regex.search(text):
         problems.append((Status.FAIL, f"does not match /{spec.content_regex.pattern}/"))
     absent = [p.pattern for p in spec.must_match if not p.search(text)]

@@ -153,7 +153,7 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
             Status.FAIL, f"{len(samples)} series, expected at least {spec.min_series}", evidence
         )
     numbers = [as_number(v) for _, v in samples]
-    nan = [s for (s, _), n in zip(samples, numbers) if n is not None and math.isnan(n)]
+    nan = [s for (s, _), n in zip(samples, numbers, strict=True) if n is not None and math.isnan(n)]
     if spec.expect is None:
         return Result(
             Status.PASS, f"{len(samples)} series, expected at least {spec.min_series}", evidence

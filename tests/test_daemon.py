@@ -55,7 +55,7 @@ def exporter(tmp_path):
 
 
 def test_ready_after_first_round_then_metrics_and_promtool(exporter):
-    proc, base, _ = exporter
+    _proc, base, _ = exporter
     status, body = http_get(f"{base}/-/ready")
     # The slow command keeps the first round open for 2 s after start.
     assert status == 503 and body in (

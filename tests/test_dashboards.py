@@ -61,7 +61,7 @@ def test_variable_queries_are_label_values_of_exported_metrics(dashboards):
     exported = EXPORTED.read_text()
     for path, d in dashboards.items():
         for name, query in variable_queries(d).items():
-            selector, label = parse_label_values(query)
+            selector, _label = parse_label_values(query)
             metric = (selector or "").split("{")[0]
             assert metric and f'"{metric}"' in exported, f"{path.name}: ${name} uses {metric!r}"
 

@@ -92,7 +92,7 @@ def test_healthcheck_asks_healthy_with_python(steps):
 
 def test_port_signals_entrypoint_and_config_location(steps):
     final = final_stage(steps)
-    words = {w: a for w, a in final}
+    words = dict(final)
     assert words["EXPOSE"] == str(DEFAULT_PORT)
     assert words["STOPSIGNAL"] == "SIGTERM"
     # Exec form: JSON arrays, so no shell stands between the runtime's signals and the exporter.

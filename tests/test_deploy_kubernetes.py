@@ -100,7 +100,7 @@ def unknown_fields(given: Any, known: Any, where: str = "") -> list[str]:
     if isinstance(given, list) and isinstance(known, list):
         return [
             p
-            for i, (g, k) in enumerate(zip(given, known))
+            for i, (g, k) in enumerate(zip(given, known, strict=False))
             for p in unknown_fields(g, k, f"{where}[{i}]")
         ]
     return []
@@ -280,7 +280,9 @@ def test_kubectl_kustomize_renders_what_this_test_checks():
     config_map["metadata"]["name"] = generated
     assert names(rendered) == names(ours)
     for doc, mine in zip(
-        sorted(rendered, key=lambda d: d["kind"]), sorted(ours, key=lambda d: d["kind"])
+        sorted(rendered, key=lambda d: d["kind"]),
+        sorted(ours, key=lambda d: d["kind"]),
+        strict=False,
     ):
         assert doc["metadata"].get("labels") == mine["metadata"].get("labels"), doc["kind"]
     assert config_map["data"] == by_kind(ours, "ConfigMap")["data"]

@@ -45,7 +45,7 @@ def test_sigterm_cancels_probes_kills_children_and_exits_0(tmp_path: Path):
                   "{STUBBORN.replace("{tmp}", str(tmp_path))}"]}}}}
     """)
     )
-    proc, base = start_exporter(config, tmp_path / "exporter.log")
+    proc, _base = start_exporter(config, tmp_path / "exporter.log")
     try:
         pids_file = tmp_path / "pids"
         wait_until(
