@@ -106,10 +106,9 @@ local expr = import '../lib/expressions.libsonnet';
             'The readiness decision fell to NO-GO because of critical items.',
             oneLine(|||
               {{ $labels.instance }} (job {{ $labels.job }}) has been NO-GO for %s after having
-              been GO or GO WITH CAUTION:
+              been GO or GO WITH CAUTION; critical items not PASS:
               {{ with printf "count(readiness_item_status{job=%%q,instance=%%q,priority=\"critical\",status=~\"fail|partial|pending\"} == 1)"
-              $labels.job $labels.instance | query }}{{ . | first | value }}{{ end }} critical
-              items are not PASS.
+              $labels.job $labels.instance | query }}{{ . | first | value }}{{ end }}.
             ||| % d.noGo['for']),
           ),
           alert(
