@@ -50,7 +50,7 @@ function(c)
              ],
              { unit: 'reqps', min: 0 }),
       series('Probe errors by item', 'Errored probe runs per item.', [0, 12, 12, 8],
-             [g.target('increase(readiness_probe_errors_total{%s}[$__rate_interval]) > 0' % s, legend='{{item}} {{instance}}')],
+             [g.target('increase(readiness_probe_errors_total{%s}[$__rate_interval])' % s, legend='{{item}} {{instance}}')],
              { unit: 'none', min: 0 }),
       series('Staleness (intervals since last probe)', "Time since each item's last probe run, in its own intervals; above 3 ReadinessProbesStale fires.", [12, 12, 12, 8],
              [g.target('(time() - readiness_item_last_probe_timestamp_seconds{%(s)s}) / on (job, instance, item) readiness_item_interval_seconds{%(s)s}' % { s: s }, legend='{{item}} {{instance}}')],
