@@ -29,6 +29,7 @@ import pytest
 import yaml
 from support.dashboards import (
     ANNOUNCED,
+    MAY_BE_EMPTY_FOR_SOME_ITEMS,
     load_dashboards,
     metrics_in,
     panel_queries,
@@ -55,12 +56,6 @@ EVALUATION = 1.0
 SLACK = 10.0  # for a loaded 2-core machine: the bound is 2 x worst case + SLACK
 RATE_INTERVAL = "4s"  # Grafana's $__rate_interval for a 1s scrape interval: 4 x scrape
 PROBED_ITEMS = ("A-001", "A-002", "B-001")
-# Panels that may be empty for some items: only attestation and TLS probes report an expiry; only
-# items with an accepted risk have one.
-MAY_BE_EMPTY_FOR_SOME_ITEMS = {
-    ("readiness-item", "Expiry"),
-    ("readiness-item", "Risk accepted until"),
-}
 STORM_ITEMS = 12  # more than the mixin's default stormItems (10)
 
 CONFIG = """\

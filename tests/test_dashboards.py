@@ -111,6 +111,12 @@ def test_no_hard_coded_datasource_uid_or_import_placeholder(dashboards):
             assert uid == "${datasource}" or uid in EXPECTED, f"{path.name}: hard-coded uid {uid!r}"
 
 
+def test_panel_titles_are_unique_per_dashboard(dashboards):
+    for path, d in dashboards.items():
+        titles = [p["title"] for p in panels(d)]
+        assert len(titles) == len(set(titles)), f"{path.name}: {titles}"
+
+
 def test_panels_fit_the_grid_without_overlap(dashboards):
     for path, d in dashboards.items():
         ids = [p["id"] for p in panels(d)]

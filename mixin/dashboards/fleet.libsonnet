@@ -27,7 +27,7 @@ function(c)
     'Every readiness exporter: its decision, scores, blockers and how long it has held its decision. Click an instance for its overview.',
     g.variables(c.readinessSelector),
     [
-      countPanel('Exporters', 'Readiness exporters Prometheus scrapes (up, whatever their state).', 0,
+      countPanel('Scraped exporters', 'Readiness exporters Prometheus scrapes (up, whatever their state).', 0,
                  g.target('count(up{%s}) or vector(0)' % s, legend='exporters', instant=true), 'blue'),
       countPanel('GO', 'Exporters whose decision is GO.', 6, count('go'), 'green'),
       countPanel('GO WITH CAUTION', 'Exporters whose decision is GO WITH CAUTION.', 12, count('go_with_caution'), 'orange'),

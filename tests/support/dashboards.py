@@ -37,6 +37,11 @@ ANNOUNCED = frozenset(
         "process_max_fds",
     }
 )
+# Panels that may be empty for an item: only attestation and TLS probes report an expiry, only
+# items with an accepted risk have one.
+MAY_BE_EMPTY_FOR_SOME_ITEMS = frozenset(
+    {("readiness-item", "Expiry"), ("readiness-item", "Risk accepted until")}
+)
 METRIC = re.compile(r"\b((?:readiness|process)_[a-z_]+|up|scrape_[a-z_]+)\b")
 
 
