@@ -11,6 +11,12 @@ test:
 soak:
 	.venv/bin/python bench/soak.py
 
+# The monitoring mixin (mixin/, docs/alerts-and-dashboards.md) rendered into the rule file, the
+# dashboards and their Kubernetes forms; `scripts/mixin.py --check` says what is out of date.
+.PHONY: mixin
+mixin:
+	.venv/bin/python scripts/mixin.py
+
 # Deployment (docs/deploy.md): copies kustomize needs inside deploy/kubernetes/, pinned image deps.
 .PHONY: prometheusrule kubernetes-manifests requirements
 prometheusrule kubernetes-manifests:

@@ -1,5 +1,6 @@
 """The shipped alerting rules: promtool's checks and unit tests, the conventions the issue sets,
-the runbook's anchors, and the example Alertmanager config (amtool)."""
+the runbook's anchors, and the example Alertmanager config (amtool). The rules are rendered from
+mixin/ (tests/test_mixin.py checks the rendering)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,12 @@ REQUIRED = {
     "ReadinessExporterDown",
     "ReadinessExporterAbsent",
     "ReadinessConfigReloadFailed",
+    "ReadinessAttestationExpired",
+    "ReadinessRiskAcceptanceExpired",
+    "ReadinessManyItemsRegressed",
 }
+# Labels every alert about one item carries, joined from readiness_item_info.
+ITEM_LABELS = "group_left (title, category, priority, probe, owner)"
 
 
 def alerting_rules() -> list[dict]:
@@ -51,24 +57,59 @@ def test_promtool_unit_tests_pass():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_promtool_unit_tests_can_fail(tmp_path):
-    """A rule file whose regression alert forgets "was PASS" fails the shipped unit tests."""
-    broken = RULES.read_text().replace("and on (job, instance, item) readiness_item:has_passed", "")
-    assert broken != RULES.read_text()
-    (tmp_path / "readiness.rules.yml").write_text(broken)
+def _broken(rules: dict, alter) -> dict:
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            alter(rule)
+    return rules
+
+
+def _forget_last_pass(rule: dict) -> None:
+    """Every item counts as having passed (its info series stands in for the last PASS)."""
+    rule["expr"] = rule["expr"].replace(
+        "readiness_item_last_pass_timestamp_seconds", "readiness_item_info"
+    )
+
+
+def _page_on_attestations(rule: dict) -> None:
+    rule["expr"] = rule["expr"].replace('probe!="attestation"', 'probe=~".*"')
+
+
+def _no_hold_between_runs(rule: dict) -> None:
+    """The error share over the window only, forgotten when the last run leaves it."""
+    if rule.get("record") == "readiness_item:probe_errors:ratio":
+        rule["expr"] = rule["expr"].split("or on")[0]
+
+
+@pytest.mark.parametrize(
+    "alter, test_file, found",
+    [
+        (_forget_last_pass, "item_regressed_test.yml", "S-002"),  # never PASS, now pages
+        (_page_on_attestations, "item_regressed_test.yml", "A-001"),  # paperwork pages
+        (_no_hold_between_runs, "probes_test.yml", "H-1"),  # the hourly item flaps
+    ],
+)
+def test_promtool_unit_tests_can_fail(tmp_path, alter, test_file, found):
+    """A rule file without one of the rules' safeguards fails the shipped unit tests."""
+    broken = _broken(yaml.safe_load(RULES.read_text()), alter)
+    assert broken != yaml.safe_load(RULES.read_text())
+    (tmp_path / "readiness.rules.yml").write_text(yaml.safe_dump(broken))
     (tmp_path / "tests").mkdir()
-    test = tmp_path / "tests" / "item_regressed_test.yml"
-    test.write_text((ALERTS / "tests" / "item_regressed_test.yml").read_text())
+    test = tmp_path / "tests" / test_file
+    test.write_text((ALERTS / "tests" / test_file).read_text())
     result = run([require("promtool"), "test", "rules", str(test)])
     assert result.returncode != 0
-    assert "S-002" in result.stdout + result.stderr  # the never-PASS item now fires
+    assert found in result.stdout + result.stderr
 
 
 def test_the_issue_s_alerts_exist_with_conventional_names_and_labels():
     rules = alerting_rules()
-    names = [r["alert"] for r in rules]
-    assert len(names) == len(set(names)), names
-    assert set(names) >= REQUIRED, REQUIRED - set(names)
+    # A name appears twice only as a page and a ticket of the same condition split by its cause
+    # (ReadinessNoGo, ReadinessManyItemsRegressed), as the mixins' severity pairs do.
+    variants = [(r["alert"], r["labels"]["severity"]) for r in rules]
+    assert len(variants) == len(set(variants)), variants
+    names = {r["alert"] for r in rules}
+    assert names >= REQUIRED, REQUIRED - names
     for rule in rules:
         name = rule["alert"]
         assert re.fullmatch(r"Readiness([A-Z][a-z]+)+", name), name
@@ -98,12 +139,55 @@ def test_aggregating_alerts_keep_target_labels():
         assert not re.search(r"\b(max|min|sum|avg|count) by\b", rule["expr"]), rule["alert"]
 
 
-def test_item_alerts_name_the_item_and_its_title():
+def item_alerts() -> list[dict]:
+    """Alerts about one item each; ReadinessManyItemsRegressed counts items per exporter."""
+    return [
+        r
+        for r in alerting_rules()
+        if ("readiness_item" in r["expr"] or "readiness_probe" in r["expr"])
+        and "count without (item)" not in r["expr"]
+        and "readiness_decision{" not in r["expr"]
+    ]
+
+
+def test_item_alerts_name_the_item_its_title_and_carry_its_labels():
+    """Alertmanager routes on probe kind, priority, category and owner: item alerts carry them."""
+    assert {r["alert"] for r in item_alerts()} >= {
+        "ReadinessCriticalItemRegressed",
+        "ReadinessAttestationExpired",
+        "ReadinessProbeErrors",
+    }
+    for rule in item_alerts():
+        description = rule["annotations"]["description"]
+        assert "$labels.item" in description and "$labels.title" in description, rule["alert"]
+        assert ITEM_LABELS in " ".join(rule["expr"].split()), f"{rule['alert']}: {ITEM_LABELS}"
+        assert '"owner", "$1", "item_owner"' in rule["expr"], rule["alert"]
+
+
+def test_attestations_never_page():
+    """Expired evidence is a ticket: paging alerts about items leave attestations out."""
     for rule in alerting_rules():
-        if "readiness_item" in rule["expr"] or "readiness_probe" in rule["expr"]:
-            description = rule["annotations"]["description"]
-            assert "$labels.item" in description and "$labels.title" in description, rule["alert"]
-            assert "readiness_item_info" in rule["expr"], f"{rule['alert']} does not join the title"
+        if rule["labels"]["severity"] == "critical" and "readiness_item_status" in rule["expr"]:
+            assert 'probe!="attestation"' in rule["expr"] or (
+                'readiness_item_info{job=~"readiness.*", probe="attestation"}' in rule["expr"]
+            ), rule["alert"]
+
+
+def test_no_hard_coded_decision_thresholds():
+    """The thresholds come from readiness_decision_threshold_ratio, as `decision:` sets them."""
+    text = RULES.read_text()
+    assert not re.search(r"\b0\.9[05]?\b|\b9[05] ?%", text)
+    assert "readiness_decision_threshold_ratio" in text
+
+
+def test_no_recording_rule_latches():
+    """ "Was PASS" is the exporter's last-PASS time, not a latch forgotten after 5 minutes."""
+    doc = yaml.safe_load(RULES.read_text())
+    recorded = {r["record"] for g in doc["groups"] for r in g["rules"] if "record" in r}
+    assert recorded == {"readiness_item:probe_errors:ratio"}
+    for rule in alerting_rules():
+        if "Regressed" in rule["alert"] or rule["alert"] == "ReadinessAttestationExpired":
+            assert "readiness_item_last_pass_timestamp_seconds" in rule["expr"], rule["alert"]
 
 
 def test_runbook_has_a_section_per_alert_at_its_runbook_url():
@@ -115,7 +199,7 @@ def test_runbook_has_a_section_per_alert_at_its_runbook_url():
         path, _, anchor = url.partition("#")
         assert path.endswith("alerts/runbook.md"), url
         assert anchor == rule["alert"].lower() and anchor in anchors, f"{rule['alert']}: {url}"
-    assert len(anchors) == len(alerting_rules()), "a runbook section without an alert"
+    assert anchors == {r["alert"].lower() for r in alerting_rules()}, "a section without an alert"
 
 
 def test_every_alert_has_unit_tests_that_fire_and_stay_silent():

@@ -79,6 +79,11 @@ def build() -> list[dict[str, Any]]:
     return docs
 
 
+# kube-prometheus-stack's Prometheus selects PrometheusRules and ServiceMonitors by the label
+# `release: <its Helm release name>`; kustomization.yaml documents it and sets this default.
+CHART_RELEASE = {"release": "kube-prometheus-stack"}
+
+
 def by_kind(docs: list[dict[str, Any]], kind: str) -> dict[str, Any]:
     found = [d for d in docs if d["kind"] == kind]
     assert len(found) == 1, f"expected one {kind}, found {len(found)}"
@@ -213,6 +218,30 @@ def test_service_and_servicemonitor_select_the_exporter():
     assert 'job=~"readiness.*"' in (ROOT / kubernetes_manifests.RULES).read_text()
 
 
+def test_rules_and_monitor_carry_kube_prometheus_stack_s_release_label():
+    docs = build()
+    for kind in ("PrometheusRule", "ServiceMonitor"):
+        labels = by_kind(docs, kind)["metadata"]["labels"]
+        assert labels.items() >= CHART_RELEASE.items(), f"{kind}: {labels}"
+    # A setting of the kustomization (an overlay changes one place), not of the generated files.
+    assert {"pairs": CHART_RELEASE, "includeSelectors": False} in kustomization()["labels"]
+    assert "release" not in (KUBE / "prometheusrule.yaml").read_text()
+
+
+def test_dashboards_are_configmaps_for_the_grafana_sidecar():
+    """One ConfigMap per shipped dashboard, labelled for the sidecar, holding the same JSON."""
+    maps = [d for d in build() if d["metadata"].get("labels", {}).get("grafana_dashboard") == "1"]
+    shipped = {
+        p.name: p.read_text() for p in (ROOT / kubernetes_manifests.DASHBOARDS).glob("*.json")
+    }
+    assert {name: text for m in maps for name, text in m["data"].items()} == shipped
+    assert all(len(m["data"]) == 1 for m in maps)
+    names = [m["metadata"]["name"] for m in maps]
+    assert len(names) == len(set(names)) == len(shipped)
+    # A ConfigMap holds at most 1 MiB.
+    assert all(len(text.encode()) < 1 << 20 for text in shipped.values())
+
+
 def test_checklist_copy_is_current():
     assert (KUBE / "config.yaml").read_text() == (ROOT / "config.yaml").read_text(), (
         "deploy/kubernetes/config.yaml differs from config.yaml: run make kubernetes-manifests"
@@ -235,6 +264,9 @@ def test_drift_check_names_the_stale_file(tmp_path):
     """A changed rule file makes --check fail until the manifest is regenerated."""
     (tmp_path / "alerts").mkdir()
     (tmp_path / "deploy/kubernetes").mkdir(parents=True)
+    shutil.copytree(
+        ROOT / kubernetes_manifests.DASHBOARDS, tmp_path / kubernetes_manifests.DASHBOARDS
+    )
     rules = (ROOT / kubernetes_manifests.RULES).read_text()
     (tmp_path / kubernetes_manifests.RULES).write_text(rules)
     (tmp_path / "config.yaml").write_text((ROOT / "config.yaml").read_text())
@@ -274,8 +306,12 @@ def test_kubectl_kustomize_renders_what_this_test_checks():
     def names(docs: list[dict[str, Any]]) -> list[tuple[str, str]]:
         return sorted((d["kind"], d["metadata"]["name"]) for d in docs)
 
-    (config_map,) = [d for d in rendered if d["kind"] == "ConfigMap"]
     (generated,) = [g["name"] for g in kustomization()["configMapGenerator"]]
+    (config_map,) = [
+        d
+        for d in rendered
+        if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith(f"{generated}-")
+    ]
     assert config_map["metadata"]["name"].startswith(f"{generated}-")  # kustomize's content hash
     config_map["metadata"]["name"] = generated
     assert names(rendered) == names(ours)
@@ -285,7 +321,8 @@ def test_kubectl_kustomize_renders_what_this_test_checks():
         strict=False,
     ):
         assert doc["metadata"].get("labels") == mine["metadata"].get("labels"), doc["kind"]
-    assert config_map["data"] == by_kind(ours, "ConfigMap")["data"]
+    (checklist,) = [d for d in ours if d["metadata"]["name"] == generated]
+    assert config_map["data"] == checklist["data"]
     volumes = by_kind(rendered, "Deployment")["spec"]["template"]["spec"]["volumes"]
     assert any(v.get("configMap", {}).get("name", "").startswith(f"{generated}-") for v in volumes)
     for doc in rendered:

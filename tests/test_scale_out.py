@@ -1,8 +1,10 @@
 """Many exporters, one Prometheus: three exporters (one per service and environment) scraped by
 one real Prometheus that adds ``service``/``environment`` as target labels.
 
-Checks that queries tell the exporters apart by job/instance/target labels and that the shipped
-alert rules (waits scaled down) fire for exactly the instance whose target regressed.
+Checks that queries tell the exporters apart by job/instance/target labels, that the shipped
+alert rules (waits scaled down) fire for exactly the instance whose target regressed, and that
+every query of every dashboard (the fleet dashboard's included) runs against this Prometheus,
+returns data, and shows only the exporters chosen in the multi-select $job/$instance variables.
 """
 
 from __future__ import annotations
@@ -18,7 +20,16 @@ from typing import Any
 
 import pytest
 import yaml
-from support.dashboards import load_dashboards, panel_queries, substitute
+from support.dashboards import (
+    ANNOUNCED,
+    MAY_BE_EMPTY_FOR_SOME_ITEMS,
+    load_dashboards,
+    metrics_in,
+    panel_queries,
+    parse_label_values,
+    substitute,
+    variable_queries,
+)
 from support.procs import http_get, start_exporter, start_prometheus, wait_until
 from support.rulefiles import scaled_rules
 
@@ -207,32 +218,98 @@ def test_alert_fires_for_exactly_the_instance_that_regressed(stack):
     assert critical == {(e.instance,): 0.0 if e is BROKEN else 1.0 for e in FLEET}
 
 
-def test_dashboard_queries_select_one_instance(stack):
-    """Each panel query that uses $job/$instance returns series of the chosen exporter only."""
-    _, prom = stack
+def exported_metrics(instance: str) -> set[str]:
+    """The metric names on an exporter's /metrics (counters with and without _total)."""
+    _, body = http_get(f"http://{instance}/metrics")
+    names = set()
+    for line in body.decode().splitlines():
+        if line.startswith("# TYPE "):
+            names |= {line.split()[2], f"{line.split()[2]}_total"}
+    return names
+
+
+def test_every_dashboard_query_shows_the_chosen_exporters(stack):
+    """All dashboards' variable and panel queries, with two of the three exporters chosen (as the
+    multi-select variables send them: a regex of the values): each returns data and no series
+    of the third exporter."""
+    targets, prom = stack
     wait_all_pass(prom)
-    chosen = FLEET[2]
+    # One item of a chosen exporter changes status, so the timeline of changed items has a row.
+    changed = FLEET[0]
+    targets.status[f"{changed.path}/P-001"] = 500
+    wait_until(
+        lambda: bool(
+            query(
+                prom,
+                f'readiness_item_status{{instance="{changed.instance}", item="P-001", '
+                'status="fail"} == 1',
+            )
+        ),
+        30,
+        "P-001 FAIL in Prometheus",
+    )
+    # rate() and increase() need two scrapes of the counters inside their window.
+    wait_until(
+        lambda: (
+            len(query(prom, "count_over_time(readiness_probe_runs_total[1m]) >= 3"))
+            == sum(len(e.items) for e in FLEET)
+        ),
+        30,
+        "three scrapes of every exporter's counters",
+    )
+    chosen = [FLEET[0], FLEET[2]]
+    left_out = FLEET[1]
     values = {
         "job": "readiness",
-        "instance": chosen.instance,
-        "item": "S-001",
-        "category": "service",
-        "service": chosen.service,
-        "environment": chosen.environment,
+        "instance": "|".join(e.instance for e in chosen),
+        "item": "P-001",
         "__rate_interval": "1m",
         "__interval": "15s",
         "__range": "1h",
-        "__range_s": "3600",
-        "datasource": "prometheus",
     }
-    checked = 0
+    # Queries over contract metrics the exporter does not export yet may be empty.
+    missing = ANNOUNCED - exported_metrics(FLEET[0].instance)
+    ran = 0
     for dashboard in load_dashboards().values():
+        uid = dashboard["uid"]
+        for name, variable in variable_queries(dashboard).items():
+            selector, label = parse_label_values(variable)
+            params = urllib.parse.urlencode(
+                {"match[]": substitute(selector, values)} if selector else {}
+            )
+            _, body = http_get(f"{prom}/api/v1/label/{label}/values?{params}")
+            found = set(json.loads(body)["data"])
+            expected = {
+                "job": {"readiness"},
+                "instance": {e.instance for e in FLEET},
+                "item": {i for e in chosen for i in e.items},
+            }[name]
+            assert found == expected, f"{uid}: variable ${name}: {variable}"
         for q in panel_queries(dashboard):
             result = query(prom, substitute(q.expr, values))
-            if "$instance" in q.expr or "${instance" in q.expr:
-                others = {r["metric"]["instance"] for r in result if "instance" in r["metric"]} - {
-                    chosen.instance
-                }
-                assert not others, f"{q.where} shows other exporters {others}: {q.expr}"
-                checked += 1
-    assert checked, "no dashboard query filters on $instance"
+            ran += 1
+            shown = {r["metric"]["instance"] for r in result if "instance" in r["metric"]}
+            assert left_out.instance not in shown, f"{q.where} shows {left_out.instance}"
+            if (
+                not metrics_in(q.expr) & missing
+                and (uid, q.panel) not in MAY_BE_EMPTY_FOR_SOME_ITEMS
+            ):
+                assert result, f"{q.where}: no data: {q.expr}"
+    assert ran > 50, ran
+
+
+def test_fleet_table_has_one_row_per_exporter(stack):
+    """The fleet table's queries give each exporter, with its target labels, exactly once."""
+    _, prom = stack
+    wait_all_pass(prom)
+    fleet = next(d for d in load_dashboards().values() if d["uid"] == "readiness-fleet")
+    table = next(q for q in panel_queries(fleet) if q.panel == "Exporters")
+    values = {"job": "readiness", "instance": ".*"}
+    decisions = query(prom, substitute(table.expr, values))
+    rows = sorted(
+        (r["metric"]["instance"], r["metric"]["service"], r["metric"]["environment"])
+        for r in decisions
+    )
+    assert rows == sorted((e.instance, e.service, e.environment) for e in FLEET)
+    # Every item PASS: every exporter is GO (2).
+    assert {float(r["value"][1]) for r in decisions} == {2.0}
