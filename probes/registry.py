@@ -18,6 +18,7 @@ from . import (
     http,
     promql,
     report,
+    secrets,
     sql,
     tcp,
     tls,
@@ -52,6 +53,7 @@ KINDS: Mapping[str, Kind] = {
     "report": Kind(_fields(report.parse_spec), report.probe),
     "env": Kind(_fields(env.parse_spec), env.probe),
     "disk": Kind(_fields(disk.parse_spec), disk.probe),
+    "secrets": Kind(_fields(secrets.parse_spec), secrets.probe),
     "all": Kind(composite.parse_spec, composite.probe_all),
     "any": Kind(composite.parse_spec, composite.probe_any),
 }

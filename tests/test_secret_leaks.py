@@ -251,6 +251,8 @@ NO_CREDENTIALS = {
     "dns": "a name, a record type, a resolver address and expected values",
     "report": "the path of a report file and its thresholds",
     "disk": "a path and free-space ratios",
+    "secrets": "a folder, exclude patterns, a baseline path and bounds; the secrets it finds are "
+    "shown by place and type only (tests/test_probe_secrets.py greps every output for them)",
 }
 
 
