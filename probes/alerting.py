@@ -330,6 +330,8 @@ def parse_spec(f: Fields) -> Spec:
     raw_watchdog = f.any("watchdog", {})
     w = Fields(raw_watchdog, f.name("watchdog"), f.base_dir)
     watchdog = Watchdog(w.str("alertname", "Watchdog"), w.duration("max_age", 600.0))
+    if isinstance(watchdog.alertname, str) and any(c in watchdog.alertname for c in '"\\{}'):
+        raise w.error("alertname", f"must be an alert name (got {watchdog.alertname!r})")
     w.done()
     raw_notifications = f.any("notifications", {})
     n = Fields(raw_notifications, f.name("notifications"), f.base_dir)
