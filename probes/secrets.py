@@ -11,7 +11,8 @@ plus one rule it misses, type-annotated assignments (``probes/secret_plugins.py`
   otherwise (or with ``files: all``) every file under ``path``, ``.git`` left out. ``exclude``
   takes gitignore-style patterns relative to ``path`` (``tests/fixtures/``, ``*.md``).
   Symbolic links are not followed and files detect-secrets deems binary are skipped.
-- **Bounded**: at most ``max_files`` files and ``max_bytes`` bytes; more is a probe error
+- **Bounded**: at most ``max_files`` files, ``max_bytes`` bytes in all and ``max_file_bytes``
+  in one file (a file is scanned without a look at the clock); more is a probe error
   ("cannot judge: 12,000 files, more than max_files 10,000"), and so is a scan that runs out of
   time: a scan that did not read everything is never a PASS.
 - **Never the value**: a finding is reported as ``file:line`` and the secret's type (``Secret
@@ -54,6 +55,8 @@ from .result import Result, Status
 
 MAX_FILES = 10_000
 MAX_BYTES = 32 * 1024 * 1024
+# One file is scanned without a look at the clock: bound it so a run ends near its deadline.
+MAX_FILE_BYTES = 2 * 1024 * 1024
 BASELINE_CAP = 16 * 1024 * 1024
 SHOWN = 5  # findings named in a summary
 KEPT = 100  # findings kept in the evidence
@@ -96,6 +99,7 @@ class Spec:
     baseline: Path | None = None  # detect-secrets baseline; its is_secret: false results
     max_files: int = MAX_FILES
     max_bytes: int = MAX_BYTES
+    max_file_bytes: int = MAX_FILE_BYTES
 
 
 @dataclass(frozen=True)
@@ -216,6 +220,7 @@ def scan(
     deadline: float,
     max_files: int = MAX_FILES,
     max_bytes: int = MAX_BYTES,
+    max_file_bytes: int = MAX_FILE_BYTES,
     audited: frozenset[tuple[str, str, str]] | set[tuple[str, str, str]] = frozenset(),
 ) -> Scan:
     """Run detect-secrets over the listed files, within the bounds and ``deadline`` (monotonic).
@@ -237,6 +242,15 @@ def scan(
     result = Scan()
     if len(files) > max_files:
         result.stopped = f"{len(files):,} files, more than max_files {max_files:,}"
+        return result
+    big = [(name, size) for name, size in files if size > max_file_bytes]
+    if big:
+        name, size = max(big, key=lambda f: f[1])
+        more = f" and {len(big) - 1} more" if len(big) > 1 else ""
+        result.stopped = (
+            f"{name} is {_size(size)}{more}, more than max_file_bytes {_size(max_file_bytes)} "
+            "(exclude it or raise the bound)"
+        )
         return result
     if total > max_bytes:
         result.stopped = (
@@ -321,7 +335,9 @@ def run(spec: Spec, deadline: float) -> Result:
             listing = _without(listing, spec.baseline)
         else:
             audited = set()
-        result = scan(listing, deadline, spec.max_files, spec.max_bytes, audited)
+        result = scan(
+            listing, deadline, spec.max_files, spec.max_bytes, spec.max_file_bytes, audited
+        )
     except (CannotJudge, gitdates.GitError) as exc:
         return Result(Status.FAIL, f"cannot judge: {exc}", evidence, error=True)
     return judge(listing, result, spec.max_findings)
@@ -362,6 +378,7 @@ def parse_spec(f: Fields) -> Spec:
         baseline=f.path("baseline", None),
         max_files=f.int("max_files", MAX_FILES, minimum=1),
         max_bytes=f.int("max_bytes", MAX_BYTES, minimum=1),
+        max_file_bytes=f.int("max_file_bytes", MAX_FILE_BYTES, minimum=1),
     )
     f.done()
     return spec

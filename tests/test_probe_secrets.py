@@ -222,6 +222,17 @@ async def test_a_scan_over_its_bounds_is_a_probe_error_not_a_pass(tmp_path):
     result = await run({"secrets": {"path": str(repo), "max_bytes": 100}}, tmp_path, timeout="60s")
     assert (result.status, result.error) == (Status.FAIL, True)
     assert result.summary.startswith("cannot judge: ") and "more than max_bytes" in result.summary
+    write(repo, {"app/static/bundle.js": "x" * 5000})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "bundle")
+    result = await run(
+        {"secrets": {"path": str(repo), "max_file_bytes": 4096}}, tmp_path, timeout="60s"
+    )
+    assert (result.status, result.error) == (Status.FAIL, True)
+    assert result.summary == (
+        "cannot judge: app/static/bundle.js is 5 KiB, more than max_file_bytes 4 KiB "
+        "(exclude it or raise the bound)"
+    )
 
 
 def test_a_scan_out_of_time_is_a_probe_error(tmp_path):
