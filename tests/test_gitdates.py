@@ -51,7 +51,7 @@ def repo(tmp_path: Path) -> Path:
 
 
 def test_checkout_makes_the_file_look_new_but_the_commit_says_133_days(repo):
-    now = time.time()
+    now = float(int(time.time()))  # whole seconds, as commit dates are
     commit(repo, "docs/dr-drills/2026-q2.md", "# Drill\nResult: passed\n", now - 133 * DAY)
     commit(repo, "README.md", "# App\n", now - 1 * DAY)
     # A fresh checkout writes every file now: the trap an mtime check falls into.
@@ -70,14 +70,14 @@ def test_checkout_makes_the_file_look_new_but_the_commit_says_133_days(repo):
 
 
 def test_a_recent_commit_is_fresh(repo):
-    now = time.time()
+    now = float(int(time.time()))  # whole seconds, as commit dates are
     commit(repo, "docs/drill.md", "# Drill\n", now - 20 * DAY)
     status, summary = judge_freshness(file_time(repo / "docs/drill.md", TIMEOUT), 92 * DAY, now)
     assert (status, summary) == (Status.PASS, "drill.md: last commit 20d ago, at most 92d")
 
 
 def test_a_future_dated_commit_is_a_wrong_clock_never_fresh(repo):
-    now = time.time()
+    now = float(int(time.time()))  # whole seconds, as commit dates are
     commit(repo, "drill.md", "# Drill\n", now + 400 * DAY)
     found = file_time(repo / "drill.md", TIMEOUT)
     status, summary = judge_freshness(found, 92 * DAY, now)
@@ -86,14 +86,14 @@ def test_a_future_dated_commit_is_a_wrong_clock_never_fresh(repo):
 
 
 def test_a_small_clock_skew_is_tolerated(repo):
-    now = time.time()
+    now = float(int(time.time()))  # whole seconds, as commit dates are
     commit(repo, "drill.md", "# Drill\n", now + 60)
     status, _ = judge_freshness(file_time(repo / "drill.md", TIMEOUT), 92 * DAY, now)
     assert status is Status.PASS
 
 
 def test_the_author_date_can_be_asked_for(repo):
-    now = time.time()
+    now = float(int(time.time()))  # whole seconds, as commit dates are
     path = repo / "drill.md"
     path.write_text("x\n")
     git(repo, "add", "drill.md")
@@ -120,7 +120,7 @@ def test_the_author_date_can_be_asked_for(repo):
 
 
 def test_uncommitted_changes_use_the_file_time_and_say_so(repo):
-    now = time.time()
+    now = float(int(time.time()))  # whole seconds, as commit dates are
     commit(repo, "drill.md", "# Drill\n", now - 133 * DAY)
     (repo / "drill.md").write_text("# Drill\nedited, not committed\n")
     found = file_time(repo / "drill.md", TIMEOUT)
@@ -158,7 +158,7 @@ def test_a_file_outside_any_repository_uses_its_file_time_labelled(tmp_path):
 
 
 def test_a_file_name_with_pattern_characters_is_that_file(repo):
-    now = time.time()
+    now = float(int(time.time()))  # whole seconds, as commit dates are
     commit(repo, "notes[1].md", "a\n", now - 50 * DAY)
     commit(repo, "notes1.md", "b\n", now - 1 * DAY)
     found = file_time(repo / "notes[1].md", TIMEOUT)
@@ -166,7 +166,7 @@ def test_a_file_name_with_pattern_characters_is_that_file(repo):
 
 
 def test_a_shallow_clone_cannot_tell_when_an_old_file_changed(repo, tmp_path):
-    now = time.time()
+    now = float(int(time.time()))  # whole seconds, as commit dates are
     commit(repo, "docs/drill.md", "# Drill\n", now - 133 * DAY)
     commit(repo, "README.md", "# App\n", now - DAY)
     clone = tmp_path / "ci-checkout"
@@ -182,7 +182,7 @@ def test_a_shallow_clone_cannot_tell_when_an_old_file_changed(repo, tmp_path):
 
 
 def test_a_shallow_clone_knows_files_changed_inside_its_history(repo, tmp_path):
-    now = time.time()
+    now = float(int(time.time()))  # whole seconds, as commit dates are
     commit(repo, "docs/drill.md", "# Drill\n", now - 133 * DAY)
     commit(repo, "README.md", "# App\n", now - 10 * DAY)
     commit(repo, "docs/drill.md", "# Drill\nagain\n", now - DAY)
@@ -215,7 +215,7 @@ def test_a_missing_file_is_file_not_found(repo):
 
 
 def test_summary_words_per_source(tmp_path):
-    now = time.time()
+    now = float(int(time.time()))  # whole seconds, as commit dates are
     for source, words in (
         ("commit", "x.md: last commit 1d ago"),
         ("untracked", "x.md: modified (not committed; file time) 1d ago"),
