@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import stat
 import threading
@@ -191,6 +192,35 @@ def configured_scanner() -> Iterator[None]:
             get_mapping_from_secret_type_to_class.cache_clear()
 
 
+class _Unopened(logging.Handler):
+    """Collects detect-secrets' "Unable to open file" warnings (it skips such files)."""
+
+    def __init__(self, files: list[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.files = files
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("Unable to open file"):
+            self.files.append(message)
+
+
+@contextlib.contextmanager
+def _unopened_files() -> Iterator[list[str]]:
+    """A list that fills with the files detect-secrets could not open during the block (hold
+    _SCAN_LOCK: its logger is changed for the time of the block)."""
+    logger = logging.getLogger("detect-secrets")
+    files: list[str] = []
+    saved = logger.handlers, logger.level, logger.propagate
+    logger.handlers, logger.propagate = [_Unopened(files)], False
+    logger.setLevel(logging.WARNING)
+    try:
+        yield files
+    finally:
+        logger.handlers, logger.propagate = saved[0], saved[2]
+        logger.setLevel(saved[1])
+
+
 def settings() -> dict[str, Any]:
     """The detect-secrets settings every scan uses: its plugins, its offline filters."""
     return {"plugins_used": _plugins(), "filters_used": [{"path": p} for p in FILTERS]}
@@ -257,7 +287,7 @@ def scan(
             f"{_size(total)} in {len(files):,} files, more than max_bytes {_size(max_bytes)}"
         )
         return result
-    with _SCAN_LOCK, configured_scanner():
+    with _SCAN_LOCK, configured_scanner(), _unopened_files() as unopened:
         for name, size in files:
             if time.monotonic() > deadline:
                 result.stopped = (
@@ -274,6 +304,10 @@ def scan(
                 Finding(name, line, tuple(sorted(set(types))))
                 for line, types in sorted(by_line.items())
             )
+            if unopened:
+                # detect-secrets logs a file it cannot open and goes on: not read, not judged.
+                result.stopped = f"{name} cannot be read: stopped after {result.files:,} files"
+                return result
             result.files += 1
             result.bytes += size
     return result

@@ -12,6 +12,7 @@ import os
 import random
 import string
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -341,3 +342,29 @@ def test_exclude_patterns_are_gitignore_patterns(tmp_path, pattern, excluded, ke
     write(root, dict.fromkeys(excluded + kept, "x\n"))
     listing = secrets_kind.list_files(root, "all", (pattern,), 30)
     assert sorted(listing.files) == sorted(kept)
+
+
+def test_a_file_the_scanner_cannot_open_is_a_probe_error_not_a_pass(tmp_path):
+    """detect-secrets skips a file it cannot open with a log line; the kind must not PASS."""
+    from test_faults import NO_READ_OVERRIDE  # setpriv without the capabilities to read 000
+
+    planted = Planted()
+    # The only secret is in the file that cannot be read: skipping it silently would PASS.
+    payments = {"app/payments.py": leaky_app(planted)["app/payments.py"]}
+    repo = make_repo(tmp_path / "app", {**clean_app(), **payments})
+    (repo / "app" / "payments.py").chmod(0)
+    code = (
+        "import time; from pathlib import Path; from probes import secrets as s; "
+        f"r = s.run(s.Spec(Path({str(repo)!r})), time.monotonic() + 60); "
+        "print(r.status.value, r.error, r.summary)"
+    )
+    out = subprocess.run(
+        [*NO_READ_OVERRIDE, sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert out.stdout.startswith("fail True cannot judge: app/payments.py cannot be read"), out
+    for value in planted.values:
+        assert value[:6] not in out.stdout + out.stderr
