@@ -10,7 +10,9 @@ plus one rule it misses, type-annotated assignments (``probes/secret_plugins.py`
   it is one, so build output and local ``.env`` files that are not committed are not judged;
   otherwise (or with ``files: all``) every file under ``path``, ``.git`` left out. ``exclude``
   takes gitignore-style patterns relative to ``path`` (``tests/fixtures/``, ``*.md``).
-  Symbolic links are not followed and files detect-secrets deems binary are skipped.
+  Symbolic links are not followed; binary files are skipped (by name, as detect-secrets does,
+  or by a NUL byte, as git does). detect-secrets skips, without a word, a file it cannot open
+  or decode as UTF-8: here either stops the scan as a probe error.
 - **Bounded**: at most ``max_files`` files, ``max_bytes`` bytes in all and ``max_file_bytes``
   in one file (a file is scanned without a look at the clock); more is a probe error
   ("cannot judge: 12,000 files, more than max_files 10,000"), and so is a scan that runs out of
@@ -133,6 +135,7 @@ class Scan:
     bytes: int = 0
     findings: list[Finding] = field(default_factory=list)
     audited: int = 0  # findings left out as audited false positives (baseline)
+    binary: int = 0  # files skipped as binary (by name or by a NUL byte)
     stopped: str | None = None
 
 
@@ -258,18 +261,23 @@ def scan(
     The bounds are checked before a byte is read: a listing over them is refused whole.
     """
     from detect_secrets.core.scan import scan_file
+    from detect_secrets.filters.heuristic import is_non_text_file
 
     files: list[tuple[str, int]] = []
     total = 0
+    result = Scan()
     for name in listing.files:
         try:
             st = os.lstat(listing.root / name)
         except FileNotFoundError:
             continue  # tracked but deleted in the work tree: nothing to read
-        if stat.S_ISREG(st.st_mode):  # not links (they may point anywhere), FIFOs, devices
-            files.append((name, st.st_size))
-            total += st.st_size
-    result = Scan()
+        if not stat.S_ISREG(st.st_mode):  # links (they may point anywhere), FIFOs, devices
+            continue
+        if is_non_text_file(name):  # images, archives, ...: the scanner skips them by name
+            result.binary += 1
+            continue
+        files.append((name, st.st_size))
+        total += st.st_size
     if len(files) > max_files:
         result.stopped = f"{len(files):,} files, more than max_files {max_files:,}"
         return result
@@ -292,6 +300,26 @@ def scan(
             if time.monotonic() > deadline:
                 result.stopped = (
                     f"stopped after {result.files:,} of {len(files):,} files: out of time"
+                )
+                return result
+            # detect-secrets reads UTF-8 and skips, silently, what does not decode: look first.
+            try:
+                data = read_capped(listing.root / name, max_file_bytes + 1)
+            except OSError as exc:
+                result.stopped = (
+                    f"{name} cannot be read ({exc.strerror or exc}): stopped after "
+                    f"{result.files:,} files"
+                )
+                return result
+            if b"\0" in data[:8192]:
+                result.binary += 1  # binary by content, as git judges it
+                continue
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                result.stopped = (
+                    f"{name} is not UTF-8 text, which the scanner cannot read: stopped after "
+                    f"{result.files:,} files (exclude it if it holds no text)"
                 )
                 return result
             by_line: dict[int, list[str]] = {}
@@ -327,6 +355,7 @@ def judge(listing: Listing, result: Scan, max_findings: int) -> Result:
         "files_scanned": result.files,
         "bytes_scanned": result.bytes,
         "audited_false_positives": result.audited,
+        "binary_files_skipped": result.binary,
         "findings": [
             {"file": f.file, "line": f.line, "types": list(f.types)} for f in result.findings[:KEPT]
         ],

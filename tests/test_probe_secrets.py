@@ -368,3 +368,27 @@ def test_a_file_the_scanner_cannot_open_is_a_probe_error_not_a_pass(tmp_path):
     assert out.stdout.startswith("fail True cannot judge: app/payments.py cannot be read"), out
     for value in planted.values:
         assert value[:6] not in out.stdout + out.stderr
+
+
+async def test_text_that_is_not_utf8_cannot_be_judged_binary_is_skipped(tmp_path):
+    """detect-secrets skips, without a word, a file that does not decode as UTF-8."""
+    planted = Planted()
+    repo = make_repo(tmp_path / "app", clean_app())
+    (repo / "legacy.ini").write_bytes(
+        f"; caf\xe9 config\npassword = {planted.yaml_password}\n".encode("latin-1")
+    )
+    (repo / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    (repo / "data.bin").write_bytes(b"\0\1\2" + planted.stripe.encode())
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "more")
+    result = await run({"secrets": {"path": str(repo)}}, tmp_path, timeout="60s")
+    assert (result.status, result.error) == (Status.FAIL, True)
+    assert result.summary.startswith(
+        "cannot judge: legacy.ini is not UTF-8 text, which the scanner cannot read"
+    )
+    result = await run(
+        {"secrets": {"path": str(repo), "exclude": ["legacy.ini"]}}, tmp_path, timeout="60s"
+    )
+    assert result.status is Status.PASS, result.summary
+    assert result.evidence["binary_files_skipped"] == 2
+    assert_nothing_shown(result, planted)
