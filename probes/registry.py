@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from . import (
+    alerting,
     attestation,
     command,
     composite,
@@ -18,6 +19,7 @@ from . import (
     http,
     promql,
     report,
+    secrets,
     sql,
     tcp,
     tls,
@@ -52,6 +54,8 @@ KINDS: Mapping[str, Kind] = {
     "report": Kind(_fields(report.parse_spec), report.probe),
     "env": Kind(_fields(env.parse_spec), env.probe),
     "disk": Kind(_fields(disk.parse_spec), disk.probe),
+    "secrets": Kind(_fields(secrets.parse_spec), secrets.probe),
+    "alerting": Kind(_fields(alerting.parse_spec), alerting.probe),
     "all": Kind(composite.parse_spec, composite.probe_all),
     "any": Kind(composite.parse_spec, composite.probe_any),
 }

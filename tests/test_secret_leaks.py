@@ -193,6 +193,42 @@ def promql_cases() -> list[Case]:
     ]
 
 
+def alerting_cases() -> list[Case]:
+    pw, token = secret("alerting-password"), secret("alerting-bearer")
+    env = {"LEAK_ALERTING_PASSWORD": pw, "LEAK_ALERTING_TOKEN": token}
+    # The echo server is neither Prometheus nor Alertmanager: every check fails with what it saw.
+    prom = "prometheus: http://127.0.0.1:{port}/ok"
+    am = "alertmanager: http://127.0.0.1:{port}/fail"
+    return [
+        Case(n, p, env)
+        for n, p in [
+            (
+                "url-passwords",
+                "{alerting: {prometheus: "
+                '"http://probe:${LEAK_ALERTING_PASSWORD}@127.0.0.1:{port}", alertmanager: "http://am:${LEAK_ALERTING_PASSWORD}@127.0.0.1:{port}/fail"}}',
+            ),
+            ("bearer", f'{{alerting: {{{prom}, {am}, bearer_token: "${{LEAK_ALERTING_TOKEN}}"}}}}'),
+            (
+                "basic-auth",
+                f"{{alerting: {{{prom}, {am}, "
+                'basic_auth: {username: probe, password: "${LEAK_ALERTING_PASSWORD}"}}}',
+            ),
+            (
+                "refused",
+                '{alerting: {prometheus: "http://127.0.0.1:{closed}", '
+                'bearer_token: "${LEAK_ALERTING_TOKEN}"}}',
+            ),
+        ]
+    ] + [
+        Case(
+            "bearer-file",
+            f"{{alerting: {{{prom}, {am}, bearer_token_file: leak-alerting-token.txt}}}}",
+            {},
+            {"leak-alerting-token.txt": secret("alerting-bearer-file")},
+        ),
+    ]
+
+
 def sql_cases() -> list[Case]:
     env = {"LEAK_SQL_PASSWORD": secret("sql-password")}
     return [
@@ -237,6 +273,7 @@ LEAK_CASES: dict[str, Callable[[], list[Case]]] = {
     "http": http_cases,
     "command": command_cases,
     "promql": promql_cases,
+    "alerting": alerting_cases,
     "sql": sql_cases,
     "env": env_cases,
     "all": lambda: composite_cases("all"),
@@ -251,6 +288,8 @@ NO_CREDENTIALS = {
     "dns": "a name, a record type, a resolver address and expected values",
     "report": "the path of a report file and its thresholds",
     "disk": "a path and free-space ratios",
+    "secrets": "a folder, exclude patterns, a baseline path and bounds; the secrets it finds are "
+    "shown by place and type only (tests/test_probe_secrets.py greps every output for them)",
 }
 
 
