@@ -32,15 +32,14 @@ class Spec:
 
 
 def parse_spec(f: Fields) -> Spec:
-    spec = Spec(
-        argv=f.str_list("argv"),
-        cwd=f.path("cwd", None),
-        env=f.str_map("env", {}),
-        expect_exit=f.int_list("expect_exit", (0,)),
-        stdout_regex=f.regex("stdout_regex", None),
+    f = f.defaults_from(Spec)
+    return Spec(
+        argv=f.texts("argv"),
+        cwd=f.optional_path("cwd"),
+        env=f.text_map("env"),
+        expect_exit=f.integers("expect_exit"),
+        stdout_regex=f.optional_regex("stdout_regex"),
     )
-    f.done()
-    return spec
 
 
 async def _read_capped(stream: asyncio.StreamReader) -> bytes:

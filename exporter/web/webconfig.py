@@ -36,7 +36,7 @@ from typing import Any
 import bcrypt
 from aiohttp import web
 
-from probes.fields import show
+from probes.problems import show
 
 from ..config import ConfigError, read_yaml
 
