@@ -124,6 +124,7 @@ async def _communicate(
     # SIGTERM early enough that the grace period and the SIGKILL fit in the item's timeout.
     grace = min(KILL_GRACE, ctx.remaining() * 0.25)
     budget = max(0.001, ctx.remaining() * 0.95 - grace)
+    assert proc.stdout is not None and proc.stderr is not None  # both are pipes
     try:
         out, err, _ = await asyncio.wait_for(
             asyncio.gather(_read_capped(proc.stdout), _read_capped(proc.stderr), proc.wait()),

@@ -83,7 +83,8 @@ async def query(spec: Spec, ctx: ProbeContext) -> tuple[int, Any]:
 
 
 def _samples(data: dict[str, Any]) -> list[tuple[str, Any]]:
-    kind, result = data.get("resultType"), data.get("result")
+    kind = data.get("resultType")
+    result: Any = data.get("result")  # checked by use: a bad shape raises, and the probe says so
     if kind == "vector":
         return [(labels(s.get("metric", {})), s["value"][1]) for s in result]
     if kind in ("scalar", "string"):
@@ -168,6 +169,6 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     worst = _worst(spec.expect, failing)
     named = ", ".join(f"{s} {v}" for s, v in worst[:SHOWN])
     more = f" and {len(failing) - SHOWN} more" if len(failing) > SHOWN else ""
-    status = Status.PARTIAL if len(failing) < len(samples) else Status.FAIL
+    verdict = Status.PARTIAL if len(failing) < len(samples) else Status.FAIL
     prefix = f"{len(failing)} of {len(samples)} series fail: " if len(samples) > 1 else ""
-    return Result(status, f"{prefix}{named}{more}, expected {spec.expect}", evidence)
+    return Result(verdict, f"{prefix}{named}{more}, expected {spec.expect}", evidence)

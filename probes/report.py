@@ -135,7 +135,7 @@ def judge_junit(spec: Spec, data: bytes, seen: str, evidence: dict[str, Any]) ->
     if root.tag not in ("testsuites", "testsuite"):
         raise ReportError(f"has root <{root.tag}>, expected <testsuites> or <testsuite> (JUnit)")
     cases = list(root.iter("testcase"))
-    outcome = Counter()
+    outcome: Counter[str] = Counter()
     failing = []
     for case in cases:
         for kind in ("failure", "error", "skipped"):
@@ -204,7 +204,8 @@ def judge_trivy(spec: Spec, data: bytes, seen: str, evidence: dict[str, Any]) ->
         raise ReportError(f"is not valid JSON ({exc}), expected a Trivy report") from None
     if not isinstance(doc, dict) or "SchemaVersion" not in doc:
         raise ReportError("has no SchemaVersion, expected Trivy's JSON report (--format json)")
-    found, by_severity = [], Counter()
+    found: list[str] = []
+    by_severity: Counter[str] = Counter()
     for n, target in enumerate(_json_list(doc.get("Results"), "Results")):
         where = f"Results[{n}]"
         if not isinstance(target, dict):

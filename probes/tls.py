@@ -185,7 +185,7 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     not_after = _not_after(der) if der else None
     days_left = (not_after - time.time()) / 86400 if not_after is not None else None
     evidence.update(version=version, self_signed=bool(der) and _is_self_signed(der))
-    if not_after is not None:
+    if not_after is not None and days_left is not None:
         evidence.update(
             not_after=dt.datetime.fromtimestamp(not_after, dt.UTC).isoformat(),
             days_left=round(days_left, 1),
@@ -193,7 +193,7 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     if verify_error is not None:
         reason = _verify_reason(verify_error, sni, der)
         evidence["verify_error"] = verify_error.verify_message
-        if not_after is not None:
+        if not_after is not None and days_left is not None:
             reason += (
                 f" (expires {_date(not_after)})"
                 if days_left > 0
