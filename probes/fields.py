@@ -10,7 +10,8 @@ list of integers (got "200")``) and returns the field's default, or a stand-in o
 the other fields are still checked and ``validate`` lists every mistake at once. A value that
 needs an unset ``${VAR}`` is not checked: the getter notes the variable and returns the same
 fallback. Either way the spec being built is thrown away (``registry.read_probe``): a spec that
-is used was built from real, checked values only, and ``Unresolved`` never leaves this module.
+is used was built from real, checked values only. ``Unresolved``, the config loader's mark for
+an unset variable, is looked at here and in no probe module.
 """
 
 from __future__ import annotations
