@@ -348,7 +348,7 @@ class Fields:
                         f"{reader.prefix}.{key} is not a known field (known: {known})"
                     )
 
-    # -- the core: every getter is one of these two -------------------------------------------
+    # -- the core: every getter is one of these two ------------------------------------------
 
     def _value(self, key: str, whole: bool = True) -> object:
         """The value as written, or why there is none; ``whole``: a variable anywhere in it
@@ -379,7 +379,7 @@ class Fields:
             )
         return default
 
-    def get(self, key: str, convert: Callable[[object, str], T], stand_in: T) -> T:
+    def _get(self, key: str, convert: Callable[[object, str], T], stand_in: T) -> T:
         """The value of ``key`` converted, its default when absent; required without one."""
         value = self._value(key)
         if value is _Unread.ABSENT and key not in self._defaults:
@@ -394,7 +394,7 @@ class Fields:
             self.reading.problems.add(str(exc))
             return self._fallback(key, stand_in)
 
-    def optional(self, key: str, convert: Callable[[object, str], T]) -> T | None:
+    def _optional(self, key: str, convert: Callable[[object, str], T]) -> T | None:
         """The value of ``key`` converted, or None when it is absent (or unusable)."""
         value = self._value(key)
         if isinstance(value, _Unread):
@@ -409,82 +409,82 @@ class Fields:
     # -- typed getters ------------------------------------------------------------------------
 
     def text(self, key: str) -> str:
-        return self.get(key, to_text, "")
+        return self._get(key, to_text, "")
 
     def optional_text(self, key: str) -> str | None:
-        return self.optional(key, to_text)
+        return self._optional(key, to_text)
 
     def url(self, key: str) -> str:
         """An ``http://`` or ``https://`` URL."""
-        return self.get(key, to_url, "")
+        return self._get(key, to_url, "")
 
     def choice(self, key: str, choices: Iterable[str]) -> str:
-        return self.get(key, _one_of(tuple(choices)), "")
+        return self._get(key, _one_of(tuple(choices)), "")
 
     def optional_choice(self, key: str, choices: Iterable[str]) -> str | None:
-        return self.optional(key, _one_of(tuple(choices)))
+        return self._optional(key, _one_of(tuple(choices)))
 
     def flag(self, key: str) -> bool:
-        return self.get(key, to_flag, False)
+        return self._get(key, to_flag, False)
 
     def optional_flag(self, key: str) -> bool | None:
-        return self.optional(key, to_flag)
+        return self._optional(key, to_flag)
 
     def integer(self, key: str, minimum: int | None = None) -> int:
-        return self.get(key, lambda v, where: to_integer(v, where, minimum), 0)
+        return self._get(key, lambda v, where: to_integer(v, where, minimum), 0)
 
     def optional_integer(self, key: str, minimum: int | None = None) -> int | None:
-        return self.optional(key, lambda v, where: to_integer(v, where, minimum))
+        return self._optional(key, lambda v, where: to_integer(v, where, minimum))
 
     def number(self, key: str) -> float:
-        return self.get(key, to_number, 0.0)
+        return self._get(key, to_number, 0.0)
 
     def ratio(self, key: str) -> float:
         """A number from 0 to 1."""
-        return self.get(key, to_ratio, 0.0)
+        return self._get(key, to_ratio, 0.0)
 
     def optional_ratio(self, key: str) -> float | None:
-        return self.optional(key, to_ratio)
+        return self._optional(key, to_ratio)
 
     def duration(self, key: str) -> float:
         """Seconds, from ``30s``, ``5m``, ``1h30m``, ``90d`` or a number."""
-        return self.get(key, to_duration, 0.0)
+        return self._get(key, to_duration, 0.0)
 
     def optional_duration(self, key: str) -> float | None:
-        return self.optional(key, to_duration)
+        return self._optional(key, to_duration)
 
     def optional_regex(self, key: str) -> Pattern[str] | None:
-        return self.optional(key, to_regex)
+        return self._optional(key, to_regex)
 
     def regexes(self, key: str) -> tuple[Pattern[str], ...]:
-        return self.get(key, to_regexes, ())
+        return self._get(key, to_regexes, ())
 
     def regex_map(self, key: str) -> dict[str, Pattern[str]]:
-        return self.get(key, to_regex_map, {})
+        return self._get(key, to_regex_map, {})
 
     def texts(self, key: str) -> tuple[str, ...]:
         """A non-empty list of strings."""
-        return self.get(key, to_texts, ())
+        return self._get(key, to_texts, ())
 
     def integers(self, key: str) -> tuple[int, ...]:
-        return self.get(key, to_integers, ())
+        return self._get(key, to_integers, ())
 
     def optional_integers(self, key: str) -> tuple[int, ...] | None:
-        return self.optional(key, to_integers)
+        return self._optional(key, to_integers)
 
     def text_map(self, key: str) -> dict[str, str]:
-        return self.get(key, to_text_map, {})
+        return self._get(key, to_text_map, {})
 
     def host_port(self, key: str) -> HostPort:
         """``host:port``, parsed once here for every run."""
-        return self.get(key, to_host_port, HostPort("", 0))
+        return self._get(key, to_host_port, HostPort("", 0))
 
     def path(self, key: str) -> Path:
         """A filesystem path; relative paths are taken from the config file's folder."""
-        return self.get(key, self._to_path, self.base_dir)
+        return self._get(key, self._to_path, self.base_dir)
 
     def optional_path(self, key: str) -> Path | None:
-        return self.optional(key, self._to_path)
+        return self._optional(key, self._to_path)
 
     def _to_path(self, value: object, where: str) -> Path:
         return self.base_dir / Path(to_text(value, where)).expanduser()
@@ -506,19 +506,19 @@ class Fields:
         if self.has(file_key):
             path = self.optional_path(file_key)
             return Secret(file=path) if path is not None else None
-        return self.optional(key, to_secret)
+        return self._optional(key, to_secret)
 
     def secret_map(self, key: str) -> dict[str, Secret]:
         """Names to credentials, such as headers that carry an API key."""
         SECRET_KEYS.add(key)
-        return self.get(key, to_secret_map, {})
+        return self._get(key, to_secret_map, {})
 
     def parsed(self, key: str, parse: Callable[[object, str], T], stand_in: T) -> T:
         """A structured value read by ``parse(value, where)``, which raises SpecError."""
-        return self.get(key, parse, stand_in)
+        return self._get(key, parse, stand_in)
 
     def optional_parsed(self, key: str, parse: Callable[[object, str], T]) -> T | None:
-        return self.optional(key, parse)
+        return self._optional(key, parse)
 
     def sub(self, key: str) -> Fields | None:
         """A reader of the mapping under ``key``; None when it is absent or unusable."""
