@@ -20,9 +20,10 @@ from probes.attestation import STATUSES
 from probes.fields import parse_duration
 
 from .config import Checklist
+from .errors import UserError
 
 
-class AttestError(Exception):
+class AttestError(UserError):
     """Raised when an attestation cannot be recorded; the message names the item and why."""
 
 

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from . import __version__, config, logs
+from .errors import UserError
 from .render import FORMATS
 from .scoring import Decision
 
@@ -75,13 +76,9 @@ def serve(args: argparse.Namespace) -> int:
     from .web import webconfig
     from .web.app import build_app
 
-    try:
-        split_listen_address(args.listen)
-        web_config = webconfig.load(args.web_config) if args.web_config else None
-        tls = web_config.ssl_context() if web_config else None
-    except (ValueError, config.ConfigError) as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_CONFIG
+    split_listen_address(args.listen)
+    web_config = webconfig.load(args.web_config) if args.web_config else None
+    tls = web_config.ssl_context() if web_config else None
 
     async def main() -> None:
         daemon = Daemon(args.config_file)
@@ -92,9 +89,6 @@ def serve(args: argparse.Namespace) -> int:
 
     try:
         asyncio.run(main())
-    except config.ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_CONFIG
     except OSError as exc:
         print(f"cannot listen on {args.listen}: {exc.strerror or exc}", file=sys.stderr)
         return 1
@@ -144,13 +138,9 @@ def only_items(checklist: config.Checklist, ids: Sequence[str]) -> config.Checkl
 def check(args: argparse.Namespace) -> int:
     from .engine import Engine
 
-    try:
-        checklist = config.load(args.config_file)
-        if args.item:
-            checklist = only_items(checklist, args.item)
-    except config.ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_CONFIG
+    checklist = config.load(args.config_file)
+    if args.item:
+        checklist = only_items(checklist, args.item)
 
     async def run() -> object:
         engine = Engine(checklist)
@@ -175,11 +165,7 @@ def validate_parser() -> argparse.ArgumentParser:
 
 
 def validate(args: argparse.Namespace) -> int:
-    try:
-        checklist = config.load(args.config_file)
-    except config.ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_CONFIG
+    checklist = config.load(args.config_file)
     items = checklist.items
     print(
         f"{checklist.path.name}: valid: {len(items)} items "
@@ -229,9 +215,6 @@ def import_checklist(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"{args.checklist}: cannot read ({exc.strerror or exc})", file=sys.stderr)
         return EXIT_CONFIG
-    except ValueError as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_CONFIG
     sys.stdout.write(text)
     return 0
 
@@ -265,17 +248,13 @@ def attest_parser() -> argparse.ArgumentParser:
 
 
 def attest(args: argparse.Namespace) -> int:
-    from .attest import AttestError
     from .attest import attest as record
 
+    checklist = config.load(args.config_file)
     try:
-        checklist = config.load(args.config_file)
         path, doc = record(
             checklist, args.item, args.status, args.by, args.evidence, args.notes, args.expires
         )
-    except (config.ConfigError, AttestError) as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_CONFIG
     except OSError as exc:
         print(
             f"{args.item}: cannot write its evidence file ({exc.strerror or exc})", file=sys.stderr
@@ -305,7 +284,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         build, run = serve_parser, serve
     args = build().parse_args(argv)
     logs.setup(args.log_level, args.log_format)
-    return run(args)
+    try:
+        return run(args)
+    except UserError as exc:  # the user's to fix: the text says what and where
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
 
 
 if __name__ == "__main__":

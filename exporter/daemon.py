@@ -15,6 +15,7 @@ from aiohttp import web
 
 from . import config
 from .engine import Engine
+from .errors import UsageError
 from .metrics import Exposition, ReloadStatus
 
 log = structlog.get_logger("readiness.daemon")
@@ -29,7 +30,7 @@ def split_listen_address(value: str) -> tuple[str | None, int]:
     """``HOST:PORT``, ``[::1]:PORT`` or ``:PORT`` (every interface) as (host, port)."""
     host, sep, port = value.rpartition(":")
     if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
-        raise ValueError(f"--web.listen-address must be HOST:PORT or :PORT (got {value!r})")
+        raise UsageError(f"--web.listen-address must be HOST:PORT or :PORT (got {value!r})")
     host = host.strip("[]")
     return (host or None), int(port)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from .config import PRIORITIES
+from .errors import UsageError
 
 # Header names that mean each column, lower-cased, without Markdown emphasis.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -328,7 +329,7 @@ def import_file(path: Path, warn: Callable[[str], None]) -> str:
     for line in checklist.warnings:
         warn(line)
     if not checklist.sections:
-        raise ValueError(
+        raise UsageError(
             f"{path}: no item tables found (a table needs an ID column such as "
             f"'#' or 'ID' and a title column such as 'Item' or 'Check')"
         )

@@ -48,8 +48,8 @@ import aiohttp
 from . import promql
 from .context import ProbeContext
 from .credentials import Auth, parse_auth
-from .fields import Fields, format_duration
-from .http import client_error_reason, read_capped
+from .fields import Fields, format_duration, to_url
+from .request import client_error_reason, read_capped
 from .result import Result, Status
 
 CHECKS = ("active_alertmanager", "watchdog", "notifications")
@@ -302,68 +302,67 @@ def combine(checks: Mapping[str, Check]) -> Result:
 # Glue: today's Fields / ProbeContext API. ------------------------------------------------------
 
 
-def _url(f: Fields, key: str) -> str | None:
-    url = f.str(key, None)
-    if isinstance(url, str):
-        if not url.startswith(("http://", "https://")):
-            raise f.error(key, f'must start with http:// or https:// (got "{url}")')
-        return url.rstrip("/")
-    return url
+def _watchdog(f: Fields | None) -> Watchdog:
+    if f is None:
+        return Watchdog()
+    f = f.defaults_from(Watchdog)
+    watchdog = Watchdog(f.text("alertname"), f.duration("max_age"))
+    if f.usable("alertname") and any(c in watchdog.alertname for c in '"\\{}'):
+        f.problem("alertname", f"must be an alert name (got {watchdog.alertname!r})")
+    return watchdog
+
+
+def _notifications(f: Fields | None) -> Notifications:
+    if f is None:
+        return Notifications()
+    f = f.defaults_from(Notifications)
+    notifications = Notifications(
+        integrations=f.texts("integrations"),
+        window=f.duration("window"),
+        min_sent=f.integer("min_sent", minimum=0),
+        selector=f.text("selector"),
+    )
+    if f.usable("selector") and any(c in notifications.selector for c in "{}"):
+        f.problem(
+            "selector",
+            'must be label matchers without braces, such as job="alertmanager" '
+            f'(got "{notifications.selector}")',
+        )
+    if f.usable("window") and notifications.window < 1:
+        f.problem("window", f"must be at least 1s (got {format_duration(notifications.window)})")
+    return notifications
 
 
 def parse_spec(f: Fields) -> Spec:
-    prometheus, alertmanager = _url(f, "prometheus"), _url(f, "alertmanager")
+    f = f.defaults_from(Spec)
+    prometheus = f.optional_parsed("prometheus", to_url)
+    alertmanager = f.optional_parsed("alertmanager", to_url)
     if not f.has("prometheus") and not f.has("alertmanager"):
-        raise f.error("prometheus", "or alertmanager is required: the checks ask one or both")
+        f.problem("prometheus", "or alertmanager is required: the checks ask one or both")
     default = tuple(
         c
         for c in CHECKS
         if (c == "watchdog" and f.has("alertmanager")) or (c != "watchdog" and f.has("prometheus"))
     )
-    checks = f.str_list("checks", default)
-    for i, check in enumerate(checks):
-        if check not in CHECKS:
-            raise f.error(f"checks[{i}]", f'must be one of {", ".join(CHECKS)} (got "{check}")')
-        needs = "alertmanager" if check == "watchdog" else "prometheus"
-        if not f.has(needs):
-            raise f.error("checks", f"{check} needs {needs}: give its URL")
-    raw_watchdog = f.any("watchdog", {})
-    w = Fields(raw_watchdog, f.name("watchdog"), f.base_dir)
-    watchdog = Watchdog(w.str("alertname", "Watchdog"), w.duration("max_age", 600.0))
-    if isinstance(watchdog.alertname, str) and any(c in watchdog.alertname for c in '"\\{}'):
-        raise w.error("alertname", f"must be an alert name (got {watchdog.alertname!r})")
-    w.done()
-    raw_notifications = f.any("notifications", {})
-    n = Fields(raw_notifications, f.name("notifications"), f.base_dir)
-    selector = n.str("selector", "")
-    if isinstance(selector, str) and any(c in selector for c in "{}"):
-        raise n.error(
-            "selector",
-            f'must be label matchers without braces, such as job="alertmanager" (got "{selector}")',
-        )
-    window = n.duration("window", 3600.0)
-    if isinstance(window, float) and window < 1:
-        raise n.error("window", f"must be at least 1s (got {format_duration(window)})")
-    notifications = Notifications(
-        integrations=n.str_list("integrations", ()),
-        window=window,
-        min_sent=n.int("min_sent", 0, minimum=0),
-        selector=selector,
-    )
-    n.done()
-    spec = Spec(
-        prometheus=prometheus,
-        alertmanager=alertmanager,
-        checks=tuple(checks),
-        match_alertmanager=f.bool("match_alertmanager", True),
-        watchdog=watchdog,
-        notifications=notifications,
+    checks = f.texts("checks") if f.has("checks") else default
+    if f.usable("checks"):
+        for i, check in enumerate(checks):
+            needs = "alertmanager" if check == "watchdog" else "prometheus"
+            if check not in CHECKS:
+                f.problem(f"checks[{i}]", f'must be one of {", ".join(CHECKS)} (got "{check}")')
+            elif not f.has(needs):
+                f.problem("checks", f"{check} needs {needs}: give its URL")
+    return Spec(
+        prometheus=prometheus.rstrip("/") if prometheus else None,
+        alertmanager=alertmanager.rstrip("/") if alertmanager else None,
+        checks=checks,
+        match_alertmanager=f.flag("match_alertmanager"),
+        watchdog=_watchdog(f.sub("watchdog")),
+        notifications=_notifications(f.sub("notifications")),
         auth=parse_auth(f),
-        verify=f.bool("verify", True),
-        ca_file=f.path("ca_file", None),
+        verify=f.flag("verify"),
+        ca_file=f.optional_path("ca_file"),
     )
-    f.done()
-    return spec
 
 
 class Unreachable(Exception):

@@ -42,9 +42,7 @@ class Spec:
 
 
 def parse_spec(f: Fields) -> Spec:
-    spec = Spec(file=f.path("file"), max_age=f.duration("max_age", None))
-    f.done()
-    return spec
+    return Spec(file=f.path("file"), max_age=f.optional_duration("max_age"))
 
 
 class EvidenceError(ValueError):

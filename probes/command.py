@@ -32,15 +32,14 @@ class Spec:
 
 
 def parse_spec(f: Fields) -> Spec:
-    spec = Spec(
-        argv=f.str_list("argv"),
-        cwd=f.path("cwd", None),
-        env=f.str_map("env", {}),
-        expect_exit=f.int_list("expect_exit", (0,)),
-        stdout_regex=f.regex("stdout_regex", None),
+    f = f.defaults_from(Spec)
+    return Spec(
+        argv=f.texts("argv"),
+        cwd=f.optional_path("cwd"),
+        env=f.text_map("env"),
+        expect_exit=f.integers("expect_exit"),
+        stdout_regex=f.optional_regex("stdout_regex"),
     )
-    f.done()
-    return spec
 
 
 async def _read_capped(stream: asyncio.StreamReader) -> bytes:
@@ -125,6 +124,7 @@ async def _communicate(
     # SIGTERM early enough that the grace period and the SIGKILL fit in the item's timeout.
     grace = min(KILL_GRACE, ctx.remaining() * 0.25)
     budget = max(0.001, ctx.remaining() * 0.95 - grace)
+    assert proc.stdout is not None and proc.stderr is not None  # both are pipes
     try:
         out, err, _ = await asyncio.wait_for(
             asyncio.gather(_read_capped(proc.stdout), _read_capped(proc.stderr), proc.wait()),

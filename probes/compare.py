@@ -27,7 +27,7 @@ from typing import Any
 import jmespath
 import jmespath.exceptions
 
-from .fields import SpecError, Unresolved, show
+from .problems import SpecError, show
 
 ORDER = {
     "==": operator.eq,
@@ -133,10 +133,8 @@ def _scalar_from_text(text: str) -> Any:
     return text
 
 
-def parse_expect(raw: Any, where: str, also_known: tuple[str, ...] = ()) -> Expect | Unresolved:
+def parse_expect(raw: object, where: str, also_known: tuple[str, ...] = ()) -> Expect:
     """An Expect from ``"< 1"`` or ``{op: "<", value: 1}``; raises SpecError naming ``where``."""
-    if isinstance(raw, Unresolved):
-        return raw
     if isinstance(raw, str):
         text = raw.strip()
         op = next((o for o in sorted(OPS, key=len, reverse=True) if text.startswith(o)), None)
@@ -161,8 +159,6 @@ def parse_expect(raw: Any, where: str, also_known: tuple[str, ...] = ()) -> Expe
         if "value" not in raw:
             raise SpecError(f"{where}.value", "is required")
         value = raw["value"]
-        if isinstance(value, Unresolved):
-            return value
         if op == "length":
             if isinstance(value, str):
                 return _length(value, f"{where}.value", value)
@@ -206,7 +202,7 @@ class Assertion:
         return f"{self.path} {self.expect}"
 
 
-def compile_path(path: Any, where: str) -> Any:
+def compile_path(path: object, where: str) -> Any:
     """A compiled JMESPath expression; raises SpecError with the parser's reason."""
     if not isinstance(path, str) or not path.strip():
         raise SpecError(
@@ -221,7 +217,7 @@ def compile_path(path: Any, where: str) -> Any:
         ) from None
 
 
-def parse_assertions(raw: Any, where: str) -> tuple[Assertion, ...]:
+def parse_assertions(raw: object, where: str) -> tuple[Assertion, ...]:
     """Assertions from a list of ``{path, op, value}`` mappings (or ``{path, expect: "< 1"}``)."""
     if not isinstance(raw, list) or not raw:
         raise SpecError(
@@ -242,8 +238,6 @@ def parse_assertions(raw: Any, where: str) -> tuple[Assertion, ...]:
             expect = parse_expect(entry["expect"], f"{here}.expect")
         else:
             expect = parse_expect({k: v for k, v in entry.items() if k != "path"}, here, ("path",))
-        if isinstance(expect, Unresolved):
-            raise SpecError(here, f"needs variables that are not set: {expect}")
         out.append(Assertion(str(entry["path"]), expect, compiled))
     return tuple(out)
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from .context import ProbeContext
-from .fields import SpecError, show
+from .fields import Reading
+from .problems import show
 from .result import Result, Status
 
 
 @dataclass(frozen=True)
 class Child:
     kind: str
-    spec: Any
+    spec: Any  # the child kind's Spec
 
 
 @dataclass(frozen=True)
@@ -23,16 +23,19 @@ class Spec:
     probes: tuple[Child, ...]
 
 
-def parse_spec(raw: Any, prefix: str, base_dir: Path) -> Spec:
+def parse_spec(raw: object, name: str, reading: Reading) -> Spec:
+    """Every child is read, so each one's problems and variables are reported."""
     from . import registry  # the registry imports this module
 
     if not isinstance(raw, list) or not raw:
-        raise SpecError(prefix, f"must be a list of probes (got {show(raw)})")
-    children = []
-    for i, entry in enumerate(raw):
-        kind, spec = registry.parse_probe(entry, f"{prefix}[{i}]", base_dir)
-        children.append(Child(kind, spec))
-    return Spec(tuple(children))
+        reading.problems.add(f"{name} must be a list of probes (got {show(raw)})")
+        return Spec(())
+    return Spec(
+        tuple(
+            Child(*registry.parse_probe(entry, f"{name}[{i}]", reading))
+            for i, entry in enumerate(raw)
+        )
+    )
 
 
 async def run_children(spec: Spec, ctx: ProbeContext) -> list[Result]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
-from .fields import Fields, Secret, Unresolved
+from .fields import Fields, Secret
 
 
 @dataclass(frozen=True)
@@ -31,17 +31,10 @@ class Auth:
 
 def parse_auth(f: Fields) -> Auth | None:
     """``bearer_token[_file]`` or ``basic_auth: {username, password[_file]}``, not both."""
-    token = f.secret("bearer_token", None)
-    raw_basic = f.any("basic_auth", None)
-    if token is not None and raw_basic is not None:
-        raise f.error("bearer_token", "and basic_auth are both set: give only one")
-    if raw_basic is not None:
-        basic = Fields(raw_basic, f.name("basic_auth"), f.base_dir)
-        auth = Auth(username=basic.str("username"), password=basic.secret("password", None))
-        basic.done()
-        if isinstance(auth.username, Unresolved) or isinstance(auth.password, Unresolved):
-            return None  # unset variables: the item is PENDING and never probed
-        return auth
-    if token is None or isinstance(token, Unresolved):
-        return None
-    return Auth(bearer_token=token)
+    if (f.has("bearer_token") or f.has("bearer_token_file")) and f.has("basic_auth"):
+        f.problem("bearer_token", "and basic_auth are both set: give only one")
+    token = f.optional_secret("bearer_token")
+    basic = f.sub("basic_auth")
+    if basic is not None:
+        return Auth(username=basic.text("username"), password=basic.optional_secret("password"))
+    return Auth(bearer_token=token) if token is not None else None

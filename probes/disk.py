@@ -22,26 +22,18 @@ class Spec:
 
 
 def parse_spec(f: Fields) -> Spec:
+    f = f.defaults_from(Spec)
     spec = Spec(
         path=f.path("path"),
-        min_free_ratio=f.number("min_free_ratio", 0.5),
-        warn_free_ratio=f.number("warn_free_ratio", None),
+        min_free_ratio=f.ratio("min_free_ratio"),
+        warn_free_ratio=f.optional_ratio("warn_free_ratio"),
     )
-    for key in ("min_free_ratio", "warn_free_ratio"):
-        value = getattr(spec, key)
-        if isinstance(value, float) and not 0 <= value <= 1:
-            raise f.error(key, f"must be a ratio between 0 and 1 (got {value:g})")
-    if (
-        isinstance(spec.warn_free_ratio, float)
-        and isinstance(spec.min_free_ratio, float)
-        and spec.warn_free_ratio < spec.min_free_ratio
-    ):
-        raise f.error(
+    warn = spec.warn_free_ratio
+    if warn is not None and warn < spec.min_free_ratio and f.usable("min_free_ratio"):
+        f.problem(
             "warn_free_ratio",
-            f"({spec.warn_free_ratio:g}) must not be below "
-            f"min_free_ratio ({spec.min_free_ratio:g})",
+            f"({warn:g}) must not be below min_free_ratio ({spec.min_free_ratio:g})",
         )
-    f.done()
     return spec
 
 

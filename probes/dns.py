@@ -12,8 +12,9 @@ import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .address import HostPort, parse_resolver
 from .context import ProbeContext
-from .fields import Fields
+from .fields import Fields, to_text
 from .result import Result, Status
 
 if TYPE_CHECKING:  # annotations only: dnspython itself is imported on first use
@@ -27,41 +28,22 @@ TYPES = ("A", "AAAA", "CNAME", "MX", "TXT")
 class Spec:
     name: str
     type: str = "A"
-    resolver: str | None = None  # ip or ip:port (IPv6 as [::1]:53); None: the system's
+    resolver: HostPort | None = None  # written ip or ip:port (IPv6 as [::1]:53); None: the system's
     expect: tuple[str, ...] = ()  # values that must all be in the answer
 
 
-def _split_resolver(f: Fields, value: str) -> tuple[str, int]:
-    host, port = value, "53"
-    if value.startswith("["):
-        host, _, rest = value[1:].partition("]")
-        port = rest.removeprefix(":") or "53"
-    elif value.count(":") == 1:
-        host, port = value.split(":")
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        raise f.error(
-            "resolver",
-            f"must be an IP address with an optional port, such as 10.0.0.2 "
-            f'or 127.0.0.1:5353 (got "{value}")',
-        ) from None
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise f.error("resolver", f'has an invalid port (got "{value}")')
-    return host, int(port)
-
-
 def parse_spec(f: Fields) -> Spec:
-    spec = Spec(
-        name=f.str("name"),
-        type=f.choice("type", TYPES, "A"),
-        resolver=f.str("resolver", None),
-        expect=f.str_list("expect", ()),
+    f = f.defaults_from(Spec)
+    return Spec(
+        name=f.text("name"),
+        type=f.choice("type", TYPES),
+        resolver=f.optional_parsed("resolver", _resolver_address),
+        expect=f.texts("expect"),
     )
-    if isinstance(spec.resolver, str):
-        _split_resolver(f, spec.resolver)
-    f.done()
-    return spec
+
+
+def _resolver_address(value: object, where: str) -> HostPort:
+    return parse_resolver(to_text(value, where), where)
 
 
 def normalize(value: str) -> str:
@@ -106,15 +88,8 @@ def _resolver(spec: Spec) -> dns.asyncresolver.Resolver:
     if spec.resolver is None:
         return dns.asyncresolver.Resolver()
     resolver = dns.asyncresolver.Resolver(configure=False)
-    host, port = spec.resolver, 53
-    if spec.resolver.startswith("["):
-        host, _, rest = spec.resolver[1:].partition("]")
-        port = int(rest.removeprefix(":") or 53)
-    elif spec.resolver.count(":") == 1:
-        host, text = spec.resolver.split(":")
-        port = int(text)
-    resolver.nameservers = [host]
-    resolver.port = port
+    resolver.nameservers = [spec.resolver.host]
+    resolver.port = spec.resolver.port
     return resolver
 
 
@@ -126,7 +101,7 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     evidence: dict[str, object] = {
         "name": spec.name,
         "type": spec.type,
-        "resolver": spec.resolver or "system",
+        "resolver": str(spec.resolver or "system"),
     }
     ctx.log(f"resolving {where} via {spec.resolver or 'the system resolver'}")
     try:

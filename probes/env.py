@@ -31,15 +31,14 @@ class Spec:
 
 
 def parse_spec(f: Fields) -> Spec:
-    name = f.str("name")
-    if isinstance(name, str) and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-        raise f.error("name", f'must be a variable name such as JWT_SECRET (got "{name}")')
+    f = f.defaults_from(Spec)
     spec = Spec(
-        name=name,
-        min_length=f.int("min_length", 1, minimum=1),
-        reject_placeholders=f.bool("reject_placeholders", True),
+        name=f.text("name"),
+        min_length=f.integer("min_length", minimum=1),
+        reject_placeholders=f.flag("reject_placeholders"),
     )
-    f.done()
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", spec.name) and f.usable("name"):
+        f.problem("name", f'must be a variable name such as JWT_SECRET (got "{spec.name}")')
     return spec
 
 

@@ -1,36 +1,40 @@
-"""Typed readers for a probe's configuration that fail with located, readable messages.
+"""Typed readers for a probe's settings, reporting every mistake with its place.
 
-A probe kind's ``parse_spec`` reads its mapping through ``Fields``; every mistake becomes a
-``SpecError`` naming the field (``http.expect_status``) and what was expected, which the config
-loader prefixes with the file and the item. Values that still hold an unset ``${VAR}`` arrive as
-``Unresolved`` and are passed through unchecked: such an item is reported, not probed.
+A probe kind's ``parse_spec`` reads its mapping through ``Fields``. Each getter returns what its
+type says: ``text`` a ``str``, ``optional_text`` a ``str`` or None, and so on. A field that is
+absent takes the default written on the kind's ``Spec`` dataclass (``defaults_from``); one
+without a default is required.
+
+A getter never raises for a bad value. It records the problem (``http.expect_status must be a
+list of integers (got "200")``) and returns the field's default, or a stand-in of its type, so
+the other fields are still checked and ``validate`` lists every mistake at once. A value that
+needs an unset ``${VAR}`` is not checked: the getter notes the variable and returns the same
+fallback. Either way the spec being built is thrown away (``registry.read_probe``): a spec that
+is used was built from real, checked values only. ``Unresolved``, the config loader's mark for
+an unset variable, is looked at here and in no probe module.
 """
 
 from __future__ import annotations
 
+import copy
+import enum
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from re import Pattern
+from typing import TypeVar
 
+from .address import HostPort, parse_target
+from .problems import Problems, SpecError, show
 from .reading import read_capped
 
-_MISSING: Any = object()
+T = TypeVar("T")
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 # A century: longer would overflow the scheduler's datetime arithmetic.
 MAX_DURATION = 100 * 365 * 86400
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-class SpecError(Exception):
-    """Raised when a probe field is missing, unknown, or of the wrong shape."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field} {message}" if field else message)
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,17 @@ class Unresolved:
 
     def __str__(self) -> str:
         return ", ".join(self.names)
+
+
+def unset_variables(value: object) -> list[str]:
+    """The unset variables anywhere in ``value`` (a string, or a mapping or list of them)."""
+    if isinstance(value, Unresolved):
+        return list(value.names)
+    if isinstance(value, Mapping):
+        return [n for v in value.values() for n in unset_variables(v)]
+    if isinstance(value, list):
+        return [n for v in value for n in unset_variables(v)]
+    return []
 
 
 # Field names read with Fields.secret(), in every kind: what displays of a probe's config mask.
@@ -81,22 +96,7 @@ class Secret:
         return hash((self._value, self.file))
 
 
-def show(value: Any) -> str:
-    """A value as a config message quotes it: strings double-quoted, the rest as YAML writes it."""
-    if isinstance(value, str):
-        return '"' + value.replace('"', '\\"') + '"'
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return str(value)
-
-
-def parse_duration(value: Any) -> float:
+def parse_duration(value: object) -> float:
     """Seconds in a duration such as ``90s``, ``5m``, ``1h30m``, ``90d`` or a bare number."""
     if isinstance(value, bool):
         raise ValueError
@@ -129,167 +129,415 @@ def format_duration(seconds: float) -> str:
     return "".join(parts) or "0s"
 
 
-class Fields:
-    """Reads one probe kind's mapping; call ``done()`` last so unknown keys are refused."""
+def compile_regex(text: str) -> Pattern[str]:
+    """A pattern from the config, as every kind compiles one; raises re.error."""
+    return re.compile(text, re.MULTILINE)
 
-    def __init__(self, raw: Any, prefix: str, base_dir: Path):
+
+# -- converters: the raw YAML value to a typed one, or SpecError naming ``where`` ------------------
+
+
+def to_text(value: object, where: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise SpecError(where, f"must be a string (got {show(value)})")
+    text = str(value)
+    if not text:
+        raise SpecError(where, "must not be empty")
+    return text
+
+
+def to_url(value: object, where: str) -> str:
+    url = to_text(value, where)
+    if not url.startswith(("http://", "https://")):
+        raise SpecError(where, f'must start with http:// or https:// (got "{url}")')
+    return url
+
+
+def to_flag(value: object, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise SpecError(where, f"must be true or false (got {show(value)})")
+    return value
+
+
+def to_integer(value: object, where: str, minimum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecError(where, f"must be an integer (got {show(value)})")
+    if minimum is not None and value < minimum:
+        raise SpecError(where, f"must be at least {minimum} (got {value})")
+    return value
+
+
+def to_number(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SpecError(where, f"must be a number (got {show(value)})")
+    return float(value)
+
+
+def to_ratio(value: object, where: str) -> float:
+    number = to_number(value, where)
+    if not 0 <= number <= 1:
+        raise SpecError(where, f"must be a ratio between 0 and 1 (got {number:g})")
+    return number
+
+
+def to_duration(value: object, where: str) -> float:
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise SpecError(
+            where, f"must be a duration such as 30s, 5m, 1h or 90d (got {show(value)})"
+        ) from None
+
+
+def to_regex(value: object, where: str) -> Pattern[str]:
+    text = to_text(value, where)
+    try:
+        return compile_regex(text)
+    except re.error as exc:
+        raise SpecError(
+            where, f"must be a valid regular expression ({exc}) (got {show(text)})"
+        ) from None
+
+
+def to_texts(value: object, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise SpecError(where, f"must be a non-empty list of strings (got {show(value)})")
+    for i, item in enumerate(value):
+        if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+            raise SpecError(f"{where}[{i}]", f"must be a string (got {show(item)})")
+    return tuple(str(item) for item in value)
+
+
+def to_regexes(value: object, where: str) -> tuple[Pattern[str], ...]:
+    texts = to_texts(value, where)
+    return tuple(to_regex(text, f"{where}[{i}]") for i, text in enumerate(texts))
+
+
+def to_integers(value: object, where: str) -> tuple[int, ...]:
+    if (
+        not isinstance(value, list)
+        or not value
+        or any(isinstance(v, bool) or not isinstance(v, int) for v in value)
+    ):
+        raise SpecError(where, f"must be a list of integers (got {show(value)})")
+    return tuple(value)
+
+
+def to_text_map(value: object, where: str) -> dict[str, str]:
+    if not isinstance(value, Mapping) or any(
+        isinstance(v, bool) or not isinstance(v, (str, int, float)) for v in value.values()
+    ):
+        raise SpecError(where, f"must be a mapping of names to strings (got {show(value)})")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def to_regex_map(value: object, where: str) -> dict[str, Pattern[str]]:
+    return {k: to_regex(v, f"{where}.{k}") for k, v in to_text_map(value, where).items()}
+
+
+def to_host_port(value: object, where: str) -> HostPort:
+    return parse_target(to_text(value, where), where)
+
+
+def to_secret(value: object, where: str) -> Secret:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise SpecError(where, "must be a string")  # never quote the value: it is a credential
+    return Secret(value=str(value))
+
+
+def to_secret_map(value: object, where: str) -> dict[str, Secret]:
+    if not isinstance(value, Mapping) or any(
+        isinstance(v, bool) or not isinstance(v, (str, int, float)) for v in value.values()
+    ):
+        # Never quote the values: they are credentials.
+        raise SpecError(where, "must be a mapping of header names to values such as ${API_KEY}")
+    return {str(k): Secret(value=str(v)) for k, v in value.items()}
+
+
+# -- reading a probe's settings ----------------------------------------------------------------
+
+
+class _Unread(enum.Enum):
+    ABSENT = "not given"
+    WAITING = "needs a variable that is not set"
+
+
+@dataclass
+class Reading:
+    """One item's probe settings being read: where relative paths start, where problems go,
+    and the unset variables the settings wait for (an item with any is PENDING, not probed)."""
+
+    base_dir: Path
+    problems: Problems
+    waiting: list[str] = field(default_factory=list)
+
+    def wait_for(self, names: Iterable[str]) -> None:
+        self.waiting.extend(n for n in names if n not in self.waiting)
+
+    def mapping(self, raw: object, name: str) -> Fields | None:
+        """A reader of ``raw``; None when it is not a mapping (recorded) or is one variable."""
+        if isinstance(raw, Unresolved):
+            self.wait_for(raw.names)
+            return None
         if not isinstance(raw, Mapping):
-            raise SpecError(prefix, f"must be a mapping (got {show(raw)})")
+            self.problems.add(f"{name} must be a mapping (got {show(raw)})")
+            return None
+        return Fields(raw, name, self)
+
+
+def defaults_of(cls: type) -> dict[str, object]:
+    """The defaults written on a dataclass's fields, by field name."""
+    out: dict[str, object] = {}
+    for f in fields(cls):
+        if f.default is not MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not MISSING:
+            out[f.name] = f.default_factory()
+    return out
+
+
+class Fields:
+    """Reads one mapping of probe settings; the registry calls ``done()`` to refuse unknown keys."""
+
+    def __init__(self, raw: Mapping[object, object], prefix: str, reading: Reading):
         self.raw = raw
         self.prefix = prefix
-        self.base_dir = base_dir
+        self.reading = reading
+        self._defaults: Mapping[str, object] = {}
         self._read: set[str] = set()
+        self._unusable: set[str] = set()  # refused, or waiting for a variable
+        self._tree: list[Fields] = [self]  # this reader and its sub-readers, for done()
+
+    @property
+    def base_dir(self) -> Path:
+        return self.reading.base_dir
+
+    def defaults_from(self, cls: type) -> Fields:
+        """This reader, taking the defaults of absent fields from the dataclass ``cls``."""
+        view = copy.copy(self)  # shallow: the same raw mapping, read keys and problems
+        view._defaults = defaults_of(cls)
+        return view
 
     def name(self, key: str) -> str:
         return f"{self.prefix}.{key}"
 
-    def error(self, key: str, message: str) -> SpecError:
-        return SpecError(self.name(key), message)
-
-    def _get(self, key: str, default: Any) -> Any:
-        self._read.add(key)
-        if key in self.raw and self.raw[key] is not None:
-            return self.raw[key]
-        if default is _MISSING:
-            raise SpecError(self.name(key), "is required")
-        return default
+    def problem(self, key: str, message: str) -> None:
+        """Record that ``key`` is wrong: ``<kind>.<key> <message>``."""
+        self._unusable.add(key)
+        self.reading.problems.add(f"{self.name(key)} {message}")
 
     def has(self, key: str) -> bool:
+        """Whether ``key`` is given (with a value, or with a variable that is not set)."""
         return self.raw.get(key) is not None
 
-    def any(self, key: str, default: Any = _MISSING) -> Any:
-        return self._get(key, default)
+    def usable(self, *keys: str) -> bool:
+        """Whether each key's value was read as written: neither refused nor waiting.
 
-    def str(self, key: str, default: Any = _MISSING) -> Any:
-        value = self._get(key, default)
-        if value is default or isinstance(value, Unresolved):
-            return value
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise self.error(key, f"must be a string (got {show(value)})")
-        value = str(value)
-        if not value:
-            raise self.error(key, "must not be empty")
-        return value
-
-    def choice(self, key: str, choices: Iterable[str], default: Any = _MISSING) -> Any:
-        choices = tuple(choices)
-        value = self._get(key, default)
-        if value is default or isinstance(value, Unresolved):
-            return value
-        if str(value) not in choices:
-            raise self.error(key, f"must be one of {', '.join(choices)} (got {show(value)})")
-        return str(value)
-
-    def bool(self, key: str, default: Any = _MISSING) -> Any:
-        value = self._get(key, default)
-        if isinstance(value, Unresolved):
-            return value
-        if not isinstance(value, bool):
-            raise self.error(key, f"must be true or false (got {show(value)})")
-        return value
-
-    def int(self, key: str, default: Any = _MISSING, minimum: int | None = None) -> Any:
-        value = self._get(key, default)
-        if value is default or isinstance(value, Unresolved):
-            return value
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.error(key, f"must be an integer (got {show(value)})")
-        if minimum is not None and value < minimum:
-            raise self.error(key, f"must be at least {minimum} (got {value})")
-        return value
-
-    def number(self, key: str, default: Any = _MISSING) -> Any:
-        value = self._get(key, default)
-        if value is default or isinstance(value, Unresolved):
-            return value
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.error(key, f"must be a number (got {show(value)})")
-        return float(value)
-
-    def duration(self, key: str, default: Any = _MISSING) -> Any:
-        value = self._get(key, default)
-        if value is default or isinstance(value, Unresolved):
-            return value
-        try:
-            return parse_duration(value)
-        except ValueError:
-            raise self.error(
-                key, f"must be a duration such as 30s, 5m, 1h or 90d (got {show(value)})"
-            ) from None
-
-    def regex(self, key: str, default: Any = _MISSING) -> Any:
-        value = self.str(key, default)
-        if value is default or isinstance(value, Unresolved):
-            return value
-        try:
-            return re.compile(value, re.MULTILINE)
-        except re.error as exc:
-            raise self.error(
-                key, f"must be a valid regular expression ({exc}) (got {show(value)})"
-            ) from None
-
-    def int_list(self, key: str, default: Any = _MISSING) -> Any:
-        value = self._get(key, default)
-        if value is default or isinstance(value, Unresolved):
-            return value
-        if (
-            not isinstance(value, list)
-            or not value
-            or any(isinstance(v, bool) or not isinstance(v, int) for v in value)
-        ):
-            raise self.error(key, f"must be a list of integers (got {show(value)})")
-        return tuple(value)
-
-    def str_list(self, key: str, default: Any = _MISSING) -> Any:
-        value = self._get(key, default)
-        if value is default or isinstance(value, Unresolved):
-            return value
-        if not isinstance(value, list) or not value:
-            raise self.error(key, f"must be a non-empty list of strings (got {show(value)})")
-        for i, v in enumerate(value):
-            if isinstance(v, bool) or not isinstance(v, (str, int, float, Unresolved)):
-                raise SpecError(f"{self.name(key)}[{i}]", f"must be a string (got {show(v)})")
-        return tuple(v if isinstance(v, Unresolved) else str(v) for v in value)
-
-    def str_map(self, key: str, default: Any = _MISSING) -> Any:
-        value = self._get(key, default)
-        if value is default:
-            return value
-        if not isinstance(value, Mapping) or any(
-            not isinstance(v, (str, int, float, Unresolved)) or isinstance(v, bool)
-            for v in value.values()
-        ):
-            raise self.error(key, f"must be a mapping of names to strings (got {show(value)})")
-        return {str(k): (v if isinstance(v, Unresolved) else str(v)) for k, v in value.items()}
-
-    def path(self, key: str, default: Any = _MISSING) -> Any:
-        """A filesystem path; relative paths are taken from the config file's folder."""
-        value = self.str(key, default)
-        if value is default or isinstance(value, Unresolved):
-            return value
-        return self.base_dir / Path(value).expanduser()
-
-    def secret(self, key: str, default: Any = _MISSING) -> Any:
-        """A credential given as ``key`` (e.g. ``${DB_PASSWORD}``) or as ``key_file`` (a path)."""
-        SECRET_KEYS.update((key, f"{key}_file"))
-        file_key = f"{key}_file"
-        if self.has(key) and self.has(file_key):
-            raise self.error(key, f"and {file_key} are both set: give only one")
-        if self.has(file_key):
-            self._read.add(key)
-            path = self.path(file_key)
-            return path if isinstance(path, Unresolved) else Secret(file=path)
-        self._read.add(file_key)
-        value = self._get(key, default)
-        if value is default or isinstance(value, Unresolved):
-            return value
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            # Never quote the value: it is a credential.
-            raise self.error(key, "must be a string")
-        return Secret(value=str(value))
+        A check across fields asks first, so it never judges a default or a stand-in that
+        took the place of a value that is wrong or unknown yet.
+        """
+        return not any(key in self._unusable for key in keys)
 
     def done(self) -> None:
-        unknown = [str(k) for k in self.raw if k not in self._read]
-        if unknown:
-            known = ", ".join(sorted(self._read))
-            raise SpecError(self.name(unknown[0]), f"is not a known field (known: {known})")
+        """Record every key of this mapping and its sub-mappings that no getter read."""
+        for reader in self._tree:
+            known = ", ".join(sorted(reader._read))
+            for key in reader.raw:
+                if key not in reader._read:
+                    reader.reading.problems.add(
+                        f"{reader.prefix}.{key} is not a known field (known: {known})"
+                    )
+
+    # -- the core: every getter is one of these two ------------------------------------------
+
+    def _value(self, key: str, whole: bool = True) -> object:
+        """The value as written, or why there is none; ``whole``: a variable anywhere in it
+        (not only the value itself) leaves it unread."""
+        self._read.add(key)
+        value = self.raw.get(key)
+        if value is None:
+            return _Unread.ABSENT
+        if whole:
+            waiting = unset_variables(value)
+        else:
+            waiting = list(value.names) if isinstance(value, Unresolved) else []
+        if waiting:
+            self._unusable.add(key)
+            self.reading.wait_for(waiting)
+            return _Unread.WAITING
+        return value
+
+    def _fallback(self, key: str, stand_in: T) -> T:
+        """The field's default, else ``stand_in``: what a getter returns for a value it lacks."""
+        default = self._defaults.get(key, _Unread.ABSENT)
+        if default is _Unread.ABSENT:
+            return stand_in
+        if not isinstance(default, type(stand_in)):
+            raise TypeError(
+                f"{self.name(key)}: the default {default!r} is not a {type(stand_in).__name__}"
+                " (a field that defaults to None is read with an optional_ getter)"
+            )
+        return default
+
+    def _get(self, key: str, convert: Callable[[object, str], T], stand_in: T) -> T:
+        """The value of ``key`` converted, its default when absent; required without one."""
+        value = self._value(key)
+        if value is _Unread.ABSENT and key not in self._defaults:
+            self.problem(key, "is required")
+            return stand_in
+        if isinstance(value, _Unread):
+            return self._fallback(key, stand_in)
+        try:
+            return convert(value, self.name(key))
+        except SpecError as exc:
+            self._unusable.add(key)
+            self.reading.problems.add(str(exc))
+            return self._fallback(key, stand_in)
+
+    def _optional(self, key: str, convert: Callable[[object, str], T]) -> T | None:
+        """The value of ``key`` converted, or None when it is absent (or unusable)."""
+        value = self._value(key)
+        if isinstance(value, _Unread):
+            return None
+        try:
+            return convert(value, self.name(key))
+        except SpecError as exc:
+            self._unusable.add(key)
+            self.reading.problems.add(str(exc))
+            return None
+
+    # -- typed getters ------------------------------------------------------------------------
+
+    def text(self, key: str) -> str:
+        return self._get(key, to_text, "")
+
+    def optional_text(self, key: str) -> str | None:
+        return self._optional(key, to_text)
+
+    def url(self, key: str) -> str:
+        """An ``http://`` or ``https://`` URL."""
+        return self._get(key, to_url, "")
+
+    def choice(self, key: str, choices: Iterable[str]) -> str:
+        return self._get(key, _one_of(tuple(choices)), "")
+
+    def optional_choice(self, key: str, choices: Iterable[str]) -> str | None:
+        return self._optional(key, _one_of(tuple(choices)))
+
+    def flag(self, key: str) -> bool:
+        return self._get(key, to_flag, False)
+
+    def optional_flag(self, key: str) -> bool | None:
+        return self._optional(key, to_flag)
+
+    def integer(self, key: str, minimum: int | None = None) -> int:
+        return self._get(key, lambda v, where: to_integer(v, where, minimum), 0)
+
+    def optional_integer(self, key: str, minimum: int | None = None) -> int | None:
+        return self._optional(key, lambda v, where: to_integer(v, where, minimum))
+
+    def number(self, key: str) -> float:
+        return self._get(key, to_number, 0.0)
+
+    def ratio(self, key: str) -> float:
+        """A number from 0 to 1."""
+        return self._get(key, to_ratio, 0.0)
+
+    def optional_ratio(self, key: str) -> float | None:
+        return self._optional(key, to_ratio)
+
+    def duration(self, key: str) -> float:
+        """Seconds, from ``30s``, ``5m``, ``1h30m``, ``90d`` or a number."""
+        return self._get(key, to_duration, 0.0)
+
+    def optional_duration(self, key: str) -> float | None:
+        return self._optional(key, to_duration)
+
+    def optional_regex(self, key: str) -> Pattern[str] | None:
+        return self._optional(key, to_regex)
+
+    def regexes(self, key: str) -> tuple[Pattern[str], ...]:
+        return self._get(key, to_regexes, ())
+
+    def regex_map(self, key: str) -> dict[str, Pattern[str]]:
+        return self._get(key, to_regex_map, {})
+
+    def texts(self, key: str) -> tuple[str, ...]:
+        """A non-empty list of strings."""
+        return self._get(key, to_texts, ())
+
+    def integers(self, key: str) -> tuple[int, ...]:
+        return self._get(key, to_integers, ())
+
+    def optional_integers(self, key: str) -> tuple[int, ...] | None:
+        return self._optional(key, to_integers)
+
+    def text_map(self, key: str) -> dict[str, str]:
+        return self._get(key, to_text_map, {})
+
+    def host_port(self, key: str) -> HostPort:
+        """``host:port``, parsed once here for every run."""
+        return self._get(key, to_host_port, HostPort("", 0))
+
+    def path(self, key: str) -> Path:
+        """A filesystem path; relative paths are taken from the config file's folder."""
+        return self._get(key, self._to_path, self.base_dir)
+
+    def optional_path(self, key: str) -> Path | None:
+        return self._optional(key, self._to_path)
+
+    def _to_path(self, value: object, where: str) -> Path:
+        return self.base_dir / Path(to_text(value, where)).expanduser()
+
+    def secret(self, key: str) -> Secret:
+        """A credential given as ``key`` (e.g. ``${DB_PASSWORD}``) or as ``key_file`` (a path)."""
+        secret = self.optional_secret(key)
+        if secret is None and not self.has(key) and not self.has(f"{key}_file"):
+            self.problem(key, "is required")
+        return secret if secret is not None else Secret(value="")
+
+    def optional_secret(self, key: str) -> Secret | None:
+        file_key = f"{key}_file"
+        SECRET_KEYS.update((key, file_key))
+        self._read.update((key, file_key))
+        if self.has(key) and self.has(file_key):
+            self.problem(key, f"and {file_key} are both set: give only one")
+            return None
+        if self.has(file_key):
+            path = self.optional_path(file_key)
+            return Secret(file=path) if path is not None else None
+        return self._optional(key, to_secret)
+
+    def secret_map(self, key: str) -> dict[str, Secret]:
+        """Names to credentials, such as headers that carry an API key."""
+        SECRET_KEYS.add(key)
+        return self._get(key, to_secret_map, {})
+
+    def parsed(self, key: str, parse: Callable[[object, str], T], stand_in: T) -> T:
+        """A structured value read by ``parse(value, where)``, which raises SpecError."""
+        return self._get(key, parse, stand_in)
+
+    def optional_parsed(self, key: str, parse: Callable[[object, str], T]) -> T | None:
+        return self._optional(key, parse)
+
+    def sub(self, key: str) -> Fields | None:
+        """A reader of the mapping under ``key``; None when it is absent or unusable."""
+        value = self._value(key, whole=False)  # its own fields wait for their variables
+        if isinstance(value, _Unread):
+            return None
+        if not isinstance(value, Mapping):
+            self.problem(key, f"must be a mapping (got {show(value)})")
+            return None
+        reader = Fields(value, self.name(key), self.reading)
+        reader._tree = self._tree
+        self._tree.append(reader)
+        return reader
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[object, str], str]:
+    def convert(value: object, where: str) -> str:
+        if str(value) not in choices:
+            raise SpecError(where, f"must be one of {', '.join(choices)} (got {show(value)})")
+        return str(value)
+
+    return convert

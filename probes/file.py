@@ -25,7 +25,7 @@ import yaml
 from . import safeyaml
 from .compare import Assertion, check_assertions, parse_assertions
 from .context import ProbeContext
-from .fields import Fields, Unresolved, format_duration
+from .fields import Fields, format_duration
 from .result import Result, Status, failed, passed
 
 READ_CAP = 4 * 1024 * 1024  # bytes read for a content check
@@ -33,6 +33,12 @@ MAX_FILES = 1000  # matches of a glob examined at most
 HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$", re.MULTILINE)
 
 Problem = tuple[Status, str]
+
+
+@dataclass(frozen=True)
+class DocumentCheck:
+    format: str  # yaml | json: how to parse the file
+    asserts: tuple[Assertion, ...]  # what must hold of the parsed document
 
 
 @dataclass(frozen=True)
@@ -46,8 +52,7 @@ class Spec:
     must_match: tuple[Pattern[str], ...] = ()
     must_not_match: tuple[Pattern[str], ...] = ()
     headings: tuple[str, ...] = ()  # Markdown headings that must exist (any level)
-    document: str | None = None  # yaml | json: parse and check ``assert``
-    asserts: tuple[Assertion, ...] = ()
+    document: DocumentCheck | None = None  # written ``document: yaml`` with ``assert: [...]``
 
     @property
     def reads_content(self) -> bool:
@@ -60,46 +65,35 @@ class Spec:
         )
 
 
-def _regex_list(f: Fields, key: str) -> tuple[Pattern[str], ...]:
-    values = f.str_list(key, ())
-    out = []
-    for i, value in enumerate(values):
-        if isinstance(value, Unresolved):
-            continue  # needs an unset variable: the item is reported, not probed
-        try:
-            out.append(re.compile(value, re.MULTILINE))
-        except re.error as exc:
-            raise f.error(
-                f"{key}[{i}]", f'must be a valid regular expression ({exc}) (got "{value}")'
-            ) from None
-    return tuple(out)
-
-
 def parse_spec(f: Fields) -> Spec:
+    f = f.defaults_from(Spec)
     if f.has("path") == f.has("glob"):
-        raise f.error("path", "or glob is required: give exactly one")
-    document = f.choice("document", ("yaml", "json"), None)
-    raw_asserts = f.any("assert", None)
-    if (document is None) != (raw_asserts is None):
-        raise f.error("document", "and assert go together: the format to parse and what to check")
-    pattern = f.path("glob", None)
-    spec = Spec(
-        path=f.path("path", None),
-        glob=str(pattern) if isinstance(pattern, Path) else pattern,
-        min_count=f.int("min_count", 1, minimum=1),
-        max_age=f.duration("max_age", None),
-        min_size=f.int("min_size", None, minimum=0),
-        content_regex=f.regex("content_regex", None),
-        must_match=_regex_list(f, "must_match"),
-        must_not_match=_regex_list(f, "must_not_match"),
-        headings=f.str_list("headings", ()),
-        document=document,
-        asserts=parse_assertions(raw_asserts, f.name("assert")) if raw_asserts is not None else (),
+        f.problem("path", "or glob is required: give exactly one")
+    elif f.has("path") and f.has("min_count"):
+        f.problem("min_count", "applies to glob only")
+    glob = f.optional_path("glob")
+    return Spec(
+        path=f.optional_path("path"),
+        glob=str(glob) if glob is not None else None,
+        min_count=f.integer("min_count", minimum=1),
+        max_age=f.optional_duration("max_age"),
+        min_size=f.optional_integer("min_size", minimum=0),
+        content_regex=f.optional_regex("content_regex"),
+        must_match=f.regexes("must_match"),
+        must_not_match=f.regexes("must_not_match"),
+        headings=f.texts("headings"),
+        document=_document_check(f),
     )
-    if spec.path is not None and f.has("min_count"):
-        raise f.error("min_count", "applies to glob only")
-    f.done()
-    return spec
+
+
+def _document_check(f: Fields) -> DocumentCheck | None:
+    if f.has("document") != f.has("assert"):
+        f.problem("document", "and assert go together: the format to parse and what to check")
+    document = f.optional_choice("document", ("yaml", "json"))
+    asserts = f.optional_parsed("assert", parse_assertions)
+    if document is None or asserts is None:
+        return None
+    return DocumentCheck(document, asserts)
 
 
 def _read_text(path: Path) -> str:
@@ -148,15 +142,15 @@ def content_problems(spec: Spec, path: Path, size: int) -> list[Problem]:
         if missing:
             status = Status.PARTIAL if len(missing) < len(spec.headings) else Status.FAIL
             problems.append((status, f"has no heading {', '.join(missing)}"))
-    if spec.document:
-        problems += document_problems(spec, text)
+    if spec.document is not None:
+        problems += document_problems(spec.document, text)
     return problems
 
 
-def document_problems(spec: Spec, text: str) -> list[Problem]:
+def document_problems(check: DocumentCheck, text: str) -> list[Problem]:
     try:
         # safeyaml: a few hundred bytes of aliases must not expand to gigabytes in a probe.
-        doc = safeyaml.load(text) if spec.document == "yaml" else json.loads(text)
+        doc = safeyaml.load(text) if check.format == "yaml" else json.loads(text)
     except (yaml.YAMLError, ValueError) as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
@@ -164,11 +158,10 @@ def document_problems(spec: Spec, text: str) -> list[Problem]:
         return [
             (
                 Status.FAIL,
-                f"is not valid {spec.document.upper()}{where}"
-                + (f": {problem}" if problem else ""),
+                f"is not valid {check.format.upper()}{where}" + (f": {problem}" if problem else ""),
             )
         ]
-    verdict = check_assertions(spec.asserts, doc)
+    verdict = check_assertions(check.asserts, doc)
     if not verdict.failures:
         return []
     return [(Status.PARTIAL if verdict.passed else Status.FAIL, "; ".join(verdict.failures))]

@@ -1,10 +1,17 @@
-"""HTTP probe: status, latency, header, cookie, body and JSON checks, redirects, CORS, rate limits.
+"""HTTP probes: checks on one response, an http-to-https redirect, a rate-limit burst.
 
-One request is judged by every check configured; the hard ones (status, latency, body pattern)
-fail the item on their own, the others add up: all pass is PASS, any FAIL is FAIL, otherwise
-PARTIAL. Two checks send their own requests instead: ``https_redirect`` (one request to an
-http:// URL, not followed) and ``rate_limit`` (a bounded burst that must meet a 429).
-Credentials (``bearer_token``, ``basic_auth``, ``secret_headers``) print as ``<secret>``.
+An ``http:`` setting is one of three probes, chosen by its keys; each has a spec of its own and
+they share the request settings and sending code (``request.py``):
+
+- checks (the default): one request judged by every check configured. The hard ones (status,
+  latency, body pattern) fail the item on their own, the others add up: all pass is PASS, any
+  FAIL is FAIL, otherwise PARTIAL.
+- ``https_redirect: true``: one request to an http:// URL, not followed, must redirect to https.
+- ``rate_limit: {requests, status}``: a bounded burst that must meet the limit's answer.
+
+With ``https_redirect`` or ``rate_limit``, response checks written beside them are read and
+checked like any setting but do not apply (the shipped config writes ``expect_status`` beside
+``rate_limit``).
 """
 
 from __future__ import annotations
@@ -18,35 +25,23 @@ from re import Pattern
 from typing import Any
 
 import aiohttp
-from yarl import URL
 
 from .compare import Assertion, check_assertions, parse_assertions
 from .context import ProbeContext
-from .credentials import Auth, parse_auth
-from .fields import SECRET_KEYS, Fields, Secret, Unresolved, format_duration
+from .fields import Fields, format_duration
+from .request import BODY_CAP, REDIRECTS, Request, client_error_reason, decode, fetch, parse_request
 from .result import Result, Status
 
-BODY_CAP = 1024 * 1024  # bytes of body read at most; the rest is never downloaded
 MAX_BURST = 1000  # requests a rate-limit check may send in one run
 BURST_CONCURRENCY = 10  # requests of a burst in flight at once
 COOKIE_FLAGS = ("Secure", "HttpOnly", "SameSite")
-METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH")
 
 
 @dataclass(frozen=True)
-class RateLimit:
-    requests: int  # burst size: at most this many requests are sent
-    status: int = 429  # the answer that shows the limit works
+class CheckSpec:
+    """One request, judged by every check configured."""
 
-
-@dataclass(frozen=True)
-class Spec:
-    url: str
-    method: str = "GET"
-    headers: Mapping[str, str] = field(default_factory=dict)
-    secret_headers: Mapping[str, Secret] = field(default_factory=dict)
-    auth: Auth | None = None
-    body: str | None = None
+    request: Request
     expect_status: tuple[int, ...] | None = None  # None: any 2xx
     max_latency: float | None = None  # seconds; slower is FAIL
     headers_present: tuple[str, ...] = ()  # some missing: PARTIAL, all missing: FAIL
@@ -57,191 +52,85 @@ class Spec:
     body_regex: Pattern[str] | None = None
     json: tuple[Assertion, ...] = ()
     cors_origin: str | None = None  # a foreign Origin that must not be allowed
-    https_redirect: bool = False
-    rate_limit: RateLimit | None = None
-    follow_redirects: bool = True
-    verify: bool = True
-    ca_file: str | None = None
 
 
-def _regex_map(f: Fields, key: str) -> dict[str, Pattern[str]]:
-    raw = f.str_map(key, {})
-    out = {}
-    for name in raw:
-        sub = Fields(raw, f.name(key), f.base_dir)
-        out[name] = sub.regex(name)
-    return out
+@dataclass(frozen=True)
+class RedirectSpec:
+    """An http:// URL that must answer with a redirect to https:// (not followed)."""
+
+    request: Request
 
 
-def _secret_headers(f: Fields, key: str) -> dict[str, Secret]:
-    SECRET_KEYS.add(key)
-    raw = f.any(key, {})
-    if not isinstance(raw, Mapping) or any(
-        isinstance(v, bool) or not isinstance(v, (str, int, float, Unresolved))
-        for v in raw.values()
-    ):
-        # Never quote the values: they are credentials.
-        raise f.error(key, "must be a mapping of header names to values such as ${API_KEY}")
-    return {str(k): Secret(value=str(v)) for k, v in raw.items() if not isinstance(v, Unresolved)}
+@dataclass(frozen=True)
+class RateLimitSpec:
+    """A burst of at most ``requests`` requests, one of which must get ``status``."""
+
+    request: Request
+    requests: int
+    status: int = 429  # the answer that shows the limit works
 
 
-def _rate_limit(f: Fields) -> RateLimit | None:
-    raw = f.any("rate_limit", None)
-    if raw is None:
-        return None
-    sub = Fields(raw, f.name("rate_limit"), f.base_dir)
-    limit = RateLimit(requests=sub.int("requests", minimum=2), status=sub.int("status", 429))
-    if limit.requests > MAX_BURST:
-        raise sub.error("requests", f"must be at most {MAX_BURST} (got {limit.requests})")
-    sub.done()
-    return limit
+Spec = CheckSpec | RedirectSpec | RateLimitSpec
 
 
 def parse_spec(f: Fields) -> Spec:
-    url = f.str("url")
-    if isinstance(url, str) and not url.startswith(("http://", "https://")):
-        raise f.error("url", f'must start with http:// or https:// (got "{url}")')
-    ca_file = f.path("ca_file", None)
-    raw_json = f.any("json", None)
-    spec = Spec(
-        url=url,
-        method=f.choice("method", METHODS, "GET"),
-        headers=f.str_map("headers", {}),
-        secret_headers=_secret_headers(f, "secret_headers"),
-        auth=parse_auth(f),
-        body=f.str("body", None),
-        expect_status=f.int_list("expect_status", None),
-        max_latency=f.duration("max_latency", None),
-        headers_present=f.str_list("headers_present", ()),
-        headers_absent=f.str_list("headers_absent", ()),
-        header_patterns=_regex_map(f, "header_patterns"),
-        cookie_flags=f.str_list("cookie_flags", ()),
-        cookies=f.str_list("cookies", ()),
-        body_regex=f.regex("body_regex", None),
-        json=parse_assertions(raw_json, f.name("json")) if raw_json is not None else (),
-        cors_origin=f.str("cors_origin", None),
-        https_redirect=f.bool("https_redirect", False),
-        rate_limit=_rate_limit(f),
-        follow_redirects=f.bool("follow_redirects", True),
-        verify=f.bool("verify", True),
-        ca_file=str(ca_file) if ca_file is not None else None,
+    request = parse_request(f)
+    checks = _parse_checks(f.defaults_from(CheckSpec), request)
+    redirect = f.optional_flag("https_redirect")
+    burst = f.sub("rate_limit")
+    if redirect and f.has("rate_limit"):
+        f.problem("rate_limit", "and https_redirect are both set: each is a probe of its own")
+    if redirect:
+        if not request.url.startswith("http://") and f.usable("url"):
+            f.problem(
+                "https_redirect",
+                f'needs an http:// url to send the request to (got "{request.url}")',
+            )
+        return RedirectSpec(request)
+    if burst is not None:
+        return _parse_rate_limit(burst.defaults_from(RateLimitSpec), request)
+    return checks
+
+
+def _parse_checks(f: Fields, request: Request) -> CheckSpec:
+    spec = CheckSpec(
+        request=request,
+        expect_status=f.optional_integers("expect_status"),
+        max_latency=f.optional_duration("max_latency"),
+        headers_present=f.texts("headers_present"),
+        headers_absent=f.texts("headers_absent"),
+        header_patterns=f.regex_map("header_patterns"),
+        cookie_flags=f.texts("cookie_flags"),
+        cookies=f.texts("cookies"),
+        body_regex=f.optional_regex("body_regex"),
+        json=f.parsed("json", parse_assertions, ()),
+        cors_origin=f.optional_text("cors_origin"),
     )
-    bad_flag = [
-        c for c in spec.cookie_flags if not isinstance(c, Unresolved) and c not in COOKIE_FLAGS
-    ]
-    if bad_flag:
-        raise f.error(
-            "cookie_flags", f'must be among {", ".join(COOKIE_FLAGS)} (got "{bad_flag[0]}")'
-        )
-    if spec.cookies and not spec.cookie_flags:
-        raise f.error("cookies", "needs cookie_flags: the flags these cookies must carry")
-    if spec.https_redirect and isinstance(url, str) and not url.startswith("http://"):
-        raise f.error(
-            "https_redirect", f'needs an http:// url to send the request to (got "{url}")'
-        )
-    if spec.https_redirect and spec.rate_limit is not None:
-        raise f.error("rate_limit", "and https_redirect are both set: each is a probe of its own")
-    f.done()
+    bad_flags = [c for c in spec.cookie_flags if c not in COOKIE_FLAGS]
+    if bad_flags:
+        f.problem("cookie_flags", f'must be among {", ".join(COOKIE_FLAGS)} (got "{bad_flags[0]}")')
+    if f.has("cookies") and not f.has("cookie_flags"):
+        f.problem("cookies", "needs cookie_flags: the flags these cookies must carry")
     return spec
 
 
-def status_ok(spec: Spec, code: int) -> bool:
+def _parse_rate_limit(f: Fields, request: Request) -> RateLimitSpec:
+    spec = RateLimitSpec(request, f.integer("requests", minimum=2), f.integer("status"))
+    if spec.requests > MAX_BURST:
+        f.problem("requests", f"must be at most {MAX_BURST} (got {spec.requests})")
+    return spec
+
+
+def status_ok(spec: CheckSpec, code: int) -> bool:
     if spec.expect_status is None:
         return 200 <= code < 300
     return code in spec.expect_status
 
 
-def expected_status(spec: Spec) -> str:
+def expected_status(spec: CheckSpec) -> str:
     if spec.expect_status is None:
         return "2xx"
     return " or ".join(str(c) for c in spec.expect_status)
-
-
-def request_headers(spec: Spec, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The headers to send, secrets revealed: build only right before sending."""
-    headers = dict(spec.headers)
-    headers.update({k: v.reveal() for k, v in spec.secret_headers.items()})
-    if spec.auth is not None:
-        headers.update(spec.auth.header())
-    headers.update(extra or {})
-    return headers
-
-
-MAX_REDIRECTS = 10
-REDIRECTS = (301, 302, 303, 307, 308)
-
-
-async def _fetch(
-    spec: Spec,
-    ctx: ProbeContext,
-    follow: bool | None = None,
-    extra: Mapping[str, str] | None = None,
-    read_body: bool = True,
-) -> tuple[aiohttp.ClientResponse, bytes]:
-    """The response and up to BODY_CAP bytes of its body.
-
-    Redirects are followed here, not by aiohttp: aiohttp drops only ``Authorization`` when a
-    redirect leaves the origin, and would hand ``secret_headers`` and custom headers to any host
-    a target redirects to. Past the first origin only ``extra`` (probe-made headers) is sent.
-    """
-    follow = spec.follow_redirects if follow is None else follow
-    ssl_ctx = ctx.resources.ssl_context(spec.verify, spec.ca_file)
-    url, method, data = URL(spec.url), spec.method, spec.body
-    origin = url.origin()
-    for _ in range(MAX_REDIRECTS + 1):
-        headers = request_headers(spec, extra) if url.origin() == origin else dict(extra or {})
-        async with ctx.resources.http.request(
-            method,
-            url,
-            headers=headers,
-            data=data,
-            ssl=ssl_ctx,
-            allow_redirects=False,
-            # 0.9 of the budget: a silent server reads as "no response", not as a probe timeout.
-            timeout=aiohttp.ClientTimeout(total=ctx.remaining() * 0.9),
-        ) as response:
-            location = response.headers.get("Location")
-            if follow and response.status in REDIRECTS and location:
-                url = response.url.join(URL(location))
-                if response.status == 303 or (response.status in (301, 302) and method == "POST"):
-                    method, data = "GET", None
-                ctx.log(f"status {response.status}: redirected to {url.with_user(None)}")
-                continue
-            body = await read_capped(response, BODY_CAP) if read_body else b""
-            if len(body) >= BODY_CAP:
-                ctx.log(f"body cut at {BODY_CAP} bytes")
-            return response, body
-    raise aiohttp.TooManyRedirects(response.request_info, response.history)
-
-
-async def read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes:
-    """The body up to ``cap`` bytes (one ``read(n)`` returns only what is buffered so far)."""
-    body = bytearray()
-    while len(body) < cap:
-        chunk = await response.content.read(cap - len(body))
-        if not chunk:
-            break
-        body += chunk
-    return bytes(body)
-
-
-def client_error_reason(exc: BaseException) -> str:
-    """A failed request in words: refused, untrusted certificate, no response in time, ..."""
-    if isinstance(exc, asyncio.TimeoutError):
-        return "no response in time"
-    if isinstance(exc, aiohttp.TooManyRedirects):
-        return "too many redirects"
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        cert_error = exc.certificate_error
-        return (
-            f"certificate not trusted: {getattr(cert_error, 'verify_message', None) or cert_error}"
-        )
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        if isinstance(exc.os_error, ConnectionRefusedError):
-            return "connection refused"
-        return f"cannot connect: {exc.os_error.strerror or exc.os_error}"
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 # -- checks on one response: each gives (status, what was wrong) or None when it passes --------
@@ -249,7 +138,7 @@ def client_error_reason(exc: BaseException) -> str:
 Check = tuple[Status, str] | None
 
 
-def check_headers_present(spec: Spec, headers: Mapping[str, str]) -> Check:
+def check_headers_present(spec: CheckSpec, headers: Mapping[str, str]) -> Check:
     missing = [h for h in spec.headers_present if h not in headers]
     if not missing:
         return None
@@ -261,14 +150,14 @@ def check_headers_present(spec: Spec, headers: Mapping[str, str]) -> Check:
     )
 
 
-def check_headers_absent(spec: Spec, headers: Mapping[str, str]) -> Check:
+def check_headers_absent(spec: CheckSpec, headers: Mapping[str, str]) -> Check:
     present = [f"{h}: {headers[h]}" for h in spec.headers_absent if h in headers]
     if not present:
         return None
     return Status.FAIL, f"headers that must be absent are sent: {'; '.join(present)}"
 
 
-def check_header_patterns(spec: Spec, headers: Mapping[str, str]) -> Check:
+def check_header_patterns(spec: CheckSpec, headers: Mapping[str, str]) -> Check:
     wrong = []
     for name, pattern in spec.header_patterns.items():
         value = headers.get(name)
@@ -303,7 +192,7 @@ def cookie_flags(set_cookie: str) -> tuple[str, set[str]]:
     return name, flags
 
 
-def check_cookies(spec: Spec, response: aiohttp.ClientResponse) -> Check:
+def check_cookies(spec: CheckSpec, response: aiohttp.ClientResponse) -> Check:
     seen = dict(cookie_flags(v) for v in response.headers.getall("Set-Cookie", []))
     names = spec.cookies or tuple(seen)
     if not names:
@@ -325,7 +214,7 @@ def check_cookies(spec: Spec, response: aiohttp.ClientResponse) -> Check:
     return status, f"cookies {'; '.join(lacking)}"
 
 
-def check_cors(spec: Spec, headers: Mapping[str, str]) -> Check:
+def check_cors(spec: CheckSpec, headers: Mapping[str, str]) -> Check:
     allowed = headers.get("Access-Control-Allow-Origin")
     credentials = headers.get("Access-Control-Allow-Credentials", "").lower() == "true"
     if allowed is None:
@@ -341,15 +230,7 @@ def check_cors(spec: Spec, headers: Mapping[str, str]) -> Check:
     return None
 
 
-def decode(body: bytes, charset: str | None) -> str:
-    """The body as text in its declared charset; UTF-8 when none is declared or Python lacks it."""
-    try:
-        return body.decode(charset or "utf-8", "replace")
-    except LookupError:  # e.g. MySQL's "utf8mb4"
-        return body.decode("utf-8", "replace")
-
-
-def check_json(spec: Spec, body: bytes, charset: str | None) -> tuple[Check, Any]:
+def check_json(spec: CheckSpec, body: bytes, charset: str | None) -> tuple[Check, Any]:
     try:
         document = json.loads(decode(body, charset))
     except ValueError:
@@ -365,16 +246,22 @@ def check_json(spec: Spec, body: bytes, charset: str | None) -> tuple[Check, Any
 
 
 async def probe(spec: Spec, ctx: ProbeContext) -> Result:
-    if spec.https_redirect:
+    if isinstance(spec, RedirectSpec):
         return await probe_redirect(spec, ctx)
-    if spec.rate_limit is not None:
-        return await probe_rate_limit(spec, ctx, spec.rate_limit)
-    ctx.log(f"{spec.method} {spec.url}")
+    if isinstance(spec, RateLimitSpec):
+        return await probe_rate_limit(spec, ctx)
+    return await probe_checks(spec, ctx)
+
+
+async def probe_checks(spec: CheckSpec, ctx: ProbeContext) -> Result:
+    """The response meets every check configured (status 2xx unless told otherwise)."""
+    request = spec.request
+    ctx.log(f"{request.method} {request.url}")
     started = time.monotonic()
-    evidence: dict[str, object] = {"url": spec.url, "method": spec.method}
+    evidence: dict[str, object] = {"url": request.url, "method": request.method}
     extra = {"Origin": spec.cors_origin} if spec.cors_origin else None
     try:
-        response, body = await _fetch(spec, ctx, extra=extra)
+        response, body = await fetch(request, ctx, extra=extra)
     except (TimeoutError, aiohttp.ClientError) as exc:
         reason = client_error_reason(exc)
         ctx.log(f"request failed: {reason}")
@@ -435,12 +322,13 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     return Result(Status.PASS, passed, evidence)
 
 
-async def probe_redirect(spec: Spec, ctx: ProbeContext) -> Result:
+async def probe_redirect(spec: RedirectSpec, ctx: ProbeContext) -> Result:
     """PASS when the http:// URL answers with a permanent or temporary redirect to https://."""
-    ctx.log(f"{spec.method} {spec.url}, redirects not followed")
-    evidence: dict[str, object] = {"url": spec.url}
+    request = spec.request
+    ctx.log(f"{request.method} {request.url}, redirects not followed")
+    evidence: dict[str, object] = {"url": request.url}
     try:
-        response, _ = await _fetch(spec, ctx, follow=False, read_body=False)
+        response, _ = await fetch(request, ctx, follow=False, read_body=False)
     except (TimeoutError, aiohttp.ClientError) as exc:
         reason = client_error_reason(exc)
         return Result(
@@ -450,7 +338,7 @@ async def probe_redirect(spec: Spec, ctx: ProbeContext) -> Result:
         )
     location = response.headers.get("Location", "")
     evidence.update(status=response.status, location=location)
-    if response.status in (301, 302, 303, 307, 308) and location.startswith("https://"):
+    if response.status in REDIRECTS and location.startswith("https://"):
         permanent = response.status in (301, 308)
         return Result(
             Status.PASS if permanent else Status.PARTIAL,
@@ -458,7 +346,7 @@ async def probe_redirect(spec: Spec, ctx: ProbeContext) -> Result:
             + ("" if permanent else ", expected a permanent redirect (301 or 308)"),
             evidence,
         )
-    if response.status in (301, 302, 303, 307, 308):
+    if response.status in REDIRECTS:
         return Result(
             Status.FAIL,
             f"status {response.status} to {location or 'nowhere'}, expected a redirect to https://",
@@ -471,10 +359,10 @@ async def probe_redirect(spec: Spec, ctx: ProbeContext) -> Result:
     )
 
 
-async def probe_rate_limit(spec: Spec, ctx: ProbeContext, limit: RateLimit) -> Result:
+async def probe_rate_limit(limit: RateLimitSpec, ctx: ProbeContext) -> Result:
     """Send up to ``limit.requests`` requests; PASS as soon as one answers ``limit.status``."""
-    ctx.log(f"burst of up to {limit.requests} requests to {spec.url}")
-    evidence: dict[str, object] = {"url": spec.url, "burst": limit.requests}
+    ctx.log(f"burst of up to {limit.requests} requests to {limit.request.url}")
+    evidence: dict[str, object] = {"url": limit.request.url, "burst": limit.requests}
     sent, codes = 0, []
     limited_at: int | None = None
     errors: list[str] = []
@@ -485,7 +373,7 @@ async def probe_rate_limit(spec: Spec, ctx: ProbeContext, limit: RateLimit) -> R
             sent += 1
             number = sent
             try:
-                response, _ = await _fetch(spec, ctx, read_body=False)
+                response, _ = await fetch(limit.request, ctx, read_body=False)
             except (TimeoutError, aiohttp.ClientError) as exc:
                 errors.append(client_error_reason(exc))
                 return

@@ -38,7 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from .compare import Expect, as_number, parse_expect
-from .fields import Fields, SpecError, format_duration, parse_duration
+from .fields import Fields, format_duration, parse_duration
+from .problems import SpecError
 from .result import Result, Status
 
 PERCENTILES = ("50%", "66%", "75%", "80%", "90%", "95%", "98%", "99%", "99.9%", "99.99%", "100%")
@@ -299,50 +300,45 @@ class Options:
     history: Path | None = None  # the *_stats_history.csv; required by ``duration``
 
 
-def _expect(f: Fields, key: str, default: Expect | None) -> Any:
-    raw = f.any(key, None)
-    return default if raw is None else parse_expect(raw, f.name(key))
+def _percentiles(value: object, where: str) -> dict[str, Expect]:
+    if not isinstance(value, Mapping):
+        raise SpecError(where, 'must be a mapping such as {"95%": "< 1000"} (milliseconds)')
+    percentiles: dict[str, Expect] = {}
+    for key, raw in value.items():
+        try:
+            name = percentile_key(str(key))
+        except LocustError as exc:
+            raise SpecError(f"{where}.{key}", str(exc)) from None
+        percentiles[name] = parse_expect(raw, f"{where}.{key}")
+    return percentiles
+
+
+def _duration_bound(value: object, where: str) -> DurationBound:
+    text = str(value).strip()
+    op = next((o for o in (">=", "<=", ">", "<") if text.startswith(o)), None)
+    try:
+        if op is None:
+            raise ValueError
+        return DurationBound(op, parse_duration(text[len(op) :].strip()))
+    except ValueError:
+        raise SpecError(where, f'must be a bound such as ">= 1h" (got "{value}")') from None
 
 
 def parse_options(f: Fields) -> Options:
     """Read ``history``, ``requests``, ``failure_ratio``, ``rps``, ``percentiles``, ``duration``
     and ``timing_max_failure_ratio``; the caller calls ``f.done()``."""
-    percentiles: dict[str, Any] = {}
-    raw = f.any("percentiles", {})
-    if not isinstance(raw, Mapping):
-        raise f.error("percentiles", 'must be a mapping such as {"95%": "< 1000"} (milliseconds)')
-    for key, value in raw.items():
-        try:
-            name = percentile_key(str(key))
-        except LocustError as exc:
-            raise SpecError(f.name(f"percentiles.{key}"), str(exc)) from None
-        percentiles[name] = parse_expect(value, f.name(f"percentiles.{key}"))
-    duration = None
-    raw_duration = f.str("duration", None)
-    if isinstance(raw_duration, str):
-        op = next((o for o in (">=", "<=", ">", "<") if raw_duration.strip().startswith(o)), None)
-        try:
-            if op is None:
-                raise ValueError
-            duration = DurationBound(op, parse_duration(raw_duration.strip()[len(op) :].strip()))
-        except ValueError:
-            raise f.error(
-                "duration", f'must be a bound such as ">= 1h" (got "{raw_duration}")'
-            ) from None
-    history = f.path("history", None)
-    if duration is not None and history is None:
-        raise f.error("duration", "needs history: the *_stats_history.csv holds the run's time")
-    timing = f.number("timing_max_failure_ratio", DEFAULT_TIMING_MAX_FAILURE_RATIO)
-    if isinstance(timing, float) and not 0 <= timing <= 1:
-        raise f.error(
-            "timing_max_failure_ratio", f"must be a ratio between 0 and 1 (got {timing:g})"
-        )
+    duration = f.optional_parsed("duration", _duration_bound)
+    history = f.optional_path("history")
+    if f.has("duration") and not f.has("history"):
+        f.problem("duration", "needs history: the *_stats_history.csv holds the run's time")
+    failure_ratio = f.optional_parsed("failure_ratio", parse_expect)
+    timing = f.optional_ratio("timing_max_failure_ratio")
     criteria = Criteria(
-        requests=_expect(f, "requests", None),
-        failure_ratio=_expect(f, "failure_ratio", DEFAULT_FAILURE_RATIO),
-        rps=_expect(f, "rps", None),
-        percentiles=percentiles,
+        requests=f.optional_parsed("requests", parse_expect),
+        failure_ratio=DEFAULT_FAILURE_RATIO if failure_ratio is None else failure_ratio,
+        rps=f.optional_parsed("rps", parse_expect),
+        percentiles=f.optional_parsed("percentiles", _percentiles) or {},
         duration=duration,
-        timing_max_failure_ratio=timing,
+        timing_max_failure_ratio=DEFAULT_TIMING_MAX_FAILURE_RATIO if timing is None else timing,
     )
     return Options(criteria, history)

@@ -19,7 +19,7 @@ from .compare import Expect, as_number, parse_expect
 from .context import ProbeContext
 from .credentials import Auth, parse_auth
 from .fields import Fields
-from .http import client_error_reason, read_capped
+from .request import client_error_reason, read_capped
 from .result import Result, Status
 
 RESPONSE_CAP = 4 * 1024 * 1024  # bytes of API response read at most
@@ -38,21 +38,16 @@ class Spec:
 
 
 def parse_spec(f: Fields) -> Spec:
-    url = f.str("url")
-    if isinstance(url, str) and not url.startswith(("http://", "https://")):
-        raise f.error("url", f'must start with http:// or https:// (got "{url}")')
-    raw_expect = f.any("expect", None)
-    spec = Spec(
-        url=url.rstrip("/") if isinstance(url, str) else url,
-        query=f.str("query"),
-        expect=parse_expect(raw_expect, f.name("expect")) if raw_expect is not None else None,
-        min_series=f.int("min_series", 1, minimum=0),
+    f = f.defaults_from(Spec)
+    return Spec(
+        url=f.url("url").rstrip("/"),
+        query=f.text("query"),
+        expect=f.optional_parsed("expect", parse_expect),
+        min_series=f.integer("min_series", minimum=0),
         auth=parse_auth(f),
-        verify=f.bool("verify", True),
-        ca_file=f.path("ca_file", None),
+        verify=f.flag("verify"),
+        ca_file=f.optional_path("ca_file"),
     )
-    f.done()
-    return spec
 
 
 def labels(metric: dict[str, str]) -> str:
@@ -88,7 +83,8 @@ async def query(spec: Spec, ctx: ProbeContext) -> tuple[int, Any]:
 
 
 def _samples(data: dict[str, Any]) -> list[tuple[str, Any]]:
-    kind, result = data.get("resultType"), data.get("result")
+    kind = data.get("resultType")
+    result: Any = data.get("result")  # checked by use: a bad shape raises, and the probe says so
     if kind == "vector":
         return [(labels(s.get("metric", {})), s["value"][1]) for s in result]
     if kind in ("scalar", "string"):
@@ -173,6 +169,6 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     worst = _worst(spec.expect, failing)
     named = ", ".join(f"{s} {v}" for s, v in worst[:SHOWN])
     more = f" and {len(failing) - SHOWN} more" if len(failing) > SHOWN else ""
-    status = Status.PARTIAL if len(failing) < len(samples) else Status.FAIL
+    verdict = Status.PARTIAL if len(failing) < len(samples) else Status.FAIL
     prefix = f"{len(failing)} of {len(samples)} series fail: " if len(samples) > 1 else ""
-    return Result(status, f"{prefix}{named}{more}, expected {spec.expect}", evidence)
+    return Result(verdict, f"{prefix}{named}{more}, expected {spec.expect}", evidence)

@@ -25,20 +25,31 @@ from . import (
     tls,
 )
 from .context import ProbeContext
-from .fields import Fields, SpecError, show
+from .fields import Fields, Reading
+from .problems import Problems, show
 from .result import Result
 
 
 @dataclass(frozen=True)
 class Kind:
-    """How to read a kind's config (raw value, field prefix, config folder) and how to run it."""
+    """How to read a kind's settings (raw value, field name, reading) and how to run it."""
 
-    parse: Callable[[Any, str, Path], Any]
+    parse: Callable[[object, str, Reading], object]
     probe: Callable[[Any, ProbeContext], Awaitable[Result]]
 
 
-def _fields(parse_spec: Callable[[Fields], Any]) -> Callable[[Any, str, Path], Any]:
-    return lambda raw, prefix, base_dir: parse_spec(Fields(raw, prefix, base_dir))
+def _fields(parse_spec: Callable[[Fields], object]) -> Callable[[object, str, Reading], object]:
+    """A kind whose settings are a mapping, read by ``parse_spec`` through ``Fields``."""
+
+    def parse(raw: object, name: str, reading: Reading) -> object:
+        fields = reading.mapping(raw, name)
+        if fields is None:
+            return None
+        spec = parse_spec(fields)
+        fields.done()
+        return spec
+
+    return parse
 
 
 KINDS: Mapping[str, Kind] = {
@@ -61,18 +72,50 @@ KINDS: Mapping[str, Kind] = {
 }
 
 
-def parse_probe(raw: Any, prefix: str, base_dir: Path) -> tuple[str, Any]:
-    """The kind and parsed spec of a ``{kind: {...}}`` mapping; raises SpecError."""
+@dataclass(frozen=True)
+class Probe:
+    """An item's ``probe:`` setting, read: its kind and either a spec or the variables it needs."""
+
+    kind: str
+    spec: object  # the kind's Spec, built from real values only; None while waiting
+    waiting: tuple[str, ...] = ()  # unset variables: the item is PENDING, not probed
+
+
+def parse_probe(raw: object, prefix: str, reading: Reading) -> tuple[str, object]:
+    """The kind and spec of a ``{kind: {...}}`` mapping, problems going to ``reading``.
+
+    The spec may hold stand-ins for values that are wrong or unset: only ``read_probe``'s
+    answer, given when the reading found neither, is a spec to use.
+    """
     if not isinstance(raw, Mapping) or len(raw) != 1:
         got = ", ".join(map(str, raw)) if isinstance(raw, Mapping) and raw else show(raw)
-        raise SpecError(
-            prefix,
-            f"must have exactly one key, the probe kind: one of {', '.join(KINDS)} (got {got})",
+        reading.problems.add(
+            f"{prefix or 'probe'} must have exactly one key, the probe kind: "
+            f"one of {', '.join(KINDS)} (got {got})"
         )
+        return "", None
     ((kind, body),) = raw.items()
     if kind not in KINDS:
-        raise SpecError(
-            prefix, f"kind {show(str(kind))} is unknown: expected one of {', '.join(KINDS)}"
+        reading.problems.add(
+            f"{prefix or 'probe'} kind {show(str(kind))} is unknown: "
+            f"expected one of {', '.join(KINDS)}"
         )
+        return "", None
     name = f"{prefix}.{kind}" if prefix else str(kind)
-    return str(kind), KINDS[kind].parse(body, name, base_dir)
+    return str(kind), KINDS[kind].parse(body, name, reading)
+
+
+def read_probe(raw: object, base_dir: Path, problems: Problems) -> Probe | None:
+    """An item's probe setting, or None when it has problems (each recorded in ``problems``).
+
+    Every field is checked that can be: a field that needs an unset variable is not, the
+    others are, so a typo in an item that is not configured yet is still an error.
+    """
+    reading = Reading(base_dir, problems)
+    before = len(problems)
+    kind, spec = parse_probe(raw, "", reading)
+    if len(problems) > before:
+        return None
+    if reading.waiting:
+        return Probe(kind, None, tuple(reading.waiting))
+    return Probe(kind, spec)

@@ -8,10 +8,12 @@ outside the exporter); parsing runs in a thread so a big report does not stall t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import stat as stat_mode
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,7 @@ SHOWN = 3  # findings named in a summary
 class Spec:
     path: Path
     format: str
-    max_age: float = 7 * 86400
+    max_age: float = 7 * 86400.0
     # junit
     min_tests: int = 1  # fewer (but some, all passing): PARTIAL
     max_failures: int = 0  # failures + errors allowed
@@ -46,49 +48,58 @@ class Spec:
 
 
 def parse_spec(f: Fields) -> Spec:
-    fmt = f.choice("format", FORMATS)
-    spec = Spec(path=f.path("path"), format=fmt, max_age=f.duration("max_age", 7 * 86400.0))
+    f = f.defaults_from(Spec)
+    spec = Spec(
+        path=f.path("path"), format=f.choice("format", FORMATS), max_age=f.duration("max_age")
+    )
     # Each format's own options; another format's option is refused as an unknown field.
-    if fmt == "junit":
-        spec = Spec(
-            spec.path,
-            fmt,
-            spec.max_age,
-            min_tests=f.int("min_tests", 1, minimum=1),
-            max_failures=f.int("max_failures", 0, minimum=0),
-        )
-    elif fmt == "cobertura":
-        spec = Spec(
-            spec.path,
-            fmt,
-            spec.max_age,
-            min_line_rate=f.number("min_line_rate", 0.75),
-            partial_line_rate=f.number("partial_line_rate", None),
-        )
-        for key in ("min_line_rate", "partial_line_rate"):
-            value = getattr(spec, key)
-            if isinstance(value, float) and not 0 <= value <= 1:
-                raise f.error(key, f"must be a ratio between 0 and 1 (got {value:g})")
-        if spec.partial_line_rate is not None and spec.partial_line_rate > spec.min_line_rate:
-            raise f.error(
-                "partial_line_rate",
-                f"({spec.partial_line_rate:g}) must not be above "
-                f"min_line_rate ({spec.min_line_rate:g})",
-            )
-    elif fmt == "trivy":
-        severities = f.str_list("severities", ("HIGH", "CRITICAL"))
-        bad = [s for s in severities if str(s).upper() not in SEVERITIES]
-        if bad:
-            raise f.error("severities", f'must be among {", ".join(SEVERITIES)} (got "{bad[0]}")')
-        spec = Spec(
-            spec.path,
-            fmt,
-            spec.max_age,
-            severities=tuple(s.upper() for s in severities),
-            max_findings=f.int("max_findings", 0, minimum=0),
-        )
-    f.done()
+    if f.usable("format"):
+        return FORMAT_OPTIONS[spec.format](f, spec)
+    for read in FORMAT_OPTIONS.values():  # the format is unknown yet: check what each reads
+        read(f, spec)
     return spec
+
+
+def _junit_options(f: Fields, spec: Spec) -> Spec:
+    return dataclasses.replace(
+        spec,
+        min_tests=f.integer("min_tests", minimum=1),
+        max_failures=f.integer("max_failures", minimum=0),
+    )
+
+
+def _cobertura_options(f: Fields, spec: Spec) -> Spec:
+    spec = dataclasses.replace(
+        spec,
+        min_line_rate=f.ratio("min_line_rate"),
+        partial_line_rate=f.optional_ratio("partial_line_rate"),
+    )
+    partial = spec.partial_line_rate
+    if partial is not None and partial > spec.min_line_rate and f.usable("min_line_rate"):
+        f.problem(
+            "partial_line_rate",
+            f"({partial:g}) must not be above min_line_rate ({spec.min_line_rate:g})",
+        )
+    return spec
+
+
+def _trivy_options(f: Fields, spec: Spec) -> Spec:
+    severities = f.texts("severities")
+    bad = [s for s in severities if s.upper() not in SEVERITIES]
+    if bad:
+        f.problem("severities", f'must be among {", ".join(SEVERITIES)} (got "{bad[0]}")')
+    return dataclasses.replace(
+        spec,
+        severities=tuple(s.upper() for s in severities),
+        max_findings=f.integer("max_findings", minimum=0),
+    )
+
+
+FORMAT_OPTIONS: dict[str, Callable[[Fields, Spec], Spec]] = {
+    "junit": _junit_options,
+    "cobertura": _cobertura_options,
+    "trivy": _trivy_options,
+}
 
 
 class ReportError(ValueError):
@@ -124,7 +135,7 @@ def judge_junit(spec: Spec, data: bytes, seen: str, evidence: dict[str, Any]) ->
     if root.tag not in ("testsuites", "testsuite"):
         raise ReportError(f"has root <{root.tag}>, expected <testsuites> or <testsuite> (JUnit)")
     cases = list(root.iter("testcase"))
-    outcome = Counter()
+    outcome: Counter[str] = Counter()
     failing = []
     for case in cases:
         for kind in ("failure", "error", "skipped"):
@@ -193,7 +204,8 @@ def judge_trivy(spec: Spec, data: bytes, seen: str, evidence: dict[str, Any]) ->
         raise ReportError(f"is not valid JSON ({exc}), expected a Trivy report") from None
     if not isinstance(doc, dict) or "SchemaVersion" not in doc:
         raise ReportError("has no SchemaVersion, expected Trivy's JSON report (--format json)")
-    found, by_severity = [], Counter()
+    found: list[str] = []
+    by_severity: Counter[str] = Counter()
     for n, target in enumerate(_json_list(doc.get("Results"), "Results")):
         where = f"Results[{n}]"
         if not isinstance(target, dict):

@@ -29,7 +29,7 @@ class SafeLoader(yaml.SafeLoader):
 
     max_depth = MAX_DEPTH
 
-    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+    def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             self._aliases = getattr(self, "_aliases", 0) + 1
             if self._aliases > self.max_aliases:
@@ -53,7 +53,7 @@ class SafeLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
-    def construct_object(self, node, deep=False):  # type: ignore[no-untyped-def]
+    def construct_object(self, node, deep=False):
         # Values that look like timestamps or tagged numbers but are not (2026-13-45,
         # !!int abc) raise ValueError from the constructors: make them located YAML errors.
         try:
@@ -63,9 +63,9 @@ class SafeLoader(yaml.SafeLoader):
                 None, None, f"cannot read {node.value!r}: {exc}", node.start_mark
             ) from None
 
-    def compose_document(self):  # type: ignore[no-untyped-def]
+    def compose_document(self):
         node = super().compose_document()
-        if expanded_size(node, self.max_nodes) > self.max_nodes:
+        if node is not None and expanded_size(node, self.max_nodes) > self.max_nodes:
             raise ComposerError(
                 None,
                 None,

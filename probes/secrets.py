@@ -46,13 +46,14 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import pathspec
 
 from . import gitdates
 from .context import ProbeContext
-from .fields import Fields, Unresolved
+from .fields import Fields, to_texts
+from .problems import SpecError
 from .reading import read_capped
 from .result import Result, Status
 
@@ -421,30 +422,30 @@ def _without(listing: Listing, path: Path) -> Listing:
 # Glue: today's Fields / ProbeContext API. ------------------------------------------------------
 
 
-def parse_spec(f: Fields) -> Spec:
-    files = f.choice("files", ("auto", "tracked", "all"), "auto")
-    exclude = f.str_list("exclude", ())
-    for i, pattern in enumerate(exclude):
-        if isinstance(pattern, Unresolved):
-            continue
+def _gitignore_patterns(value: object, where: str) -> tuple[str, ...]:
+    patterns = to_texts(value, where)
+    for i, pattern in enumerate(patterns):
         try:
             pathspec.GitIgnoreSpec.from_lines([pattern])
         except (ValueError, TypeError) as exc:
-            raise f.error(
-                f"exclude[{i}]", f'must be a gitignore pattern ({exc}) (got "{pattern}")'
+            raise SpecError(
+                f"{where}[{i}]", f'must be a gitignore pattern ({exc}) (got "{pattern}")'
             ) from None
-    spec = Spec(
+    return patterns
+
+
+def parse_spec(f: Fields) -> Spec:
+    f = f.defaults_from(Spec)
+    return Spec(
         path=f.path("path"),
-        files=files,
-        exclude=tuple(exclude),
-        max_findings=f.int("max_findings", 0, minimum=0),
-        baseline=f.path("baseline", None),
-        max_files=f.int("max_files", MAX_FILES, minimum=1),
-        max_bytes=f.int("max_bytes", MAX_BYTES, minimum=1),
-        max_file_bytes=f.int("max_file_bytes", MAX_FILE_BYTES, minimum=1),
+        files=cast(FilesMode, f.choice("files", ("auto", "tracked", "all"))),
+        exclude=f.parsed("exclude", _gitignore_patterns, ()),
+        max_findings=f.integer("max_findings", minimum=0),
+        baseline=f.optional_path("baseline"),
+        max_files=f.integer("max_files", minimum=1),
+        max_bytes=f.integer("max_bytes", minimum=1),
+        max_file_bytes=f.integer("max_file_bytes", minimum=1),
     )
-    f.done()
-    return spec
 
 
 async def probe(spec: Spec, ctx: ProbeContext) -> Result:

@@ -28,20 +28,19 @@ class Spec:
 
 
 def parse_spec(f: Fields) -> Spec:
-    raw_expect = f.any("expect")
+    f = f.defaults_from(Spec)
     spec = Spec(
         dsn=f.secret("dsn"),
-        query=f.str("query"),
-        expect=parse_expect(raw_expect, f.name("expect")),
-        result=f.choice("result", ("scalar", "rows"), "scalar"),
+        query=f.text("query"),
+        expect=f.parsed("expect", parse_expect, Expect("==", None)),
+        result=f.choice("result", ("scalar", "rows")),
     )
     if (
         spec.result == "rows"
-        and isinstance(spec.expect, Expect)
         and spec.expect.op in ("contains", "length")
+        and f.usable("result", "expect")
     ):
-        raise f.error("expect", f"must compare a number when result is rows (got {spec.expect.op})")
-    f.done()
+        f.problem("expect", f"must compare a number when result is rows (got {spec.expect.op})")
     return spec
 
 

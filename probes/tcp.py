@@ -7,48 +7,38 @@ import socket
 from dataclasses import dataclass
 from re import Pattern
 
+from .address import HostPort
 from .context import ProbeContext
-from .fields import Fields, SpecError
+from .fields import Fields
 from .result import Result, Status, failed, passed
 
 
 @dataclass(frozen=True)
 class Spec:
-    target: str  # host:port
+    target: HostPort
     expect: str = "open"  # open | closed (firewall items: the port must not answer)
     banner: Pattern[str] | None = None  # open only: first bytes must match
 
 
-def split_target(fields: Fields, key: str) -> tuple[str, int]:
-    value = fields.raw.get(key)
-    host, sep, port = str(value).rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise SpecError(fields.name(key), f'must be host:port (got "{value}")')
-    return host.strip("[]"), int(port)
-
-
 def parse_spec(f: Fields) -> Spec:
+    f = f.defaults_from(Spec)
     spec = Spec(
-        target=f.str("target"),
-        expect=f.choice("expect", ("open", "closed"), "open"),
-        banner=f.regex("banner", None),
+        target=f.host_port("target"),
+        expect=f.choice("expect", ("open", "closed")),
+        banner=f.optional_regex("banner"),
     )
-    if isinstance(spec.target, str):
-        split_target(f, "target")
-    if spec.banner is not None and spec.expect == "closed":
-        raise f.error("banner", "only applies when expect is open")
-    f.done()
+    if spec.banner is not None and spec.expect == "closed" and f.usable("expect"):
+        f.problem("banner", "only applies when expect is open")
     return spec
 
 
 async def probe(spec: Spec, ctx: ProbeContext) -> Result:
-    host, _, port = spec.target.rpartition(":")
-    host = host.strip("[]")
+    host, port, target = spec.target.host, spec.target.port, str(spec.target)
     # Leave a tenth of the budget so a filtered port reads as "closed", not as a probe timeout.
     budget = ctx.remaining() * 0.9
     ctx.log(f"connecting to {host}:{port} (budget {budget:.2f}s)")
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), budget)
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), budget)
     except (socket.gaierror, UnicodeError) as exc:
         # A name that does not resolve says nothing about the port: never a "closed" PASS.
         why = f"cannot resolve {host}: {getattr(exc, 'strerror', None) or exc}"
@@ -56,7 +46,7 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
         return Result(
             Status.FAIL,
             f"{spec.target}: {why}, cannot judge",
-            {"target": spec.target, "reason": why},
+            {"target": target, "reason": why},
             error=True,
         )
     except (TimeoutError, OSError) as exc:
@@ -69,19 +59,19 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
         ctx.log(f"not connected: {why}")
         if spec.expect == "closed":
             return passed(
-                f"{spec.target} closed ({why}), expected closed", target=spec.target, reason=why
+                f"{spec.target} closed ({why}), expected closed", target=target, reason=why
             )
         return Result(
             Status.FAIL,
             f"{spec.target} not reachable ({why}), expected open",
-            {"target": spec.target, "reason": why},
+            {"target": target, "reason": why},
             error=isinstance(exc, asyncio.TimeoutError),
         )
     try:
         if spec.expect == "closed":
-            return failed(f"{spec.target} accepts connections, expected closed", target=spec.target)
+            return failed(f"{spec.target} accepts connections, expected closed", target=target)
         if spec.banner is None:
-            return passed(f"{spec.target} open", target=spec.target)
+            return passed(f"{spec.target} open", target=target)
         seen = b""
         try:
             while not spec.banner.search(seen.decode("utf-8", "replace")) and len(seen) < 4096:
@@ -94,12 +84,10 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
         text = seen.decode("utf-8", "replace")
         ctx.log(f"banner read: {text[:200]!r}")
         if spec.banner.search(text):
-            return passed(
-                f"{spec.target} open, banner matches", target=spec.target, banner=text[:200]
-            )
+            return passed(f"{spec.target} open, banner matches", target=target, banner=text[:200])
         return failed(
             f"{spec.target} banner {text[:60]!r} does not match /{spec.banner.pattern}/",
-            target=spec.target,
+            target=target,
             banner=text[:200],
         )
     finally:

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .address import HostPort
 from .context import ProbeContext
 from .fields import Fields
 from .result import Result, Status
-from .tcp import split_target
 
 VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
 # The highest version below each minimum: the one offered to check that the server refuses it.
@@ -31,7 +31,7 @@ HOSTNAME_CODE = 62
 
 @dataclass(frozen=True)
 class Spec:
-    target: str  # host:port
+    target: HostPort
     server_name: str | None = None  # SNI and the name the certificate must match; default host
     min_version: str = "1.2"  # lower versions must be refused
     ca_file: Path | None = None  # trust these CAs instead of the system store
@@ -40,27 +40,20 @@ class Spec:
 
 
 def parse_spec(f: Fields) -> Spec:
-    target = f.str("target")
-    if isinstance(target, str):
-        split_target(f, "target")
+    f = f.defaults_from(Spec)
     spec = Spec(
-        target=target,
-        server_name=f.str("server_name", None),
-        min_version=f.choice("min_version", VERSIONS, "1.2"),
-        ca_file=f.path("ca_file", None),
-        warn_days=f.number("warn_days", 30.0),
-        critical_days=f.number("critical_days", 7.0),
+        target=f.host_port("target"),
+        server_name=f.optional_text("server_name"),
+        min_version=f.choice("min_version", VERSIONS),
+        ca_file=f.optional_path("ca_file"),
+        warn_days=f.number("warn_days"),
+        critical_days=f.number("critical_days"),
     )
-    if (
-        isinstance(spec.warn_days, float)
-        and isinstance(spec.critical_days, float)
-        and spec.critical_days > spec.warn_days
-    ):
-        raise f.error(
+    if spec.critical_days > spec.warn_days and f.usable("critical_days", "warn_days"):
+        f.problem(
             "critical_days",
             f"({spec.critical_days:g}) must not be above warn_days ({spec.warn_days:g})",
         )
-    f.done()
     return spec
 
 
@@ -155,16 +148,15 @@ def _connect_reason(exc: BaseException) -> str:
 
 
 async def probe(spec: Spec, ctx: ProbeContext) -> Result:
-    host, port = spec.target.rsplit(":", 1)
-    host, port_number = host.strip("[]"), int(port)
+    host, port_number = spec.target.host, spec.target.port
     sni = spec.server_name or host
     ca_file = str(spec.ca_file) if spec.ca_file is not None else None
     evidence: dict[str, Any] = {
-        "target": spec.target,
+        "target": str(spec.target),
         "server_name": sni,
         "min_version": spec.min_version,
     }
-    ctx.log(f"TLS handshake with {host}:{port} (SNI {sni})")
+    ctx.log(f"TLS handshake with {spec.target} (SNI {sni})")
     verify_error: ssl.SSLCertVerificationError | None = None
     try:
         # 0.9 of the budget: a silent server reads as "no handshake", not as a probe timeout.
@@ -193,7 +185,7 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     not_after = _not_after(der) if der else None
     days_left = (not_after - time.time()) / 86400 if not_after is not None else None
     evidence.update(version=version, self_signed=bool(der) and _is_self_signed(der))
-    if not_after is not None:
+    if not_after is not None and days_left is not None:
         evidence.update(
             not_after=dt.datetime.fromtimestamp(not_after, dt.UTC).isoformat(),
             days_left=round(days_left, 1),
@@ -201,7 +193,7 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     if verify_error is not None:
         reason = _verify_reason(verify_error, sni, der)
         evidence["verify_error"] = verify_error.verify_message
-        if not_after is not None:
+        if not_after is not None and days_left is not None:
             reason += (
                 f" (expires {_date(not_after)})"
                 if days_left > 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from probes.compare import Expect, check_assertions, parse_assertions, parse_expect
-from probes.fields import SpecError
+from probes.problems import SpecError
 
 
 @pytest.mark.parametrize(

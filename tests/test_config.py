@@ -6,7 +6,9 @@ import pytest
 
 from exporter import config
 from exporter.config import ConfigError
-from probes.fields import Secret, Unresolved
+from probes.fields import Fields, Reading, Secret
+from probes.problems import Problems
+from probes.registry import KINDS
 
 HEAD = """\
 checklist:
@@ -62,7 +64,7 @@ def test_valid_item_with_defaults_and_overrides(tmp_path):
         300.0,
         5.0,
     )
-    assert first.spec.url == "https://app.example/health"
+    assert first.spec.request.url == "https://app.example/health"
     assert first.spec.expect_status == (200, 204)
     assert first.raw_probe == {"http": {"url": "${APP_URL}/health", "expect_status": [200, 204]}}
     assert first.probed and not first.missing
@@ -82,7 +84,7 @@ def test_unset_variable_makes_item_not_configured_but_valid(tmp_path):
     ).items
     assert item.missing == ("APP_URL",)
     assert not item.probed
-    assert isinstance(item.spec.url, Unresolved)
+    assert item.spec is None  # a spec is built from real values only
 
 
 @pytest.mark.parametrize(
@@ -104,6 +106,187 @@ def test_unset_variable_anywhere_in_a_probe_leaves_it_not_configured(tmp_path, p
     """,
     ).items
     assert item.missing and not item.probed
+
+
+# -- items waiting for variables: checked as far as they can be, never probed --------------------
+
+ITEM = """
+- id: X-1
+  title: t
+  priority: high
+  probe: {probe}
+"""
+
+
+def one_item(tmp_path, probe, env=None):
+    (item,) = load_items(tmp_path, ITEM.format(probe=probe), env).items
+    return item
+
+
+@pytest.mark.parametrize(
+    "probe, missing",
+    [
+        ('{http: {url: "${APP_URL}/health", expect_status: [200]}}', ("APP_URL",)),
+        # Fields that need a variable are not checked (a URL without its scheme yet, a duration).
+        ('{http: {url: "${HOST}/x", max_latency: "${LATENCY}"}}', ("HOST", "LATENCY")),
+        ('{http: {url: "https://x", json: [{path: v, op: "==", value: "${V}"}]}}', ("V",)),
+        ('{http: {url: "https://x", basic_auth: {username: u, password: "${PW}"}}}', ("PW",)),
+        ('{http: {url: "https://x", rate_limit: "${BURST}"}}', ("BURST",)),
+        ('{tcp: {target: "${DB_HOST}:5432", expect: closed}}', ("DB_HOST",)),
+        ('{tls: {target: "${APP_DOMAIN}:443", warn_days: 30, critical_days: 7}}', ("APP_DOMAIN",)),
+        ('{sql: {dsn: "${DATABASE_URL}", query: SELECT 1, expect: "== 1"}}', ("DATABASE_URL",)),
+        ('{report: {path: r.xml, format: "${FORMAT}", min_tests: 3}}', ("FORMAT",)),
+        ('{http: "${PROBE}"}', ("PROBE",)),
+        (
+            '{all: [{tcp: {target: "${A}:1"}}, {dns: {name: x, resolver: "${B}"}}]}',
+            ("A", "B"),
+        ),
+    ],
+)
+def test_item_waiting_for_variables_has_no_spec(tmp_path, probe, missing):
+    item = one_item(tmp_path, probe)
+    assert (item.missing, item.spec, item.probed) == (missing, None, False)
+
+
+def test_item_waiting_for_a_variable_is_pending_not_configured(tmp_path):
+    from exporter.snapshot import initial_state
+    from probes.result import Status
+
+    item = one_item(tmp_path, '{http: {url: "${APP_URL}/health"}}')
+    result = initial_state(item, 0.0).result
+    assert (result.status, result.summary) == (
+        Status.PENDING,
+        "not configured: APP_URL is not set",
+    )
+
+
+def test_item_is_probed_once_its_variable_is_set(tmp_path):
+    item = one_item(tmp_path, '{tcp: {target: "${DB_HOST}:5432"}}', env={"DB_HOST": "db"})
+    assert item.probed and str(item.spec.target) == "db:5432"
+
+
+@pytest.mark.parametrize(
+    "probe, message",
+    [
+        # A typo, a wrong type, a wrong choice beside a field that waits for a variable.
+        (
+            '{http: {url: "${APP_URL}/health", expect_stauts: [200]}}',
+            "http.expect_stauts is not a known field (known: ",
+        ),
+        (
+            '{http: {url: "${APP_URL}/health", expect_status: "200"}}',
+            'http.expect_status must be a list of integers (got "200")',
+        ),
+        (
+            '{http: {url: "${APP_URL}", basic_auth: {username: u, pasword: "${PW}"}}}',
+            "http.basic_auth.pasword is not a known field "
+            "(known: password, password_file, username)",
+        ),
+        (
+            '{tls: {target: "${APP_DOMAIN}:443", warn_days: 30, critical_days: 40}}',
+            "tls.critical_days (40) must not be above warn_days (30)",
+        ),
+        (
+            '{tcp: {target: "${DB_HOST}:5432", expect: shut}}',
+            'tcp.expect must be one of open, closed (got "shut")',
+        ),
+        (
+            '{report: {path: "${REPO}/r.xml", format: cobertura, min_tests: 3}}',
+            "report.min_tests is not a known field (known: ",
+        ),
+        (
+            '{all: [{tcp: {target: "${A}:1"}}, {tcp: {target: "b:1", banner: "x("}}]}',
+            "all[1].tcp.banner must be a valid regular expression",
+        ),
+        ('{smtp: {host: "${MAIL_HOST}"}}', 'probe kind "smtp" is unknown'),
+    ],
+)
+def test_mistake_in_an_item_waiting_for_variables_is_still_an_error(tmp_path, probe, message):
+    (error,) = error_of(tmp_path, ITEM.format(probe=probe))
+    assert error.startswith(f"config.yaml: categories[0].items[0] (X-1): {message}"), error
+
+
+def test_value_that_is_wrong_once_its_variable_is_set_is_an_error(tmp_path):
+    """Looks fine while waiting; the real value is checked like any other."""
+    probe = '{http: {url: "${APP_URL}/health"}}'
+    assert one_item(tmp_path, probe).missing == ("APP_URL",)
+    assert error_of(tmp_path, ITEM.format(probe=probe), env={"APP_URL": "ftp://app"}) == [
+        "config.yaml: categories[0].items[0] (X-1): "
+        'http.url must start with http:// or https:// (got "ftp://app/health")'
+    ]
+
+
+def test_cross_field_checks_never_judge_a_value_they_do_not_have(tmp_path):
+    """critical_days 40 may or may not exceed warn_days: not known until W is set."""
+    probe = '{tls: {target: "a:443", warn_days: "${W}", critical_days: 40}}'
+    assert one_item(tmp_path, probe).missing == ("W",)
+    assert error_of(tmp_path, ITEM.format(probe=probe), env={"W": "30"}) == [
+        'config.yaml: categories[0].items[0] (X-1): tls.warn_days must be a number (got "30")'
+    ]
+
+
+# -- every problem in one item's probe settings is reported ----------------------------------------
+
+
+def test_every_problem_in_a_probe_is_listed(tmp_path):
+    errors = error_of(
+        tmp_path,
+        ITEM.format(
+            probe='{http: {url: "https://x", expect_status: "200", cookie_flags: [Strict], '
+            "basic_auth: {user: u}, retries: 3}}"
+        ),
+    )
+    where = "config.yaml: categories[0].items[0] (X-1): "
+    assert errors == [
+        where + "http.basic_auth.username is required",
+        where + 'http.expect_status must be a list of integers (got "200")',
+        where + 'http.cookie_flags must be among Secure, HttpOnly, SameSite (got "Strict")',
+        where + "http.retries is not a known field (known: basic_auth, bearer_token, "
+        "bearer_token_file, body, body_regex, ca_file, cookie_flags, cookies, cors_origin, "
+        "expect_status, follow_redirects, header_patterns, headers, headers_absent, "
+        "headers_present, https_redirect, json, max_latency, method, rate_limit, "
+        "secret_headers, url, verify)",
+        where + "http.basic_auth.user is not a known field "
+        "(known: password, password_file, username)",
+    ]
+
+
+def test_every_child_of_a_composite_is_checked(tmp_path):
+    errors = error_of(
+        tmp_path,
+        ITEM.format(probe="{any: [{tcp: {target: x}}, {dns: {name: a, type: SRV}}, {ftp: {}}]}"),
+    )
+    assert [e.split(": ", 2)[2] for e in errors] == [
+        'any[0].tcp.target must be host:port (got "x")',
+        'any[1].dns.type must be one of A, AAAA, CNAME, MX, TXT (got "SRV")',
+        f'any[2] kind "ftp" is unknown: expected one of {", ".join(KINDS)}',
+    ]
+
+
+@pytest.mark.parametrize(
+    "probe, message",
+    [
+        # A value that is wrong takes its default, which a cross-field check must not judge.
+        ('{tls: {target: "a:443", warn_days: x, critical_days: 40}}', "tls.warn_days must be"),
+        ('{tcp: {target: "a:1", expect: shut, banner: SSH}}', "tcp.expect must be one of"),
+        ("{disk: {path: /, min_free_ratio: 2, warn_free_ratio: 0.3}}", "disk.min_free_ratio"),
+        ('{http: {url: "ftp://x", https_redirect: true}}', "http.url must start with"),
+        ('{sql: {dsn: x, query: q, expect: "~ 1", result: rows}}', "sql.expect must start"),
+        ("{env: {name: 3.5}}", "env.name must be a variable name"),
+    ],
+)
+def test_one_mistake_is_one_line(tmp_path, probe, message):
+    (error,) = error_of(tmp_path, ITEM.format(probe=probe))
+    assert error.startswith(f"config.yaml: categories[0].items[0] (X-1): {message}"), error
+
+
+def test_only_the_settings_reader_sees_unresolved_values():
+    """Probe modules get typed values: a placeholder for an unset variable never reaches them."""
+    from pathlib import Path
+
+    probes = Path(__file__).parents[1] / "probes"
+    seen = sorted(p.name for p in probes.glob("*.py") if "Unresolved" in p.read_text())
+    assert seen == ["fields.py"]
 
 
 def test_variable_default_and_dollar_escape(tmp_path):
@@ -162,12 +345,12 @@ def test_relative_paths_are_taken_from_the_config_folder(tmp_path):
 
 
 def test_secret_fields_read_value_or_file(tmp_path):
-    from probes.fields import Fields
-
     (tmp_path / "pw").write_text("s3cret\n")
-    f = Fields({"password_file": "pw"}, "sql", tmp_path)
+    problems = Problems("config.yaml")
+    f = Fields({"password_file": "pw"}, "sql", Reading(tmp_path, problems))
     secret = f.secret("password")
     f.done()
+    assert not problems.lines
     assert isinstance(secret, Secret) and secret.reveal() == "s3cret"
     assert str(secret) == repr(secret) == f"{secret}" == "<secret>"
 

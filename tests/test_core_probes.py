@@ -14,7 +14,8 @@ from aiohttp import web
 from support.servers import closed_port, serve_app, silent_tcp
 
 from probes.context import ProbeContext, Resources
-from probes.registry import KINDS, parse_probe
+from probes.problems import Problems
+from probes.registry import KINDS, read_probe
 from probes.result import Status
 
 
@@ -26,9 +27,11 @@ async def resources():
 
 
 async def run(raw: dict, resources: Resources, timeout: float = 3.0, base_dir: Path = Path(".")):
-    kind, spec = parse_probe(raw, "", base_dir)
+    problems = Problems("config.yaml")
+    probe = read_probe(raw, base_dir, problems)
+    assert probe is not None and not probe.waiting, problems.lines
     ctx = ProbeContext(resources, timeout, debug=[])
-    return await asyncio.wait_for(KINDS[kind].probe(spec, ctx), timeout + 2)
+    return await asyncio.wait_for(KINDS[probe.kind].probe(probe.spec, ctx), timeout + 2)
 
 
 def app() -> web.Application:

@@ -56,7 +56,7 @@ async def test_timeout_and_exception_are_errors_of_their_own_item(write_config, 
     kinds = dict(registry.KINDS, boom=Kind(lambda raw, prefix, base: None, explode))
     monkeypatch.setattr(registry, "KINDS", kinds)
     monkeypatch.setattr("exporter.engine.KINDS", kinds)
-    monkeypatch.setattr("exporter.config.parse_probe", registry.parse_probe)
+    monkeypatch.setattr("exporter.config.read_probe", registry.read_probe)
     async with silent_tcp() as target:
         engine = Engine(
             load(

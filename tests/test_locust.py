@@ -13,7 +13,7 @@ from aiohttp import web
 from support.servers import serve_app
 
 from probes.compare import Expect
-from probes.fields import Fields, SpecError
+from probes.fields import Fields, Reading
 from probes.locust import (
     Criteria,
     DurationBound,
@@ -24,6 +24,7 @@ from probes.locust import (
     parse_stats,
     percentile_key,
 )
+from probes.problems import Problems, SpecError
 from probes.result import Status
 
 FIXTURES = Path(__file__).parent / "fixtures" / "locust"
@@ -154,9 +155,12 @@ def test_percentile_names_locust_does_not_write_are_refused():
 
 
 def options(raw: dict, tmp_path: Path):
-    f = Fields(raw, "report", tmp_path)
+    problems = Problems("")
+    f = Fields(raw, "report", Reading(tmp_path, problems))
     opts = parse_options(f)
     f.done()
+    if problems:
+        raise SpecError("", "; ".join(problems.lines))
     return opts
 
 

@@ -212,7 +212,7 @@ async def test_fifo_is_refused_instead_of_blocking(tmp_path):
             'at position 0) (got "(unclosed")',
         ),
         (
-            {"path": "a", "document": "toml", "assert": []},
+            {"path": "a", "document": "toml", "assert": [{"path": "a", "op": "==", "value": 1}]},
             'file.document must be one of yaml, json (got "toml")',
         ),
     ],

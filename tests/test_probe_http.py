@@ -329,7 +329,10 @@ async def test_silent_server_times_out(tmp_path):
             {"url": "http://a/", "rate_limit": {"requests": 5000}},
             "http.rate_limit.requests must be at most 1000 (got 5000)",
         ),
-        ({"url": "http://a/", "basic_auth": {"user": "x"}}, "http.basic_auth.username is required"),
+        (
+            {"url": "http://a/", "basic_auth": {"password": "x"}},
+            "http.basic_auth.username is required",
+        ),
         (
             {"url": "http://a/", "secret_headers": {"X-Api-Key": ["s3cr3t-value"]}},
             "http.secret_headers must be a mapping of header names to values such as ${API_KEY}",

@@ -21,7 +21,8 @@ from support.probing import config_error, run
 
 from probes import secrets as secrets_kind
 from probes.context import ProbeContext, Resources
-from probes.fields import Fields
+from probes.problems import Problems
+from probes.registry import read_probe
 from probes.result import Result, Status
 
 RNG = random.SystemRandom()
@@ -124,7 +125,10 @@ def assert_nothing_shown(result: Result, planted: Planted, debug: list[str] = ()
 
 async def probe_with_debug(raw: dict, timeout: float = 60.0) -> tuple[Result, list[str]]:
     """Run the kind's probe directly with debug lines on (as "Probe now" does)."""
-    f_spec = secrets_kind.parse_spec(Fields(raw, "secrets", Path("/")))
+    problems = Problems("config.yaml")
+    probe = read_probe({"secrets": raw}, Path("/"), problems)
+    assert probe is not None and probe.spec is not None, problems.lines
+    f_spec = probe.spec
     debug: list[str] = []
     ctx = ProbeContext(Resources(), timeout, debug)
     return await secrets_kind.probe(f_spec, ctx), debug

@@ -630,8 +630,9 @@ async def test_engine_masks_what_a_raising_probe_says(write_config, monkeypatch,
     checklist = load(path, {"PW": pw, "T": token})
 
     async def raising(spec, ctx):
-        ctx.log(f"about to fail on {spec.url} with {dict(spec.headers)}")
-        raise RuntimeError(f"cannot handle {spec.url} {dict(spec.headers)}")
+        request = spec.request
+        ctx.log(f"about to fail on {request.url} with {dict(request.headers)}")
+        raise RuntimeError(f"cannot handle {request.url} {dict(request.headers)}")
 
     monkeypatch.setitem(
         registry.KINDS, "http", registry.Kind(registry.KINDS["http"].parse, raising)

@@ -170,6 +170,21 @@ BAD = [
         "http_server_config: {http2: true}\n",
         ["web.yml: http_server_config is not supported by readiness-exporter"],
     ),
+    (  # every problem in the file, each on its line
+        "tls_server_config: {cert_file: a.crt, min_version: TLS9}\n"
+        "basic_auth_users: {alice: hunter2-plain-password, 'b:c': x}\n"
+        "extra: 1\n",
+        [
+            "web.yml: extra is not a known field (known: tls_server_config, basic_auth_users, "
+            "http_server_config)",
+            "web.yml: tls_server_config.key_file is required",
+            "web.yml: tls_server_config.min_version must be one of "
+            'TLS10, TLS11, TLS12, TLS13 (got "TLS9")',
+            "web.yml: basic_auth_users.alice must be a bcrypt hash ($2y$10$... , 60 characters), "
+            "e.g. from htpasswd -nBC 10 USER",
+            "web.yml: basic_auth_users.b:c user names must be non-empty strings without ':'",
+        ],
+    ),
     ("tls_server_config: [\n", None),  # invalid YAML: located by line
 ]
 

@@ -36,7 +36,7 @@ from typing import Any
 import bcrypt
 from aiohttp import web
 
-from probes.fields import show
+from probes.problems import Problems, show
 
 from ..config import ConfigError, read_yaml
 
@@ -223,11 +223,6 @@ def load(path: str | Path) -> WebConfig:
 
 def parse(doc: Any, path: Path) -> WebConfig:
     """Validate a parsed web config document; raises ConfigError with every problem found."""
-    errors: list[str] = []
-
-    def err(where: str, message: str) -> None:
-        errors.append(f"{path.name}: {where}{' ' if where else ''}{message}")
-
     if not isinstance(doc, Mapping):
         raise ConfigError(
             [
@@ -235,39 +230,44 @@ def parse(doc: Any, path: Path) -> WebConfig:
                 f"basic_auth_users (got {show(doc)})"
             ]
         )
+    problems = Problems(path.name)
     for key in doc:
         if key not in TOP_KEYS:
-            err(str(key), f"is not a known field (known: {', '.join(TOP_KEYS)})")
+            problems.add(f"{key} is not a known field (known: {', '.join(TOP_KEYS)})")
     if doc.get("http_server_config"):
         # Its options (http2, custom headers) are about Go's server; refused, not ignored.
-        err("http_server_config", "is not supported by readiness-exporter")
-    tls = _tls(doc.get("tls_server_config"), path.parent, err)
-    users = _users(doc.get("basic_auth_users"), err)
-    if errors:
-        raise ConfigError(errors)
+        problems.add("http_server_config is not supported by readiness-exporter")
+    tls = _tls(doc.get("tls_server_config"), path.parent, problems)
+    users = _users(doc.get("basic_auth_users"), problems)
+    if problems:
+        raise ConfigError(problems.lines)
     return WebConfig(path, tls, users)
 
 
-def _tls(raw: Any, base: Path, err: Callable[[str, str], None]) -> TLSConfig | None:
+def _tls(raw: Any, base: Path, problems: Problems) -> TLSConfig | None:
     if raw is None:
         return None
     if not isinstance(raw, Mapping):
-        err("tls_server_config", f"must be a mapping with cert_file and key_file (got {show(raw)})")
+        problems.add(
+            f"tls_server_config must be a mapping with cert_file and key_file (got {show(raw)})"
+        )
         return None
     for key in raw:
         if key in TLS_UNSUPPORTED:
-            err(f"tls_server_config.{key}", "is not supported by readiness-exporter")
+            problems.add(f"tls_server_config.{key} is not supported by readiness-exporter")
         elif key not in TLS_KEYS:
-            err(f"tls_server_config.{key}", f"is not a known field (known: {', '.join(TLS_KEYS)})")
+            problems.add(
+                f"tls_server_config.{key} is not a known field (known: {', '.join(TLS_KEYS)})"
+            )
 
     def path(key: str, required: bool) -> Path | None:
         value = raw.get(key)
         if value is None or value == "":
             if required:
-                err(f"tls_server_config.{key}", "is required")
+                problems.add(f"tls_server_config.{key} is required")
             return None
         if not isinstance(value, str):
-            err(f"tls_server_config.{key}", f"must be a file path (got {show(value)})")
+            problems.add(f"tls_server_config.{key} must be a file path (got {show(value)})")
             return None
         return base / Path(value).expanduser()
 
@@ -276,9 +276,9 @@ def _tls(raw: Any, base: Path, err: Callable[[str, str], None]) -> TLSConfig | N
         if value is None or value == "":
             return default
         if value not in TLS_VERSIONS:
-            err(
-                f"tls_server_config.{key}",
-                f"must be one of {', '.join(TLS_VERSIONS)} (got {show(value)})",
+            problems.add(
+                f"tls_server_config.{key} must be one of {', '.join(TLS_VERSIONS)} "
+                f"(got {show(value)})"
             )
             return default
         return TLS_VERSIONS[value]
@@ -290,45 +290,44 @@ def _tls(raw: Any, base: Path, err: Callable[[str, str], None]) -> TLSConfig | N
     )
     client_auth = ssl.CERT_NONE
     if auth_name in UNSUPPORTED_CLIENT_AUTH:
-        err(
-            "tls_server_config.client_auth_type",
-            f"{auth_name} is not supported: Python's TLS cannot accept a client certificate it "
-            f"does not verify; use {' or '.join(k for k in CLIENT_AUTH if k != 'NoClientCert')}",
+        problems.add(
+            f"tls_server_config.client_auth_type {auth_name} is not supported: Python's TLS "
+            "cannot accept a client certificate it does not verify; use "
+            f"{' or '.join(k for k in CLIENT_AUTH if k != 'NoClientCert')}"
         )
     elif auth_name not in CLIENT_AUTH:
-        err(
-            "tls_server_config.client_auth_type",
-            f"must be one of {', '.join(CLIENT_AUTH)} (got {show(auth_name)})",
+        problems.add(
+            f"tls_server_config.client_auth_type must be one of {', '.join(CLIENT_AUTH)} "
+            f"(got {show(auth_name)})"
         )
     else:
         client_auth = CLIENT_AUTH[auth_name]
         if client_auth is not ssl.CERT_NONE and ca is None:
-            err(
-                "tls_server_config.client_ca_file", f"is required with client_auth_type {auth_name}"
+            problems.add(
+                f"tls_server_config.client_ca_file is required with client_auth_type {auth_name}"
             )
     low = version("min_version", ssl.TLSVersion.TLSv1_2)
     high = version("max_version", None)
     if low is not None and high is not None and high < low:
-        err("tls_server_config.max_version", "must not be below min_version")
+        problems.add("tls_server_config.max_version must not be below min_version")
     if cert is None or key_file is None:
         return None
     return TLSConfig(cert, key_file, ca, client_auth, low or ssl.TLSVersion.TLSv1_2, high)
 
 
-def _users(raw: Any, err: Callable[[str, str], None]) -> dict[str, bytes]:
+def _users(raw: Any, problems: Problems) -> dict[str, bytes]:
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
-        err(
-            "basic_auth_users",
-            f"must be a mapping of user names to bcrypt hashes (got {show(raw)})",
+        problems.add(
+            f"basic_auth_users must be a mapping of user names to bcrypt hashes (got {show(raw)})"
         )
         return {}
     users: dict[str, bytes] = {}
     for user, hashed in raw.items():
         where = f"basic_auth_users.{user}"
         if not isinstance(user, str) or not user or ":" in user:
-            err(where, "user names must be non-empty strings without ':'")
+            problems.add(f"{where} user names must be non-empty strings without ':'")
             continue
         # Never quote the value: a plain password pasted here by mistake is a credential.
         if (
@@ -336,14 +335,13 @@ def _users(raw: Any, err: Callable[[str, str], None]) -> dict[str, bytes]:
             or not hashed.startswith(("$2a$", "$2b$", "$2y$"))
             or len(hashed) != 60
         ):
-            err(
-                where,
-                "must be a bcrypt hash ($2y$10$... , 60 characters), e.g. from "
-                "htpasswd -nBC 10 USER",
+            problems.add(
+                f"{where} must be a bcrypt hash ($2y$10$... , 60 characters), e.g. from "
+                "htpasswd -nBC 10 USER"
             )
             continue
         if not _checks(hashed.encode()):
-            err(where, "is not a valid bcrypt hash")
+            problems.add(f"{where} is not a valid bcrypt hash")
             continue
         users[user] = hashed.encode()
     return users

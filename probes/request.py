@@ -1,0 +1,145 @@
+"""One HTTP request as the http kind sends it: its settings, and sending it with bounds.
+
+The three http probes (response checks, https redirect, rate-limit burst) share these settings
+and this code; ``read_capped`` and ``client_error_reason`` serve the promql kind too.
+Credentials (``bearer_token``, ``basic_auth``, ``secret_headers``) print as ``<secret>`` and
+are revealed only in ``request_headers``, right before sending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import aiohttp
+from yarl import URL
+
+from .context import ProbeContext
+from .credentials import Auth, parse_auth
+from .fields import Fields, Secret
+
+BODY_CAP = 1024 * 1024  # bytes of body read at most; the rest is never downloaded
+METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH")
+MAX_REDIRECTS = 10
+REDIRECTS = (301, 302, 303, 307, 308)
+
+
+@dataclass(frozen=True)
+class Request:
+    url: str  # http:// or https://
+    method: str = "GET"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    secret_headers: Mapping[str, Secret] = field(default_factory=dict)
+    auth: Auth | None = None
+    body: str | None = None
+    follow_redirects: bool = True  # at most MAX_REDIRECTS, credentials kept to the origin
+    verify: bool = True
+    ca_file: str | None = None  # trust these CAs instead of the system store
+
+
+def parse_request(f: Fields) -> Request:
+    f = f.defaults_from(Request)
+    ca_file = f.optional_path("ca_file")
+    return Request(
+        url=f.url("url"),
+        method=f.choice("method", METHODS),
+        headers=f.text_map("headers"),
+        secret_headers=f.secret_map("secret_headers"),
+        auth=parse_auth(f),
+        body=f.optional_text("body"),
+        follow_redirects=f.flag("follow_redirects"),
+        verify=f.flag("verify"),
+        ca_file=str(ca_file) if ca_file is not None else None,
+    )
+
+
+def request_headers(request: Request, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The headers to send, secrets revealed: build only right before sending."""
+    headers = dict(request.headers)
+    headers.update({k: v.reveal() for k, v in request.secret_headers.items()})
+    if request.auth is not None:
+        headers.update(request.auth.header())
+    headers.update(extra or {})
+    return headers
+
+
+async def fetch(
+    request: Request,
+    ctx: ProbeContext,
+    follow: bool | None = None,
+    extra: Mapping[str, str] | None = None,
+    read_body: bool = True,
+) -> tuple[aiohttp.ClientResponse, bytes]:
+    """The response and up to BODY_CAP bytes of its body.
+
+    Redirects are followed here, not by aiohttp: aiohttp drops only ``Authorization`` when a
+    redirect leaves the origin, and would hand ``secret_headers`` and custom headers to any host
+    a target redirects to. Past the first origin only ``extra`` (probe-made headers) is sent.
+    """
+    follow = request.follow_redirects if follow is None else follow
+    ssl_ctx = ctx.resources.ssl_context(request.verify, request.ca_file)
+    url, method, data = URL(request.url), request.method, request.body
+    origin = url.origin()
+    for _ in range(MAX_REDIRECTS + 1):
+        headers = request_headers(request, extra) if url.origin() == origin else dict(extra or {})
+        async with ctx.resources.http.request(
+            method,
+            url,
+            headers=headers,
+            data=data,
+            ssl=ssl_ctx,
+            allow_redirects=False,
+            # 0.9 of the budget: a silent server reads as "no response", not as a probe timeout.
+            timeout=aiohttp.ClientTimeout(total=ctx.remaining() * 0.9),
+        ) as response:
+            location = response.headers.get("Location")
+            if follow and response.status in REDIRECTS and location:
+                url = response.url.join(URL(location))
+                if response.status == 303 or (response.status in (301, 302) and method == "POST"):
+                    method, data = "GET", None
+                ctx.log(f"status {response.status}: redirected to {url.with_user(None)}")
+                continue
+            body = await read_capped(response, BODY_CAP) if read_body else b""
+            if len(body) >= BODY_CAP:
+                ctx.log(f"body cut at {BODY_CAP} bytes")
+            return response, body
+    raise aiohttp.TooManyRedirects(response.request_info, response.history)
+
+
+async def read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes:
+    """The body up to ``cap`` bytes (one ``read(n)`` returns only what is buffered so far)."""
+    body = bytearray()
+    while len(body) < cap:
+        chunk = await response.content.read(cap - len(body))
+        if not chunk:
+            break
+        body += chunk
+    return bytes(body)
+
+
+def client_error_reason(exc: BaseException) -> str:
+    """A failed request in words: refused, untrusted certificate, no response in time, ..."""
+    if isinstance(exc, asyncio.TimeoutError):
+        return "no response in time"
+    if isinstance(exc, aiohttp.TooManyRedirects):
+        return "too many redirects"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        cert_error = exc.certificate_error
+        return (
+            f"certificate not trusted: {getattr(cert_error, 'verify_message', None) or cert_error}"
+        )
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        if isinstance(exc.os_error, ConnectionRefusedError):
+            return "connection refused"
+        return f"cannot connect: {exc.os_error.strerror or exc.os_error}"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def decode(body: bytes, charset: str | None) -> str:
+    """The body as text in its declared charset; UTF-8 when none is declared or Python lacks it."""
+    try:
+        return body.decode(charset or "utf-8", "replace")
+    except LookupError:  # e.g. MySQL's "utf8mb4"
+        return body.decode("utf-8", "replace")
