@@ -44,6 +44,7 @@ def _common(parser: argparse.ArgumentParser, log_level: str = "info") -> None:
 
 def serve_parser() -> argparse.ArgumentParser:
     from .daemon import DEFAULT_LISTEN
+    from .metrics import ITEM_FAMILIES
 
     parser = argparse.ArgumentParser(
         prog="readiness-exporter",
@@ -64,19 +65,35 @@ def serve_parser() -> argparse.ArgumentParser:
         default="",
         help="TLS and basic auth, exporter-toolkit format (docs/security.md)",
     )
+    parser.add_argument(
+        "--metrics.item-families",
+        dest="item_families",
+        default=",".join(f.key for f in ITEM_FAMILIES),
+        metavar="LIST",
+        help="per-item families /metrics serves, comma-separated (default: all: %(default)s)",
+    )
     parser.add_argument("--version", action="version", version=f"readiness-exporter {__version__}")
     return parser
+
+
+def default_external_url(listen: str) -> str:
+    """Prometheus's default for --web.external-url: ``http://HOSTNAME:PORT/``."""
+    import socket
+
+    return f"http://{socket.gethostname()}:{listen.rpartition(':')[2]}/"
 
 
 def serve(args: argparse.Namespace) -> int:
     from aiohttp import web  # noqa: F401 - fail early if the server library is missing
 
     from .daemon import Daemon, split_listen_address
+    from .metrics import select_families
     from .web import webconfig
     from .web.app import build_app
 
     try:
         split_listen_address(args.listen)
+        item_families = select_families(args.item_families.split(","))
         web_config = webconfig.load(args.web_config) if args.web_config else None
         tls = web_config.ssl_context() if web_config else None
     except (ValueError, config.ConfigError) as exc:
@@ -85,6 +102,8 @@ def serve(args: argparse.Namespace) -> int:
 
     async def main() -> None:
         daemon = Daemon(args.config_file)
+        daemon.external_url = default_external_url(args.listen)
+        daemon.exposition.select(item_families)
         app = build_app(daemon)
         if web_config is not None:
             web_config.protect(app)

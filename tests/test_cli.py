@@ -173,3 +173,24 @@ def test_version_flag():
 
     done = cli("--version")
     assert done.stdout.strip() == f"readiness-exporter {__version__}"
+
+
+def test_item_families_flag(write_config, tmp_path):
+    from support.procs import http_get, start_exporter
+
+    path = items_config(write_config, [("high", True)])
+    done = cli("--config.file", str(path), "--metrics.item-families", "status,runs")
+    assert done.returncode == 2
+    assert "--metrics.item-families: unknown family runs (expected some of status, info" in (
+        done.stderr
+    )
+    proc, base = start_exporter(
+        path, tmp_path / "exporter.log", extra=["--metrics.item-families", "status,probe_runs"]
+    )
+    try:
+        text = http_get(f"{base}/metrics")[1].decode()
+    finally:
+        proc.stop()
+    assert 'readiness_probe_runs_total{item="X-00"}' in text
+    assert 'readiness_item_status{category="a",item="X-00"' in text
+    assert "readiness_item_info" not in text and "readiness_item_interval_seconds" not in text
