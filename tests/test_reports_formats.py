@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
+import aiohttp
 import pytest
 from support.procs import ROOT
 
@@ -181,3 +183,113 @@ def test_junit_writes_nan_for_an_undefined_score(write_config):
         for p in ET.fromstring(junit_report.render(snap)).iter("property")
     }
     assert (props["total_score"], props["critical_score"]) == ("NaN", "NaN")
+
+
+# -- JSON: one encoder, one timestamp form ----------------------------------------------------
+
+RFC3339_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
+LOOKS_LIKE_A_TIME = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d")
+
+
+def times_in(doc, where="") -> list[tuple[str, str]]:
+    """Every (place, string) in a JSON document that holds a date and a time."""
+    if isinstance(doc, dict):
+        return [t for k, v in doc.items() for t in times_in(v, f"{where}.{k}")]
+    if isinstance(doc, list):
+        return [t for n, v in enumerate(doc) for t in times_in(v, f"{where}[{n}]")]
+    if isinstance(doc, str) and LOOKS_LIKE_A_TIME.match(doc):
+        return [(where, doc)]
+    return []
+
+
+def strict_json(text: str):
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+TIMES = """\
+checklist: {name: Times}
+categories:
+- id: sec
+  title: Security
+  items:
+  - {id: A-1, title: Signed in UTC, priority: critical, probe: {attestation: {file: a1.yaml}}}
+  - {id: A-2, title: Signed in Madrid, priority: high, probe: {attestation: {file: a2.yaml}}}
+  - {id: F-1, title: Flag file, priority: high, probe: {file: {path: flag}}}
+  - {id: N-1, title: Not configured, priority: low, probe: {http: {url: "${NOWHERE_URL}"}}}
+"""
+
+
+async def test_every_json_document_writes_times_one_way(tmp_path):
+    from support.servers import serve_app
+
+    from exporter.daemon import Daemon
+    from exporter.web.app import build_app
+
+    (tmp_path / "a1.yaml").write_text(
+        "status: pass\nvalidated_by: Jane\ndate: 2026-01-05\nexpires: 2099-01-01\n"
+    )
+    # A signer's own offset: looks like a fine timestamp, but is not the one form.
+    (tmp_path / "a2.yaml").write_text(
+        "status: pass\nvalidated_by: Luis\ndate: 2026-01-05T10:00:00+02:00\n"
+        "expires: 2099-01-01T00:00:00+01:00\n"
+    )
+    path = tmp_path / "config.yaml"
+    path.write_text(TIMES)
+    daemon = Daemon(path, env={})
+    await daemon.engine.run_round()
+    (tmp_path / "flag").write_text("x")  # F-1: FAIL -> PASS, a history entry
+    await daemon.engine.run_round(["F-1"])
+
+    documents: dict[str, str] = {}
+    async with serve_app(build_app(daemon)) as base, aiohttp.ClientSession() as session:
+        for route in ["/api/v1/status"] + [f"/api/v1/items/{i}" for i in daemon.engine.states]:
+            async with session.get(base + route) as resp:
+                assert resp.status == 200 and resp.content_type == "application/json"
+                documents[route] = await resp.text()
+    await daemon.engine.stop()
+    check = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "exporter", "check", "--config.file", str(path), "--format", "json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    documents["check --format json"] = check.stdout
+
+    seen = {name: times_in(strict_json(text)) for name, text in documents.items()}
+    wrong = [(n, w, t) for n, ts in seen.items() for w, t in ts if not RFC3339_UTC.fullmatch(t)]
+    assert wrong == []
+    places = {w for ts in seen.values() for w, _ in ts}
+    assert {".checked_at", ".expires_at", ".history[0].at", ".evidence.date"} <= places
+    assert ".evidence.expires" in places and ".items[0].checked_at" in places
+    a2 = strict_json(documents["/api/v1/items/A-2"])
+    assert a2["evidence"]["date"] == "2026-01-05T08:00:00Z"  # the same instant, in UTC
+    assert a2["evidence"]["expires"] == "2098-12-31T23:00:00Z"
+    assert a2["expires_at"] == "2098-12-31T23:00:00Z"
+
+
+def test_json_has_no_nan_and_keeps_other_text():
+    from exporter.render.json import dumps
+
+    doc = strict_json(
+        dumps(
+            {
+                "score": float("nan"),
+                "inf": float("inf"),
+                "summary": "2026-01-05T10:00:00+02:00 is when it broke",
+                "version": "2026-01-05",
+                "at": "2026-01-05T10:00:00+00:00",
+            }
+        )
+    )
+    assert doc == {
+        "score": None,
+        "inf": None,
+        "summary": "2026-01-05T10:00:00+02:00 is when it broke",  # text, not a time
+        "version": "2026-01-05",
+        "at": "2026-01-05T10:00:00Z",
+    }

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from probes.result import Status
 
-from ..scoring import CRITICAL, percent
+from ..formatting import percent, threshold, when
+from ..scoring import CRITICAL
 from ..snapshot import ItemState, Snapshot
-from .evidence import describe, when
+from .evidence import describe
 
 # The document's legend, in its order.
 MARKS = {
@@ -118,8 +119,8 @@ def render(snap: Snapshot) -> str:
         f"**Go/No-Go Decision**: **{sc.decision.label}**  ",
         f"**Why**: {sc.reason}  ",
         f"**Thresholds**: GO needs every critical item PASS and a total score of at least "
-        f"{snap.checklist.thresholds.go:.0%}; GO WITH CAUTION at least "
-        f"{snap.checklist.thresholds.caution:.0%}.",
+        f"{threshold(snap.checklist.thresholds.go)}; GO WITH CAUTION at least "
+        f"{threshold(snap.checklist.thresholds.caution)}.",
         "",
     ]
     if sc.blockers:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from ..formatting import Number, percent
 from ..snapshot import Snapshot
 
 
-def _pct(score: object) -> str:
-    return "  n/a" if score is None else f"{float(score) * 100:5.1f}%"  # type: ignore[arg-type]
+def _pct(score: Number | None) -> str:
+    return percent(score).rjust(6)
 
 
 def render(snap: Snapshot) -> str:
