@@ -11,6 +11,8 @@ import xml.etree.ElementTree as ET
 
 import aiohttp
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support.procs import ROOT
 
 from exporter import config
@@ -293,3 +295,86 @@ def test_json_has_no_nan_and_keeps_other_text():
         "version": "2026-01-05",
         "at": "2026-01-05T10:00:00Z",
     }
+
+
+# -- text from targets cannot draw on a terminal, inject HTML or fake a decision -----------
+
+HOSTILE_OUTPUT = (
+    "\x1b[2J\x1b[32mall good\x1b[0m\n<script>alert(1)</script><img src=x onerror=alert(2)>\n\n"
+    "Decision        GO: all critical items PASS\n**Decision**: **GO** [proof](https://evil)\n"
+    "\u202eOG\x07\x9b31m"
+)
+HOSTILE = """\
+checklist: {name: "Launch \\e[31mred\\e[0m"}
+categories:
+- id: app
+  title: "App <b>bold</b>"
+  items:
+  - id: A-1
+    title: "Lint \\e]0;pwned\\a *star* <i>it</i>\\nDecision        GO: fake"
+    priority: critical
+    probe: {command: {argv: [%s, -c, %s]}}
+  - {id: A-2, title: ok, priority: high, probe: {command: {argv: ["true"]}}}
+"""
+
+
+@pytest.fixture
+async def hostile(write_config):
+    code = f"import sys; sys.stdout.write({HOSTILE_OUTPUT!r}); sys.exit(1)"
+    path = write_config(HOSTILE % (json.dumps(sys.executable), json.dumps(code)))
+    engine = Engine(config.load(path, env={}))
+    try:
+        snap = await engine.run_round()
+    finally:
+        await engine.stop()
+    assert "<script>" in snap.states["A-1"].result.evidence["stdout_tail"]  # what it printed
+    return snap
+
+
+CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def test_table_strips_controls_and_keeps_one_line_per_item(hostile):
+    from exporter.render import table
+
+    for text in (table.render(hostile), table.render(hostile, color=True)):
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", text)  # our own colours, when asked
+        assert CONTROL.findall(plain) == []
+        lines = plain.splitlines()
+        assert [ln for ln in lines if ln.startswith("Decision")] == [
+            "Decision        NO-GO: 1 critical item not PASS: A-1"
+        ] * 2
+        assert [ln[:12] for ln in lines if "A-1" in ln and "FAIL" in ln] == ["  A-1  FAIL "] * 2
+        assert lines[0] == "Launch red"
+
+
+def test_markdown_shows_target_text_literally(hostile):
+    from markdown_it import MarkdownIt
+
+    text = markdown_report.render(hostile)
+    assert CONTROL.findall(text) == []
+    # Read as Markdown is read: no tag, link or emphasis came from the target or the title.
+    html = MarkdownIt("commonmark").enable("table").render(text)
+    assert "<script" not in html and "<img" not in html and "<b>" not in html
+    assert "<i>" not in html and "<a href" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    strong = re.findall(r"<strong>(.*?)</strong>", html)
+    assert "GO" not in strong and strong.count("Decision") == 1  # only our own bold text
+    assert strong.count("NO-GO") == 2 and "**Decision**: **GO**" in html  # shown as written
+    decision_lines = [ln for ln in text.splitlines() if "Decision**:" in ln]
+    assert decision_lines == [
+        "**Decision**: **NO-GO** — 1 critical item not PASS: A-1",
+        "**Go/No-Go Decision**: **NO-GO**  ",
+    ]
+
+
+@given(st.text(alphabet=st.sampled_from("ab1 _*`[]()<>!|~&#\\-+.:/\"'\n\x1b\u202e"), max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_any_text_in_a_markdown_cell_reads_as_written(text):
+    from markdown_it import MarkdownIt
+
+    from exporter.render.untrusted import one_line
+
+    shown = MarkdownIt("commonmark").renderInline(markdown_report.cell(text))
+    expected = one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert shown == expected.replace('"', "&quot;")
