@@ -71,6 +71,11 @@ def milliseconds(seconds: float | None) -> str:
     return "" if seconds is None else f"{seconds * 1000:.0f} ms"
 
 
+def seconds(value: float | None) -> str:
+    """How long something took, for people, to a tenth of a second: ``12.3s``."""
+    return "" if value is None else f"{value:.1f}s"
+
+
 def percent(score: Number | None) -> str:
     """A score for people: ``33.3%``; ``n/a`` when undefined (no applicable items)."""
     return "n/a" if score is None else f"{float(score) * 100:.1f}%"
