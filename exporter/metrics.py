@@ -388,16 +388,22 @@ def negotiate(accept: str) -> Format:
 
 
 def accepts_gzip(accept_encoding: str) -> bool:
-    """Whether ``Accept-Encoding`` allows gzip (``gzip``, ``x-gzip`` or ``*``, not with q=0)."""
+    """Whether ``Accept-Encoding`` allows gzip: named (or ``x-gzip``, or ``*``) and not q=0.
+
+    A coding named outright wins over ``*`` (RFC 9110 12.5.3): ``*, gzip;q=0`` refuses gzip.
+    """
+    weights: dict[str, float] = {}
     for part in accept_encoding.lower().split(","):
         coding, *params = (p.strip() for p in part.split(";"))
-        if coding in ("gzip", "x-gzip", "*"):
-            q = next((p[2:] for p in params if p.startswith("q=")), "1")
-            try:
-                return float(q) > 0
-            except ValueError:
-                return False
-    return False
+        q = next((p[2:] for p in params if p.startswith("q=")), "1")
+        try:
+            weights[coding] = float(q)
+        except ValueError:
+            weights[coding] = 0.0
+    named = [weights[c] for c in ("gzip", "x-gzip") if c in weights]
+    if named:
+        return max(named) > 0
+    return weights.get("*", 0.0) > 0
 
 
 # -- the per-item lines, written directly ----------------------------------------------------

@@ -409,6 +409,9 @@ async def test_openmetrics_when_asked(served):
         ("deflate, br", False),
         ("gzip;q=0", False),
         ("gzip;q=0.0, *", False),
+        ("*, gzip;q=0", False),  # named outright: wins over the wildcard
+        ("*;q=0", False),
+        ("gzip;q=bogus", False),
     ],
 )
 def test_accept_encoding(header, gz):
