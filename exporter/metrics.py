@@ -94,6 +94,10 @@ def _when_probed(value: Callable[[ItemState], float]) -> Callable[[ItemState], f
     return lambda s: value(s) if s.item.probed else None
 
 
+# The per-item families, in exposition order. A new one is one entry here: both renderers, the
+# tests that compare them and --metrics.item-families (by its key) follow. A family about the
+# checklist or the exporter as a whole (a sign-off per role, a launch phase) is a few lines in
+# score_families.
 ITEM_FAMILIES: tuple[ItemFamily, ...] = (
     ItemFamily(
         "status",
