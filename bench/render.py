@@ -15,6 +15,7 @@ import asyncio
 import logging
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 import structlog
@@ -100,6 +101,13 @@ async def _scrapes(engine: Engine, changed: int, repeats: int) -> dict[str, list
             body = zipped.scrape(fmt, gz)
             got.setdefault(name, []).append(time.perf_counter() - t0)
             got.setdefault(f"{name} bytes", []).append(len(body))
+    # For comparison, what the blocks avoid: compressing the whole text in one stream.
+    text = zipped.render()
+    for level in (1, 6):
+        t0 = time.perf_counter()
+        size = len(zlib.compress(text, level))
+        got[f"whole level {level}"] = [time.perf_counter() - t0]
+        got[f"whole level {level} bytes"] = [size]
     return got
 
 
@@ -123,6 +131,13 @@ def _scrape_rows(label: str, got: dict[str, list[float]], repeats: int) -> list[
             " / ".join(ms(v) for v in VARIANTS),
             note=f"median of {repeats}; the exporter's side of a request, before sending; "
             f"first gzip request (every block compressed once) {ms('first gzip')}",
+        ),
+        Row(
+            f"/metrics text compressed whole, {label}: level 6 / level 1 (not done; comparison)",
+            "(diagnostic)",
+            f"{size('whole level 6')} in {ms('whole level 6')} / "
+            f"{size('whole level 1')} in {ms('whole level 1')}",
+            note="what one stream per change would cost, against the blocks above",
         ),
         Row(
             f"/metrics refresh, {label}: plain / keeping gzip blocks",
