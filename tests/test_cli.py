@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -215,6 +216,10 @@ def test_item_families_flag(write_config, tmp_path):
     assert 'readiness_probe_runs_total{item="X-00"}' in text
     assert 'readiness_item_status{category="a",item="X-00"' in text
     assert "readiness_item_info" not in text and "readiness_item_interval_seconds" not in text
+    # Until --web.external-url is given, the URL Prometheus would default to.
+    port = base.rpartition(":")[2]
+    url = f"http://{socket.gethostname()}:{port}/"
+    assert f'readiness_exporter_web_info{{external_url="{url}"}} 1.0' in text
 
 
 # -- check at a terminal and in a pipe -----------------------------------------------------
