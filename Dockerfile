@@ -34,9 +34,16 @@ RUN groupadd --system --gid 10145 readiness \
             --shell /usr/sbin/nologin readiness
 COPY --from=build /opt/readiness-exporter /opt/readiness-exporter
 COPY config.yaml /etc/readiness-exporter/config.yaml
+# --version and readiness_exporter_build_info name the commit; the image has no git to ask:
+#   docker build --build-arg REVISION="$(git rev-parse HEAD)" \
+#                --build-arg BRANCH="$(git rev-parse --abbrev-ref HEAD)" -t readiness-exporter .
+ARG REVISION=unknown
+ARG BRANCH=unknown
 ENV PATH=/opt/readiness-exporter/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1
+    PYTHONUNBUFFERED=1 \
+    READINESS_EXPORTER_REVISION=${REVISION} \
+    READINESS_EXPORTER_BRANCH=${BRANCH}
 WORKDIR /etc/readiness-exporter
 USER 10145:10145
 EXPOSE 10145

@@ -8,13 +8,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import difflib
+import os
 import sys
 from collections.abc import Callable, Sequence
 
-from . import __version__, config, logs
+from . import build, config, logs
 from .errors import UserError
-from .render import FORMATS
+from .render import FORMATS, table
 from .scoring import Decision
+from .snapshot import Snapshot
+from .terminal import COLOR_MODES, Progress, use_color
 
 EXIT_CODES = {Decision.GO: 0, Decision.GO_WITH_CAUTION: 3, Decision.NO_GO: 1}
 EXIT_CONFIG = 2
@@ -37,14 +41,33 @@ def _common(parser: argparse.ArgumentParser, log_level: str = "info") -> None:
     parser.add_argument(
         "--log.format",
         dest="log_format",
-        default="json",
-        choices=("json", "console"),
-        help="log line format (default: %(default)s)",
+        default="logfmt",
+        choices=logs.FORMATS,
+        help="log line format, as Prometheus writes it (default: %(default)s)",
+    )
+    _version(parser)
+
+
+class _Version(argparse.Action):
+    """``--version``: printed as is (argparse's own version action rewraps the lines)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: object) -> None:
+        print(build().line())
+        parser.exit()
+
+
+def _version(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--version",
+        action=_Version,
+        nargs=0,
+        help="show the version, git revision and Python version, and exit",
     )
 
 
 def serve_parser() -> argparse.ArgumentParser:
     from .daemon import DEFAULT_LISTEN
+    from .metrics import ITEM_FAMILIES
 
     parser = argparse.ArgumentParser(
         prog="readiness-exporter",
@@ -65,23 +88,44 @@ def serve_parser() -> argparse.ArgumentParser:
         default="",
         help="TLS and basic auth, exporter-toolkit format (docs/security.md)",
     )
-    parser.add_argument("--version", action="version", version=f"readiness-exporter {__version__}")
+    parser.add_argument(
+        "--metrics.item-families",
+        dest="item_families",
+        default=",".join(f.key for f in ITEM_FAMILIES),
+        metavar="LIST",
+        help="per-item families /metrics serves, comma-separated (default: all: %(default)s)",
+    )
     return parser
+
+
+def default_external_url(listen: str) -> str:
+    """Prometheus's default for --web.external-url: ``http://HOSTNAME:PORT/``."""
+    import socket
+
+    return f"http://{socket.gethostname()}:{listen.rpartition(':')[2]}/"
 
 
 def serve(args: argparse.Namespace) -> int:
     from aiohttp import web  # noqa: F401 - fail early if the server library is missing
 
     from .daemon import Daemon, split_listen_address
+    from .metrics import select_families
     from .web import webconfig
     from .web.app import build_app
 
-    split_listen_address(args.listen)
+    try:
+        split_listen_address(args.listen)
+        item_families = select_families(args.item_families.split(","))
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
     web_config = webconfig.load(args.web_config) if args.web_config else None
     tls = web_config.ssl_context() if web_config else None
 
     async def main() -> None:
         daemon = Daemon(args.config_file)
+        daemon.external_url = default_external_url(args.listen)
+        daemon.exposition.select(item_families)
         app = build_app(daemon)
         if web_config is not None:
             web_config.protect(app)
@@ -115,6 +159,13 @@ def check_parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="check only this item (repeatable); scores cover the items checked",
     )
+    parser.add_argument(
+        "--color",
+        default="auto",
+        choices=COLOR_MODES,
+        help="colour the table: auto (when standard output is a terminal and NO_COLOR is "
+        "unset), always or never (default: %(default)s)",
+    )
     return parser
 
 
@@ -142,16 +193,39 @@ def check(args: argparse.Namespace) -> int:
     if args.item:
         checklist = only_items(checklist, args.item)
 
-    async def run() -> object:
+    # A person at a terminal sees the count of items done and which ones it waits for.
+    progress = (
+        Progress(sys.stderr, (i.id for i in checklist.items)) if sys.stderr.isatty() else None
+    )
+
+    async def run() -> Snapshot:
         engine = Engine(checklist)
         try:
-            return await engine.run_round()
+            if progress is None:
+                return await engine.run_round()
+            shown = asyncio.ensure_future(progress.show())
+
+            async def one(item_id: str) -> None:
+                await engine.run_item(item_id)
+                progress.done(item_id)
+
+            try:
+                await asyncio.gather(*(one(i) for i in engine.states))
+            finally:
+                shown.cancel()
+            return engine.snapshot()
         finally:
             await engine.stop()
 
     snap = asyncio.run(run())
-    sys.stdout.write(FORMATS[args.format](snap))
-    return EXIT_CODES[snap.scores.decision]  # type: ignore[attr-defined]
+    if progress is not None:
+        progress.finish(snap)
+    if args.format == "table":
+        text = table.render(snap, color=use_color(args.color, sys.stdout, os.environ))
+    else:
+        text = FORMATS[args.format](snap)
+    sys.stdout.write(text)
+    return EXIT_CODES[snap.scores.decision]
 
 
 def validate_parser() -> argparse.ArgumentParser:
@@ -198,10 +272,11 @@ def import_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log.format",
         dest="log_format",
-        default="console",
-        choices=("json", "console"),
+        default="logfmt",
+        choices=logs.FORMATS,
         help=argparse.SUPPRESS,
     )
+    _version(parser)
     return parser
 
 
@@ -275,14 +350,27 @@ COMMANDS: dict[
 }
 
 
+def unknown_command(word: str) -> str:
+    """What to say about a first argument that is neither a flag nor a command."""
+    close = difflib.get_close_matches(word, COMMANDS, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return (
+        f"readiness-exporter: unknown command {word!r}{hint}; commands: "
+        f"{', '.join(COMMANDS)}, or none to serve"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in COMMANDS:
-        build, run = COMMANDS[argv[0]]
+        parser, run = COMMANDS[argv[0]]
         argv = argv[1:]
+    elif argv and not argv[0].startswith("-"):
+        print(unknown_command(argv[0]), file=sys.stderr)
+        return EXIT_CONFIG
     else:
-        build, run = serve_parser, serve
-    args = build().parse_args(argv)
+        parser, run = serve_parser, serve
+    args = parser().parse_args(argv)
     logs.setup(args.log_level, args.log_format)
     try:
         return run(args)

@@ -48,7 +48,10 @@ class Daemon:
         self.env = env
         self.engine = Engine(config.load(self.config_path, env))
         self.reload_status = ReloadStatus(True, time.time())
-        self.exposition = Exposition(self.engine.snapshot, lambda: self.reload_status)
+        self.external_url = ""  # --web.external-url, shown by readiness_exporter_web_info
+        self.exposition = Exposition(
+            self.engine.snapshot, lambda: self.reload_status, lambda: self.external_url
+        )
         self._lock = asyncio.Lock()
         self._stopping = asyncio.Event()
 

@@ -1,33 +1,49 @@
-"""The /metrics exposition: a custom collector over the latest snapshot, on its own registry.
+"""The /metrics exposition: every family declared once, rendered fast and served negotiated.
 
-Families are built fresh at each collection from an immutable ``Snapshot``, so the series of an
-item removed by a reload disappear with it. ``Exposition`` renders the text once per change of
-results or reload status and serves the same bytes to every scrape in between.
+Each per-item family is an ``ItemFamily``: its name, type, help, labels and how to read its
+value from an ``ItemState``. Two renderers are derived from those declarations:
 
-With thousands of items, ``generate_latest`` over the whole collector takes most of a second
-(10,000 items: about 0.9 s for 120,000 samples, docs/performance.md), and with probes ending
-every few milliseconds nearly every scrape sees a new snapshot. So ``Exposition`` writes the
-per-item families itself: an item's lines are rendered once per ``ItemState`` and reused until
-that item's state changes; only the few dozen score samples go through ``generate_latest``.
-The bytes are exactly those ``generate_latest`` gives for ``ReadinessCollector``
-(tests/test_metrics_render.py holds the two side by side).
+- ``ReadinessCollector``, a prometheus_client collector: the reference, what
+  ``generate_latest`` writes (tests and ``bench/render.py`` compare against it);
+- ``Exposition``, what a scrape is served. With thousands of items ``generate_latest`` over the
+  whole checklist takes most of a second and probes end every few milliseconds, so
+  ``Exposition`` writes an item's lines once per change of its values and keeps them in blocks
+  of ``BLOCK`` items per family, joined (and for gzip, compressed) again only when one of their
+  items changed. The few dozen samples of scores, decision and the exporter itself go through
+  prometheus_client on each change, and ``process_*``/``python_info`` at every scrape.
+
+A scrape is answered in the Prometheus text format or OpenMetrics (``Accept``), gzipped when
+asked (``Accept-Encoding``). The gzip stream is built from pieces compressed once: each block
+is compressed on its own and flushed to a byte boundary, so pieces concatenate into one deflate
+stream; only the fresh ``process_*`` tail is compressed at the scrape.
 """
 
 from __future__ import annotations
 
+import enum
 import math
+import struct
 import time
-from collections.abc import Callable, Iterable, Iterator
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client import (
+    CollectorRegistry,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, choose_encoder
+from prometheus_client.openmetrics import exposition as openmetrics
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from probes.result import Status
 
-from . import __version__
+from . import build
 from .config import Item
 from .scoring import Decision
 from .snapshot import ItemState, Snapshot
@@ -41,85 +57,169 @@ class ReloadStatus:
     last_success: float  # unix time of the last successful (re)load
 
 
+# -- what each per-item family is, declared once ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class StateSet:
+    """A family with one sample per state: 1 for the item's current state, 0 for the others."""
+
+    label: str
+    states: tuple[str, ...]
+    current: Callable[[ItemState], str]
+
+
+@dataclass(frozen=True)
+class ItemFamily:
+    """One per-item family: everything both renderers need to write it."""
+
+    key: str  # its name in --metrics.item-families
+    name: str  # as prometheus_client names it: a counter without its _total
+    type: Literal["gauge", "counter"]
+    help: str
+    value: Callable[[ItemState], float | None] | StateSet  # None: no sample for this item
+    labels: Callable[[Item], Mapping[str, str]] = lambda item: {"item": item.id}
+
+    @property
+    def sample_name(self) -> str:
+        return self.name + "_total" if self.type == "counter" else self.name
+
+
+def _described(item: Item) -> dict[str, str]:
+    return {"item": item.id, "category": item.category, "priority": item.priority}
+
+
+def _when_probed(value: Callable[[ItemState], float]) -> Callable[[ItemState], float | None]:
+    """Only items the engine probes have this family (not N/A, not waiting for variables)."""
+    return lambda s: value(s) if s.item.probed else None
+
+
+# The per-item families, in exposition order. A new one is one entry here: both renderers, the
+# tests that compare them and --metrics.item-families (by its key) follow. A family about the
+# checklist or the exporter as a whole (a sign-off per role, a launch phase) is a few lines in
+# score_families.
+ITEM_FAMILIES: tuple[ItemFamily, ...] = (
+    ItemFamily(
+        "status",
+        "readiness_item_status",
+        "gauge",
+        "1 for the item's current status (pass, partial, fail, pending, na), "
+        f"0 for the others. {PERIODIC}",
+        StateSet("status", tuple(st.value for st in Status), lambda s: s.status.value),
+        _described,
+    ),
+    ItemFamily(
+        "info",
+        "readiness_item_info",
+        "gauge",
+        "Checklist item metadata; always 1.",
+        lambda s: 1.0,
+        lambda item: {**_described(item), "title": item.title, "probe": item.kind or "none"},
+    ),
+    ItemFamily(
+        "last_probe",
+        "readiness_item_last_probe_timestamp_seconds",
+        "gauge",
+        f"Unix time the item's last probe run ended. {PERIODIC}",
+        lambda s: s.checked_at,
+    ),
+    ItemFamily(
+        "probe_duration",
+        "readiness_item_probe_duration_seconds",
+        "gauge",
+        f"How long the item's last probe run took. {PERIODIC}",
+        lambda s: None if s.checked_at is None else s.duration or 0.0,
+    ),
+    ItemFamily(
+        "last_change",
+        "readiness_item_last_change_timestamp_seconds",
+        "gauge",
+        f"Unix time the item entered its current status. {PERIODIC}",
+        lambda s: s.changed_at,
+    ),
+    ItemFamily(
+        "interval",
+        "readiness_item_interval_seconds",
+        "gauge",
+        "Seconds between two probe runs of the item.",
+        _when_probed(lambda s: s.item.interval),
+    ),
+    ItemFamily(
+        "expiry",
+        "readiness_item_expiry_timestamp_seconds",
+        "gauge",
+        f"Unix time what the item checked stops being valid (certificate, attestation). {PERIODIC}",
+        lambda s: s.result.expires_at,
+    ),
+    ItemFamily(
+        "probe_runs",
+        "readiness_probe_runs",
+        "counter",
+        f"Probe runs of the item since start or since its config changed. {PERIODIC}",
+        _when_probed(lambda s: s.runs),
+    ),
+    ItemFamily(
+        "probe_errors",
+        "readiness_probe_errors",
+        "counter",
+        f"Probe runs that could not judge the item (timeouts, exceptions). {PERIODIC}",
+        _when_probed(lambda s: s.errors),
+    ),
+)
+
+
+def select_families(keys: Iterable[str]) -> tuple[ItemFamily, ...]:
+    """The families named by ``--metrics.item-families``, in exposition order."""
+    wanted = [k.strip() for k in keys if k.strip()]
+    known = {f.key for f in ITEM_FAMILIES}
+    unknown = [k for k in wanted if k not in known]
+    if unknown:
+        raise ValueError(
+            f"--metrics.item-families: unknown famil{'ies' if len(unknown) > 1 else 'y'} "
+            f"{', '.join(unknown)} (expected some of {', '.join(f.key for f in ITEM_FAMILIES)})"
+        )
+    return tuple(f for f in ITEM_FAMILIES if f.key in wanted)
+
+
+def _samples(family: ItemFamily, state: ItemState) -> Iterator[tuple[dict[str, str], float]]:
+    labels = dict(family.labels(state.item))
+    if isinstance(family.value, StateSet):
+        current = family.value.current(state)
+        for st in family.value.states:
+            yield {**labels, family.value.label: st}, 1.0 if st == current else 0.0
+    else:
+        value = family.value(state)
+        if value is not None:
+            yield labels, float(value)
+
+
+def item_metric(family: ItemFamily, states: Iterable[ItemState]) -> Metric:
+    """``family`` with the samples of ``states``, as prometheus_client builds a family."""
+    metric = Metric(family.name, family.help, family.type)
+    for state in states:
+        for labels, value in _samples(family, state):
+            metric.add_sample(family.sample_name, labels, value)
+    return metric
+
+
+# -- the checklist's and the exporter's own families -----------------------------------------
+
+
+@dataclass(frozen=True)
+class ExporterState:
+    """What the exporter says about itself beside the snapshot."""
+
+    reload: ReloadStatus
+    external_url: str
+    decision_since: float  # unix time the current decision began
+
+
 def _ratio(score: object) -> float:
     return math.nan if score is None else float(score)  # type: ignore[arg-type]
 
 
-def item_families(states: Iterable[ItemState]) -> tuple[Metric, ...]:
-    """The per-item families, in exposition order, with the samples of ``states``."""
-    status = GaugeMetricFamily(
-        "readiness_item_status",
-        (
-            "1 for the item's current status (pass, partial, fail, pending, na), "
-            f"0 for the others. {PERIODIC}"
-        ),
-        labels=["item", "category", "priority", "status"],
-    )
-    info = GaugeMetricFamily(
-        "readiness_item_info",
-        "Checklist item metadata; always 1.",
-        labels=["item", "category", "priority", "title", "probe"],
-    )
-    last_probe = GaugeMetricFamily(
-        "readiness_item_last_probe_timestamp_seconds",
-        f"Unix time the item's last probe run ended. {PERIODIC}",
-        labels=["item"],
-    )
-    duration = GaugeMetricFamily(
-        "readiness_item_probe_duration_seconds",
-        f"How long the item's last probe run took. {PERIODIC}",
-        labels=["item"],
-    )
-    changed = GaugeMetricFamily(
-        "readiness_item_last_change_timestamp_seconds",
-        f"Unix time the item entered its current status. {PERIODIC}",
-        labels=["item"],
-    )
-    interval = GaugeMetricFamily(
-        "readiness_item_interval_seconds",
-        "Seconds between two probe runs of the item.",
-        labels=["item"],
-    )
-    expiry = GaugeMetricFamily(
-        "readiness_item_expiry_timestamp_seconds",
-        f"Unix time what the item checked stops being valid (certificate, attestation). {PERIODIC}",
-        labels=["item"],
-    )
-    runs = CounterMetricFamily(
-        "readiness_probe_runs",
-        f"Probe runs of the item since start or since its config changed. {PERIODIC}",
-        labels=["item"],
-    )
-    errors = CounterMetricFamily(
-        "readiness_probe_errors",
-        f"Probe runs that could not judge the item (timeouts, exceptions). {PERIODIC}",
-        labels=["item"],
-    )
-
-    for s in states:
-        item = s.item
-        for st in Status:
-            status.add_metric(
-                [item.id, item.category, item.priority, st.value], 1.0 if s.status is st else 0.0
-            )
-        info.add_metric(
-            [item.id, item.category, item.priority, item.title, item.kind or "none"], 1.0
-        )
-        changed.add_metric([item.id], s.changed_at)
-        if s.checked_at is not None:
-            last_probe.add_metric([item.id], s.checked_at)
-            duration.add_metric([item.id], s.duration or 0.0)
-        if item.probed:
-            interval.add_metric([item.id], item.interval)
-            runs.add_metric([item.id], s.runs)
-            errors.add_metric([item.id], s.errors)
-        if s.result.expires_at is not None:
-            expiry.add_metric([item.id], s.result.expires_at)
-    return (status, info, last_probe, duration, changed, interval, expiry, runs, errors)
-
-
-def score_families(snap: Snapshot, reload: ReloadStatus) -> Iterator[Metric]:
-    """The families of scores, the decision and the exporter itself: a few dozen samples."""
+def score_families(snap: Snapshot, own: ExporterState) -> Iterator[Metric]:
+    """Scores, the decision and the exporter itself: a few dozen samples."""
     category_score = GaugeMetricFamily(
         "readiness_category_score_ratio",
         (
@@ -161,35 +261,97 @@ def score_families(snap: Snapshot, reload: ReloadStatus) -> Iterator[Metric]:
     for d in Decision:
         decision.add_metric([d.value], 1.0 if snap.scores.decision is d else 0.0)
     yield decision
-
-    build = GaugeMetricFamily(
-        "readiness_exporter_build_info", "The exporter's version; always 1.", labels=["version"]
+    yield GaugeMetricFamily(
+        "readiness_decision_last_change_timestamp_seconds",
+        "Unix time the current decision began (the exporter's start, if it has not changed "
+        f"since). {PERIODIC}",
+        value=own.decision_since,
     )
-    build.add_metric([__version__], 1.0)
-    yield build
+    thresholds = GaugeMetricFamily(
+        "readiness_decision_threshold_ratio",
+        "Total score the decision needs, from the config's decision: section: go (with every "
+        "critical item PASS) and go_with_caution.",
+        labels=["decision"],
+    )
+    thresholds.add_metric([Decision.GO.value], snap.checklist.thresholds.go)
+    thresholds.add_metric([Decision.GO_WITH_CAUTION.value], snap.checklist.thresholds.caution)
+    yield thresholds
+
+    info = build()
+    build_info = GaugeMetricFamily(
+        "readiness_exporter_build_info",
+        "The exporter's version, git revision and branch, and Python version; always 1.",
+        labels=["version", "revision", "branch", "pythonversion"],
+    )
+    build_info.add_metric([info.version, info.revision, info.branch, info.python], 1.0)
+    yield build_info
+    web_info = GaugeMetricFamily(
+        "readiness_exporter_web_info",
+        "The URL under which the exporter is reached (--web.external-url); always 1.",
+        labels=["external_url"],
+    )
+    web_info.add_metric([own.external_url], 1.0)
+    yield web_info
     yield GaugeMetricFamily(
         "readiness_exporter_config_last_reload_successful",
         "Whether the last config (re)load succeeded.",
-        value=1.0 if reload.successful else 0.0,
+        value=1.0 if own.reload.successful else 0.0,
     )
     yield GaugeMetricFamily(
         "readiness_exporter_config_last_reload_success_timestamp_seconds",
         "Unix time of the last successful config (re)load.",
-        value=reload.last_success,
+        value=own.reload.last_success,
     )
 
 
-class ReadinessCollector(Collector):
-    """Collects every readiness_* family from what ``snapshot`` and ``reload_status`` return."""
+class DecisionClock:
+    """When the current decision began, told from the snapshots it is shown.
 
-    def __init__(self, snapshot: Callable[[], Snapshot], reload_status: Callable[[], ReloadStatus]):
+    The decision follows from item statuses, so a new decision began when the last of the
+    statuses that changed since the previous snapshot changed. Seen at least once a second
+    (the daemon's refresh), so it is exact unless the decision flips twice within a second.
+    """
+
+    def __init__(self) -> None:
+        self._seen: Snapshot | None = None
+        self.since = 0.0
+
+    def observe(self, snap: Snapshot) -> float:
+        seen = self._seen
+        if seen is None:
+            self.since = snap.taken_at
+        elif snap is not seen and snap.scores.decision is not seen.scores.decision:
+            before = seen.states
+            self.since = max(
+                (
+                    s.changed_at
+                    for item_id, s in snap.states.items()
+                    if (old := before.get(item_id)) is None or old.status is not s.status
+                ),
+                default=snap.taken_at,  # thresholds changed by a reload
+            )
+        self._seen = snap
+        return self.since
+
+
+class ReadinessCollector(Collector):
+    """The reference: every readiness_* family, built by prometheus_client at each collection."""
+
+    def __init__(
+        self,
+        snapshot: Callable[[], Snapshot],
+        own: Callable[[Snapshot], ExporterState],
+        families: Callable[[], Sequence[ItemFamily]],
+    ):
         self._snapshot = snapshot
-        self._reload_status = reload_status
+        self._own = own
+        self._families = families
 
     def collect(self) -> Iterator[Metric]:
         snap = self._snapshot()
-        yield from item_families(snap.states.values())
-        yield from score_families(snap, self._reload_status())
+        for family in self._families():
+            yield item_metric(family, snap.states.values())
+        yield from score_families(snap, self._own(snap))
 
 
 class _Families(Collector):
@@ -202,93 +364,115 @@ class _Families(Collector):
         return iter(self._families)
 
 
-# -- the per-item text, written directly ----------------------------------------------------
+# -- the text formats --------------------------------------------------------------------------
+
+EOF = b"# EOF\n"
+
+
+class Format(enum.Enum):
+    """A text format a scrape can ask for; the value is its Content-Type."""
+
+    TEXT = CONTENT_TYPE_PLAIN_0_0_4
+    OPENMETRICS = openmetrics.CONTENT_TYPE_LATEST
+
+    def write(self, families: Iterable[Metric]) -> bytes:
+        """``families`` in this format, as prometheus_client writes them (no ``# EOF``)."""
+        if self is Format.TEXT:
+            return generate_latest(_Families(families))
+        return openmetrics.generate_latest(_Families(families)).removesuffix(EOF)
+
+    def end(self) -> bytes:
+        return EOF if self is Format.OPENMETRICS else b""
+
+
+def negotiate(accept: str) -> Format:
+    """OpenMetrics when the Accept header asks for it, as prometheus_client's own server decides."""
+    content_type = choose_encoder(accept)[1]
+    return Format.OPENMETRICS if content_type.startswith("application/openmetrics") else Format.TEXT
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether ``Accept-Encoding`` allows gzip: named (or ``x-gzip``, or ``*``) and not q=0.
+
+    A coding named outright wins over ``*`` (RFC 9110 12.5.3): ``*, gzip;q=0`` refuses gzip.
+    """
+    weights: dict[str, float] = {}
+    for part in accept_encoding.lower().split(","):
+        coding, *params = (p.strip() for p in part.split(";"))
+        q = next((p[2:] for p in params if p.startswith("q=")), "1")
+        try:
+            weights[coding] = float(q)
+        except ValueError:
+            weights[coding] = 0.0
+    named = [weights[c] for c in ("gzip", "x-gzip") if c in weights]
+    if named:
+        return max(named) > 0
+    return weights.get("*", 0.0) > 0
+
+
+# -- the per-item lines, written directly ----------------------------------------------------
 
 
 def _label(value: str) -> str:
-    """A label value escaped as the text format wants it (as prometheus_client does)."""
+    """A label value escaped as both text formats want it (as prometheus_client does)."""
     return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
 
 
-def _header(family: Metric) -> str:
-    """The HELP and TYPE lines generate_latest writes for ``family``."""
-    name = family.name + "_total" if family.type == "counter" else family.name
-    doc = family.documentation.replace("\\", r"\\").replace("\n", r"\n")
-    return f"# HELP {name} {doc}\n# TYPE {name} {family.type}\n"
+def _label_text(labels: Mapping[str, str]) -> str:
+    """``a="x",b="y"``: labels sorted by name, as prometheus_client writes them."""
+    return ",".join(f'{k}="{_label(v)}"' for k, v in sorted(labels.items()))
 
 
-HEADERS = tuple(_header(f).encode() for f in item_families(()))
-(
-    STATUS_NAME,
-    INFO_NAME,
-    LAST_PROBE_NAME,
-    DURATION_NAME,
-    CHANGED_NAME,
-    INTERVAL_NAME,
-    EXPIRY_NAME,
-    RUNS_NAME,
-    ERRORS_NAME,
-) = (f.name + "_total" if f.type == "counter" else f.name for f in item_families(()))
+class _Writer:
+    """Writes one family's lines for one item; what depends on the item only is done once."""
+
+    __slots__ = ("_head", "_states", "_tail", "key")
+
+    def __init__(self, family: ItemFamily, item: Item):
+        labels = dict(family.labels(item))
+        self.key: Callable[[ItemState], float | str | None]  # the lines change only with it
+        self._states: tuple[str, ...] | None = None
+        if isinstance(family.value, StateSet):
+            self.key, self._states = family.value.current, family.value.states
+            # The state label's value goes between head and tail, where sorting puts it.
+            labels[family.value.label] = "\x00"
+            text = f"{family.sample_name}{{{_label_text(labels)}}} "
+            self._head, _, self._tail = text.partition("\x00")
+        else:
+            self.key = family.value
+            self._head, self._tail = f"{family.sample_name}{{{_label_text(labels)}}} ", ""
+
+    def lines(self, key: float | str | None) -> bytes:
+        if self._states is not None:
+            return "".join(
+                f"{self._head}{st}{self._tail}{'1.0' if st == key else '0.0'}\n"
+                for st in self._states
+            ).encode()
+        if key is None:
+            return b""
+        return f"{self._head}{floatToGoString(key)}\n".encode()
+
+
+_NOTHING = object()  # no lines written yet
 
 
 class ItemLines:
-    """One item's sample lines for each per-item family, in the order of ``item_families``.
+    """One item's lines for each selected family, rewritten family by family as values change."""
 
-    What depends only on the item (labels, info, interval) is written once; the status block
-    is kept while the status stays. Labels come sorted by name, as generate_latest writes them.
-    """
+    __slots__ = ("_keys", "_writers", "item", "lines")
 
-    __slots__ = ("_common", "_info", "_interval", "_one", "_status", "_status_lines", "item")
-
-    def __init__(self, item: Item):
+    def __init__(self, item: Item, families: Sequence[ItemFamily]):
         self.item = item
-        iid = _label(item.id)
-        self._one = f'{{item="{iid}"}}'
-        self._common = (
-            f'category="{_label(item.category)}",item="{iid}",priority="{_label(item.priority)}"'
-        )
-        self._info = (
-            f'{INFO_NAME}{{{self._common},probe="{_label(item.kind or "none")}",'
-            f'title="{_label(item.title)}"}} 1.0\n'
-        ).encode()
-        self._interval = (
-            f"{INTERVAL_NAME}{self._one} {floatToGoString(item.interval)}\n".encode()
-            if item.probed
-            else b""
-        )
-        self._status: Status | None = None
-        self._status_lines = b""
+        self._writers = [_Writer(f, item) for f in families]
+        self._keys: list[object] = [_NOTHING] * len(families)
+        self.lines: list[bytes] = [b""] * len(families)
 
-    def lines(self, s: ItemState) -> tuple[bytes, ...]:
-        if s.status is not self._status:
-            self._status = s.status
-            self._status_lines = "".join(
-                f'{STATUS_NAME}{{{self._common},status="{st.value}"}} '
-                f"{'1.0' if s.status is st else '0.0'}\n"
-                for st in Status
-            ).encode()
-        one = self._one
-        changed = f"{CHANGED_NAME}{one} {floatToGoString(s.changed_at)}\n".encode()
-        last_probe = duration = runs = errors = expiry = b""
-        if s.checked_at is not None:
-            last_probe = f"{LAST_PROBE_NAME}{one} {floatToGoString(s.checked_at)}\n".encode()
-            duration = f"{DURATION_NAME}{one} {floatToGoString(s.duration or 0.0)}\n".encode()
-        if self.item.probed:
-            runs = f"{RUNS_NAME}{one} {floatToGoString(s.runs)}\n".encode()
-            errors = f"{ERRORS_NAME}{one} {floatToGoString(s.errors)}\n".encode()
-        if s.result.expires_at is not None:
-            expiry = f"{EXPIRY_NAME}{one} {floatToGoString(s.result.expires_at)}\n".encode()
-        return (
-            self._status_lines,
-            self._info,
-            last_probe,
-            duration,
-            changed,
-            self._interval,
-            expiry,
-            runs,
-            errors,
-        )
+    def update(self, state: ItemState) -> None:
+        for n, writer in enumerate(self._writers):
+            key = writer.key(state)
+            if key != self._keys[n]:  # NaN never equals itself: written each time, correctly
+                self._keys[n] = key
+                self.lines[n] = writer.lines(key)
 
 
 # Above this many items a fresh render costs tens of milliseconds (a snapshot over every item,
@@ -301,89 +485,196 @@ SERVE_WITHIN = 1.5  # seconds; the daemon refreshes every second
 
 # Rows joined together ahead of a render. Joining 90,000 small lines costs about 9 ms; the
 # items probed between two scrapes sit next to each other (first runs are spread in config
-# order), so most blocks are unchanged and are joined as they were.
+# order), so most blocks are unchanged and are joined as they were. Each block is also the unit
+# of gzip compression: a changed item costs the compression of its block only.
 BLOCK = 128
+
+# zlib's level 6 (its default): at 10,000 items level 1 gives about a third more bytes for
+# little less CPU, and blocks are compressed only when they change (docs/performance.md).
+GZIP_LEVEL = 6
+GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, no mtime, OS unknown
+
+
+def _deflate(data: bytes, final: bool = False) -> bytes:
+    """Raw deflate of ``data`` ending on a byte boundary, so pieces can be concatenated."""
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush(
+        zlib.Z_FINISH if final else zlib.Z_SYNC_FLUSH
+    )
+
+
+@dataclass(frozen=True)
+class _Gzipped:
+    """A body as gzip pieces: the deflate stream so far, with the CRC and size of its input."""
+
+    deflated: bytes
+    crc: int
+    size: int
+
+    def finish(self, tail: bytes) -> bytes:
+        """The whole gzip member: this body, then ``tail`` (compressed now) and the trailer."""
+        crc = zlib.crc32(tail, self.crc)
+        size = (self.size + len(tail)) & 0xFFFFFFFF
+        return (
+            GZIP_HEADER + self.deflated + _deflate(tail, final=True) + struct.pack("<II", crc, size)
+        )
 
 
 class Exposition:
-    """The text a scrape gets, rendered once per change of snapshot or reload status.
+    """What a scrape gets, rendered once per change of snapshot or exporter state.
 
     Per-item lines are kept in one column per family, a row per item: the engine replaces an
     item's ``ItemState`` when a probe ends, so only rows whose state object changed since the
-    last render are written again, and only their blocks are joined again.
+    last update are written again, and only their blocks are joined (and compressed) again.
     """
 
-    def __init__(self, snapshot: Callable[[], Snapshot], reload_status: Callable[[], ReloadStatus]):
+    def __init__(
+        self,
+        snapshot: Callable[[], Snapshot],
+        reload_status: Callable[[], ReloadStatus],
+        external_url: Callable[[], str] = lambda: "",
+        families: Sequence[ItemFamily] = ITEM_FAMILIES,
+    ):
         self._snapshot = snapshot
         self._reload_status = reload_status
+        self._external_url = external_url
+        self._clock = DecisionClock()
+        self.families: tuple[ItemFamily, ...] = tuple(families)
+        # The reference, from the same declarations; nothing serves it.
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(ReadinessCollector(snapshot, reload_status))
+        self.registry.register(
+            ReadinessCollector(snapshot, self._exporter_state, lambda: self.families)
+        )
+        # process_* and python_info: read at every scrape, never cached.
+        self._process = CollectorRegistry(auto_describe=False)
+        ProcessCollector(registry=self._process)
+        PlatformCollector(registry=self._process)
+        self.cached_above = CACHED_ABOVE
+        self._compress = False  # gzip asked for at least once: keep compressed blocks
+        self._reset()
+
+    def select(self, families: Sequence[ItemFamily]) -> None:
+        """Serve only these per-item families (``--metrics.item-families``)."""
+        self.families = tuple(families)
+        self._reset()
+
+    def _reset(self) -> None:
+        width = len(self.families)
+        self._headers = {
+            fmt: [fmt.write([item_metric(f, ())]) for f in self.families] for fmt in Format
+        }
+        self._zheaders = {fmt: [_deflate(h) for h in hs] for fmt, hs in self._headers.items()}
         self._ids: tuple[str, ...] = ()
         self._rows: list[tuple[ItemState, ItemLines] | None] = []
-        self._columns: list[list[bytes]] = [[] for _ in HEADERS]
-        self._blocks: list[list[bytes]] = [[] for _ in HEADERS]  # a column's rows joined by BLOCK
+        self._columns: list[list[bytes]] = [[] for _ in range(width)]
+        self._blocks: list[list[bytes]] = [[] for _ in range(width)]  # rows joined by BLOCK
+        self._zblocks: list[list[bytes]] = [[] for _ in range(width)]  # blocks, deflated
         self._dirty: set[int] = set()  # blocks with a changed row
         self._rows_version: int | None = None  # snapshot version the rows were written for
-        self._key: tuple[int, ReloadStatus] | None = None
-        self._body = b""
-        self._rendered_at = 0.0  # time.monotonic() of the last render
-        self.cached_above = CACHED_ABOVE
+        self._key: tuple[int, ExporterState] | None = None
+        self._scores: list[Metric] = []
+        self._text: dict[Format, bytes] = {}
+        self._gzip: dict[Format, _Gzipped] = {}
+        self._rendered_at = 0.0  # time.monotonic() of the last update
 
-    def scrape(self) -> bytes:
-        """The text for a scrape: exact, or for a big checklist the last refresh's if recent.
+    def _exporter_state(self, snap: Snapshot) -> ExporterState:
+        return ExporterState(self._reload_status(), self._external_url(), self._clock.observe(snap))
+
+    # -- serving -------------------------------------------------------------------------
+
+    def scrape(self, fmt: Format = Format.TEXT, gzip: bool = False) -> bytes:
+        """The body for a scrape: exact, or for a big checklist the last refresh's if recent.
 
         A reload always gets a fresh render: its reload status differs from the cached text's.
         """
-        if (
+        if not (
             len(self._ids) > self.cached_above
             and self._key is not None
-            and self._key[1] == self._reload_status()
+            and self._key[1].reload == self._reload_status()
             and time.monotonic() - self._rendered_at <= SERVE_WITHIN
         ):
-            return self._body
-        return self.render()
+            self._update(self._snapshot())
+        tail = fmt.write(self._process.collect()) + fmt.end()
+        if gzip:
+            return self._gzipped(fmt).finish(tail)
+        return self._body(fmt) + tail
 
-    def render(self) -> bytes:
-        snap = self._snapshot()
-        reload = self._reload_status()
-        key = (snap.version, reload)
-        if key != self._key:
-            self._body = (
-                b""  # let the old text go before the new one is built: 10 MB at 10,000 items
-            )
-            self._update_rows(snap)
-            parts: list[bytes] = []
-            for header, blocks in zip(HEADERS, self._blocks, strict=True):
-                parts.append(header)
-                parts.extend(blocks)
-            parts.append(generate_latest(_Families(score_families(snap, reload))))
-            self._body = b"".join(parts)
-            self._key = key
-        self._rendered_at = time.monotonic()
-        return self._body
+    def render(self, fmt: Format = Format.TEXT) -> bytes:
+        """The readiness_* part of the current text, exactly; what the reference must equal."""
+        self._update(self._snapshot())
+        return self._body(fmt)
 
     def refresh(self) -> None:
-        """Write ahead of the next scrape: the lines of items probed since the last call, and
-        for a big checklist the whole text (see ``scrape``).
+        """Write ahead of the next scrape the lines of items probed since the last call.
 
-        Called about once a second by the daemon, so that a scrape finds little left to write.
+        Called about once a second by the daemon, so that a scrape finds little left to write;
+        for a big checklist the scrape is then served this update (see ``scrape``).
         """
-        if len(self._ids) > self.cached_above:
-            self.render()
-        else:
-            self._update_rows(self._snapshot())
+        self._update(self._snapshot())
+
+    # -- building ------------------------------------------------------------------------
+
+    def _update(self, snap: Snapshot) -> None:
+        self._rendered_at = time.monotonic()
+        key = (snap.version, self._exporter_state(snap))
+        if key == self._key:
+            return
+        self._update_rows(snap)
+        self._key = key
+        self._scores = list(score_families(snap, key[1]))
+        self._text.clear()
+        self._gzip.clear()
+
+    def _body(self, fmt: Format) -> bytes:
+        body = self._text.get(fmt)
+        if body is None:
+            parts: list[bytes] = []
+            for header, blocks in zip(self._headers[fmt], self._blocks, strict=True):
+                parts.append(header)
+                parts.extend(blocks)
+            parts.append(fmt.write(self._scores))
+            body = self._text[fmt] = b"".join(parts)
+        return body
+
+    def _gzipped(self, fmt: Format) -> _Gzipped:
+        if not self._compress:
+            self._compress = True
+            self._zblocks = [[_deflate(b) for b in blocks] for blocks in self._blocks]
+        got = self._gzip.get(fmt)
+        if got is None:
+            crc = size = 0
+            pieces: list[bytes] = []
+            for header, zheader, blocks, zblocks in zip(
+                self._headers[fmt], self._zheaders[fmt], self._blocks, self._zblocks, strict=True
+            ):
+                pieces.append(zheader)
+                pieces.extend(zblocks)
+                crc = zlib.crc32(header, crc)
+                size += len(header)
+                for block in blocks:
+                    crc = zlib.crc32(block, crc)
+                    size += len(block)
+            scores = fmt.write(self._scores)
+            pieces.append(_deflate(scores))
+            got = self._gzip[fmt] = _Gzipped(
+                b"".join(pieces), zlib.crc32(scores, crc), size + len(scores)
+            )
+        return got
 
     def _update_rows(self, snap: Snapshot) -> None:
         if snap.version == self._rows_version:
             return
         self._rows_version = snap.version
+        width = len(self.families)
         ids = tuple(snap.states)
         if ids != self._ids:  # a reload added, removed or moved items: start the rows afresh
             self._ids = ids
+            count = -(-len(ids) // BLOCK)
             self._rows = [None] * len(ids)
-            self._columns = [[b""] * len(ids) for _ in HEADERS]
-            self._blocks = [[b""] * -(-len(ids) // BLOCK) for _ in HEADERS]
-            self._dirty = set(range(-(-len(ids) // BLOCK)))
+            self._columns = [[b""] * len(ids) for _ in range(width)]
+            self._blocks = [[b""] * count for _ in range(width)]
+            self._zblocks = [[b""] * count for _ in range(width)]
+            self._dirty = set(range(count))
         rows, columns, dirty = self._rows, self._columns, self._dirty
         for pos, state in enumerate(snap.states.values()):
             row = rows[pos]
@@ -391,13 +682,16 @@ class Exposition:
                 writer = (
                     row[1]
                     if row is not None and row[1].item is state.item
-                    else ItemLines(state.item)
+                    else ItemLines(state.item, self.families)
                 )
                 rows[pos] = (state, writer)
-                for column, lines in zip(columns, writer.lines(state), strict=True):
+                writer.update(state)
+                for column, lines in zip(columns, writer.lines, strict=True):
                     column[pos] = lines
                 dirty.add(pos // BLOCK)
         for b in dirty:
-            for column, blocks in zip(columns, self._blocks, strict=True):
-                blocks[b] = b"".join(column[b * BLOCK : (b + 1) * BLOCK])
+            for column, blocks, zblocks in zip(columns, self._blocks, self._zblocks, strict=True):
+                block = blocks[b] = b"".join(column[b * BLOCK : (b + 1) * BLOCK])
+                if self._compress:
+                    zblocks[b] = _deflate(block)
         dirty.clear()

@@ -26,6 +26,8 @@ from typing import NamedTuple
 
 from probes.result import Status
 
+from .formatting import percent, threshold
+
 CRITICAL = "critical"
 
 
@@ -107,10 +109,6 @@ def decide(
     return Decision.NO_GO
 
 
-def percent(score: Fraction | None) -> str:
-    return "n/a" if score is None else f"{float(score) * 100:.1f}%"
-
-
 def score(
     items: Iterable[Judged], go: float = 0.95, caution: float = 0.90, categories: Iterable[str] = ()
 ) -> Scores:
@@ -155,7 +153,7 @@ def _reason(
         "all critical items PASS" if critical.score is not None else "no applicable critical items"
     )
     if decision is Decision.GO:
-        return f"{critical_ok} and total score {percent(total.score)} >= {go:.0%}"
+        return f"{critical_ok} and total score {percent(total.score)} >= {threshold(go)}"
     if decision is Decision.GO_WITH_CAUTION:
-        return f"{critical_ok}; total score {percent(total.score)} is below {go:.0%}"
-    return f"total score {percent(total.score)} is below {caution:.0%}"
+        return f"{critical_ok}; total score {percent(total.score)} is below {threshold(go)}"
+    return f"total score {percent(total.score)} is below {threshold(caution)}"

@@ -175,7 +175,7 @@ def test_sigterm_stops_cleanly(exporter):
     wait_until(lambda: http_get(f"{base}/-/ready")[0] == 200, 10, "ready")
     proc.proc.send_signal(signal.SIGTERM)
     assert proc.proc.wait(10) == 0
-    assert '"event": "shutting down"' in proc.log()
+    assert 'msg="shutting down"' in proc.log()
 
 
 def test_bad_config_at_start_exits_2(tmp_path):

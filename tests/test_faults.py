@@ -349,7 +349,7 @@ def summaries(log: str, item: str) -> list[str]:
     for line in log.splitlines():
         with contextlib.suppress(ValueError):
             entry = json.loads(line)
-            if entry.get("event") == "status changed" and entry.get("item") == item:
+            if entry.get("msg") == "status changed" and entry.get("item") == item:
                 found.append(entry["summary"])
     return found
 
@@ -367,6 +367,7 @@ def test_fault_fails_only_its_item(fault: Fault, tmp_path: Path):
             config,
             tmp_path / "exporter.log",
             wrapper=NO_READ_OVERRIDE if fault.unprivileged else (),
+            extra=["--log.format", "json"],
         )
         try:
             with Scraper(base + "/metrics") as scraper:

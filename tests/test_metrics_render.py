@@ -1,17 +1,24 @@
-"""The cached /metrics text: byte-for-byte what prometheus_client writes, valid for promtool."""
+"""The fast /metrics renderer against the reference both are derived from.
+
+``Exposition`` writes the per-item lines itself; ``ReadinessCollector`` (its ``registry``) builds
+the same families through prometheus_client from the same declarations. Byte for byte, in the
+text format and in OpenMetrics, and gzipped.
+"""
 
 from __future__ import annotations
 
+import gzip
 import subprocess
 from pathlib import Path
 
 from prometheus_client import generate_latest
+from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 from prometheus_client.parser import text_string_to_metric_families
 from support.procs import require
 
 from exporter import config
 from exporter.engine import Engine
-from exporter.metrics import BLOCK, Exposition, ReloadStatus
+from exporter.metrics import BLOCK, Exposition, Format, ReloadStatus, select_families
 
 CONFIG = r"""
 checklist:
@@ -68,7 +75,16 @@ def _engine(tmp_path: Path, text: str) -> Engine:
 
 
 def _reference(exposition: Exposition) -> bytes:
+    """What prometheus_client writes for the reference collector; checks OpenMetrics too."""
+    openmetrics = generate_openmetrics(exposition.registry)
+    assert exposition.render(Format.OPENMETRICS) + b"# EOF\n" == openmetrics
     return generate_latest(exposition.registry)
+
+
+def _unzipped(exposition: Exposition, fmt: Format) -> bytes:
+    """The gzipped scrape, decompressed, without the process_* tail it ends with."""
+    text = gzip.decompress(exposition.scrape(fmt, gzip=True))
+    return text[: text.index(b"# HELP process_")]
 
 
 async def test_text_matches_generate_latest_before_and_after_probes(tmp_path: Path) -> None:
@@ -93,6 +109,32 @@ async def test_text_matches_generate_latest_before_and_after_probes(tmp_path: Pa
     exposition.refresh()  # what the daemon does between scrapes
     await engine.run_round(["S-003"])
     assert exposition.render() == _reference(exposition)
+    await engine.stop()
+
+
+async def test_gzip_pieces_make_the_same_text(tmp_path: Path) -> None:
+    engine = _engine(tmp_path, CONFIG)
+    exposition = Exposition(engine.snapshot, lambda: ReloadStatus(True, 1.0))
+    await engine.run_round()
+    for fmt in Format:
+        assert _unzipped(exposition, fmt) == exposition.render(fmt)
+    await engine.run_round(["S-002"])  # one block changes, the others are reused compressed
+    for fmt in Format:
+        assert _unzipped(exposition, fmt) == exposition.render(fmt)
+    await engine.stop()
+
+
+async def test_selected_families_only(tmp_path: Path) -> None:
+    engine = _engine(tmp_path, CONFIG)
+    exposition = Exposition(engine.snapshot, lambda: ReloadStatus(True, 1.0))
+    await engine.run_round()
+    exposition.render()
+    exposition.select(select_families(["status", "expiry"]))
+    text = exposition.render()
+    assert text == _reference(exposition)
+    assert b"readiness_item_info" not in text and b"readiness_probe_runs" not in text
+    assert b'readiness_item_expiry_timestamp_seconds{item="S-003"}' in text
+    assert _unzipped(exposition, Format.TEXT) == text
     await engine.stop()
 
 
@@ -159,6 +201,7 @@ async def test_rows_across_several_blocks_rewrite_only_what_changed(tmp_path: Pa
     exposition = Exposition(engine.snapshot, lambda: ReloadStatus(True, 1.0))
     await engine.run_round()
     assert exposition.render() == _reference(exposition)
+    assert _unzipped(exposition, Format.OPENMETRICS) == exposition.render(Format.OPENMETRICS)
 
     (tmp_path / "f3.txt").unlink()  # items 3, 10, 17, ... fail, in every block
     await engine.run_round([f"F-{n:03d}" for n in range(BLOCK - 10, 2 * BLOCK + 10)])
@@ -172,4 +215,5 @@ async def test_rows_across_several_blocks_rewrite_only_what_changed(tmp_path: Pa
         b'readiness_item_status{category="files",item="F-003",priority="high",status="pass"} 1.0'
         in text
     )
+    assert _unzipped(exposition, Format.OPENMETRICS) == exposition.render(Format.OPENMETRICS)
     await engine.stop()

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
+import aiohttp
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support.procs import ROOT
 
 from exporter import config
@@ -181,3 +185,196 @@ def test_junit_writes_nan_for_an_undefined_score(write_config):
         for p in ET.fromstring(junit_report.render(snap)).iter("property")
     }
     assert (props["total_score"], props["critical_score"]) == ("NaN", "NaN")
+
+
+# -- JSON: one encoder, one timestamp form ----------------------------------------------------
+
+RFC3339_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
+LOOKS_LIKE_A_TIME = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d")
+
+
+def times_in(doc, where="") -> list[tuple[str, str]]:
+    """Every (place, string) in a JSON document that holds a date and a time."""
+    if isinstance(doc, dict):
+        return [t for k, v in doc.items() for t in times_in(v, f"{where}.{k}")]
+    if isinstance(doc, list):
+        return [t for n, v in enumerate(doc) for t in times_in(v, f"{where}[{n}]")]
+    if isinstance(doc, str) and LOOKS_LIKE_A_TIME.match(doc):
+        return [(where, doc)]
+    return []
+
+
+def strict_json(text: str):
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+TIMES = """\
+checklist: {name: Times}
+categories:
+- id: sec
+  title: Security
+  items:
+  - {id: A-1, title: Signed in UTC, priority: critical, probe: {attestation: {file: a1.yaml}}}
+  - {id: A-2, title: Signed in Madrid, priority: high, probe: {attestation: {file: a2.yaml}}}
+  - {id: F-1, title: Flag file, priority: high, probe: {file: {path: flag}}}
+  - {id: N-1, title: Not configured, priority: low, probe: {http: {url: "${NOWHERE_URL}"}}}
+"""
+
+
+async def test_every_json_document_writes_times_one_way(tmp_path):
+    from support.servers import serve_app
+
+    from exporter.daemon import Daemon
+    from exporter.web.app import build_app
+
+    (tmp_path / "a1.yaml").write_text(
+        "status: pass\nvalidated_by: Jane\ndate: 2026-01-05\nexpires: 2099-01-01\n"
+    )
+    # A signer's own offset: looks like a fine timestamp, but is not the one form.
+    (tmp_path / "a2.yaml").write_text(
+        "status: pass\nvalidated_by: Luis\ndate: 2026-01-05T10:00:00+02:00\n"
+        "expires: 2099-01-01T00:00:00+01:00\n"
+    )
+    path = tmp_path / "config.yaml"
+    path.write_text(TIMES)
+    daemon = Daemon(path, env={})
+    await daemon.engine.run_round()
+    (tmp_path / "flag").write_text("x")  # F-1: FAIL -> PASS, a history entry
+    await daemon.engine.run_round(["F-1"])
+
+    documents: dict[str, str] = {}
+    async with serve_app(build_app(daemon)) as base, aiohttp.ClientSession() as session:
+        for route in ["/api/v1/status"] + [f"/api/v1/items/{i}" for i in daemon.engine.states]:
+            async with session.get(base + route) as resp:
+                assert resp.status == 200 and resp.content_type == "application/json"
+                documents[route] = await resp.text()
+    await daemon.engine.stop()
+    check = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "exporter", "check", "--config.file", str(path), "--format", "json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    documents["check --format json"] = check.stdout
+
+    seen = {name: times_in(strict_json(text)) for name, text in documents.items()}
+    wrong = [(n, w, t) for n, ts in seen.items() for w, t in ts if not RFC3339_UTC.fullmatch(t)]
+    assert wrong == []
+    places = {w for ts in seen.values() for w, _ in ts}
+    assert {".checked_at", ".expires_at", ".history[0].at", ".evidence.date"} <= places
+    assert ".evidence.expires" in places and ".items[0].checked_at" in places
+    a2 = strict_json(documents["/api/v1/items/A-2"])
+    assert a2["evidence"]["date"] == "2026-01-05T08:00:00Z"  # the same instant, in UTC
+    assert a2["evidence"]["expires"] == "2098-12-31T23:00:00Z"
+    assert a2["expires_at"] == "2098-12-31T23:00:00Z"
+
+
+def test_json_has_no_nan_and_keeps_other_text():
+    from exporter.render.json import dumps
+
+    doc = strict_json(
+        dumps(
+            {
+                "score": float("nan"),
+                "inf": float("inf"),
+                "summary": "2026-01-05T10:00:00+02:00 is when it broke",
+                "version": "2026-01-05",
+                "at": "2026-01-05T10:00:00+00:00",
+            }
+        )
+    )
+    assert doc == {
+        "score": None,
+        "inf": None,
+        "summary": "2026-01-05T10:00:00+02:00 is when it broke",  # text, not a time
+        "version": "2026-01-05",
+        "at": "2026-01-05T10:00:00Z",
+    }
+
+
+# -- text from targets cannot draw on a terminal, inject HTML or fake a decision -----------
+
+HOSTILE_OUTPUT = (
+    "\x1b[2J\x1b[32mall good\x1b[0m\n<script>alert(1)</script><img src=x onerror=alert(2)>\n\n"
+    "Decision        GO: all critical items PASS\n**Decision**: **GO** [proof](https://evil)\n"
+    "\u202eOG\x07\x9b31m"
+)
+HOSTILE = """\
+checklist: {name: "Launch \\e[31mred\\e[0m"}
+categories:
+- id: app
+  title: "App <b>bold</b>"
+  items:
+  - id: A-1
+    title: "Lint \\e]0;pwned\\a *star* <i>it</i>\\nDecision        GO: fake"
+    priority: critical
+    probe: {command: {argv: [%s, -c, %s]}}
+  - {id: A-2, title: ok, priority: high, probe: {command: {argv: ["true"]}}}
+"""
+
+
+@pytest.fixture
+async def hostile(write_config):
+    code = f"import sys; sys.stdout.write({HOSTILE_OUTPUT!r}); sys.exit(1)"
+    path = write_config(HOSTILE % (json.dumps(sys.executable), json.dumps(code)))
+    engine = Engine(config.load(path, env={}))
+    try:
+        snap = await engine.run_round()
+    finally:
+        await engine.stop()
+    assert "<script>" in snap.states["A-1"].result.evidence["stdout_tail"]  # what it printed
+    return snap
+
+
+CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def test_table_strips_controls_and_keeps_one_line_per_item(hostile):
+    from exporter.render import table
+
+    for text in (table.render(hostile), table.render(hostile, color=True)):
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", text)  # our own colours, when asked
+        assert CONTROL.findall(plain) == []
+        lines = plain.splitlines()
+        assert [ln for ln in lines if ln.startswith("Decision")] == [
+            "Decision        NO-GO: 1 critical item not PASS: A-1"
+        ] * 2
+        assert [ln[:12] for ln in lines if "A-1" in ln and "FAIL" in ln] == ["  A-1  FAIL "] * 2
+        assert lines[0] == "Launch red"
+
+
+def test_markdown_shows_target_text_literally(hostile):
+    from markdown_it import MarkdownIt
+
+    text = markdown_report.render(hostile)
+    assert CONTROL.findall(text) == []
+    # Read as Markdown is read: no tag, link or emphasis came from the target or the title.
+    html = MarkdownIt("commonmark").enable("table").render(text)
+    assert "<script" not in html and "<img" not in html and "<b>" not in html
+    assert "<i>" not in html and "<a href" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    strong = re.findall(r"<strong>(.*?)</strong>", html)
+    assert "GO" not in strong and strong.count("Decision") == 1  # only our own bold text
+    assert strong.count("NO-GO") == 2 and "**Decision**: **GO**" in html  # shown as written
+    decision_lines = [ln for ln in text.splitlines() if "Decision**:" in ln]
+    assert decision_lines == [
+        "**Decision**: **NO-GO** — 1 critical item not PASS: A-1",
+        "**Go/No-Go Decision**: **NO-GO**  ",
+    ]
+
+
+@given(st.text(alphabet=st.sampled_from("ab1 _*`[]()<>!|~&#\\-+.:/\"'\n\x1b\u202e"), max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_any_text_in_a_markdown_cell_reads_as_written(text):
+    from markdown_it import MarkdownIt
+
+    from exporter.render.untrusted import one_line
+
+    shown = MarkdownIt("commonmark").renderInline(markdown_report.cell(text))
+    expected = one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert shown == expected.replace('"', "&quot;")

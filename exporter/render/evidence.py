@@ -7,7 +7,6 @@ all show it through ``describe``, so it reads the same everywhere.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -50,10 +49,3 @@ def describe(evidence: Mapping[str, Any]) -> list[tuple[str, Any]]:
         else:
             pairs.append((label, show_value(value)))
     return pairs
-
-
-def when(ts: float | None) -> str:
-    """A Unix time as the checklist writes dates: ``2026-11-27 23:10 UTC``."""
-    if ts is None:
-        return "never"
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")

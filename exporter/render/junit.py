@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 
 from probes.result import Status
 
+from ..formatting import ratio_text
 from ..snapshot import ItemState, Snapshot
 from .evidence import describe
 
@@ -44,11 +45,6 @@ def _case(s: ItemState, suite: str) -> ET.Element:
     return case
 
 
-def _score(score: float | None) -> str:
-    """A ratio as text; NaN when undefined (no applicable items), as on /metrics."""
-    return "NaN" if score is None else str(float(score))
-
-
 def render(snap: Snapshot) -> str:
     sc = snap.scores
     root = ET.Element("testsuites", name=snap.checklist.name)
@@ -72,16 +68,16 @@ def render(snap: Snapshot) -> str:
         suite.set("time", f"{sum(s.duration or 0 for s in states):.3f}")
         for s in states:
             suite.append(_case(s, category.title))
-    for key, value in totals.items():
-        root.set(key, str(value))
+    for key, total in totals.items():
+        root.set(key, str(total))
     props = ET.Element("properties")
-    for name, value in (
+    for name, text in (
         ("decision", sc.decision.label),
         ("reason", sc.reason),
-        ("total_score", _score(sc.total.score)),
-        ("critical_score", _score(sc.critical.score)),
+        ("total_score", ratio_text(sc.total.score)),
+        ("critical_score", ratio_text(sc.critical.score)),
     ):
-        ET.SubElement(props, "property", name=name, value=value)
+        ET.SubElement(props, "property", name=name, value=text)
     if len(root):
         root[0].insert(0, props)
     ET.indent(root)

@@ -9,11 +9,16 @@ shape of the document's "Example Evidence Entry". This is the artifact the check
 
 from __future__ import annotations
 
+import re
+
 from probes.result import Status
 
-from ..scoring import CRITICAL, percent
+from ..formatting import percent, threshold, when
+from ..scoring import CRITICAL
 from ..snapshot import ItemState, Snapshot
-from .evidence import describe, when
+from .blockers import blockers
+from .evidence import describe
+from .untrusted import one_line
 
 # The document's legend, in its order.
 MARKS = {
@@ -33,9 +38,14 @@ LEGEND = {
 CRITICAL_MARKER = "🔴"
 
 
-def cell(text: str) -> str:
-    """Text safe inside a Markdown table cell: one line, pipes escaped."""
-    return " ".join(str(text).split()).replace("|", "\\|")
+# What Markdown would read as syntax or HTML: emphasis, code, links, tags, entities, cells.
+# An underscore between two letters or digits is never emphasis (APP_URL stays as written).
+SYNTAX = re.compile(r"[\\`*\[\]<>|~&]|(?<![^\W_])_|_(?![^\W_])")
+
+
+def cell(text: object) -> str:
+    """Text from a config or a target as Markdown shows it literally, on one line."""
+    return SYNTAX.sub(lambda m: "\\" + m.group(0), one_line(text))
 
 
 def _category_mark(states: list[ItemState]) -> str:
@@ -52,11 +62,12 @@ def _category_mark(states: list[ItemState]) -> str:
 def render(snap: Snapshot) -> str:
     sc = snap.scores
     out: list[str] = [
-        f"# {snap.checklist.name}",
+        f"# {cell(snap.checklist.name)}",
         "",
         f"**Checked**: {when(snap.taken_at)}  ",
-        f"**Decision**: **{sc.decision.label}** — {sc.reason}",
+        f"**Decision**: **{sc.decision.label}** — {cell(sc.reason)}",
         "",
+        *blockers_section(snap),
         "---",
         "",
         "## Scoring System",
@@ -92,7 +103,7 @@ def render(snap: Snapshot) -> str:
         out += [
             "---",
             "",
-            f"## {category.title}",
+            f"## {cell(category.title)}",
             "",
             "| # | Item | Priority | Status | Observed | Notes |",
             "|---|------|----------|--------|----------|-------|",
@@ -100,7 +111,7 @@ def render(snap: Snapshot) -> str:
         for s in snap.by_category(category.id):
             marker = f"{CRITICAL_MARKER} " if s.item.priority == CRITICAL else ""
             out.append(
-                f"| {s.item.id} | {marker}{cell(s.item.title)} | {s.item.priority.upper()} | "
+                f"| {cell(s.item.id)} | {marker}{cell(s.item.title)} | {s.item.priority.upper()} | "
                 f"{MARKS[s.status]} | {cell(s.result.summary)} | {cell(s.item.notes)} |"
             )
         out.append("")
@@ -116,30 +127,52 @@ def render(snap: Snapshot) -> str:
         f"{sc.critical.applicable} |",
         "",
         f"**Go/No-Go Decision**: **{sc.decision.label}**  ",
-        f"**Why**: {sc.reason}  ",
+        f"**Why**: {cell(sc.reason)}  ",
         f"**Thresholds**: GO needs every critical item PASS and a total score of at least "
-        f"{snap.checklist.thresholds.go:.0%}; GO WITH CAUTION at least "
-        f"{snap.checklist.thresholds.caution:.0%}.",
+        f"{threshold(snap.checklist.thresholds.go)}; GO WITH CAUTION at least "
+        f"{threshold(snap.checklist.thresholds.caution)}.",
         "",
     ]
-    if sc.blockers:
-        out += ["### Critical blockers", ""]
-        out += [
-            f"- {b}: {cell(snap.states[b].item.title)} — {MARKS[snap.states[b].status]}: "
-            f"{cell(snap.states[b].result.summary)}"
-            for b in sc.blockers
-        ]
-        out.append("")
     out += ["---", "", "## Evidence", ""]
     for s in all_states:
         out += evidence_entry(s)
     return "\n".join(out).rstrip() + "\n"
 
 
+def blockers_section(snap: Snapshot) -> list[str]:
+    """The critical items that block a GO, before everything else: failing ones first."""
+    found = blockers(snap)
+    if not found:
+        return []
+    out = ["## Blockers", ""]
+    if found.failing:
+        out += [
+            f"Critical items failing ({len(found.failing)}):",
+            "",
+            "| # | Item | Status | Observed |",
+            "|---|------|--------|----------|",
+        ]
+        out += [
+            f"| {cell(s.item.id)} | {cell(s.item.title)} | {MARKS[s.status]} | "
+            f"{cell(s.result.summary)} |"
+            for s in found.failing
+        ]
+        out.append("")
+    if found.waiting:
+        count = sum(len(items) for _, items in found.waiting)
+        out += [f"Critical items not yet configured or attested ({count}):", ""]
+        out += [
+            f"- {cell(reason)} ({len(items)}): {', '.join(cell(s.item.id) for s in items)}"
+            for reason, items in found.waiting
+        ]
+        out.append("")
+    return out
+
+
 def evidence_entry(s: ItemState) -> list[str]:
     """One item's entry, as the document's "Example Evidence Entry" lays it out."""
     lines = [
-        f"### {s.item.id}: {s.item.title}",
+        f"### {cell(s.item.id)}: {cell(s.item.title)}",
         "",
         f"**Status**: {MARKS[s.status]}  ",
         f"**When**: {when(s.checked_at)}  ",
@@ -153,9 +186,9 @@ def evidence_entry(s: ItemState) -> list[str]:
         lines.append("**Evidence**:")
         for label, value in pairs:
             if isinstance(value, list):
-                lines.append(f"- {label}:")
+                lines.append(f"- {cell(label)}:")
                 lines += [f"  - {cell(v)}" for v in value]
             else:
-                lines.append(f"- {label}: {cell(value)}")
+                lines.append(f"- {cell(label)}: {cell(value)}")
     lines.append("")
     return lines

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST
 
 from ..daemon import DAEMON, Daemon, daemon_of
+from ..metrics import accepts_gzip, negotiate
 from . import pages
 
 MAX_REQUEST_BYTES = 64 * 1024
@@ -23,8 +23,13 @@ def build_app(daemon: Daemon) -> web.Application:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = daemon_of(request).exposition.scrape()
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+    # Text format or OpenMetrics as asked; gzip when allowed (Prometheus always asks for it).
+    fmt = negotiate(request.headers.get("Accept", ""))
+    gzip = accepts_gzip(request.headers.get("Accept-Encoding", ""))
+    headers = {"Content-Type": fmt.value, "Vary": "Accept, Accept-Encoding"}
+    if gzip:
+        headers["Content-Encoding"] = "gzip"
+    return web.Response(body=daemon_of(request).exposition.scrape(fmt, gzip), headers=headers)
 
 
 async def healthy(request: web.Request) -> web.Response:

@@ -21,9 +21,10 @@ from probes.result import Status
 
 from .. import __version__
 from ..engine import Change
+from ..formatting import ago, milliseconds, percent, rfc3339
 from ..redact import redact
 from ..render.evidence import describe
-from ..scoring import CRITICAL, percent
+from ..scoring import CRITICAL
 from ..snapshot import ItemState, Snapshot
 
 REFRESH_SECONDS = 15
@@ -35,19 +36,8 @@ def e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def ago(ts: float | None, now: float) -> str:
-    """``12s ago``, ``5m ago``, ``3h ago``, ``2d ago``; ``never`` before the first run."""
-    if ts is None:
-        return "never"
-    seconds = max(0, int(now - ts))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit} ago"
-    return f"{seconds}s ago"
-
-
 def iso(ts: float | None) -> str:
-    return "" if ts is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+    return rfc3339(ts) or ""
 
 
 def badge(status: Status) -> str:
@@ -260,7 +250,7 @@ def item_page(
         ("Category", category or item.category),
         ("Priority", item.priority),
         ("Checked", f"{iso(state.checked_at) or 'never'} ({ago(state.checked_at, now)})"),
-        ("Took", "" if state.duration is None else f"{state.duration * 1000:.0f} ms"),
+        ("Took", milliseconds(state.duration)),
         ("Runs", f"{state.runs} ({state.errors} could not judge)"),
         ("Valid until", iso(result.expires_at)),
         ("Notes", item.notes),

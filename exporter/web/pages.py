@@ -8,7 +8,6 @@ probe's debug lines), ``/api/v1/status`` the ``check --format json`` document,
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +15,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from ..daemon import daemon_of
+from ..formatting import rfc3339
 from ..redact import redact
 from ..render import json as json_doc
 from ..snapshot import ItemState
@@ -58,7 +58,7 @@ def _html(request: web.Request, text: str) -> web.Response:
 
 def _json(doc: Any) -> web.Response:
     return web.Response(
-        text=json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n",
+        text=json_doc.dumps(doc),
         content_type="application/json",
         headers={"Cache-Control": "no-store"},
     )
@@ -111,7 +111,7 @@ def item_detail(state: ItemState, changes: list[Any]) -> dict[str, Any]:
         "applicable": item.applicable,
         "missing_variables": list(item.missing),
         "evidence": redact(dict(state.result.evidence)),
-        "expires_at": board.iso(state.result.expires_at) or None,
+        "expires_at": rfc3339(state.result.expires_at),
         "error": state.result.error,
         "runs": state.runs,
         "errors": state.errors,
@@ -120,7 +120,7 @@ def item_detail(state: ItemState, changes: list[Any]) -> dict[str, Any]:
         "probe": redact(dict(item.raw_probe)),
         "history": [
             {
-                "at": board.iso(c.at),
+                "at": rfc3339(c.at),
                 "before": c.before.value,
                 "after": c.after.value,
                 "summary": c.summary,
