@@ -28,7 +28,7 @@ import datetime as dt
 import enum
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import TypeVar
 
@@ -52,7 +52,11 @@ DEFAULT_ROLES = ("Engineering Lead", "Operations Lead", "Security Lead", "Produc
 
 
 class RecordError(ValueError):
-    """Raised when a record a person gives is incomplete or inconsistent; says which field."""
+    """Raised when a record a person gives is incomplete or inconsistent; says which field.
+
+    Records check themselves in ``validated()``, called before they are recorded, never when
+    they are read back: a rule tightened later must not make a stored record unreadable.
+    """
 
 
 def _name(value: str, field: str) -> str:
@@ -61,6 +65,13 @@ def _name(value: str, field: str) -> str:
         raise RecordError(f"{field} must name a person")
     if len(text) > MAX_NAME:
         raise RecordError(f"{field} is longer than {MAX_NAME} characters")
+    return text
+
+
+def _item(value: str) -> str:
+    text = value.strip()
+    if not text:
+        raise RecordError("item must name a checklist item")
     return text
 
 
@@ -283,6 +294,8 @@ class Level(str, enum.Enum):
 
 
 def level(value: str, field: str) -> Level:
+    if isinstance(value, Level):
+        return value
     try:
         return Level(str(value).strip().lower())
     except ValueError:
@@ -308,18 +321,23 @@ class RiskAcceptance:
     id: int | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "by", _name(self.by, "by"))
         object.__setattr__(self, "impact", level(self.impact, "impact"))
         object.__setattr__(self, "probability", level(self.probability, "probability"))
-        object.__setattr__(self, "mitigation", _text(self.mitigation, "mitigation", True))
-        object.__setattr__(self, "notes", _text(self.notes, "notes"))
-        if not self.item.strip():
-            raise RecordError("item must name a checklist item")
+
+    def validated(self) -> RiskAcceptance:
+        """This record, once it is complete enough to be recorded; raises RecordError."""
         if self.expires_at <= self.recorded_at:
             raise RecordError(
                 f"expires ({when(self.expires_at)}) must be after the time it is recorded "
                 f"({when(self.recorded_at)}): an acceptance needs an expiry in the future"
             )
+        return replace(
+            self,
+            item=_item(self.item),
+            by=_name(self.by, "by"),
+            mitigation=_text(self.mitigation, "mitigation", required=True),
+            notes=_text(self.notes, "notes"),
+        )
 
 
 class AcceptanceState(str, enum.Enum):
@@ -434,11 +452,11 @@ class SignOff:
     notes: str = ""
     id: int | None = None
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "by", _name(self.by, "by"))
-        object.__setattr__(self, "notes", _text(self.notes, "notes"))
+    def validated(self) -> SignOff:
+        """This record, once it is complete enough to be recorded; raises RecordError."""
         if not self.role.strip():
             raise RecordError("role must name a sign-off role")
+        return replace(self, by=_name(self.by, "by"), notes=_text(self.notes, "notes"))
 
 
 @dataclass(frozen=True)
@@ -513,10 +531,12 @@ class DecisionRecord:
     id: int | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "by", _name(self.by, "by"))
-        object.__setattr__(self, "notes", _text(self.notes, "notes"))
         object.__setattr__(self, "decision", Decision(self.decision))
         object.__setattr__(self, "computed", Decision(self.computed))
+
+    def validated(self) -> DecisionRecord:
+        """This record, once it is complete enough to be recorded; raises RecordError."""
+        return replace(self, by=_name(self.by, "by"), notes=_text(self.notes, "notes"))
 
 
 @dataclass(frozen=True)
@@ -553,9 +573,14 @@ class Remediation:
     at: float
     id: int | None = None
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "by", _name(self.by, "by"))
-        object.__setattr__(self, "text", _text(self.text, "remediation"))
+    def validated(self) -> Remediation:
+        """This record, once it is complete enough to be recorded; raises RecordError."""
+        return replace(
+            self,
+            item=_item(self.item),
+            by=_name(self.by, "by"),
+            text=_text(self.text, "remediation"),
+        )
 
 
 def remediation_of(config_text: str | None, record: Remediation | None) -> str | None:
@@ -593,14 +618,18 @@ class Attestation:
     id: int | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "by", _name(self.by, "by"))
         object.__setattr__(self, "status", Status(self.status))
-        object.__setattr__(self, "notes", _text(self.notes, "notes"))
         object.__setattr__(self, "evidence", tuple(str(e) for e in self.evidence))
+
+    def validated(self) -> Attestation:
+        """This record, once it is complete enough to be recorded; raises RecordError."""
         if sum(len(e) for e in self.evidence) > MAX_TEXT:
             raise RecordError(f"evidence is longer than {MAX_TEXT} characters in all")
         if self.expires_at is not None and self.expires_at <= self.signed_at:
             raise RecordError("expires must be after the date it was signed")
+        return replace(
+            self, item=_item(self.item), by=_name(self.by, "by"), notes=_text(self.notes, "notes")
+        )
 
 
 def current_attestation(candidates: Iterable[Attestation | None], now: float) -> Attestation | None:

@@ -244,7 +244,7 @@ def acceptance(**kw):
         "expires_at": LAUNCH + 30 * DAY,
         "recorded_at": LAUNCH,
     }
-    return RiskAcceptance(**{**base, **kw})
+    return RiskAcceptance(**{**base, **kw}).validated()
 
 
 def test_an_acceptance_is_in_force_from_recording_until_just_before_expiry():
@@ -274,6 +274,15 @@ def test_an_unknown_level_names_the_field_and_the_choices():
         RecordError, match=r"impact must be one of low, medium, high \(got 'huge'\)"
     ):
         acceptance(impact="huge")
+
+
+def test_a_name_is_kept_with_its_spacing_tidied():
+    assert acceptance(by="  Jane   Doe ").by == "Jane Doe"
+
+
+def test_a_stored_record_reads_back_even_if_it_would_not_validate_today():
+    old = RiskAcceptance("S-011", "", None, "low", "low", "", LAUNCH, LAUNCH)
+    assert acceptance_state(old, LAUNCH) is AcceptanceState.EXPIRED
 
 
 def test_an_acceptance_needs_a_mitigation_and_a_name():
@@ -485,7 +494,7 @@ def test_only_fail_items_without_remediation_are_listed():
 
 
 def att(source, signed_at, id=None, **kw):
-    return Attestation("T-001", P, "Jane", signed_at, source=source, id=id, **kw)
+    return Attestation("T-001", P, "Jane", signed_at, source=source, id=id, **kw).validated()
 
 
 def test_the_attestation_signed_last_counts_whichever_way_it_came():
