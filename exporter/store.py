@@ -539,7 +539,15 @@ class Store:
                 items[0] if len(items) == 1 else f"{len(items)} items" if items else "last seen",
                 SYSTEM,
                 None,
-                {"changes": len(changes), "passed": len(passed), "decisions": len(held)},
+                {
+                    k: v
+                    for k, v in (
+                        ("changes", len(changes)),
+                        ("passed", len(passed)),
+                        ("decisions", len(held)),
+                    )
+                    if v
+                },
             )
 
         self._write("status changes", body)
