@@ -221,6 +221,11 @@ class StatusChange:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     id: int | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "to_status", Status(self.to_status))
+        if self.from_status is not None:
+            object.__setattr__(self, "from_status", Status(self.from_status))
+
 
 @dataclass(frozen=True)
 class AuditEntry:
@@ -308,6 +313,8 @@ class Store:
     ) -> Store:
         """Open (or create) the store in ``directory``: check it, migrate it, apply retention.
 
+        ``check=False`` skips ``quick_check`` (which reads the whole file: about 80 ms for a
+        year of changes), for a second opening in a process that has just checked it.
         Raises StoreError (StoreCorrupt, StoreUnwritable, StoreTooNew) with what to do.
         """
         path = Path(directory) / DB_NAME
@@ -399,15 +406,20 @@ class Store:
                 f"{self.path}: migrating the store to schema {target} failed ({_describe(exc)}); "
                 "the store is unchanged. Report this with the file, or restore a .bak beside it"
             ) from None
+        except OSError as exc:
+            raise StoreError(
+                f"{self.path}: could not write the backup made before migrating to schema "
+                f"{target} ({exc.strerror}); the store is unchanged. Free space in "
+                f"{self.path.parent} or make it writable, then start again"
+            ) from None
 
     def _backup(self, version: int) -> Path:
         """Copy the store as it is (we hold the write lock) to ``readiness.db.v<N>.bak``."""
         dest = self.path.with_name(f"{self.path.name}.v{version}.bak")
         tmp = dest.with_name(dest.name + ".tmp")
         tmp.unlink(missing_ok=True)
-        os.close(
-            os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        )  # owner-only, as the store
+        # Owner-only, as the store: the backup holds the same names and evidence.
+        os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         # A second connection reads the last committed state while this one holds the write
         # lock: SQLite's backup from a connection inside its own write transaction waits forever.
         source = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT)
@@ -460,11 +472,11 @@ class Store:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield self._conn
+            self._conn.execute("COMMIT")  # may fail too (a full disk): then roll back as well
         except BaseException:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
             raise
-        self._conn.execute("COMMIT")
 
     def _audit(
         self, action: str, subject: str, by: str, user: str | None, detail: Mapping[str, Any]
@@ -514,8 +526,8 @@ class Store:
                 [
                     (
                         c.item,
-                        None if c.from_status is None else Status(c.from_status).value,
-                        Status(c.to_status).value,
+                        None if c.from_status is None else c.from_status.value,
+                        c.to_status.value,
                         c.summary,
                         _evidence_json(c.evidence),
                         c.at,

@@ -233,6 +233,29 @@ def test_a_write_that_fails_half_way_leaves_nothing_of_it(tmp_path):
         assert store.count("status_changes") == 1
 
 
+def test_a_full_disk_is_an_error_that_loses_nothing_and_the_store_goes_on(tmp_path):
+    with open_store(tmp_path) as store:
+        store.record_changes([change("A", None, P, T0)])
+        pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
+        store._conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full now
+        big = [change(f"X-{n}", P, F, T0, output="o" * 4000) for n in range(200)]
+        with pytest.raises(StoreError) as err:
+            store.record_changes(big)
+        assert "could not record status changes: database or disk is full" in str(err.value)
+        assert "Nothing of it was recorded" in str(err.value)
+        assert store.count("status_changes") == 1
+        store._conn.execute("PRAGMA max_page_count = 1073741823")  # space again
+        store.record_changes(big)
+        assert store.count("status_changes") == 201
+
+
+def test_statuses_given_as_text_are_read_as_statuses(tmp_path):
+    with open_store(tmp_path) as store:
+        store.record_changes([StatusChange("A", "fail", "pass", "ok", T0)])
+        assert store.load().last_pass == {"A": T0}
+        assert store.history("A")[0].from_status is F
+
+
 def test_data_version_moves_when_another_connection_writes(tmp_path):
     with open_store(tmp_path) as daemon, open_store(tmp_path) as command:
         seen = daemon.data_version()
