@@ -43,7 +43,7 @@ from exporter.launch import (
     task_status,
     without_remediation,
 )
-from exporter.scoring import Decision
+from exporter.scoring import Decision, Judged, score
 from probes.result import Status
 
 P, PA, F, PE, NA = Status.PASS, Status.PARTIAL, Status.FAIL, Status.PENDING, Status.NA
@@ -335,6 +335,13 @@ def stamp(statuses, decision=Decision.GO, total=Fraction(1), critical=Fraction(1
 
 def signed(statuses=ALL_PASS, **kw):
     return SignOff("Security Lead", "Jane Doe", "jdoe", LAUNCH, stamp(statuses, **kw))
+
+
+def test_a_stamp_of_the_scores_carries_decision_scores_and_gaps():
+    judged = [Judged("S-001", "s", "critical", P), Judged("P-001", "p", "high", F)]
+    stamp = StateStamp.of_scores(score(judged), {"S-001": P, "P-001": F})
+    assert (stamp.decision, stamp.total, stamp.critical) == (Decision.NO_GO, Fraction(1, 2), 1)
+    assert stamp.gaps == frozenset({"P-001"})
 
 
 def test_the_digest_ignores_order_and_sees_every_status():
