@@ -17,7 +17,8 @@ from typing import Any
 import yaml
 
 from probes.fields import SpecError, Unresolved, parse_duration, show
-from probes.registry import parse_probe
+from probes.kind import Registry
+from probes.registry import KINDS
 from probes.safeyaml import SafeLoader
 
 from .redact import NOTHING, Redactor, secrets_in_spec, sensitive_variables
@@ -154,11 +155,13 @@ def read_yaml(path: Path) -> Any:
         ) from None
 
 
-def load(path: str | Path, env: Mapping[str, str] | None = None) -> Checklist:
+def load(
+    path: str | Path, env: Mapping[str, str] | None = None, kinds: Registry = KINDS
+) -> Checklist:
     """Read and validate the checklist at ``path``; raises ConfigError listing every problem."""
     path = Path(path)
     doc = read_yaml(path)
-    return parse(doc, path, os.environ if env is None else env)
+    return parse(doc, path, os.environ if env is None else env, kinds)
 
 
 class _Errors:
@@ -201,8 +204,8 @@ def _ratio(errors: _Errors, key: str, value: Any, default: float) -> float:
     return float(value)
 
 
-def parse(doc: Any, path: Path, env: Mapping[str, str]) -> Checklist:
-    """Validate a parsed config document; raises ConfigError with every problem found."""
+def parse(doc: Any, path: Path, env: Mapping[str, str], kinds: Registry = KINDS) -> Checklist:
+    """Validate a parsed config document (probes of the ``kinds`` given); raises ConfigError."""
     errors = _Errors(path)
     if not isinstance(doc, Mapping):
         raise ConfigError(
@@ -298,6 +301,7 @@ def parse(doc: Any, path: Path, env: Mapping[str, str]) -> Checklist:
                 path.parent,
                 env,
                 seen_items,
+                kinds,
             )
             if item is not None:
                 items.append(item)
@@ -318,6 +322,7 @@ def _item(
     base_dir: Path,
     env: Mapping[str, str],
     seen: dict[str, str],
+    kinds: Registry,
 ) -> Item | None:
     if not isinstance(raw, Mapping):
         errors.add(where, f"must be a mapping with id, title, priority and probe (got {show(raw)})")
@@ -370,7 +375,7 @@ def _item(
         expanded = expand(raw_probe, env, missing)
         redactor = Redactor(sensitive_variables(raw_probe, env, _VAR))
         try:
-            kind, spec = parse_probe(expanded, "", base_dir)
+            kind, spec = kinds.parse_probe(expanded, "", base_dir)
         except SpecError as exc:
             errors.add(where, redactor.text(f"probe {exc}" if not exc.field else str(exc)))
         except Exception as exc:  # noqa: BLE001 - a kind's checks tripping on an odd value

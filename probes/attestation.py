@@ -47,6 +47,16 @@ def parse_spec(f: Fields) -> Spec:
     return spec
 
 
+def watched_files(spec: Spec) -> tuple[Path, ...]:
+    """The evidence file: the engine probes the item as soon as someone signs it."""
+    return (spec.file,)
+
+
+def signed_file(spec: Spec) -> Path:
+    """The evidence file ``attest`` writes for the item."""
+    return spec.file
+
+
 class EvidenceError(ValueError):
     """Raised when an evidence file cannot be read as the attestation format."""
 

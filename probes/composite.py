@@ -9,6 +9,7 @@ from typing import Any
 
 from .context import ProbeContext
 from .fields import SpecError, show
+from .kind import Kind, Registry
 from .result import Result, Status
 
 
@@ -16,6 +17,7 @@ from .result import Result, Status
 class Child:
     kind: str
     spec: Any
+    runs: Kind  # the kind as the registry the config was read with defines it
 
 
 @dataclass(frozen=True)
@@ -23,25 +25,26 @@ class Spec:
     probes: tuple[Child, ...]
 
 
-def parse_spec(raw: Any, prefix: str, base_dir: Path) -> Spec:
-    from . import registry  # the registry imports this module
-
+def parse_spec(raw: Any, prefix: str, base_dir: Path, kinds: Registry) -> Spec:
     if not isinstance(raw, list) or not raw:
         raise SpecError(prefix, f"must be a list of probes (got {show(raw)})")
     children = []
     for i, entry in enumerate(raw):
-        kind, spec = registry.parse_probe(entry, f"{prefix}[{i}]", base_dir)
-        children.append(Child(kind, spec))
+        kind, spec = kinds.parse_probe(entry, f"{prefix}[{i}]", base_dir)
+        children.append(Child(kind, spec, kinds[kind]))
     return Spec(tuple(children))
 
 
-async def run_children(spec: Spec, ctx: ProbeContext) -> list[Result]:
-    from . import registry
+def watched_files(spec: Spec) -> tuple[Path, ...]:
+    """What the children watch (an attestation among the probes of an ``all``)."""
+    return tuple(path for c in spec.probes for path in c.runs.watched_files(c.spec))
 
+
+async def run_children(spec: Spec, ctx: ProbeContext) -> list[Result]:
     async def one(child: Child) -> Result:
         try:
             return await asyncio.wait_for(
-                registry.KINDS[child.kind].probe(child.spec, ctx.child()), ctx.remaining()
+                child.runs.probe(child.spec, ctx.child()), ctx.remaining()
             )
         except TimeoutError:
             return Result(Status.FAIL, f"{child.kind} timed out", error=True)

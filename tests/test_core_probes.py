@@ -14,7 +14,7 @@ from aiohttp import web
 from support.servers import closed_port, serve_app, silent_tcp
 
 from probes.context import ProbeContext, Resources
-from probes.registry import KINDS, parse_probe
+from probes.registry import KINDS
 from probes.result import Status
 
 
@@ -26,7 +26,7 @@ async def resources():
 
 
 async def run(raw: dict, resources: Resources, timeout: float = 3.0, base_dir: Path = Path(".")):
-    kind, spec = parse_probe(raw, "", base_dir)
+    kind, spec = KINDS.parse_probe(raw, "", base_dir)
     ctx = ProbeContext(resources, timeout, debug=[])
     return await asyncio.wait_for(KINDS[kind].probe(spec, ctx), timeout + 2)
 
