@@ -23,8 +23,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from probes.context import ProbeContext, Resources
-from probes.fields import format_duration
+from probes.context import ProbeContext, Resources, run_probe
 from probes.kind import Registry
 from probes.registry import KINDS
 from probes.result import Result, Status
@@ -77,6 +76,7 @@ class Engine:
         self._snapshot: Snapshot | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._watched_mtimes: dict[str, tuple[int | None, ...]] = {}
+        self._watch_late = False
         self._ready = False
         # Benchmarks set this to get (planned start, lag) of each scheduled probe run, the lag
         # being the start (concurrency slot taken) minus the planned start. None costs nothing.
@@ -108,15 +108,7 @@ class Engine:
 
     async def _probe(self, item: Item, ctx: ProbeContext) -> Result:
         try:
-            return await asyncio.wait_for(self.kinds[item.kind].probe(item.spec, ctx), item.timeout)
-        except TimeoutError:
-            ctx.log(f"timed out after {format_duration(item.timeout)}")
-            return Result(
-                Status.FAIL,
-                f"timed out after {format_duration(item.timeout)}",
-                {"timeout_seconds": item.timeout},
-                error=True,
-            )
+            return await run_probe(self.kinds[item.kind].probe, item.spec, ctx, item.timeout)
         except Exception as exc:  # noqa: BLE001 - one probe's bug must not touch other items
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             reason = item.redactor.text(reason)  # exception texts quote URLs with passwords
@@ -184,9 +176,12 @@ class Engine:
         if self.on_lag is not None:
             self._scheduler.add_listener(self._note_planned, EVENT_JOB_SUBMITTED)
         self._schedule(self.checklist.items, spread=True)
-        self._watched_mtimes = modification_times(self._watched_files())
+        self._watched_mtimes = {}  # the first look, at once, takes them
         self._scheduler.add_job(
-            self._watch_files, IntervalTrigger(seconds=WATCH_INTERVAL), id="__watched_files__"
+            self._watch_files,
+            IntervalTrigger(seconds=WATCH_INTERVAL),
+            id="__watched_files__",
+            next_run_time=datetime.now(UTC),
         )
         self._scheduler.start()
 
@@ -242,8 +237,17 @@ class Engine:
 
     async def _watch_files(self) -> None:
         """Probe an item as soon as a file its kind watches changes, not at its interval."""
-        # stat() off the event loop: evidence may sit on a slow network mount.
-        current = await asyncio.to_thread(modification_times, self._watched_files())
+        # stat() on the evidence workers: evidence may sit on a slow network mount. A look
+        # that does not end before the next one is due is given up, not stacked.
+        look = self.resources.evidence.submit(modification_times, self._watched_files())
+        try:
+            current = await asyncio.wait_for(asyncio.wrap_future(look), WATCH_INTERVAL)
+        except TimeoutError:
+            if not self._watch_late:  # once, not every two seconds while a mount hangs
+                log.warning("watched files not examined in time", seconds=WATCH_INTERVAL)
+            self._watch_late = True
+            return
+        self._watch_late = False
         seen, self._watched_mtimes = self._watched_mtimes, current
         for item_id, mtime in current.items():
             if item_id in seen and seen[item_id] != mtime:

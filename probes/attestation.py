@@ -15,7 +15,6 @@ A missing file is PENDING; an expired one, or one older than ``max_age``, is FAI
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import time
 from dataclasses import dataclass
@@ -178,4 +177,4 @@ def judge(spec: Spec, now: float | None = None) -> Result:
 
 async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     ctx.log(f"reading {spec.file}")
-    return await asyncio.to_thread(judge, spec)
+    return await ctx.blocking(ctx.resources.evidence, judge, spec, target=str(spec.file))

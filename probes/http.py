@@ -197,8 +197,6 @@ async def _fetch(
             data=data,
             ssl=ssl_ctx,
             allow_redirects=False,
-            # 0.9 of the budget: a silent server reads as "no response", not as a probe timeout.
-            timeout=aiohttp.ClientTimeout(total=ctx.remaining() * 0.9),
         ) as response:
             location = response.headers.get("Location")
             if follow and response.status in REDIRECTS and location:
@@ -226,9 +224,7 @@ async def read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes:
 
 
 def client_error_reason(exc: BaseException) -> str:
-    """A failed request in words: refused, untrusted certificate, no response in time, ..."""
-    if isinstance(exc, asyncio.TimeoutError):
-        return "no response in time"
+    """A failed request in words: refused, untrusted certificate, too many redirects, ..."""
     if isinstance(exc, aiohttp.TooManyRedirects):
         return "too many redirects"
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
@@ -364,6 +360,11 @@ def check_json(spec: Spec, body: bytes, charset: str | None) -> tuple[Check, Any
 # -- the probe ------------------------------------------------------------------------------------
 
 
+def _shown(spec: Spec) -> str:
+    """The request as a summary names it when the target stays silent."""
+    return f"{spec.method} {spec.url}"
+
+
 async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     if spec.https_redirect:
         return await probe_redirect(spec, ctx)
@@ -374,16 +375,14 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     evidence: dict[str, object] = {"url": spec.url, "method": spec.method}
     extra = {"Origin": spec.cors_origin} if spec.cors_origin else None
     try:
-        response, body = await _fetch(spec, ctx, extra=extra)
-    except (TimeoutError, aiohttp.ClientError) as exc:
+        response, body = await ctx.wait(_fetch(spec, ctx, extra=extra), _shown(spec))
+    except aiohttp.ClientError as exc:
         reason = client_error_reason(exc)
         ctx.log(f"request failed: {reason}")
-        # A timeout means the probe could not judge: it counts as a probe error.
         return Result(
             Status.FAIL,
             f"request failed ({reason}), expected {expected_status(spec)}",
             {**evidence, "error": reason},
-            error=isinstance(exc, asyncio.TimeoutError),
         )
     latency = time.monotonic() - started
     code = response.status
@@ -440,8 +439,8 @@ async def probe_redirect(spec: Spec, ctx: ProbeContext) -> Result:
     ctx.log(f"{spec.method} {spec.url}, redirects not followed")
     evidence: dict[str, object] = {"url": spec.url}
     try:
-        response, _ = await _fetch(spec, ctx, follow=False, read_body=False)
-    except (TimeoutError, aiohttp.ClientError) as exc:
+        response, _ = await ctx.wait(_fetch(spec, ctx, follow=False, read_body=False), _shown(spec))
+    except aiohttp.ClientError as exc:
         reason = client_error_reason(exc)
         return Result(
             Status.FAIL,
@@ -486,14 +485,18 @@ async def probe_rate_limit(spec: Spec, ctx: ProbeContext, limit: RateLimit) -> R
             number = sent
             try:
                 response, _ = await _fetch(spec, ctx, read_body=False)
-            except (TimeoutError, aiohttp.ClientError) as exc:
+            except aiohttp.ClientError as exc:
                 errors.append(client_error_reason(exc))
                 return
             codes.append(response.status)
             if response.status == limit.status and limited_at is None:
                 limited_at = number
 
-    await asyncio.gather(*(one() for _ in range(min(BURST_CONCURRENCY, limit.requests))))
+    # A burst cut short by the budget has not shown whether the limit works: cannot judge.
+    await ctx.wait(
+        asyncio.gather(*(one() for _ in range(min(BURST_CONCURRENCY, limit.requests)))),
+        f"burst to {_shown(spec)}",
+    )
     evidence.update(
         sent=sent,
         answered=len(codes),

@@ -7,7 +7,7 @@ import socket
 from dataclasses import dataclass
 from re import Pattern
 
-from .context import ProbeContext
+from .context import NoAnswer, ProbeContext
 from .fields import Fields, SpecError
 from .result import Result, Status, failed, passed
 
@@ -44,11 +44,18 @@ def parse_spec(f: Fields) -> Spec:
 async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     host, _, port = spec.target.rpartition(":")
     host = host.strip("[]")
-    # Leave a tenth of the budget so a filtered port reads as "closed", not as a probe timeout.
-    budget = ctx.remaining() * 0.9
-    ctx.log(f"connecting to {host}:{port} (budget {budget:.2f}s)")
+    ctx.log(f"connecting to {host}:{port} (budget {ctx.budget():.2f}s)")
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), budget)
+        reader, writer = await ctx.wait(asyncio.open_connection(host, int(port)), spec.target)
+    except NoAnswer:
+        if spec.expect != "closed":
+            raise
+        # A filtered port drops the attempt: silence is the answer "closed" asks for.
+        return passed(
+            f"{spec.target} closed (no answer), expected closed",
+            target=spec.target,
+            reason="no answer",
+        )
     except (socket.gaierror, UnicodeError) as exc:
         # A name that does not resolve says nothing about the port: never a "closed" PASS.
         why = f"cannot resolve {host}: {getattr(exc, 'strerror', None) or exc}"
@@ -85,12 +92,16 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
         seen = b""
         try:
             while not spec.banner.search(seen.decode("utf-8", "replace")) and len(seen) < 4096:
-                chunk = await asyncio.wait_for(reader.read(1024), ctx.remaining() * 0.9)
+                chunk = await ctx.wait(reader.read(1024), f"{spec.target} banner")
                 if not chunk:
                     break
                 seen += chunk
-        except TimeoutError:
-            pass
+        except NoAnswer as silence:
+            # Neither a matching banner nor the end of the greeting came: cannot judge.
+            silence.evidence.update(
+                target=spec.target, banner=seen.decode("utf-8", "replace")[:200]
+            )
+            raise
         text = seen.decode("utf-8", "replace")
         ctx.log(f"banner read: {text[:200]!r}")
         if spec.banner.search(text):
