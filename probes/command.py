@@ -9,10 +9,10 @@ import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from re import Pattern
 
 from .context import NoAnswer, ProbeContext
 from .fields import Fields
+from .patterns import Pattern
 from .result import Result, failed, passed
 
 OUTPUT_CAP = 64 * 1024  # bytes of output kept; the rest is read and dropped
@@ -28,7 +28,7 @@ class Spec:
     cwd: Path | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     expect_exit: tuple[int, ...] = (0,)
-    stdout_regex: Pattern[str] | None = None
+    stdout_regex: Pattern | None = None
 
 
 def parse_spec(f: Fields) -> Spec:

@@ -8,12 +8,14 @@ loader prefixes with the file and the item. Values that still hold an unset ``${
 
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .patterns import SYNTAX_URL, Pattern, PatternError, compile_pattern
 from .reading import read_capped
 
 _MISSING: Any = object()
@@ -79,6 +81,17 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash((self._value, self.file))
+
+
+def _pattern(field: str, value: str) -> Pattern:
+    try:
+        return compile_pattern(value)
+    except PatternError as exc:
+        raise SpecError(
+            field,
+            f"must be a regular expression in RE2 syntax ({exc}; no lookaround or "
+            f"backreferences, see {SYNTAX_URL}) (got {show(value)})",
+        ) from None
 
 
 def show(value: Any) -> str:
@@ -218,15 +231,20 @@ class Fields:
             ) from None
 
     def regex(self, key: str, default: Any = _MISSING) -> Any:
+        """An operator's pattern, compiled by RE2 (linear-time matching; probes/patterns.py)."""
         value = self.str(key, default)
         if value is default or isinstance(value, Unresolved):
             return value
-        try:
-            return re.compile(value, re.MULTILINE)
-        except re.error as exc:
-            raise self.error(
-                key, f"must be a valid regular expression ({exc}) (got {show(value)})"
-            ) from None
+        return _pattern(self.name(key), value)
+
+    def regex_list(self, key: builtins.str) -> tuple[Pattern, ...]:
+        """A list of patterns (default none); entries that need unset variables are left out."""
+        values = self.str_list(key, ())
+        return tuple(
+            _pattern(f"{self.name(key)}[{i}]", v)
+            for i, v in enumerate(values)
+            if not isinstance(v, Unresolved)  # the item is reported as pending, not probed
+        )
 
     def int_list(self, key: str, default: Any = _MISSING) -> Any:
         value = self._get(key, default)

@@ -17,14 +17,14 @@ import stat as stat_mode
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from re import Pattern
 
 import yaml
 
 from . import safeyaml
 from .compare import Assertion, check_assertions, parse_assertions
 from .context import ProbeContext
-from .fields import Fields, Unresolved, format_duration
+from .fields import Fields, format_duration
+from .patterns import Pattern
 from .result import Result, Status, failed, passed
 from .walk import WalkStopped, bounded_glob
 
@@ -44,9 +44,9 @@ class Spec:
     min_count: int = 1
     max_age: float | None = None  # seconds since last modification (newest match)
     min_size: int | None = None  # bytes
-    content_regex: Pattern[str] | None = None
-    must_match: tuple[Pattern[str], ...] = ()
-    must_not_match: tuple[Pattern[str], ...] = ()
+    content_regex: Pattern | None = None
+    must_match: tuple[Pattern, ...] = ()
+    must_not_match: tuple[Pattern, ...] = ()
     headings: tuple[str, ...] = ()  # Markdown headings that must exist (any level)
     document: str | None = None  # yaml | json: parse and check ``assert``
     asserts: tuple[Assertion, ...] = ()
@@ -60,21 +60,6 @@ class Spec:
             or self.headings
             or self.document
         )
-
-
-def _regex_list(f: Fields, key: str) -> tuple[Pattern[str], ...]:
-    values = f.str_list(key, ())
-    out = []
-    for i, value in enumerate(values):
-        if isinstance(value, Unresolved):
-            continue  # needs an unset variable: the item is reported, not probed
-        try:
-            out.append(re.compile(value, re.MULTILINE))
-        except re.error as exc:
-            raise f.error(
-                f"{key}[{i}]", f'must be a valid regular expression ({exc}) (got "{value}")'
-            ) from None
-    return tuple(out)
 
 
 def parse_spec(f: Fields) -> Spec:
@@ -92,8 +77,8 @@ def parse_spec(f: Fields) -> Spec:
         max_age=f.duration("max_age", None),
         min_size=f.int("min_size", None, minimum=0),
         content_regex=f.regex("content_regex", None),
-        must_match=_regex_list(f, "must_match"),
-        must_not_match=_regex_list(f, "must_not_match"),
+        must_match=f.regex_list("must_match"),
+        must_not_match=f.regex_list("must_not_match"),
         headings=f.str_list("headings", ()),
         document=document,
         asserts=parse_assertions(raw_asserts, f.name("assert")) if raw_asserts is not None else (),

@@ -14,7 +14,6 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from re import Pattern
 from typing import Any
 
 import aiohttp
@@ -24,6 +23,7 @@ from .compare import Assertion, check_assertions, parse_assertions
 from .context import ProbeContext
 from .credentials import Auth, parse_auth
 from .fields import SECRET_KEYS, Fields, Secret, Unresolved, format_duration
+from .patterns import Pattern
 from .result import Result, Status
 
 BODY_CAP = 1024 * 1024  # bytes of body read at most; the rest is never downloaded
@@ -51,10 +51,10 @@ class Spec:
     max_latency: float | None = None  # seconds; slower is FAIL
     headers_present: tuple[str, ...] = ()  # some missing: PARTIAL, all missing: FAIL
     headers_absent: tuple[str, ...] = ()  # e.g. Server, X-Powered-By
-    header_patterns: Mapping[str, Pattern[str]] = field(default_factory=dict)
+    header_patterns: Mapping[str, Pattern] = field(default_factory=dict)
     cookie_flags: tuple[str, ...] = ()  # flags every Set-Cookie must carry
     cookies: tuple[str, ...] = ()  # only these cookies (default: all set)
-    body_regex: Pattern[str] | None = None
+    body_regex: Pattern | None = None
     json: tuple[Assertion, ...] = ()
     cors_origin: str | None = None  # a foreign Origin that must not be allowed
     https_redirect: bool = False
@@ -64,7 +64,7 @@ class Spec:
     ca_file: str | None = None
 
 
-def _regex_map(f: Fields, key: str) -> dict[str, Pattern[str]]:
+def _regex_map(f: Fields, key: str) -> dict[str, Pattern]:
     raw = f.str_map(key, {})
     out = {}
     for name in raw:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import socket
 from dataclasses import dataclass
-from re import Pattern
 
 from .context import NoAnswer, ProbeContext
 from .fields import Fields, SpecError
+from .patterns import Pattern
 from .result import Result, Status, failed, passed
 
 
@@ -16,7 +16,7 @@ from .result import Result, Status, failed, passed
 class Spec:
     target: str  # host:port
     expect: str = "open"  # open | closed (firewall items: the port must not answer)
-    banner: Pattern[str] | None = None  # open only: first bytes must match
+    banner: Pattern | None = None  # open only: first bytes must match
 
 
 def split_target(fields: Fields, key: str) -> tuple[str, int]:

@@ -240,8 +240,9 @@ BAD_ITEMS = [
           probe: {http: {url: "https://x", body_regex: "ok("}}
     """,
         "config.yaml: categories[0].items[0] (S-011): "
-        "http.body_regex must be a valid regular expression "
-        '(missing ), unterminated subpattern at position 2) (got "ok(")',
+        "http.body_regex must be a regular expression in RE2 syntax (missing ): ok(; "
+        "no lookaround or backreferences, see https://github.com/google/re2/wiki/Syntax) "
+        '(got "ok(")',
     ),
     (
         "bad priority",

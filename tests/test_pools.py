@@ -85,7 +85,8 @@ async def test_a_stalled_mount_takes_only_the_file_workers(tmp_path, stalled_fol
         # Attestations have workers of their own.
         assert states["A-1"].status is Status.PASS, states["A-1"].result
         # A reload reads the config on Python's shared pool, which the stalled calls left free.
-        assert await daemon.reload() == []
+        # (Bounded so that a reload queued behind stuck threads fails here instead of hanging.)
+        assert await asyncio.wait_for(daemon.reload(), 30) == []
         assert engine.resources.files.busy == FILE_WORKERS
     finally:
         await engine.stop()
