@@ -38,13 +38,19 @@ class Pattern:
     def search(self, text: str) -> Match | None:
         """The first match anywhere in ``text``, or None; ``^``/``$`` mean the text's ends
         unless the pattern starts with ``(?m)``."""
-        return self._compiled.search(text)
+        try:
+            return self._compiled.search(text)
+        except UnicodeEncodeError:
+            # Undecodable bytes kept as surrogates (aiohttp's header values): RE2 takes UTF-8.
+            return self._compiled.search(text.encode("utf-8", "replace").decode("utf-8"))
 
 
 def compile_pattern(text: str) -> Pattern:
     """``text`` compiled by RE2; raises PatternError with RE2's reason."""
     try:
         compiled = re2.compile(text, _OPTIONS)
+    except UnicodeEncodeError:
+        raise PatternError("not UTF-8 text: it holds a lone surrogate") from None
     except re2.error as exc:
         reason = exc.args[0] if exc.args else "not accepted"
         if isinstance(reason, bytes):

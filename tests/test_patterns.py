@@ -81,6 +81,13 @@ def test_flags_and_anchors_follow_re2():
         compile_pattern("(")
 
 
+def test_text_that_is_not_utf_8_is_matched_not_raised():
+    """aiohttp keeps undecodable header bytes as surrogates; RE2 reads UTF-8."""
+    assert compile_pattern("^max-age").search("max-age=1\udcff") is not None
+    with pytest.raises(PatternError, match="not UTF-8 text"):
+        compile_pattern("\ud800")
+
+
 def test_patterns_compare_by_their_text_so_a_reload_keeps_the_item():
     assert compile_pattern("a+") == compile_pattern("a+")
     assert compile_pattern("a+") != compile_pattern("a*")
