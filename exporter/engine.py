@@ -241,10 +241,10 @@ class Engine:
         # that does not end before the next one is due is given up, not stacked.
         look = self.resources.evidence.submit(modification_times, self._watched_files())
         try:
-            current = await asyncio.wait_for(asyncio.wrap_future(look), WATCH_INTERVAL)
+            current = await asyncio.wait_for(asyncio.wrap_future(look), WATCH_INTERVAL / 2)
         except TimeoutError:
             if not self._watch_late:  # once, not every two seconds while a mount hangs
-                log.warning("watched files not examined in time", seconds=WATCH_INTERVAL)
+                log.warning("watched files not examined in time", seconds=WATCH_INTERVAL / 2)
             self._watch_late = True
             return
         self._watch_late = False

@@ -43,12 +43,15 @@ class WorkerPool:
         ] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._threads = 0
+        self._closed = False
         self.busy = 0  # calls running now
 
     def submit(self, call: Callable[..., T], *args: Any) -> concurrent.futures.Future[T]:
         """Queue ``call(*args)``; the workers start on the first call."""
         job: concurrent.futures.Future[T] = concurrent.futures.Future()
         with self._lock:
+            if self._closed:
+                raise RuntimeError(f"the {self.name} workers are closed")
             while self._threads < self.workers:
                 self._threads += 1
                 name = f"{self.name}-{self._threads}"
@@ -77,6 +80,8 @@ class WorkerPool:
 
     def close(self) -> None:
         """Drop queued calls and let idle workers end; a stuck one ends with the process."""
+        with self._lock:
+            self._closed = True
         while True:
             try:
                 entry = self._calls.get_nowait()

@@ -106,6 +106,8 @@ async def test_queued_calls_are_dropped_when_the_probe_gives_up():
     await asyncio.wrap_future(later)
     assert ran == [2]
     pool.close()
+    with pytest.raises(RuntimeError, match="the test workers are closed"):
+        pool.submit(ran.append, 3)
 
 
 def test_shutdown_is_prompt_while_threads_are_stuck_in_a_stalled_mount(tmp_path: Path):
