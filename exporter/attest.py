@@ -18,6 +18,8 @@ import yaml
 
 from probes.attestation import STATUSES
 from probes.fields import parse_duration
+from probes.kind import Registry
+from probes.registry import KINDS
 
 from .config import Checklist
 from .errors import UserError
@@ -27,18 +29,19 @@ class AttestError(UserError):
     """Raised when an attestation cannot be recorded; the message names the item and why."""
 
 
-def evidence_file(checklist: Checklist, item_id: str) -> Path:
+def evidence_file(checklist: Checklist, item_id: str, kinds: Registry = KINDS) -> Path:
     """The evidence file of ``item_id``; raises AttestError for unknown or non-attested items."""
     item = checklist.item(item_id)
     if item is None:
         raise AttestError(f"unknown item {item_id}: not in {checklist.path.name}")
-    if item.kind != "attestation":
+    signed_file = kinds[item.kind].signed_file if item.kind in kinds else None
+    if signed_file is None:
         kind = item.kind or "no probe"
         raise AttestError(
             f"{item_id} has no attestation probe in {checklist.path.name} "
             f"(its probe is {kind}): nothing to attest"
         )
-    return Path(item.spec.file)
+    return Path(signed_file(item.spec))
 
 
 def document(

@@ -19,8 +19,9 @@ from typing import Any
 import yaml
 
 from probes.fields import Unresolved, parse_duration
+from probes.kind import Probe, Registry
 from probes.problems import Problems, show
-from probes.registry import Probe, read_probe
+from probes.registry import KINDS
 from probes.safeyaml import SafeLoader
 
 from .errors import ConfigError
@@ -150,15 +151,17 @@ def read_yaml(path: Path) -> Any:
         ) from None
 
 
-def load(path: str | Path, env: Mapping[str, str] | None = None) -> Checklist:
+def load(
+    path: str | Path, env: Mapping[str, str] | None = None, kinds: Registry = KINDS
+) -> Checklist:
     """Read and validate the checklist at ``path``; raises ConfigError listing every problem."""
     path = Path(path)
     doc = read_yaml(path)
-    return parse(doc, path, os.environ if env is None else env)
+    return parse(doc, path, os.environ if env is None else env, kinds)
 
 
-def parse(doc: Any, path: Path, env: Mapping[str, str]) -> Checklist:
-    """Validate a parsed config document; raises ConfigError with every problem found."""
+def parse(doc: Any, path: Path, env: Mapping[str, str], kinds: Registry = KINDS) -> Checklist:
+    """Validate a parsed config document (probes of the ``kinds`` given); raises ConfigError."""
     if not isinstance(doc, Mapping):
         raise ConfigError(
             [f"{path.name}: must be a mapping with checklist and categories (got {show(doc)})"]
@@ -169,7 +172,7 @@ def parse(doc: Any, path: Path, env: Mapping[str, str]) -> Checklist:
     thresholds = _thresholds(problems.at("decision"), doc.get("decision") or {})
     interval, timeout = _timing(problems.at("defaults"), doc.get("defaults") or {})
     concurrency = _concurrency(problems.at("engine"), doc.get("engine") or {})
-    items = _ItemReader(interval, timeout, path.parent, env)
+    items = _ItemReader(interval, timeout, path.parent, env, kinds)
     categories = _categories(problems, doc.get("categories"), items)
     if problems:
         raise ConfigError(problems.lines)
@@ -291,12 +294,14 @@ def _categories(problems: Problems, raw: Any, items: _ItemReader) -> tuple[Categ
 
 @dataclass
 class _ItemReader:
-    """Reads items with what they share: the defaults, the config's folder, the environment."""
+    """Reads items with what they share: the defaults, the config's folder, the environment
+    and the probe kinds an item may name."""
 
     interval: float
     timeout: float
     base_dir: Path
     env: Mapping[str, str]
+    kinds: Registry
     seen: dict[str, str] = field(default_factory=dict)  # item ID -> where it was first used
 
     def read(self, problems: Problems, where: str, raw: Any, category: str) -> Item | None:
@@ -370,7 +375,7 @@ class _ItemReader:
 
     def _probe(self, problems: Problems, raw_probe: Any) -> Probe | None:
         try:
-            return read_probe(expand(raw_probe, self.env), self.base_dir, problems)
+            return self.kinds.read_probe(expand(raw_probe, self.env), self.base_dir, problems)
         except Exception as exc:  # noqa: BLE001 - a kind's checks tripping on an odd value
             problems.add(f"probe could not be read ({type(exc).__name__}: {exc})")
             return None

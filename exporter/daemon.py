@@ -13,6 +13,9 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
+from probes.kind import Registry
+from probes.registry import KINDS
+
 from . import config
 from .engine import Engine
 from .errors import UsageError
@@ -43,10 +46,16 @@ def daemon_of(request: web.Request) -> Daemon:
 class Daemon:
     """Holds the running config and engine; reloads keep the last good config on failure."""
 
-    def __init__(self, config_path: str | Path, env: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        config_path: str | Path,
+        env: Mapping[str, str] | None = None,
+        kinds: Registry = KINDS,
+    ):
         self.config_path = Path(config_path)
         self.env = env
-        self.engine = Engine(config.load(self.config_path, env))
+        self.kinds = kinds
+        self.engine = Engine(config.load(self.config_path, env, kinds), kinds=kinds)
         self.reload_status = ReloadStatus(True, time.time())
         self.external_url = ""  # --web.external-url, shown by readiness_exporter_web_info
         self.exposition = Exposition(
@@ -59,7 +68,9 @@ class Daemon:
         """Re-read the config file; returns the errors (empty when it was applied)."""
         async with self._lock:
             try:
-                checklist = await asyncio.to_thread(config.load, self.config_path, self.env)
+                checklist = await asyncio.to_thread(
+                    config.load, self.config_path, self.env, self.kinds
+                )
             except config.ConfigError as exc:
                 errors = exc.errors
             except Exception as exc:  # noqa: BLE001 - a loader bug must not skip the bookkeeping

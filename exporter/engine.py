@@ -23,8 +23,8 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from probes.context import ProbeContext, Resources
-from probes.fields import format_duration
+from probes.context import ProbeContext, Resources, run_probe
+from probes.kind import Registry
 from probes.registry import KINDS
 from probes.result import Result, Status
 
@@ -40,7 +40,7 @@ FIRST_ROUND_SPREAD = 2.0  # seconds over which the first round's probes start
 FIRST_ROUND_RATE = 250.0
 START_TICK = 0.1  # seconds; first-round starts are rounded down to a multiple of this
 HISTORY = 50  # status changes kept per item for the status board
-ATTESTATION_WATCH = 2.0  # seconds between looks at attestation files (``attest`` shows this soon)
+WATCH_INTERVAL = 2.0  # seconds between looks at watched files (``attest`` shows within this)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,9 +59,12 @@ def first_round_window(probed: int, shortest_interval: float) -> float:
 class Engine:
     """Runs every item's probe on its interval and keeps the latest results."""
 
-    def __init__(self, checklist: Checklist, resources: Resources | None = None):
+    def __init__(
+        self, checklist: Checklist, resources: Resources | None = None, kinds: Registry = KINDS
+    ):
         self.checklist = checklist
         self.resources = resources or Resources()
+        self.kinds = kinds  # the registry the checklist was read with
         now = time.time()
         self.states: dict[str, ItemState] = {i.id: initial_state(i, now) for i in checklist.items}
         self.history: dict[str, collections.deque[Change]] = collections.defaultdict(
@@ -72,7 +75,8 @@ class Engine:
         self._version = 0
         self._snapshot: Snapshot | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._attestation_mtimes: dict[str, int | None] = {}
+        self._watched_mtimes: dict[str, tuple[int | None, ...]] = {}
+        self._watch_late = False
         self._ready = False
         # Benchmarks set this to get (planned start, lag) of each scheduled probe run, the lag
         # being the start (concurrency slot taken) minus the planned start. None costs nothing.
@@ -104,15 +108,7 @@ class Engine:
 
     async def _probe(self, item: Item, ctx: ProbeContext) -> Result:
         try:
-            return await asyncio.wait_for(KINDS[item.kind].probe(item.spec, ctx), item.timeout)
-        except TimeoutError:
-            ctx.log(f"timed out after {format_duration(item.timeout)}")
-            return Result(
-                Status.FAIL,
-                f"timed out after {format_duration(item.timeout)}",
-                {"timeout_seconds": item.timeout},
-                error=True,
-            )
+            return await run_probe(self.kinds[item.kind].probe, item.spec, ctx, item.timeout)
         except Exception as exc:  # noqa: BLE001 - one probe's bug must not touch other items
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             reason = item.redactor.text(reason)  # exception texts quote URLs with passwords
@@ -180,11 +176,12 @@ class Engine:
         if self.on_lag is not None:
             self._scheduler.add_listener(self._note_planned, EVENT_JOB_SUBMITTED)
         self._schedule(self.checklist.items, spread=True)
-        self._attestation_mtimes = modification_times(self._attestation_files())
+        self._watched_mtimes = {}  # the first look, at once, takes them
         self._scheduler.add_job(
-            self._watch_attestations,
-            IntervalTrigger(seconds=ATTESTATION_WATCH),
-            id="__attestations__",
+            self._watch_files,
+            IntervalTrigger(seconds=WATCH_INTERVAL),
+            id="__watched_files__",
+            next_run_time=datetime.now(UTC),
         )
         self._scheduler.start()
 
@@ -228,19 +225,30 @@ class Engine:
             if task is not None:
                 self._tasks.discard(task)
 
-    def _attestation_files(self) -> dict[str, Path]:
-        """The evidence file of each probed attestation item."""
-        return {
-            item_id: state.item.spec.file
-            for item_id, state in self.states.items()
-            if state.item.kind == "attestation" and state.item.probed
-        }
+    def _watched_files(self) -> dict[str, tuple[Path, ...]]:
+        """The files each probed item's kind asks to be watched (attestation evidence)."""
+        watched = {}
+        for item_id, state in self.states.items():
+            if state.item.probed:
+                files = self.kinds[state.item.kind].watched_files(state.item.spec)
+                if files:
+                    watched[item_id] = files
+        return watched
 
-    async def _watch_attestations(self) -> None:
-        """Probe an attestation item as soon as its evidence file changes, not at its interval."""
-        # stat() off the event loop: evidence may sit on a slow network mount.
-        current = await asyncio.to_thread(modification_times, self._attestation_files())
-        seen, self._attestation_mtimes = self._attestation_mtimes, current
+    async def _watch_files(self) -> None:
+        """Probe an item as soon as a file its kind watches changes, not at its interval."""
+        # stat() on the evidence workers: evidence may sit on a slow network mount. A look
+        # that does not end before the next one is due is given up, not stacked.
+        look = self.resources.evidence.submit(modification_times, self._watched_files())
+        try:
+            current = await asyncio.wait_for(asyncio.wrap_future(look), WATCH_INTERVAL / 2)
+        except TimeoutError:
+            if not self._watch_late:  # once, not every two seconds while a mount hangs
+                log.warning("watched files not examined in time", seconds=WATCH_INTERVAL / 2)
+            self._watch_late = True
+            return
+        self._watch_late = False
+        seen, self._watched_mtimes = self._watched_mtimes, current
         for item_id, mtime in current.items():
             if item_id in seen and seen[item_id] != mtime:
                 await self._job(item_id)
@@ -323,12 +331,15 @@ class Engine:
         return self._snapshot
 
 
-def modification_times(files: dict[str, Path]) -> dict[str, int | None]:
+def modification_times(
+    files: dict[str, tuple[Path, ...]],
+) -> dict[str, tuple[int | None, ...]]:
     """Each file's modification time in nanoseconds, None where it is missing or unreadable."""
-    times: dict[str, int | None] = {}
-    for key, path in files.items():
-        try:
-            times[key] = path.stat().st_mtime_ns
-        except OSError:
-            times[key] = None
-    return times
+    return {key: tuple(map(_mtime, paths)) for key, paths in files.items()}
+
+
+def _mtime(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None

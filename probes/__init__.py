@@ -1,1 +1,1 @@
-"""Probe kinds, one module each; ``registry.KINDS`` maps a config's kind name to its module."""
+"""Probe kinds, one module each; ``registry.KINDS`` maps a config's kind name to its ``Kind``."""

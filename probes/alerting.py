@@ -373,16 +373,15 @@ async def _get_json(spec: Spec, ctx: ProbeContext, url: str, what: str) -> Any:
     ssl_ctx = ctx.resources.ssl_context(spec.verify, str(spec.ca_file) if spec.ca_file else None)
     headers = {"Accept": "application/json", **(spec.auth.header() if spec.auth else {})}
     ctx.log(f"GET {url}")
+
+    async def get() -> tuple[int, bytes]:
+        async with ctx.resources.http.get(url, headers=headers, ssl=ssl_ctx) as response:
+            return response.status, await read_capped(response, RESPONSE_CAP)
+
     try:
-        async with ctx.resources.http.get(
-            url,
-            headers=headers,
-            ssl=ssl_ctx,
-            timeout=aiohttp.ClientTimeout(total=ctx.remaining() * 0.9),
-        ) as response:
-            body = await read_capped(response, RESPONSE_CAP)
-            status = response.status
-    except (TimeoutError, aiohttp.ClientError) as exc:
+        # A silent server is no verdict: NoAnswer, which the engine makes a probe error.
+        status, body = await ctx.wait(get(), f"{what} at {url}")
+    except aiohttp.ClientError as exc:
         raise Unreachable(f"{what} unreachable ({client_error_reason(exc)}) at {url}") from None
     if status != 200:
         raise Unreachable(f"{what} answered status {status} at {url}")
@@ -400,8 +399,8 @@ async def _query(spec: Spec, ctx: ProbeContext, expr: str) -> Any:
     )
     ctx.log(f"query {expr!r} at {spec.prometheus}")
     try:
-        status, body = await promql.query(query, ctx)
-    except (TimeoutError, aiohttp.ClientError) as exc:
+        status, body = await ctx.wait(promql.query(query, ctx), f"Prometheus at {spec.prometheus}")
+    except aiohttp.ClientError as exc:
         raise Unreachable(
             f"Prometheus unreachable ({client_error_reason(exc)}) at {spec.prometheus}"
         ) from None

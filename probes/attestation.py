@@ -15,7 +15,6 @@ A missing file is PENDING; an expired one, or one older than ``max_age``, is FAI
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import time
 from dataclasses import dataclass
@@ -43,6 +42,16 @@ class Spec:
 
 def parse_spec(f: Fields) -> Spec:
     return Spec(file=f.path("file"), max_age=f.optional_duration("max_age"))
+
+
+def watched_files(spec: Spec) -> tuple[Path, ...]:
+    """The evidence file: the engine probes the item as soon as someone signs it."""
+    return (spec.file,)
+
+
+def signed_file(spec: Spec) -> Path:
+    """The evidence file ``attest`` writes for the item."""
+    return spec.file
 
 
 class EvidenceError(ValueError):
@@ -166,4 +175,4 @@ def judge(spec: Spec, now: float | None = None) -> Result:
 
 async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     ctx.log(f"reading {spec.file}")
-    return await asyncio.to_thread(judge, spec)
+    return await ctx.blocking(ctx.resources.evidence, judge, spec, target=str(spec.file))

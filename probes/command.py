@@ -9,11 +9,11 @@ import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from re import Pattern
 
-from .context import ProbeContext
+from .context import NoAnswer, ProbeContext
 from .fields import Fields
-from .result import Result, Status, failed, passed
+from .patterns import Pattern
+from .result import Result, failed, passed
 
 OUTPUT_CAP = 64 * 1024  # bytes of output kept; the rest is read and dropped
 KILL_GRACE = 1.0  # seconds between SIGTERM and SIGKILL
@@ -28,7 +28,7 @@ class Spec:
     cwd: Path | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     expect_exit: tuple[int, ...] = (0,)
-    stdout_regex: Pattern[str] | None = None
+    stdout_regex: Pattern | None = None
 
 
 def parse_spec(f: Fields) -> Spec:
@@ -78,21 +78,13 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     except OSError as exc:
         return failed(f"cannot run {spec.argv[0]} ({exc.strerror or exc})", argv=list(spec.argv))
     try:
-        output = await _communicate(proc, ctx)
+        out, err = await _communicate(proc, ctx, f"command {Path(spec.argv[0]).name}")
     finally:
         if proc.returncode is None:
             await _terminate(proc)
         else:
             # Children it left running in its process group (``cmd &``) go with it.
             _kill_group(proc.pid, signal.SIGKILL)
-    if output is None:
-        return Result(
-            Status.FAIL,
-            f"still running after {ctx.timeout:g}s: killed with its process group",
-            {"argv": list(spec.argv)},
-            error=True,
-        )
-    out, err = output
     code = proc.returncode
     evidence = {
         "argv": list(spec.argv),
@@ -118,22 +110,23 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
 
 
 async def _communicate(
-    proc: asyncio.subprocess.Process, ctx: ProbeContext
-) -> tuple[bytes, bytes] | None:
-    """stdout and stderr once the command ends, or None when it outlives its budget."""
-    # SIGTERM early enough that the grace period and the SIGKILL fit in the item's timeout.
-    grace = min(KILL_GRACE, ctx.remaining() * 0.25)
-    budget = max(0.001, ctx.remaining() * 0.95 - grace)
+    proc: asyncio.subprocess.Process, ctx: ProbeContext, target: str
+) -> tuple[bytes, bytes]:
+    """stdout and stderr once the command ends; NoAnswer when it outlives its budget."""
+    # SIGTERM early enough that the grace period and the SIGKILL fit in the budget.
+    grace = min(KILL_GRACE, ctx.budget() / 2)
     assert proc.stdout is not None and proc.stderr is not None  # both are pipes
     try:
-        out, err, _ = await asyncio.wait_for(
+        out, err, _ = await ctx.wait(
             asyncio.gather(_read_capped(proc.stdout), _read_capped(proc.stderr), proc.wait()),
-            budget,
+            target,
+            reserve=grace,
         )
-    except TimeoutError:
-        ctx.log(f"still running after {budget:.2f}s: killing its process group")
+    except NoAnswer as silence:
+        ctx.log("still running: killing its process group")
         await _terminate(proc, grace)
-        return None
+        silence.note = "killed with its process group"
+        raise
     return out, err
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from .context import ProbeContext
-from .fields import Reading
+from .context import ProbeContext, run_probe
+from .kind import Kind, ProbeReading
 from .problems import show
 from .result import Result, Status
 
@@ -16,6 +17,7 @@ from .result import Result, Status
 class Child:
     kind: str
     spec: Any  # the child kind's Spec
+    runs: Kind  # the kind as the registry the config was read with defines it
 
 
 @dataclass(frozen=True)
@@ -23,33 +25,36 @@ class Spec:
     probes: tuple[Child, ...]
 
 
-def parse_spec(raw: object, name: str, reading: Reading) -> Spec:
-    """Every child is read, so each one's problems and variables are reported."""
-    from . import registry  # the registry imports this module
-
+def parse_spec(raw: object, name: str, reading: ProbeReading) -> Spec:
+    """Every child is read, with the registry this setting is read with, so each one's
+    problems and variables are reported."""
     if not isinstance(raw, list) or not raw:
         reading.problems.add(f"{name} must be a list of probes (got {show(raw)})")
         return Spec(())
-    return Spec(
-        tuple(
-            Child(*registry.parse_probe(entry, f"{name}[{i}]", reading))
-            for i, entry in enumerate(raw)
-        )
-    )
+    children = []
+    for i, entry in enumerate(raw):
+        kind, spec = reading.kinds.parse_probe(entry, f"{name}[{i}]", reading)
+        if kind:  # an unknown kind is a problem recorded: the spec will not be used
+            children.append(Child(kind, spec, reading.kinds[kind]))
+    return Spec(tuple(children))
+
+
+def watched_files(spec: Spec) -> tuple[Path, ...]:
+    """What the children watch (an attestation among the probes of an ``all``)."""
+    return tuple(path for c in spec.probes for path in c.runs.watched_files(c.spec))
 
 
 async def run_children(spec: Spec, ctx: ProbeContext) -> list[Result]:
-    from . import registry
-
-    async def one(child: Child) -> Result:
-        try:
-            return await asyncio.wait_for(
-                registry.KINDS[child.kind].probe(child.spec, ctx.child()), ctx.remaining()
-            )
-        except TimeoutError:
-            return Result(Status.FAIL, f"{child.kind} timed out", error=True)
-
-    return list(await asyncio.gather(*(one(c) for c in spec.probes)))
+    """Every child's result, each under the engine's rule for silence, within this deadline."""
+    results = await asyncio.gather(
+        *(run_probe(c.runs.probe, c.spec, ctx.child()) for c in spec.probes),
+        return_exceptions=True,
+    )
+    # A child's bug fails the whole item as any probe's would, once every child has ended.
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r
+    return [r for r in results if isinstance(r, Result)]
 
 
 def _evidence(spec: Spec, results: list[Result]) -> dict[str, Any]:

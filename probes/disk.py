@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,5 +66,5 @@ def judge(spec: Spec) -> Result:
 
 async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     ctx.log(f"statvfs {spec.path}")
-    # Off the loop: statvfs on a hung network mount blocks, and the engine's timeout must win.
-    return await asyncio.to_thread(judge, spec)
+    # Off the loop: statvfs on a hung network mount blocks; the budget decides when to give up.
+    return await ctx.blocking(ctx.resources.files, judge, spec, target=str(spec.path))

@@ -7,13 +7,12 @@ or without its preference (``10 mail.example.com`` or ``mail.example.com``).
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .address import HostPort, parse_resolver
-from .context import ProbeContext
+from .context import NoAnswer, ProbeContext
 from .fields import Fields, to_text
 from .result import Result, Status
 
@@ -103,16 +102,17 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
         "type": spec.type,
         "resolver": str(spec.resolver or "system"),
     }
-    ctx.log(f"resolving {where} via {spec.resolver or 'the system resolver'}")
+    server = str(spec.resolver) if spec.resolver else "the system resolver"
+    ctx.log(f"resolving {where} via {server}")
+    budget = ctx.budget()
     try:
         resolver = _resolver(spec)
-        # 0.9 of the budget: a silent server reads as "no answer", not as a probe timeout.
-        # The per-try timeout too, or the first try alone outlasts a short budget.
-        budget = ctx.remaining() * 0.9
+        # The per-try timeout within the budget too, or the first try alone outlasts it;
+        # dnspython may overshoot its lifetime by a retry's backoff: ctx.wait holds the line.
         resolver.timeout = min(resolver.timeout, budget)
-        # dnspython may overshoot its lifetime by a retry's backoff: wait_for holds the line.
-        answer = await asyncio.wait_for(
-            resolver.resolve(spec.name, spec.type, lifetime=budget, search=False), budget
+        answer = await ctx.wait(
+            resolver.resolve(spec.name, spec.type, lifetime=budget, search=False),
+            f"{where} via {server}",
         )
     except dns.resolver.NXDOMAIN:
         return Result(
@@ -122,12 +122,9 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
         )
     except dns.resolver.NoAnswer:
         return Result(Status.FAIL, f"{spec.name} has no {spec.type} records", evidence)
-    except (TimeoutError, dns.resolver.LifetimeTimeout):
-        return Result(
-            Status.FAIL,
-            f"{where}: no answer in time from {spec.resolver or 'the system resolver'}",
-            evidence,
-        )
+    except dns.resolver.LifetimeTimeout:
+        # dnspython's own clock ran out first: the same silence as ctx.wait's.
+        raise NoAnswer(f"{where} via {server}", ctx.timeout, evidence=evidence) from None
     except dns.resolver.NoNameservers as exc:
         return Result(Status.FAIL, f"{where}: no server could answer ({exc})", evidence)
     except dns.resolver.NoResolverConfiguration:

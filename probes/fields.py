@@ -22,10 +22,10 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
-from re import Pattern
 from typing import TypeVar
 
 from .address import HostPort, parse_target
+from .patterns import SYNTAX_URL, Pattern, PatternError, compile_pattern
 from .problems import Problems, SpecError, show
 from .reading import read_capped
 
@@ -129,11 +129,6 @@ def format_duration(seconds: float) -> str:
     return "".join(parts) or "0s"
 
 
-def compile_regex(text: str) -> Pattern[str]:
-    """A pattern from the config, as every kind compiles one; raises re.error."""
-    return re.compile(text, re.MULTILINE)
-
-
 # -- converters: the raw YAML value to a typed one, or SpecError naming ``where`` ------------------
 
 
@@ -189,13 +184,16 @@ def to_duration(value: object, where: str) -> float:
         ) from None
 
 
-def to_regex(value: object, where: str) -> Pattern[str]:
+def to_regex(value: object, where: str) -> Pattern:
+    """An operator's pattern, compiled by RE2 (linear-time matching; probes/patterns.py)."""
     text = to_text(value, where)
     try:
-        return compile_regex(text)
-    except re.error as exc:
+        return compile_pattern(text)
+    except PatternError as exc:
         raise SpecError(
-            where, f"must be a valid regular expression ({exc}) (got {show(text)})"
+            where,
+            f"must be a regular expression in RE2 syntax ({exc}; no lookaround or "
+            f"backreferences, see {SYNTAX_URL}) (got {show(text)})",
         ) from None
 
 
@@ -208,7 +206,7 @@ def to_texts(value: object, where: str) -> tuple[str, ...]:
     return tuple(str(item) for item in value)
 
 
-def to_regexes(value: object, where: str) -> tuple[Pattern[str], ...]:
+def to_regexes(value: object, where: str) -> tuple[Pattern, ...]:
     texts = to_texts(value, where)
     return tuple(to_regex(text, f"{where}[{i}]") for i, text in enumerate(texts))
 
@@ -231,7 +229,7 @@ def to_text_map(value: object, where: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()}
 
 
-def to_regex_map(value: object, where: str) -> dict[str, Pattern[str]]:
+def to_regex_map(value: object, where: str) -> dict[str, Pattern]:
     return {k: to_regex(v, f"{where}.{k}") for k, v in to_text_map(value, where).items()}
 
 
@@ -453,13 +451,13 @@ class Fields:
     def optional_duration(self, key: str) -> float | None:
         return self._optional(key, to_duration)
 
-    def optional_regex(self, key: str) -> Pattern[str] | None:
+    def optional_regex(self, key: str) -> Pattern | None:
         return self._optional(key, to_regex)
 
-    def regexes(self, key: str) -> tuple[Pattern[str], ...]:
+    def regexes(self, key: str) -> tuple[Pattern, ...]:
         return self._get(key, to_regexes, ())
 
-    def regex_map(self, key: str) -> dict[str, Pattern[str]]:
+    def regex_map(self, key: str) -> dict[str, Pattern]:
         return self._get(key, to_regex_map, {})
 
     def texts(self, key: str) -> tuple[str, ...]:

@@ -10,15 +10,13 @@ the very secret that should not be there).
 
 from __future__ import annotations
 
-import asyncio
-import glob as globbing
 import json
+import math
 import re
 import stat as stat_mode
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from re import Pattern
 
 import yaml
 
@@ -26,10 +24,14 @@ from . import safeyaml
 from .compare import Assertion, check_assertions, parse_assertions
 from .context import ProbeContext
 from .fields import Fields, format_duration
+from .patterns import Pattern
 from .result import Result, Status, failed, passed
+from .walk import WalkStopped, bounded_glob
 
 READ_CAP = 4 * 1024 * 1024  # bytes read for a content check
 MAX_FILES = 1000  # matches of a glob examined at most
+# Directory entries a glob's walk may visit: more is "cannot judge", not a hung worker thread.
+MAX_VISITED = 50_000
 HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$", re.MULTILINE)
 
 Problem = tuple[Status, str]
@@ -48,9 +50,9 @@ class Spec:
     min_count: int = 1
     max_age: float | None = None  # seconds since last modification (newest match)
     min_size: int | None = None  # bytes
-    content_regex: Pattern[str] | None = None
-    must_match: tuple[Pattern[str], ...] = ()
-    must_not_match: tuple[Pattern[str], ...] = ()
+    content_regex: Pattern | None = None
+    must_match: tuple[Pattern, ...] = ()
+    must_not_match: tuple[Pattern, ...] = ()
     headings: tuple[str, ...] = ()  # Markdown headings that must exist (any level)
     document: DocumentCheck | None = None  # written ``document: yaml`` with ``assert: [...]``
 
@@ -200,9 +202,19 @@ def check_path(spec: Spec) -> Result:
     )
 
 
-def check_glob(spec: Spec) -> Result:
+def check_glob(spec: Spec, deadline: float = math.inf) -> Result:
+    """Judge the files matching the glob; ``deadline`` (monotonic) bounds the walk and reads."""
     assert spec.glob is not None
-    names = sorted(globbing.glob(spec.glob, recursive=True))
+    try:
+        names = bounded_glob(spec.glob, MAX_VISITED, deadline)
+    except WalkStopped as stop:
+        # Part of the tree is no evidence: a must-not pattern may sit in what was not seen.
+        return Result(
+            Status.FAIL,
+            f"{spec.glob}: {stop.reason}, cannot judge",
+            {"glob": spec.glob, "visited": stop.visited},
+            error=True,
+        )
     files: list[tuple[Path, float, int]] = []
     for name in names[:MAX_FILES]:
         try:
@@ -237,7 +249,15 @@ def check_glob(spec: Spec) -> Result:
                 f"{len(files)} files match {spec.glob}, expected at least {spec.min_count}",
             )
         )
-    for path, _, size in files:
+    for n, (path, _, size) in enumerate(files):
+        if time.monotonic() > deadline:
+            return Result(
+                Status.FAIL,
+                f"stopped at the time limit after reading {n} of {len(files)} files matching "
+                f"{spec.glob}, cannot judge",
+                evidence,
+                error=True,
+            )
         problems += [(s, f"{path.name} {m}") for s, m in content_problems(spec, path, size)]
     if problems:
         shown = "; ".join(m for _, m in problems[:5])
@@ -252,5 +272,9 @@ def check_glob(spec: Spec) -> Result:
 
 async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     ctx.log(f"checking {spec.path or spec.glob}")
-    # Off the event loop: a slow or huge file must not stall other probes or /metrics.
-    return await asyncio.to_thread(check_path if spec.path is not None else check_glob, spec)
+    # On the file workers: a slow or huge file must not stall other probes or /metrics.
+    files = ctx.resources.files
+    if spec.path is not None:
+        return await ctx.blocking(files, check_path, spec, target=str(spec.path))
+    assert spec.glob is not None
+    return await ctx.blocking(files, check_glob, spec, ctx.deadline, target=spec.glob)

@@ -21,7 +21,6 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from re import Pattern
 from typing import Any
 
 import aiohttp
@@ -29,6 +28,7 @@ import aiohttp
 from .compare import Assertion, check_assertions, parse_assertions
 from .context import ProbeContext
 from .fields import Fields, format_duration
+from .patterns import Pattern
 from .request import BODY_CAP, REDIRECTS, Request, client_error_reason, decode, fetch, parse_request
 from .result import Result, Status
 
@@ -46,10 +46,10 @@ class CheckSpec:
     max_latency: float | None = None  # seconds; slower is FAIL
     headers_present: tuple[str, ...] = ()  # some missing: PARTIAL, all missing: FAIL
     headers_absent: tuple[str, ...] = ()  # e.g. Server, X-Powered-By
-    header_patterns: Mapping[str, Pattern[str]] = field(default_factory=dict)
+    header_patterns: Mapping[str, Pattern] = field(default_factory=dict)
     cookie_flags: tuple[str, ...] = ()  # flags every Set-Cookie must carry
     cookies: tuple[str, ...] = ()  # only these cookies (default: all set)
-    body_regex: Pattern[str] | None = None
+    body_regex: Pattern | None = None
     json: tuple[Assertion, ...] = ()
     cors_origin: str | None = None  # a foreign Origin that must not be allowed
 
@@ -245,6 +245,11 @@ def check_json(spec: CheckSpec, body: bytes, charset: str | None) -> tuple[Check
 # -- the probe ------------------------------------------------------------------------------------
 
 
+def _shown(request: Request) -> str:
+    """The request as a summary names it when the target stays silent."""
+    return f"{request.method} {request.url}"
+
+
 async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     if isinstance(spec, RedirectSpec):
         return await probe_redirect(spec, ctx)
@@ -261,16 +266,14 @@ async def probe_checks(spec: CheckSpec, ctx: ProbeContext) -> Result:
     evidence: dict[str, object] = {"url": request.url, "method": request.method}
     extra = {"Origin": spec.cors_origin} if spec.cors_origin else None
     try:
-        response, body = await fetch(request, ctx, extra=extra)
-    except (TimeoutError, aiohttp.ClientError) as exc:
+        response, body = await ctx.wait(fetch(request, ctx, extra=extra), _shown(request))
+    except aiohttp.ClientError as exc:
         reason = client_error_reason(exc)
         ctx.log(f"request failed: {reason}")
-        # A timeout means the probe could not judge: it counts as a probe error.
         return Result(
             Status.FAIL,
             f"request failed ({reason}), expected {expected_status(spec)}",
             {**evidence, "error": reason},
-            error=isinstance(exc, asyncio.TimeoutError),
         )
     latency = time.monotonic() - started
     code = response.status
@@ -328,8 +331,10 @@ async def probe_redirect(spec: RedirectSpec, ctx: ProbeContext) -> Result:
     ctx.log(f"{request.method} {request.url}, redirects not followed")
     evidence: dict[str, object] = {"url": request.url}
     try:
-        response, _ = await fetch(request, ctx, follow=False, read_body=False)
-    except (TimeoutError, aiohttp.ClientError) as exc:
+        response, _ = await ctx.wait(
+            fetch(request, ctx, follow=False, read_body=False), _shown(request)
+        )
+    except aiohttp.ClientError as exc:
         reason = client_error_reason(exc)
         return Result(
             Status.FAIL,
@@ -374,14 +379,18 @@ async def probe_rate_limit(limit: RateLimitSpec, ctx: ProbeContext) -> Result:
             number = sent
             try:
                 response, _ = await fetch(limit.request, ctx, read_body=False)
-            except (TimeoutError, aiohttp.ClientError) as exc:
+            except aiohttp.ClientError as exc:
                 errors.append(client_error_reason(exc))
                 return
             codes.append(response.status)
             if response.status == limit.status and limited_at is None:
                 limited_at = number
 
-    await asyncio.gather(*(one() for _ in range(min(BURST_CONCURRENCY, limit.requests))))
+    # A burst cut short by the budget has not shown whether the limit works: cannot judge.
+    await ctx.wait(
+        asyncio.gather(*(one() for _ in range(min(BURST_CONCURRENCY, limit.requests)))),
+        f"burst to {_shown(limit.request)}",
+    )
     evidence.update(
         sent=sent,
         answered=len(codes),

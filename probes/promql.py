@@ -66,7 +66,6 @@ async def query(spec: Spec, ctx: ProbeContext) -> tuple[int, Any]:
         data={"query": spec.query},
         headers=headers,
         ssl=ssl_ctx,
-        timeout=aiohttp.ClientTimeout(total=ctx.remaining() * 0.9),
     ) as response:
         body = await read_capped(response, RESPONSE_CAP)
         if len(body) >= RESPONSE_CAP:
@@ -108,8 +107,8 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     evidence: dict[str, Any] = {"url": spec.url, "query": spec.query}
     ctx.log(f"query {spec.query!r} at {spec.url}")
     try:
-        status, body = await query(spec, ctx)
-    except (TimeoutError, aiohttp.ClientError) as exc:
+        status, body = await ctx.wait(query(spec, ctx), f"Prometheus at {spec.url}")
+    except aiohttp.ClientError as exc:
         reason = client_error_reason(exc)
         return Result(
             Status.FAIL,

@@ -7,7 +7,6 @@ outside the exporter); parsing runs in a thread so a big report does not stall t
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import stat as stat_mode
@@ -305,4 +304,4 @@ def judge(spec: Spec, now: float | None = None) -> Result:
 
 async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     ctx.log(f"reading {spec.format} report {spec.path}")
-    return await asyncio.to_thread(judge, spec)
+    return await ctx.blocking(ctx.resources.files, judge, spec, target=str(spec.path))

@@ -35,7 +35,6 @@ comment (``# pragma: allowlist secret``) is honoured, as in its pre-commit hook.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -450,8 +449,9 @@ def parse_spec(f: Fields) -> Spec:
 
 async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     ctx.log(f"scanning {spec.path} ({spec.files} files) with detect-secrets")
-    deadline = time.monotonic() + ctx.remaining() * 0.9
-    result = await asyncio.to_thread(run, spec, deadline)
+    # On the file workers, watching the probe's deadline itself: a scan stopped by it is a
+    # probe error, and one that overruns it (a stalled mount) is the engine's "no answer".
+    result = await ctx.blocking(ctx.resources.files, run, spec, ctx.deadline, target=str(spec.path))
     ev = result.evidence
     ctx.log(
         f"{ev.get('files_scanned', 0)} files, {ev.get('bytes_scanned', 0)} bytes scanned; "

@@ -7,12 +7,12 @@ up. The DSN is a secret (``${DATABASE_URL}`` or ``dsn_file``) and never appears 
 
 from __future__ import annotations
 
-import asyncio
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from .compare import Expect, parse_expect, render
-from .context import ProbeContext
+from .context import NoAnswer, ProbeContext
 from .fields import Fields, Secret
 from .result import Result, Status
 
@@ -54,17 +54,19 @@ def _short(query: str) -> str:
     return one_line if len(one_line) <= 60 else one_line[:57] + "..."
 
 
-async def run_query(spec: Spec, ctx: ProbeContext) -> tuple[Any, int]:
+async def run_query(spec: Spec, budget: float) -> tuple[Any, int]:
     """The first column of the first row and the number of rows (at most MAX_ROWS)."""
     # Imported on first use: psycopg adds ~22 MB of RSS that a checklist without SQL items skips.
     import psycopg
 
-    budget_ms = max(1, int(ctx.remaining() * 0.8 * 1000))
     conn = await psycopg.AsyncConnection.connect(
         spec.dsn.reveal(),
         autocommit=True,
-        connect_timeout=max(1, int(ctx.remaining())),
-        options=f"-c default_transaction_read_only=on -c statement_timeout={budget_ms}",
+        # Past the budget: the caller's ctx.wait decides when a silent server is given up.
+        connect_timeout=math.ceil(budget) + 1,
+        # The server gives up at the budget too, so no query outlives the probe.
+        options="-c default_transaction_read_only=on "
+        f"-c statement_timeout={max(1, int(budget * 1000))}",
         application_name="readiness-exporter",
     )
     try:
@@ -84,13 +86,17 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     query = _short(spec.query)
     evidence: dict[str, Any] = {"query": spec.query, "result": spec.result}
     ctx.log(f"running {query!r}")
+    budget = ctx.budget()
     try:
-        value, rows = await asyncio.wait_for(run_query(spec, ctx), ctx.remaining() * 0.9)
-    except TimeoutError:
-        return Result(Status.FAIL, f"{query}: no result in time", evidence)
-    except psycopg.errors.QueryCanceled:
+        value, rows = await ctx.wait(run_query(spec, budget), query)
+    except psycopg.errors.QueryCanceled as exc:
+        if "statement timeout" in str(exc):
+            # The server's clock ran out first: the same silence as ctx.wait's.
+            evidence["cancelled_by"] = "statement_timeout"
+            raise NoAnswer(query, ctx.timeout, evidence=evidence) from None
+        reason = _first_line(exc)  # cancelled by someone else
         return Result(
-            Status.FAIL, f"{query}: cancelled by statement_timeout (no result in time)", evidence
+            Status.FAIL, f"{query}: query failed: {reason}", {**evidence, "error": reason}
         )
     except psycopg.OperationalError as exc:
         reason = _first_line(exc)

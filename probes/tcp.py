@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import socket
 from dataclasses import dataclass
-from re import Pattern
 
 from .address import HostPort
-from .context import ProbeContext
+from .context import NoAnswer, ProbeContext
 from .fields import Fields
+from .patterns import Pattern
 from .result import Result, Status, failed, passed
 
 
@@ -17,7 +17,7 @@ from .result import Result, Status, failed, passed
 class Spec:
     target: HostPort
     expect: str = "open"  # open | closed (firewall items: the port must not answer)
-    banner: Pattern[str] | None = None  # open only: first bytes must match
+    banner: Pattern | None = None  # open only: first bytes must match
 
 
 def parse_spec(f: Fields) -> Spec:
@@ -34,11 +34,16 @@ def parse_spec(f: Fields) -> Spec:
 
 async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     host, port, target = spec.target.host, spec.target.port, str(spec.target)
-    # Leave a tenth of the budget so a filtered port reads as "closed", not as a probe timeout.
-    budget = ctx.remaining() * 0.9
-    ctx.log(f"connecting to {host}:{port} (budget {budget:.2f}s)")
+    ctx.log(f"connecting to {host}:{port} (budget {ctx.budget():.2f}s)")
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), budget)
+        reader, writer = await ctx.wait(asyncio.open_connection(host, port), target)
+    except NoAnswer:
+        if spec.expect != "closed":
+            raise
+        # A filtered port drops the attempt: silence is the answer "closed" asks for.
+        return passed(
+            f"{target} closed (no answer), expected closed", target=target, reason="no answer"
+        )
     except (socket.gaierror, UnicodeError) as exc:
         # A name that does not resolve says nothing about the port: never a "closed" PASS.
         why = f"cannot resolve {host}: {getattr(exc, 'strerror', None) or exc}"
@@ -75,12 +80,14 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
         seen = b""
         try:
             while not spec.banner.search(seen.decode("utf-8", "replace")) and len(seen) < 4096:
-                chunk = await asyncio.wait_for(reader.read(1024), ctx.remaining() * 0.9)
+                chunk = await ctx.wait(reader.read(1024), f"{target} banner")
                 if not chunk:
                     break
                 seen += chunk
-        except TimeoutError:
-            pass
+        except NoAnswer as silence:
+            # Neither a matching banner nor the end of the greeting came: cannot judge.
+            silence.evidence.update(target=target, banner=seen.decode("utf-8", "replace")[:200])
+            raise
         text = seen.decode("utf-8", "replace")
         ctx.log(f"banner read: {text[:200]!r}")
         if spec.banner.search(text):

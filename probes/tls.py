@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .address import HostPort
-from .context import ProbeContext
+from .context import NoAnswer, ProbeContext
 from .fields import Fields
 from .result import Result, Status
 
@@ -80,14 +80,19 @@ def legacy_context(version: str) -> ssl.SSLContext:
 
 
 async def handshake(
-    host: str, port: int, sni: str, ctx: ssl.SSLContext, budget: float
+    host: str, port: int, sni: str, tls: ssl.SSLContext, ctx: ProbeContext, target: str
 ) -> tuple[str, bytes]:
     """The negotiated protocol and the leaf certificate (DER) of one TLS handshake."""
-    _, writer = await asyncio.wait_for(
+    _, writer = await ctx.wait(
         asyncio.open_connection(
-            host, port, ssl=ctx, server_hostname=sni, ssl_handshake_timeout=budget
+            # asyncio's own handshake timer runs past the budget: ctx.wait decides.
+            host,
+            port,
+            ssl=tls,
+            server_hostname=sni,
+            ssl_handshake_timeout=ctx.budget() + 1,
         ),
-        budget,
+        target,
     )
     try:
         ssl_object = writer.get_extra_info("ssl_object")
@@ -134,8 +139,6 @@ def _verify_reason(exc: ssl.SSLCertVerificationError, sni: str, der: bytes) -> s
 
 
 def _connect_reason(exc: BaseException) -> str:
-    if isinstance(exc, asyncio.TimeoutError):
-        return "no handshake in time"
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
     if isinstance(exc, ssl.SSLError):
@@ -148,7 +151,7 @@ def _connect_reason(exc: BaseException) -> str:
 
 
 async def probe(spec: Spec, ctx: ProbeContext) -> Result:
-    host, port_number = spec.target.host, spec.target.port
+    host, port_number, target = spec.target.host, spec.target.port, str(spec.target)
     sni = spec.server_name or host
     ca_file = str(spec.ca_file) if spec.ca_file is not None else None
     evidence: dict[str, Any] = {
@@ -159,21 +162,21 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     ctx.log(f"TLS handshake with {spec.target} (SNI {sni})")
     verify_error: ssl.SSLCertVerificationError | None = None
     try:
-        # 0.9 of the budget: a silent server reads as "no handshake", not as a probe timeout.
         version, der = await handshake(
-            host, port_number, sni, ctx.resources.ssl_context(True, ca_file), ctx.remaining() * 0.9
+            host, port_number, sni, ctx.resources.ssl_context(True, ca_file), ctx, target
         )
     except ssl.SSLCertVerificationError as exc:
         verify_error = exc
         ctx.log(f"verification failed ({exc.verify_message}); reading the certificate unverified")
         try:
             version, der = await handshake(
-                host, port_number, sni, ctx.resources.ssl_context(False), ctx.remaining()
+                host, port_number, sni, ctx.resources.ssl_context(False), ctx, target
             )
-        except (TimeoutError, OSError) as again:
+        except (OSError, NoAnswer) as again:
+            # Only details (the expiry) are missing: the verdict is the verification error.
             version, der = "?", b""
-            ctx.log(f"unverified handshake failed too: {_connect_reason(again)}")
-    except (TimeoutError, OSError) as exc:
+            ctx.log(f"unverified handshake failed too: {again}")
+    except OSError as exc:
         reason = _connect_reason(exc)
         ctx.log(reason)
         return Result(
@@ -204,8 +207,14 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     lower_name, _ = BELOW[spec.min_version]
     ctx.log(f"offering only TLS {lower_name} and below")
     try:
+        # A server silent to an old hello has not refused it: NoAnswer, cannot judge.
         old_version, _ = await handshake(
-            host, port_number, sni, legacy_context(spec.min_version), ctx.remaining()
+            host,
+            port_number,
+            sni,
+            legacy_context(spec.min_version),
+            ctx,
+            f"{target} offered only TLS {lower_name} and below",
         )
     except ssl.SSLError as exc:
         if exc.reason == "NO_PROTOCOLS_AVAILABLE":
@@ -214,7 +223,7 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
             lower_name = ""
         else:
             evidence["lower_versions"] = f"refused ({_connect_reason(exc)})"
-    except (TimeoutError, OSError) as exc:
+    except OSError as exc:
         evidence["lower_versions"] = f"refused ({_connect_reason(exc)})"
     else:
         evidence["lower_versions"] = f"accepted {old_version}"

@@ -196,7 +196,7 @@ def test_item_is_probed_once_its_variable_is_set(tmp_path):
         ),
         (
             '{all: [{tcp: {target: "${A}:1"}}, {tcp: {target: "b:1", banner: "x("}}]}',
-            "all[1].tcp.banner must be a valid regular expression",
+            "all[1].tcp.banner must be a regular expression in RE2 syntax (missing ): x(",
         ),
         ('{smtp: {host: "${MAIL_HOST}"}}', 'probe kind "smtp" is unknown'),
     ],
@@ -424,8 +424,9 @@ BAD_ITEMS = [
           probe: {http: {url: "https://x", body_regex: "ok("}}
     """,
         "config.yaml: categories[0].items[0] (S-011): "
-        "http.body_regex must be a valid regular expression "
-        '(missing ), unterminated subpattern at position 2) (got "ok(")',
+        "http.body_regex must be a regular expression in RE2 syntax (missing ): ok(; "
+        "no lookaround or backreferences, see https://github.com/google/re2/wiki/Syntax) "
+        '(got "ok(")',
     ),
     (
         "bad priority",

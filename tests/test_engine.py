@@ -6,16 +6,20 @@ import asyncio
 
 import pytest
 from support.servers import silent_tcp
+from support.waiting import until
 
 from exporter import config
 from exporter.engine import Engine
-from probes import registry
-from probes.registry import Kind
-from probes.result import Status
+from probes.registry import KINDS, Kind
+from probes.result import Result, Status
 
 
-def load(write_config, text, env=None):
-    return config.load(write_config(text), env or {})
+def load(write_config, text, env=None, kinds=KINDS):
+    return config.load(write_config(text), env or {}, kinds)
+
+
+def unparsed(raw, name, reading):
+    """A test kind's config reader: it takes no settings."""
 
 
 async def test_run_round_probes_every_configured_item(write_config, tmp_path):
@@ -49,14 +53,11 @@ async def test_run_round_probes_every_configured_item(write_config, tmp_path):
     assert snap.scores.total.passed == 1 and snap.scores.total.applicable == 3
 
 
-async def test_timeout_and_exception_are_errors_of_their_own_item(write_config, monkeypatch):
+async def test_timeout_and_exception_are_errors_of_their_own_item(write_config):
     async def explode(spec, ctx):
         raise RuntimeError("probe bug")
 
-    kinds = dict(registry.KINDS, boom=Kind(lambda raw, prefix, base: None, explode))
-    monkeypatch.setattr(registry, "KINDS", kinds)
-    monkeypatch.setattr("exporter.engine.KINDS", kinds)
-    monkeypatch.setattr("exporter.config.read_probe", registry.read_probe)
+    kinds = KINDS.with_kinds(boom=Kind(unparsed, explode))
     async with silent_tcp() as target:
         engine = Engine(
             load(
@@ -69,7 +70,9 @@ async def test_timeout_and_exception_are_errors_of_their_own_item(write_config, 
                   - {{id: B-1, title: raises, priority: high, probe: {{boom: {{}}}}}}
                   - {{id: C-1, title: fine, priority: high, probe: {{command: {{argv: ["true"]}}}}}}
         """,
-            )
+                kinds=kinds,
+            ),
+            kinds=kinds,
         )
         snap = await engine.run_round()
         await engine.stop()
@@ -84,13 +87,11 @@ async def test_timeout_and_exception_are_errors_of_their_own_item(write_config, 
     assert (fine.status, fine.errors) == (Status.PASS, 0)
 
 
-async def test_engine_timeout_applies_when_a_probe_ignores_its_budget(write_config, monkeypatch):
+async def test_engine_timeout_applies_when_a_probe_ignores_its_budget(write_config):
     async def sleepy(spec, ctx):
         await asyncio.sleep(60)
 
-    kinds = dict(registry.KINDS, sleepy=Kind(lambda raw, prefix, base: None, sleepy))
-    monkeypatch.setattr(registry, "KINDS", kinds)
-    monkeypatch.setattr("exporter.engine.KINDS", kinds)
+    kinds = KINDS.with_kinds(sleepy=Kind(unparsed, sleepy))
     engine = Engine(
         load(
             write_config,
@@ -100,7 +101,9 @@ async def test_engine_timeout_applies_when_a_probe_ignores_its_budget(write_conf
             items:
               - {id: S-1, title: sleeps, priority: high, timeout: 200ms, probe: {sleepy: {}}}
     """,
-        )
+            kinds=kinds,
+        ),
+        kinds=kinds,
     )
     state = await engine.run_item("S-1")
     await engine.stop()
@@ -121,7 +124,7 @@ async def test_hanging_probe_does_not_hold_up_other_items(write_config):
             categories:
               - id: a
                 items:
-                  - {{id: H-1, title: hangs, priority: high, interval: 2s, timeout: 2s,
+                  - {{id: H-1, title: hangs, priority: high, interval: 1m, timeout: 1m,
                       probe: {{tcp: {{target: "{target}", banner: "never"}}}}}}
                   - {{id: Q-1, title: quick, priority: high, interval: 200ms, timeout: 200ms,
                       probe: {{command: {{argv: ["true"]}}}}}}
@@ -129,15 +132,14 @@ async def test_hanging_probe_does_not_hold_up_other_items(write_config):
             )
         )
         engine.start()
-        await asyncio.sleep(2.5)
+        # The quick item runs on its own interval while the other hangs in its first run.
+        await until(lambda: engine.states["Q-1"].runs >= 5, "five runs of the quick item")
         snap = engine.snapshot()
         await engine.stop()
-    # The quick item ran on its own interval while the other hung (about 12 runs expected).
-    assert snap.states["Q-1"].runs >= 5
-    assert snap.states["H-1"].runs <= 2
+    assert snap.states["H-1"].runs == 0
 
 
-async def test_concurrency_bound_holds(write_config, monkeypatch):
+async def test_concurrency_bound_holds(write_config):
     running, peak = 0, 0
 
     async def counted(spec, ctx):
@@ -150,15 +152,18 @@ async def test_concurrency_bound_holds(write_config, monkeypatch):
 
         return passed("ok")
 
-    kinds = dict(registry.KINDS, counted=Kind(lambda raw, prefix, base: None, counted))
-    monkeypatch.setattr(registry, "KINDS", kinds)
-    monkeypatch.setattr("exporter.engine.KINDS", kinds)
+    kinds = KINDS.with_kinds(counted=Kind(unparsed, counted))
     items = "\n".join(
         f"              - {{id: C-{n}, title: c, priority: low, probe: {{counted: {{}}}}}}"
         for n in range(20)
     )
     engine = Engine(
-        load(write_config, "engine: {concurrency: 3}\ncategories:\n  - id: a\n    items:\n" + items)
+        load(
+            write_config,
+            "engine: {concurrency: 3}\ncategories:\n  - id: a\n    items:\n" + items,
+            kinds=kinds,
+        ),
+        kinds=kinds,
     )
     snap = await engine.run_round()
     await engine.stop()
@@ -247,8 +252,8 @@ async def test_reload_keeps_unchanged_items_resets_changed_adds_and_removes(writ
     assert kept.item.title == "kept with a new title"
     assert after.states["C-1"].status is Status.PENDING and after.states["C-1"].runs == 0
     assert after.states["N-1"].status is Status.PENDING
-    # New and changed items are probed at once, not one interval later.
-    await asyncio.sleep(1.0)
+    # New and changed items are probed at once, not one interval (60 s) later.
+    await until(lambda: engine.states["N-1"].runs and engine.states["C-1"].runs, "the first runs")
     snap = engine.snapshot()
     await engine.stop()
     assert snap.states["N-1"].status is Status.PASS
@@ -308,11 +313,70 @@ async def test_item_changed_while_its_probe_runs_is_probed_again_at_once(write_c
     """
     engine = Engine(load(write_config, text % "5s"))
     engine.start()
-    await asyncio.sleep(0.3)  # the first run is sleeping
+    await until(lambda: bool(engine._tasks), "the first run started")  # it is sleeping
     engine.reload(load(write_config, text % "4s"))  # only the timeout changes
-    await asyncio.sleep(2.5)
+    await until(lambda: engine.states["S-1"].runs > 0, "the changed item's first run")
     state = engine.snapshot().states["S-1"]
     await engine.stop()
     assert (state.status, state.runs) == (Status.PASS, 1)
     assert state.item.timeout == 4
     assert "maximum number of running instances" not in caplog.text
+
+
+def watching(path):
+    """A test kind that watches ``path`` and passes when the file says ok."""
+
+    async def probe(spec, ctx):
+        text = path.read_text() if path.exists() else ""
+        return Result(Status.PASS if text == "ok" else Status.FAIL, text or "no file")
+
+    return Kind(unparsed, probe, watched_files=lambda spec: (path,))
+
+
+async def test_a_file_the_kind_watches_is_probed_as_soon_as_it_changes(write_config, tmp_path):
+    flag = tmp_path / "flag"
+    kinds = KINDS.with_kinds(flagged=watching(flag))
+    text = """
+        categories:
+          - id: a
+            items:
+              - {id: W-1, title: watched, priority: high, interval: 1h, probe: {flagged: {}}}
+              - {id: W-2, title: inside all, priority: high, interval: 1h,
+                 probe: {all: [{flagged: {}}, {command: {argv: ["true"]}}]}}
+    """
+    engine = Engine(load(write_config, text, kinds=kinds), kinds=kinds)
+    engine.start()
+    try:
+        await until(lambda: all(s.runs == 1 for s in engine.states.values()), "first round")
+        assert engine.states["W-1"].status is Status.FAIL
+        flag.write_text("ok")
+        # The interval is an hour: only the watch can bring these results.
+        await until(
+            lambda: all(s.status is Status.PASS for s in engine.states.values()),
+            "both items probed again after the change",
+        )
+    finally:
+        await engine.stop()
+
+
+async def test_attest_writes_the_file_the_kind_signs(write_config, tmp_path):
+    from exporter.attest import AttestError, evidence_file
+
+    signed = tmp_path / "signed.yaml"
+    kinds = KINDS.with_kinds(
+        signed=Kind(unparsed, watching(signed).probe, signed_file=lambda s: signed)
+    )
+    checklist = load(
+        write_config,
+        """
+        categories:
+          - id: a
+            items:
+              - {id: S-1, title: signed, priority: high, probe: {signed: {}}}
+              - {id: U-1, title: unsigned, priority: high, probe: {command: {argv: ["true"]}}}
+    """,
+        kinds=kinds,
+    )
+    assert evidence_file(checklist, "S-1", kinds) == signed
+    with pytest.raises(AttestError, match="its probe is command"):
+        evidence_file(checklist, "U-1", kinds)

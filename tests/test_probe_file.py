@@ -207,9 +207,9 @@ async def test_fifo_is_refused_instead_of_blocking(tmp_path):
         ),
         (
             {"path": "a", "must_not_match": ["(unclosed"]},
-            "file.must_not_match[0] must be a valid regular expression "
-            "(missing ), unterminated subpattern "
-            'at position 0) (got "(unclosed")',
+            "file.must_not_match[0] must be a regular expression in RE2 syntax "
+            "(missing ): (unclosed; no lookaround or backreferences, "
+            'see https://github.com/google/re2/wiki/Syntax) (got "(unclosed")',
         ),
         (
             {"path": "a", "document": "toml", "assert": [{"path": "a", "op": "==", "value": 1}]},

@@ -103,9 +103,9 @@ async def test_slow_query_is_cut_inside_the_budget(dsn, tmp_path):
         tmp_path,
         timeout="2s",
     )
-    assert result.status is Status.FAIL
-    assert result.summary.startswith("SELECT pg_sleep(30): ")
-    assert "in time" in result.summary
+    # The server's statement_timeout or the probe's wait, whichever ends first: the same result.
+    assert (result.status, result.error) == (Status.FAIL, True)
+    assert result.summary == "SELECT pg_sleep(30): no answer within the 2s timeout; cannot judge"
 
 
 async def test_refused_connection_fails_without_the_dsn(tmp_path):

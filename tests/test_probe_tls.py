@@ -195,8 +195,8 @@ async def test_silent_server_times_out(tmp_path):
     async with silent_server() as port:
         target = f"127.0.0.1:{port}"
         result = await run({"tls": {"target": target}}, tmp_path, timeout="1s")
-    assert result.status is Status.FAIL
-    assert result.summary == f"{target}: no handshake in time, expected a TLS 1.2+ handshake"
+    assert (result.status, result.error) == (Status.FAIL, True)
+    assert result.summary == f"{target}: no answer within the 1s timeout; cannot judge"
 
 
 async def test_closed_port_fails(tmp_path):

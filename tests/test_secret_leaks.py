@@ -610,7 +610,7 @@ def test_redacted_result_keeps_everything_else():
     assert json.dumps(clean.evidence).count("<secret>") == 1
 
 
-async def test_engine_masks_what_a_raising_probe_says(write_config, monkeypatch, capsys):
+async def test_engine_masks_what_a_raising_probe_says(write_config, capsys):
     """A probe bug whose exception quotes its spec: the engine's log, result and debug lines
     still show no credential (the real http probe is swapped for one that raises)."""
     from exporter.engine import Engine
@@ -634,10 +634,8 @@ async def test_engine_masks_what_a_raising_probe_says(write_config, monkeypatch,
         ctx.log(f"about to fail on {request.url} with {dict(request.headers)}")
         raise RuntimeError(f"cannot handle {request.url} {dict(request.headers)}")
 
-    monkeypatch.setitem(
-        registry.KINDS, "http", registry.Kind(registry.KINDS["http"].parse, raising)
-    )
-    engine = Engine(checklist)
+    kinds = registry.KINDS.with_kinds(http=registry.Kind(registry.KINDS["http"].parse, raising))
+    engine = Engine(checklist, kinds=kinds)
     debug: list[str] = []
     try:
         state = await engine.run_item("R-1", debug)

@@ -1,0 +1,59 @@
+"""Operators' regular expressions, compiled by RE2: matching takes time linear in the text.
+
+Patterns come from the config, texts from targets (an HTTP body, a command's output, a file).
+Python's ``re`` backtracks: ``.*END`` over a 1 MiB line holds the GIL for minutes, and neither a
+thread nor a timeout can stop it. RE2, the engine behind Prometheus and blackbox_exporter, never
+backtracks, so every pattern a config gives is compiled here, at load, and its syntax is RE2's:
+no backreferences, no lookaround. The exporter's own fixed patterns stay with ``re``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import re2  # type: ignore[import-untyped]  # google-re2 ships no type information
+
+SYNTAX_URL = "https://github.com/google/re2/wiki/Syntax"
+
+_OPTIONS = re2.Options()
+_OPTIONS.log_errors = False  # RE2 would print every rejected pattern to stderr
+
+
+class PatternError(ValueError):
+    """Raised when RE2 does not accept a pattern; the message is RE2's reason."""
+
+
+class Match(Protocol):
+    def start(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A compiled operator pattern; equal to another with the same text (a reload keeps it)."""
+
+    pattern: str
+    _compiled: Any = field(compare=False, repr=False)
+
+    def search(self, text: str) -> Match | None:
+        """The first match anywhere in ``text``, or None; ``^``/``$`` mean the text's ends
+        unless the pattern starts with ``(?m)``."""
+        try:
+            return self._compiled.search(text)
+        except UnicodeEncodeError:
+            # Undecodable bytes kept as surrogates (aiohttp's header values): RE2 takes UTF-8.
+            return self._compiled.search(text.encode("utf-8", "replace").decode("utf-8"))
+
+
+def compile_pattern(text: str) -> Pattern:
+    """``text`` compiled by RE2; raises PatternError with RE2's reason."""
+    try:
+        compiled = re2.compile(text, _OPTIONS)
+    except UnicodeEncodeError:
+        raise PatternError("not UTF-8 text: it holds a lone surrogate") from None
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else "not accepted"
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        raise PatternError(str(reason)) from None
+    return Pattern(text, compiled)
