@@ -140,8 +140,10 @@ class Scan:
 
 
 def list_files(root: Path, mode: FilesMode, exclude: Sequence[str], timeout: float) -> Listing:
-    """The files to scan under ``root``: tracked ones or a walk, less ``exclude``."""
+    """The files to scan under ``root``: tracked ones or a walk, less ``exclude``; a walk
+    still going after ``timeout`` seconds raises CannotJudge."""
     spec = pathspec.GitIgnoreSpec.from_lines(exclude)
+    deadline = time.monotonic() + timeout
     tracked = mode == "tracked" or (
         mode == "auto" and gitdates.repository_root(root, timeout) is not None
     )
@@ -153,15 +155,23 @@ def list_files(root: Path, mode: FilesMode, exclude: Sequence[str], timeout: flo
         names = [n for n in out.decode("utf-8", "surrogateescape").split("\0") if n]
         source = "git ls-files"
     else:
-        names = list(_walk(root, spec))
+        names = list(_walk(root, spec, deadline))
         source = "walk"
     kept = [n for n in names if not spec.match_file(n)]
     return Listing(root, tuple(kept), source, excluded=len(names) - len(kept))
 
 
-def _walk(root: Path, spec: pathspec.PathSpec) -> Iterable[str]:
-    """Relative paths of the files under ``root``; .git and excluded folders are not entered."""
+def _walk(root: Path, spec: pathspec.PathSpec, deadline: float) -> Iterable[str]:
+    """Relative paths of the files under ``root``; .git and excluded folders are not entered.
+
+    The walk runs on a worker thread that nothing can interrupt, so it watches ``deadline``
+    (monotonic) itself: a tree too big to list in time is "cannot judge", not a stuck worker.
+    """
+    listed = 0
     for folder, dirs, files in os.walk(root, followlinks=False):
+        if time.monotonic() > deadline:
+            raise CannotJudge(f"stopped listing files at the time limit after {listed:,}")
+        listed += len(files)
         rel = Path(folder).relative_to(root).as_posix()
         prefix = "" if rel == "." else f"{rel}/"
         dirs[:] = sorted(d for d in dirs if d != ".git" and not spec.match_file(f"{prefix}{d}/"))

@@ -332,6 +332,17 @@ def test_config_errors_name_the_field(tmp_path):
     )
 
 
+def test_a_walk_out_of_time_cannot_judge(tmp_path):
+    """The walk runs on a worker thread nothing can interrupt: it watches the deadline itself."""
+    root = tmp_path / "tree"
+    write(root, {"a/x.py": "x = 1\n", "b/y.py": "y = 2\n"})
+    with pytest.raises(
+        secrets_kind.CannotJudge, match=r"^stopped listing files at the time limit after 0$"
+    ):
+        secrets_kind.list_files(root, "all", (), -1)
+    assert secrets_kind.list_files(root, "all", (), 30).files == ("a/x.py", "b/y.py")
+
+
 @pytest.mark.parametrize(
     ("pattern", "excluded", "kept"),
     [
