@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,7 @@ class Item:
     spec: Any
     raw_probe: Mapping[str, Any]  # as written, ${VAR} unexpanded: safe to show
     missing: tuple[str, ...] = ()  # unset variables: the item is PENDING, not probed
-    # Masks this item's credentials in whatever is shown of it (summaries, logs, errors).
+    # This item's credentials; what is shown is masked with the checklist's (all items').
     redactor: Redactor = field(default=NOTHING, compare=False, repr=False)
 
     @property
@@ -94,6 +95,11 @@ class Checklist:
 
     def item(self, item_id: str) -> Item | None:
         return next((i for i in self.items if i.id == item_id), None)
+
+    @cached_property
+    def redactor(self) -> Redactor:
+        """Masks every item's credentials: one item's output may show another's (a command)."""
+        return Redactor.union(i.redactor for i in self.items)
 
 
 def expand(value: Any, env: Mapping[str, str], missing: list[str]) -> Any:
@@ -383,7 +389,7 @@ def _item(
                     where, redactor.text(f"probe could not be read ({type(exc).__name__}: {exc})")
                 )
         else:
-            values, files = secrets_in_spec(spec)
+            values, files = secrets_in_spec(spec, env)
             redactor = Redactor([*redactor.values, *values], files)
     if len(errors.lines) > before:
         return None

@@ -7,6 +7,8 @@ import sys
 
 import structlog
 
+from .redact import LOGS
+
 LEVELS = ("debug", "info", "warn", "warning", "error")
 
 
@@ -41,6 +43,7 @@ def setup(level: str = "info", fmt: str = "json") -> None:
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
+                LOGS,  # every credential of the running checklist masked, tracebacks included
                 renderer,
             ],
         )

@@ -28,6 +28,7 @@ import jmespath
 import jmespath.exceptions
 
 from .fields import SpecError, Unresolved, show
+from .masking import clip
 
 ORDER = {
     "==": operator.eq,
@@ -68,7 +69,7 @@ def render(value: Any) -> str:
             text = json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
         except (TypeError, ValueError):
             text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return clip(text, 80)
 
 
 @dataclass(frozen=True)

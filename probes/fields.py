@@ -45,6 +45,9 @@ class Unresolved:
 
 # Field names read with Fields.secret(), in every kind: what displays of a probe's config mask.
 SECRET_KEYS: set[str] = set()
+# Shorter credentials are refused: masking them in output would mask ordinary words and numbers
+# too ("status 200" becoming "status <secret>"), and so tell the value (exporter/redact.py).
+MIN_CREDENTIAL = 8
 
 
 class Secret:
@@ -79,6 +82,17 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash((self._value, self.file))
+
+
+def credential(name: str, value: str) -> Secret:
+    """A credential given in the config or a ``${VAR}``; raises SpecError when it is too short."""
+    if len(value) < MIN_CREDENTIAL:
+        raise SpecError(
+            name,
+            f"is shorter than {MIN_CREDENTIAL} characters: a credential this short cannot be "
+            "masked in output without masking ordinary words and numbers too",
+        )
+    return Secret(value=value)
 
 
 def show(value: Any) -> str:
@@ -286,7 +300,7 @@ class Fields:
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             # Never quote the value: it is a credential.
             raise self.error(key, "must be a string")
-        return Secret(value=str(value))
+        return credential(self.name(key), str(value))
 
     def done(self) -> None:
         unknown = [str(k) for k in self.raw if k not in self._read]

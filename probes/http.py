@@ -23,7 +23,8 @@ from yarl import URL
 from .compare import Assertion, check_assertions, parse_assertions
 from .context import ProbeContext
 from .credentials import Auth, parse_auth
-from .fields import SECRET_KEYS, Fields, Secret, Unresolved, format_duration
+from .fields import SECRET_KEYS, Fields, Secret, Unresolved, credential, format_duration
+from .masking import clip
 from .result import Result, Status
 
 BODY_CAP = 1024 * 1024  # bytes of body read at most; the rest is never downloaded
@@ -82,7 +83,11 @@ def _secret_headers(f: Fields, key: str) -> dict[str, Secret]:
     ):
         # Never quote the values: they are credentials.
         raise f.error(key, "must be a mapping of header names to values such as ${API_KEY}")
-    return {str(k): Secret(value=str(v)) for k, v in raw.items() if not isinstance(v, Unresolved)}
+    return {
+        str(k): credential(f"{f.name(key)}.{k}", str(v))
+        for k, v in raw.items()
+        if not isinstance(v, Unresolved)
+    }
 
 
 def _rate_limit(f: Fields) -> RateLimit | None:
@@ -275,7 +280,7 @@ def check_header_patterns(spec: Spec, headers: Mapping[str, str]) -> Check:
         if value is None:
             wrong.append(f"{name} missing, expected /{pattern.pattern}/")
         elif not pattern.search(value):
-            wrong.append(f'{name} "{value[:80]}", expected /{pattern.pattern}/')
+            wrong.append(f'{name} "{clip(value, 80)}", expected /{pattern.pattern}/')
     if not wrong:
         return None
     ok = len(spec.header_patterns) - len(wrong)

@@ -14,6 +14,7 @@ from typing import Any
 from .compare import Expect, parse_expect, render
 from .context import ProbeContext
 from .fields import Fields, Secret
+from .masking import clip
 from .result import Result, Status
 
 MAX_ROWS = 10_000  # rows fetched at most for a row count
@@ -51,8 +52,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _short(query: str) -> str:
-    one_line = " ".join(query.split())
-    return one_line if len(one_line) <= 60 else one_line[:57] + "..."
+    return clip(" ".join(query.split()), 60)
 
 
 async def run_query(spec: Spec, ctx: ProbeContext) -> tuple[Any, int]:
