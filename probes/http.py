@@ -24,6 +24,7 @@ from .compare import Assertion, check_assertions, parse_assertions
 from .context import ProbeContext
 from .credentials import Auth, parse_auth
 from .fields import SECRET_KEYS, Fields, Secret, Unresolved, credential, format_duration
+from .local_errors import cannot_judge, local_cause
 from .masking import clip
 from .result import Result, Status
 
@@ -381,6 +382,8 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     try:
         response, body = await _fetch(spec, ctx, extra=extra)
     except (TimeoutError, aiohttp.ClientError) as exc:
+        if local := local_cause(exc):
+            return cannot_judge(spec.url, local, evidence)
         reason = client_error_reason(exc)
         ctx.log(f"request failed: {reason}")
         # A timeout means the probe could not judge: it counts as a probe error.
@@ -447,6 +450,8 @@ async def probe_redirect(spec: Spec, ctx: ProbeContext) -> Result:
     try:
         response, _ = await _fetch(spec, ctx, follow=False, read_body=False)
     except (TimeoutError, aiohttp.ClientError) as exc:
+        if local := local_cause(exc):
+            return cannot_judge(spec.url, local, evidence)
         reason = client_error_reason(exc)
         return Result(
             Status.FAIL,
@@ -482,7 +487,7 @@ async def probe_rate_limit(spec: Spec, ctx: ProbeContext, limit: RateLimit) -> R
     evidence: dict[str, object] = {"url": spec.url, "burst": limit.requests}
     sent, codes = 0, []
     limited_at: int | None = None
-    errors: list[str] = []
+    errors: list[BaseException] = []
 
     async def one() -> None:
         nonlocal sent, limited_at
@@ -492,7 +497,7 @@ async def probe_rate_limit(spec: Spec, ctx: ProbeContext, limit: RateLimit) -> R
             try:
                 response, _ = await _fetch(spec, ctx, read_body=False)
             except (TimeoutError, aiohttp.ClientError) as exc:
-                errors.append(client_error_reason(exc))
+                errors.append(exc)
                 return
             codes.append(response.status)
             if response.status == limit.status and limited_at is None:
@@ -513,9 +518,11 @@ async def probe_rate_limit(spec: Spec, ctx: ProbeContext, limit: RateLimit) -> R
             evidence,
         )
     if errors:
+        if local := next(filter(None, map(local_cause, errors)), None):
+            return cannot_judge(spec.url, local, evidence)
         return Result(
             Status.FAIL,
-            f"request failed ({errors[0]}) after {len(codes)} answers, "
+            f"request failed ({client_error_reason(errors[0])}) after {len(codes)} answers, "
             f"expected status {limit.status} within {limit.requests}",
             evidence,
         )

@@ -20,6 +20,7 @@ from .context import ProbeContext
 from .credentials import Auth, parse_auth
 from .fields import Fields
 from .http import client_error_reason, read_capped
+from .local_errors import cannot_judge, local_cause
 from .result import Result, Status
 
 RESPONSE_CAP = 4 * 1024 * 1024  # bytes of API response read at most
@@ -114,6 +115,8 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     try:
         status, body = await query(spec, ctx)
     except (TimeoutError, aiohttp.ClientError) as exc:
+        if local := local_cause(exc):
+            return cannot_judge(spec.url, local, evidence)
         reason = client_error_reason(exc)
         return Result(
             Status.FAIL,

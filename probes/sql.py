@@ -14,10 +14,12 @@ from typing import Any
 from .compare import Expect, parse_expect, render
 from .context import ProbeContext
 from .fields import Fields, Secret
+from .local_errors import cannot_judge, local_reason_in_libpq, socket_shortage
 from .masking import clip
 from .result import Result, Status
 
 MAX_ROWS = 10_000  # rows fetched at most for a row count
+NO_DETAILS = "no error details available"  # psycopg's words when libpq gave no reason
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,11 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
         )
     except psycopg.OperationalError as exc:
         reason = _first_line(exc)
+        local = local_reason_in_libpq(str(exc))
+        if local is None and NO_DETAILS in reason:  # libpq could not even say why: no verdict
+            local = socket_shortage() or reason
+        if local is not None:
+            return cannot_judge("the database", local, evidence)
         return Result(
             Status.FAIL, f"cannot connect to the database: {reason}", {**evidence, "error": reason}
         )

@@ -17,6 +17,7 @@ from typing import Any
 
 from .context import ProbeContext
 from .fields import Fields
+from .local_errors import cannot_judge, local_cause
 from .result import Result, Status
 from .tcp import split_target
 
@@ -182,6 +183,8 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
             version, der = "?", b""
             ctx.log(f"unverified handshake failed too: {_connect_reason(again)}")
     except (TimeoutError, OSError) as exc:
+        if local := local_cause(exc):
+            return cannot_judge(spec.target, local, evidence)
         reason = _connect_reason(exc)
         ctx.log(reason)
         return Result(
@@ -223,6 +226,8 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
         else:
             evidence["lower_versions"] = f"refused ({_connect_reason(exc)})"
     except (TimeoutError, OSError) as exc:
+        if local := local_cause(exc):  # not a refusal: never a PASS for "old versions refused"
+            return cannot_judge(f"{spec.target} with TLS {lower_name}", local, evidence)
         evidence["lower_versions"] = f"refused ({_connect_reason(exc)})"
     else:
         evidence["lower_versions"] = f"accepted {old_version}"
