@@ -112,6 +112,7 @@ async def test_running_out_of_descriptors_is_a_probe_error_never_a_verdict(tmp_p
             ("tls-old-versions", {"tls": {"target": tls_target, "ca_file": ca_file}}, "pass"),
             ("dns", {"dns": {"name": "app.test", "type": "A", "resolver": dns_server}}, "pass"),
             ("sql", {"sql": {"dsn": postgres.dsn, "query": "SELECT 1", "expect": "== 1"}}, "pass"),
+            ("command", {"command": {"argv": [sys.executable, "-c", "pass"]}}, "pass"),
         ]
         path = tmp_path / "cases.json"
         path.write_text(
