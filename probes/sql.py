@@ -88,6 +88,17 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     evidence: dict[str, Any] = {"query": spec.query, "result": spec.result}
     ctx.log(f"running {query!r}")
     try:
+        psycopg.conninfo.conninfo_to_dict(spec.dsn.reveal())
+    except psycopg.ProgrammingError:
+        # Its message quotes the part it could not parse: often a piece of the password.
+        return Result(
+            Status.FAIL,
+            "dsn is neither a postgresql:// URL nor key=value pairs (psycopg's message is not "
+            "shown: it quotes the DSN)",
+            evidence,
+            error=True,
+        )
+    try:
         value, rows = await asyncio.wait_for(run_query(spec, ctx), ctx.remaining() * 0.9)
     except TimeoutError:
         return Result(Status.FAIL, f"{query}: no result in time", evidence)
