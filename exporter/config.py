@@ -11,7 +11,6 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +87,9 @@ class Checklist:
     thresholds: Thresholds = field(default_factory=Thresholds)
     concurrency: int = DEFAULT_CONCURRENCY
     path: Path = Path("config.yaml")
+    # Masks every item's credentials in whatever is shown, since one item's output may show
+    # another's (a command). A field, so a checklist cut down to some items keeps it whole.
+    redactor: Redactor = field(default=NOTHING, compare=False, repr=False)
 
     @property
     def items(self) -> tuple[Item, ...]:
@@ -95,11 +97,6 @@ class Checklist:
 
     def item(self, item_id: str) -> Item | None:
         return next((i for i in self.items if i.id == item_id), None)
-
-    @cached_property
-    def redactor(self) -> Redactor:
-        """Masks every item's credentials: one item's output may show another's (a command)."""
-        return Redactor.union(i.redactor for i in self.items)
 
 
 def expand(value: Any, env: Mapping[str, str], missing: list[str]) -> Any:
@@ -311,7 +308,8 @@ def parse(doc: Any, path: Path, env: Mapping[str, str]) -> Checklist:
 
     if errors.lines:
         raise ConfigError(errors.lines)
-    return Checklist(name, tuple(categories), thresholds, concurrency, path)
+    redactor = Redactor.union(i.redactor for c in categories for i in c.items)
+    return Checklist(name, tuple(categories), thresholds, concurrency, path, redactor)
 
 
 def _item(

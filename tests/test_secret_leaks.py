@@ -460,6 +460,19 @@ def test_secrets_leak_nowhere(tmp_path, echo_port):
         timeout=60,
     )
     outputs["validate"] = out.stdout + out.stderr
+    # One item alone: the others' credentials are still masked in what it shows.
+    spies = [f"L-{n:03d}" for n, (_, case) in enumerate(all_cases()) if case.name.startswith("spy")]
+    out = subprocess.run(
+        [PY, "-m", "exporter", "check", "--config.file", str(config), "--format", "json"]
+        + [arg for spy in spies for arg in ("--item", spy)],
+        capture_output=True,
+        text=True,
+        env={**_env(), **env},
+        cwd=ROOT,
+        timeout=60,
+    )
+    outputs["check --item (the spies alone)"] = out.stdout + out.stderr
+    assert len(json.loads(out.stdout)["items"]) == len(spies) == 3, out.stderr[-2000:]
 
     # The daemon: every GET endpoint once every item has a result, then a failing reload.
     proc, base = start_exporter(
