@@ -60,7 +60,7 @@ class Item:
     spec: Any  # the kind's Spec; None while variables are missing, or without a probe
     raw_probe: Mapping[str, Any]  # as written, ${VAR} unexpanded: safe to show
     missing: tuple[str, ...] = ()  # unset variables: the item is PENDING, not probed
-    # Masks this item's credentials in whatever is shown of it (summaries, logs, errors).
+    # This item's credentials; what is shown is masked with the checklist's (all items').
     redactor: Redactor = field(default=NOTHING, compare=False, repr=False)
 
     @property
@@ -87,6 +87,9 @@ class Checklist:
     thresholds: Thresholds = field(default_factory=Thresholds)
     concurrency: int = DEFAULT_CONCURRENCY
     path: Path = Path("config.yaml")
+    # Masks every item's credentials in whatever is shown, since one item's output may show
+    # another's (a command). A field, so a checklist cut down to some items keeps it whole.
+    redactor: Redactor = field(default=NOTHING, compare=False, repr=False)
 
     @property
     def items(self) -> tuple[Item, ...]:
@@ -176,7 +179,8 @@ def parse(doc: Any, path: Path, env: Mapping[str, str], kinds: Registry = KINDS)
     categories = _categories(problems, doc.get("categories"), items)
     if problems:
         raise ConfigError(problems.lines)
-    return Checklist(name, categories, thresholds, concurrency, path)
+    redactor = Redactor.union(i.redactor for c in categories for i in c.items)
+    return Checklist(name, categories, thresholds, concurrency, path, redactor)
 
 
 def _known_keys(problems: Problems, raw: Mapping[Any, Any], known: tuple[str, ...]) -> None:
@@ -355,7 +359,7 @@ class _ItemReader:
         if len(problems) > before:
             return None
         if probe is not None:
-            values, files = secrets_in_spec(probe.spec)
+            values, files = secrets_in_spec(probe.spec, self.env)
             redactor = Redactor([*redactor.values, *values], files)
         return Item(
             id=item_id,

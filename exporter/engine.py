@@ -23,12 +23,14 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from probes import masking
 from probes.context import ProbeContext, Resources, run_probe
 from probes.kind import Registry
 from probes.registry import KINDS
 from probes.result import Result, Status
 
 from .config import Checklist, Item
+from .redact import LOGS, Redactor
 from .snapshot import ItemState, Snapshot, initial_state, take
 
 log = structlog.get_logger("readiness.engine")
@@ -63,6 +65,7 @@ class Engine:
         self, checklist: Checklist, resources: Resources | None = None, kinds: Registry = KINDS
     ):
         self.checklist = checklist
+        LOGS.redactor = checklist.redactor
         self.resources = resources or Resources()
         self.kinds = kinds  # the registry the checklist was read with
         now = time.time()
@@ -94,24 +97,27 @@ class Engine:
         item = self.states[item_id].item
         if not item.probed:
             return self.states[item_id]
+        # Every credential of the checklist, not only this item's: its output may show another's.
+        redactor = self.checklist.redactor
         async with self._semaphore:
             if self.on_lag is not None:
                 self._report_lag(item_id)
             started = time.monotonic()
             ctx = ProbeContext(self.resources, item.timeout, debug)
-            result = item.redactor.result(await self._probe(item, ctx))
+            with masking.using(redactor.text):  # what probes cut, they mask first
+                result = redactor.result(await self._probe(item, ctx, redactor))
             duration = time.monotonic() - started
         if debug is not None:
-            item.redactor.lines(debug)
+            redactor.lines(debug)
             debug.append(f"{duration:7.3f}s result {result.status.label}: {result.summary}")
         return self._record(item, result, duration)
 
-    async def _probe(self, item: Item, ctx: ProbeContext) -> Result:
+    async def _probe(self, item: Item, ctx: ProbeContext, redactor: Redactor) -> Result:
         try:
             return await run_probe(self.kinds[item.kind].probe, item.spec, ctx, item.timeout)
         except Exception as exc:  # noqa: BLE001 - one probe's bug must not touch other items
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            reason = item.redactor.text(reason)  # exception texts quote URLs with passwords
+            reason = redactor.text(reason)  # exception texts quote URLs with passwords
             ctx.log(f"probe raised {reason}")
             log.warning("probe raised", item=item.id, kind=item.kind, error=reason)
             return Result(Status.FAIL, f"probe error: {reason}", {"error": reason}, error=True)
@@ -218,8 +224,7 @@ class Engine:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - exceptions escaping a job leak cycles
-            state = self.states.get(item_id)
-            error = state.item.redactor.text(repr(exc)) if state is not None else repr(exc)
+            error = self.checklist.redactor.text(repr(exc))
             log.error("probe job failed", item=item_id, error=error)
         finally:
             if task is not None:
@@ -297,6 +302,7 @@ class Engine:
         if checklist.concurrency != self.checklist.concurrency:
             self._semaphore = asyncio.Semaphore(checklist.concurrency)
         self.checklist = checklist
+        LOGS.redactor = checklist.redactor
         self.states = states
         self._ready = False
         self._planned = {}

@@ -29,6 +29,10 @@ class Spec:
     min_length: int = 1
     reject_placeholders: bool = True
 
+    def credential_variables(self) -> tuple[str, ...]:
+        """The variable checked holds a credential: its value is masked in every output."""
+        return (self.name,)
+
 
 def parse_spec(f: Fields) -> Spec:
     f = f.defaults_from(Spec)

@@ -5,7 +5,9 @@ With ``glob``, ``min_count`` matches are needed (fewer but some is PARTIAL), fre
 on the newest match, and content checks apply to every match (at most MAX_FILES). Content
 problems add up as in the http kind: any FAIL is FAIL, otherwise any PARTIAL is PARTIAL. A
 ``must_not_match`` hit is reported by file and line only, never with the line's text (it may be
-the very secret that should not be there).
+the very secret that should not be there). A ``must_not_match`` check that could not read
+everything (a file over 4 MiB, a glob with more than 1,000 matches) cannot say "nothing found":
+it is a probe error, never a PASS.
 """
 
 from __future__ import annotations
@@ -98,9 +100,20 @@ def _document_check(f: Fields) -> DocumentCheck | None:
     return DocumentCheck(document, asserts)
 
 
-def _read_text(path: Path) -> str:
+class CannotJudge(Exception):
+    """Raised when a check could not read all it must (``must_not_match`` past a cap)."""
+
+
+def _read_text(path: Path, whole: bool) -> str:
+    """The first READ_CAP bytes as text; raises CannotJudge when ``whole`` and there is more."""
     with path.open("rb") as fh:
-        return fh.read(READ_CAP).decode("utf-8", "replace")
+        data = fh.read(READ_CAP + 1)
+    if len(data) > READ_CAP and whole:
+        raise CannotJudge(
+            f"read only the first {READ_CAP // 1024 // 1024} MiB of {path.name}: cannot judge "
+            "must_not_match"
+        )
+    return data[:READ_CAP].decode("utf-8", "replace")
 
 
 def _line_of(text: str, offset: int) -> int:
@@ -115,7 +128,7 @@ def content_problems(spec: Spec, path: Path, size: int) -> list[Problem]:
     if not spec.reads_content:
         return problems
     try:
-        text = _read_text(path)
+        text = _read_text(path, whole=bool(spec.must_not_match))
     except OSError as exc:
         return [*problems, (Status.FAIL, f"cannot be read ({exc.strerror})")]
     if spec.content_regex is not None and not spec.content_regex.search(text):
@@ -192,7 +205,10 @@ def check_path(spec: Spec) -> Result:
         )
     if spec.reads_content and not stat_mode.S_ISREG(st.st_mode):
         return failed(f"{path.name} is not a regular file", **evidence)
-    problems = content_problems(spec, path, st.st_size)
+    try:
+        problems = content_problems(spec, path, st.st_size)
+    except CannotJudge as exc:
+        return Result(Status.FAIL, str(exc), evidence, error=True)
     if problems:
         return Result(
             _verdict(problems), f"{path.name} " + "; ".join(m for _, m in problems), evidence
@@ -249,16 +265,27 @@ def check_glob(spec: Spec, deadline: float = math.inf) -> Result:
                 f"{len(files)} files match {spec.glob}, expected at least {spec.min_count}",
             )
         )
-    for n, (path, _, size) in enumerate(files):
-        if time.monotonic() > deadline:
-            return Result(
-                Status.FAIL,
-                f"stopped at the time limit after reading {n} of {len(files)} files matching "
-                f"{spec.glob}, cannot judge",
-                evidence,
-                error=True,
-            )
-        problems += [(s, f"{path.name} {m}") for s, m in content_problems(spec, path, size)]
+    if spec.must_not_match and len(names) > MAX_FILES:
+        return Result(
+            Status.FAIL,
+            f"{len(names)} files match {spec.glob}, only the first {MAX_FILES} are read: "
+            "cannot judge must_not_match",
+            evidence,
+            error=True,
+        )
+    try:
+        for n, (path, _, size) in enumerate(files):
+            if time.monotonic() > deadline:
+                return Result(
+                    Status.FAIL,
+                    f"stopped at the time limit after reading {n} of {len(files)} files "
+                    f"matching {spec.glob}, cannot judge",
+                    evidence,
+                    error=True,
+                )
+            problems += [(s, f"{path.name} {m}") for s, m in content_problems(spec, path, size)]
+    except CannotJudge as exc:
+        return Result(Status.FAIL, str(exc), evidence, error=True)
     if problems:
         shown = "; ".join(m for _, m in problems[:5])
         more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""

@@ -112,13 +112,25 @@ class WebConfig:
         if t.max_version is not None:
             ctx.maximum_version = t.max_version
         name = self.path.name
+        # Errors name the field, never its value: a private key pasted where its path belongs
+        # would be quoted back in the log.
+        files = {"cert_file": t.cert_file, "key_file": t.key_file}
+        if t.client_ca_file is not None:
+            files["client_ca_file"] = t.client_ca_file
+        for key, file in files.items():
+            try:
+                file.open("rb").close()
+            except OSError as exc:
+                raise ConfigError(
+                    [f"{name}: tls_server_config.{key}: cannot be read ({_why(exc)})"]
+                ) from None
         try:
             ctx.load_cert_chain(t.cert_file, t.key_file)
         except (OSError, ssl.SSLError) as exc:
             raise ConfigError(
                 [
-                    f"{name}: tls_server_config: cannot load cert_file {t.cert_file} "
-                    f"with key_file {t.key_file} ({_why(exc)})"
+                    f"{name}: tls_server_config: cert_file and key_file cannot be loaded as a "
+                    f"certificate and its private key ({_why(exc)})"
                 ]
             ) from None
         if t.client_ca_file is not None:
@@ -127,8 +139,8 @@ class WebConfig:
             except (OSError, ssl.SSLError) as exc:
                 raise ConfigError(
                     [
-                        f"{name}: tls_server_config.client_ca_file: cannot load "
-                        f"{t.client_ca_file} ({_why(exc)})"
+                        f"{name}: tls_server_config.client_ca_file: cannot be loaded as CA "
+                        f"certificates ({_why(exc)})"
                     ]
                 ) from None
         ctx.verify_mode = t.client_auth
@@ -227,7 +239,8 @@ def parse(doc: Any, path: Path) -> WebConfig:
         raise ConfigError(
             [
                 f"{path.name}: must be a mapping with tls_server_config and/or "
-                f"basic_auth_users (got {show(doc)})"
+                # Never the text itself: this may be a key file given as the web config.
+                f"basic_auth_users (got {'text' if isinstance(doc, str) else show(doc)})"
             ]
         )
     problems = Problems(path.name)
@@ -266,8 +279,11 @@ def _tls(raw: Any, base: Path, problems: Problems) -> TLSConfig | None:
             if required:
                 problems.add(f"tls_server_config.{key} is required")
             return None
-        if not isinstance(value, str):
-            problems.add(f"tls_server_config.{key} must be a file path (got {show(value)})")
+        if not isinstance(value, str) or "\n" in value or "-----BEGIN" in value:
+            # Never the value: it may be the private key itself, pasted instead of its path.
+            problems.add(
+                f"tls_server_config.{key} must be the path of a PEM file (value not shown)"
+            )
             return None
         return base / Path(value).expanduser()
 
