@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from . import safeyaml
 from .context import ProbeContext
 from .fields import Fields, format_duration
@@ -79,13 +77,8 @@ def load_evidence(path: Path) -> dict[str, Any]:
         doc = safeyaml.load(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise EvidenceError("is not UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None)
-        raise EvidenceError(
-            f"is not valid YAML{where}" + (f": {problem}" if problem else "")
-        ) from None
+    except safeyaml.DocumentError as exc:
+        raise EvidenceError(f"at {exc}" if exc.line else f"is {exc}") from None
     if not isinstance(doc, dict):
         raise EvidenceError("must be a mapping with status, validated_by, date and evidence")
     unknown = [k for k in doc if k not in FIELDS]
