@@ -94,7 +94,7 @@ class Engine:
             if self.on_lag is not None:
                 self._report_lag(item_id)
             started = time.monotonic()
-            ctx = ProbeContext(self.resources, item.timeout, debug)
+            ctx = ProbeContext(self.resources, item.timeout, debug, item=item.id)
             result = item.redactor.result(await self._probe(item, ctx))
             duration = time.monotonic() - started
         if debug is not None:

@@ -57,6 +57,7 @@ class ProbeContext:
     timeout: float
     debug: list[str] | None = None
     started: float = field(default_factory=time.monotonic)
+    item: str = ""  # the ID of the item probed: evidence that names its item is checked against it
 
     def log(self, message: str) -> None:
         """Record a debug line (shown by probe-now); free when nobody is listening."""
@@ -68,4 +69,6 @@ class ProbeContext:
         return max(0.001, self.timeout - (time.monotonic() - self.started))
 
     def child(self) -> ProbeContext:
-        return ProbeContext(self.resources, self.remaining(), self.debug, time.monotonic())
+        return ProbeContext(
+            self.resources, self.remaining(), self.debug, time.monotonic(), self.item
+        )

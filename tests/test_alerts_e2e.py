@@ -163,6 +163,7 @@ def start_stack(tmp_path: Path, write_config, target: LoopbackHTTP) -> dict[str,
     (tmp_path / "drill.yaml").write_text(
         yaml.safe_dump(
             {
+                "item": "A-002",
                 "status": "pass",
                 "validated_by": "E2E Test",
                 "date": dt.date.today().isoformat(),

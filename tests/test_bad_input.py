@@ -315,10 +315,10 @@ def test_parse_duration_caps():
 
 # -- attestation files ------------------------------------------------------------------------
 
-GOOD = "status: pass\nvalidated_by: Jane Doe\ndate: 2026-11-01\nevidence: [drill log]\n"
+GOOD = "item: X-1\nstatus: pass\nvalidated_by: Jane Doe\ndate: 2026-11-01\nevidence: [drill log]\n"
 EVIDENCE_BOMB = (
     BILLION_LAUGHS.split("categories:")[0].replace(
-        "a: &a", "status: pass\nvalidated_by: J\ndate: 2026-11-01\nnotes: &a"
+        "a: &a", "item: X-1\nstatus: pass\nvalidated_by: J\ndate: 2026-11-01\nnotes: &a"
     )
     + "evidence: *i\n"
 )
@@ -328,7 +328,7 @@ EVIDENCE_BOMB = (
     "content,summary",
     [
         (b"status: [pass\n", r"signed.yaml at line 2, column 1: invalid YAML: did not find"),
-        (GOOD.encode()[:30], r"signed.yaml date is required"),  # truncated
+        (GOOD.encode()[:40], r"signed.yaml date is required"),  # truncated
         (b"", r"signed.yaml must be a mapping"),
         (b"just a sentence\n", r"signed.yaml must be a mapping"),
         (b"- status: pass\n", r"signed.yaml must be a mapping"),
@@ -374,9 +374,10 @@ EVIDENCE_BOMB = (
         ),
         (
             GOOD.encode() + b"status: fail\n",
-            r'^signed.yaml at line 5, column 1: duplicate key "status" \(first at line 1\)$',
+            r'^signed.yaml at line 6, column 1: duplicate key "status" \(first at line 2\)$',
         ),
         (GOOD.encode() + b"expires: !!timestamp soon\n", r'cannot read "soon" as !!timestamp$'),
+        (b"item: 7\n" + GOOD.encode()[10:], r'item must be text: quote the ID \(item: "7"\)'),
     ],
 )
 def test_broken_evidence_file_is_a_clear_fail(tmp_path, content, summary):
@@ -384,7 +385,7 @@ def test_broken_evidence_file_is_a_clear_fail(tmp_path, content, summary):
 
     path = tmp_path / "signed.yaml"
     path.write_bytes(content)
-    result = attestation.judge(attestation.Spec(file=path))
+    result = attestation.judge(attestation.Spec(file=path), "X-1")
     assert result.status is Status.FAIL
     assert re.search(summary, result.summary), result.summary
 
@@ -394,7 +395,7 @@ def test_broken_evidence_file_is_a_clear_fail(tmp_path, content, summary):
 def test_random_evidence_files_never_crash(tmp_path, data):
     path = tmp_path / "signed.yaml"
     path.write_bytes(data)
-    result = attestation.judge(attestation.Spec(file=path))
+    result = attestation.judge(attestation.Spec(file=path), "X-1")
     assert result.status in (Status.FAIL, Status.PASS, Status.PARTIAL, Status.PENDING, Status.NA)
     assert result.summary
 
@@ -403,11 +404,11 @@ def test_random_evidence_files_never_crash(tmp_path, data):
 @given(doc=documents)
 def test_random_evidence_documents_never_crash(tmp_path, doc):
     path = tmp_path / "signed.yaml"
-    base = {"status": "pass", "validated_by": "J", "date": dt.date(2026, 11, 1)}
+    base = {"item": "X-1", "status": "pass", "validated_by": "J", "date": dt.date(2026, 11, 1)}
     if isinstance(doc, dict):
         base.update({k: v for k, v in doc.items() if k in attestation.FIELDS})
     path.write_text(yaml.safe_dump(base))
-    result = attestation.judge(attestation.Spec(file=path))
+    result = attestation.judge(attestation.Spec(file=path), "X-1")
     assert result.summary
 
 

@@ -27,7 +27,7 @@ async def resources():
 
 async def run(raw: dict, resources: Resources, timeout: float = 3.0, base_dir: Path = Path(".")):
     kind, spec = parse_probe(raw, "", base_dir)
-    ctx = ProbeContext(resources, timeout, debug=[])
+    ctx = ProbeContext(resources, timeout, debug=[], item="T-001")
     return await asyncio.wait_for(KINDS[kind].probe(spec, ctx), timeout + 2)
 
 
@@ -346,7 +346,7 @@ def attest(path: Path, **fields) -> None:
     import yaml
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(fields))
+    path.write_text(yaml.safe_dump({"item": "T-001", **fields}))
 
 
 async def test_attestation_missing_is_pending(tmp_path, resources):
@@ -412,7 +412,7 @@ async def test_attestation_older_than_max_age_is_fail(tmp_path, resources):
         ),
         (
             b"- a list\n",
-            "T-001.yaml must be a mapping with status, validated_by, date and evidence",
+            "T-001.yaml must be a mapping with item, status, validated_by, date and evidence",
         ),
         (
             b"status: maybe\nvalidated_by: x\ndate: 2026-01-01\n",
@@ -427,7 +427,7 @@ async def test_attestation_older_than_max_age_is_fail(tmp_path, resources):
         (
             b"status: pass\nvalidated_by: x\ndate: 2026-01-01\nsigned: yes\n",
             "T-001.yaml has unknown field 'signed' "
-            "(known: status, validated_by, date, evidence, notes, expires)",
+            "(known: item, status, validated_by, date, evidence, notes, expires)",
         ),
     ],
 )
