@@ -19,6 +19,7 @@ from probes.fields import SpecError, Unresolved, parse_duration, show
 from probes.reading import NotRegularFile, read_capped
 from probes.registry import parse_probe
 
+from . import item_ids
 from .redact import NOTHING, Redactor, secrets_in_spec, sensitive_variables
 
 PRIORITIES = ("critical", "high", "medium", "low")
@@ -320,6 +321,9 @@ def _item(
     item_id = raw.get("id")
     if not isinstance(item_id, str) or not item_id.strip():
         errors.add(where, f"id must be a non-empty string (got {show(item_id)})")
+        return None
+    if not item_ids.is_valid(item_id):
+        errors.add(where, f"id must be {item_ids.RULE} characters (got {show(item_id)})")
         return None
     before = len(errors.lines)
     first = seen.get(item_id)
