@@ -210,7 +210,7 @@ def compact(value: Any, copies: dict[int, Any]) -> Any:
     nodes and marks: once the graph is freed they keep most of its memory pages alive (at
     10,000 items about 45 MB stay resident for a document of 11 MB). Copies made while the
     graph still lives go to fresh pages, and the graph's pages are returned whole. Keys are
-    interned: a config repeats the same few thousand times.
+    interned: a config repeats the same few keys thousands of times.
     """
     if isinstance(value, str):
         return value.encode("utf-8", "surrogatepass").decode("utf-8", "surrogatepass")
@@ -241,7 +241,8 @@ def _quote(key: Any) -> str:
     return '"' + text.replace('"', '\\"') + '"' if isinstance(key, str) else text
 
 
-def _position(text: str, index: int) -> tuple[int, int]:
-    """Line and column (from 1) of character ``index`` in ``text``."""
+def _position(text: str, offset: int) -> tuple[int, int]:
+    """Line and column (from 1) of byte ``offset`` in ``text``'s UTF-8 (libyaml's reader errors)."""
+    index = len(text.encode("utf-8", "surrogatepass")[:offset].decode("utf-8", "ignore"))
     line = text.count("\n", 0, index) + 1
     return line, index - (text.rfind("\n", 0, index) + 1) + 1

@@ -193,6 +193,15 @@ def test_any_tag_and_value_give_a_document_or_a_located_error(tag, value):
         assert exc.problem.startswith(("invalid YAML: ", "duplicate key ")), exc
 
 
+def test_a_control_character_is_located_by_character_not_by_byte():
+    with pytest.raises(safeyaml.DocumentError) as exc:
+        safeyaml.load("titre: Sécurité\nété: \x01\n")
+    assert str(exc.value) == (
+        "line 2, column 6: invalid YAML: unacceptable character #x0001: "
+        "control characters are not allowed"
+    )
+
+
 def test_the_collector_is_switched_back_on_after_a_load_that_fails():
     assert gc.isenabled()
     with pytest.raises(safeyaml.DocumentError):
