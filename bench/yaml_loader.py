@@ -12,7 +12,9 @@ still held, garbage collected), in MB. The variants:
   expansion, depth, duplicate keys) and construction: what main did, in cost;
 - ``c``: ``yaml.CSafeLoader``, libyaml, no guards, collector on;
 - ``safeyaml``: ``probes.safeyaml.load``: libyaml, the checks, the collector paused, the
-  document rebuilt compactly. Its parts (compose, checks, construct, compact) are timed too.
+  document built from fresh objects. Its parts (compose, checks, build) are timed too;
+- ``config.load``: the whole config load (YAML and validation into items), the memory an
+  exporter starts from; with ``--before DIR`` also from the other checkout.
 
 ``validate`` is timed as a user runs it (a subprocess, Python's start-up included), median of
 ``--runs``; ``--before DIR`` also times it from another checkout (``git worktree add /tmp/old
@@ -35,7 +37,7 @@ import yaml
 from .procstat import machine
 from .targets import ROOT, checklist
 
-VARIANTS = ("pure", "pure+guards", "c", "safeyaml")
+VARIANTS = ("pure", "pure+guards", "c", "safeyaml", "config.load")
 
 # Runs in a fresh interpreter: loads the config one way, prints JSON with times and RSS.
 CHILD = r"""
@@ -48,6 +50,8 @@ def rss():
         return next(int(l.split()[1]) / 1024 for l in fh if l.startswith("VmRSS:"))
 
 variant, path = sys.argv[1], sys.argv[2]
+if variant == "config.load":
+    from exporter import config  # imported before the clock starts, as in validate
 text = open(path, encoding="utf-8").read()
 gc.collect()
 before = rss()
@@ -57,6 +61,8 @@ if variant == "pure":
     doc = yaml.load(text, Loader=yaml.SafeLoader)
 elif variant == "c":
     doc = yaml.load(text, Loader=yaml.CSafeLoader)
+elif variant == "config.load":
+    doc = config.load(path, {})
 elif variant == "pure+guards":
     loader = yaml.SafeLoader(text)
     root = loader.get_single_node()
@@ -76,14 +82,12 @@ if variant == "safeyaml":  # the same load again in parts, timed (the collector 
     t1 = time.perf_counter()
     safeyaml.check_graph(root, loader)
     t2 = time.perf_counter()
-    built = loader.construct_document(root)
+    built = safeyaml._Builder(loader).build(root)
     t3 = time.perf_counter()
-    safeyaml.compact(built, {})
-    t4 = time.perf_counter()
     loader.dispose()
     del loader, root, built
     gc.enable()
-    parts = {"compose": t1 - t0, "checks": t2 - t1, "construct": t3 - t2, "compact": t4 - t3}
+    parts = {"compose": t1 - t0, "checks": t2 - t1, "build": t3 - t2}
 print(json.dumps({"seconds": elapsed, "before": before, "peak": peak, "after": after,
                   "parts": parts}))
 """
@@ -103,10 +107,10 @@ def items(n: int) -> list[dict]:
     ]
 
 
-def load_in_child(variant: str, path: Path) -> dict:
+def load_in_child(variant: str, path: Path, tree: Path = ROOT) -> dict:
     out = subprocess.run(
         [sys.executable, "-c", CHILD, variant, str(path)],
-        cwd=ROOT,
+        cwd=tree,  # python -c imports the exporter from the working directory
         capture_output=True,
         text=True,
         timeout=600,
@@ -147,15 +151,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nconfig: {args.items:,} items, {path.stat().st_size / 1e6:.1f} MB of YAML")
     print(f"median of {args.runs} fresh processes each; RSS in MB (interpreter and yaml included)")
     print(f"{'loader':<12} {'load':>9} {'RSS before':>11} {'peak':>7} {'after':>7}  runs (s)")
-    for variant in VARIANTS:
-        runs = [load_in_child(variant, path) for _ in range(args.runs)]
+    rows = [(v, ROOT) for v in VARIANTS]
+    if args.before:
+        rows.append(("config.load", args.before))
+    for variant, tree in rows:
+        runs = [load_in_child(variant, path, tree) for _ in range(args.runs)]
 
         def mid(key: str, runs: list[dict] = runs) -> float:
             return statistics.median(r[key] for r in runs)
 
         times = ", ".join(f"{r['seconds']:.2f}" for r in runs)
+        label = variant if tree == ROOT else f"{variant} ({tree})"
         print(
-            f"{variant:<12} {mid('seconds') * 1000:7.0f}ms {mid('before'):11.1f} "
+            f"{label:<12} {mid('seconds') * 1000:7.0f}ms {mid('before'):11.1f} "
             f"{mid('peak'):7.1f} {mid('after'):7.1f}  {times}"
         )
         if runs[0]["parts"]:

@@ -209,6 +209,43 @@ def test_the_collector_is_switched_back_on_after_a_load_that_fails():
     assert gc.isenabled()
 
 
+values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8)
+    | st.dates()
+    | st.sampled_from(["yes", "0x1F", "1:30", "~", "2026-01-01", "<<", "=", "!x", "*a"]),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=6) | st.integers(), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, derandomize=True, database=None, deadline=None)
+@given(doc=values, shared=values)
+def test_documents_read_as_pyyaml_reads_them(doc, shared):
+    """Built here rather than by PyYAML's constructor: the same document, aliases included."""
+    text = yaml.safe_dump({"doc": doc, "one": shared, "two": shared, "three": [shared]})
+    assert safeyaml.load(text) == yaml.load(text, Loader=yaml.SafeLoader)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "base: &b {a: 1, b: [x]}\nitem: {<<: *b, b: 2}\nmore: {<<: [*b, {c: 3}], a: 0}\n",
+        "s: !!set {a, b}\no: !!omap [{a: 1}, {b: 2}]\np: !!pairs [{a: 1}, {a: 2}]\n",
+        "n: [1, 0x1F, 1_000, 1:30, .inf, yes, ~, 2026-01-01 10:00:00+02:00, !!binary aGk=]\n",
+        "q: {? a : 1, b: !!str 2, !!int '3': c}\n",
+    ],
+)
+def test_merges_sets_and_typed_values_read_as_pyyaml_reads_them(text):
+    assert safeyaml.load(text) == yaml.load(text, Loader=yaml.SafeLoader)
+
+
 def test_the_shipped_config_reads_as_pyyaml_reads_it_and_aliases_stay_shared():
     text = (ROOT / "config.yaml").read_text()
     assert safeyaml.load(text) == yaml.load(text, Loader=yaml.SafeLoader)
