@@ -112,9 +112,9 @@ def load(text: str) -> Any:
             problem = f"{exc.context}, {problem}"
         if problem == "found undefined alias" and mark:  # libyaml leaves out which one
             problem += " " + text[mark.index :].split(maxsplit=1)[0].rstrip(",]}")
-        if isinstance(exc, _Duplicate):
-            raise DocumentError(problem, mark.line + 1, mark.column + 1) from None
         where = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        if isinstance(exc, _Duplicate):  # its own words: a duplicate is not a syntax error
+            raise DocumentError(problem, *where) from None
         raise DocumentError(f"invalid YAML: {problem}", *where) from None
     except yaml.reader.ReaderError as exc:
         line, column = _position(text, exc.position)
