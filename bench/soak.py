@@ -192,12 +192,17 @@ def soak_config(port: int, work: Path) -> str:
     (work / "evidence.yaml").write_text(
         "status: pass\nvalidated_by: Soak\ndate: 2026-11-01\nevidence: [soak]\n"
     )
+    for n in range(6):  # an attestation names its item: one evidence file per item
+        (work / f"evidence-{n}.yaml").write_text(
+            f"item: ATTESTATION-{n}\nstatus: pass\nvalidated_by: Soak\ndate: 2026-11-01\n"
+            "evidence: [soak]\n"
+        )
     kinds = [
         ("http", f"{{http: {{url: 'http://127.0.0.1:{port}/ok', body_regex: ok}}}}", "100ms"),
         ("http404", f"{{http: {{url: 'http://127.0.0.1:{port}/missing'}}}}", "100ms"),
         ("tcp", f"{{tcp: {{target: '127.0.0.1:{port}'}}}}", "100ms"),
         ("file", "{file: {path: evidence.yaml, content_regex: Soak}}", "100ms"),
-        ("attestation", "{attestation: {file: evidence.yaml}}", "100ms"),
+        ("attestation", "{attestation: {file: evidence-{n}.yaml}}", "100ms"),
         (
             "all",
             (
@@ -213,7 +218,8 @@ def soak_config(port: int, work: Path) -> str:
         for name, probe, interval in kinds:
             items.append(
                 f"      - {{id: {name.upper()}-{n}, title: {name} {n}, priority: high, "
-                f"interval: {interval}, timeout: {interval}, probe: {probe}}}"
+                f"interval: {interval}, timeout: {interval}, "
+                f"probe: {probe.replace('{n}', str(n))}}}"
             )
     return "categories:\n  - id: soak\n    title: Soak\n    items:\n" + "\n".join(items) + "\n"
 

@@ -103,7 +103,7 @@ class Engine:
             if self.on_lag is not None:
                 self._report_lag(item_id)
             started = time.monotonic()
-            ctx = ProbeContext(self.resources, item.timeout, debug)
+            ctx = ProbeContext(self.resources, item.timeout, debug, item=item.id)
             with masking.using(redactor.text):  # what probes cut, they mask first
                 result = redactor.result(await self._probe(item, ctx, redactor))
             duration = time.monotonic() - started

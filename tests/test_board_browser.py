@@ -101,6 +101,7 @@ def test_board_in_chromium(shipped):
         assert "PENDING" in driver.find_element(By.CSS_SELECTOR, ".result").text
         (config.parent / "attestations" / "F-006.yaml").write_text(
             textwrap.dedent("""\
+            item: F-006
             status: pass
             validated_by: Eng Lead
             date: 2026-11-20

@@ -160,6 +160,7 @@ def test_probe_now_runs_the_item_and_shows_its_debug_lines(exporter):
     assert '<span class="status s-pending">PENDING</span>' in page(f"{base}/items/S-3")
     (config.parent / "att" / "S-3.yaml").write_text(
         textwrap.dedent("""\
+        item: S-3
         status: pass
         validated_by: Pen Tester
         date: 2026-01-05

@@ -624,8 +624,7 @@ def test_invalid_yaml_names_line_and_column(tmp_path):
     with pytest.raises(ConfigError) as exc:
         config.load(path, {})
     assert exc.value.errors == [
-        f"{path}: line 3, column 4: invalid YAML: expected <block end>, "
-        "but found '<block mapping start>'"
+        f"{path}: line 3, column 4: invalid YAML: did not find expected '-' indicator"
     ]
 
 

@@ -247,7 +247,9 @@ FAULTS = [
         "attestation-unreadable",
         '{attestation: {file: "{tmp}/signed.yaml"}}',
         r"^signed.yaml cannot be read \(Permission denied\)$",
-        prepare=unreadable("signed.yaml", "status: pass\nvalidated_by: J\ndate: 2026-11-01\n"),
+        prepare=unreadable(
+            "signed.yaml", "item: FAULT\nstatus: pass\nvalidated_by: J\ndate: 2026-11-01\n"
+        ),
         unprivileged=True,
     ),
     Fault(

@@ -229,7 +229,7 @@ def parse_basic(header: str | None) -> tuple[str, bytes] | None:
 def load(path: str | Path) -> WebConfig:
     """Read and validate a web config file; raises ConfigError listing every problem."""
     path = Path(path)
-    doc = read_yaml(path)  # the config loader's: size cap, alias cap, located errors
+    doc = read_yaml(path)  # the config loader's: regular file, size cap, safeyaml, located errors
     return parse(doc if doc is not None else {}, path)
 
 
