@@ -78,3 +78,66 @@ def test_everything_from_the_config_is_escaped_and_secrets_masked(write_config):
     assert "<b>Launch</b>" not in page and "&lt;b&gt;Launch&lt;/b&gt;" in page
     assert "<script>alert" not in page
     assert page.count('<tr class="item') == 1
+
+
+COOKIE_PASSWORD = "c00kie-Pa55word"
+COOKIE_API_KEY = "k3y-4e1b9c0d"
+
+
+async def test_cookies_evidence_shows_everywhere_and_secrets_stay_masked(write_config):
+    """Evidence is masked once, by value, in the engine: a ``cookies`` key is not a secret."""
+    from aiohttp import web
+    from support.servers import serve_app
+
+    from exporter.engine import Engine
+    from exporter.render import FORMATS
+    from exporter.web.pages import item_detail
+
+    async def login(request: web.Request) -> web.Response:
+        response = web.Response(text="ok")
+        response.headers.add("Set-Cookie", "session=abc123; Secure; HttpOnly; Path=/")
+        response.headers.add("Set-Cookie", "csrftoken=x; Secure")
+        return response
+
+    app = web.Application()
+    app.router.add_get("/login", login)
+    async with serve_app(app) as base:
+        host = base.removeprefix("http://")
+        path = write_config(f"""
+            categories:
+            - id: web
+              title: Web
+              items:
+              - id: W-1
+                title: Session cookies are Secure and HttpOnly
+                priority: high
+                probe:
+                  http:
+                    url: "http://probe:${{PW}}@{host}/login?api_key=${{API_KEY}}"
+                    cookie_flags: [Secure, HttpOnly]
+        """)
+        checklist = config.load(path, env={"PW": COOKIE_PASSWORD, "API_KEY": COOKIE_API_KEY})
+        engine = Engine(checklist)
+        try:
+            snap = await engine.run_round()
+        finally:
+            await engine.stop()
+    state = snap.states["W-1"]
+    assert state.status is Status.PARTIAL, state.result.summary
+    assert state.result.summary == "cookies csrftoken without HttpOnly"
+    shown = {
+        "item page": board.item_page(state, [], category="Web"),
+        "board": board.board(snap, board.Filters()),
+        "markdown": FORMATS["markdown"](snap),
+        "junit": FORMATS["junit"](snap),
+        "API": str(item_detail(state, [])),
+    }
+    for where, text in shown.items():
+        assert "csrftoken" in text and "HttpOnly" in text, where
+        assert COOKIE_PASSWORD not in text and COOKIE_API_KEY not in text, where
+    assert item_detail(state, [])["evidence"]["cookies"] == {
+        "session": ["HttpOnly", "Secure"],
+        "csrftoken": ["Secure"],
+    }
+    url = item_detail(state, [])["evidence"]["url"]
+    assert url == f"http://probe:<secret>@{host}/login?api_key=<secret>"

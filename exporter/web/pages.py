@@ -110,7 +110,7 @@ def item_detail(state: ItemState, changes: list[Any]) -> dict[str, Any]:
         "notes": item.notes,
         "applicable": item.applicable,
         "missing_variables": list(item.missing),
-        "evidence": redact(dict(state.result.evidence)),
+        "evidence": dict(state.result.evidence),  # masked by value in the engine
         "expires_at": board.iso(state.result.expires_at) or None,
         "error": state.result.error,
         "runs": state.runs,
