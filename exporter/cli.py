@@ -44,6 +44,7 @@ def _common(parser: argparse.ArgumentParser, log_level: str = "info") -> None:
 
 def serve_parser() -> argparse.ArgumentParser:
     from .daemon import DEFAULT_LISTEN
+    from .web import flags as web_flags
 
     parser = argparse.ArgumentParser(
         prog="readiness-exporter",
@@ -64,6 +65,7 @@ def serve_parser() -> argparse.ArgumentParser:
         default="",
         help="TLS and basic auth, exporter-toolkit format (docs/security.md)",
     )
+    web_flags.add(parser)
     parser.add_argument("--version", action="version", version=f"readiness-exporter {__version__}")
     return parser
 
@@ -72,23 +74,26 @@ def serve(args: argparse.Namespace) -> int:
     from aiohttp import web  # noqa: F401 - fail early if the server library is missing
 
     from .daemon import Daemon, split_listen_address
+    from .web import urls as web_urls
     from .web import webconfig
     from .web.app import build_app
 
     try:
-        split_listen_address(args.listen)
+        urls = web_urls.parse(
+            args.external_url, args.route_prefix, split_listen_address(args.listen)[1]
+        )
         web_config = webconfig.load(args.web_config) if args.web_config else None
-        tls = web_config.ssl_context() if web_config else None
+        tls = web_config.server_tls() if web_config else None
     except (ValueError, config.ConfigError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
 
     async def main() -> None:
-        daemon = Daemon(args.config_file)
-        app = build_app(daemon)
+        daemon = Daemon(args.config_file, external_url=urls.external)
+        app = build_app(daemon, urls)
         if web_config is not None:
             web_config.protect(app)
-        await daemon.serve(args.listen, app, tls)
+        await daemon.serve(args.listen, app, tls, args.max_connections)
 
     try:
         asyncio.run(main())
