@@ -207,6 +207,7 @@ class Connection(RequestHandler):
         self.evicted = False  # closed to make room, its descriptor not released yet
         self._idle = False  # between requests, nothing of the next one received yet
         self._finished = False
+        self._client_error = False  # handle_error is answering a malformed request
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -305,14 +306,26 @@ class Connection(RequestHandler):
         exc: BaseException | None = None,
         message: str | None = None,
     ) -> web.StreamResponse:
-        # Answers aiohttp writes itself (a malformed request) bypass the app's hooks.
-        response = super().handle_error(request, status, exc, message)
+        # A malformed request is the client's mistake: a line now and then, no traceback.
+        self._client_error = status < 500
+        if self._client_error and self._pool.error_log.allow():
+            log.info(
+                "malformed request refused",
+                status=status,
+                reason=str(message or exc)[:200],
+                more_since_last_line=self._pool.error_log.take_held_back(),
+            )
+        try:
+            response = super().handle_error(request, status, exc, message)
+        finally:
+            self._client_error = False
+        # Answers aiohttp writes itself bypass the app's hooks: add the headers here.
         response.headers.update(SECURITY_HEADERS)
         return response
 
     def log_exception(self, *args: Any, **kw: Any) -> None:
-        # A flood of malformed requests must not become a flood of tracebacks.
-        if self._pool.error_log.allow():
+        # Our own errors keep their traceback, but a flood of them is not a flood of lines.
+        if not self._client_error and self._pool.error_log.allow():
             super().log_exception(*args, **kw)
 
 
