@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 import dataclasses
+
+import pytest
 
 from exporter import config
 from exporter.snapshot import Change, initial_state, take
