@@ -7,7 +7,7 @@ run:
 test:
 	scripts/test.sh
 
-# Load and soak benchmarks (about 2 minutes); numbers go to docs/reliability.md.
+# Load, soak and flood benchmarks (about 22 minutes); numbers go to docs/reliability.md.
 soak:
 	.venv/bin/python bench/soak.py
 

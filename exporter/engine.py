@@ -8,7 +8,7 @@ hands out an immutable picture, rebuilt only when something changed since the la
 from __future__ import annotations
 
 import asyncio
-import collections
+import contextlib
 import dataclasses
 import logging
 import time
@@ -30,8 +30,10 @@ from probes.registry import KINDS
 from probes.result import Result, Status
 
 from .config import Checklist, Item
+from .on_demand import OnDemand, Run
 from .redact import LOGS, Redactor
-from .snapshot import ItemState, Snapshot, initial_state, take
+from .slots import Slots
+from .snapshot import Change, ItemState, Snapshot, initial_state, take
 
 log = structlog.get_logger("readiness.engine")
 
@@ -43,14 +45,6 @@ FIRST_ROUND_RATE = 250.0
 START_TICK = 0.1  # seconds; first-round starts are rounded down to a multiple of this
 HISTORY = 50  # status changes kept per item for the status board
 WATCH_INTERVAL = 2.0  # seconds between looks at watched files (``attest`` shows within this)
-
-
-@dataclasses.dataclass(frozen=True)
-class Change:
-    at: float
-    before: Status
-    after: Status
-    summary: str
 
 
 def first_round_window(probed: int, shortest_interval: float) -> float:
@@ -70,10 +64,8 @@ class Engine:
         self.kinds = kinds  # the registry the checklist was read with
         now = time.time()
         self.states: dict[str, ItemState] = {i.id: initial_state(i, now) for i in checklist.items}
-        self.history: dict[str, collections.deque[Change]] = collections.defaultdict(
-            lambda: collections.deque(maxlen=HISTORY)
-        )
-        self._semaphore = asyncio.Semaphore(checklist.concurrency)
+        self._slots = Slots(checklist.concurrency)  # scheduled runs; probe-now has its own
+        self._on_demand = OnDemand(lambda item_id, debug: self.run_item(item_id, debug, False))
         self._scheduler: AsyncIOScheduler | None = None
         self._version = 0
         self._snapshot: Snapshot | None = None
@@ -92,14 +84,20 @@ class Engine:
 
     # -- running probes -------------------------------------------------------------------
 
-    async def run_item(self, item_id: str, debug: list[str] | None = None) -> ItemState:
-        """Probe one item now (waiting for a concurrency slot) and record its result."""
+    async def run_item(
+        self, item_id: str, debug: list[str] | None = None, scheduled: bool = True
+    ) -> ItemState:
+        """Probe one item now and record its result.
+
+        A scheduled run waits for one of the ``engine.concurrency`` slots; an unscheduled one
+        (``probe_now``) is bounded by ``OnDemand`` instead, so clicks never delay the schedule.
+        """
         item = self.states[item_id].item
         if not item.probed:
             return self.states[item_id]
         # Every credential of the checklist, not only this item's: its output may show another's.
         redactor = self.checklist.redactor
-        async with self._semaphore:
+        async with self._slots if scheduled else contextlib.nullcontext():
             if self.on_lag is not None:
                 self._report_lag(item_id)
             started = time.monotonic()
@@ -111,6 +109,13 @@ class Engine:
             redactor.lines(debug)
             debug.append(f"{duration:7.3f}s result {result.status.label}: {result.summary}")
         return self._record(item, result, duration)
+
+    async def probe_now(self, item_id: str) -> Run:
+        """Run an item because a person asked: single-flight, rate-limited (``on_demand.py``).
+
+        Raises ``RateLimited`` when refused for now.
+        """
+        return await self._on_demand.run(item_id)
 
     async def _probe(self, item: Item, ctx: ProbeContext, redactor: Redactor) -> Result:
         try:
@@ -136,11 +141,14 @@ class Engine:
             duration=duration,
             runs=old.runs + 1,
             errors=old.errors + int(result.error),
+            history=old.history,
         )
+        if changed:
+            change = Change(now, old.status, result.status, result.summary)
+            new = dataclasses.replace(new, history=(*old.history[1 - HISTORY :], change))
         self.states[item.id] = new
         self._version += 1
         if changed:
-            self.history[item.id].append(Change(now, old.status, result.status, result.summary))
             log.info(
                 "status changed",
                 item=item.id,
@@ -286,6 +294,8 @@ class Engine:
                 states[item.id] = dataclasses.replace(old, item=item)
             else:
                 states[item.id] = initial_state(item, now)
+                if old is not None:  # a changed item keeps its status changes
+                    states[item.id] = dataclasses.replace(states[item.id], history=old.history)
                 fresh.append(item)
         fresh_ids = {i.id for i in fresh}
         if self._scheduler is not None:
@@ -297,10 +307,7 @@ class Engine:
                         self._scheduler.remove_job(job_id)
                     except JobLookupError:
                         pass
-        for item_id in set(old_states) - set(states):
-            self.history.pop(item_id, None)
-        if checklist.concurrency != self.checklist.concurrency:
-            self._semaphore = asyncio.Semaphore(checklist.concurrency)
+        self._slots.resize(checklist.concurrency)  # runs in flight keep counting against it
         self.checklist = checklist
         LOGS.redactor = checklist.redactor
         self.states = states

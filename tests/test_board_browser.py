@@ -151,5 +151,11 @@ def test_board_in_chromium(shipped):
         )
         assert background() != light
         driver.save_screenshot(str(ARTIFACTS / "board-phone-dark.png"))
+
+        # The Content-Security-Policy lets the board be itself: no script or style refused.
+        refused = [
+            e["message"] for e in driver.get_log("browser") if "Content Security" in e["message"]
+        ]
+        assert not refused, refused
     finally:
         driver.quit()

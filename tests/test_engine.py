@@ -211,7 +211,7 @@ async def test_status_changes_are_logged_once_each(write_config, tmp_path, caplo
     changes = [(e["item"], e["from"], e["to"]) for e in events if e["event"] == "status changed"]
     # PENDING -> FAIL, FAIL -> PASS; repeated results log nothing.
     assert changes == [("F-1", "PENDING", "FAIL"), ("F-1", "FAIL", "PASS")]
-    assert [(c.before, c.after) for c in engine.history["F-1"]] == [
+    assert [(c.before, c.after) for c in engine.snapshot().states["F-1"].history] == [
         (Status.PENDING, Status.FAIL),
         (Status.FAIL, Status.PASS),
     ]
