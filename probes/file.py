@@ -5,7 +5,7 @@ With ``glob``, ``min_count`` matches are needed (fewer but some is PARTIAL), fre
 on the newest match, and content checks apply to every match (at most MAX_FILES). Content
 problems add up as in the http kind: any FAIL is FAIL, otherwise any PARTIAL is PARTIAL. A
 ``must_not_match`` hit is reported by file and line only, never with the line's text (it may be
-the very secret that should not be there).
+the very secret that should not be there); so is a ``placeholders`` hit, with the setting's name.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from . import safeyaml
 from .compare import Assertion, check_assertions, parse_assertions
 from .context import ProbeContext
 from .fields import Fields, Unresolved, format_duration
+from .placeholders import placeholder_settings
 from .result import Result, Status, failed, passed
 
 READ_CAP = 4 * 1024 * 1024  # bytes read for a content check
@@ -45,6 +46,7 @@ class Spec:
     content_regex: Pattern[str] | None = None
     must_match: tuple[Pattern[str], ...] = ()
     must_not_match: tuple[Pattern[str], ...] = ()
+    placeholders: bool = False  # secret-named settings must not hold a placeholder value
     headings: tuple[str, ...] = ()  # Markdown headings that must exist (any level)
     document: str | None = None  # yaml | json: parse and check ``assert``
     asserts: tuple[Assertion, ...] = ()
@@ -55,6 +57,7 @@ class Spec:
             self.content_regex
             or self.must_match
             or self.must_not_match
+            or self.placeholders
             or self.headings
             or self.document
         )
@@ -92,6 +95,7 @@ def parse_spec(f: Fields) -> Spec:
         content_regex=f.regex("content_regex", None),
         must_match=_regex_list(f, "must_match"),
         must_not_match=_regex_list(f, "must_not_match"),
+        placeholders=f.bool("placeholders", False),
         headings=f.str_list("headings", ()),
         document=document,
         asserts=parse_assertions(raw_asserts, f.name("assert")) if raw_asserts is not None else (),
@@ -137,6 +141,13 @@ def content_problems(spec: Spec, path: Path, size: int) -> list[Problem]:
                     f"line {_line_of(text, hit.start())} matches "
                     f"/{pattern.pattern}/, expected no match",
                 )
+            )
+    if spec.placeholders:
+        found = placeholder_settings(text)
+        if found:
+            where = ", ".join(f"line {line} ({name})" for line, name in found)
+            problems.append(
+                (Status.FAIL, f"{where}: placeholder value, expected a production secret")
             )
     if spec.headings:
         have = {h.lower() for h in HEADING.findall(text)}
