@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from probes.attestation import STATUSES
+from probes.composite import leaves
 from probes.fields import parse_duration
 
 from .config import Checklist
@@ -31,13 +32,20 @@ def evidence_file(checklist: Checklist, item_id: str) -> Path:
     item = checklist.item(item_id)
     if item is None:
         raise AttestError(f"unknown item {item_id}: not in {checklist.path.name}")
-    if item.kind != "attestation":
+    # The attestation may sit beside a precondition probe: all: [{file: ...}, {attestation: ...}]
+    files = [spec.file for kind, spec in leaves(item.kind, item.spec) if kind == "attestation"]
+    if not files:
         kind = item.kind or "no probe"
         raise AttestError(
             f"{item_id} has no attestation probe in {checklist.path.name} "
             f"(its probe is {kind}): nothing to attest"
         )
-    return Path(item.spec.file)
+    if len(files) > 1:
+        raise AttestError(
+            f"{item_id} has {len(files)} attestation probes in {checklist.path.name}: "
+            "cannot tell which one to write"
+        )
+    return Path(files[0])
 
 
 def document(

@@ -23,6 +23,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from probes.composite import leaves
 from probes.context import ProbeContext, Resources
 from probes.fields import format_duration
 from probes.registry import KINDS
@@ -229,11 +230,13 @@ class Engine:
                 self._tasks.discard(task)
 
     def _attestation_files(self) -> dict[str, Path]:
-        """The evidence file of each probed attestation item."""
+        """The evidence file of each probed item with an attestation (alone or in all/any)."""
         return {
-            item_id: state.item.spec.file
+            item_id: spec.file
             for item_id, state in self.states.items()
-            if state.item.kind == "attestation" and state.item.probed
+            if state.item.probed
+            for kind, spec in leaves(state.item.kind, state.item.spec)
+            if kind == "attestation"
         }
 
     async def _watch_attestations(self) -> None:

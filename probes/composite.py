@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,19 @@ class Child:
 @dataclass(frozen=True)
 class Spec:
     probes: tuple[Child, ...]
+
+
+def leaves(kind: str, spec: Any) -> Iterator[tuple[str, Any]]:
+    """The kind and spec of every probe that is not a composite, in ``all``/``any`` trees too.
+
+    How the engine and ``attest`` find the evidence file of an item whose attestation sits
+    beside a precondition probe (``all: [{file: ...}, {attestation: ...}]``).
+    """
+    if isinstance(spec, Spec):
+        for child in spec.probes:
+            yield from leaves(child.kind, child.spec)
+    else:
+        yield kind, spec
 
 
 def parse_spec(raw: Any, prefix: str, base_dir: Path) -> Spec:
