@@ -40,14 +40,35 @@ SAMPLE_ENV = {
 }
 
 
+def signed(item) -> bool:
+    """Whether a person's attestation is part of the item's verdict (alone or beside a probe)."""
+
+    def walk(probe) -> bool:
+        return any(
+            kind == "attestation" or (kind in ("all", "any") and any(map(walk, body)))
+            for kind, body in probe.items()
+        )
+
+    return walk(item.raw_probe)
+
+
+def counts(items) -> tuple[int, int, int]:
+    """Items checked by a probe alone, by a probe and a signature, by a signature alone."""
+    alone = sum(i.kind == "attestation" for i in items)
+    paired = sum(signed(i) for i in items) - alone
+    return len(items) - alone - paired, paired, alone
+
+
 def test_shipped_config_is_the_whole_checklist_and_mostly_automated():
     checklist = load(CONFIG, env={})
     items = checklist.items
     assert len(items) == 145
     assert len(checklist.categories) == 12
     assert Counter(i.priority for i in items)["critical"] == 81
-    automated = [i for i in items if i.kind != "attestation"]
-    assert len(automated) >= 100, f"only {len(automated)} items use an automated probe"
+    # Issue 11 counted 115 automated items; its audit moved P-011 to an attestation (capacity at
+    # a load not yet seen) and paired S-001, O-003, DOC-009 and DOC-010 with one (rotation, a
+    # backup before migrating, "complete" documents: no probe can know). docs/checks.md.
+    assert counts(items) == (110, 4, 31)
 
 
 def test_every_item_is_probed_once_its_variables_are_set():
@@ -60,6 +81,9 @@ def test_every_item_is_probed_once_its_variables_are_set():
 
 
 def test_docs_state_the_real_count():
-    automated = sum(i.kind != "attestation" for i in load(CONFIG, env={}).items)
-    docs = (ROOT / "docs" / "probes.md").read_text()
-    assert f"checks {automated} of its 145 items with a probe" in docs
+    alone, paired, signature = counts(load(CONFIG, env={}).items)
+    for doc in ("README.md", "docs/probes.md"):
+        text = " ".join((ROOT / doc).read_text().replace("*", "").split())
+        assert f"checks {alone} of its 145 items with a probe alone" in text, doc
+        assert f"{paired} pair a probe" in text or f"{paired} more pair a probe" in text, doc
+        assert f"{signature} are attestations" in text, doc
