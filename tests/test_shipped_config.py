@@ -10,7 +10,8 @@ from exporter.config import load
 
 CONFIG = ROOT / "config.yaml"
 
-# One plausible value for every variable the shipped config uses (docs/probes.md, "Variables").
+# One plausible value for every variable the shipped config needs (docs/probes.md, "Variables":
+# the ones marked required; the others have defaults).
 SAMPLE_ENV = {
     "APP_URL": "https://agent.example.com",
     "APP_DOMAIN": "agent.example.com",
@@ -37,6 +38,21 @@ SAMPLE_ENV = {
     "PAGERDUTY_TOKEN": "sample",
     "PAGERDUTY_SCHEDULE_ID": "PABC123",
     "DATA_PATH": "/var/lib/postgresql",
+    "APP_FRONTEND_ORIGIN": "https://app.example.com",
+    "DNS_RESOLVER": "1.1.1.1",
+    "BASTION_TARGET": "bastion.example.com:22",
+    "LB_BACKENDS_UP_QUERY": 'sum(traefik_service_server_up{service=~"agente.*"})',
+    "MAIN_DASHBOARD_UID": "agente-main",
+    "PERFORMANCE_DASHBOARD_UID": "agente-perf",
+    "INCIDENT_DASHBOARD_UID": "agente-incident",
+    "GRAFANA_DATASOURCE_UID": "prometheus",
+    "WHATSAPP_APP_TOKEN": "sample",
+    "WHATSAPP_APP_ID": "1234567890",
+    "WHATSAPP_VERIFY_TOKEN": "sample",
+    "WHATSAPP_WEBHOOK_PATH": "/webhooks/whatsapp",
+    "PAGERDUTY_TEAM_ID": "PTEAM12",
+    "GITHUB_REPOSITORY": "example/agente-hotelero",
+    "GITHUB_TOKEN": "sample",
 }
 
 
