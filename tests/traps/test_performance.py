@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from support.procs import ROOT
 
-from traps.shipped import coming, passes, run_shipped
+from probes.result import Status
+from traps.shipped import coming, passes, run_shipped, sign
 
 LOCUST = ROOT / "tests" / "fixtures" / "locust"  # CSVs from real Locust runs (make_fixtures.py)
 
@@ -129,3 +130,12 @@ async def test_p014_ninety_nine_point_ninety_five_is_not_the_target(tree):
 async def test_p015_no_loaded_latency_rule_is_no_alert(tmp_path, scraping, bad_rules):
     assert not passes(await run_shipped("P-015", {"PROMETHEUS_URL": bad_rules.url}, tmp_path))
     assert passes(await run_shipped("P-015", {"PROMETHEUS_URL": scraping.url}, tmp_path))
+
+
+async def test_p011_a_warm_cache_on_a_small_database_is_no_capacity_evidence(tmp_path, database):
+    # The old probe: a buffer cache hit ratio >= 0.99, which any small database reaches.
+    # P-011 is a person's reading of a database load test now: unsigned it waits, PENDING.
+    result = await run_shipped("P-011", {"DATABASE_URL": database.dsn()}, tmp_path)
+    assert result.status is Status.PENDING
+    sign(tmp_path, "P-011")
+    assert passes(await run_shipped("P-011", {}, tmp_path))
