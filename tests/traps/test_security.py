@@ -91,15 +91,28 @@ async def test_s002_an_upper_case_key_is_found_and_never_shown(tmp_path):
     assert STRIPE not in repr(result) and "STRIPE_API_KEY =" not in repr(result)
 
 
-async def test_s002_a_fake_token_in_test_fixtures_is_excluded(tmp_path):
-    good = git_repo(
-        tmp_path / "good",
-        {
-            "app/main.py": "import os\nAPI_KEY = os.environ['API_KEY']\n",
-            "tests/fixtures/fake_tokens.py": f'FAKE = "{STRIPE}"\n',
-        },
-    )
-    assert passes(await run_shipped("S-002", {"APP_REPO": str(good)}, good))
+# What full-stack-fastapi-template's backend holds (the trial of issue 11): an e-mail template
+# that shows a password placeholder, tests with fake credentials, Alembic revision ids.
+TEMPLATE_REPO = {
+    "app/main.py": "import os\nAPI_KEY = os.environ['API_KEY']\n",
+    "app/email-templates/build/new_account.html": (
+        '<div style="font-size:16px;">Password: {{ password }}</div></td></tr><tr>'
+        '<td align="center" style="font-size:0px;padding:10px 25px;">\n'
+    ),
+    "tests/api/routes/test_login.py": (
+        'login = {"username": "a@example.com", "password": "incorrect"}\n'
+    ),
+    "tests/fixtures/fake_tokens.py": f'FAKE = "{STRIPE}"\n',
+    "app/alembic/versions/e2412789c190_initialize_models.py": (
+        'revision = "e2412789c190"\ndown_revision = "4f9c2e8b1a7d"\n'
+    ),
+}
+
+
+async def test_s002_fake_credentials_templates_and_revision_ids_are_not_hard_coded_keys(tmp_path):
+    good = git_repo(tmp_path / "good", TEMPLATE_REPO)
+    result = await run_shipped("S-002", {"APP_REPO": str(good)}, good)
+    assert passes(result), result.summary
 
 
 # S-003 ----------------------------------------------------------------------------------------
