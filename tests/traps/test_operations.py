@@ -43,6 +43,14 @@ async def test_o004_a_red_or_missing_run_is_not_a_passing_pipeline(tmp_path):
         assert passes(result), result.summary
 
 
+async def test_o005_bullets_and_command_blocks_are_steps_too(tree):
+    # full-stack-fastapi-template's deployment.md: bulleted preparation, commands in blocks
+    text = "# Deployment\n\n## Preparation\n\n" + "* Have a remote server ready.\n" * 20
+    text += "\n```bash\ndocker compose -f compose.yml up -d\n```\n" * 10
+    good = tree("good", {"docs/deployment-runbook.md": text})
+    assert passes(await run_shipped("O-005", {"APP_REPO": str(good)}, good))
+
+
 async def test_o005_a_todo_stub_is_not_a_runbook(tree):
     bad = tree("bad", {"docs/deployment-runbook.md": "# Deployment\n\nTODO\n"})
     good = tree("good", {"deployment.md": STEPS})  # at the monorepo's root
