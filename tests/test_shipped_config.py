@@ -103,3 +103,16 @@ def test_docs_state_the_real_count():
         assert f"checks {alone} of its 145 items with a probe alone" in text, doc
         assert f"{paired} pair a probe" in text or f"{paired} more pair a probe" in text, doc
         assert f"{signature} are attestations" in text, doc
+
+
+def test_items_that_ask_the_same_question_share_one_probe():
+    # P020 asks these twice, in two categories (docs/checks.md): one probe, written twice,
+    # so a fix to one cannot leave the other behind.
+    raw = {i.id: i.raw_probe for i in load(CONFIG, env={}).items}
+    for first, second in (
+        ("O-005", "DOC-003"),
+        ("O-007", "T-003"),
+        ("O-008", "DOC-004"),
+        ("S-021", "F-004"),
+    ):
+        assert raw[first] == raw[second], (first, second)
