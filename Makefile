@@ -17,6 +17,12 @@ soak:
 mixin:
 	.venv/bin/python scripts/mixin.py
 
+# The variable tables of docs/probes.md and docs/checks.md, written from config.yaml (its comment
+# block says what each variable means); `scripts/config_docs.py --check` says what is stale.
+.PHONY: config-docs
+config-docs:
+	.venv/bin/python scripts/config_docs.py
+
 # Deployment (docs/deploy.md): copies kustomize needs inside deploy/kubernetes/, pinned image deps.
 .PHONY: prometheusrule kubernetes-manifests requirements
 prometheusrule kubernetes-manifests:

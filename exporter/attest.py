@@ -38,8 +38,8 @@ def evidence_file(checklist: Checklist, item_id: str, kinds: Registry = KINDS) -
     item = checklist.item(item_id)
     if item is None:
         raise AttestError(f"unknown item {item_id}: not in {checklist.path.name}")
-    signed_file = kinds[item.kind].signed_file if item.kind in kinds else None
-    if signed_file is None:
+    signed_files = kinds[item.kind].signed_files if item.kind in kinds else None
+    if signed_files is None:
         kind = item.kind or "no probe"
         raise AttestError(
             f"{item_id} has no attestation probe in {checklist.path.name} "
@@ -49,7 +49,19 @@ def evidence_file(checklist: Checklist, item_id: str, kinds: Registry = KINDS) -
         raise AttestError(
             f"{item_id}: its evidence file's path needs {', '.join(item.missing)}, which is not set"
         )
-    return Path(signed_file(item.spec))
+    # The attestation may sit beside a precondition probe: all: [{file: ...}, {attestation: ...}]
+    files = signed_files(item.spec)
+    if not files:
+        raise AttestError(
+            f"{item_id} has no attestation probe in {checklist.path.name} "
+            f"(its probe is {item.kind}): nothing to attest"
+        )
+    if len(files) > 1:
+        raise AttestError(
+            f"{item_id} has {len(files)} attestation probes in {checklist.path.name}: "
+            "cannot tell which one to write"
+        )
+    return Path(files[0])
 
 
 def document(

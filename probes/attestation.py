@@ -57,9 +57,9 @@ def watched_files(spec: Spec) -> tuple[Path, ...]:
     return (spec.file,)
 
 
-def signed_file(spec: Spec) -> Path:
+def signed_files(spec: Spec) -> tuple[Path, ...]:
     """The evidence file ``attest`` writes for the item."""
-    return spec.file
+    return (spec.file,)
 
 
 class EvidenceError(ValueError):

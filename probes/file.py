@@ -5,9 +5,9 @@ With ``glob``, ``min_count`` matches are needed (fewer but some is PARTIAL), fre
 on the newest match, and content checks apply to every match (at most MAX_FILES). Content
 problems add up as in the http kind: any FAIL is FAIL, otherwise any PARTIAL is PARTIAL. A
 ``must_not_match`` hit is reported by file and line only, never with the line's text (it may be
-the very secret that should not be there). A ``must_not_match`` check that could not read
-everything (a file over 4 MiB, a glob with more than 1,000 matches) cannot say "nothing found":
-it is a probe error, never a PASS.
+the very secret that should not be there); so is a ``placeholders`` hit, with the setting's name.
+A ``must_not_match`` check that could not read everything (a file over 4 MiB, a glob with more
+than 1,000 matches) cannot say "nothing found": it is a probe error, never a PASS.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from .compare import Assertion, check_assertions, parse_assertions
 from .context import ProbeContext
 from .fields import Fields, format_duration
 from .patterns import Pattern
+from .placeholders import placeholder_settings
 from .result import Result, Status, failed, passed
 from .walk import WalkStopped, bounded_glob
 
@@ -53,6 +54,7 @@ class Spec:
     content_regex: Pattern | None = None
     must_match: tuple[Pattern, ...] = ()
     must_not_match: tuple[Pattern, ...] = ()
+    placeholders: bool = False  # secret-named settings must not hold a placeholder value
     headings: tuple[str, ...] = ()  # Markdown headings that must exist (any level)
     document: DocumentCheck | None = None  # written ``document: yaml`` with ``assert: [...]``
 
@@ -62,6 +64,7 @@ class Spec:
             self.content_regex
             or self.must_match
             or self.must_not_match
+            or self.placeholders
             or self.headings
             or self.document
         )
@@ -83,6 +86,7 @@ def parse_spec(f: Fields) -> Spec:
         content_regex=f.optional_regex("content_regex"),
         must_match=f.regexes("must_match"),
         must_not_match=f.regexes("must_not_match"),
+        placeholders=f.flag("placeholders"),
         headings=f.texts("headings"),
         document=_document_check(f),
     )
@@ -144,6 +148,13 @@ def content_problems(spec: Spec, path: Path, size: int) -> list[Problem]:
                     f"line {_line_of(text, hit.start())} matches "
                     f"/{pattern.pattern}/, expected no match",
                 )
+            )
+    if spec.placeholders:
+        found = placeholder_settings(text)
+        if found:
+            where = ", ".join(f"line {line} ({name})" for line, name in found)
+            problems.append(
+                (Status.FAIL, f"{where}: placeholder value, expected a production secret")
             )
     if spec.headings:
         have = {h.lower() for h in HEADING.findall(text)}

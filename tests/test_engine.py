@@ -364,7 +364,7 @@ async def test_attest_writes_the_file_the_kind_signs(write_config, tmp_path):
 
     signed = tmp_path / "signed.yaml"
     kinds = KINDS.with_kinds(
-        signed=Kind(unparsed, watching(signed).probe, signed_file=lambda s: signed)
+        signed=Kind(unparsed, watching(signed).probe, signed_files=lambda s: (signed,))
     )
     checklist = load(
         write_config,
