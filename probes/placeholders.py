@@ -49,6 +49,10 @@ _ALTERNATIVES = (
     r"akiaiosfodnn7example|wjalrxutnfemi/k7mdeng/bpxrficyexamplekey",
 )
 PLACEHOLDER = re.compile("(?i)^(" + "|".join(_ALTERNATIVES) + ")$")
+# Longer values are not placeholders. The list's patterns backtrack, so a value of megabytes
+# (a file probe reads up to 4 MiB) would hold a worker thread for hours; 1,024 characters cost
+# about a millisecond, and no placeholder, default or test key is that long.
+MAX_PLACEHOLDER = 1024
 
 # A setting's name that says its value is a credential: the secret word ends the name
 # (SECRET_KEY, SMTP_PASSWORD, STRIPE_API_KEY, db.password), so TOKEN_EXPIRE_MINUTES and
@@ -58,18 +62,22 @@ SECRET_NAME = re.compile(
     r"api_?key|access_?key|private_?key|key|credentials?)$"
 )
 
-# KEY=value (dotenv, with an optional ``export``) or key: value (YAML), one per line.
+# KEY=value (dotenv, with an optional ``export``) or key: value (YAML), one per line. The value
+# is taken whole and stripped by setting_value: a lazy ``(.*?)[ \t]*$`` is quadratic in a long
+# run of spaces.
 _ASSIGNMENT = re.compile(
-    r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_.-]*)[ \t]*[=:][ \t]*(.*?)[ \t]*$",
-    re.MULTILINE,
+    r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_.-]*)[ \t]*[=:](.*)$", re.MULTILINE
 )
+# Where a trailing comment starts: "#" after white space (a look-behind, so a long run of white
+# space is read once).
+_COMMENT = re.compile(r"(?<=\s)#")
 _URL_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:([^@/\s]*)@")
 
 
 def is_placeholder(value: str) -> bool:
     """Whether a (non-empty) value is a placeholder, a default or a dev/test secret."""
     value = value.strip()
-    return bool(value) and PLACEHOLDER.match(value) is not None
+    return 0 < len(value) <= MAX_PLACEHOLDER and PLACEHOLDER.match(value) is not None
 
 
 def setting_value(raw: str) -> str:
@@ -78,7 +86,8 @@ def setting_value(raw: str) -> str:
     if raw[:1] in ("'", '"'):
         end = raw.find(raw[0], 1)
         return raw[1:end] if end > 0 else raw[1:]
-    return re.split(r"\s+#", raw, maxsplit=1)[0].strip()
+    comment = _COMMENT.search(raw)
+    return (raw[: comment.start()] if comment else raw).strip()
 
 
 def url_password(value: str) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import time
 import uuid
 
 import pytest
@@ -120,6 +121,22 @@ def test_values_are_read_as_dotenv_and_yaml_read_them():
     assert url_password("postgresql://app:change%74his@db:5432/app") == "changethis"
     assert url_password("redis://localhost:6379/0") is None
     assert url_password("https://example.com/a:b@c") is None
+
+
+def test_a_file_of_megabytes_is_judged_in_linear_time():
+    """Values and white space runs of megabytes (a file probe reads up to 4 MiB) cost one pass:
+    a lazy value capture, a comment split on white space and the list's backtracking patterns
+    each took hours on such lines."""
+    n = 4 * 2**20 // 3
+    text = (
+        "SMTP_PASSWORD=a" + " " * n + "b\n"
+        "API_KEY= " + " " * n + "changeme # the template's\n"
+        "SECRET_KEY=" + "dev-secret-" * (n // 11) + "!\n"
+    )
+    started = time.monotonic()
+    assert placeholder_settings(text) == [(2, "API_KEY")]
+    assert time.monotonic() - started < 5
+    assert not is_placeholder("your-" + "x" * 2000)  # longer than any placeholder
 
 
 ENV_FILE = """\
