@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import http.client
 import json
 import re
 import shutil
@@ -13,7 +15,16 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from support.procs import ROOT, Process, free_port, http_get, http_ok, start_exporter, wait_until
+from support.procs import (
+    ROOT,
+    Process,
+    free_port,
+    http_get,
+    http_ok,
+    live_group_members,
+    start_exporter,
+    wait_until,
+)
 
 CONFIG = """\
 checklist: {name: Board launch}
@@ -311,13 +322,25 @@ http {{
     def up() -> bool:
         try:
             return http_get(base + "/")[0] == 404  # nothing outside the location
-        except OSError:
+        except (OSError, http.client.HTTPException):
             return proc.proc.poll() is not None
 
-    wait_until(up, 20, "nginx")
-    if proc.proc.poll() is not None:
-        raise RuntimeError(f"nginx exited: {(workdir / 'e').read_text()}")
+    try:
+        wait_until(up, 20, "nginx")
+        if proc.proc.poll() is not None:
+            raise RuntimeError(f"nginx exited: {(workdir / 'e').read_text()}")
+    except BaseException:
+        # Not up (or interrupted): the caller never gets it to stop, so stop it here.
+        proc.stop()
+        raise
     return proc, base
+
+
+def stop_nginx(proc: Process) -> None:
+    """Stop a ``start_nginx`` nginx; fails the test if its master or a worker still runs."""
+    proc.stop()
+    left = live_group_members(proc.proc.pid)
+    assert not left, f"nginx still runs after stop: {left}"
 
 
 LINK = re.compile(r'(href|src|action)="([^"]+)"')
@@ -332,63 +355,67 @@ def test_board_links_assets_api_and_metrics_work_behind_a_path_proxy(tmp_path, s
     config.write_text(PROXIED)
     exporter_port = free_port()
     target = f"http://127.0.0.1:{exporter_port}{'/' if strips else ''}"
-    nginx, proxy = start_nginx(
-        tmp_path / "nginx", f"location /readiness/ {{ proxy_pass {target}; }}"
-    )
-    extra = ["--web.external-url", f"{proxy}/readiness/"]
-    if strips:
-        extra += ["--web.route-prefix", "/"]
-    proc = Process(
-        [
-            sys.executable,
-            "-m",
-            "exporter",
-            "--config.file",
-            str(config),
-            "--web.listen-address",
-            f"127.0.0.1:{exporter_port}",
-            *extra,
-        ],
-        tmp_path / "exporter.log",
-        cwd=ROOT,
-    )
-    direct = f"http://127.0.0.1:{exporter_port}"
-    try:
-        wait_until(lambda: http_ok(f"{proxy}/readiness/-/healthy"), 20, "healthy through nginx")
-        seen: set[tuple[str, str]] = set()
-        pages = [f"{proxy}/readiness/"]
-        while pages:
-            url = pages.pop()
-            html = page(url)
-            for kind, link in LINK.findall(html):
-                assert link.startswith("/readiness/"), (url, link)  # nothing escapes the prefix
-                method = "POST" if kind == "action" and "/probe" in link else "GET"
-                if (method, link) in seen:
-                    continue
-                seen.add((method, link))
-                request = urllib.request.Request(
-                    proxy + link.replace("&amp;", "&"),
-                    method=method,
-                    data=b"" if method == "POST" else None,
-                    headers={"Origin": proxy} if method == "POST" else {},
-                )
-                with urllib.request.urlopen(request, timeout=30) as resp:
-                    assert resp.status == 200, (method, link)
-                    if method == "GET" and "/items/" in link:
-                        pages.append(proxy + link)
-        assert ("GET", "/readiness/static/board.css") in seen
-        assert ("GET", "/readiness/metrics") in seen and ("GET", "/readiness/items/P-2") in seen
-        assert ("POST", "/readiness/items/P-1/probe") in seen
-        assert b"readiness_item_status" in http_get(f"{proxy}/readiness/metrics")[1]
-        assert json.loads(http_get(f"{proxy}/readiness/api/v1/items/P-1")[1])["id"] == "P-1"
-        # Outside the prefix, the exporter sends browsers into it.
-        location = redirect_location(direct + "/")
-        assert location == ("/readiness/" if not strips else None)
-        if not strips:
-            assert redirect_location(direct + "/readiness") == "/readiness/"
-    finally:
-        proc.stop()
-        nginx.stop()
+    with contextlib.ExitStack() as started:
+        # Each process is stopped whatever happens after it started, the other's start included.
+        nginx, proxy = start_nginx(
+            tmp_path / "nginx", f"location /readiness/ {{ proxy_pass {target}; }}"
+        )
+        started.callback(stop_nginx, nginx)
+        extra = ["--web.external-url", f"{proxy}/readiness/"]
+        if strips:
+            extra += ["--web.route-prefix", "/"]
+        proc = Process(
+            [
+                sys.executable,
+                "-m",
+                "exporter",
+                "--config.file",
+                str(config),
+                "--web.listen-address",
+                f"127.0.0.1:{exporter_port}",
+                *extra,
+            ],
+            tmp_path / "exporter.log",
+            cwd=ROOT,
+        )
+        started.callback(proc.stop)
+        check_through_proxy(proxy, f"http://127.0.0.1:{exporter_port}", strips)
+
+
+def check_through_proxy(proxy: str, direct: str, strips: bool) -> None:
+    """Every link, asset and form of the board, the API and /metrics, through ``proxy``."""
+    wait_until(lambda: http_ok(f"{proxy}/readiness/-/healthy"), 20, "healthy through nginx")
+    seen: set[tuple[str, str]] = set()
+    pages = [f"{proxy}/readiness/"]
+    while pages:
+        url = pages.pop()
+        html = page(url)
+        for kind, link in LINK.findall(html):
+            assert link.startswith("/readiness/"), (url, link)  # nothing escapes the prefix
+            method = "POST" if kind == "action" and "/probe" in link else "GET"
+            if (method, link) in seen:
+                continue
+            seen.add((method, link))
+            request = urllib.request.Request(
+                proxy + link.replace("&amp;", "&"),
+                method=method,
+                data=b"" if method == "POST" else None,
+                headers={"Origin": proxy} if method == "POST" else {},
+            )
+            with urllib.request.urlopen(request, timeout=30) as resp:
+                assert resp.status == 200, (method, link)
+                if method == "GET" and "/items/" in link:
+                    pages.append(proxy + link)
+    assert ("GET", "/readiness/static/board.css") in seen
+    assert ("GET", "/readiness/metrics") in seen and ("GET", "/readiness/items/P-2") in seen
+    assert ("POST", "/readiness/items/P-1/probe") in seen
+    assert b"readiness_item_status" in http_get(f"{proxy}/readiness/metrics")[1]
+    assert json.loads(http_get(f"{proxy}/readiness/api/v1/items/P-1")[1])["id"] == "P-1"
+    # Outside the prefix, the exporter sends browsers into it.
+    location = redirect_location(direct + "/")
+    assert location == ("/readiness/" if not strips else None)
+    if not strips:
+        assert redirect_location(direct + "/readiness") == "/readiness/"
 
 
 def redirect_location(url: str) -> str | None:
