@@ -103,23 +103,28 @@ def rows(html: str) -> list[str]:
 
 
 def ids(html: str) -> list[str]:
-    return [part.split('"', 1)[0] for part in html.split('data-id="')[1:]]
+    """The item table's rows, in order."""
+    table = html[html.index('id="items"') :]
+    return [part.split('"', 1)[0] for part in table.split('data-id="')[1:]]
 
 
 def test_board_shows_decision_scores_categories_and_every_item(exporter):
     base, _ = exporter
     html = page(f"{base}/")
     assert '<span class="decision" id="decision">NO-GO</span>' in html
-    assert "1 critical item not PASS: S-3" in html
+    assert '<p class="reason" id="reason">1 critical item waits for a signature.</p>' in html
+    assert "readiness-exporter attest ITEM --status pass" in html  # what to run, on the board
+    assert '<li data-id="S-3"><a href="/items/S-3" title="Pen test">S-3</a> Pen test' in html
     assert "Total score <strong>16.7%</strong>" in html  # 1 of 6 applicable
-    assert ids(html) == ["S-1", "S-2", "S-3", "S-4", "O-1", "O-2", "O-3"]
+    # By priority, and within it FAIL, PARTIAL, PENDING, PASS.
+    assert ids(html) == ["S-3", "S-1", "S-4", "S-2", "O-2", "O-1", "O-3"]
     assert [r.split()[0] for r in rows(html)] == [
+        "pending",
         "pass",
+        "fail",
         "partial",
         "pending",
         "fail",
-        "fail",
-        "pending",
         "na",
     ]
     assert html.count('<a class="card') == 2
@@ -130,10 +135,15 @@ def test_board_shows_decision_scores_categories_and_every_item(exporter):
 @pytest.mark.parametrize(
     "query, expected",
     [
-        ("?failing=1", ["S-2", "S-4", "O-1"]),
-        ("?critical=1", ["S-1", "S-3"]),
-        ("?category=ops", ["O-1", "O-2", "O-3"]),
+        ("?failing=1", ["S-4", "S-2", "O-1"]),
+        ("?critical=1", ["S-3", "S-1"]),
+        ("?category=ops", ["O-2", "O-1", "O-3"]),
         ("?critical=1&failing=1&category=sec", []),
+        # The order is a query parameter too, applied by the server with the filters.
+        ("?sort=category", ["S-1", "S-2", "S-3", "S-4", "O-1", "O-2", "O-3"]),
+        ("?sort=status", ["S-4", "O-1", "S-2", "S-3", "O-2", "S-1", "O-3"]),
+        ("?failing=1&sort=-id", ["S-4", "S-2", "O-1"]),
+        ("?sort=nonsense", ["S-3", "S-1", "S-4", "S-2", "O-2", "O-1", "O-3"]),
     ],
 )
 def test_filters_pick_the_rows(exporter, query, expected):
