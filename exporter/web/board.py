@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -143,7 +143,7 @@ class Sort:
         def status(s: ItemState) -> int:
             return STATUS_RANK[s.status]
 
-        primary: Any = {
+        primary: Callable[[ItemState], Any] = {
             "priority": priority,
             "status": status,
             "id": lambda s: _natural(s.item.id),
