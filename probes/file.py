@@ -107,6 +107,8 @@ def parse_spec(f: Fields) -> Spec:
     for key in ("exclude", "judge", "recent"):
         if f.has("path") and f.has(key):
             f.problem(key, "applies to glob only")
+    if f.has("freshness") and not (f.has("max_age") or f.has("recent")):
+        f.problem("freshness", "needs max_age or recent: the checks that judge a time")
     if f.has("heading_content") and not f.has("headings"):
         f.problem("heading_content", "needs headings: the sections whose content is judged")
     glob = f.optional_path("glob")

@@ -510,6 +510,10 @@ async def test_fifo_is_refused_instead_of_blocking(tmp_path):
         ),
         ({"path": "a", "read": "end"}, 'file.read must be one of head, tail (got "end")'),
         (
+            {"path": "a", "freshness": "git"},
+            "file.freshness needs max_age or recent: the checks that judge a time",
+        ),
+        (
             {"path": "a", "heading_content": True},
             "file.heading_content needs headings: the sections whose content is judged",
         ),
