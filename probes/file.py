@@ -7,7 +7,10 @@ match and ``recent`` counts the matches changed within a window; size and conten
 to every match, or only to the newest with ``judge: newest`` (a small log beside a good backup
 is not a bad backup). Content problems add up as in the http kind: any FAIL is FAIL, otherwise
 any PARTIAL is PARTIAL. A ``must_not_match`` hit is reported by file and line only, never with
-the line's text (it may be the very secret that should not be there).
+the line's text (it may be the very secret that should not be there); so is a ``placeholders``
+hit, with the setting's name. A ``must_not_match`` check that could not read everything (a file
+over 4 MiB read from its start, a glob with more than 1,000 matches) cannot say "nothing found":
+it is a probe error, never a PASS.
 
 A file's modification time is when it was written here, copied or checked out: after a
 checkout, a note written months ago looks new. ``freshness: git`` takes the last commit that
@@ -26,14 +29,13 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-import yaml
-
 from . import gitdates, markdown, safeyaml
 from .clock import SKEW, Dated, age_problem, age_words
 from .compare import Assertion, check_assertions, parse_assertions
 from .context import ProbeContext
 from .fields import Fields, format_duration
 from .patterns import Pattern
+from .placeholders import placeholder_settings
 from .problems import SpecError, show
 from .result import Result, Status, failed, passed
 from .walk import WalkStopped, bounded_glob
@@ -83,6 +85,7 @@ class Spec:
     content_regex: Pattern | None = None
     must_match: tuple[Pattern, ...] = ()
     must_not_match: tuple[Pattern, ...] = ()
+    placeholders: bool = False  # secret-named settings must not hold a placeholder value
     headings: tuple[str, ...] = ()  # Markdown headings that must exist (any level, exact text)
     heading_content: bool = False  # each heading's section must say something (not TBD)
     document: DocumentCheck | None = None  # written ``document: yaml`` with ``assert: [...]``
@@ -93,6 +96,7 @@ class Spec:
             self.content_regex
             or self.must_match
             or self.must_not_match
+            or self.placeholders
             or self.headings
             or self.document
         )
@@ -126,6 +130,7 @@ def parse_spec(f: Fields) -> Spec:
         content_regex=f.optional_regex("content_regex"),
         must_match=f.regexes("must_match"),
         must_not_match=f.regexes("must_not_match"),
+        placeholders=f.flag("placeholders"),
         headings=f.texts("headings"),
         heading_content=f.flag("heading_content"),
         document=_document_check(f),
@@ -169,11 +174,25 @@ def _document_check(f: Fields) -> DocumentCheck | None:
     return DocumentCheck(document, asserts)
 
 
-def _read_text(path: Path, tail: bool = False) -> str:
-    """The first READ_CAP bytes as text; with ``tail`` the last, from the first whole line."""
+class CannotJudge(Exception):
+    """Raised when a check could not read all it must (``must_not_match`` past a cap)."""
+
+
+def _read_text(path: Path, whole: bool = False, tail: bool = False) -> str:
+    """The first READ_CAP bytes as text; raises CannotJudge when ``whole`` and there is more.
+
+    With ``tail`` the last READ_CAP bytes, from the first whole line: the part the check was
+    asked to judge (``read: tail``), so never a CannotJudge.
+    """
     with path.open("rb") as fh:
         if not tail:
-            return fh.read(READ_CAP).decode("utf-8", "replace")
+            data = fh.read(READ_CAP + 1)
+            if len(data) > READ_CAP and whole:
+                raise CannotJudge(
+                    f"read only the first {READ_CAP // 1024 // 1024} MiB of {path.name}: "
+                    "cannot judge must_not_match"
+                )
+            return data[:READ_CAP].decode("utf-8", "replace")
         start = max(0, fh.seek(0, 2) - READ_CAP)
         fh.seek(start)
         data = fh.read(READ_CAP)
@@ -202,7 +221,7 @@ def content_problems(spec: Spec, path: Path, size: int) -> list[Problem]:
     if not spec.reads_content:
         return problems
     try:
-        text = _read_text(path, tail=spec.read == "tail")
+        text = _read_text(path, whole=bool(spec.must_not_match), tail=spec.read == "tail")
     except OSError as exc:
         return [*problems, (Status.FAIL, f"cannot be read ({exc.strerror})")]
     part = read_part(spec, size)
@@ -223,6 +242,13 @@ def content_problems(spec: Spec, path: Path, size: int) -> list[Problem]:
                     f"/{pattern.pattern}/, expected no match",
                 )
             )
+    if spec.placeholders:
+        found = placeholder_settings(text)
+        if found:
+            where = ", ".join(f"line {line} ({name})" for line, name in found)
+            problems.append(
+                (Status.FAIL, f"{where}: placeholder value, expected a production secret")
+            )
     if spec.headings:
         # A CommonMark parser: fenced code is no heading, setext headings are (probes/markdown).
         wrong = markdown.judge_headings(text, spec.headings, spec.heading_content)
@@ -235,18 +261,12 @@ def content_problems(spec: Spec, path: Path, size: int) -> list[Problem]:
 
 def document_problems(check: DocumentCheck, text: str) -> list[Problem]:
     try:
-        # safeyaml: a few hundred bytes of aliases must not expand to gigabytes in a probe.
+        # safeyaml: the exporter's one YAML loader (no alias bombs, no duplicate keys).
         doc = safeyaml.load(text) if check.format == "yaml" else json.loads(text)
-    except (yaml.YAMLError, ValueError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None)
-        return [
-            (
-                Status.FAIL,
-                f"is not valid {check.format.upper()}{where}" + (f": {problem}" if problem else ""),
-            )
-        ]
+    except safeyaml.DocumentError as exc:
+        return [(Status.FAIL, f"at {exc}" if exc.line else f"is {exc}")]
+    except ValueError:
+        return [(Status.FAIL, f"is not valid {check.format.upper()}")]
     verdict = check_assertions(check.asserts, doc)
     if not verdict.failures:
         return []
@@ -318,7 +338,10 @@ def check_path(spec: Spec, deadline: float = math.inf) -> Result:
         evidence["age_seconds"] = round(now - when.timestamp)
     if spec.reads_content and not stat_mode.S_ISREG(st.st_mode):
         return failed(f"{path.name} is not a regular file", **evidence)
-    problems = content_problems(spec, path, st.st_size)
+    try:
+        problems = content_problems(spec, path, st.st_size)
+    except CannotJudge as exc:
+        return Result(Status.FAIL, str(exc), evidence, error=True)
     if problems:
         return Result(
             _verdict(problems),
@@ -435,7 +458,7 @@ def check_glob(spec: Spec, deadline: float = math.inf) -> Result:
         # The content of what is not read may hold what a check looks for (or lacks).
         return _cannot_judge(
             f"{len(judged)} files match {spec.glob}, only the first {MAX_FILES} are read: "
-            "cannot judge their content",
+            f"cannot judge {'must_not_match' if spec.must_not_match else 'their content'}",
             evidence,
         )
     label = "newest match " if spec.judge == "newest" else ""
@@ -446,10 +469,11 @@ def check_glob(spec: Spec, deadline: float = math.inf) -> Result:
                 f"{spec.glob}, cannot judge",
                 evidence,
             )
-        problems += [
-            (s, f"{label}{_named(spec, path, size)} {m}")
-            for s, m in content_problems(spec, path, size)
-        ]
+        try:
+            found = content_problems(spec, path, size)
+        except CannotJudge as exc:
+            return _cannot_judge(str(exc), evidence)
+        problems += [(s, f"{label}{_named(spec, path, size)} {m}") for s, m in found]
     if problems:
         shown = "; ".join(m for _, m in problems[:5])
         more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""

@@ -38,6 +38,7 @@ from .clock import Dated, age_problem, age_words, utc
 from .compare import ORDER, Expect, as_number, parse_expect
 from .context import ProbeContext
 from .fields import Fields, format_duration
+from .masking import clip
 from .problems import SpecError, show
 from .result import Result, Status
 
@@ -214,8 +215,8 @@ def _read(path: Path, size: int) -> bytes:
 
 
 def _shown(text: str) -> str:
-    """A value from a report, quoted and cut short for a summary."""
-    return repr(text if len(text) <= 40 else text[:37] + "...")
+    """A value from a report, quoted and cut short for a summary (masked before it is cut)."""
+    return repr(clip(text, 40))
 
 
 def _xml(data: bytes, fmt: str) -> Any:

@@ -357,7 +357,9 @@ async def test_read_tail_judges_a_big_log_on_its_newest_part(tmp_path):
     head = await run({"file": {"path": "app.log", **probe}}, tmp_path)
     tail = await run({"file": {"path": "app.log", "read": "tail", **probe}}, tmp_path)
     clean = await run({"file": {"path": "clean.log", "read": "tail", **probe}}, tmp_path)
-    assert head.status is Status.PASS  # what the first 4 MiB holds is JSON only
+    # From its start, only the first 4 MiB is read: no must_not_match verdict on the rest.
+    assert head.status is Status.FAIL and head.error
+    assert head.summary == "read only the first 4 MiB of app.log: cannot judge must_not_match"
     assert tail.status is Status.FAIL
     assert re.fullmatch(
         r"app\.log \(the last 4 MiB of 5\.0 MiB read\) line \d+ of that part "
@@ -544,3 +546,40 @@ async def test_yaml_document_alias_bomb_is_refused_quickly(tmp_path):
     )
     assert result.status is Status.FAIL and not result.error  # judged, not timed out
     assert "refusing to expand" in result.summary
+
+
+async def test_must_not_match_that_could_not_read_it_all_cannot_pass(tmp_path):
+    """A secret past the first 4 MiB was never read: "no match" would be a PASS without proof."""
+    padding = "x" * 79 + "\n"
+    (tmp_path / "small.env").write_text(padding * 10 + "API_KEY=sk_live_123\n")
+    (tmp_path / "clean.env").write_text(padding * 10)
+    big = padding * (4 * 1024 * 1024 // len(padding) + 1) + "API_KEY=sk_live_123\n"
+    (tmp_path / "big.env").write_text(big)
+    probe = {"must_not_match": ["sk_live_"]}
+    small = await run({"file": {"path": "small.env", **probe}}, tmp_path)
+    clean = await run({"file": {"path": "clean.env", **probe}}, tmp_path)
+    result = await run({"file": {"path": "big.env", **probe}}, tmp_path)
+    assert small.status is Status.FAIL and not small.error
+    assert clean.status is Status.PASS
+    assert result.status is Status.FAIL and result.error
+    assert result.summary == "read only the first 4 MiB of big.env: cannot judge must_not_match"
+    # The other patterns judge what was read, as before.
+    found = await run({"file": {"path": "big.env", "must_match": ["(?m)^x+$"]}}, tmp_path)
+    assert found.status is Status.PASS
+
+
+async def test_must_not_match_over_more_files_than_are_read_cannot_pass(tmp_path):
+    """A glob said "1000 files match" and passed; the secret was in the 1,001st."""
+    for n in range(1001):
+        (tmp_path / f"f{n:04d}.cfg").write_text("ok\n")
+    (tmp_path / "f1000.cfg").write_text("password = hunter2\n")
+    probe = {"glob": "*.cfg", "must_not_match": ["password"]}
+    result = await run({"file": probe}, tmp_path)
+    (tmp_path / "f1000.cfg").unlink()
+    fine = await run({"file": probe}, tmp_path)
+    assert result.status is Status.FAIL and result.error
+    assert result.summary == (
+        f"1001 files match {tmp_path}/*.cfg, only the first 1000 are read: "
+        "cannot judge must_not_match"
+    )
+    assert fine.status is Status.PASS, fine.summary
