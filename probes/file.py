@@ -355,6 +355,10 @@ def check_path(spec: Spec, deadline: float = math.inf) -> Result:
     )
 
 
+def _matching(n: int) -> str:
+    return "1 file matches" if n == 1 else f"{n} files match"
+
+
 def _cannot_judge(message: str, evidence: dict[str, object]) -> Result:
     return Result(Status.FAIL, message, evidence, error=True)
 
@@ -435,7 +439,7 @@ def check_glob(spec: Spec, deadline: float = math.inf) -> Result:
         problems.append(
             (
                 Status.PARTIAL,
-                f"{len(files)} files match {spec.glob}{left_out}, "
+                f"{_matching(len(files))} {spec.glob}{left_out}, "
                 f"expected at least {spec.min_count}",
             )
         )
@@ -487,7 +491,7 @@ def check_glob(spec: Spec, deadline: float = math.inf) -> Result:
             f"; {big} big files judged on their last {READ_CAP // 1024 // 1024} MiB" if big else ""
         )
     return passed(
-        f"{len(files)} files match {Path(spec.glob).name}{left_out}, newest {newest.name} "
+        f"{_matching(len(files))} {Path(spec.glob).name}{left_out}, newest {newest.name} "
         f"{_changed(newest_time, now)}{recently}{only}",
         **evidence,
     )

@@ -51,6 +51,8 @@ async def test_glob_with_min_count(tmp_path):
     enough = await run({"file": {"glob": "runbooks/*.md", "min_count": 10}}, tmp_path)
     few = await run({"file": {"glob": "runbooks/*.md", "min_count": 12}}, tmp_path)
     none = await run({"file": {"glob": "runbooks/*.txt"}}, tmp_path)
+    one = await run({"file": {"glob": "runbooks/00-*.md"}}, tmp_path)
+    assert one.summary.startswith("1 file matches 00-*.md, newest 00-scenario.md modified ")
     assert enough.status is Status.PASS
     assert enough.summary.startswith("10 files match *.md, newest ")
     assert few.status is Status.PARTIAL
