@@ -122,11 +122,20 @@ async def test_m011_a_traceback_among_json_lines_is_not_structured(tree):
 
 
 async def test_m011_plain_text_after_the_first_4_mib_is_seen(tree):
-    # Past the 4 MiB read, must_not_match cannot say "no match": a probe error, never a PASS.
-    # The coming option (file: read the newest part of a big log) lets the item judge it.
+    # The item reads the newest 4 MiB (read: tail): plain text written now is seen there.
     big = JSON_LINES * (5 * 2**20 // len(JSON_LINES) + 1)
     bad = tree("bad", {"app.log": big + "INFO:     127.0.0.1 - GET /health 200\n"})
-    assert not passes(await run_shipped("M-011", {"APP_LOG_FILE": str(bad / "app.log")}, bad))
+    result = await run_shipped("M-011", {"APP_LOG_FILE": str(bad / "app.log")}, bad)
+    assert not passes(result) and not result.error
+    assert "(the last 4 MiB of 5.0 MiB read)" in result.summary
+
+
+async def test_m011_plain_text_from_before_the_switch_to_json_is_history(tree):
+    # Fine in an unusual way: the log began in plain text; what is written now is JSON.
+    big = JSON_LINES * (5 * 2**20 // len(JSON_LINES) + 1)
+    good = tree("good", {"app.log": "INFO:     Started server process [1]\n" * 1000 + big})
+    result = await run_shipped("M-011", {"APP_LOG_FILE": str(good / "app.log")}, good)
+    assert passes(result) and "judged on the last 4 MiB of" in result.summary
 
 
 async def test_m012_hourly_rotation_of_30_files_is_not_30_days(tree):
