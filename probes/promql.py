@@ -19,6 +19,7 @@ from .compare import Expect, as_number, parse_expect
 from .context import ProbeContext
 from .credentials import Auth, parse_auth
 from .fields import Fields
+from .local_errors import cannot_judge, local_cause
 from .request import client_error_reason, read_capped
 from .result import Result, Status
 
@@ -109,6 +110,8 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     try:
         status, body = await ctx.wait(query(spec, ctx), f"Prometheus at {spec.url}")
     except aiohttp.ClientError as exc:
+        if local := local_cause(exc):
+            return cannot_judge(spec.url, local, evidence)
         reason = client_error_reason(exc)
         return Result(
             Status.FAIL,

@@ -14,9 +14,12 @@ from typing import Any
 from .compare import Expect, parse_expect, render
 from .context import NoAnswer, ProbeContext
 from .fields import Fields, Secret
+from .local_errors import cannot_judge, local_reason_in_libpq, socket_shortage
+from .masking import clip
 from .result import Result, Status
 
 MAX_ROWS = 10_000  # rows fetched at most for a row count
+NO_DETAILS = "no error details available"  # psycopg's words when libpq gave no reason
 
 
 @dataclass(frozen=True)
@@ -50,8 +53,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _short(query: str) -> str:
-    one_line = " ".join(query.split())
-    return one_line if len(one_line) <= 60 else one_line[:57] + "..."
+    return clip(" ".join(query.split()), 60)
 
 
 async def run_query(spec: Spec, budget: float) -> tuple[Any, int]:
@@ -86,6 +88,17 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     query = _short(spec.query)
     evidence: dict[str, Any] = {"query": spec.query, "result": spec.result}
     ctx.log(f"running {query!r}")
+    try:
+        psycopg.conninfo.conninfo_to_dict(spec.dsn.reveal())
+    except psycopg.ProgrammingError:
+        # Its message quotes the part it could not parse: often a piece of the password.
+        return Result(
+            Status.FAIL,
+            "dsn is neither a postgresql:// URL nor key=value pairs (psycopg's message is not "
+            "shown: it quotes the DSN)",
+            evidence,
+            error=True,
+        )
     budget = ctx.budget()
     try:
         value, rows = await ctx.wait(run_query(spec, budget), query)
@@ -100,6 +113,11 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
         )
     except psycopg.OperationalError as exc:
         reason = _first_line(exc)
+        local = local_reason_in_libpq(str(exc))
+        if local is None and NO_DETAILS in reason:  # libpq could not even say why: no verdict
+            local = socket_shortage() or reason
+        if local is not None:
+            return cannot_judge("the database", local, evidence)
         return Result(
             Status.FAIL, f"cannot connect to the database: {reason}", {**evidence, "error": reason}
         )

@@ -22,6 +22,7 @@ from typing import Any
 from .address import HostPort, parse_server_name
 from .context import NoAnswer, ProbeContext
 from .fields import Fields
+from .local_errors import cannot_judge, local_cause
 from .result import Result, Status
 
 VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
@@ -216,6 +217,8 @@ async def first_handshake(
             version, der = "?", b""
             ctx.log(f"unverified handshake failed too: {again}")
     except OSError as exc:
+        if local := local_cause(exc):
+            return cannot_judge(target, local, evidence)
         reason = _connect_reason(exc)
         ctx.log(reason)
         expected = (
@@ -286,6 +289,8 @@ async def offer_old(
     try:
         reader, writer = await ctx.wait(asyncio.open_connection(host, port), target)
     except OSError as exc:  # it took the first handshake: this is no answer to the hello
+        if local_cause(exc):
+            raise  # this machine's failure: lower_versions says so
         raise Unclear(f"could not connect again: {_connect_reason(exc)}") from None
     try:
         writer.write(outgoing.read())
@@ -340,6 +345,10 @@ async def lower_versions(
             evidence,
             error=True,
         )
+    except OSError as exc:
+        if local := local_cause(exc):  # not a refusal: never a PASS for "old versions refused"
+            return cannot_judge(f"{spec.target} with TLS {lower_name}", local, evidence)
+        raise
     ctx.log(f"old hello: {words}")
     if accepted is not None:
         evidence["lower_versions"] = words
