@@ -23,6 +23,7 @@ from .problems import show
 from .result import Result, Status
 
 SUBJECT_CAP = 80  # characters of a child's subject shown in a summary
+SUBJECT_QUOTED = 40  # a summary holding this much of the subject names the child
 # The spec attributes that name what a child looks at, in the order a summary prefers them.
 SUBJECTS = ("query", "target", "url", "path", "glob", "name", "file", "prometheus", "argv")
 
@@ -54,6 +55,18 @@ def parse_spec(raw: object, name: str, reading: ProbeReading) -> Spec:
             _children(raw["control"], f"{name}.control", reading) if "control" in raw else (),
         )
     return Spec(_children(raw, name, reading))
+
+
+def written_children(body: object) -> list[object]:
+    """The probes an ``all``/``any`` setting holds as written (either form), controls first:
+    for tools that walk a config without reading it."""
+    if isinstance(body, Mapping):
+        return [*_listed(body.get("control")), *_listed(body.get("probes"))]
+    return _listed(body)
+
+
+def _listed(value: object) -> list[object]:
+    return list(value) if isinstance(value, list) else []
 
 
 def _children(raw: object, name: str, reading: ProbeReading) -> tuple[Child, ...]:
@@ -119,7 +132,8 @@ def subject(child: Child, cap: int = SUBJECT_CAP) -> str:
 def named(child: Child, result: Result) -> str:
     """A child's summary led by its kind and, unless the summary names it, its subject."""
     what = subject(child, cap=10_000)
-    if what and what not in result.summary:
+    # A summary that quotes the subject, whole or cut (a long query), names the child already.
+    if what and what[:SUBJECT_QUOTED] not in result.summary:
         return f"{child.kind} {subject(child)}: {result.summary}"
     return f"{child.kind}: {result.summary}"
 
