@@ -19,6 +19,7 @@ from yarl import URL
 
 from .context import ProbeContext, run_probe
 from .kind import Kind, ProbeReading
+from .masking import clip
 from .problems import show
 from .result import Result, Status
 
@@ -124,9 +125,9 @@ def subject(child: Child, cap: int = SUBJECT_CAP) -> str:
         return ""
     text = " ".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
     text = " ".join(text.split())
-    if "://" in text and "@" in text:  # never a password written into a URL
+    if "://" in text and "@" in text:  # never a user or password written into a URL
         text = str(URL(text).with_user(None))
-    return text if len(text) <= cap else text[: cap - 1] + "…"
+    return clip(text, cap)
 
 
 def named(child: Child, result: Result) -> str:

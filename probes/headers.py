@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from multidict import MultiMapping
 
 from .fields import Fields
+from .masking import clip
 from .result import Status
 
 HSTS = "Strict-Transport-Security"
@@ -277,7 +278,8 @@ def age(seconds: float) -> str:
 
 
 def _cut(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """A header value as shown: credentials masked (a report-uri with a token), then cut."""
+    return clip(text, limit)
 
 
 def judge(spec: SecurityHeaders, headers: MultiMapping[str], https: bool) -> Verdict:
