@@ -245,7 +245,7 @@ def test_every_problem_in_a_probe_is_listed(tmp_path):
         "bearer_token_file, body, body_regex, ca_file, cookie_flags, cookies, cors_origin, "
         "expect_status, follow_redirects, header_patterns, headers, headers_absent, "
         "headers_present, https_redirect, json, max_latency, method, rate_limit, "
-        "secret_headers, url, verify)",
+        "secret_headers, security_headers, server_name, url, verify)",
         where + "http.basic_auth.user is not a known field "
         "(known: password, password_file, username)",
     ]

@@ -7,6 +7,7 @@ from collections import Counter
 from support.procs import ROOT
 
 from exporter.config import load
+from probes.composite import written_children
 
 CONFIG = ROOT / "config.yaml"
 
@@ -63,7 +64,8 @@ def signed(item) -> bool:
 
     def walk(probe) -> bool:
         return any(
-            kind == "attestation" or (kind in ("all", "any") and any(map(walk, body)))
+            kind == "attestation"
+            or (kind in ("all", "any") and any(map(walk, written_children(body))))
             for kind, body in probe.items()
         )
 

@@ -136,6 +136,7 @@ async def test_p008_a_role_that_cannot_see_other_sessions_cannot_pass(tmp_path, 
     try:
         result = await run_shipped("P-008", {"DATABASE_URL": database.dsn(role)}, tmp_path)
         assert not passes(result)
+        assert result.error and result.summary.startswith("cannot judge: control failed")
     finally:
         database.cluster.psql(f"DROP ROLE IF EXISTS {role}")
 
