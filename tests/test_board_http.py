@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import http.client
 import json
 import re
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -15,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from support.nginx import nginx
 from support.procs import (
     ROOT,
     Process,
@@ -298,59 +297,15 @@ categories:
 """
 
 
-def start_nginx(workdir: Path, location: str) -> tuple[Process, str]:
-    """A private nginx on a free port with one ``location`` block; returns it and its URL."""
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not Path(nginx).exists():
-        pytest.skip("nginx is not installed (scripts/test.sh installs it as root)")
-    port = free_port()
-    tmp = workdir / "tmp"
-    tmp.mkdir(parents=True)
-    (workdir / "nginx.conf").write_text(f"""
-daemon off;
-worker_processes 1;
-pid {workdir}/nginx.pid;
-error_log {workdir}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-  access_log off;
-  client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/proxy;
-  fastcgi_temp_path {tmp}/fastcgi; uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
-  server {{
-    listen 127.0.0.1:{port};
+def proxy_servers(target: str) -> str:
+    """nginx's server block: ``/readiness/`` proxied to ``target``, nothing else (404)."""
+    return f"""
+server {{
+    listen 127.0.0.1:@PROXY@;
     location / {{ return 404; }}
-    {location}
-  }}
+    location /readiness/ {{ proxy_pass {target}; }}
 }}
-""")
-    proc = Process(
-        [nginx, "-p", str(workdir), "-c", str(workdir / "nginx.conf"), "-e", str(workdir / "e")],
-        workdir / "nginx.out",
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return http_get(base + "/")[0] == 404  # nothing outside the location
-        except (OSError, http.client.HTTPException):
-            return proc.proc.poll() is not None
-
-    try:
-        wait_until(up, 20, "nginx")
-        if proc.proc.poll() is not None:
-            raise RuntimeError(f"nginx exited: {(workdir / 'e').read_text()}")
-    except BaseException:
-        # Not up (or interrupted): the caller never gets it to stop, so stop it here.
-        proc.stop()
-        raise
-    return proc, base
-
-
-def stop_nginx(proc: Process) -> None:
-    """Stop a ``start_nginx`` nginx; fails the test if its master or a worker still runs."""
-    proc.stop()
-    left = live_group_members(proc.proc.pid)
-    assert not left, f"nginx still runs after stop: {left}"
+"""
 
 
 LINK = re.compile(r'(href|src|action)="([^"]+)"')
@@ -367,10 +322,10 @@ def test_board_links_assets_api_and_metrics_work_behind_a_path_proxy(tmp_path, s
     target = f"http://127.0.0.1:{exporter_port}{'/' if strips else ''}"
     with contextlib.ExitStack() as started:
         # Each process is stopped whatever happens after it started, the other's start included.
-        nginx, proxy = start_nginx(
-            tmp_path / "nginx", f"location /readiness/ {{ proxy_pass {target}; }}"
+        proxy_nginx = started.enter_context(
+            nginx(tmp_path / "nginx", proxy_servers(target), ["PROXY"])
         )
-        started.callback(stop_nginx, nginx)
+        proxy = proxy_nginx.url("PROXY", path="")
         extra = ["--web.external-url", f"{proxy}/readiness/"]
         if strips:
             extra += ["--web.route-prefix", "/"]
@@ -390,6 +345,9 @@ def test_board_links_assets_api_and_metrics_work_behind_a_path_proxy(tmp_path, s
         )
         started.callback(proc.stop)
         check_through_proxy(proxy, f"http://127.0.0.1:{exporter_port}", strips)
+    # Stopped means gone: no nginx process (nor exporter) outlives the test.
+    for stopped in (proxy_nginx.process, proc):
+        assert not live_group_members(stopped.proc.pid), stopped.argv
 
 
 def check_through_proxy(proxy: str, direct: str, strips: bool) -> None:
