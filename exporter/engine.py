@@ -63,7 +63,7 @@ class Engine:
         self, checklist: Checklist, resources: Resources | None = None, kinds: Registry = KINDS
     ):
         self.checklist = checklist
-        self.resources = resources or Resources()
+        self.resources = resources or Resources(checklist.sql_connections_per_dsn)
         self.kinds = kinds  # the registry the checklist was read with
         now = time.time()
         self.states: dict[str, ItemState] = {i.id: initial_state(i, now) for i in checklist.items}
@@ -296,6 +296,8 @@ class Engine:
             self.history.pop(item_id, None)
         if checklist.concurrency != self.checklist.concurrency:
             self._semaphore = asyncio.Semaphore(checklist.concurrency)
+        if checklist.sql_connections_per_dsn != self.checklist.sql_connections_per_dsn:
+            self.resources.databases.resize(checklist.sql_connections_per_dsn)
         self.checklist = checklist
         self.states = states
         self._ready = False

@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,11 +87,12 @@ class Cluster:
         )
 
 
-def start_cluster(workdir: Path) -> Cluster:
+def start_cluster(workdir: Path, settings: Mapping[str, str] | None = None) -> Cluster:
     """A running cluster in ``workdir`` (which must be empty or new); skips when not installed.
 
     ``workdir`` must be reachable by the postgres user: not under pytest's basetemp, whose
     ``/tmp/pytest-of-root`` every pytest session (other checkouts' too) resets to mode 0700.
+    ``settings`` go to postgresql.conf before the start (``archive_mode`` needs a start).
     """
     bin_dir = bindir()
     if bin_dir is None:
@@ -119,6 +120,10 @@ def start_cluster(workdir: Path) -> Cluster:
         "--locale",
         "C",
     )
+    if settings:
+        with (datadir / "postgresql.conf").open("a") as conf:
+            for name, value in settings.items():
+                conf.write(f"{name} = '{value.replace(chr(39), chr(39) * 2)}'\n")
     cluster.run(
         str(bin_dir / "pg_ctl"),
         "-D",
@@ -134,6 +139,14 @@ def start_cluster(workdir: Path) -> Cluster:
         "start",
     )
     return cluster
+
+
+def owned_folder(cluster: Cluster, path: Path) -> Path:
+    """``path`` made as a folder the cluster's server can write (an archive, for one)."""
+    path.mkdir(parents=True, exist_ok=True)
+    if cluster.as_user:
+        shutil.chown(path, "postgres", "postgres")
+    return path
 
 
 @pytest.fixture(scope="session")
