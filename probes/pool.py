@@ -159,6 +159,12 @@ class Pool:
             except psycopg.OperationalError as exc:
                 if not slots_full(exc):
                     raise
+                if self._idle:
+                    # Our own parked connection may hold the slot we need: use it instead.
+                    parked, expiry = self._idle.pop()
+                    expiry.cancel()
+                    self._hand_on(None)  # the room this caller had for a new connection
+                    return await self._ready(parked, deadline)
                 if time.monotonic() + delay > give_up:
                     raise SlotsFull(reason(exc)) from None
             await asyncio.sleep(delay)

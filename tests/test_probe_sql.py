@@ -216,6 +216,20 @@ async def test_ten_items_share_two_connections_under_a_role_limit_of_two(limited
     assert results["D-101"].summary == 'SELECT \'off\': returned "off", expected == "on"'
 
 
+async def test_a_full_server_waits_for_the_exporters_own_parked_connection(
+    limited_role, postgres, tmp_path
+):
+    """A role allowed one connection, two per DSN allowed: the second connection is refused
+    while the first, parked between items, holds the slot; the item takes the parked one."""
+    postgres.psql("ALTER ROLE limited CONNECTION LIMIT 1")
+    probes = {
+        f"D-{n:03d}": {"sql": {"dsn": limited_role, "query": "SELECT 1", "expect": "== 1"}}
+        for n in range(4)
+    }
+    (results,) = await run_items(probes, tmp_path, timeout="4s")
+    assert all(r.status is Status.PASS for r in results.values()), results
+
+
 async def test_the_connections_per_dsn_are_a_setting(postgres, tmp_path):
     probes = {
         f"D-{n:03d}": {"sql": {"dsn": postgres.dsn, "query": EXPORTER_SESSIONS, "expect": "<= 1"}}
