@@ -7,7 +7,7 @@ run:
 test:
 	scripts/test.sh
 
-# Load and soak benchmarks (about 2 minutes); numbers go to docs/reliability.md.
+# Load, soak and flood benchmarks (about 22 minutes); numbers go to docs/reliability.md.
 soak:
 	.venv/bin/python bench/soak.py
 
@@ -16,6 +16,12 @@ soak:
 .PHONY: mixin
 mixin:
 	.venv/bin/python scripts/mixin.py
+
+# The variable tables of docs/probes.md and docs/checks.md, written from config.yaml (its comment
+# block says what each variable means); `scripts/config_docs.py --check` says what is stale.
+.PHONY: config-docs
+config-docs:
+	.venv/bin/python scripts/config_docs.py
 
 # Deployment (docs/deploy.md): copies kustomize needs inside deploy/kubernetes/, pinned image deps.
 .PHONY: prometheusrule kubernetes-manifests requirements

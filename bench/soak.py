@@ -1,8 +1,10 @@
 """Load and soak benchmarks for the exporter process; prints numbers, asserts only correctness.
 
-    .venv/bin/python bench/soak.py            # all four phases (about 2 minutes), or `make soak`
-    .venv/bin/python bench/soak.py load       # one phase: load, reload, soak, sigterm
+    .venv/bin/python bench/soak.py            # every phase (about 22 minutes), or `make soak`
+    .venv/bin/python bench/soak.py load       # one phase: load, reload, soak, sigterm,
+                                              # idle-flood, probe-flood
     .venv/bin/python bench/soak.py --quick    # shorter runs, for a smoke check
+    .venv/bin/python bench/soak.py idle-flood --flood-seconds 120   # a bounded flood
 
 Phases (numbers go to docs/reliability.md):
 - load: 50 concurrent scrapers for 30 s against the shipped config.yaml; failed scrapes, p50/p99.
@@ -10,21 +12,34 @@ Phases (numbers go to docs/reliability.md):
   scrape that misses an item present in both configs.
 - soak: fast intervals until 20,000 probe runs; RSS after warm-up and at the end (growth < 10 MB).
 - sigterm: SIGTERM with probes in flight; exit code and seconds to exit.
-Exits 1 when a correctness condition fails (a failed scrape, a missing item, RSS growth >= 10 MB,
-a non-zero exit), so it can gate a release; latencies are printed, never judged.
+- idle-flood: for 10 minutes, an attacker keeps 2,000 connections open that send nothing or
+  drip a header a second, against an exporter limited to 1,024 descriptors; /-/healthy latency
+  (p50/p99/max, failures) every 50 ms, descriptors and RSS each second (growth < 10 MB), and
+  the descriptors back at their baseline after the flood.
+- probe-flood: for 10 minutes, 20 clients click "Probe now" back to back on random items while
+  a 250 ms heartbeat item runs; /-/healthy latency, answers by status, the heartbeat's pace,
+  descriptors and RSS.
+Exits 1 when a correctness condition fails (a failed scrape or health check, a missing item,
+RSS growth >= 10 MB, descriptors not back to their baseline, a heartbeat that fell behind, a
+non-zero exit), so it can gate a release; latencies are printed, never judged.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
+import random
 import re
 import shutil
 import signal
 import statistics
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import aiohttp
@@ -109,7 +124,7 @@ def start(config: Path, work: Path, extra: list[str] | None = None) -> tuple[Pro
     return start_exporter(config, work / "exporter.log", extra=extra or [])
 
 
-def stop(proc: Process) -> tuple[int, float]:
+def stop_process(proc: Process) -> tuple[int, float]:
     started = time.monotonic()
     code = proc.stop(timeout=30)
     return code, time.monotonic() - started
@@ -132,7 +147,7 @@ async def phase_load(work: Path, seconds: float) -> bool:
             f"{scrapers.report(took)}; exporter RSS {rss_mb(proc.proc.pid):.1f} MB"
         )
     finally:
-        stop(proc)
+        stop_process(proc)
     return not scrapers.failures
 
 
@@ -184,7 +199,7 @@ async def phase_reload(work: Path, reloads: int) -> bool:
         for line in (errors + scrapers.missing)[:5]:
             print("   ", line)
     finally:
-        stop(proc)
+        stop_process(proc)
     return not errors and not scrapers.missing and not scrapers.failures
 
 
@@ -192,12 +207,17 @@ def soak_config(port: int, work: Path) -> str:
     (work / "evidence.yaml").write_text(
         "status: pass\nvalidated_by: Soak\ndate: 2026-11-01\nevidence: [soak]\n"
     )
+    for n in range(6):  # an attestation names its item: one evidence file per item
+        (work / f"evidence-{n}.yaml").write_text(
+            f"item: ATTESTATION-{n}\nstatus: pass\nvalidated_by: Soak\ndate: 2026-11-01\n"
+            "evidence: [soak]\n"
+        )
     kinds = [
         ("http", f"{{http: {{url: 'http://127.0.0.1:{port}/ok', body_regex: ok}}}}", "100ms"),
         ("http404", f"{{http: {{url: 'http://127.0.0.1:{port}/missing'}}}}", "100ms"),
         ("tcp", f"{{tcp: {{target: '127.0.0.1:{port}'}}}}", "100ms"),
         ("file", "{file: {path: evidence.yaml, content_regex: Soak}}", "100ms"),
-        ("attestation", "{attestation: {file: evidence.yaml}}", "100ms"),
+        ("attestation", "{attestation: {file: evidence-{n}.yaml}}", "100ms"),
         (
             "all",
             (
@@ -213,7 +233,8 @@ def soak_config(port: int, work: Path) -> str:
         for name, probe, interval in kinds:
             items.append(
                 f"      - {{id: {name.upper()}-{n}, title: {name} {n}, priority: high, "
-                f"interval: {interval}, timeout: {interval}, probe: {probe}}}"
+                f"interval: {interval}, timeout: {interval}, "
+                f"probe: {probe.replace('{n}', str(n))}}}"
             )
     return "categories:\n  - id: soak\n    title: Soak\n    items:\n" + "\n".join(items) + "\n"
 
@@ -254,12 +275,12 @@ async def phase_soak(work: Path, runs: int) -> bool:
             f"{end_rss:.1f} MB at the end, growth {growth:+.1f} MB (limit {RSS_GROWTH_LIMIT_MB} MB)"
         )
         ok_ = growth < RSS_GROWTH_LIMIT_MB
-        code, exit_s = stop(proc)
+        code, exit_s = stop_process(proc)
         print(f"sigterm: after the soak, with probes in flight: exit code {code} in {exit_s:.2f}s")
         ok_ = ok_ and code == 0 and exit_s < 5
     finally:
         if proc.proc.poll() is None:
-            stop(proc)
+            stop_process(proc)
         await runner.cleanup()
     return ok_
 
@@ -293,23 +314,251 @@ async def phase_sigterm(work: Path, rounds: int) -> bool:
     return set(codes) == {0} and max(times) < 5
 
 
+# -- floods: idle sockets and probe-now clicks --------------------------------------------
+
+FLOOD_NOFILE = 1024  # the exporter's descriptor limit in the floods (a common default)
+
+
+def open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+async def fds_settled(pid: int, baseline: int, within: float = 30.0) -> int:
+    """The process's descriptors once back at ``baseline``, or after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while open_fds(pid) > baseline and time.monotonic() < deadline:  # noqa: ASYNC110 - /proc
+        await asyncio.sleep(0.2)
+    return open_fds(pid)
+
+
+class Vitals:
+    """Samples a process's descriptors and RSS every second, and /-/healthy every 50 ms.
+
+    In a thread of its own, on a new connection each time (as a liveness probe does), so the
+    attacker's event loop in this process does not delay the checks."""
+
+    def __init__(self, pid: int, base: str):
+        self.pid, self.base = pid, base
+        self.fds: list[int] = []
+        self.rss: list[float] = []
+        self.healthy_ms: list[float] = []
+        self.unhealthy: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Vitals:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def _run(self) -> None:
+        next_sample = 0.0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if now >= next_sample:
+                self.fds.append(open_fds(self.pid))
+                self.rss.append(rss_mb(self.pid))
+                next_sample = now + 1.0
+            started = time.perf_counter()
+            try:
+                with urllib.request.urlopen(self.base + "/-/healthy", timeout=10) as resp:
+                    resp.read()
+            except OSError as exc:  # HTTPError included
+                self.unhealthy.append(repr(exc))
+            else:
+                self.healthy_ms.append((time.perf_counter() - started) * 1000)
+            self._stop.wait(0.05)
+
+    def report(self) -> str:
+        ms = self.healthy_ms or [float("nan")]
+        warm = len(self.rss) // 10  # after the first tenth of the run
+        failed = f" ({', '.join(sorted(set(self.unhealthy))[:3])})" if self.unhealthy else ""
+        return (
+            f"/-/healthy {len(self.healthy_ms)} checks on new connections, "
+            f"{len(self.unhealthy)} failed{failed}, p50 {statistics.median(ms):.1f} ms, "
+            f"p99 {percentile(ms, 0.99):.1f} ms, max {max(ms):.0f} ms; descriptors "
+            f"{self.fds[0]} at the start, at most {max(self.fds)}, {self.fds[-1]} at the end; "
+            f"RSS {self.rss[warm]:.1f} MB after warm-up, {self.rss[-1]:.1f} MB at the end "
+            f"({self.rss_growth():+.1f} MB)"
+        )
+
+    def rss_growth(self) -> float:
+        return self.rss[-1] - self.rss[len(self.rss) // 10]
+
+
+def flood_config(work: Path, items: int = 20) -> Path:
+    (work / "evidence.yaml").write_text(
+        "status: pass\nvalidated_by: Soak\ndate: 2026-11-01\nevidence: [soak]\n"
+    )
+    for n in range(items):  # an attestation names its item: one evidence file per item
+        (work / f"F-{n}.yaml").write_text(
+            f"item: F-{n}\nstatus: pass\nvalidated_by: Soak\ndate: 2026-11-01\nevidence: [soak]\n"
+        )
+    lines = [
+        "      - {id: HEARTBEAT, title: Heartbeat, priority: high, interval: 250ms, "
+        "timeout: 250ms, probe: {file: {path: evidence.yaml}}}"
+    ] + [
+        f"      - {{id: F-{n}, title: File {n}, priority: high, interval: 5s, timeout: 2s, "
+        f"probe: {{attestation: {{file: F-{n}.yaml}}}}}}"
+        for n in range(items)
+    ]
+    config = work / "config.yaml"
+    config.write_text(
+        "categories:\n  - id: f\n    title: F\n    items:\n" + "\n".join(lines) + "\n"
+    )
+    return config
+
+
+def start_flood_target(config: Path, work: Path) -> tuple[Process, str]:
+    return start_exporter(
+        config, work / "exporter.log", wrapper=["prlimit", f"--nofile={FLOOD_NOFILE}"]
+    )
+
+
+async def phase_idle_flood(work: Path, seconds: float) -> bool:
+    proc, base = start_flood_target(flood_config(work), work)
+    port = int(base.rsplit(":", 1)[1])
+    stop = asyncio.Event()
+    vitals = Vitals(proc.proc.pid, base)
+    closed_by_server = opened = 0
+    holders = 2000
+
+    async def hold(drip: bool) -> None:
+        nonlocal closed_by_server, opened
+        while not stop.is_set():
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.1)
+                continue
+            opened += 1
+            try:
+                if drip:
+                    writer.write(b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n")
+                while not stop.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        if await asyncio.wait_for(reader.read(1024), 1.0) == b"":
+                            closed_by_server += 1
+                            break
+                    if drip:
+                        writer.write(b"X-Drip: 1\r\n")
+            except ConnectionError:
+                closed_by_server += 1
+            finally:
+                writer.close()
+
+    ok = True
+    try:
+        await asyncio.sleep(1)  # a baseline before the flood
+        baseline = open_fds(proc.proc.pid)
+        with vitals:
+            attackers = [asyncio.ensure_future(hold(n % 2 == 1)) for n in range(holders)]
+            await asyncio.sleep(seconds)
+            stop.set()
+            await asyncio.gather(*attackers)
+        after = await fds_settled(proc.proc.pid, baseline)
+        print(
+            f"idle-flood: {seconds:.0f}s, {holders} attackers (half silent, half dripping a "
+            f"header a second), RLIMIT_NOFILE {FLOOD_NOFILE}: {opened} connections opened, "
+            f"{closed_by_server} closed by the exporter; {vitals.report()}; descriptors "
+            f"{after} after the flood (baseline {baseline})"
+        )
+        ok = (
+            not vitals.unhealthy and after <= baseline and vitals.rss_growth() < RSS_GROWTH_LIMIT_MB
+        )
+    finally:
+        stop.set()
+        code, _ = stop_process(proc)
+    return ok and code == 0
+
+
+async def phase_probe_flood(work: Path, seconds: float) -> bool:
+    items = 20
+    proc, base = start_flood_target(flood_config(work, items), work)
+    stop = asyncio.Event()
+    vitals = Vitals(proc.proc.pid, base)
+    statuses: dict[int, int] = {}
+    runs_re = re.compile(r'^readiness_probe_runs_total\{item="HEARTBEAT"\} (\S+)$', re.M)
+
+    async def heartbeat_runs(session: aiohttp.ClientSession) -> float:
+        async with session.get(base + "/metrics") as resp:
+            found = runs_re.search(await resp.text())
+        return float(found.group(1)) if found else 0.0
+
+    async def click(session: aiohttp.ClientSession) -> None:
+        while not stop.is_set():
+            item = f"F-{random.randrange(items)}"  # the heartbeat's pace is the schedule's
+            try:
+                async with session.post(f"{base}/items/{item}/probe") as resp:
+                    await resp.read()
+                    statuses[resp.status] = statuses.get(resp.status, 0) + 1
+            except (TimeoutError, aiohttp.ClientError):
+                statuses[0] = statuses.get(0, 0) + 1
+
+    ok = True
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+            await asyncio.sleep(1)
+            baseline = open_fds(proc.proc.pid)
+            before, started = await heartbeat_runs(session), time.monotonic()
+            with vitals:
+                clickers = [asyncio.ensure_future(click(session)) for _ in range(20)]
+                await asyncio.sleep(seconds)
+                stop.set()
+                await asyncio.gather(*clickers)
+            pace = (await heartbeat_runs(session) - before) / (time.monotonic() - started)
+        after = await fds_settled(proc.proc.pid, baseline)
+        answers = ", ".join(f"{n} x {s or 'failed'}" for s, n in sorted(statuses.items()))
+        print(
+            f"probe-flood: {seconds:.0f}s, 20 clients clicking 'Probe now' on {items} items: "
+            f"answers {answers}; heartbeat (250 ms) ran {pace:.2f}/s (its schedule: 4/s); "
+            f"{vitals.report()}; descriptors {after} after the flood (baseline {baseline})"
+        )
+        ok = (
+            not vitals.unhealthy
+            and 0 not in statuses
+            and pace >= 3.0
+            and after <= baseline
+            and vitals.rss_growth() < RSS_GROWTH_LIMIT_MB
+        )
+    finally:
+        stop.set()
+        code, _ = stop_process(proc)
+    return ok and code == 0
+
+
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("phases", nargs="*", default=["load", "reload", "soak", "sigterm"])
+    parser.add_argument(
+        "phases",
+        nargs="*",
+        default=["load", "reload", "soak", "sigterm", "idle-flood", "probe-flood"],
+    )
     parser.add_argument("--quick", action="store_true", help="short runs (smoke check)")
+    parser.add_argument(
+        "--flood-seconds", type=float, default=None, help="length of each flood (default 600)"
+    )
     args = parser.parse_args()
     quick = args.quick
+    flood = args.flood_seconds or (20 if quick else 600)
     settings = {
         "load": 5 if quick else 30,
         "reload": 20 if quick else 100,
         "soak": 3000 if quick else 20000,
         "sigterm": 2 if quick else 5,
+        "idle-flood": flood,
+        "probe-flood": flood,
     }
     phases = {
         "load": phase_load,
         "reload": phase_reload,
         "soak": phase_soak,
         "sigterm": phase_sigterm,
+        "idle-flood": phase_idle_flood,
+        "probe-flood": phase_probe_flood,
     }
     results = {}
     for name in args.phases:

@@ -68,6 +68,7 @@ def _version(parser: argparse.ArgumentParser) -> None:
 def serve_parser() -> argparse.ArgumentParser:
     from .daemon import DEFAULT_LISTEN
     from .metrics import ITEM_FAMILIES
+    from .web import flags as web_flags
 
     parser = argparse.ArgumentParser(
         prog="readiness-exporter",
@@ -95,14 +96,8 @@ def serve_parser() -> argparse.ArgumentParser:
         metavar="LIST",
         help="per-item families /metrics serves, comma-separated (default: all: %(default)s)",
     )
+    web_flags.add(parser)
     return parser
-
-
-def default_external_url(listen: str) -> str:
-    """Prometheus's default for --web.external-url: ``http://HOSTNAME:PORT/``."""
-    import socket
-
-    return f"http://{socket.gethostname()}:{listen.rpartition(':')[2]}/"
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -110,26 +105,28 @@ def serve(args: argparse.Namespace) -> int:
 
     from .daemon import Daemon, split_listen_address
     from .metrics import select_families
+    from .web import urls as web_urls
     from .web import webconfig
     from .web.app import build_app
 
     try:
-        split_listen_address(args.listen)
+        urls = web_urls.parse(
+            args.external_url, args.route_prefix, split_listen_address(args.listen)[1]
+        )
         item_families = select_families(args.item_families.split(","))
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
     web_config = webconfig.load(args.web_config) if args.web_config else None
-    tls = web_config.ssl_context() if web_config else None
+    tls = web_config.server_tls() if web_config else None
 
     async def main() -> None:
-        daemon = Daemon(args.config_file)
-        daemon.external_url = default_external_url(args.listen)
+        daemon = Daemon(args.config_file, external_url=urls.external)
         daemon.exposition.select(item_families)
-        app = build_app(daemon)
+        app = build_app(daemon, urls)
         if web_config is not None:
             web_config.protect(app)
-        await daemon.serve(args.listen, app, tls)
+        await daemon.serve(args.listen, app, tls, args.max_connections)
 
     try:
         asyncio.run(main())

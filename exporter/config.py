@@ -16,15 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from probes import safeyaml
 from probes.fields import Unresolved, parse_duration
 from probes.kind import Probe, Registry
 from probes.pool import DEFAULT_PER_DSN
 from probes.problems import Problems, show
+from probes.reading import NotRegularFile, read_capped
 from probes.registry import KINDS
-from probes.safeyaml import SafeLoader
 
+from . import item_ids
 from .errors import ConfigError
 from .redact import NOTHING, Redactor, secrets_in_spec, sensitive_variables
 
@@ -62,7 +62,7 @@ class Item:
     spec: Any  # the kind's Spec; None while variables are missing, or without a probe
     raw_probe: Mapping[str, Any]  # as written, ${VAR} unexpanded: safe to show
     missing: tuple[str, ...] = ()  # unset variables: the item is PENDING, not probed
-    # Masks this item's credentials in whatever is shown of it (summaries, logs, errors).
+    # This item's credentials; what is shown is masked with the checklist's (all items').
     redactor: Redactor = field(default=NOTHING, compare=False, repr=False)
 
     @property
@@ -89,6 +89,9 @@ class Checklist:
     thresholds: Thresholds = field(default_factory=Thresholds)
     concurrency: int = DEFAULT_CONCURRENCY
     path: Path = Path("config.yaml")
+    # Masks every item's credentials in whatever is shown, since one item's output may show
+    # another's (a command). A field, so a checklist cut down to some items keeps it whole.
+    redactor: Redactor = field(default=NOTHING, compare=False, repr=False)
     sql_connections_per_dsn: int = DEFAULT_SQL_CONNECTIONS
 
     @property
@@ -128,30 +131,26 @@ def expand(value: Any, env: Mapping[str, str]) -> Any:
     return value
 
 
-# Safe YAML with the alias count and the alias-expanded size capped (billion laughs).
-_Loader = SafeLoader
-
-
 def read_yaml(path: Path) -> Any:
-    """The parsed YAML document at ``path``; raises ConfigError naming the file and line."""
+    """The parsed YAML document at ``path``; raises ConfigError naming the file and line.
+
+    Read like the files probes read (probes/reading.py): regular files only, opened without
+    blocking, so a FIFO given as the config cannot wedge a reload or shutdown.
+    """
     try:
-        with path.open("rb") as fh:
-            data = fh.read(MAX_CONFIG_BYTES + 1)
+        data = read_capped(path, MAX_CONFIG_BYTES + 1)
+    except NotRegularFile as exc:
+        raise ConfigError([f"{path}: {exc.strerror}"]) from None
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read ({exc.strerror or exc})"]) from None
     if len(data) > MAX_CONFIG_BYTES:
         raise ConfigError([f"{path}: larger than {MAX_CONFIG_BYTES // 1024 // 1024} MiB"])
     try:
-        return yaml.load(data.decode("utf-8"), Loader=_Loader)  # noqa: S506 - a SafeLoader
+        return safeyaml.load(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise ConfigError([f"{path}: not UTF-8 text (byte {exc.start})"]) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(
-            [f"{path}:{where or ''}{':' if where else ''} invalid YAML: {problem}"]
-        ) from None
+    except safeyaml.DocumentError as exc:
+        raise ConfigError([f"{path}: {exc}"]) from None
 
 
 def load(
@@ -179,7 +178,16 @@ def parse(doc: Any, path: Path, env: Mapping[str, str], kinds: Registry = KINDS)
     categories = _categories(problems, doc.get("categories"), items)
     if problems:
         raise ConfigError(problems.lines)
-    return Checklist(name, categories, thresholds, concurrency, path, sql_connections)
+    redactor = Redactor.union(i.redactor for c in categories for i in c.items)
+    return Checklist(
+        name,
+        categories,
+        thresholds,
+        concurrency,
+        path,
+        redactor,
+        sql_connections_per_dsn=sql_connections,
+    )
 
 
 def _known_keys(problems: Problems, raw: Mapping[Any, Any], known: tuple[str, ...]) -> None:
@@ -326,6 +334,9 @@ class _ItemReader:
         if not isinstance(item_id, str) or not item_id.strip():
             problems.at(where).add(f"id must be a non-empty string (got {show(item_id)})")
             return None
+        if not item_ids.is_valid(item_id):
+            problems.at(where).add(f"id must be {item_ids.RULE} characters (got {show(item_id)})")
+            return None
         raw_probe = raw.get("probe")
         redactor = (
             Redactor(sensitive_variables(raw_probe, self.env, _VAR)) if raw_probe else NOTHING
@@ -366,7 +377,7 @@ class _ItemReader:
         if len(problems) > before:
             return None
         if probe is not None:
-            values, files = secrets_in_spec(probe.spec)
+            values, files = secrets_in_spec(probe.spec, self.env)
             redactor = Redactor([*redactor.values, *values], files)
         return Item(
             id=item_id,

@@ -1,11 +1,14 @@
-"""The long-running exporter: config, engine and HTTP server, with reload and clean shutdown."""
+"""The long-running exporter: config, engine and HTTP server, with reload and clean shutdown.
+
+The web layer sees the daemon only through ``snapshot()`` (everything a page shows),
+``probe_now()``, ``reload()``, ``exposition`` and ``external_url``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import gc
 import signal
-import ssl
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,6 +23,10 @@ from . import config
 from .engine import Engine
 from .errors import UsageError
 from .metrics import Exposition, ReloadStatus
+from .on_demand import Run
+from .snapshot import Snapshot
+from .web.server import Limits, Site, TLSContexts
+from .web.urls import default_external_url
 
 log = structlog.get_logger("readiness.daemon")
 
@@ -51,13 +58,16 @@ class Daemon:
         config_path: str | Path,
         env: Mapping[str, str] | None = None,
         kinds: Registry = KINDS,
+        external_url: str = "",
     ):
         self.config_path = Path(config_path)
         self.env = env
         self.kinds = kinds
+        # Where people and dashboards reach the exporter (--web.external-url; web/urls.py),
+        # also shown by readiness_exporter_web_info.
+        self.external_url = external_url or default_external_url(DEFAULT_PORT)
         self.engine = Engine(config.load(self.config_path, env, kinds), kinds=kinds)
         self.reload_status = ReloadStatus(True, time.time())
-        self.external_url = ""  # --web.external-url, shown by readiness_exporter_web_info
         self.exposition = Exposition(
             self.engine.snapshot, lambda: self.reload_status, lambda: self.external_url
         )
@@ -87,6 +97,14 @@ class Daemon:
             self.reload_status = ReloadStatus(True, time.time())
             return []
 
+    def snapshot(self) -> Snapshot:
+        """The checklist's current results, with each item's recent status changes."""
+        return self.engine.snapshot()
+
+    async def probe_now(self, item_id: str) -> Run:
+        """Run an item because a person asked (bounded; raises ``on_demand.RateLimited``)."""
+        return await self.engine.probe_now(item_id)
+
     def stop(self) -> None:
         self._stopping.set()
 
@@ -97,9 +115,17 @@ class Daemon:
             self.exposition.refresh()
 
     async def serve(
-        self, listen: str, app: web.Application, ssl_context: ssl.SSLContext | None = None
+        self,
+        listen: str,
+        app: web.Application,
+        tls: TLSContexts | None = None,
+        max_connections: int = 0,
     ) -> None:
-        """Start probing and serving; return after SIGTERM/SIGINT (or ``stop()``)."""
+        """Start probing and serving; return after SIGTERM/SIGINT (or ``stop()``).
+
+        ``tls`` hands out the TLS context per connection (``webconfig.ServerTLS``);
+        ``max_connections`` 0 derives the cap from the descriptor limit (web/server.py).
+        """
         host, port = split_listen_address(listen)
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
@@ -111,7 +137,8 @@ class Daemon:
             app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE
         )
         await runner.setup()
-        site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=ssl_context)
+        limits = Limits.for_descriptors(max_connections)
+        site = Site(runner, host, port, limits, tls)
         await site.start()
         # The config and item states built so far live as long as the process: move them out
         # of the collector's generations so full collections stop walking them again.
@@ -120,7 +147,12 @@ class Daemon:
         self.engine.start()
         refresher = asyncio.ensure_future(self._refresh_metrics())
         log.info(
-            "listening", address=listen, items=len(self.engine.states), config=str(self.config_path)
+            "listening",
+            address=listen,
+            items=len(self.engine.states),
+            config=str(self.config_path),
+            external_url=self.external_url,
+            max_connections=limits.max_connections,
         )
         try:
             await self._stopping.wait()

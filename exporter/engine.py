@@ -8,7 +8,7 @@ hands out an immutable picture, rebuilt only when something changed since the la
 from __future__ import annotations
 
 import asyncio
-import collections
+import contextlib
 import dataclasses
 import logging
 import time
@@ -23,13 +23,17 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from probes import masking
 from probes.context import ProbeContext, Resources, run_probe
 from probes.kind import Registry
 from probes.registry import KINDS
 from probes.result import Result, Status
 
 from .config import Checklist, Item
-from .snapshot import ItemState, Snapshot, initial_state, take
+from .on_demand import OnDemand, Run
+from .redact import LOGS, Redactor
+from .slots import Slots
+from .snapshot import Change, ItemState, Snapshot, initial_state, take
 
 log = structlog.get_logger("readiness.engine")
 
@@ -41,14 +45,6 @@ FIRST_ROUND_RATE = 250.0
 START_TICK = 0.1  # seconds; first-round starts are rounded down to a multiple of this
 HISTORY = 50  # status changes kept per item for the status board
 WATCH_INTERVAL = 2.0  # seconds between looks at watched files (``attest`` shows within this)
-
-
-@dataclasses.dataclass(frozen=True)
-class Change:
-    at: float
-    before: Status
-    after: Status
-    summary: str
 
 
 def first_round_window(probed: int, shortest_interval: float) -> float:
@@ -63,14 +59,13 @@ class Engine:
         self, checklist: Checklist, resources: Resources | None = None, kinds: Registry = KINDS
     ):
         self.checklist = checklist
+        LOGS.redactor = checklist.redactor
         self.resources = resources or Resources(checklist.sql_connections_per_dsn)
         self.kinds = kinds  # the registry the checklist was read with
         now = time.time()
         self.states: dict[str, ItemState] = {i.id: initial_state(i, now) for i in checklist.items}
-        self.history: dict[str, collections.deque[Change]] = collections.defaultdict(
-            lambda: collections.deque(maxlen=HISTORY)
-        )
-        self._semaphore = asyncio.Semaphore(checklist.concurrency)
+        self._slots = Slots(checklist.concurrency)  # scheduled runs; probe-now has its own
+        self._on_demand = OnDemand(lambda item_id, debug: self.run_item(item_id, debug, False))
         self._scheduler: AsyncIOScheduler | None = None
         self._version = 0
         self._snapshot: Snapshot | None = None
@@ -89,29 +84,45 @@ class Engine:
 
     # -- running probes -------------------------------------------------------------------
 
-    async def run_item(self, item_id: str, debug: list[str] | None = None) -> ItemState:
-        """Probe one item now (waiting for a concurrency slot) and record its result."""
+    async def run_item(
+        self, item_id: str, debug: list[str] | None = None, scheduled: bool = True
+    ) -> ItemState:
+        """Probe one item now and record its result.
+
+        A scheduled run waits for one of the ``engine.concurrency`` slots; an unscheduled one
+        (``probe_now``) is bounded by ``OnDemand`` instead, so clicks never delay the schedule.
+        """
         item = self.states[item_id].item
         if not item.probed:
             return self.states[item_id]
-        async with self._semaphore:
+        # Every credential of the checklist, not only this item's: its output may show another's.
+        redactor = self.checklist.redactor
+        async with self._slots if scheduled else contextlib.nullcontext():
             if self.on_lag is not None:
                 self._report_lag(item_id)
             started = time.monotonic()
-            ctx = ProbeContext(self.resources, item.timeout, debug)
-            result = item.redactor.result(await self._probe(item, ctx))
+            ctx = ProbeContext(self.resources, item.timeout, debug, item=item.id)
+            with masking.using(redactor.text):  # what probes cut, they mask first
+                result = redactor.result(await self._probe(item, ctx, redactor))
             duration = time.monotonic() - started
         if debug is not None:
-            item.redactor.lines(debug)
+            redactor.lines(debug)
             debug.append(f"{duration:7.3f}s result {result.status.label}: {result.summary}")
         return self._record(item, result, duration)
 
-    async def _probe(self, item: Item, ctx: ProbeContext) -> Result:
+    async def probe_now(self, item_id: str) -> Run:
+        """Run an item because a person asked: single-flight, rate-limited (``on_demand.py``).
+
+        Raises ``RateLimited`` when refused for now.
+        """
+        return await self._on_demand.run(item_id)
+
+    async def _probe(self, item: Item, ctx: ProbeContext, redactor: Redactor) -> Result:
         try:
             return await run_probe(self.kinds[item.kind].probe, item.spec, ctx, item.timeout)
         except Exception as exc:  # noqa: BLE001 - one probe's bug must not touch other items
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            reason = item.redactor.text(reason)  # exception texts quote URLs with passwords
+            reason = redactor.text(reason)  # exception texts quote URLs with passwords
             ctx.log(f"probe raised {reason}")
             log.warning("probe raised", item=item.id, kind=item.kind, error=reason)
             return Result(Status.FAIL, f"probe error: {reason}", {"error": reason}, error=True)
@@ -130,11 +141,14 @@ class Engine:
             duration=duration,
             runs=old.runs + 1,
             errors=old.errors + int(result.error),
+            history=old.history,
         )
+        if changed:
+            change = Change(now, old.status, result.status, result.summary)
+            new = dataclasses.replace(new, history=(*old.history[1 - HISTORY :], change))
         self.states[item.id] = new
         self._version += 1
         if changed:
-            self.history[item.id].append(Change(now, old.status, result.status, result.summary))
             log.info(
                 "status changed",
                 item=item.id,
@@ -218,8 +232,7 @@ class Engine:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - exceptions escaping a job leak cycles
-            state = self.states.get(item_id)
-            error = state.item.redactor.text(repr(exc)) if state is not None else repr(exc)
+            error = self.checklist.redactor.text(repr(exc))
             log.error("probe job failed", item=item_id, error=error)
         finally:
             if task is not None:
@@ -281,6 +294,8 @@ class Engine:
                 states[item.id] = dataclasses.replace(old, item=item)
             else:
                 states[item.id] = initial_state(item, now)
+                if old is not None:  # a changed item keeps its status changes
+                    states[item.id] = dataclasses.replace(states[item.id], history=old.history)
                 fresh.append(item)
         fresh_ids = {i.id for i in fresh}
         if self._scheduler is not None:
@@ -292,13 +307,11 @@ class Engine:
                         self._scheduler.remove_job(job_id)
                     except JobLookupError:
                         pass
-        for item_id in set(old_states) - set(states):
-            self.history.pop(item_id, None)
-        if checklist.concurrency != self.checklist.concurrency:
-            self._semaphore = asyncio.Semaphore(checklist.concurrency)
+        self._slots.resize(checklist.concurrency)  # runs in flight keep counting against it
         if checklist.sql_connections_per_dsn != self.checklist.sql_connections_per_dsn:
             self.resources.databases.resize(checklist.sql_connections_per_dsn)
         self.checklist = checklist
+        LOGS.redactor = checklist.redactor
         self.states = states
         self._ready = False
         self._planned = {}

@@ -6,7 +6,11 @@ summary, a decision matrix, a sign-off sheet) are skipped. Every item gets an at
 to fill in later, so the result passes ``validate`` and ``check`` runs it at once.
 
 Text whose UTF-8 was once decoded as Mac Roman (``✅`` showing as ``‚úÖ``) is detected line by
-line and repaired. Inconsistencies become warnings, never failures.
+line and repaired. Inconsistencies become warnings, never failures: an ID outside the ID
+alphabet (exporter/item_ids.py) is imported as the nearest ID in it, and an ID taken twice gets
+a suffix, each with a warning, so every item keeps its own page and evidence file. The config
+is written by the YAML dumper; the one line written by hand (the header comment) has every
+character that could end it escaped, so nothing in the document can inject YAML.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pathlib import Path
 
 import yaml
 
+from . import item_ids
 from .config import PRIORITIES
 from .errors import UsageError
 
@@ -162,6 +167,13 @@ def parse(text: str, source: str = "checklist.md") -> Checklist:
                     row = _row(cells, columns, line_no, source, warnings)
                     if row is None:
                         continue
+                    if not item_ids.is_valid(row.id):
+                        new_id = item_ids.nearest(row.id) or f"item-{line_no}"
+                        warnings.append(
+                            f'{source}:{line_no}: ID "{_comment_safe(row.id)}" must be '
+                            f"{item_ids.RULE} characters: imported as {new_id}"
+                        )
+                        row.id = new_id
                     if row.id in seen:
                         new_id = _free_id(row.id, seen)
                         warnings.append(
@@ -183,9 +195,14 @@ def parse(text: str, source: str = "checklist.md") -> Checklist:
 
 def _free_id(item_id: str, seen: dict[str, int]) -> str:
     n = 2
-    while f"{item_id}-{n}" in seen:
+    while (candidate := _suffixed(item_id, n)) in seen:
         n += 1
-    return f"{item_id}-{n}"
+    return candidate
+
+
+def _suffixed(item_id: str, n: int) -> str:
+    suffix = f"-{n}"
+    return item_id[: item_ids.MAX_LENGTH - len(suffix)] + suffix
 
 
 def _row(
@@ -281,7 +298,8 @@ def to_config(checklist: Checklist, source: str) -> dict:
                 item["notes"] = row.notes
             item["probe"] = {
                 "attestation": {
-                    "file": f"attestations/{_file_name(row.id)}.yaml",
+                    # The ID is in the ID alphabet: one ID, one file name.
+                    "file": f"attestations/{row.id}.yaml",
                     "max_age": ATTESTATION_MAX_AGE,
                 }
             }
@@ -295,8 +313,12 @@ def to_config(checklist: Checklist, source: str) -> dict:
     }
 
 
-def _file_name(item_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", item_id)
+def _comment_safe(text: str) -> str:
+    """``text`` with every character that is not printable escaped: line breaks end a comment.
+
+    YAML breaks lines at ``\r``, ``\n``, and (PyYAML) at U+0085, U+2028 and U+2029 too.
+    """
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
 
 
 def render(checklist: Checklist, source: str) -> str:
@@ -304,7 +326,7 @@ def render(checklist: Checklist, source: str) -> str:
     rows = [r for s in checklist.sections for r in s.rows]
     critical = sum(r.priority == "critical" for r in rows)
     header = (
-        f"# Imported from {source}: {len(rows)} items ({critical} critical) in "
+        f"# Imported from {_comment_safe(source)}: {len(rows)} items ({critical} critical) in "
         f"{len(checklist.sections)} categories.\n"
         "# Every item is attested by a person: "
         "`readiness-exporter attest ID --status pass --by NAME\n"

@@ -18,6 +18,8 @@ from typing import Any
 import structlog
 from structlog.typing import Processor
 
+from .redact import LOGS
+
 LEVELS = ("debug", "info", "warn", "warning", "error")
 FORMATS = ("logfmt", "json")
 FIRST = ("time", "level", "source", "msg")
@@ -85,6 +87,7 @@ def setup(level: str = "info", fmt: str = "logfmt") -> None:
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
+                LOGS,  # every credential of the running checklist masked, tracebacks included
                 _promslog,
                 _json if fmt == "json" else _logfmt,
             ],

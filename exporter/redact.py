@@ -1,18 +1,35 @@
 """Keeps credentials out of everything the exporter shows: summaries, evidence, logs, errors.
 
 A probe reports what it saw, and what it saw can hold a credential: an exception text with the
-URL ``https://user:pw@host``, a command that echoes its token on stderr, a server that reflects
-the ``Authorization`` header. Probes cannot all be trusted to mask these, so the engine and the
-config loader pass every text they show through an item's ``Redactor``.
+URL ``https://user:pw@host``, a command that echoes a token, a server that reflects the
+``Authorization`` header. Probes cannot all be trusted to mask these, so the engine passes every
+result, debug line and log entry through the checklist's ``Redactor``, and the config loader its
+error messages through the item's.
+
+One set for the whole checklist: an item's credential is masked in every other item's output
+too (a command that prints a file another item reads its token from). ``Checklist.redactor`` is
+the union of the items' credentials, built at each load and reload.
 
 What counts as a credential of an item:
-- the password part of any URL (``scheme://user:<secret>@host``) and any ``Basic``/``Bearer``
-  credential (as a server echoes an ``Authorization`` header), in any text;
-- ``Secret`` values (``Fields.secret`` options, ``*_file`` contents read at redaction time);
-- the value of every ``${VAR}`` that is used inside a ``headers`` or ``env`` mapping, inside a
-  URL's user-info, under an option whose name looks like a credential (``password``,
-  ``token``, ``api_key``, ...), or whose own name looks like one (``${DB_PASSWORD}``).
+- ``Secret`` values (``Fields.secret`` options) and ``*_file`` contents, read at each redaction
+  so that a rotated file needs no reload;
+- the value of every ``${VAR}`` used inside a ``headers`` or ``env`` mapping, inside a URL's
+  user-info, under an option whose name looks like a credential (``password``, ``token``,
+  ``api_key``, ...), or whose own name looks like one (``${DB_PASSWORD}``); the variable an
+  ``env`` item checks;
+- the password of any URL in the spec, and in any text the password part of a URL and any
+  ``Basic``/``Bearer`` value (as a server echoes an ``Authorization`` header).
 Other ``${VAR}`` values (``${APP_URL}``) stay visible: they make summaries readable.
+
+How a value is masked:
+- in every form the exporter itself puts it in: as it is, URL-encoded (``%40``), and for a
+  user and password (``basic_auth``, a URL's user-info) the base64 that ``Authorization: Basic``
+  carries, bare or not; a URL's or a DSN's password also on its own;
+- a value of at least ``MIN_CREDENTIAL`` (8) characters wherever it appears, and so is a piece
+  of at least ``EDGE`` characters of it at either end of a text (where a capped read cut it);
+- a shorter one (only a suspected credential can be shorter: credential options refuse them at
+  load) only where it stands as a whole word, and not at all below ``MIN_WORD`` characters:
+  masking ``200`` everywhere would turn ``status 200`` into ``status <secret>`` and so tell it.
 
 Showing a probe's configuration (the item page) is the other half: ``redact`` masks the values
 of credential fields (``probes.fields.SECRET_KEYS`` and names that look like credentials),
@@ -21,107 +38,234 @@ credential headers and URL passwords in the config as written.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
+from urllib.parse import quote, quote_plus, unquote
 
-from probes.fields import SECRET_KEYS, Secret
+from probes.credentials import Auth
+from probes.fields import MIN_CREDENTIAL, SECRET_KEYS, Secret
+from probes.masking import MASK, mask_credentials
 from probes.result import Result
 
-MASK = "<secret>"
-MIN_LENGTH = 3  # shorter values would mask digits and words all over the summaries
+__all__ = ["MASK", "Redactor", "mask_credentials", "redact"]
+
+MIN_WORD = 4  # shorter values are not masked at all (see the module docstring)
+EDGE = 6  # characters of a credential that count as a piece of it at a text's end
 CREDENTIAL_NAME = re.compile(
     r"pass|pwd|secret|token|key|auth|cred|cookie|session|private|signature|bearer", re.I
 )
 SENSITIVE_MAPPINGS = {"headers", "env"}
-# scheme://user:password@  (the password may be empty; user-info never holds '/', '@' or space)
-URL_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@'\"]*):[^@/\s'\"]*@")
+URL_PAIR = re.compile(
+    r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://(?P<user>[^/\s:@'\"]*):(?P<password>[^/\s'\"]*)@"
+)
+# libpq's keyword form: password=secret or password='it\'s quoted'
+DSN_PASSWORD = re.compile(r"\bpassword\s*=\s*(?:'((?:[^'\\]|\\.)*)'|([^\s']+))")
 
 
-# An Authorization value as a server may echo it: Basic's base64 of user:password is a
-# credential whatever the password's source (a variable, a file, a URL's user-info).
-AUTH_VALUE = re.compile(r"\b(Basic|Bearer) +[A-Za-z0-9._~+/-]{6,}=*", re.I)
+def basic_forms(user: str, password: str) -> set[str]:
+    """The base64 of ``user:password`` as ``Authorization: Basic`` sends it (UTF-8, Latin-1)."""
+    pair = f"{user}:{password}"
+    found = {base64.b64encode(pair.encode()).decode()}
+    try:
+        found.add(base64.b64encode(pair.encode("latin-1")).decode())  # aiohttp's for URLs
+    except UnicodeEncodeError:
+        pass
+    return found
 
 
-def mask_credentials(text: str) -> str:
-    """``text`` with every URL password and every Basic/Bearer credential replaced by <secret>."""
-    return AUTH_VALUE.sub(rf"\1 {MASK}", URL_USERINFO.sub(rf"\1:{MASK}@", text))
+def embedded_credentials(text: str) -> set[str]:
+    """The passwords in the URLs and libpq DSNs of ``text``, and their Basic forms."""
+    found: set[str] = set()
+    for m in URL_PAIR.finditer(text):
+        user, password = unquote(m["user"]), unquote(m["password"])
+        found |= {m["password"], password, *basic_forms(user, password)}
+    for m in DSN_PASSWORD.finditer(text):
+        quoted, bare = m.groups()
+        found.add(re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else bare)
+    return found
+
+
+def forms(value: str) -> set[str]:
+    """Every form of a credential the exporter itself may put in a text (see the docstring)."""
+    found = {value, quote(value, safe=""), quote_plus(value)}
+    for part in embedded_credentials(value) - {value}:
+        found |= {part, quote(part, safe="")}
+    return {f for f in found if f}
+
+
+@dataclasses.dataclass(frozen=True)
+class FileCredential:
+    """A ``*_file`` credential, read at each redaction, and the user it goes with (Basic)."""
+
+    secret: Secret
+    user: str | None = None
+
+    def forms(self) -> set[str]:
+        try:
+            value = self.secret.reveal()
+        except (OSError, UnicodeDecodeError):
+            return set()  # a file that cannot be read cannot have been sent either
+        found = forms(value)
+        if self.user is not None:
+            found |= basic_forms(self.user, value)
+        return found
+
+
+@dataclasses.dataclass(frozen=True)
+class _Masks:
+    anywhere: tuple[str, ...]  # longest first, so a value that contains another goes whole
+    words: re.Pattern[str] | None  # the short ones, as whole words
+
+
+def _masks(found: Iterable[str]) -> _Masks:
+    ordered = sorted(set(found), key=len, reverse=True)
+    short = [f for f in ordered if MIN_WORD <= len(f) < MIN_CREDENTIAL]
+    words = None
+    if short:
+        words = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, short)) + r")(?!\w)")
+    return _Masks(tuple(f for f in ordered if len(f) >= MIN_CREDENTIAL), words)
+
+
+def _mask_edges(text: str, values: tuple[str, ...]) -> str:
+    """``text`` with a piece of a value at its start or end (cut there by a read) masked."""
+    if len(text) < EDGE:
+        return text
+    for value in values:
+        tail = text[-EDGE:]  # the end of the text may be the start of a value ...
+        at = value.find(tail)
+        while at != -1:
+            piece = value[: at + EDGE]
+            if len(piece) < len(value) and text.endswith(piece):
+                text = text[: len(text) - len(piece)] + MASK
+                break
+            at = value.find(tail, at + 1)
+        head = text[:EDGE]  # ... and its start the end of one
+        at = value.find(head, 1)
+        while at != -1:
+            piece = value[at:]
+            if text.startswith(piece):
+                text = MASK + text[len(piece) :]
+                break
+            at = value.find(head, at + 1)
+    return text
 
 
 class Redactor:
-    """Replaces an item's credential values (and URL passwords) in texts and evidence."""
+    """Replaces a set of credentials (and URL passwords, Basic/Bearer values) in texts."""
 
-    def __init__(self, values: Iterable[str] = (), files: Iterable[Secret] = ()):
-        # Longest first, so a secret that contains another is masked whole.
-        self.values = tuple(
-            sorted({v for v in values if len(v) >= MIN_LENGTH}, key=len, reverse=True)
-        )
-        self.files = tuple(files)
+    def __init__(self, values: Iterable[str] = (), files: Iterable[FileCredential] = ()):
+        self.values = frozenset(v for v in values if v)
+        self.files = tuple(dict.fromkeys(files))
+        self._forms = frozenset(f for v in self.values for f in forms(v))
+        self._static = _masks(self._forms)
 
-    def _all(self) -> tuple[str, ...]:
+    @classmethod
+    def union(cls, redactors: Iterable[Redactor]) -> Redactor:
+        """One redactor for the credentials of all of them (the checklist's, from its items')."""
+        values: set[str] = set()
+        files: list[FileCredential] = []
+        for r in redactors:
+            values |= r.values
+            files += r.files
+        return cls(values, files)
+
+    def _masks(self) -> _Masks:
         if not self.files:
-            return self.values
-        extra = []
-        for secret in self.files:
-            try:
-                extra.append(secret.reveal())
-            except (OSError, UnicodeDecodeError):
-                pass  # an unreadable secret file cannot appear in output either
-        return tuple(
-            sorted(
-                {*self.values, *(v for v in extra if len(v) >= MIN_LENGTH)}, key=len, reverse=True
-            )
-        )
+            return self._static
+        return _masks(self._forms.union(*(f.forms() for f in self.files)))
 
-    def text(self, text: str, values: tuple[str, ...] | None = None) -> str:
-        for value in self._all() if values is None else values:
+    def text(self, text: str, masks: _Masks | None = None) -> str:
+        m = self._masks() if masks is None else masks
+        for value in m.anywhere:
             if value in text:
                 text = text.replace(value, MASK)
-        return mask_credentials(text)
+        if m.words is not None:
+            text = m.words.sub(MASK, text)
+        return _mask_edges(mask_credentials(text), m.anywhere)
 
-    def value(self, obj: Any, values: tuple[str, ...] | None = None) -> Any:
+    def value(self, obj: Any, masks: _Masks | None = None) -> Any:
         """``obj`` (evidence: strings, lists, mappings) with every string redacted."""
-        values = self._all() if values is None else values
+        m = self._masks() if masks is None else masks
         if isinstance(obj, str):
-            return self.text(obj, values)
+            return self.text(obj, m)
         if isinstance(obj, Mapping):
-            return {k: self.value(v, values) for k, v in obj.items()}
+            return {k: self.value(v, m) for k, v in obj.items()}
         if isinstance(obj, (list, tuple)):
-            return type(obj)(self.value(v, values) for v in obj)
+            return type(obj)(self.value(v, m) for v in obj)
         return obj
 
     def result(self, result: Result) -> Result:
-        values = self._all()
+        m = self._masks()
         return dataclasses.replace(
             result,
-            summary=self.text(result.summary, values),
-            evidence=self.value(dict(result.evidence), values),
+            summary=self.text(result.summary, m),
+            evidence=self.value(dict(result.evidence), m),
         )
 
     def lines(self, lines: list[str]) -> None:
         """Redact debug lines in place."""
-        values = self._all()
-        lines[:] = [self.text(line, values) for line in lines]
+        m = self._masks()
+        lines[:] = [self.text(line, m) for line in lines]
 
 
 NOTHING = Redactor()
 
 
-def secrets_in_spec(spec: Any) -> tuple[list[str], list[Secret]]:
-    """Values of the ``Secret`` objects anywhere in a parsed spec, and those read from files."""
+class LogMask:
+    """A logging processor: every value of a log entry through the running checklist's Redactor.
+
+    The engine sets ``redactor`` for its checklist (and again at each reload); the log setup puts
+    this processor after exception formatting, so tracebacks are masked too.
+    """
+
+    def __init__(self) -> None:
+        self.redactor = NOTHING
+
+    def __call__(
+        self, logger: Any, method_name: str, event: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        r = self.redactor
+        m = r._masks()
+        for key, value in event.items():
+            if isinstance(value, (str, Mapping, list, tuple)):
+                event[key] = r.value(value, m)
+            elif not isinstance(value, (int, float, bool, type(None))):
+                event[key] = r.text(repr(value), m)
+        return event
+
+
+LOGS = LogMask()
+
+
+def secrets_in_spec(
+    spec: Any, env: Mapping[str, str] | None = None
+) -> tuple[list[str], list[FileCredential]]:
+    """The credentials anywhere in a parsed spec: values known now, and files read later."""
     values: list[str] = []
-    files: list[Secret] = []
+    files: list[FileCredential] = []
 
     def walk(obj: Any, depth: int) -> None:
         if depth > 20:
             return
         if isinstance(obj, Secret):
             if obj.file is not None:
-                files.append(obj)
+                files.append(FileCredential(obj))
             else:
                 values.append(obj.reveal())
+        elif isinstance(obj, str):
+            values.extend(embedded_credentials(obj))
         elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            if isinstance(obj, Auth) and obj.username is not None and obj.password is not None:
+                if obj.password.file is not None:
+                    files.append(FileCredential(obj.password, obj.username))
+                else:
+                    values.extend(basic_forms(obj.username, obj.password.reveal()))
+            for name in getattr(obj, "credential_variables", lambda: ())():
+                if env is not None and env.get(name):
+                    values.append(env[name])
             for f in dataclasses.fields(obj):
                 walk(getattr(obj, f.name), depth + 1)
         elif isinstance(obj, Mapping):

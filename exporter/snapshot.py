@@ -1,7 +1,9 @@
 """An immutable picture of the checklist at one moment: each item's last result and the scores.
 
-Everything that shows the checklist (``/metrics``, the landing page, ``check``) reads a
-``Snapshot``; the engine builds a new one when results change, never edits one in place.
+Everything that shows the checklist (``/metrics``, the status board, the JSON API, ``check``)
+reads a ``Snapshot``: the checklist with its category titles, each item's state with its recent
+status changes, the scores. The engine builds a new one when results change, never edits one in
+place, so the web layer needs nothing else to draw a page.
 """
 
 from __future__ import annotations
@@ -16,8 +18,18 @@ from .scoring import Judged, Scores, score
 
 
 @dataclass(frozen=True)
+class Change:
+    """One status change of an item, as the status board lists them."""
+
+    at: float
+    before: Status
+    after: Status
+    summary: str
+
+
+@dataclass(frozen=True)
 class ItemState:
-    """An item's latest result and its counters."""
+    """An item's latest result, its counters and its recent status changes."""
 
     item: Item
     result: Result
@@ -26,6 +38,7 @@ class ItemState:
     duration: float | None = None  # seconds the last probe run took
     runs: int = 0
     errors: int = 0  # runs that could not judge (timeout, exception)
+    history: tuple[Change, ...] = ()  # the latest status changes, oldest first
 
     # What scoring needs of this item, made with the state: snapshots are taken often, and a
     # cached_property (which takes a lock on first access in Python 3.11) cost ~3 µs per new state.
@@ -70,6 +83,10 @@ class Snapshot:
 
     def by_category(self, category: str) -> list[ItemState]:
         return [s for s in self.states.values() if s.item.category == category]
+
+    def category_title(self, category: str) -> str:
+        """The category's title as the config writes it (its ID if it has none)."""
+        return next((c.title for c in self.checklist.categories if c.id == category), category)
 
 
 def take(

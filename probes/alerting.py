@@ -49,6 +49,7 @@ from . import promql
 from .context import ProbeContext
 from .credentials import Auth, parse_auth
 from .fields import Fields, format_duration, to_url
+from .local_errors import local_cause
 from .request import client_error_reason, read_capped
 from .result import Result, Status
 
@@ -369,6 +370,21 @@ class Unreachable(Exception):
     """Raised when Prometheus or Alertmanager did not answer with JSON: a verdict (FAIL)."""
 
 
+class CannotAsk(Exception):
+    """Raised when this machine could not send the request (out of descriptors, no route)."""
+
+
+def _request_failed(exc: aiohttp.ClientError, what: str, url: str) -> Exception:
+    """Unreachable for the target's answer (refused, reset); CannotAsk for a local failure."""
+    local = local_cause(exc)
+    if local is not None:
+        why = local.strerror or str(local)
+        return CannotAsk(
+            f"cannot judge {what} at {url}: {why} (on this machine, not an answer from the target)"
+        )
+    return Unreachable(f"{what} unreachable ({client_error_reason(exc)}) at {url}")
+
+
 async def _get_json(spec: Spec, ctx: ProbeContext, url: str, what: str) -> Any:
     ssl_ctx = ctx.resources.ssl_context(spec.verify, str(spec.ca_file) if spec.ca_file else None)
     headers = {"Accept": "application/json", **(spec.auth.header() if spec.auth else {})}
@@ -382,7 +398,7 @@ async def _get_json(spec: Spec, ctx: ProbeContext, url: str, what: str) -> Any:
         # A silent server is no verdict: NoAnswer, which the engine makes a probe error.
         status, body = await ctx.wait(get(), f"{what} at {url}")
     except aiohttp.ClientError as exc:
-        raise Unreachable(f"{what} unreachable ({client_error_reason(exc)}) at {url}") from None
+        raise _request_failed(exc, what, url) from None
     if status != 200:
         raise Unreachable(f"{what} answered status {status} at {url}")
     try:
@@ -401,9 +417,7 @@ async def _query(spec: Spec, ctx: ProbeContext, expr: str) -> Any:
     try:
         status, body = await ctx.wait(promql.query(query, ctx), f"Prometheus at {spec.prometheus}")
     except aiohttp.ClientError as exc:
-        raise Unreachable(
-            f"Prometheus unreachable ({client_error_reason(exc)}) at {spec.prometheus}"
-        ) from None
+        raise _request_failed(exc, "Prometheus", spec.prometheus) from None
     if not isinstance(body, dict) or body.get("status") != "success":
         error = body.get("error", "") if isinstance(body, dict) else f"status {status}"
         raise Unreachable(f"Prometheus refused {expr!r}: {error}")
@@ -434,6 +448,8 @@ async def _run_check(name: str, spec: Spec, ctx: ProbeContext) -> Check:
         return judge_notifications(requests, failed, n)
     except Unreachable as exc:
         return Check(Status.FAIL, str(exc))
+    except CannotAsk as exc:
+        return Check(Status.FAIL, str(exc), error=True)
 
 
 async def probe(spec: Spec, ctx: ProbeContext) -> Result:

@@ -2,6 +2,7 @@
 
 The evidence file holds the checklist's own evidence fields::
 
+    item: T-001               # the item it is evidence for: must be the item's ID
     status: pass              # pass | partial | fail | na | pending
     validated_by: Jane Doe
     date: 2026-11-01          # when it was validated
@@ -10,28 +11,35 @@ The evidence file holds the checklist's own evidence fields::
     notes: Next drill in February
     expires: 2027-02-01       # optional
 
-A missing file is PENDING; an expired one, or one older than ``max_age``, is FAIL.
+A missing file is PENDING; an expired one, or one older than ``max_age``, is FAIL. Evidence is
+bound to its item: a file that names another item (a copy of another item's PASS) or none, a
+symbolic link, or a signature dated in the future is FAIL, never a PASS.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from . import safeyaml
 from .context import ProbeContext
 from .fields import Fields, format_duration
-from .reading import read_capped
+from .reading import NotRegularFile, read_capped
 from .result import Result, Status
 
 FILE_CAP = 256 * 1024  # bytes; an evidence file is a short YAML document
 STATUSES = {s.value: s for s in Status}
-FIELDS = ("status", "validated_by", "date", "evidence", "notes", "expires")
+FIELDS = ("item", "status", "validated_by", "date", "evidence", "notes", "expires")
+# How far a signature's time may run ahead of this machine's clock: the signer's clock drifts.
+CLOCK_SKEW = 5 * 60
+# A date without a time is a day that begins first at UTC+14: only once it has begun nowhere
+# on Earth is it in the future.
+EARLIEST_ZONE = dt.timedelta(hours=14)
 
 
 @dataclass(frozen=True)
@@ -49,21 +57,35 @@ def watched_files(spec: Spec) -> tuple[Path, ...]:
     return (spec.file,)
 
 
-def signed_file(spec: Spec) -> Path:
+def signed_files(spec: Spec) -> tuple[Path, ...]:
     """The evidence file ``attest`` writes for the item."""
-    return spec.file
+    return (spec.file,)
 
 
 class EvidenceError(ValueError):
     """Raised when an evidence file cannot be read as the attestation format."""
 
 
-def parse_when(value: Any, field: str) -> dt.datetime:
-    """A date or timestamp from an evidence file, as an aware UTC datetime."""
+@dataclass(frozen=True)
+class Evidence:
+    """An evidence file's fields, checked."""
+
+    item: str | None  # None in files written before evidence named its item
+    status: Status
+    validated_by: str
+    date: dt.datetime  # aware
+    earliest: dt.datetime  # the earliest moment ``date`` can stand for (a day begins at UTC+14)
+    evidence: list[str]
+    notes: str
+    expires: dt.datetime | None
+
+
+def parse_when(value: Any, field: str) -> tuple[dt.datetime, bool]:
+    """A date or timestamp from an evidence file as an aware datetime, and whether it is a day."""
     if isinstance(value, dt.datetime):
-        when = value
+        when, day = value, False
     elif isinstance(value, dt.date):
-        when = dt.datetime(value.year, value.month, value.day)
+        when, day = dt.datetime(value.year, value.month, value.day), True
     elif isinstance(value, str):
         text = value.strip().removesuffix("UTC").strip().replace("Z", "+00:00")
         try:
@@ -72,32 +94,57 @@ def parse_when(value: Any, field: str) -> dt.datetime:
             raise EvidenceError(
                 f"{field} must be a date such as 2026-11-01 (got {value!r})"
             ) from None
+        day = _is_day(text)
     else:
         raise EvidenceError(f"{field} must be a date such as 2026-11-01 (got {value!r})")
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+    return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)), day
 
 
-def load_evidence(path: Path) -> dict[str, Any]:
+def _is_day(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def read_evidence(path: Path) -> bytes:
+    """The file's bytes, up to one more than the cap; a symbolic link is an EvidenceError.
+
+    A link would let one item's evidence stand for another's. The one link accepted is the
+    layout of a Kubernetes ConfigMap volume, where each file is ``NAME -> ..data/NAME``: the
+    same name in the volume's current version, which Kubernetes swaps atomically on update.
+    """
+    try:
+        return read_capped(path, FILE_CAP + 1, follow_symlinks=False)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP or not path.is_symlink():
+            raise
+    if os.readlink(path) != f"..data/{path.name}":
+        raise EvidenceError("is a symbolic link: evidence must be the item's own file")
+    return read_capped(path.parent / "..data" / path.name, FILE_CAP + 1, follow_symlinks=False)
+
+
+def load_evidence(path: Path) -> Evidence:
     """The evidence file's fields, checked; raises EvidenceError with a readable reason."""
-    data = read_capped(path, FILE_CAP + 1)
+    data = read_evidence(path)
     if len(data) > FILE_CAP:
         raise EvidenceError(f"is larger than {FILE_CAP // 1024} KiB")
     try:
         doc = safeyaml.load(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise EvidenceError("is not UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None)
-        raise EvidenceError(
-            f"is not valid YAML{where}" + (f": {problem}" if problem else "")
-        ) from None
+    except safeyaml.DocumentError as exc:
+        raise EvidenceError(f"at {exc}" if exc.line else f"is {exc}") from None
     if not isinstance(doc, dict):
-        raise EvidenceError("must be a mapping with status, validated_by, date and evidence")
+        raise EvidenceError("must be a mapping with item, status, validated_by, date and evidence")
     unknown = [k for k in doc if k not in FIELDS]
     if unknown:
         raise EvidenceError(f"has unknown field {unknown[0]!r} (known: {', '.join(FIELDS)})")
+    item = doc.get("item")
+    if item is not None and not isinstance(item, str):
+        # An ID such as 001 or 1.10 reads as a number unless it is quoted.
+        raise EvidenceError(f'item must be text: quote the ID (item: "{item}")')
     status = doc.get("status")
     if str(status).lower() not in STATUSES:
         raise EvidenceError(f"status must be one of {', '.join(STATUSES)} (got {status!r})")
@@ -110,55 +157,76 @@ def load_evidence(path: Path) -> dict[str, Any]:
         evidence = [evidence]
     if not isinstance(evidence, list) or any(isinstance(e, (list, dict)) for e in evidence):
         raise EvidenceError("evidence must be a list of strings or links")
-    return {
-        "status": STATUSES[str(status).lower()],
-        "validated_by": str(doc["validated_by"]),
-        "date": parse_when(doc["date"], "date"),
-        "evidence": [str(e) for e in evidence],
-        "notes": str(doc.get("notes") or ""),
-        "expires": parse_when(doc["expires"], "expires") if doc.get("expires") else None,
-    }
+    date, day = parse_when(doc["date"], "date")
+    return Evidence(
+        item=item,
+        status=STATUSES[str(status).lower()],
+        validated_by=str(doc["validated_by"]),
+        date=date,
+        earliest=date - EARLIEST_ZONE if day else date - dt.timedelta(seconds=CLOCK_SKEW),
+        evidence=[str(e) for e in evidence],
+        notes=str(doc.get("notes") or ""),
+        expires=parse_when(doc["expires"], "expires")[0] if doc.get("expires") else None,
+    )
 
 
-def judge(spec: Spec, now: float | None = None) -> Result:
+def judge(spec: Spec, item: str, now: float | None = None) -> Result:
+    """The verdict on ``spec``'s evidence file as the evidence for the item with ID ``item``."""
     now = time.time() if now is None else now
     name = spec.file.name
+    seen: dict[str, Any] = {"file": str(spec.file)}
+    if not item:  # run without an item (not by the engine): nothing to bind the evidence to
+        return Result(Status.FAIL, f"{name}: no item ID to check it against", seen, error=True)
     try:
         doc = load_evidence(spec.file)
     except FileNotFoundError:
-        return Result(
-            Status.PENDING, f"not attested yet: {name} does not exist", {"file": str(spec.file)}
-        )
-    except (OSError, EvidenceError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return Result(Status.PENDING, f"not attested yet: {name} does not exist", seen)
+    except EvidenceError as exc:
+        return Result(Status.FAIL, f"{name} {exc}", seen)
+    except OSError as exc:
+        # A FIFO or a directory is no evidence: a verdict. Permissions or I/O failing mean the
+        # probe could not look: a probe error.
         return Result(
             Status.FAIL,
-            f"{name} {reason}"
-            if isinstance(exc, EvidenceError)
-            else f"{name} cannot be read ({reason})",
-            {"file": str(spec.file)},
+            f"{name} cannot be read ({exc.strerror or exc})",
+            seen,
+            error=not isinstance(exc, NotRegularFile),
         )
-    signed = f"signed by {doc['validated_by']} on {doc['date']:%Y-%m-%d}"
-    evidence = {
-        "file": str(spec.file),
-        "validated_by": doc["validated_by"],
-        "date": doc["date"].isoformat(),
-        "evidence": doc["evidence"],
-        "notes": doc["notes"],
+    if doc.item is None:
+        return Result(
+            Status.FAIL,
+            f"{name} does not name its item: add item: {item} (see attestations/README.md)",
+            seen,
+        )
+    if doc.item != item:
+        return Result(
+            Status.FAIL,
+            f"{name} is evidence for {doc.item}, expected {item} (copied from another item?)",
+            {**seen, "item": doc.item},
+        )
+    signed = f"signed by {doc.validated_by} on {doc.date:%Y-%m-%d}"
+    if doc.earliest.timestamp() > now:
+        return Result(Status.FAIL, f"signed in the future ({signed})", seen)
+    evidence: dict[str, Any] = {
+        **seen,
+        "validated_by": doc.validated_by,
+        "date": doc.date.isoformat(),
+        "evidence": doc.evidence,
+        "notes": doc.notes,
     }
     deadlines = []
-    if doc["expires"] is not None:
-        deadlines.append(doc["expires"].timestamp())
-        evidence["expires"] = doc["expires"].isoformat()
+    if doc.expires is not None:
+        deadlines.append(doc.expires.timestamp())
+        evidence["expires"] = doc.expires.isoformat()
     if spec.max_age is not None:
-        deadlines.append(doc["date"].timestamp() + spec.max_age)
+        deadlines.append(doc.date.timestamp() + spec.max_age)
     expires_at = min(deadlines) if deadlines else None
 
-    if doc["expires"] is not None and doc["expires"].timestamp() <= now:
+    if doc.expires is not None and doc.expires.timestamp() <= now:
         return Result(
-            Status.FAIL, f"expired on {doc['expires']:%Y-%m-%d} ({signed})", evidence, expires_at
+            Status.FAIL, f"expired on {doc.expires:%Y-%m-%d} ({signed})", evidence, expires_at
         )
-    age = now - doc["date"].timestamp()
+    age = max(0.0, now - doc.date.timestamp())  # a day signed east of here may not have begun
     if spec.max_age is not None and age > spec.max_age:
         return Result(
             Status.FAIL,
@@ -167,12 +235,12 @@ def judge(spec: Spec, now: float | None = None) -> Result:
             evidence,
             expires_at,
         )
-    summary = f"{doc['status'].label} attested, {signed}"
+    summary = f"{doc.status.label} attested, {signed}"
     if expires_at is not None:
         summary += f", valid until {dt.datetime.fromtimestamp(expires_at, dt.UTC):%Y-%m-%d}"
-    return Result(doc["status"], summary, evidence, expires_at)
+    return Result(doc.status, summary, evidence, expires_at)
 
 
 async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     ctx.log(f"reading {spec.file}")
-    return await ctx.blocking(ctx.resources.evidence, judge, spec, target=str(spec.file))
+    return await ctx.blocking(ctx.resources.evidence, judge, spec, ctx.item, target=str(spec.file))

@@ -1,4 +1,10 @@
-"""Command probe: run an argv list (never a shell), judge by exit code and an output pattern."""
+"""Command probe: run an argv list (never a shell), judge by exit code and an output pattern.
+
+A command gets a minimal environment: ``PATH``, ``HOME``, ``LANG`` and ``TZ`` from the
+exporter's, and the variables the item declares in ``env:``. The exporter's environment holds
+every other item's credentials (``${DB_PASSWORD}``), and a command that prints its environment,
+or a tool that reports it on a crash, would show them all.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +18,14 @@ from pathlib import Path
 
 from .context import NoAnswer, ProbeContext
 from .fields import Fields
+from .local_errors import EXHAUSTED, cannot_judge, local_cause
+from .masking import clip
 from .patterns import Pattern
 from .result import Result, failed, passed
 
+INHERITED = ("PATH", "HOME", "LANG", "TZ")  # the only variables a command gets unasked
 OUTPUT_CAP = 64 * 1024  # bytes of output kept; the rest is read and dropped
+TAIL = 200  # characters of each stream shown in the evidence
 KILL_GRACE = 1.0  # seconds between SIGTERM and SIGKILL
 # Colour codes and other terminal controls: tools emit them when CI forces colour, and they would
 # garble the board, the reports and the JUnit XML (which cannot carry most control characters).
@@ -57,46 +67,63 @@ def _kill_group(pid: int, sig: int) -> None:
         pass
 
 
-def _tail(data: bytes, limit: int = 200) -> str:
-    """The last ``limit`` characters of the output as plain text, terminal controls removed."""
-    text = TERMINAL_CONTROLS.sub("", data.decode("utf-8", "replace")).strip()
-    return text[-limit:]
+def environment(spec: Spec) -> dict[str, str]:
+    """What the command runs with: ``INHERITED`` from the exporter's, then the item's ``env``."""
+    return {**{k: os.environ[k] for k in INHERITED if k in os.environ}, **spec.env}
+
+
+def _plain(data: bytes) -> str:
+    """The output as plain text, terminal controls removed."""
+    return TERMINAL_CONTROLS.sub("", data.decode("utf-8", "replace")).strip()
 
 
 async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     ctx.log(f"running {list(spec.argv)}")
+    loop = asyncio.get_running_loop()
     try:
-        proc = await asyncio.create_subprocess_exec(
+        # create_subprocess_exec spelled out, to hold the transport: it must be closed below.
+        transport, protocol = await loop.subprocess_exec(
+            lambda: asyncio.subprocess.SubprocessStreamProtocol(limit=2**16, loop=loop),
             *spec.argv,
             cwd=spec.cwd,
-            env={**os.environ, **spec.env} if spec.env else None,
+            env=environment(spec),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,  # its own process group, so a timeout kills its children too
         )
     except OSError as exc:
+        local = local_cause(exc, EXHAUSTED)
+        if local is not None:
+            return cannot_judge(f"running {spec.argv[0]}", local, {"argv": list(spec.argv)})
         return failed(f"cannot run {spec.argv[0]} ({exc.strerror or exc})", argv=list(spec.argv))
+    proc = asyncio.subprocess.Process(transport, protocol, loop)
     try:
         out, err = await _communicate(proc, ctx, f"command {Path(spec.argv[0]).name}")
     finally:
-        if proc.returncode is None:
-            await _terminate(proc)
-        else:
-            # Children it left running in its process group (``cmd &``) go with it.
-            _kill_group(proc.pid, signal.SIGKILL)
+        try:
+            if proc.returncode is None:
+                await _terminate(proc)
+            else:
+                # Children it left running in its process group (``cmd &``) go with it.
+                _kill_group(proc.pid, signal.SIGKILL)
+        finally:
+            # A child that left the group (setsid) may hold the output pipes open forever: the
+            # pipes would stay open on our side too, one descriptor leaked per run.
+            transport.close()
     code = proc.returncode
+    stdout, stderr = _plain(out), _plain(err)
     evidence = {
         "argv": list(spec.argv),
         "exit_code": code,
-        "stdout_tail": _tail(out),
-        "stderr_tail": _tail(err),
+        "stdout_tail": clip(stdout, TAIL, keep_end=True),
+        "stderr_tail": clip(stderr, TAIL, keep_end=True),
     }
     ctx.log(f"exit code {code}; stdout {len(out)} bytes, stderr {len(err)} bytes")
     if code not in spec.expect_exit:
         # The last line is where tools put their verdict ("Found 3 errors."); a summary is one line.
-        lines = _tail(err or out, 2000).splitlines()
-        detail = lines[-1].strip()[:120] if lines else ""
+        lines = (stderr or stdout).splitlines()
+        detail = clip(lines[-1].strip(), 120) if lines else ""
         expected = " or ".join(str(c) for c in spec.expect_exit)
         return failed(
             f"exit code {code}, expected {expected}" + (f": {detail}" if detail else ""), **evidence

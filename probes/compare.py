@@ -27,6 +27,7 @@ from typing import Any
 import jmespath
 import jmespath.exceptions
 
+from .masking import clip
 from .problems import SpecError, show
 
 ORDER = {
@@ -68,7 +69,7 @@ def render(value: Any) -> str:
             text = json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
         except (TypeError, ValueError):
             text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return clip(text, 80)
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,17 @@ def watched_files(spec: Spec) -> tuple[Path, ...]:
     return tuple(path for c in spec.probes for path in c.runs.watched_files(c.spec))
 
 
+def signed_files(spec: Spec) -> tuple[Path, ...]:
+    """What the children have signed: an attestation beside a precondition probe
+    (``all: [{file: ...}, {attestation: ...}]``) is signed as if it stood alone."""
+    return tuple(
+        path
+        for c in spec.probes
+        if c.runs.signed_files is not None
+        for path in c.runs.signed_files(c.spec)
+    )
+
+
 async def run_children(spec: Spec, ctx: ProbeContext) -> list[Result]:
     """Every child's result, each under the engine's rule for silence, within this deadline."""
     results = await asyncio.gather(

@@ -217,6 +217,7 @@ class ProbeContext:
     debug: list[str] | None = None
     started: float = field(default_factory=time.monotonic)
     deadline: float = 0.0  # monotonic; 0 means the timeout less the engine's margin
+    item: str = ""  # the ID of the item probed: evidence that names its item is checked against it
 
     def __post_init__(self) -> None:
         if not self.deadline:
@@ -262,7 +263,9 @@ class ProbeContext:
 
     def child(self) -> ProbeContext:
         """A context for a probe inside this one (``all``/``any``): the same deadline."""
-        return ProbeContext(self.resources, self.timeout, self.debug, self.started, self.deadline)
+        return ProbeContext(
+            self.resources, self.timeout, self.debug, self.started, self.deadline, self.item
+        )
 
 
 ProbeFunction = Callable[[Any, ProbeContext], Awaitable[Result]]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from .address import HostPort, parse_resolver
 from .context import NoAnswer, ProbeContext
 from .fields import Fields, to_text
+from .local_errors import cannot_judge, local_cause
 from .result import Result, Status
 
 if TYPE_CHECKING:  # annotations only: dnspython itself is imported on first use
@@ -126,6 +127,10 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
         # dnspython's own clock ran out first: the same silence as ctx.wait's.
         raise NoAnswer(f"{where} via {server}", ctx.timeout, evidence=evidence) from None
     except dns.resolver.NoNameservers as exc:
+        # Each server's error as (server, tcp, port, error, answer): ours (EMFILE) is no answer.
+        for error in exc.kwargs.get("errors") or ():
+            if isinstance(error[3], BaseException) and (local := local_cause(error[3])):
+                return cannot_judge(where, local, evidence)
         return Result(Status.FAIL, f"{where}: no server could answer ({exc})", evidence)
     except dns.resolver.NoResolverConfiguration:
         return Result(

@@ -12,15 +12,8 @@ from dataclasses import dataclass
 
 from .context import ProbeContext
 from .fields import Fields
+from .placeholders import is_placeholder
 from .result import Result, Status
-
-# Values that mean "somebody forgot to set this": compared without case, whole value.
-PLACEHOLDERS = re.compile(
-    r"(?i)^(|changeme|change[-_ ]?me|change[-_ ]?this|secret|password|passwd|test|testing|dev|"
-    r"development|example|sample|dummy|default|todo|fixme|xxx+|\*+|your[-_ ].*|<.*>|\$\{.*\}|"
-    r"placeholder|replace[-_ ]?me|insecure|none|null|0+|"
-    r"1234(5(6(7(89?)?)?)?)?0?|abc(123|def)?|admin)$"
-)
 
 
 @dataclass(frozen=True)
@@ -28,6 +21,10 @@ class Spec:
     name: str
     min_length: int = 1
     reject_placeholders: bool = True
+
+    def credential_variables(self) -> tuple[str, ...]:
+        """The variable checked holds a credential: its value is masked in every output."""
+        return (self.name,)
 
 
 def parse_spec(f: Fields) -> Spec:
@@ -45,14 +42,14 @@ def parse_spec(f: Fields) -> Spec:
 def judge(spec: Spec, environ: os._Environ[str] | dict[str, str]) -> Result:
     value = environ.get(spec.name)
     evidence: dict[str, object] = {"variable": spec.name, "min_length": spec.min_length}
-    if value is None or value == "":
+    if value is None or not value.strip():
         return Result(
             Status.FAIL,
             f"{spec.name} is not set, expected a value of at least {spec.min_length} characters",
             {**evidence, "set": False},
         )
     evidence.update(set=True, length=len(value))
-    if spec.reject_placeholders and PLACEHOLDERS.match(value.strip()):
+    if spec.reject_placeholders and is_placeholder(value):
         return Result(
             Status.FAIL,
             f"{spec.name} holds a placeholder value, expected a real one",

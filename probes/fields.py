@@ -60,6 +60,9 @@ def unset_variables(value: object) -> list[str]:
 
 # Field names read with Fields.secret(), in every kind: what displays of a probe's config mask.
 SECRET_KEYS: set[str] = set()
+# Shorter credentials are refused: masking them in output would mask ordinary words and numbers
+# too ("status 200" becoming "status <secret>"), and so tell the value (exporter/redact.py).
+MIN_CREDENTIAL = 8
 
 
 class Secret:
@@ -94,6 +97,17 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash((self._value, self.file))
+
+
+def credential(where: str, value: str) -> Secret:
+    """A credential given in the config or a ``${VAR}``; raises SpecError when it is too short."""
+    if len(value) < MIN_CREDENTIAL:
+        raise SpecError(
+            where,
+            f"is shorter than {MIN_CREDENTIAL} characters: a credential this short cannot be "
+            "masked in output without masking ordinary words and numbers too",
+        )
+    return Secret(value=value)
 
 
 def parse_duration(value: object) -> float:
@@ -240,7 +254,7 @@ def to_host_port(value: object, where: str) -> HostPort:
 def to_secret(value: object, where: str) -> Secret:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise SpecError(where, "must be a string")  # never quote the value: it is a credential
-    return Secret(value=str(value))
+    return credential(where, str(value))
 
 
 def to_secret_map(value: object, where: str) -> dict[str, Secret]:
@@ -249,7 +263,7 @@ def to_secret_map(value: object, where: str) -> dict[str, Secret]:
     ):
         # Never quote the values: they are credentials.
         raise SpecError(where, "must be a mapping of header names to values such as ${API_KEY}")
-    return {str(k): Secret(value=str(v)) for k, v in value.items()}
+    return {str(k): credential(f"{where}.{k}", str(v)) for k, v in value.items()}
 
 
 # -- reading a probe's settings ----------------------------------------------------------------

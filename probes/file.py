@@ -5,7 +5,9 @@ With ``glob``, ``min_count`` matches are needed (fewer but some is PARTIAL), fre
 on the newest match, and content checks apply to every match (at most MAX_FILES). Content
 problems add up as in the http kind: any FAIL is FAIL, otherwise any PARTIAL is PARTIAL. A
 ``must_not_match`` hit is reported by file and line only, never with the line's text (it may be
-the very secret that should not be there).
+the very secret that should not be there); so is a ``placeholders`` hit, with the setting's name.
+A ``must_not_match`` check that could not read everything (a file over 4 MiB, a glob with more
+than 1,000 matches) cannot say "nothing found": it is a probe error, never a PASS.
 """
 
 from __future__ import annotations
@@ -18,13 +20,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from . import safeyaml
 from .compare import Assertion, check_assertions, parse_assertions
 from .context import ProbeContext
 from .fields import Fields, format_duration
 from .patterns import Pattern
+from .placeholders import placeholder_settings
 from .result import Result, Status, failed, passed
 from .walk import WalkStopped, bounded_glob
 
@@ -53,6 +54,7 @@ class Spec:
     content_regex: Pattern | None = None
     must_match: tuple[Pattern, ...] = ()
     must_not_match: tuple[Pattern, ...] = ()
+    placeholders: bool = False  # secret-named settings must not hold a placeholder value
     headings: tuple[str, ...] = ()  # Markdown headings that must exist (any level)
     document: DocumentCheck | None = None  # written ``document: yaml`` with ``assert: [...]``
 
@@ -62,6 +64,7 @@ class Spec:
             self.content_regex
             or self.must_match
             or self.must_not_match
+            or self.placeholders
             or self.headings
             or self.document
         )
@@ -83,6 +86,7 @@ def parse_spec(f: Fields) -> Spec:
         content_regex=f.optional_regex("content_regex"),
         must_match=f.regexes("must_match"),
         must_not_match=f.regexes("must_not_match"),
+        placeholders=f.flag("placeholders"),
         headings=f.texts("headings"),
         document=_document_check(f),
     )
@@ -98,9 +102,20 @@ def _document_check(f: Fields) -> DocumentCheck | None:
     return DocumentCheck(document, asserts)
 
 
-def _read_text(path: Path) -> str:
+class CannotJudge(Exception):
+    """Raised when a check could not read all it must (``must_not_match`` past a cap)."""
+
+
+def _read_text(path: Path, whole: bool) -> str:
+    """The first READ_CAP bytes as text; raises CannotJudge when ``whole`` and there is more."""
     with path.open("rb") as fh:
-        return fh.read(READ_CAP).decode("utf-8", "replace")
+        data = fh.read(READ_CAP + 1)
+    if len(data) > READ_CAP and whole:
+        raise CannotJudge(
+            f"read only the first {READ_CAP // 1024 // 1024} MiB of {path.name}: cannot judge "
+            "must_not_match"
+        )
+    return data[:READ_CAP].decode("utf-8", "replace")
 
 
 def _line_of(text: str, offset: int) -> int:
@@ -115,7 +130,7 @@ def content_problems(spec: Spec, path: Path, size: int) -> list[Problem]:
     if not spec.reads_content:
         return problems
     try:
-        text = _read_text(path)
+        text = _read_text(path, whole=bool(spec.must_not_match))
     except OSError as exc:
         return [*problems, (Status.FAIL, f"cannot be read ({exc.strerror})")]
     if spec.content_regex is not None and not spec.content_regex.search(text):
@@ -134,6 +149,13 @@ def content_problems(spec: Spec, path: Path, size: int) -> list[Problem]:
                     f"/{pattern.pattern}/, expected no match",
                 )
             )
+    if spec.placeholders:
+        found = placeholder_settings(text)
+        if found:
+            where = ", ".join(f"line {line} ({name})" for line, name in found)
+            problems.append(
+                (Status.FAIL, f"{where}: placeholder value, expected a production secret")
+            )
     if spec.headings:
         have = {h.lower() for h in HEADING.findall(text)}
         missing = [
@@ -151,18 +173,12 @@ def content_problems(spec: Spec, path: Path, size: int) -> list[Problem]:
 
 def document_problems(check: DocumentCheck, text: str) -> list[Problem]:
     try:
-        # safeyaml: a few hundred bytes of aliases must not expand to gigabytes in a probe.
+        # safeyaml: the exporter's one YAML loader (no alias bombs, no duplicate keys).
         doc = safeyaml.load(text) if check.format == "yaml" else json.loads(text)
-    except (yaml.YAMLError, ValueError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None)
-        return [
-            (
-                Status.FAIL,
-                f"is not valid {check.format.upper()}{where}" + (f": {problem}" if problem else ""),
-            )
-        ]
+    except safeyaml.DocumentError as exc:
+        return [(Status.FAIL, f"at {exc}" if exc.line else f"is {exc}")]
+    except ValueError:
+        return [(Status.FAIL, f"is not valid {check.format.upper()}")]
     verdict = check_assertions(check.asserts, doc)
     if not verdict.failures:
         return []
@@ -192,7 +208,10 @@ def check_path(spec: Spec) -> Result:
         )
     if spec.reads_content and not stat_mode.S_ISREG(st.st_mode):
         return failed(f"{path.name} is not a regular file", **evidence)
-    problems = content_problems(spec, path, st.st_size)
+    try:
+        problems = content_problems(spec, path, st.st_size)
+    except CannotJudge as exc:
+        return Result(Status.FAIL, str(exc), evidence, error=True)
     if problems:
         return Result(
             _verdict(problems), f"{path.name} " + "; ".join(m for _, m in problems), evidence
@@ -249,16 +268,27 @@ def check_glob(spec: Spec, deadline: float = math.inf) -> Result:
                 f"{len(files)} files match {spec.glob}, expected at least {spec.min_count}",
             )
         )
-    for n, (path, _, size) in enumerate(files):
-        if time.monotonic() > deadline:
-            return Result(
-                Status.FAIL,
-                f"stopped at the time limit after reading {n} of {len(files)} files matching "
-                f"{spec.glob}, cannot judge",
-                evidence,
-                error=True,
-            )
-        problems += [(s, f"{path.name} {m}") for s, m in content_problems(spec, path, size)]
+    if spec.must_not_match and len(names) > MAX_FILES:
+        return Result(
+            Status.FAIL,
+            f"{len(names)} files match {spec.glob}, only the first {MAX_FILES} are read: "
+            "cannot judge must_not_match",
+            evidence,
+            error=True,
+        )
+    try:
+        for n, (path, _, size) in enumerate(files):
+            if time.monotonic() > deadline:
+                return Result(
+                    Status.FAIL,
+                    f"stopped at the time limit after reading {n} of {len(files)} files "
+                    f"matching {spec.glob}, cannot judge",
+                    evidence,
+                    error=True,
+                )
+            problems += [(s, f"{path.name} {m}") for s, m in content_problems(spec, path, size)]
+    except CannotJudge as exc:
+        return Result(Status.FAIL, str(exc), evidence, error=True)
     if problems:
         shown = "; ".join(m for _, m in problems[:5])
         more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""

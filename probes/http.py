@@ -28,6 +28,8 @@ import aiohttp
 from .compare import Assertion, check_assertions, parse_assertions
 from .context import ProbeContext
 from .fields import Fields, format_duration
+from .local_errors import cannot_judge, local_cause
+from .masking import clip
 from .patterns import Pattern
 from .request import BODY_CAP, REDIRECTS, Request, client_error_reason, decode, fetch, parse_request
 from .result import Result, Status
@@ -164,7 +166,7 @@ def check_header_patterns(spec: CheckSpec, headers: Mapping[str, str]) -> Check:
         if value is None:
             wrong.append(f"{name} missing, expected /{pattern.pattern}/")
         elif not pattern.search(value):
-            wrong.append(f'{name} "{value[:80]}", expected /{pattern.pattern}/')
+            wrong.append(f'{name} "{clip(value, 80)}", expected /{pattern.pattern}/')
     if not wrong:
         return None
     ok = len(spec.header_patterns) - len(wrong)
@@ -268,6 +270,8 @@ async def probe_checks(spec: CheckSpec, ctx: ProbeContext) -> Result:
     try:
         response, body = await ctx.wait(fetch(request, ctx, extra=extra), _shown(request))
     except aiohttp.ClientError as exc:
+        if local := local_cause(exc):
+            return cannot_judge(request.url, local, evidence)
         reason = client_error_reason(exc)
         ctx.log(f"request failed: {reason}")
         return Result(
@@ -335,6 +339,8 @@ async def probe_redirect(spec: RedirectSpec, ctx: ProbeContext) -> Result:
             fetch(request, ctx, follow=False, read_body=False), _shown(request)
         )
     except aiohttp.ClientError as exc:
+        if local := local_cause(exc):
+            return cannot_judge(request.url, local, evidence)
         reason = client_error_reason(exc)
         return Result(
             Status.FAIL,
@@ -370,7 +376,7 @@ async def probe_rate_limit(limit: RateLimitSpec, ctx: ProbeContext) -> Result:
     evidence: dict[str, object] = {"url": limit.request.url, "burst": limit.requests}
     sent, codes = 0, []
     limited_at: int | None = None
-    errors: list[str] = []
+    errors: list[BaseException] = []
 
     async def one() -> None:
         nonlocal sent, limited_at
@@ -380,7 +386,7 @@ async def probe_rate_limit(limit: RateLimitSpec, ctx: ProbeContext) -> Result:
             try:
                 response, _ = await fetch(limit.request, ctx, read_body=False)
             except aiohttp.ClientError as exc:
-                errors.append(client_error_reason(exc))
+                errors.append(exc)
                 return
             codes.append(response.status)
             if response.status == limit.status and limited_at is None:
@@ -405,9 +411,11 @@ async def probe_rate_limit(limit: RateLimitSpec, ctx: ProbeContext) -> Result:
             evidence,
         )
     if errors:
+        if local := next(filter(None, map(local_cause, errors)), None):
+            return cannot_judge(limit.request.url, local, evidence)
         return Result(
             Status.FAIL,
-            f"request failed ({errors[0]}) after {len(codes)} answers, "
+            f"request failed ({client_error_reason(errors[0])}) after {len(codes)} answers, "
             f"expected status {limit.status} within {limit.requests}",
             evidence,
         )

@@ -42,9 +42,10 @@ class Kind:
     # Files whose change is probed at once rather than at the next interval (evidence a
     # person edits, so the board follows ``attest`` within seconds).
     watched_files: Callable[[Any], tuple[Path, ...]] = _nothing_to_watch
-    # The evidence file a person signs for an item of this kind (``attest`` writes it);
-    # None for kinds nobody signs.
-    signed_file: Callable[[Any], Path] | None = None
+    # The evidence files a person signs for an item of this kind (``attest`` writes the one
+    # there is); None for kinds nobody signs. ``all``/``any`` give their children's, so an
+    # attestation beside a precondition probe is signed like one alone.
+    signed_files: Callable[[Any], tuple[Path, ...]] | None = None
 
 
 @dataclass(frozen=True)

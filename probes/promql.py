@@ -34,6 +34,8 @@ from .compare import Expect, as_number, parse_expect
 from .context import ProbeContext
 from .credentials import Auth, parse_auth
 from .fields import Fields, format_duration, to_duration, to_text, to_texts
+from .local_errors import cannot_judge, local_cause
+from .masking import clip
 from .problems import SpecError, show
 from .request import client_error_reason, read_capped
 from .result import Result, Status
@@ -216,8 +218,7 @@ def labels(metric: dict[str, str]) -> str:
 
 
 def _short(query: str) -> str:
-    one_line = " ".join(query.split())
-    return one_line if len(one_line) <= QUERY_SHOWN else one_line[: QUERY_SHOWN - 3] + "..."
+    return clip(" ".join(query.split()), QUERY_SHOWN)
 
 
 async def query(spec: Spec, ctx: ProbeContext, text: str | None = None) -> tuple[int, Any]:
@@ -327,6 +328,8 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     try:
         answers = await ctx.wait(_together(asked), f"Prometheus at {spec.url}")
     except aiohttp.ClientError as exc:
+        if local := local_cause(exc):
+            return cannot_judge(spec.url, local, evidence)
         reason = client_error_reason(exc)
         return Result(
             Status.FAIL,

@@ -32,9 +32,14 @@ def kind_of(mode: int) -> str:
     return "not a regular file"
 
 
-def read_capped(path: Path, cap: int) -> bytes:
-    """Up to ``cap`` bytes of a regular file; raises OSError (NotRegularFile for the others)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+def read_capped(path: Path, cap: int, *, follow_symlinks: bool = True) -> bytes:
+    """Up to ``cap`` bytes of a regular file; raises OSError (NotRegularFile for the others).
+
+    With ``follow_symlinks=False`` a symbolic link as the last part of ``path`` is refused
+    (OSError with errno ELOOP).
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags if follow_symlinks else flags | os.O_NOFOLLOW)
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):

@@ -57,7 +57,7 @@ KINDS = Registry(
             _fields(attestation.parse_spec),
             attestation.probe,
             watched_files=attestation.watched_files,
-            signed_file=attestation.signed_file,
+            signed_files=attestation.signed_files,
         ),
         "tls": Kind(_fields(tls.parse_spec), tls.probe),
         "dns": Kind(_fields(dns.parse_spec), dns.probe),
@@ -68,8 +68,18 @@ KINDS = Registry(
         "disk": Kind(_fields(disk.parse_spec), disk.probe),
         "secrets": Kind(_fields(secrets.parse_spec), secrets.probe),
         "alerting": Kind(_fields(alerting.parse_spec), alerting.probe),
-        "all": Kind(composite.parse_spec, composite.probe_all, composite.watched_files),
-        "any": Kind(composite.parse_spec, composite.probe_any, composite.watched_files),
+        "all": Kind(
+            composite.parse_spec,
+            composite.probe_all,
+            composite.watched_files,
+            composite.signed_files,
+        ),
+        "any": Kind(
+            composite.parse_spec,
+            composite.probe_any,
+            composite.watched_files,
+            composite.signed_files,
+        ),
     }
 )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import stat as stat_mode
 import time
 from collections import Counter
@@ -22,6 +23,7 @@ from defusedxml import DefusedXmlException
 
 from .context import ProbeContext
 from .fields import Fields, format_duration
+from .masking import clip
 from .result import Result, Status
 
 FORMATS = ("junit", "cobertura", "trivy")
@@ -178,10 +180,14 @@ def judge_cobertura(spec: Spec, data: bytes, seen: str, evidence: dict[str, Any]
     root = _xml(data, "Cobertura")
     if root.tag != "coverage" or root.get("line-rate") is None:
         raise ReportError(f"has root <{root.tag}> without line-rate, expected Cobertura <coverage>")
+    raw = clip(root.get("line-rate"), 40)
     try:
         rate = float(root.get("line-rate"))
     except ValueError:
-        raise ReportError(f"has line-rate {root.get('line-rate')!r}, expected a number") from None
+        raise ReportError(f"has line-rate {raw!r}, expected a number") from None
+    # float() reads "inf" and "nan", and nan >= min_line_rate is False but inf >= it is True.
+    if not math.isfinite(rate) or not 0 <= rate <= 1:
+        raise ReportError(f"line-rate {raw} is not a ratio (expected a number from 0 to 1)")
     evidence.update(
         line_rate=rate, lines_valid=root.get("lines-valid"), lines_covered=root.get("lines-covered")
     )

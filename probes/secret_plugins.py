@@ -19,9 +19,10 @@ from typing import Any
 from detect_secrets.plugins import keyword
 from detect_secrets.plugins.base import BasePlugin
 
-# keyword (group 1), then ": <type>" (no "=", ":", quote or line break in it), "=", then a quoted
-# value (quote, value, the same quote: groups 2-4).
-_ANNOTATION = r"\s*:\s*[^\v=:'\"`]+?\s*=\s*"
+# keyword (group 1), then ": <type>" (no "=", ":", quote or line break in it, and none of
+# "<>{}", which no annotation holds but HTML does: "Password: {{ password }}</div><td style="..."
+# in an e-mail template is not an assignment), "=", then a quoted value (groups 2-4).
+_ANNOTATION = r"\s*:\s*[^\v=:'\"`<>{}]+?\s*=\s*"
 ANNOTATED_ASSIGNMENT = re.compile(
     keyword.DENYLIST_REGEX + _ANNOTATION + rf"({keyword.QUOTE})({keyword.SECRET})(\2)",
     flags=re.IGNORECASE,

@@ -18,10 +18,13 @@ from typing import Any, TypeVar
 from .compare import Expect, parse_expect, render
 from .context import NoAnswer, ProbeContext
 from .fields import Fields, Secret, format_duration
+from .local_errors import cannot_judge, local_reason_in_libpq, socket_shortage
+from .masking import clip
 from .pool import SlotsFull
 from .result import Result, Status
 
 MAX_ROWS = 10_000  # rows fetched at most for a row count
+NO_DETAILS = "no error details available"  # psycopg's words when libpq gave no reason
 
 T = TypeVar("T")
 
@@ -85,8 +88,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _short(query: str) -> str:
-    one_line = " ".join(query.split())
-    return one_line if len(one_line) <= 60 else one_line[:57] + "..."
+    return clip(" ".join(query.split()), 60)
 
 
 class _Judged(Exception):
@@ -110,7 +112,21 @@ async def in_session(
     """
     import psycopg
 
-    pool = ctx.resources.databases.pool(spec.dsn.reveal())
+    dsn = spec.dsn.reveal()
+    try:
+        psycopg.conninfo.conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        # Its message quotes the part it could not parse: often a piece of the password.
+        raise _Judged(
+            Result(
+                Status.FAIL,
+                "dsn is neither a postgresql:// URL nor key=value pairs (psycopg's message is "
+                "not shown: it quotes the DSN)",
+                evidence,
+                error=True,
+            )
+        ) from None
+    pool = ctx.resources.databases.pool(dsn)
     connected = False
 
     async def run() -> T:
@@ -148,6 +164,11 @@ async def in_session(
         ) from None
     except psycopg.OperationalError as exc:
         reason = _first_line(exc).removeprefix("connection failed: ")
+        local = local_reason_in_libpq(str(exc))
+        if local is None and NO_DETAILS in reason:  # libpq could not even say why: no verdict
+            local = socket_shortage() or reason
+        if local is not None:
+            raise _Judged(cannot_judge("the database", local, evidence)) from None
         raise _Judged(
             Result(
                 Status.FAIL,

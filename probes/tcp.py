@@ -1,16 +1,27 @@
-"""TCP probe: a port must accept connections, optionally greet with a banner, or stay closed."""
+"""TCP probe: a port must accept connections, optionally greet with a banner, or stay closed.
+
+The target's name is resolved and every address it has is tried at once (a port closed on IPv4
+may be open on IPv6); each failure is classified on its own (``local_errors``): a failure on
+this machine is no answer from the target, so it is never a "closed" PASS.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .address import HostPort
 from .context import NoAnswer, ProbeContext
 from .fields import Fields
+from .local_errors import cannot_judge, local_cause
+from .masking import clip
 from .patterns import Pattern
 from .result import Result, Status, failed, passed
+
+BANNER_CAP = 4096  # bytes of a banner read at most
 
 
 @dataclass(frozen=True)
@@ -32,70 +43,139 @@ def parse_spec(f: Fields) -> Spec:
     return spec
 
 
+async def _connect(family: int, address: Any) -> socket.socket:
+    """A socket connected to ``address``; raises the OSError it met."""
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, address)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _shown(address: Any) -> str:
+    return str(HostPort(address[0], address[1]))
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, NoAnswer):
+        return "no answer"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+async def _first_connection(
+    addresses: Sequence[tuple[int, Any]], ctx: ProbeContext
+) -> tuple[socket.socket | None, dict[str, BaseException]]:
+    """The first address to accept (the others given up), or how each one failed."""
+    tasks = {
+        asyncio.ensure_future(ctx.wait(_connect(family, address), _shown(address))): address
+        for family, address in addresses
+    }
+    failures: dict[str, BaseException] = {}
+    pending = set(tasks)
+    try:
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                exc = task.exception()
+                if exc is None:
+                    return task.result(), failures
+                if not isinstance(exc, OSError | NoAnswer):
+                    raise exc  # a bug, not an answer: the engine reports it as a probe error
+                failures[_shown(tasks[task])] = exc
+        return None, failures
+    finally:
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+
 async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     host, port, target = spec.target.host, spec.target.port, str(spec.target)
-    ctx.log(f"connecting to {host}:{port} (budget {ctx.budget():.2f}s)")
+    evidence: dict[str, Any] = {"target": target}
+    ctx.log(f"connecting to {target} (budget {ctx.budget():.2f}s)")
     try:
-        reader, writer = await ctx.wait(asyncio.open_connection(host, port), target)
-    except NoAnswer:
-        if spec.expect != "closed":
-            raise
-        # A filtered port drops the attempt: silence is the answer "closed" asks for.
-        return passed(
-            f"{target} closed (no answer), expected closed", target=target, reason="no answer"
+        # A resolver that stays silent says nothing about the port: NoAnswer, never "closed".
+        infos = await ctx.wait(
+            asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM),
+            f"{target} (resolving {host})",
         )
     except (socket.gaierror, UnicodeError) as exc:
         # A name that does not resolve says nothing about the port: never a "closed" PASS.
         why = f"cannot resolve {host}: {getattr(exc, 'strerror', None) or exc}"
         ctx.log(why)
         return Result(
-            Status.FAIL,
-            f"{spec.target}: {why}, cannot judge",
-            {"target": target, "reason": why},
-            error=True,
+            Status.FAIL, f"{target}: {why}, cannot judge", {**evidence, "reason": why}, error=True
         )
-    except (TimeoutError, OSError) as exc:
-        if isinstance(exc, asyncio.TimeoutError):
-            why = "no answer"
-        elif isinstance(exc, ConnectionRefusedError):
-            why = "connection refused"
-        else:
-            why = exc.strerror or str(exc)
-        ctx.log(f"not connected: {why}")
-        if spec.expect == "closed":
-            return passed(
-                f"{spec.target} closed ({why}), expected closed", target=target, reason=why
-            )
-        return Result(
-            Status.FAIL,
-            f"{spec.target} not reachable ({why}), expected open",
-            {"target": target, "reason": why},
-            error=isinstance(exc, asyncio.TimeoutError),
-        )
+    addresses = list(dict.fromkeys((family, address) for family, _, _, _, address in infos))
+    sock, failures = await _first_connection(addresses, ctx)
+    for where, failure in failures.items():
+        ctx.log(f"{where} not connected: {_why(failure)}")
+    if sock is None:
+        return _unreachable(spec, failures, evidence, ctx)
+    reader, writer = await asyncio.open_connection(sock=sock)
     try:
         if spec.expect == "closed":
-            return failed(f"{spec.target} accepts connections, expected closed", target=target)
+            return failed(f"{target} accepts connections, expected closed", **evidence)
         if spec.banner is None:
-            return passed(f"{spec.target} open", target=target)
-        seen = b""
-        try:
-            while not spec.banner.search(seen.decode("utf-8", "replace")) and len(seen) < 4096:
-                chunk = await ctx.wait(reader.read(1024), f"{target} banner")
-                if not chunk:
-                    break
-                seen += chunk
-        except NoAnswer as silence:
-            # Neither a matching banner nor the end of the greeting came: cannot judge.
-            silence.evidence.update(target=target, banner=seen.decode("utf-8", "replace")[:200])
-            raise
-        text = seen.decode("utf-8", "replace")
-        ctx.log(f"banner read: {text[:200]!r}")
-        if spec.banner.search(text):
-            return passed(f"{spec.target} open, banner matches", target=target, banner=text[:200])
-        return failed(
-            f"{spec.target} banner {text[:60]!r} does not match /{spec.banner.pattern}/",
-            target=target,
-            banner=text[:200],
-        )
+            return passed(f"{target} open", **evidence)
+        return await _judge_banner(spec, spec.banner, reader, ctx, evidence)
     finally:
         writer.close()
+
+
+def _unreachable(
+    spec: Spec, failures: dict[str, BaseException], evidence: dict[str, Any], ctx: ProbeContext
+) -> Result:
+    """The verdict when no address connected: the target's answer, or no verdict at all."""
+    target = str(spec.target)
+    for where, exc in failures.items():
+        local = local_cause(exc)
+        if local is not None:
+            return cannot_judge(where, local, evidence)
+    silent = all(isinstance(exc, NoAnswer) for exc in failures.values())
+    if silent and spec.expect != "closed":
+        # No answer at all (a filtered port, a host that is off) cannot tell "down" from "slow".
+        raise NoAnswer(target, ctx.timeout)
+    why = ", ".join(dict.fromkeys(_why(exc) for exc in failures.values()))
+    evidence = {**evidence, "reason": why}
+    if len(failures) > 1:
+        evidence["addresses"] = {where: _why(exc) for where, exc in failures.items()}
+    if spec.expect == "closed":
+        # A filtered port drops the attempt: silence is the answer "closed" asks for.
+        return passed(f"{target} closed ({why}), expected closed", **evidence)
+    return Result(Status.FAIL, f"{target} not reachable ({why}), expected open", evidence)
+
+
+async def _judge_banner(
+    spec: Spec,
+    banner: Pattern,
+    reader: asyncio.StreamReader,
+    ctx: ProbeContext,
+    evidence: dict[str, Any],
+) -> Result:
+    target = str(spec.target)
+    seen = b""
+    try:
+        while not banner.search(seen.decode("utf-8", "replace")) and len(seen) < BANNER_CAP:
+            chunk = await ctx.wait(reader.read(1024), f"{target} banner")
+            if not chunk:
+                break
+            seen += chunk
+    except NoAnswer as silence:
+        # Neither a matching banner nor the end of the greeting came: cannot judge.
+        silence.evidence.update(evidence, banner=clip(seen.decode("utf-8", "replace"), 200))
+        raise
+    text = seen.decode("utf-8", "replace")
+    ctx.log(f"banner read: {clip(text, 200)!r}")
+    evidence["banner"] = clip(text, 200)
+    if banner.search(text):
+        return passed(f"{target} open, banner matches", **evidence)
+    return failed(
+        f"{target} banner {clip(text, 60)!r} does not match /{banner.pattern}/", **evidence
+    )

@@ -18,6 +18,7 @@ from typing import Any
 from .address import HostPort
 from .context import NoAnswer, ProbeContext
 from .fields import Fields
+from .local_errors import cannot_judge, local_cause
 from .result import Result, Status
 
 VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
@@ -177,6 +178,8 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
             version, der = "?", b""
             ctx.log(f"unverified handshake failed too: {again}")
     except OSError as exc:
+        if local := local_cause(exc):
+            return cannot_judge(target, local, evidence)
         reason = _connect_reason(exc)
         ctx.log(reason)
         return Result(
@@ -224,6 +227,8 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
         else:
             evidence["lower_versions"] = f"refused ({_connect_reason(exc)})"
     except OSError as exc:
+        if local := local_cause(exc):  # not a refusal: never a PASS for "old versions refused"
+            return cannot_judge(f"{spec.target} with TLS {lower_name}", local, evidence)
         evidence["lower_versions"] = f"refused ({_connect_reason(exc)})"
     else:
         evidence["lower_versions"] = f"accepted {old_version}"

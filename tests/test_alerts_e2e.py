@@ -205,6 +205,7 @@ def start_stack(
     (tmp_path / "drill.yaml").write_text(
         yaml.safe_dump(
             {
+                "item": "A-002",
                 "status": "pass",
                 "validated_by": "E2E Test",
                 "date": dt.date.today().isoformat(),

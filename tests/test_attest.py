@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
+import stat
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 import yaml
@@ -24,6 +28,8 @@ categories:
   - {id: O-1, title: Runbook, priority: high,
      probe: {attestation: {file: evidence/O-1.yaml, max_age: 90d}}}
   - {id: O-2, title: Pager, priority: high, probe: {tcp: {target: "127.0.0.1:9"}}}
+  - {id: O-3, title: Drill, priority: high,
+     probe: {attestation: {file: "${EVIDENCE_DIR}/O-3.yaml"}}}
 """
 
 
@@ -31,6 +37,7 @@ def run(path, *args):
     return subprocess.run(
         [sys.executable, "-m", "exporter", "attest", "--config.file", str(path), *args],
         cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if k != "EVIDENCE_DIR"},
         capture_output=True,
         text=True,
         timeout=60,
@@ -59,9 +66,10 @@ def test_attest_writes_what_the_probe_reads(write_config):
     file = path.parent / "evidence" / "O-1.yaml"
     assert f"O-1: pass attested by Jane Doe in {file}, expires " in result.stdout
     doc = yaml.safe_load(file.read_text())
+    assert doc["item"] == "O-1"
     assert doc["evidence"] == ["Runbook v3", "https://wiki/runbook"]
     assert doc["notes"] == "reviewed with ops"
-    verdict = judge(Spec(file, max_age=90 * 86400))
+    verdict = judge(Spec(file, max_age=90 * 86400), "O-1")
     assert verdict.status is Status.PASS
     assert verdict.summary.startswith("PASS attested, signed by Jane Doe on ")
     days_left = (verdict.expires_at - dt.datetime.now(dt.UTC).timestamp()) / 86400
@@ -87,6 +95,10 @@ def test_attest_writes_what_the_probe_reads(write_config):
         (
             ["O-1", "--status", "pass", "--by", " "],
             "--by must name the person who validated the item",
+        ),
+        (
+            ["O-3", "--status", "pass", "--by", "X"],
+            "O-3: its evidence file's path needs EVIDENCE_DIR, which is not set",
         ),
     ],
 )
@@ -116,7 +128,8 @@ def test_replacing_leaves_no_temporary_files_and_never_a_partial_file(tmp_path, 
 
 def test_document_fields_match_the_attestation_format():
     now = dt.datetime(2026, 11, 1, 12, 0, 30, 999, tzinfo=dt.UTC)
-    assert document("PASS", "Jane", ["log"], expires="90d", now=now) == {
+    assert document("O-1", "PASS", "Jane", ["log"], expires="90d", now=now) == {
+        "item": "O-1",
         "status": "pass",
         "validated_by": "Jane",
         "date": "2026-11-01T12:00:30+00:00",
@@ -124,10 +137,84 @@ def test_document_fields_match_the_attestation_format():
         "expires": "2027-01-30T12:00:30+00:00",
     }
     with pytest.raises(AttestError):
-        document("maybe", "Jane", [])
+        document("O-1", "maybe", "Jane", [])
+
+
+def test_attest_refuses_to_write_more_than_its_probe_reads(write_config):
+    path = write_config(CONFIG)
+    checklist = config.load(path, env={})
+    lines = ["x" * 1000] * 262  # 262 KB of evidence; the probe reads 256 KiB
+    with pytest.raises(
+        AttestError,
+        match=r"^O-1: the evidence file would be 26\d,\d{3} bytes, more than the 262,144 its "
+        r"probe reads: shorten --evidence or --notes$",
+    ):
+        attest(checklist, "O-1", "pass", "Jane", lines)
+    assert not (path.parent / "evidence").exists()
+    attest(checklist, "O-1", "pass", "Jane", lines[:200])  # 200 KB is fine, and passes
+    verdict = judge(Spec(path.parent / "evidence" / "O-1.yaml"), "O-1")
+    assert verdict.status is Status.PASS, verdict.summary
 
 
 def test_unknown_item_via_the_api(write_config):
     checklist = config.load(write_config(CONFIG), env={})
     with pytest.raises(AttestError, match="unknown item"):
         attest(checklist, "nope", "pass", "x", [])
+
+
+# -- file mode: the exporter may run as another user ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "folder_mode, file_mode",
+    [(0o755, 0o644), (0o750, 0o640), (0o700, 0o600), (0o705, 0o604)],
+)
+def test_a_new_file_takes_the_folders_read_access(tmp_path, folder_mode, file_mode):
+    folder = tmp_path / "evidence"
+    folder.mkdir()
+    folder.chmod(folder_mode)
+    write_atomically(folder / "O-1.yaml", "status: pass\n")
+    assert stat.S_IMODE((folder / "O-1.yaml").stat().st_mode) == file_mode
+
+
+def test_replacing_keeps_the_files_mode(tmp_path):
+    target = tmp_path / "O-1.yaml"
+    target.write_text("status: fail\n")
+    target.chmod(0o640)
+    write_atomically(target, "status: pass\n")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert target.read_text() == "status: pass\n"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to read as another user")
+def test_an_exporter_running_as_another_user_reads_what_attest_wrote(write_config):
+    """README's container deployment: attest runs as the operator, the exporter as nobody."""
+    folder = Path(tempfile.mkdtemp(prefix="attest-mode-"))  # pytest's tmp_path is 0700
+    try:
+        folder.chmod(0o755)
+        config = folder / "config.yaml"
+        config.write_text(CONFIG)
+        config.chmod(0o644)
+        assert run(config, "O-1", "--status", "pass", "--by", "Jane").returncode == 0
+        read_as_nobody = subprocess.run(
+            [
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                sys.executable,
+                "-c",
+                "import sys; from pathlib import Path; from probes.attestation import Spec, judge; "
+                "print(judge(Spec(Path(sys.argv[1])), 'O-1').summary)",
+                str(folder / "evidence" / "O-1.yaml"),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert read_as_nobody.stdout.startswith("PASS attested, signed by Jane"), (
+            read_as_nobody.stdout + read_as_nobody.stderr
+        )
+    finally:
+        shutil.rmtree(folder)

@@ -245,11 +245,11 @@ def test_billion_laughs_is_refused_quickly(tmp_path):
 
 
 def test_absurdly_many_aliases_are_refused(tmp_path):
-    from probes.safeyaml import MAX_ALIASES
+    from probes.safeyaml import MAX_NODES
 
     path = tmp_path / "config.yaml"
-    path.write_text("a: &a x\nb: [" + ", ".join(["*a"] * (MAX_ALIASES + 1)) + "]\n")
-    with pytest.raises(ConfigError, match=f"more than {MAX_ALIASES} aliases: refusing to expand"):
+    path.write_text("a: &a x\nb: [" + ", ".join(["*a"] * (MAX_NODES + 1)) + "]\n")
+    with pytest.raises(ConfigError, match=f"expand to more than {MAX_NODES:,} values"):
         load(path, ENV)
 
 
@@ -315,10 +315,10 @@ def test_parse_duration_caps():
 
 # -- attestation files ------------------------------------------------------------------------
 
-GOOD = "status: pass\nvalidated_by: Jane Doe\ndate: 2026-11-01\nevidence: [drill log]\n"
+GOOD = "item: X-1\nstatus: pass\nvalidated_by: Jane Doe\ndate: 2026-11-01\nevidence: [drill log]\n"
 EVIDENCE_BOMB = (
     BILLION_LAUGHS.split("categories:")[0].replace(
-        "a: &a", "status: pass\nvalidated_by: J\ndate: 2026-11-01\nnotes: &a"
+        "a: &a", "item: X-1\nstatus: pass\nvalidated_by: J\ndate: 2026-11-01\nnotes: &a"
     )
     + "evidence: *i\n"
 )
@@ -327,8 +327,8 @@ EVIDENCE_BOMB = (
 @pytest.mark.parametrize(
     "content,summary",
     [
-        (b"status: [pass\n", r"signed.yaml is not valid YAML at line 2"),
-        (GOOD.encode()[:30], r"signed.yaml date is required"),  # truncated
+        (b"status: [pass\n", r"signed.yaml at line 2, column 1: invalid YAML: did not find"),
+        (GOOD.encode()[:40], r"signed.yaml date is required"),  # truncated
         (b"", r"signed.yaml must be a mapping"),
         (b"just a sentence\n", r"signed.yaml must be a mapping"),
         (b"- status: pass\n", r"signed.yaml must be a mapping"),
@@ -339,8 +339,8 @@ EVIDENCE_BOMB = (
         (b"status: pass\nvalidated_by: J\ndate: {}\n", r"date must be a date such as 2026-11-01"),
         (
             b"status: pass\nvalidated_by: J\ndate: 2026-13-45\n",
-            r"signed.yaml is not valid YAML at line 3: "
-            r"cannot read '2026-13-45': month must be in 1..12",
+            r"signed.yaml at line 3, column 7: invalid YAML: "
+            r'cannot read "2026-13-45" as !!timestamp: month must be in 1..12',
         ),
         (
             b"status: pass\nvalidated_by: J\ndate: 2026-11-01\nexpires: soon\n",
@@ -364,8 +364,20 @@ EVIDENCE_BOMB = (
             GOOD.encode() + b"notes: " + b"x" * (300 * 1024) + b"\n",
             r"signed.yaml is larger than 256 KiB",
         ),
-        (EVIDENCE_BOMB.encode(), r"signed.yaml is not valid YAML"),
-        (b"status: pass\nvalidated_by: J\ndate: !!python/object:os.system x\n", r"not valid YAML"),
+        (
+            EVIDENCE_BOMB.encode(),
+            r"signed.yaml at line 1, column 1: invalid YAML: anchors and aliases expand",
+        ),
+        (
+            b"status: pass\nvalidated_by: J\ndate: !!python/object:os.system x\n",
+            r"invalid YAML: could not determine a constructor for the tag",
+        ),
+        (
+            GOOD.encode() + b"status: fail\n",
+            r'^signed.yaml at line 6, column 1: duplicate key "status" \(first at line 2\)$',
+        ),
+        (GOOD.encode() + b"expires: !!timestamp soon\n", r'cannot read "soon" as !!timestamp$'),
+        (b"item: 7\n" + GOOD.encode()[10:], r'item must be text: quote the ID \(item: "7"\)'),
     ],
 )
 def test_broken_evidence_file_is_a_clear_fail(tmp_path, content, summary):
@@ -373,7 +385,7 @@ def test_broken_evidence_file_is_a_clear_fail(tmp_path, content, summary):
 
     path = tmp_path / "signed.yaml"
     path.write_bytes(content)
-    result = attestation.judge(attestation.Spec(file=path))
+    result = attestation.judge(attestation.Spec(file=path), "X-1")
     assert result.status is Status.FAIL
     assert re.search(summary, result.summary), result.summary
 
@@ -383,7 +395,7 @@ def test_broken_evidence_file_is_a_clear_fail(tmp_path, content, summary):
 def test_random_evidence_files_never_crash(tmp_path, data):
     path = tmp_path / "signed.yaml"
     path.write_bytes(data)
-    result = attestation.judge(attestation.Spec(file=path))
+    result = attestation.judge(attestation.Spec(file=path), "X-1")
     assert result.status in (Status.FAIL, Status.PASS, Status.PARTIAL, Status.PENDING, Status.NA)
     assert result.summary
 
@@ -392,11 +404,11 @@ def test_random_evidence_files_never_crash(tmp_path, data):
 @given(doc=documents)
 def test_random_evidence_documents_never_crash(tmp_path, doc):
     path = tmp_path / "signed.yaml"
-    base = {"status": "pass", "validated_by": "J", "date": dt.date(2026, 11, 1)}
+    base = {"item": "X-1", "status": "pass", "validated_by": "J", "date": dt.date(2026, 11, 1)}
     if isinstance(doc, dict):
         base.update({k: v for k, v in doc.items() if k in attestation.FIELDS})
     path.write_text(yaml.safe_dump(base))
-    result = attestation.judge(attestation.Spec(file=path))
+    result = attestation.judge(attestation.Spec(file=path), "X-1")
     assert result.summary
 
 
@@ -406,19 +418,25 @@ def test_random_evidence_documents_never_crash(tmp_path, doc):
         (
             "defaults: {interval: 2026-13-45}\n",
             r"config.yaml: line 1, column 22: invalid YAML: "
-            r"cannot read '2026-13-45': month must be in 1..12",
+            r'cannot read "2026-13-45" as !!timestamp: month must be in 1..12',
         ),
         (
             "defaults: {interval: !!int abc}\n",
-            r"config.yaml: line 1, column 22: invalid YAML: cannot read 'abc'",
+            r'config.yaml: line 1, column 22: invalid YAML: cannot read "abc" as !!int: '
+            r"invalid literal",
         ),
         (
-            "a: " + "[" * 5000 + "\n",
+            "a: " + "[" * 150 + "]" * 150 + "\n",
             r"config.yaml: line 1, column 103: invalid YAML: nested deeper than 100 levels",
         ),
         (
+            # libyaml stops at 1,000 levels, before our limit is measured.
+            "a: " + "[" * 5000 + "\n",
+            r"config.yaml: line 1, column 1003: invalid YAML: exceeded maximum nesting depth",
+        ),
+        (
             "a: &a x\nb: *b\n",
-            r"config.yaml: line 2, column 4: invalid YAML: found undefined alias 'b'",
+            r"config.yaml: line 2, column 4: invalid YAML: found undefined alias \*b$",
         ),
     ],
 )

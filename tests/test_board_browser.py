@@ -101,6 +101,7 @@ def test_board_in_chromium(shipped):
         assert "PENDING" in driver.find_element(By.CSS_SELECTOR, ".result").text
         (config.parent / "attestations" / "F-006.yaml").write_text(
             textwrap.dedent("""\
+            item: F-006
             status: pass
             validated_by: Eng Lead
             date: 2026-11-20
@@ -150,5 +151,11 @@ def test_board_in_chromium(shipped):
         )
         assert background() != light
         driver.save_screenshot(str(ARTIFACTS / "board-phone-dark.png"))
+
+        # The Content-Security-Policy lets the board be itself: no script or style refused.
+        refused = [
+            e["message"] for e in driver.get_log("browser") if "Content Security" in e["message"]
+        ]
+        assert not refused, refused
     finally:
         driver.quit()

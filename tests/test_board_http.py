@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -11,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from support.procs import ROOT, http_get, start_exporter, wait_until
+from support.procs import ROOT, Process, free_port, http_get, http_ok, start_exporter, wait_until
 
 CONFIG = """\
 checklist: {name: Board launch}
@@ -160,6 +162,7 @@ def test_probe_now_runs_the_item_and_shows_its_debug_lines(exporter):
     assert '<span class="status s-pending">PENDING</span>' in page(f"{base}/items/S-3")
     (config.parent / "att" / "S-3.yaml").write_text(
         textwrap.dedent("""\
+        item: S-3
         status: pass
         validated_by: Pen Tester
         date: 2026-01-05
@@ -261,3 +264,142 @@ def test_attest_shows_on_a_running_exporter_without_reload(exporter):
     doc = json.loads(page(f"{base}/api/v1/items/O-2"))
     assert doc["evidence"]["validated_by"] == "Ops Lead"
     assert doc["expires_at"] is not None
+
+
+PROXIED = """\
+checklist: {name: Behind a proxy}
+categories:
+- id: sec
+  title: Security Validation
+  items:
+  - {id: P-1, title: A file, priority: critical, probe: {file: {path: config.yaml}}}
+  - {id: P-2, title: Signed, priority: high, probe: {attestation: {file: att/P-2.yaml}}}
+"""
+
+
+def start_nginx(workdir: Path, location: str) -> tuple[Process, str]:
+    """A private nginx on a free port with one ``location`` block; returns it and its URL."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        pytest.skip("nginx is not installed (scripts/test.sh installs it as root)")
+    port = free_port()
+    tmp = workdir / "tmp"
+    tmp.mkdir(parents=True)
+    (workdir / "nginx.conf").write_text(f"""
+daemon off;
+worker_processes 1;
+pid {workdir}/nginx.pid;
+error_log {workdir}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+  access_log off;
+  client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/proxy;
+  fastcgi_temp_path {tmp}/fastcgi; uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{ return 404; }}
+    {location}
+  }}
+}}
+""")
+    proc = Process(
+        [nginx, "-p", str(workdir), "-c", str(workdir / "nginx.conf"), "-e", str(workdir / "e")],
+        workdir / "nginx.out",
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return http_get(base + "/")[0] == 404  # nothing outside the location
+        except OSError:
+            return proc.proc.poll() is not None
+
+    wait_until(up, 20, "nginx")
+    if proc.proc.poll() is not None:
+        raise RuntimeError(f"nginx exited: {(workdir / 'e').read_text()}")
+    return proc, base
+
+
+LINK = re.compile(r'(href|src|action)="([^"]+)"')
+
+
+@pytest.mark.parametrize("strips", [False, True], ids=["path-passed-on", "path-stripped"])
+def test_board_links_assets_api_and_metrics_work_behind_a_path_proxy(tmp_path, strips):
+    """nginx serves the exporter under /readiness/, passing the path on (route prefix from the
+    external URL) or stripping it (--web.route-prefix /). Every link, asset, form, the API and
+    /metrics work through the proxy, and redirects keep the prefix."""
+    config = tmp_path / "config.yaml"
+    config.write_text(PROXIED)
+    exporter_port = free_port()
+    target = f"http://127.0.0.1:{exporter_port}{'/' if strips else ''}"
+    nginx, proxy = start_nginx(
+        tmp_path / "nginx", f"location /readiness/ {{ proxy_pass {target}; }}"
+    )
+    extra = ["--web.external-url", f"{proxy}/readiness/"]
+    if strips:
+        extra += ["--web.route-prefix", "/"]
+    proc = Process(
+        [
+            sys.executable,
+            "-m",
+            "exporter",
+            "--config.file",
+            str(config),
+            "--web.listen-address",
+            f"127.0.0.1:{exporter_port}",
+            *extra,
+        ],
+        tmp_path / "exporter.log",
+        cwd=ROOT,
+    )
+    direct = f"http://127.0.0.1:{exporter_port}"
+    try:
+        wait_until(lambda: http_ok(f"{proxy}/readiness/-/healthy"), 20, "healthy through nginx")
+        seen: set[tuple[str, str]] = set()
+        pages = [f"{proxy}/readiness/"]
+        while pages:
+            url = pages.pop()
+            html = page(url)
+            for kind, link in LINK.findall(html):
+                assert link.startswith("/readiness/"), (url, link)  # nothing escapes the prefix
+                method = "POST" if kind == "action" and "/probe" in link else "GET"
+                if (method, link) in seen:
+                    continue
+                seen.add((method, link))
+                request = urllib.request.Request(
+                    proxy + link.replace("&amp;", "&"),
+                    method=method,
+                    data=b"" if method == "POST" else None,
+                    headers={"Origin": proxy} if method == "POST" else {},
+                )
+                with urllib.request.urlopen(request, timeout=30) as resp:
+                    assert resp.status == 200, (method, link)
+                    if method == "GET" and "/items/" in link:
+                        pages.append(proxy + link)
+        assert ("GET", "/readiness/static/board.css") in seen
+        assert ("GET", "/readiness/metrics") in seen and ("GET", "/readiness/items/P-2") in seen
+        assert ("POST", "/readiness/items/P-1/probe") in seen
+        assert b"readiness_item_status" in http_get(f"{proxy}/readiness/metrics")[1]
+        assert json.loads(http_get(f"{proxy}/readiness/api/v1/items/P-1")[1])["id"] == "P-1"
+        # Outside the prefix, the exporter sends browsers into it.
+        location = redirect_location(direct + "/")
+        assert location == ("/readiness/" if not strips else None)
+        if not strips:
+            assert redirect_location(direct + "/readiness") == "/readiness/"
+    finally:
+        proc.stop()
+        nginx.stop()
+
+
+def redirect_location(url: str) -> str | None:
+    """Where a GET of ``url`` is redirected to (None when it is answered directly)."""
+
+    class NoFollow(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None
+
+    try:
+        with urllib.request.build_opener(NoFollow).open(url, timeout=10):
+            return None
+    except urllib.error.HTTPError as exc:
+        return exc.headers["Location"] if exc.code in (301, 302, 303, 307, 308) else None

@@ -271,7 +271,10 @@ def test_every_child_of_a_composite_is_checked(tmp_path):
         ('{tcp: {target: "a:1", expect: shut, banner: SSH}}', "tcp.expect must be one of"),
         ("{disk: {path: /, min_free_ratio: 2, warn_free_ratio: 0.3}}", "disk.min_free_ratio"),
         ('{http: {url: "ftp://x", https_redirect: true}}', "http.url must start with"),
-        ('{sql: {dsn: x, query: q, expect: "~ 1", result: rows}}', "sql.expect must start"),
+        (
+            '{sql: {dsn: "postgresql://db/app", query: q, expect: "~ 1", result: rows}}',
+            "sql.expect must start",
+        ),
         ("{env: {name: 3.5}}", "env.name must be a variable name"),
     ],
 )
@@ -621,8 +624,7 @@ def test_invalid_yaml_names_line_and_column(tmp_path):
     with pytest.raises(ConfigError) as exc:
         config.load(path, {})
     assert exc.value.errors == [
-        f"{path}: line 3, column 4: invalid YAML: expected <block end>, "
-        "but found '<block mapping start>'"
+        f"{path}: line 3, column 4: invalid YAML: did not find expected '-' indicator"
     ]
 
 

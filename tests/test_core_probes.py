@@ -30,7 +30,7 @@ async def run(raw: dict, resources: Resources, timeout: float = 3.0, base_dir: P
     problems = Problems("config.yaml")
     probe = KINDS.read_probe(raw, base_dir, problems)
     assert probe is not None and not probe.waiting, problems.lines
-    ctx = ProbeContext(resources, timeout, debug=[])
+    ctx = ProbeContext(resources, timeout, debug=[], item="T-001")
     # As the engine runs it: under the one rule for silence, and its last-resort limit.
     return await run_probe(KINDS[probe.kind].probe, probe.spec, ctx, timeout)
 
@@ -358,7 +358,7 @@ def attest(path: Path, **fields) -> None:
     import yaml
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(fields))
+    path.write_text(yaml.safe_dump({"item": "T-001", **fields}))
 
 
 async def test_attestation_missing_is_pending(tmp_path, resources):
@@ -420,12 +420,11 @@ async def test_attestation_older_than_max_age_is_fail(tmp_path, resources):
     [
         (
             b"status: [",
-            "T-001.yaml is not valid YAML at line 1: "
-            "expected the node content, but found '<stream end>'",
+            "T-001.yaml at line 2, column 1: invalid YAML: did not find expected node content",
         ),
         (
             b"- a list\n",
-            "T-001.yaml must be a mapping with status, validated_by, date and evidence",
+            "T-001.yaml must be a mapping with item, status, validated_by, date and evidence",
         ),
         (
             b"status: maybe\nvalidated_by: x\ndate: 2026-01-01\n",
@@ -440,7 +439,7 @@ async def test_attestation_older_than_max_age_is_fail(tmp_path, resources):
         (
             b"status: pass\nvalidated_by: x\ndate: 2026-01-01\nsigned: yes\n",
             "T-001.yaml has unknown field 'signed' "
-            "(known: status, validated_by, date, evidence, notes, expires)",
+            "(known: item, status, validated_by, date, evidence, notes, expires)",
         ),
     ],
 )

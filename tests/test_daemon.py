@@ -202,3 +202,47 @@ def test_bad_config_at_start_exits_2(tmp_path):
         "config.yaml: categories: must be a list of categories with items (got a list)"
         in done.stderr
     )
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (
+            ["--web.external-url", "ops.example/readiness"],
+            "--web.external-url must be an absolute http:// or https:// URL "
+            "(got 'ops.example/readiness')",
+        ),
+        (
+            ["--web.external-url", "https://ops.example/?x=1"],
+            "--web.external-url must not have a query or fragment",
+        ),
+        (
+            ["--web.route-prefix", "readiness"],
+            "--web.route-prefix must be a path starting with / (got 'readiness')",
+        ),
+        (["--web.max-connections", "-5"], "must be a whole number, 0 for the default"),
+    ],
+)
+def test_bad_web_flags_exit_2_naming_the_flag(tmp_path, flags, message):
+    import sys
+
+    path = tmp_path / "config.yaml"
+    path.write_text(textwrap.dedent(CONFIG))
+    done = subprocess.run(
+        [sys.executable, "-m", "exporter", "--config.file", str(path), *flags],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert message in done.stderr
+
+
+def test_external_url_defaults_to_the_hostname_and_port(exporter):
+    import socket
+
+    proc, base, _ = exporter
+    port = base.rsplit(":", 1)[1]
+    listening = next(line for line in proc.log().splitlines() if " msg=listening " in line)
+    assert f" external_url=http://{socket.gethostname()}:{port}/ " in listening
+    assert " max_connections=" in listening

@@ -180,6 +180,7 @@ def test_critical_items_fail_first_with_titles_colour_and_links(dashboards):
     from aiohttp import web
 
     from exporter.web.pages import add_routes
+    from exporter.web.urls import Urls
 
     table = by_title(by_uid(dashboards, "readiness-overview"))["Critical items not PASS"]
     (target,) = table["targets"]
@@ -211,7 +212,7 @@ def test_critical_items_fail_first_with_titles_colour_and_links(dashboards):
         dashboards[DASHBOARDS / "readiness-overview.json"]
     )
     app = web.Application()
-    add_routes(app)
+    add_routes(app, Urls("http://exporter.example:10145/"))
     assert "/items/{id}" in {r.resource.canonical for r in app.router.routes() if r.method == "GET"}
 
 

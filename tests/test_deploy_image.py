@@ -219,7 +219,8 @@ def test_entrypoint_and_healthcheck_work_against_a_local_exporter(tmp_path, step
         "     probe: {attestation: {file: attestations/S-001.yaml}}}\n"
     )
     (etc / "attestations" / "S-001.yaml").write_text(
-        "status: pass\nvalidated_by: Test\ndate: 2026-11-01\nevidence: [rotation log]\n"
+        "item: S-001\nstatus: pass\nvalidated_by: Test\ndate: 2026-11-01\n"
+        "evidence: [rotation log]\n"
     )
     final = dict(final_stage(steps))
     cmd = [a.replace(CONFIG_DIR, str(etc)) for a in json.loads(final["CMD"])]

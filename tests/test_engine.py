@@ -211,7 +211,7 @@ async def test_status_changes_are_logged_once_each(write_config, tmp_path, caplo
     changes = [(e["item"], e["from"], e["to"]) for e in events if e["event"] == "status changed"]
     # PENDING -> FAIL, FAIL -> PASS; repeated results log nothing.
     assert changes == [("F-1", "PENDING", "FAIL"), ("F-1", "FAIL", "PASS")]
-    assert [(c.before, c.after) for c in engine.history["F-1"]] == [
+    assert [(c.before, c.after) for c in engine.snapshot().states["F-1"].history] == [
         (Status.PENDING, Status.FAIL),
         (Status.FAIL, Status.PASS),
     ]
@@ -364,7 +364,7 @@ async def test_attest_writes_the_file_the_kind_signs(write_config, tmp_path):
 
     signed = tmp_path / "signed.yaml"
     kinds = KINDS.with_kinds(
-        signed=Kind(unparsed, watching(signed).probe, signed_file=lambda s: signed)
+        signed=Kind(unparsed, watching(signed).probe, signed_files=lambda s: (signed,))
     )
     checklist = load(
         write_config,

@@ -7,26 +7,34 @@ during each fault is printed (``pytest -s``), not asserted: this machine is shar
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import json
 import os
 import re
+import socket
 import ssl
 import statistics
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import trustme
+from aiohttp import web
 from support import faults
 from support.faults import alive
 from support.procs import http_get, start_exporter, wait_until
+from support.servers import serve_app
+
+from exporter.web import webconfig
+from exporter.web.server import Limits, Site, track_requests
+from exporter.web.webconfig import ServerTLS
 
 PY = sys.executable
 TIMEOUT = 1.5  # the fault item's timeout (seconds)
@@ -247,7 +255,9 @@ FAULTS = [
         "attestation-unreadable",
         '{attestation: {file: "{tmp}/signed.yaml"}}',
         r"^signed.yaml cannot be read \(Permission denied\)$",
-        prepare=unreadable("signed.yaml", "status: pass\nvalidated_by: J\ndate: 2026-11-01\n"),
+        prepare=unreadable(
+            "signed.yaml", "item: FAULT\nstatus: pass\nvalidated_by: J\ndate: 2026-11-01\n"
+        ),
         unprivileged=True,
     ),
     Fault(
@@ -464,3 +474,479 @@ def test_shared_faults_servers_really_misbehave():
         while not got.endswith(b"END-OF-BODY") and (chunk := s.recv(1 << 20)):
             got += chunk
         assert got.endswith(b"END-OF-BODY")
+
+
+# -- the HTTP listener: idle sockets, slow headers, the connection cap (web/server.py) ----------
+
+
+@contextlib.asynccontextmanager
+async def listening(
+    limits: Limits, tls: ServerTLS | None = None
+) -> AsyncIterator[tuple[Site, int, asyncio.Event]]:
+    """A real ``Site`` on a free loopback port serving ``/-/healthy`` and ``/slow`` (which
+    answers once the yielded event is set); yields the site, its port and that event."""
+    release = asyncio.Event()
+
+    async def healthy(request: web.Request) -> web.Response:
+        return web.Response(text="Healthy\n")
+
+    async def slow(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.Response(text="slow\n")
+
+    app = web.Application(middlewares=[track_requests])
+    app.router.add_get("/-/healthy", healthy)
+    app.router.add_get("/slow", slow)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1)
+    await runner.setup()
+    site = Site(runner, "127.0.0.1", 0, limits, tls)
+    await site.start()
+    try:
+        yield site, site.port, release
+    finally:
+        release.set()
+        await runner.cleanup()
+
+
+async def closed_by_server(reader: asyncio.StreamReader, within: float = 15.0) -> bool:
+    """Whether the server closes the connection (EOF or reset) within ``within`` seconds."""
+    try:
+        async with asyncio.timeout(within):
+            while await reader.read(65536):
+                pass
+    except TimeoutError:
+        return False
+    except ConnectionError:
+        pass
+    return True
+
+
+async def get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str) -> bytes:
+    """One keep-alive GET on an open connection; the status line of its answer."""
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = int(re.search(rb"Content-Length: (\d+)", head, re.I).group(1))  # type: ignore[union-attr]
+    await reader.readexactly(length)
+    return head.split(b"\r\n", 1)[0]
+
+
+async def test_connections_without_complete_headers_are_closed():
+    """Silent, and dripping a header byte at a time (it looks alive): both closed at 0.5 s."""
+    async with listening(Limits(100, header_timeout=0.5, idle_timeout=30)) as (site, port, _):
+        silent = await asyncio.open_connection("127.0.0.1", port)
+        dripping = await asyncio.open_connection("127.0.0.1", port)
+        prompt = await asyncio.open_connection("127.0.0.1", port)
+        dripping[1].write(b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n")
+
+        async def drip() -> None:
+            with contextlib.suppress(ConnectionError):
+                while not dripping[1].is_closing():
+                    dripping[1].write(b"X-A: 1\r\n")
+                    await asyncio.sleep(0.05)
+
+        dripper = asyncio.ensure_future(drip())
+        assert await get(*prompt, "/-/healthy") == b"HTTP/1.1 200 OK"
+        assert await closed_by_server(silent[0])
+        assert await closed_by_server(dripping[0])
+        dripper.cancel()
+        # The prompt client is idle now, well within its 30 s: still open and served.
+        assert await get(*prompt, "/-/healthy") == b"HTTP/1.1 200 OK"
+        prompt[1].close()
+        await wait_for(lambda: len(site.connections) == 0, "every connection counted out")
+
+
+async def test_tls_handshakes_and_idle_tls_connections_are_bounded(tmp_path: Path):
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    cert.cert_chain_pems[0].write_to_path(tmp_path / "server.crt")
+    cert.private_key_pem.write_to_path(tmp_path / "server.key")
+    (tmp_path / "web.yml").write_text(
+        "tls_server_config: {cert_file: server.crt, key_file: server.key}\n"
+    )
+    tls = webconfig.load(tmp_path / "web.yml").server_tls()
+    client = ssl.create_default_context()
+    ca.configure_trust(client)
+    async with listening(Limits(100, header_timeout=0.5, idle_timeout=30), tls) as (site, port, _):
+        no_handshake = await asyncio.open_connection("127.0.0.1", port)  # TCP only
+        handshake_then_silent = await asyncio.open_connection("127.0.0.1", port, ssl=client)
+        prompt = await asyncio.open_connection("127.0.0.1", port, ssl=client)
+        assert await get(*prompt, "/-/healthy") == b"HTTP/1.1 200 OK"
+        assert await closed_by_server(no_handshake[0])
+        assert await closed_by_server(handshake_then_silent[0])
+        assert await get(*prompt, "/-/healthy") == b"HTTP/1.1 200 OK"
+        prompt[1].close()
+        await wait_for(lambda: len(site.connections) == 0, "every connection counted out")
+
+
+async def test_idle_keep_alive_is_closed_but_a_long_request_is_not():
+    async with listening(Limits(100, header_timeout=0.5, idle_timeout=0.5)) as (_, port, release):
+        idle = await asyncio.open_connection("127.0.0.1", port)
+        assert await get(*idle, "/-/healthy") == b"HTTP/1.1 200 OK"
+        busy = await asyncio.open_connection("127.0.0.1", port)
+        busy[1].write(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert await closed_by_server(idle[0])
+        # Both deadlines have passed for the slow request: it is in the handler, so it stays.
+        release.set()
+        assert (await busy[0].readuntil(b"\r\n")).startswith(b"HTTP/1.1 200")
+        busy[1].close()
+
+
+async def test_at_the_cap_the_connection_idle_longest_makes_room():
+    """A flood of idle sockets cannot lock out a liveness check or a request in progress."""
+    async with listening(Limits(3, header_timeout=30, idle_timeout=30)) as (site, port, release):
+        busy = await asyncio.open_connection("127.0.0.1", port)
+        busy[1].write(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        await wait_for(lambda: any(c.busy for c in site.connections._open), "the slow request")
+        oldest = await asyncio.open_connection("127.0.0.1", port)
+        await wait_for(lambda: len(site.connections) == 2, "the idle socket counted")
+        newer = await asyncio.open_connection("127.0.0.1", port)
+        await wait_for(lambda: len(site.connections) == 3, "the cap reached")
+        check = await asyncio.open_connection("127.0.0.1", port)
+        assert await get(*check, "/-/healthy") == b"HTTP/1.1 200 OK"
+        assert await closed_by_server(oldest[0])
+        assert len(site.connections) <= 3 and site.connections.closed_at_cap == 1
+        assert not newer[1].is_closing()
+        release.set()
+        assert (await busy[0].readuntil(b"\r\n")).startswith(b"HTTP/1.1 200")
+        for _, writer in (busy, newer, check):
+            writer.close()
+
+
+async def wait_for(check: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
+    """``wait_until`` for tests that run in the event loop they wait on."""
+    async with asyncio.timeout(timeout):
+        while not check():  # noqa: ASYNC110 - the condition is the server's state, no event
+            await asyncio.sleep(0.02)
+
+
+NOFILE = 64  # the exporter's descriptor limit in the flood tests (prlimit)
+FLOOD = 300  # idle sockets opened against it
+HEARTBEAT_ONLY = """\
+categories:
+  - id: c
+    title: C
+    items:
+      - {id: HEARTBEAT, title: Keeps its schedule, priority: low, interval: 250ms,
+         timeout: 200ms, probe: {file: {path: config.yaml}}}
+"""
+
+
+def open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+class FdWatch:
+    """Samples a process's open descriptors in a thread; ``peak`` is the most seen."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> FdWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(OSError):
+                self.peak = max(self.peak, open_fds(self.pid))
+
+
+def idle_sockets(port: int, n: int, tls: ssl.SSLContext | None = None) -> list[socket.socket]:
+    """``n`` connections that never send a request; with ``tls``, each completes a handshake
+    first (as many as the server lets through: closed ones are kept, closed, in the list)."""
+    held: list[socket.socket] = []
+    for _ in range(n):
+        if tls is None:
+            sock = socket.socket()
+            sock.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                sock.connect(("127.0.0.1", port))
+            held.append(sock)
+            continue
+        raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+        try:
+            held.append(tls.wrap_socket(raw, server_hostname="127.0.0.1"))
+        except OSError:
+            raw.close()  # closed at the cap mid-handshake: the server's choice, not a failure
+    return held
+
+
+def heartbeat_runs(base: str, tls: ssl.SSLContext | None = None) -> float:
+    body = http_get(base + "/metrics", timeout=10, tls=tls)[1].decode()
+    return metric(body, "readiness_probe_runs_total", "HEARTBEAT") or 0
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_idle_socket_flood_at_a_low_descriptor_limit(scheme: str, tmp_path: Path):
+    """300 idle sockets (TLS: after a full handshake) against an exporter allowed 64 descriptors:
+    /-/healthy keeps answering, probes keep running, the HTTP side never takes more than half
+    the descriptors, and they return to the baseline when the flood ends."""
+    config = tmp_path / "config.yaml"
+    config.write_text(HEARTBEAT_ONLY)
+    extra: list[str] = []
+    client = None
+    if scheme == "https":
+        ca = trustme.CA()
+        cert = ca.issue_cert("127.0.0.1")
+        cert.cert_chain_pems[0].write_to_path(tmp_path / "server.crt")
+        cert.private_key_pem.write_to_path(tmp_path / "server.key")
+        (tmp_path / "web.yml").write_text(
+            "tls_server_config: {cert_file: server.crt, key_file: server.key}\n"
+        )
+        extra = ["--web.config.file", str(tmp_path / "web.yml")]
+        client = ssl.create_default_context()
+        ca.configure_trust(client)
+    proc, base = start_exporter(
+        config,
+        tmp_path / "exporter.log",
+        extra=extra,
+        health_tls=client,
+        wrapper=["prlimit", f"--nofile={NOFILE}:{NOFILE}"],
+    )
+    pid = proc.proc.pid
+    port = int(base.rsplit(":", 1)[1])
+    held: list[socket.socket] = []
+    try:
+        wait_until(lambda: heartbeat_runs(base, client) >= 1, 20, "the heartbeat probed")
+        baseline = open_fds(pid)
+        with FdWatch(pid) as watch:
+            before = heartbeat_runs(base, client)
+            held = idle_sockets(port, FLOOD, client)
+            answers = [http_get(base + "/-/healthy", timeout=10, tls=client) for _ in range(5)]
+            wait_until(
+                lambda: heartbeat_runs(base, client) >= before + 2, 20, "probes during the flood"
+            )
+        for sock in held:
+            sock.close()
+        wait_until(lambda: open_fds(pid) <= baseline, 30, "descriptors back to the baseline")
+    finally:
+        for sock in held:
+            sock.close()
+        assert proc.stop() == 0
+    log = (tmp_path / "exporter.log").read_text()
+    print(
+        f"\nidle {scheme} flood, {FLOOD} sockets, RLIMIT_NOFILE {NOFILE}: descriptors "
+        f"{baseline} before, peak {watch.peak}, {open_fds_after(log)}"
+    )
+    assert answers == [(200, b"Healthy\n")] * 5
+    # The cap (half the limit), one connection over it while another's descriptor is released,
+    # and the heartbeat's open file.
+    assert watch.peak <= baseline + NOFILE // 2 + 2, (baseline, watch.peak)
+    assert "connection cap reached" in log
+    assert "Traceback" not in log and "cannot accept connections" not in log
+
+
+def open_fds_after(log: str) -> str:
+    lines = [line for line in log.splitlines() if "connection cap reached" in line]
+    return f"{len(lines)} cap warnings in the log"
+
+
+def test_accept_errors_are_logged_once_per_interval(tmp_path: Path):
+    """With a cap above the descriptor limit, accepts fail (EMFILE): one line per 10 s with a
+    count, no traceback (asyncio's default wrote a traceback a second), and service resumes."""
+    config = tmp_path / "config.yaml"
+    config.write_text(HEARTBEAT_ONLY)
+    proc, base = start_exporter(
+        config,
+        tmp_path / "exporter.log",
+        extra=["--web.max-connections", "1000"],
+        wrapper=["prlimit", f"--nofile={NOFILE}:{NOFILE}"],
+    )
+    pid = proc.proc.pid
+    port = int(base.rsplit(":", 1)[1])
+    held: list[socket.socket] = []
+    try:
+        wait_until(lambda: heartbeat_runs(base) >= 1, 20, "the heartbeat probed")
+        baseline = open_fds(pid)
+        started = time.monotonic()
+        held = idle_sockets(port, FLOOD)
+        # The second line of the interval says how many it stood for.
+        wait_until(
+            lambda: (
+                '"more_since_last_line": 0' not in (lines := accept_lines(proc.log()))[-1:]
+                and len(lines) >= 2
+            ),
+            40,
+            "a second accept-error line",
+        )
+        took = time.monotonic() - started
+        for sock in held:
+            sock.close()
+        held = []
+        wait_until(lambda: http_ok_quick(base), 30, "/-/healthy answering again")
+        wait_until(lambda: open_fds(pid) <= baseline, 30, "descriptors back to the baseline")
+    finally:
+        for sock in held:
+            sock.close()
+        assert proc.stop() == 0
+    log = (tmp_path / "exporter.log").read_text()
+    lines = accept_lines(log)
+    print(f"\naccept errors over {took:.1f}s of EMFILE: {len(lines)} log lines: {lines[-1]}")
+    assert len(lines) <= took / 10 + 2, lines
+    assert "Too many open files" in lines[0]
+    assert "Traceback" not in log
+
+
+def accept_lines(log: str) -> list[str]:
+    return [line for line in log.splitlines() if "cannot accept connections" in line]
+
+
+def http_ok_quick(base: str) -> bool:
+    try:
+        return http_get(base + "/-/healthy", timeout=2)[0] == 200
+    except OSError:
+        return False
+
+
+# -- probe-now floods (exporter/on_demand.py) --------------------------------------------------
+
+
+async def test_probe_now_is_single_flight_rate_limited_and_apart_from_the_schedule(tmp_path):
+    """Five clicks on a rate_limit item send one burst; clicks past the bounds get RateLimited;
+    scheduled runs go on while every probe-now slot is taken by a hanging target."""
+    from exporter.config import load
+    from exporter.engine import Engine
+    from exporter.on_demand import CONCURRENCY, RateLimited
+
+    hits: dict[str, int] = {}
+    hang = asyncio.Event()
+
+    async def target(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        hits[name] = hits.get(name, 0) + 1
+        if name.startswith("hang"):
+            await hang.wait()
+        return web.Response(text="ok")  # never 429: each burst sends all its 100 requests
+
+    app = web.Application()
+    app.router.add_get("/{name}", target)
+    async with serve_app(app) as base:
+        items = [
+            f"{{id: LIMITED, title: Rate limited, priority: high, probe: {{http: {{url: "
+            f"'{base}/limited', rate_limit: {{requests: 100}}}}}}}}",
+            f"{{id: SCHEDULED, title: Scheduled, priority: high, probe: {{http: {{url: "
+            f"'{base}/scheduled'}}}}}}",
+            *(
+                f"{{id: HANG-{n}, title: Hangs, priority: high, timeout: 30s, interval: 1m, "
+                f"probe: {{http: {{url: '{base}/hang-{n}'}}}}}}"
+                for n in range(CONCURRENCY + 1)
+            ),
+        ]
+        config = tmp_path / "config.yaml"
+        config.write_text(
+            "engine: {concurrency: 1}\ncategories:\n  - id: c\n    title: C\n    items:\n"
+            + "".join(f"      - {item}\n" for item in items)
+        )
+        engine = Engine(load(config, {}))
+        try:
+            runs = await asyncio.gather(*(engine.probe_now("LIMITED") for _ in range(5)))
+            assert hits["limited"] == 100  # one burst, not five
+            assert len({id(r) for r in runs}) == 1 and runs[0].state.status.value == "fail"
+            assert any("result FAIL" in line for line in runs[0].debug)
+            with pytest.raises(RateLimited) as again:
+                await engine.probe_now("LIMITED")
+            assert 1 <= again.value.retry_after <= 5
+            assert hits["limited"] == 100
+
+            hanging = [
+                asyncio.ensure_future(engine.probe_now(f"HANG-{n}")) for n in range(CONCURRENCY)
+            ]
+            await wait_for(lambda: len(hits) == 1 + CONCURRENCY, "every slot taken")
+            with pytest.raises(RateLimited, match="probe-now runs are in flight"):
+                await engine.probe_now(f"HANG-{CONCURRENCY}")
+            # engine.concurrency is 1 and four probe-now runs hang: the schedule still runs.
+            state = await asyncio.wait_for(engine.run_item("SCHEDULED"), 10)
+            assert state.status.value == "pass" and hits["scheduled"] == 1
+            hang.set()
+            await asyncio.gather(*hanging)
+        finally:
+            hang.set()
+            await engine.stop()
+
+
+class CountingTarget:
+    """A threaded HTTP server on loopback answering 200 to everything and counting requests."""
+
+    def __init__(self) -> None:
+        import http.server
+
+        self.requests = 0
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                outer.requests += 1
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> CountingTarget:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_probe_now_flood_over_http(tmp_path: Path):
+    """100 concurrent clicks on a rate_limit item, unauthenticated: one burst reaches the target,
+    the clicks past the bounds get 429 with Retry-After, and the schedule keeps its pace."""
+    import concurrent.futures
+    import urllib.request
+
+    with CountingTarget() as target:
+        config = tmp_path / "config.yaml"
+        config.write_text(
+            HEARTBEAT_ONLY
+            + "      - {id: LIMITED, title: Rate limited, priority: high, interval: 1h, "
+            f"probe: {{http: {{url: 'http://127.0.0.1:{target.port}/', "
+            "rate_limit: {requests: 100}}}}\n"
+        )
+        proc, base = start_exporter(config, tmp_path / "exporter.log")
+
+        def click(item: str) -> tuple[int, str | None]:
+            request = urllib.request.Request(f"{base}/items/{item}/probe", method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=30) as resp:
+                    return resp.status, None
+            except urllib.error.HTTPError as exc:
+                return exc.code, exc.headers.get("Retry-After")
+
+        try:
+            wait_until(lambda: target.requests >= 100, 20, "the first scheduled burst")
+            wait_until(lambda: heartbeat_runs(base) >= 1, 20, "the heartbeat probed")
+            before, scheduled_burst = heartbeat_runs(base), target.requests
+            with concurrent.futures.ThreadPoolExecutor(20) as pool:
+                answers = list(pool.map(click, ["LIMITED"] * 100 + ["HEARTBEAT"] * 100))
+            wait_until(lambda: heartbeat_runs(base) >= before + 4, 20, "the schedule going on")
+        finally:
+            assert proc.stop() == 0
+    statuses = sorted({status for status, _ in answers})
+    print(
+        f"\nprobe-now flood: {len(answers)} clicks, answers {statuses}, "
+        f"{answers.count((200, None))} ran or joined a run, "
+        f"{target.requests - scheduled_burst} requests reached the rate_limit target"
+    )
+    assert statuses == [200, 429]
+    assert all(after is not None and int(after) >= 1 for status, after in answers if status == 429)
+    assert target.requests - scheduled_burst <= 100  # at most one burst for 100 clicks

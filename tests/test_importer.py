@@ -169,3 +169,59 @@ def test_a_file_without_item_tables_is_an_error(tmp_path):
     result = run_cli("import", str(path), cwd=tmp_path)
     assert result.returncode == 2
     assert "no item tables found" in result.stderr and result.stdout == ""
+
+
+def test_ids_outside_the_alphabet_map_to_distinct_ids_and_files(tmp_path):
+    """``S/001``, ``S 001`` and ``S:001`` were one evidence file; now three items, three files."""
+    text = textwrap.dedent("""\
+        ## Security
+        | ID | Item | Priority |
+        |---|---|---|
+        | S/001 | Secrets rotated | critical |
+        | S 001 | Secrets scanned | high |
+        | S:001 | Secrets vaulted | high |
+        | S_001 | Already fine | low |
+        """)
+    checklist = parse(text, "sec.md")
+    assert checklist.warnings == [
+        'sec.md:4: ID "S/001" must be letters, digits, "-", "_" and ".", starting with a letter '
+        "or digit, up to 100 characters: imported as S_001",
+        'sec.md:5: ID "S 001" must be letters, digits, "-", "_" and ".", starting with a letter '
+        "or digit, up to 100 characters: imported as S_001",
+        "sec.md:5: duplicate ID S_001 (first at line 4): imported as S_001-2",
+        'sec.md:6: ID "S:001" must be letters, digits, "-", "_" and ".", starting with a letter '
+        "or digit, up to 100 characters: imported as S_001",
+        "sec.md:6: duplicate ID S_001 (first at line 4): imported as S_001-3",
+        "sec.md:7: duplicate ID S_001 (first at line 4): imported as S_001-4",
+    ]
+    path = tmp_path / "config.yaml"
+    path.write_text(render(checklist, "sec.md"))
+    items = config.load(path, env={}).items
+    assert [(i.id, i.title) for i in items] == [
+        ("S_001", "Secrets rotated"),
+        ("S_001-2", "Secrets scanned"),
+        ("S_001-3", "Secrets vaulted"),
+        ("S_001-4", "Already fine"),
+    ]
+    files = [i.spec.file.name for i in items]
+    assert files == ["S_001.yaml", "S_001-2.yaml", "S_001-3.yaml", "S_001-4.yaml"]
+
+
+def test_nothing_in_a_file_name_or_a_cell_injects_yaml(tmp_path):
+    """The header comment carries the file name; the cells go through the YAML dumper."""
+    titles = [
+        "Keys: {a: 1}, [b] & *c #d",
+        "'quoted' \"twice\" > - ? ! % @ ---",
+        "ends with a colon:",
+    ]
+    rows = "".join(f"| X-{n} | {t} | low |\n" for n, t in enumerate(titles))
+    source = tmp_path / "evil\ncategories: []\n#\u2028x: 1\x85y.md"
+    source.write_text(f"## Evil\n| ID | Item | Priority |\n|---|---|---|\n{rows}")
+    result = run_cli("import", str(source), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    header = result.stdout.split("\ncategories:", 1)[0]
+    assert "\\u000a" in header and "\\u2028" in header and "\\u0085" in header
+    path = tmp_path / "config.yaml"
+    path.write_text(result.stdout)
+    items = config.load(path, env={}).items
+    assert [(i.id, i.title) for i in items] == [(f"X-{n}", t) for n, t in enumerate(titles)]

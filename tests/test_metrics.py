@@ -308,7 +308,7 @@ async def test_help_of_every_result_family_says_results_come_from_periodic_probe
 
 async def test_expiry_is_exported_when_a_result_has_one(write_config, tmp_path):
     (tmp_path / "T-1.yaml").write_text(
-        "status: pass\nvalidated_by: x\ndate: 2026-01-01\nexpires: 2099-01-01\n"
+        "item: T-1\nstatus: pass\nvalidated_by: x\ndate: 2026-01-01\nexpires: 2099-01-01\n"
     )
     path = write_config("""
         categories:

@@ -58,6 +58,7 @@ categories:
 """
 
 SIGNED = """\
+item: S-003
 status: pass
 validated_by: Jane Doe
 date: 2026-11-01

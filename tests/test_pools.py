@@ -60,7 +60,9 @@ categories:
 
 
 def sign(path: Path) -> None:
-    path.write_text("status: pass\nvalidated_by: Jane Doe\ndate: 2026-01-05\nevidence: [drill]\n")
+    path.write_text(
+        "item: A-1\nstatus: pass\nvalidated_by: Jane Doe\ndate: 2026-01-05\nevidence: [drill]\n"
+    )
 
 
 async def test_a_stalled_mount_takes_only_the_file_workers(tmp_path, stalled_folder):  # noqa: F811

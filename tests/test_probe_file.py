@@ -242,3 +242,40 @@ async def test_yaml_document_alias_bomb_is_refused_quickly(tmp_path):
     )
     assert result.status is Status.FAIL and not result.error  # judged, not timed out
     assert "refusing to expand" in result.summary
+
+
+async def test_must_not_match_that_could_not_read_it_all_cannot_pass(tmp_path):
+    """A secret past the first 4 MiB was never read: "no match" would be a PASS without proof."""
+    padding = "x" * 79 + "\n"
+    (tmp_path / "small.env").write_text(padding * 10 + "API_KEY=sk_live_123\n")
+    (tmp_path / "clean.env").write_text(padding * 10)
+    big = padding * (4 * 1024 * 1024 // len(padding) + 1) + "API_KEY=sk_live_123\n"
+    (tmp_path / "big.env").write_text(big)
+    probe = {"must_not_match": ["sk_live_"]}
+    small = await run({"file": {"path": "small.env", **probe}}, tmp_path)
+    clean = await run({"file": {"path": "clean.env", **probe}}, tmp_path)
+    result = await run({"file": {"path": "big.env", **probe}}, tmp_path)
+    assert small.status is Status.FAIL and not small.error
+    assert clean.status is Status.PASS
+    assert result.status is Status.FAIL and result.error
+    assert result.summary == "read only the first 4 MiB of big.env: cannot judge must_not_match"
+    # The other patterns judge what was read, as before.
+    found = await run({"file": {"path": "big.env", "must_match": ["(?m)^x+$"]}}, tmp_path)
+    assert found.status is Status.PASS
+
+
+async def test_must_not_match_over_more_files_than_are_read_cannot_pass(tmp_path):
+    """A glob said "1000 files match" and passed; the secret was in the 1,001st."""
+    for n in range(1001):
+        (tmp_path / f"f{n:04d}.cfg").write_text("ok\n")
+    (tmp_path / "f1000.cfg").write_text("password = hunter2\n")
+    probe = {"glob": "*.cfg", "must_not_match": ["password"]}
+    result = await run({"file": probe}, tmp_path)
+    (tmp_path / "f1000.cfg").unlink()
+    fine = await run({"file": probe}, tmp_path)
+    assert result.status is Status.FAIL and result.error
+    assert result.summary == (
+        f"1001 files match {tmp_path}/*.cfg, only the first 1000 are read: "
+        "cannot judge must_not_match"
+    )
+    assert fine.status is Status.PASS, fine.summary

@@ -332,7 +332,7 @@ async def test_silent_server_times_out(tmp_path):
             "http.rate_limit.requests must be at most 1000 (got 5000)",
         ),
         (
-            {"url": "http://a/", "basic_auth": {"password": "x"}},
+            {"url": "http://a/", "basic_auth": {"password": "long-enough"}},
             "http.basic_auth.username is required",
         ),
         (

@@ -152,7 +152,7 @@ async def test_query_error_has_its_own_summary(prometheus, tmp_path):
 
 async def test_credentials_reach_prometheus_behind_an_auth_proxy(prometheus, tmp_path):
     """Basic auth and bearer tokens as a reverse proxy in front of Prometheus checks them."""
-    accepted = {"Basic " + base64.b64encode(b"ops:pw-8c1e").decode(), "Bearer tok-51f0"}
+    accepted = {"Basic " + base64.b64encode(b"ops:pw-8c1e-2d").decode(), "Bearer tok-51f0"}
 
     async def proxy(request: web.Request) -> web.Response:
         if request.headers.get("Authorization") not in accepted:
@@ -172,7 +172,7 @@ async def test_credentials_reach_prometheus_behind_an_auth_proxy(prometheus, tmp
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
-    env = {"PROM_PASSWORD": "pw-8c1e", "PROM_TOKEN": "tok-51f0"}
+    env = {"PROM_PASSWORD": "pw-8c1e-2d", "PROM_TOKEN": "tok-51f0"}
     try:
         basic = await run(
             {
@@ -292,7 +292,7 @@ async def test_no_traffic_at_all_is_no_data_not_an_error_rate_of_zero(prometheus
     )
     assert (result.status, result.summary) == (
         Status.FAIL,
-        f"no data from {prometheus} for {query[:97]}...",
+        f"no data from {prometheus} for {query[:99]}…",
     )
 
 
@@ -609,7 +609,7 @@ def test_bad_options_are_located(tmp_path, probe, message):
             {
                 "url": "http://p:9090",
                 "query": "up",
-                "bearer_token": "t",
+                "bearer_token": "token-9a7e",
                 "basic_auth": {"username": "u"},
             },
             "promql.bearer_token and basic_auth are both set: give only one",

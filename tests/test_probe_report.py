@@ -273,3 +273,18 @@ def test_bad_config_is_located(tmp_path, probe, message):
         config_error({"report": probe}, tmp_path)
         == f"config.yaml: categories[0].items[0] (T-001): {message}"
     )
+
+
+@pytest.mark.parametrize("rate", ["inf", "nan", "1.5", "-0.1", "Infinity"])
+async def test_a_line_rate_that_is_no_ratio_fails(tmp_path, rate):
+    """float() reads "inf" and "nan": inf >= 0.75 would PASS without a line covered."""
+    probe = {"report": {"path": "coverage.xml", "format": "cobertura"}}
+    (tmp_path / "coverage.xml").write_text('<coverage line-rate="0.9"/>')
+    fine = await run(probe, tmp_path)
+    (tmp_path / "coverage.xml").write_text(f'<coverage line-rate="{rate}"/>')
+    odd = await run(probe, tmp_path)
+    assert fine.status is Status.PASS
+    assert odd.status is Status.FAIL
+    assert odd.summary == (
+        f"coverage.xml line-rate {rate} is not a ratio (expected a number from 0 to 1)"
+    )

@@ -1,9 +1,17 @@
-"""What the board and the item API show of a probe's config and evidence: no credentials."""
+"""What the exporter shows of credentials: none. The config as the item page shows it, and the
+checklist-wide ``Redactor`` that masks results, debug lines and logs."""
+
+import base64
+import logging
+from urllib.parse import quote
 
 import pytest
 
-from exporter.redact import MASK, mask_credentials, redact
-from probes.fields import SECRET_KEYS
+from exporter.config import ConfigError, load
+from exporter.redact import MASK, LogMask, Redactor, mask_credentials, redact, secrets_in_spec
+from probes import masking
+from probes.credentials import Auth
+from probes.fields import SECRET_KEYS, Secret
 
 
 def test_authorization_and_cookie_headers_are_masked_other_headers_kept():
@@ -59,3 +67,153 @@ def test_url_passwords_are_masked_wherever_they_appear():
 )
 def test_authorization_values_are_masked_wherever_they_appear(text, expected):
     assert mask_credentials(text) == expected
+
+
+# -- masking the values the checklist holds ---------------------------------------------------
+
+TOKEN = "tok3n-" + "a1b2c3d4e5" * 13 + "f"  # 137 characters, like a JWT
+
+
+def test_forms_the_exporter_computes_are_masked_too():
+    """URL-encoded forms, and Basic's base64 of user:password bare (a server echoing it)."""
+    password = "p@ss word/42+x"
+    r = Redactor([password])
+    assert r.text(f"url http://u:{quote(password, safe='')}@h/") == f"url http://u:{MASK}@h/"
+    assert r.text(f"form password={quote(password, safe='').replace('%20', '+')}") == (
+        f"form password={MASK}"
+    )
+    values, files = secrets_in_spec(Auth(username="probe", password=Secret(password)))
+    pair = base64.b64encode(f"probe:{password}".encode()).decode()
+    assert Redactor(values, files).text(f"echo: {pair}") == f"echo: {MASK}"
+
+
+def test_passwords_inside_urls_and_dsns_are_masked_on_their_own():
+    r = Redactor(["postgresql://app:hunter2-secret@db:5432/app"])
+    assert r.text("FATAL: password hunter2-secret rejected") == f"FATAL: password {MASK} rejected"
+    basic = base64.b64encode(b"app:hunter2-secret").decode()
+    assert r.text(basic) == MASK
+    r = Redactor(["host=db user=app password='it\\'s a secret'"])  # libpq's quoting
+    assert r.text("it's a secret") == MASK
+    values, _ = secrets_in_spec({"url": "https://probe:url-password-1@example.test/"})
+    assert Redactor(values).text("saw url-password-1") == f"saw {MASK}"
+
+
+@pytest.mark.parametrize(
+    "value,text,expected",
+    [
+        ("abc", "status abc", "status abc"),  # below MIN_WORD: never masked
+        ("20x0", "status 20x0", f"status {MASK}"),  # short: only as a whole word
+        ("20x0", "status 20x01 or a20x0", "status 20x01 or a20x0"),
+        ("long-enough", "xxlong-enoughxx", f"xx{MASK}xx"),  # 8 or more: anywhere
+    ],
+)
+def test_short_values_are_masked_only_as_whole_words(value, text, expected):
+    assert Redactor([value]).text(text) == expected
+
+
+def test_short_credentials_are_refused_at_load(write_config):
+    """A password of "200" would turn "status 200" into "status <secret>": refused instead."""
+    path = write_config("""
+        categories:
+          - id: c
+            title: C
+            items:
+              - id: X-1
+                title: Short password
+                priority: high
+                probe:
+                  http: {url: "http://127.0.0.1:1/", basic_auth: {username: u, password: "${PW}"}}
+              - id: X-2
+                title: Short header secret
+                priority: high
+                probe: {http: {url: "http://127.0.0.1:1/", secret_headers: {X-Key: "${PW}"}}}
+    """)
+    with pytest.raises(ConfigError) as exc:
+        load(path, {"PW": "200"})
+    assert exc.value.errors == [
+        f"config.yaml: categories[0].items[{n}] (X-{n + 1}): http.{field} is shorter than 8 "
+        "characters: a credential this short cannot be masked in output without masking "
+        "ordinary words and numbers too"
+        for n, field in enumerate(["basic_auth.password", "secret_headers.X-Key"])
+    ]
+    assert "200" not in str(exc.value).replace("categories[0]", "")
+
+
+def test_a_piece_of_a_credential_at_either_end_of_a_text_is_masked():
+    """A capped read can end inside a credential: its first (or last) characters are masked."""
+    r = Redactor([TOKEN])
+    assert r.text("output: " + TOKEN[:20]) == f"output: {MASK}"
+    assert r.text(TOKEN[-20:] + " and more") == f"{MASK} and more"
+    assert r.text("ends with tok3n") == "ends with tok3n"  # fewer than EDGE characters of it
+
+
+def test_clip_masks_before_it_cuts():
+    """80 of a JWT's 137 characters showed when texts were cut first and masked later."""
+    text = f'header "Bearer-less {TOKEN}" seen'
+    with masking.using(Redactor([TOKEN]).text):
+        shown = [masking.clip(text, 40), masking.clip(text, 40, keep_end=True)]
+    assert shown == [f'header "Bearer-less {MASK}" seen', f'header "Bearer-less {MASK}" seen']
+    with masking.using(Redactor([TOKEN]).text):
+        cut = masking.clip("x" * 100 + TOKEN, 60, keep_end=True)
+    assert cut.endswith(MASK) and len(cut) <= 60 and "a1b2c3" not in cut
+    # Outside a probe run only URL passwords and Authorization values are masked.
+    assert masking.clip("http://u:pw@h Bearer abcdefgh", 80) == f"http://u:{MASK}@h Bearer {MASK}"
+
+
+def test_file_credentials_are_read_at_each_redaction(tmp_path):
+    """A rotated ``*_file`` credential is masked without a reload; so is its Basic form."""
+    path = tmp_path / "password"
+    path.write_text("first-password\n")
+    _, files = secrets_in_spec(Auth(username="ops", password=Secret(file=path)))
+    r = Redactor((), files)
+    assert r.text("first-password") == MASK
+    path.write_text("second-password\n")
+    basic = base64.b64encode(b"ops:second-password").decode()
+    assert r.text(f"second-password {basic}") == f"{MASK} {MASK}"
+    path.unlink()
+    assert r.text("nothing to read") == "nothing to read"
+
+
+def test_checklist_masks_every_items_credentials(write_config, tmp_path):
+    (tmp_path / "token.txt").write_text("file-token-of-item-two\n")
+    path = write_config("""
+        categories:
+          - id: c
+            title: C
+            items:
+              - id: X-1
+                title: One
+                priority: high
+                probe: {http: {url: "http://127.0.0.1:1/", bearer_token: "${T}"}}
+              - id: X-2
+                title: Two
+                priority: high
+                probe: {http: {url: "http://127.0.0.1:1/", bearer_token_file: token.txt}}
+              - id: X-3
+                title: Three
+                priority: high
+                probe: {env: {name: JWT_SECRET}}
+    """)
+    checklist = load(path, {"T": "env-token-of-item-one", "JWT_SECRET": "jwt-secret-value"})
+    shown = checklist.redactor.text("env-token-of-item-one file-token-of-item-two jwt-secret-value")
+    assert shown == f"{MASK} {MASK} {MASK}"
+    assert checklist.item("X-1").redactor.text("file-token-of-item-two") != MASK
+
+
+def test_log_entries_are_masked_tracebacks_included():
+    mask = LogMask()
+    mask.redactor = Redactor(["log-secret-value"])
+    event = {
+        "event": "probe raised",
+        "error": "x log-secret-value",
+        "nested": {"list": ["log-secret-value"]},
+        "count": 3,
+        "object": ValueError("log-secret-value"),
+    }
+    assert mask(logging.getLogger(), "info", event) == {
+        "event": "probe raised",
+        "error": f"x {MASK}",
+        "nested": {"list": [MASK]},
+        "count": 3,
+        "object": f"ValueError('{MASK}')",
+    }

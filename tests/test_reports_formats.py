@@ -231,11 +231,11 @@ async def test_every_json_document_writes_times_one_way(tmp_path):
     from exporter.web.app import build_app
 
     (tmp_path / "a1.yaml").write_text(
-        "status: pass\nvalidated_by: Jane\ndate: 2026-01-05\nexpires: 2099-01-01\n"
+        "item: A-1\nstatus: pass\nvalidated_by: Jane\ndate: 2026-01-05\nexpires: 2099-01-01\n"
     )
     # A signer's own offset: looks like a fine timestamp, but is not the one form.
     (tmp_path / "a2.yaml").write_text(
-        "status: pass\nvalidated_by: Luis\ndate: 2026-01-05T10:00:00+02:00\n"
+        "item: A-2\nstatus: pass\nvalidated_by: Luis\ndate: 2026-01-05T10:00:00+02:00\n"
         "expires: 2099-01-01T00:00:00+01:00\n"
     )
     path = tmp_path / "config.yaml"

@@ -234,19 +234,24 @@ def test_every_dashboard_query_shows_the_chosen_exporters(stack):
     of the third exporter."""
     targets, prom = stack
     wait_all_pass(prom)
-    # One item of a chosen exporter changes status, so the timeline of changed items has a row.
+    # Items of a chosen exporter change status, so the timeline of changed items has rows and
+    # the table of critical items not PASS has one (S-001 is critical).
     changed = FLEET[0]
-    targets.status[f"{changed.path}/P-001"] = 500
+    for item in ("P-001", "S-001"):
+        targets.status[f"{changed.path}/{item}"] = 500
     wait_until(
-        lambda: bool(
-            query(
-                prom,
-                f'readiness_item_status{{instance="{changed.instance}", item="P-001", '
-                'status="fail"} == 1',
+        lambda: (
+            len(
+                query(
+                    prom,
+                    f'readiness_item_status{{instance="{changed.instance}", item=~"P-001|S-001", '
+                    'status="fail"} == 1',
+                )
             )
+            == 2
         ),
         30,
-        "P-001 FAIL in Prometheus",
+        "P-001 and S-001 FAIL in Prometheus",
     )
     # rate() and increase() need two scrapes of the counters inside their window.
     wait_until(

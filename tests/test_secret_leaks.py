@@ -1,5 +1,11 @@
 """Secrets never leak: plant a distinctive secret in every credential option of every probe kind,
-run the probes passing and failing, exercise every output, and grep all of it.
+run the probes passing and failing, exercise every output, and grep all of it: for each value,
+its Basic form, and any 6 characters of it.
+
+The same checklist has command items that spy on the others: one prints its whole environment
+(where every item's ``${VAR}`` credentials live), one prints every credential file in the config
+folder (as a careless script or a crash report would), cut so that the shown tail starts inside
+a credential, and one writes just past the output cap so that the kept output ends inside one.
 
 ``LEAK_CASES`` is keyed by probe kind and must name every kind in ``probes.registry.KINDS``: a
 new kind fails ``test_every_kind_has_a_secret_leak_case`` until someone writes its cases (or
@@ -10,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
 import http.server
 import json
 import re
@@ -34,12 +41,17 @@ from probes.registry import KINDS
 PY = sys.executable
 
 
-def secret(name: str) -> str:
-    """A value nobody would write by chance, so finding it anywhere is a leak."""
-    return f"LeakCanary-{name}-7f3a9c"
+LETTERS = "ghjkmnpqrstvwxyz"  # no hex digits: 6 of them in a row never occur in output by chance
 
 
-PLANTED = re.compile(re.escape(secret("NAME")).replace("NAME", r"[\w-]+"))  # any secret(...)
+def secret(name: str, length: int = 24) -> str:
+    """A value nobody would write by chance, so finding it, or 6 characters of it, is a leak."""
+    digest = hashlib.shake_256(name.encode()).digest(length)
+    return "LeakCanary-" + "".join(LETTERS[b % len(LETTERS)] for b in digest)
+
+
+PLANTED = re.compile(rf"LeakCanary-[{LETTERS}]+")  # any secret(...)
+FRAGMENT = 6  # characters of a credential that must not show anywhere
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +109,13 @@ def http_cases() -> list[Case]:
             {},
             {"leak-http-token.txt": secret("http-token-file")},
         ),
+        # A JWT-sized token echoed back: the summary quotes 80 characters of the header.
+        Case(
+            "long-token-echoed",
+            '{http: {url: "http://127.0.0.1:{port}/ok", header_patterns: '
+            '{X-Echo: "^never$"}, secret_headers: {X-Api-Key: "${LEAK_HTTP_LONG_TOKEN}"}}}',
+            {"LEAK_HTTP_LONG_TOKEN": secret("http-long-token", 126)},
+        ),
         Case(
             "password-file-echoed",
             '{http: {url: "http://127.0.0.1:{port}/ok", header_patterns: '
@@ -122,7 +141,7 @@ def command_cases() -> list[Case]:
             (
                 "argv-pass",
                 f'{{command: {{argv: {run}, "0", "${{LEAK_CMD_TOKEN}}"], '
-                f"stdout_regex: LeakCanary}}}}",
+                f'stdout_regex: "^\\\\["}}}}',
             ),
             ("argv-fail", f'{{command: {{argv: {run}, "3", "${{LEAK_CMD_TOKEN}}"]}}}}'),
             (
@@ -141,7 +160,40 @@ def command_cases() -> list[Case]:
                 f'"${{LEAK_CMD_TOKEN}}"]}}}}',
             ),
         ]
+    ] + [
+        Case(f"spy-{mode}", f'{{command: {{argv: [{PY}, spy.py, {mode}], cwd: "."}}}}', {}, SPY)
+        for mode in ("environment", "credential-files", "past-the-cap")
     ]
+
+
+# A script that shows what other items hold, in every way that used to get past the mask.
+SPY = {
+    "spy.py": textwrap.dedent("""\
+        import base64, os, sys, urllib.parse
+        mode = sys.argv[1]
+        files = sorted(f for f in os.listdir(".") if f.startswith("leak-") and f.endswith(".txt"))
+        found = {f: open(f).read().strip() for f in files}
+        if mode == "environment":
+            for name, value in sorted(os.environ.items()):
+                if "LeakCanary" in value:
+                    print(f"{name}={value}")
+            print("variables:", *sorted(os.environ))
+        elif mode == "credential-files":
+            for name, value in found.items():
+                print(name, value, urllib.parse.quote(value, safe=""))
+                url = urllib.parse.urlsplit(value)
+                if url.password:
+                    print("the DSN's password alone:", url.password)
+            basic = base64.b64encode(("probe:" + found["leak-http-pw.txt"]).encode()).decode()
+            print("bare Basic credentials:", basic)
+            # The last line: the shown tail (200 characters) starts inside the token.
+            print(found["leak-http-token.txt"] + "y" * 190)
+        else:
+            # The output kept (64 KiB) ends 10 characters into the token.
+            sys.stdout.write("x" * (64 * 1024 - 10) + found["leak-http-token.txt"] * 10)
+        sys.exit(3)
+    """)
+}
 
 
 def composite_cases(kind: str) -> list[Case]:
@@ -269,6 +321,21 @@ def env_cases() -> list[Case]:
     ]
 
 
+def secrets_cases() -> list[Case]:
+    # No credential option: this kind is a spy. It scans the config folder, where every other
+    # item's credential files and spy.py lie, and a file with a hard-coded secret of its own;
+    # its findings may name a file, a line and a type, never what the line holds.
+    hardcoded = secret("secrets-hard-coded")
+    return [
+        Case(
+            "config-folder",
+            '{secrets: {path: ".", files: all}}',
+            {},
+            {"settings.py": f'STRIPE_API_KEY = "{hardcoded}"\npassword = "{hardcoded}"\n'},
+        )
+    ]
+
+
 LEAK_CASES: dict[str, Callable[[], list[Case]]] = {
     "http": http_cases,
     "command": command_cases,
@@ -276,6 +343,7 @@ LEAK_CASES: dict[str, Callable[[], list[Case]]] = {
     "alerting": alerting_cases,
     "sql": sql_cases,
     "env": env_cases,
+    "secrets": secrets_cases,
     "all": lambda: composite_cases("all"),
     "any": lambda: composite_cases("any"),
 }
@@ -288,8 +356,6 @@ NO_CREDENTIALS = {
     "dns": "a name, a record type, a resolver address and expected values",
     "report": "the path of a report file and its thresholds",
     "disk": "a path and free-space ratios",
-    "secrets": "a folder, exclude patterns, a baseline path and bounds; the secrets it finds are "
-    "shown by place and type only (tests/test_probe_secrets.py greps every output for them)",
 }
 
 
@@ -373,6 +439,9 @@ def build_config(port: int, closed: int, folder: Path) -> tuple[str, dict[str, s
         + "\n".join(items)
         + "\n"
     )
+    # Not an item's credential: a secret the daemon's environment holds for something else, which
+    # only the environment that commands get (PATH, HOME, LANG, TZ) keeps out of their output.
+    env["LEAK_DAEMON_ONLY"] = secret("daemon-environment-only")
     return text, env
 
 
@@ -384,9 +453,25 @@ def planted(env: dict[str, str]) -> list[str]:
     return values + [base64.b64encode(f"probe:{v}".encode()).decode() for v in values]
 
 
+def fragments(secrets: list[str]) -> set[str]:
+    """Every run of FRAGMENT characters of the planted values (their base64 forms left out)."""
+    return {
+        value[i : i + FRAGMENT]
+        for value in secrets
+        if value.startswith("LeakCanary-")
+        for i in range(len(value) - FRAGMENT + 1)
+    }
+
+
 def assert_clean(where: str, text: str, secrets: list[str]) -> None:
     for value in secrets:
         assert value not in text, f"secret {value} leaked in {where}:\n{text[:3000]}"
+    # A piece of a credential lies in a run of the characters credentials are made of.
+    pieces = fragments(secrets)
+    for word in set(re.findall(rf"[A-Za-z-]{{{FRAGMENT},}}", text)):
+        for i in range(len(word) - FRAGMENT + 1):
+            piece = word[i : i + FRAGMENT]
+            assert piece not in pieces, f"{piece!r} of a secret leaked in {where} ({word!r})"
 
 
 def test_secrets_leak_nowhere(tmp_path, echo_port):
@@ -418,7 +503,7 @@ def test_secrets_leak_nowhere(tmp_path, echo_port):
             timeout=120,
         )
         outputs[f"check --format {fmt}"] = out.stdout + out.stderr
-        assert "LeakCanary" in text and out.returncode == 1, out.stderr[-2000:]
+        assert out.returncode == 1, out.stderr[-2000:]
     out = subprocess.run(
         [PY, "-m", "exporter", "validate", "--config.file", str(config)],
         capture_output=True,
@@ -428,6 +513,19 @@ def test_secrets_leak_nowhere(tmp_path, echo_port):
         timeout=60,
     )
     outputs["validate"] = out.stdout + out.stderr
+    # One item alone: the others' credentials are still masked in what it shows.
+    spies = [f"L-{n:03d}" for n, (_, case) in enumerate(all_cases()) if case.name.startswith("spy")]
+    out = subprocess.run(
+        [PY, "-m", "exporter", "check", "--config.file", str(config), "--format", "json"]
+        + [arg for spy in spies for arg in ("--item", spy)],
+        capture_output=True,
+        text=True,
+        env={**_env(), **env},
+        cwd=ROOT,
+        timeout=60,
+    )
+    outputs["check --item (the spies alone)"] = out.stdout + out.stderr
+    assert len(json.loads(out.stdout)["items"]) == len(spies) == 3, out.stderr[-2000:]
 
     # The daemon: every GET endpoint once every item has a result, then a failing reload.
     proc, base = start_exporter(
@@ -470,7 +568,23 @@ def test_secrets_leak_nowhere(tmp_path, echo_port):
     ):  # every item's page, API, probe-now
         assert sum(where.startswith(route) for where in outputs) == n_items, route
     assert "exit code 3" in outputs["check --format table"]
+    # Commands get PATH, HOME, LANG and TZ, nothing else (Python may add LC_CTYPE for itself).
+    spy = next(
+        i
+        for i in json.loads(outputs["GET /api/v1/status"])["items"]
+        if i["title"] == "command spy-environment"
+    )
+    shown = re.search(r"variables: ([A-Z_ ]*)$", spy["summary"])
+    assert shown is not None, spy
+    assert set(shown[1].split()) <= {"PATH", "HOME", "LANG", "TZ", "LC_CTYPE"}, spy
     assert "request failed" in outputs["check --format json"]
+    # The secrets item found the hard-coded one (and so had it in hand) and named only its place.
+    scan = next(
+        i
+        for i in json.loads(outputs["GET /api/v1/status"])["items"]
+        if i["title"] == "secrets config-folder"
+    )
+    assert "settings.py:1" in scan["summary"], scan
 
 
 def _env() -> dict[str, str]:
@@ -652,3 +766,47 @@ async def test_engine_masks_what_a_raising_probe_says(write_config, capsys):
     assert state.result.error and "probe error: RuntimeError: cannot handle" in state.result.summary
     assert "http://probe:<secret>@127.0.0.1:1/" in state.result.summary
     assert pw not in shown and token not in shown, shown
+
+
+async def test_a_dsn_psycopg_cannot_parse_is_never_quoted(tmp_path):
+    """psycopg's parse errors quote the DSN: 'missing "=" after "<piece of the password>"'."""
+    from support.probing import run
+
+    piece = secret("dsn-piece", 12)
+    dsn = f"host=127.0.0.1 port={free_port()} user=probe password=first-part {piece}"
+    result = await run({"sql": {"dsn": dsn, "query": "SELECT 1", "expect": "== 1"}}, tmp_path)
+    assert result.status.value == "fail" and result.error
+    assert result.summary == (
+        "dsn is neither a postgresql:// URL nor key=value pairs (psycopg's message is not "
+        "shown: it quotes the DSN)"
+    )
+    assert piece not in repr(result)
+
+
+def test_web_config_errors_never_quote_a_key_pasted_for_its_path(tmp_path):
+    """A private key pasted into key_file (or given as the web config itself) is not quoted."""
+    from exporter.web import webconfig
+
+    key = "-----BEGIN PRIVATE KEY-----\n" + secret("pasted-key", 64) + "\n-----END PRIVATE KEY-----"
+    path = tmp_path / "web.yml"
+    path.write_text(
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: |\n"
+        + "".join(f"    {line}\n" for line in key.splitlines())
+    )
+    with pytest.raises(ConfigError) as exc:
+        webconfig.load(path)
+    assert exc.value.errors == [
+        "web.yml: tls_server_config.key_file must be the path of a PEM file (value not shown)"
+    ]
+    path.write_text(key + "\n")
+    with pytest.raises(ConfigError) as exc:
+        webconfig.load(path)
+    assert "pasted" not in str(exc.value) and "PRIVATE" not in str(exc.value), exc.value
+    # A key's body pasted on one line reads as a path: the error names the field, not the value.
+    (tmp_path / "a.crt").write_text("not checked before the key is found\n")
+    path.write_text(f"tls_server_config: {{cert_file: a.crt, key_file: {secret('one-line', 64)}}}")
+    with pytest.raises(ConfigError) as exc:
+        webconfig.load(path).ssl_context()
+    assert exc.value.errors == [
+        "web.yml: tls_server_config.key_file: cannot be read (No such file or directory)"
+    ]

@@ -103,3 +103,54 @@ async def test_global_concurrency_bound_holds(tmp_path: Path):
         await runner.cleanup()
     assert all(s.status.value == "pass" for s in snap.states.values())
     assert most == 2
+
+
+async def test_concurrency_bound_holds_across_a_reload(tmp_path: Path):
+    """Raising engine.concurrency from 2 to 3 mid-round: never more than 3 probes at once.
+
+    The engine used to swap its semaphore on reload; runs holding the old one and runs taking
+    the new one added up (5 at once here)."""
+    in_flight = 0
+    most = 0
+
+    async def slow(request: web.Request) -> web.Response:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.2)
+        in_flight -= 1
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/", slow)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    def config(concurrency: int) -> Path:
+        items = "\n".join(
+            f"      - {{id: C-{n}, title: Slow {n}, priority: high, timeout: 30s, "
+            f"probe: {{http: {{url: 'http://127.0.0.1:{port}/'}}}}}}"
+            for n in range(16)
+        )
+        path = tmp_path / f"config-{concurrency}.yaml"
+        path.write_text(
+            f"engine: {{concurrency: {concurrency}}}\n"
+            f"categories:\n  - id: c\n    title: C\n    items:\n{items}\n"
+        )
+        return path
+
+    engine = Engine(load(config(2), {}))
+    try:
+        first = asyncio.ensure_future(engine.run_round([f"C-{n}" for n in range(8)]))
+        while in_flight < 2:  # noqa: ASYNC110 - waiting on the target's count
+            await asyncio.sleep(0.01)
+        engine.reload(load(config(3), {}))
+        second = asyncio.ensure_future(engine.run_round([f"C-{n}" for n in range(8, 16)]))
+        await asyncio.gather(first, second)
+    finally:
+        await engine.stop()
+        await runner.cleanup()
+    assert most == 3

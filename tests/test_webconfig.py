@@ -8,13 +8,14 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
 import bcrypt
 import pytest
 import trustme
-from support.procs import ROOT, start_exporter
+from support.procs import ROOT, http_get, start_exporter, wait_until
 from support.routes import app_routes
 
 from exporter.config import ConfigError
@@ -206,7 +207,7 @@ def test_missing_certificate_is_a_config_error(tmp_path):
     path = tmp_path / "web.yml"
     path.write_text("tls_server_config: {cert_file: none.crt, key_file: none.key}\n")
     with pytest.raises(
-        ConfigError, match=r"web.yml: tls_server_config: cannot load cert_file .*none.crt"
+        ConfigError, match=r"web.yml: tls_server_config.cert_file: cannot be read \(No such file"
     ):
         webconfig.load(path).ssl_context()
 
@@ -270,7 +271,7 @@ def test_every_endpoint_but_healthy_asks_for_credentials(secured):
     assert ("GET", "/static/board.css") in routes
     for method, path in routes:
         status, headers, _ = request(base + path, tls=tls, method=method)
-        if path in webconfig.OPEN_PATHS:
+        if path == "/-/healthy":  # the one route in webconfig.OPEN_ROUTES
             assert status == 200, path
             continue
         assert status == 401, f"{method} {path} answered {status} without credentials"
@@ -344,7 +345,7 @@ def test_unknown_user_costs_a_bcrypt_check_too(monkeypatch):
         return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
     assert asyncio.run(auth.check(header("mallory", PASSWORD))) is False
-    assert checked == [webconfig._DUMMY_HASH]
+    assert checked == [auth.dummy_hash]
     assert asyncio.run(auth.check(header("alice", "wrong"))) is False
     assert asyncio.run(auth.check(header("alice", PASSWORD))) is True
     assert len(checked) == 3
@@ -360,6 +361,60 @@ def test_the_dummy_hash_never_lets_anyone_in():
     auth = webconfig.BasicAuth({})
     header = "Basic " + base64.b64encode(b"nobody:no such user").decode()
     assert asyncio.run(auth.check(header)) is False
+
+
+def test_the_dummy_hash_has_the_cost_the_users_have():
+    """Users hashed at cost 12 take ~4x longer than cost 10: unknown users must too."""
+    users = {
+        "alice": bcrypt.hashpw(b"a", bcrypt.gensalt(5)),
+        "bob": bcrypt.hashpw(b"b", bcrypt.gensalt(5)),
+        "carol": bcrypt.hashpw(b"c", bcrypt.gensalt(4)),
+    }
+    assert webconfig.bcrypt_cost(webconfig.BasicAuth(users).dummy_hash) == 5
+    assert webconfig.bcrypt_cost(webconfig.BasicAuth({}).dummy_hash) == 10  # htpasswd's
+
+
+def test_a_wrong_password_flood_neither_queues_nor_locks_out_a_correct_login(
+    tmp_path, write_config
+):
+    """40 concurrent wrong passwords from 127.0.0.2 at cost 10: past the bounded queue they get
+    429 at once; a first correct login from 127.0.0.1 meanwhile gets in (it waited 28 s when
+    every check queued)."""
+    import http.client
+    from concurrent.futures import ThreadPoolExecutor
+
+    config = write_config(CONFIG)
+    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(10)).decode()
+    web = tmp_path / "web.yml"
+    web.write_text(f"basic_auth_users:\n  alice: {hashed}\n")
+    proc, base = start_exporter(
+        config, tmp_path / "exporter.log", extra=["--web.config.file", str(web)]
+    )
+    port = int(base.rsplit(":", 1)[1])
+
+    def login(source: str, password: str) -> tuple[int, float]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60, source_address=(source, 0))
+        token = base64.b64encode(f"alice:{password}".encode()).decode()
+        started = time.monotonic()
+        try:
+            conn.request("GET", "/metrics", headers={"Authorization": f"Basic {token}"})
+            return conn.getresponse().status, time.monotonic() - started
+        finally:
+            conn.close()
+
+    try:
+        with ThreadPoolExecutor(40) as pool:
+            flood = [pool.submit(login, "127.0.0.2", f"wrong-{n}") for n in range(40)]
+            correct = login("127.0.0.1", PASSWORD)
+            answers = [f.result()[0] for f in flood]
+    finally:
+        assert proc.stop() == 0
+    print(
+        f"\nwrong-password flood: {answers.count(401)} checked (401), {answers.count(429)} "
+        f"turned away (429); the correct login took {correct[1] * 1000:.0f} ms"
+    )
+    assert correct[0] == 200
+    assert sorted(set(answers)) == [401, 429]
 
 
 # -- the endpoints themselves, with or without a web config ----------------------------------
@@ -405,3 +460,138 @@ def test_request_headers_and_bodies_are_size_limited(tmp_path, write_config):
         assert request(base + "/metrics")[0] == 200
     finally:
         assert proc.stop() == 0
+
+
+def raw_answer(base: str, request: bytes) -> tuple[int, dict[str, str]]:
+    """Status and headers of the answer to bytes sent as they are (malformed requests too)."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(request)
+        data = b""
+        while b"\r\n\r\n" not in data and (chunk := s.recv(4096)):
+            data += chunk
+    head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in head[1:])
+    return int(head[0].split()[1]), headers
+
+
+def test_every_answer_carries_the_security_headers(tmp_path, write_config):
+    """Pages, API, metrics, assets, 404s, 405s and aiohttp's own 400 for a malformed request:
+    no sniffing, no framing, and a Server header without versions."""
+    config = write_config(CONFIG)
+    proc, base = start_exporter(config, tmp_path / "exporter.log")
+    try:
+        answers = {f"{m} {p}": request(base + p, method=m)[:2] for m, p in every_path(config)}
+        answers["GET /nope (404)"] = request(base + "/nope")[:2]
+        answers["GET /-/reload (405)"] = request(base + "/-/reload")[:2]
+        answers["malformed (400)"] = raw_answer(base, b"GET / HTTP/1.1\r\nBad Header\r\n\r\n")
+        answers["garbage (400)"] = raw_answer(base, b"\x16\x03\x01garbage\r\n\r\n")
+    finally:
+        assert proc.stop() == 0
+    assert answers["malformed (400)"][0] == 400 and answers["GET /nope (404)"][0] == 404
+    for where, (_status, headers) in answers.items():
+        assert headers.get("X-Content-Type-Options") == "nosniff", where
+        assert headers.get("X-Frame-Options") == "DENY", where
+        assert "frame-ancestors 'none'" in headers.get("Content-Security-Policy", ""), where
+        assert headers.get("Server") == "readiness-exporter", (where, headers.get("Server"))
+    assert "Traceback" not in (tmp_path / "exporter.log").read_text()
+
+
+def test_state_changes_from_another_site_are_refused(tmp_path, write_config):
+    """POST and PUT /-/reload and probe-now: a page of another site (Origin, Sec-Fetch-Site)
+    gets 403; the exporter's own pages, its external URL (a proxy) and curl get through."""
+    config = write_config(CONFIG)
+    proc, base = start_exporter(
+        config,
+        tmp_path / "exporter.log",
+        extra=[
+            "--web.external-url",
+            "https://ops.example.test/readiness/",
+            "--web.route-prefix",
+            "/",
+        ],
+    )
+    cross = [
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Origin": base.replace("127.0.0.1", "127.0.0.2")},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Origin": "https://ops.example.test", "Sec-Fetch-Site": "cross-site"},
+    ]
+    allowed = [
+        {},  # curl, a deploy script
+        {"Origin": base, "Sec-Fetch-Site": "same-origin"},  # the exporter's own page
+        {"Origin": "https://ops.example.test", "Sec-Fetch-Site": "same-origin"},  # via proxy
+        {"Sec-Fetch-Site": "none"},  # typed into the address bar
+    ]
+    try:
+        for method, path in [
+            ("POST", "/-/reload"),
+            ("PUT", "/-/reload"),
+            ("POST", "/items/S-001/probe"),
+        ]:
+            for headers in cross:
+                status, _, body = request(base + path, method=method, headers=headers)
+                assert status == 403, (method, path, headers, status)
+                assert b"from another site" in body
+            for n, headers in enumerate(allowed):
+                if path.endswith("/probe") and n:
+                    continue  # one probe-now run: the next would meet the rate limit (429)
+                status, _, body = request(base + path, method=method, headers=headers)
+                assert status == 200, (method, path, headers, status, body)
+        # Reads are not state changes: a cross-site GET is answered (the browser keeps it).
+        assert request(base + "/-/ready", headers=cross[0])[0] in (200, 503)
+    finally:
+        assert proc.stop() == 0
+
+
+def served_certificate(base: str, tls: ssl.SSLContext) -> bytes:
+    """The DER certificate a new TLS connection to the exporter is shown."""
+    host, port = base.removeprefix("https://").split(":")
+    with (
+        socket.create_connection((host, int(port)), timeout=10) as raw,
+        tls.wrap_socket(raw, server_hostname=host) as conn,
+    ):
+        cert = conn.getpeercert(binary_form=True)
+    assert cert is not None
+    return cert
+
+
+def test_a_rotated_certificate_is_served_without_a_restart(tmp_path, ca, write_config):
+    """cert-manager style: the files change under a running exporter; the next connection sees
+    the new certificate. A rotation caught half-way (new certificate, old key) keeps serving the
+    old pair and says so, instead of failing handshakes."""
+    config = write_config(CONFIG)
+    write_tls_files(ca, tmp_path)
+    web = tmp_path / "web.yml"
+    web.write_text("tls_server_config: {cert_file: server.crt, key_file: server.key}\n")
+    tls = ssl.create_default_context()
+    ca.configure_trust(tls)
+    proc, base = start_exporter(
+        config, tmp_path / "exporter.log", extra=["--web.config.file", str(web)], health_tls=tls
+    )
+    try:
+        old = served_certificate(base, tls)
+        assert old == ssl.PEM_cert_to_DER_cert((tmp_path / "server.crt").read_text())
+        new = ca.issue_cert("127.0.0.1", "localhost")
+        new.cert_chain_pems[0].write_to_path(tmp_path / "server.crt")  # the key not yet
+        wait_until(
+            lambda: (
+                served_certificate(base, tls) == old
+                and "TLS files changed but cannot be loaded" in proc.log()
+            ),
+            20,
+            "the half-done rotation noticed",
+        )
+        new.private_key_pem.write_to_path(tmp_path / "server.key")
+        wait_until(lambda: served_certificate(base, tls) != old, 20, "the new certificate served")
+        assert served_certificate(base, tls) == ssl.PEM_cert_to_DER_cert(
+            new.cert_chain_pems[0].bytes().decode()
+        )
+        assert http_get(base + "/-/healthy", tls=tls)[0] == 200
+    finally:
+        assert proc.stop() == 0
+    log = proc.log_path.read_text()
+    assert log.count("TLS files changed but cannot be loaded") == 1
+    assert "TLS certificate reloaded" in log

@@ -1,8 +1,10 @@
-"""An item's evidence as people read it: labelled lines, credentials masked.
+"""An item's evidence as people read it: labelled lines.
 
 Probes put what they observed in ``Result.evidence`` (a URL and status code, an exit code and
 output tail, who signed an attestation). The Markdown report, JUnit output and the status board
-all show it through ``describe``, so it reads the same everywhere.
+all show it through ``describe``, so it reads the same everywhere. Evidence arrives here already
+masked: the engine passes every result through the item's ``Redactor`` (by value) before it is
+stored, so nothing here masks again (masking by key name hid evidence such as ``cookies``).
 """
 
 from __future__ import annotations
@@ -10,8 +12,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any
-
-from ..redact import redact
 
 # Attestation fields first, under the names the checklist's "Evidence Requirements" use.
 LABELS = {
@@ -36,11 +36,10 @@ def show_value(value: Any) -> str:
 
 def describe(evidence: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """(label, value) pairs; list values (attestation evidence) stay lists of strings."""
-    safe = redact(dict(evidence))
-    keys = [k for k in LABELS if k in safe] + [k for k in safe if k not in LABELS]
+    keys = [k for k in LABELS if k in evidence] + [k for k in evidence if k not in LABELS]
     pairs: list[tuple[str, Any]] = []
     for key in keys:
-        value = safe[key]
+        value = evidence[key]
         if value in (None, "", [], {}):
             continue
         label = LABELS.get(key) or key.replace("_", " ").capitalize()

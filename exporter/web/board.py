@@ -1,9 +1,10 @@
 """The status board's pages: the checklist at ``/`` and one item at ``/items/<ID>``, as HTML.
 
-Pages are rendered on the server from a ``Snapshot`` (filters are query parameters, so they work
-without JavaScript and survive the self-refresh); ``static/board.js`` only submits the filter form
-on change and swaps in a fresh board every few seconds. Styles and script are served by the
-exporter itself from ``exporter/web/static``: the board works on a network with no way out.
+Pages are rendered on the server from a ``Snapshot`` alone (filters are query parameters, so they
+work without JavaScript and survive the self-refresh); ``static/board.js`` only submits the filter
+form on change and swaps in a fresh board every few seconds. Styles and script are served by the
+exporter itself from ``exporter/web/static``: the board works on a network with no way out. Every
+link is made by ``Urls``, so the board works behind a reverse proxy under a path.
 """
 
 from __future__ import annotations
@@ -13,19 +14,20 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import yaml
 
 from probes.result import Status
 
 from .. import __version__
-from ..engine import Change
 from ..formatting import ago, milliseconds, percent, rfc3339
 from ..redact import redact
 from ..render.evidence import describe
 from ..scoring import CRITICAL
-from ..snapshot import ItemState, Snapshot
+from ..snapshot import Change, ItemState, Snapshot
+from . import urls as paths
+from .urls import Urls
 
 REFRESH_SECONDS = 15
 FAILING = (Status.FAIL, Status.PARTIAL)
@@ -67,36 +69,39 @@ class Filters:
             and (not self.category or state.item.category == self.category)
         )
 
-    def query(self, **change: Any) -> str:
+    def query(self, board_url: str, **change: Any) -> str:
+        """The board's URL with these filters, changed by ``change``."""
         values = {"failing": self.failing, "critical": self.critical, "category": self.category}
         values.update(change)
         params = {k: ("1" if v is True else v) for k, v in values.items() if v}
-        return "?" + urlencode(params) if params else "/"
+        return board_url + ("?" + urlencode(params) if params else "")
 
 
-def page(title: str, body: str, refresh: bool = False) -> str:
+def page(urls: Urls, title: str, body: str, refresh: bool = False) -> str:
     attrs = f' data-refresh="{REFRESH_SECONDS}"' if refresh else ""
+    static = urls.link(paths.STATIC)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>{e(title)}</title>
-<link rel="stylesheet" href="/static/board.css">
-<script src="/static/board.js" defer></script>
+<link rel="stylesheet" href="{e(static)}/board.css">
+<script src="{e(static)}/board.js" defer></script>
 </head>
 <body{attrs}>
 {body}
-<footer><a href="/metrics">Metrics</a> · <a href="/api/v1/status">Status JSON</a> ·
+<footer><a href="{e(urls.link(paths.METRICS))}">Metrics</a> ·
+<a href="{e(urls.link(paths.STATUS_API))}">Status JSON</a> ·
 readiness-exporter {e(__version__)}</footer>
 </body></html>
 """
 
 
-def banner(snap: Snapshot) -> str:
+def banner(snap: Snapshot, urls: Urls) -> str:
     sc = snap.scores
     blockers = ""
     if sc.blockers:
-        links = " ".join(f'<a href="/items/{quote(b)}">{e(b)}</a>' for b in sc.blockers)
+        links = " ".join(f'<a href="{e(urls.link(paths.ITEM, b))}">{e(b)}</a>' for b in sc.blockers)
         blockers = (
             f'<details class="blockers"><summary>{len(sc.blockers)} critical '
             f"item{'s' if len(sc.blockers) != 1 else ''} block</summary>"
@@ -123,7 +128,7 @@ def counts(tally_counts: Mapping[Status, int]) -> str:
     )
 
 
-def cards(snap: Snapshot, filters: Filters) -> str:
+def cards(snap: Snapshot, filters: Filters, urls: Urls) -> str:
     out = []
     for category in snap.checklist.categories:
         tally = snap.scores.categories.get(category.id)
@@ -131,7 +136,8 @@ def cards(snap: Snapshot, filters: Filters) -> str:
             continue
         current = " current" if filters.category == category.id else ""
         out.append(
-            f'<a class="card{current}" href="{e(filters.query(category=category.id))}">'
+            f'<a class="card{current}" '
+            f'href="{e(filters.query(urls.link(paths.BOARD), category=category.id))}">'
             f'<span class="card-title">{e(category.title)}</span>'
             f'<span class="card-score">{percent(tally.score)}</span>'
             f'<span class="card-counts">{counts(tally.counts)}</span></a>'
@@ -139,20 +145,21 @@ def cards(snap: Snapshot, filters: Filters) -> str:
     return f'<nav class="cards" aria-label="Categories">{"".join(out)}</nav>'
 
 
-def filter_form(snap: Snapshot, filters: Filters, shown: int) -> str:
+def filter_form(snap: Snapshot, filters: Filters, shown: int, urls: Urls) -> str:
     options = ['<option value="">All categories</option>'] + [
         f'<option value="{e(c.id)}"{" selected" if c.id == filters.category else ""}>'
         f"{e(c.title)}</option>"
         for c in snap.checklist.categories
     ]
-    return f"""<form class="filters" method="get" action="/" id="filters">
+    board_url = e(urls.link(paths.BOARD))
+    return f"""<form class="filters" method="get" action="{board_url}" id="filters">
 <label><input type="checkbox" name="failing" value="1"\
 {" checked" if filters.failing else ""}> Failing only</label>
 <label><input type="checkbox" name="critical" value="1"\
 {" checked" if filters.critical else ""}> Critical only</label>
 <label>Category <select name="category">{"".join(options)}</select></label>
 <button type="submit">Apply</button>
-<a href="/" class="reset">Show all</a>
+<a href="{board_url}" class="reset">Show all</a>
 <span class="shown" id="shown">{shown} of {len(snap.states)} items</span>
 </form>"""
 
@@ -172,9 +179,9 @@ def evidence_html(evidence: Mapping[str, Any], short: bool = False) -> str:
     return f'<dl class="evidence">{"".join(parts)}</dl>' if parts else ""
 
 
-def row(state: ItemState, now: float) -> str:
+def row(state: ItemState, now: float, urls: Urls) -> str:
     item = state.item
-    href = f"/items/{quote(item.id)}"
+    href = e(urls.link(paths.ITEM, item.id))
     crit = " critical" if item.priority == CRITICAL else ""
     return (
         f'<tr class="item s-{state.status.value}{crit}" data-id="{e(item.id)}">'
@@ -189,17 +196,17 @@ def row(state: ItemState, now: float) -> str:
     )
 
 
-def board(snap: Snapshot, filters: Filters, now: float | None = None) -> str:
+def board(snap: Snapshot, filters: Filters, urls: Urls, now: float | None = None) -> str:
     """The whole board page."""
     now = time.time() if now is None else now
     states = [s for s in snap.states.values() if filters.keep(s)]
-    rows = "\n".join(row(s, now) for s in states) or (
+    rows = "\n".join(row(s, now, urls) for s in states) or (
         '<tr class="empty"><td colspan="7">No items match these filters.</td></tr>'
     )
     body = f"""<main id="board">
-{banner(snap)}
-{cards(snap, filters)}
-{filter_form(snap, filters, len(states))}
+{banner(snap, urls)}
+{cards(snap, filters, urls)}
+{filter_form(snap, filters, len(states), urls)}
 <table class="items" id="items">
 <thead><tr><th>ID</th><th>Item</th><th>Priority</th><th>Status</th><th>Observed</th><th>Checked</th><th>Evidence</th></tr></thead>
 <tbody>
@@ -208,7 +215,7 @@ def board(snap: Snapshot, filters: Filters, now: float | None = None) -> str:
 <p class="taken">As of <time datetime="{iso(snap.taken_at)}">{e(iso(snap.taken_at))}</time>; \
 refreshes every {REFRESH_SECONDS}s.</p>
 </main>"""
-    return page(f"{snap.scores.decision.label} — {snap.checklist.name}", body, refresh=True)
+    return page(urls, f"{snap.scores.decision.label} — {snap.checklist.name}", body, refresh=True)
 
 
 def history_html(changes: Iterable[Change], now: float) -> str:
@@ -237,17 +244,17 @@ def probe_config(state: ItemState) -> str:
 
 
 def item_page(
+    snap: Snapshot,
     state: ItemState,
-    changes: Sequence[Change],
-    debug: list[str] | None = None,
+    urls: Urls,
+    debug: Sequence[str] | None = None,
     now: float | None = None,
-    category: str = "",
 ) -> str:
     """One item: last result, evidence, history, probe configuration and the probe-now button."""
     now = time.time() if now is None else now
     item, result = state.item, state.result
     facts = [
-        ("Category", category or item.category),
+        ("Category", snap.category_title(item.category)),
         ("Priority", item.priority),
         ("Checked", f"{iso(state.checked_at) or 'never'} ({ago(state.checked_at, now)})"),
         ("Took", milliseconds(state.duration)),
@@ -265,13 +272,14 @@ def item_page(
             f'<pre class="debug">{e(chr(10).join(debug))}</pre></section>'
         )
     button = (
-        f'<form method="post" action="/items/{quote(item.id)}/probe" class="probe-form">'
+        f'<form method="post" action="{e(urls.link(paths.PROBE_NOW, item.id))}" '
+        'class="probe-form">'
         '<button type="submit" id="probe-button">Probe now</button></form>'
     )
     if not item.probed:
         button = f'<p class="muted">Not probed: {e(result.summary)}</p>'
     body = f"""<main id="item">
-<p><a href="/">← Board</a></p>
+<p><a href="{e(urls.link(paths.BOARD))}">← Board</a></p>
 <h1><span class="item-id">{e(item.id)}</span> {e(item.title)}</h1>
 <p class="result">{badge(result.status)} \
 <span class="summary" id="summary">{e(result.summary)}</span></p>
@@ -281,8 +289,8 @@ def item_page(
 <h2>Evidence</h2>
 {evidence_html(result.evidence) or '<p class="muted">No evidence recorded.</p>'}
 <h2>Status changes</h2>
-{history_html(changes, now)}
+{history_html(state.history, now)}
 <h2>Probe configuration</h2>
 <pre class="config">{e(probe_config(state))}</pre>
 </main>"""
-    return page(f"{item.id} {result.status.label} — {item.title}", body)
+    return page(urls, f"{item.id} {result.status.label} — {item.title}", body)

@@ -3,47 +3,48 @@
 ``/`` the board, ``/items/<ID>`` one item (``POST /items/<ID>/probe`` runs it now and shows the
 probe's debug lines), ``/api/v1/status`` the ``check --format json`` document,
 ``/api/v1/items/<ID>`` one item with its evidence, history and masked probe config, and
-``/static/`` the board's styles and script. Unknown IDs are 404.
+``/static/`` the board's styles and script. Unknown IDs are 404. Pages read the daemon's
+snapshot and nothing else; probe-now goes through the engine's bounded ``probe_now``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from ..daemon import daemon_of
 from ..formatting import rfc3339
+from ..on_demand import RateLimited
 from ..redact import redact
 from ..render import json as json_doc
-from ..snapshot import ItemState
+from ..snapshot import ItemState, Snapshot
 from . import board
+from . import urls as paths
+from .urls import Urls
 
 STATIC = Path(__file__).with_name("static")
+URLS = web.AppKey("urls", Urls)
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/", board_page)
-    app.router.add_get("/items/{id}", item_page)
-    app.router.add_post("/items/{id}/probe", probe_now)
-    app.router.add_get("/api/v1/status", status_api)
-    app.router.add_get("/api/v1/items/{id}", item_api)
-    app.router.add_static("/static/", STATIC, append_version=False)
+def add_routes(app: web.Application, urls: Urls) -> None:
+    app[URLS] = urls
+    app.router.add_get(urls.route(paths.BOARD), board_page)
+    app.router.add_get(urls.route(paths.ITEM), item_page)
+    app.router.add_post(urls.route(paths.PROBE_NOW), probe_now)
+    app.router.add_get(urls.route(paths.STATUS_API), status_api)
+    app.router.add_get(urls.route(paths.ITEM_API), item_api)
+    app.router.add_static(urls.route(paths.STATIC), STATIC, append_version=False)
 
 
-def _category(request: web.Request, state: ItemState) -> str:
-    titles = {c.id: c.title for c in daemon_of(request).engine.checklist.categories}
-    return titles.get(state.item.category, state.item.category)
-
-
-def _state(request: web.Request) -> ItemState:
+def _item(request: web.Request) -> tuple[Snapshot, ItemState]:
     item_id = request.match_info["id"]
-    state = daemon_of(request).engine.snapshot().states.get(item_id)
+    snap = daemon_of(request).snapshot()
+    state = snap.states.get(item_id)
     if state is None:
         raise web.HTTPNotFound(text=f"unknown item {item_id}: not in the running config\n")
-    return state
+    return snap, state
 
 
 def _html(request: web.Request, text: str) -> web.Response:
@@ -65,44 +66,38 @@ def _json(doc: Any) -> web.Response:
 
 
 async def board_page(request: web.Request) -> web.Response:
-    snap = daemon_of(request).engine.snapshot()
-    return _html(request, board.board(snap, board.Filters.from_query(request.query)))
+    snap = daemon_of(request).snapshot()
+    filters = board.Filters.from_query(request.query)
+    return _html(request, board.board(snap, filters, request.app[URLS]))
 
 
 async def item_page(request: web.Request) -> web.Response:
-    state = _state(request)
-    changes = list(daemon_of(request).engine.history.get(state.item.id, ()))
-    return _html(request, board.item_page(state, changes, category=_category(request, state)))
+    snap, state = _item(request)
+    return _html(request, board.item_page(snap, state, request.app[URLS]))
 
 
 async def probe_now(request: web.Request) -> web.Response:
-    # A page on another site must not make a visitor's browser run probes here.
-    origin = request.headers.get("Origin")
-    if origin and urlsplit(origin).netloc != request.host:
-        raise web.HTTPForbidden(text=f"probe-now from another site ({origin}) is refused\n")
-    state = _state(request)
-    engine = daemon_of(request).engine
-    lines: list[str] = []
-    if state.item.probed:
-        state = await engine.run_item(state.item.id, debug=lines)
+    # Cross-site requests are refused for every state change (app.same_origin_only).
+    snap, state = _item(request)
+    if not state.item.probed:
+        debug: tuple[str, ...] = (f"not run: {state.result.summary}",)
     else:
-        lines.append(f"not run: {state.result.summary}")
-    return _html(
-        request,
-        board.item_page(
-            state,
-            list(engine.history.get(state.item.id, ())),
-            debug=lines,
-            category=_category(request, state),
-        ),
-    )
+        try:
+            run = await daemon_of(request).probe_now(state.item.id)
+        except RateLimited as exc:
+            raise web.HTTPTooManyRequests(
+                text=f"{exc}\n", headers={"Retry-After": str(exc.retry_after)}
+            ) from None
+        snap = daemon_of(request).snapshot()
+        state, debug = snap.states.get(state.item.id, run.state), run.debug
+    return _html(request, board.item_page(snap, state, request.app[URLS], debug=debug))
 
 
 async def status_api(request: web.Request) -> web.Response:
-    return _json(json_doc.status_json(daemon_of(request).engine.snapshot()))
+    return _json(json_doc.status_json(daemon_of(request).snapshot()))
 
 
-def item_detail(state: ItemState, changes: list[Any]) -> dict[str, Any]:
+def item_detail(state: ItemState) -> dict[str, Any]:
     """``/api/v1/items/<ID>``: the item's line of the status document and everything behind it."""
     item = state.item
     return {
@@ -110,7 +105,7 @@ def item_detail(state: ItemState, changes: list[Any]) -> dict[str, Any]:
         "notes": item.notes,
         "applicable": item.applicable,
         "missing_variables": list(item.missing),
-        "evidence": redact(dict(state.result.evidence)),
+        "evidence": dict(state.result.evidence),  # masked by value in the engine
         "expires_at": rfc3339(state.result.expires_at),
         "error": state.result.error,
         "runs": state.runs,
@@ -125,11 +120,11 @@ def item_detail(state: ItemState, changes: list[Any]) -> dict[str, Any]:
                 "after": c.after.value,
                 "summary": c.summary,
             }
-            for c in changes
+            for c in state.history
         ],
     }
 
 
 async def item_api(request: web.Request) -> web.Response:
-    state = _state(request)
-    return _json(item_detail(state, list(daemon_of(request).engine.history.get(state.item.id, ()))))
+    _snap, state = _item(request)
+    return _json(item_detail(state))

@@ -16,6 +16,9 @@ Every endpoint asks for credentials except ``/-/healthy``, which a liveness chec
 without a password and which says nothing but "Healthy". Relative paths are taken from the
 web config file's folder, as exporter-toolkit does. Mistakes are ConfigErrors naming the file
 and the field: ``web.yml: tls_server_config.min_version must be one of TLS10, ... (got "TLS9")``.
+
+The certificate, key and client CA files are read again when they change (``ServerTLS``), so a
+rotation (cert-manager, certbot) needs no restart; the rest of the file is read at start.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import hashlib
 import hmac
 import os
 import ssl
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,13 +38,16 @@ from pathlib import Path
 from typing import Any
 
 import bcrypt
+import structlog
 from aiohttp import web
 
 from probes.problems import Problems, show
 
 from ..config import ConfigError, read_yaml
 
-OPEN_PATHS = frozenset({"/-/healthy"})  # reachable without credentials (liveness checks)
+log = structlog.get_logger("readiness.web")
+
+OPEN_ROUTES = frozenset({"healthy"})  # route names reachable without credentials (liveness)
 REALM = "readiness-exporter"
 
 TLS_VERSIONS = {
@@ -77,13 +84,17 @@ TLS_UNSUPPORTED = (
 )
 TOP_KEYS = ("tls_server_config", "basic_auth_users", "http_server_config")
 
-# Compared against when the user is unknown, so an unknown user costs one bcrypt check too and
-# the answer's timing does not tell which users exist. Cost 10, as htpasswd -B makes them.
-_DUMMY_HASH = bcrypt.hashpw(b"no such user", bcrypt.gensalt(10))
-# bcrypt on a thread of its own: a flood of wrong passwords must not take the threads that
+# bcrypt on threads of its own: a flood of wrong passwords must not take the threads that
 # file and attestation probes run on (asyncio's default executor).
 _BCRYPT_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bcrypt")
 _CACHE_SIZE = 256
+# bcrypt checks waiting or running at once, and per client address. Past either, a login is
+# answered 429 at once: a flood of wrong passwords delayed the first correct login by 28 s when
+# every check queued. Logins seen correct before skip bcrypt (the cache), so Prometheus keeps
+# scraping through a flood; the per-client share keeps one flooding address from taking it all.
+MAX_PENDING_CHECKS = 8
+MAX_PENDING_PER_CLIENT = 2
+TLS_CHECK_INTERVAL = 2.0  # seconds between looks at the TLS files' modification times
 
 
 @dataclass(frozen=True)
@@ -112,13 +123,25 @@ class WebConfig:
         if t.max_version is not None:
             ctx.maximum_version = t.max_version
         name = self.path.name
+        # Errors name the field, never its value: a private key pasted where its path belongs
+        # would be quoted back in the log.
+        files = {"cert_file": t.cert_file, "key_file": t.key_file}
+        if t.client_ca_file is not None:
+            files["client_ca_file"] = t.client_ca_file
+        for key, file in files.items():
+            try:
+                file.open("rb").close()
+            except OSError as exc:
+                raise ConfigError(
+                    [f"{name}: tls_server_config.{key}: cannot be read ({_why(exc)})"]
+                ) from None
         try:
             ctx.load_cert_chain(t.cert_file, t.key_file)
         except (OSError, ssl.SSLError) as exc:
             raise ConfigError(
                 [
-                    f"{name}: tls_server_config: cannot load cert_file {t.cert_file} "
-                    f"with key_file {t.key_file} ({_why(exc)})"
+                    f"{name}: tls_server_config: cert_file and key_file cannot be loaded as a "
+                    f"certificate and its private key ({_why(exc)})"
                 ]
             ) from None
         if t.client_ca_file is not None:
@@ -127,8 +150,8 @@ class WebConfig:
             except (OSError, ssl.SSLError) as exc:
                 raise ConfigError(
                     [
-                        f"{name}: tls_server_config.client_ca_file: cannot load "
-                        f"{t.client_ca_file} ({_why(exc)})"
+                        f"{name}: tls_server_config.client_ca_file: cannot be loaded as CA "
+                        f"certificates ({_why(exc)})"
                     ]
                 ) from None
         ctx.verify_mode = t.client_auth
@@ -139,9 +162,94 @@ class WebConfig:
         if self.users:
             app.middlewares.append(BasicAuth(self.users).middleware)
 
+    def server_tls(self) -> ServerTLS | None:
+        """TLS for the listener, rebuilt when its files change; None for plain HTTP."""
+        return ServerTLS(self) if self.tls is not None else None
+
+
+class ServerTLS:
+    """The TLS context for each new connection, rebuilt when the certificate files change.
+
+    exporter-toolkit reads the certificate at every handshake; here a new connection looks at
+    the files' modification times (at most every ``TLS_CHECK_INTERVAL`` seconds) and loads them
+    again when they changed. A rotation caught half-written (a key that does not match the
+    certificate yet) keeps the previous context, logs a warning once, and is tried again.
+    """
+
+    def __init__(self, config: WebConfig, check_every: float = TLS_CHECK_INTERVAL):
+        self.config = config
+        self.check_every = check_every
+        self._stamp = self._files_stamp()
+        self._context = self._load()  # raises ConfigError: at start, that is fatal
+        self._checked = time.monotonic()
+        self._failed_stamp: tuple[object, ...] | None = None
+
+    def _load(self) -> ssl.SSLContext:
+        context = self.config.ssl_context()
+        assert context is not None  # ServerTLS is only made for a config with TLS
+        return context
+
+    def _paths(self) -> tuple[Path | None, ...]:
+        t = self.config.tls
+        assert t is not None
+        return (t.cert_file, t.key_file, t.client_ca_file)
+
+    def _files_stamp(self) -> tuple[object, ...]:
+        stamp: list[object] = []
+        for path in self._paths():
+            try:
+                st = path.stat() if path is not None else None
+            except OSError:
+                st = None
+            stamp.append(None if st is None else (st.st_mtime_ns, st.st_size, st.st_ino))
+        return tuple(stamp)
+
+    def context(self) -> ssl.SSLContext:
+        now = time.monotonic()
+        if now - self._checked >= self.check_every:
+            self._checked = now
+            stamp = self._files_stamp()
+            if stamp != self._stamp:
+                self._reload(stamp)
+        return self._context
+
+    def _reload(self, stamp: tuple[object, ...]) -> None:
+        try:
+            context = self._load()
+        except ConfigError as exc:
+            if stamp != self._failed_stamp:
+                self._failed_stamp = stamp
+                log.warning(
+                    "TLS files changed but cannot be loaded; serving the previous certificate",
+                    error=exc.errors[0],
+                )
+            return
+        self._context, self._stamp = context, stamp
+        log.info("TLS certificate reloaded", files=[str(p) for p in self._paths() if p])
+
 
 def _why(exc: BaseException) -> str:
     return getattr(exc, "strerror", None) or getattr(exc, "reason", None) or str(exc)
+
+
+class TooManyLogins(Exception):
+    """Raised when a login cannot be checked now: too many bcrypt checks are waiting."""
+
+
+def bcrypt_cost(hashed: bytes) -> int:
+    """The cost of a bcrypt hash: 10 in ``$2y$10$...``."""
+    return int(hashed.split(b"$")[2])
+
+
+def dummy_hash(users: Mapping[str, bytes]) -> bytes:
+    """A hash to check unknown users against, at the cost most configured users have.
+
+    An unknown user then costs what a known one does, so timing does not tell who exists
+    (with users of mixed costs, those of a rarer cost stay distinguishable: use one cost).
+    """
+    costs = [bcrypt_cost(h) for h in users.values()] or [10]
+    cost = max(set(costs), key=lambda c: (costs.count(c), c))
+    return bcrypt.hashpw(b"no such user", bcrypt.gensalt(cost))
 
 
 class BasicAuth:
@@ -149,6 +257,9 @@ class BasicAuth:
 
     def __init__(self, users: Mapping[str, bytes]):
         self.users = dict(users)
+        self.dummy_hash = dummy_hash(self.users)
+        self._pending = 0
+        self._pending_by_client: dict[str, int] = {}
         # Correct logins are remembered under a keyed digest, so Prometheus scraping every few
         # seconds costs one bcrypt check per credential, not one per scrape (as exporter-toolkit
         # does). Wrong ones are never cached: each costs a full check.
@@ -158,7 +269,8 @@ class BasicAuth:
     def _digest(self, user: str, password: bytes) -> bytes:
         return hmac.new(self._key, user.encode() + b"\0" + password, hashlib.sha256).digest()
 
-    async def check(self, header: str | None) -> bool:
+    async def check(self, header: str | None, client: str = "") -> bool:
+        """Whether the header holds a user's right password; raises TooManyLogins."""
         credentials = parse_basic(header)
         if credentials is None:
             return False
@@ -166,22 +278,45 @@ class BasicAuth:
         digest = self._digest(user, password)
         if digest in self._good:
             return True
-        hashed = self.users.get(user, _DUMMY_HASH)
-        ok = await asyncio.get_running_loop().run_in_executor(
-            _BCRYPT_POOL, _checkpw, password, hashed
-        )
-        ok = ok and user in self.users
+        hashed = self.users.get(user, self.dummy_hash)
+        ok = await self._checkpw(password, hashed, client) and user in self.users
         if ok:
             if len(self._good) >= _CACHE_SIZE:
                 self._good.pop(next(iter(self._good)))
             self._good[digest] = None
         return ok
 
+    async def _checkpw(self, password: bytes, hashed: bytes, client: str) -> bool:
+        mine = self._pending_by_client.get(client, 0)
+        if self._pending >= MAX_PENDING_CHECKS or mine >= MAX_PENDING_PER_CLIENT:
+            raise TooManyLogins
+        self._pending += 1
+        self._pending_by_client[client] = mine + 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                _BCRYPT_POOL, _checkpw, password, hashed
+            )
+        finally:
+            self._pending -= 1
+            left = self._pending_by_client.pop(client) - 1
+            if left:
+                self._pending_by_client[client] = left
+
     @web.middleware
     async def middleware(
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
-        if request.path in OPEN_PATHS or await self.check(request.headers.get("Authorization")):
+        if request.match_info.route.name in OPEN_ROUTES:
+            return await handler(request)
+        try:
+            ok = await self.check(request.headers.get("Authorization"), request.remote or "")
+        except TooManyLogins:
+            return web.Response(
+                status=429,
+                text="Too many logins are being checked; try again in a second\n",
+                headers={"Retry-After": "1"},
+            )
+        if ok:
             return await handler(request)
         return web.Response(
             status=401,
@@ -217,7 +352,7 @@ def parse_basic(header: str | None) -> tuple[str, bytes] | None:
 def load(path: str | Path) -> WebConfig:
     """Read and validate a web config file; raises ConfigError listing every problem."""
     path = Path(path)
-    doc = read_yaml(path)  # the config loader's: size cap, alias cap, located errors
+    doc = read_yaml(path)  # the config loader's: regular file, size cap, safeyaml, located errors
     return parse(doc if doc is not None else {}, path)
 
 
@@ -227,7 +362,8 @@ def parse(doc: Any, path: Path) -> WebConfig:
         raise ConfigError(
             [
                 f"{path.name}: must be a mapping with tls_server_config and/or "
-                f"basic_auth_users (got {show(doc)})"
+                # Never the text itself: this may be a key file given as the web config.
+                f"basic_auth_users (got {'text' if isinstance(doc, str) else show(doc)})"
             ]
         )
     problems = Problems(path.name)
@@ -266,8 +402,11 @@ def _tls(raw: Any, base: Path, problems: Problems) -> TLSConfig | None:
             if required:
                 problems.add(f"tls_server_config.{key} is required")
             return None
-        if not isinstance(value, str):
-            problems.add(f"tls_server_config.{key} must be a file path (got {show(value)})")
+        if not isinstance(value, str) or "\n" in value or "-----BEGIN" in value:
+            # Never the value: it may be the private key itself, pasted instead of its path.
+            problems.add(
+                f"tls_server_config.{key} must be the path of a PEM file (value not shown)"
+            )
             return None
         return base / Path(value).expanduser()
 

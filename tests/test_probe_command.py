@@ -1,0 +1,102 @@
+"""The command kind: what a command gets of the exporter's environment, what it leaves open,
+and what of its output is shown."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+
+from support.probing import run
+
+from probes.result import Status
+
+PY = sys.executable
+PRINT_NAMES = "import os; print(*sorted(os.environ))"
+# Python may set LC_CTYPE for itself (PEP 538) when it coerces the C locale.
+INHERITED = {"PATH", "HOME", "LANG", "TZ", "LC_CTYPE"}
+
+
+async def test_a_command_gets_a_minimal_environment(tmp_path, monkeypatch):
+    """The exporter's environment holds other items' credentials: a command sees none of it."""
+    monkeypatch.setenv("OTHER_ITEMS_TOKEN", "token-of-another-item")
+    monkeypatch.setenv("TZ", "UTC")
+    result = await run(
+        {"command": {"argv": [PY, "-c", PRINT_NAMES], "env": {"DECLARED": "yes"}}}, tmp_path
+    )
+    names = set(result.evidence["stdout_tail"].split())
+    assert result.status is Status.PASS
+    assert "DECLARED" in names and {"PATH", "TZ"} <= names
+    assert names - {"DECLARED"} <= INHERITED, names
+
+
+async def test_a_command_that_needs_an_undeclared_variable_fails(tmp_path, monkeypatch):
+    """It looks configured (the variable is set where the exporter runs) but is not declared."""
+    monkeypatch.setenv("NEEDED_BY_THE_TOOL", "value")
+    needs = "import os, sys; sys.exit(0 if 'NEEDED_BY_THE_TOOL' in os.environ else 7)"
+    undeclared = await run({"command": {"argv": [PY, "-c", needs]}}, tmp_path)
+    declared = await run(
+        {
+            "command": {
+                "argv": [PY, "-c", needs],
+                "env": {"NEEDED_BY_THE_TOOL": "${NEEDED_BY_THE_TOOL}"},
+            }
+        },
+        tmp_path,
+        env=dict(os.environ),
+    )
+    assert undeclared.status is Status.FAIL and undeclared.summary == "exit code 7, expected 0"
+    assert declared.status is Status.PASS
+
+
+def open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def test_children_that_leave_the_group_holding_the_output_leak_no_descriptor(tmp_path):
+    """A child that calls setsid keeps the output pipes open past the kill of the group: the
+    probe closes its ends anyway, run after run."""
+    pids = tmp_path / "pids"
+    # The background child is no group leader, so setsid(1) makes it a session of its own.
+    leave = f'setsid sh -c "echo \\$\\$ >> {pids}; exec sleep 60" & echo started'
+    probe = {"command": {"argv": ["sh", "-c", leave]}}
+    runs = 8
+    try:
+        await run(probe, tmp_path, timeout="500ms")  # the first run starts what stays
+        before = open_descriptors()
+        for _ in range(runs):
+            result = await run(probe, tmp_path, timeout="500ms")
+            assert result.status is Status.FAIL and result.error, result.summary
+        deadline = time.monotonic() + 10
+        # Pipes close on the loop's next turns; no event tells when.
+        while open_descriptors() > before and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        after = open_descriptors()
+    finally:
+        for pid in pids.read_text().split() if pids.exists() else ():
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    assert len(pids.read_text().split()) == runs + 1, "the children did not leave the group"
+    assert after <= before, f"{after - before} descriptors left open by {runs} runs"
+
+
+TOKEN = "tok-" + "k7Qz" * 34  # 140 characters, a JWT's size
+
+
+async def test_the_output_shown_is_masked_before_it_is_cut(tmp_path):
+    """The tail shown starts inside the token, and the summary's line is cut inside it too:
+    masked first, no piece of it shows."""
+    prints = "import os; print(os.environ['API_TOKEN'] + 'y' * 190); raise SystemExit(2)"
+    result = await run(
+        {"command": {"argv": [PY, "-c", prints], "env": {"API_TOKEN": "${API_TOKEN}"}}},
+        tmp_path,
+        env={"API_TOKEN": TOKEN},
+    )
+    shown = f"{result.summary} {result.evidence}"
+    assert result.evidence["stdout_tail"] == "<secret>" + "y" * 190
+    assert result.summary.startswith("exit code 2, expected 0: <secret>yyy")
+    assert not any(TOKEN[i : i + 6] in shown for i in range(len(TOKEN) - 5)), shown

@@ -1,0 +1,266 @@
+"""Traps for the Application items: CI's reports, never the application run from here."""
+
+from __future__ import annotations
+
+import json
+
+from traps.conftest import age
+from traps.shipped import coming, passes, run_shipped
+
+A001_PATHS = ("reports/unit-junit.xml", "reports/integration-junit.xml", "reports/e2e-junit.xml")
+
+
+async def test_a001_a_failing_integration_suite_is_not_all_tests_passing(tree, reports):
+    bad = tree(
+        "bad",
+        dict(
+            zip(
+                A001_PATHS,
+                [reports.junit_passed, reports.junit_failed, reports.junit_passed],
+                strict=True,
+            )
+        ),
+    )
+    good = tree("good", dict.fromkeys(A001_PATHS, reports.junit_passed))
+    result = await run_shipped("A-001", {"APP_REPO": str(bad)}, bad)
+    assert not passes(result)
+    assert "test_suite::test_reservation_flow" in result.summary
+    assert passes(await run_shipped("A-001", {"APP_REPO": str(good)}, good))
+
+
+async def test_a001_reports_elsewhere_are_named_by_their_variables(tree, reports):
+    # One combined report for unit and integration, as many projects write.
+    repo = tree(
+        "repo", {"out/junit.xml": reports.junit_passed, "out/e2e.xml": reports.junit_passed}
+    )
+    env = {
+        "APP_REPO": str(repo),
+        "UNIT_JUNIT_PATH": "out/junit.xml",
+        "INTEGRATION_JUNIT_PATH": "out/junit.xml",
+        "E2E_JUNIT_PATH": "out/e2e.xml",
+    }
+    assert passes(await run_shipped("A-001", env, repo))
+
+
+@coming("report: min_executed")
+async def test_a001_an_all_skipped_suite_is_not_tests_passing(tree, reports):
+    bad = tree(
+        "bad",
+        {
+            **dict.fromkeys(A001_PATHS, reports.junit_passed),
+            "reports/e2e-junit.xml": reports.junit_skipped,
+        },
+    )
+    assert not passes(await run_shipped("A-001", {"APP_REPO": str(bad)}, bad))
+
+
+@coming("report: freshness: report")
+async def test_a001_an_old_report_copied_today_is_not_fresh(tree, reports):
+    old = reports.junit_passed.read_text().replace(
+        'timestamp="2', 'timestamp="2000-01-01T00:00:00+00:00" x="2'
+    )
+    bad = tree("bad", dict.fromkeys(A001_PATHS, old))
+    assert not passes(await run_shipped("A-001", {"APP_REPO": str(bad)}, bad))
+
+
+async def test_a001_a_report_from_a_pipeline_that_stopped_fails(tree, reports):
+    bad = tree("bad", dict.fromkeys(A001_PATHS, reports.junit_passed))
+    age(bad / "reports/unit-junit.xml", 8)
+    result = await run_shipped("A-001", {"APP_REPO": str(bad)}, bad)
+    assert not passes(result) and "unit-junit.xml is 8d" in result.summary
+
+
+async def test_a002_ruffs_own_junit_with_a_violation_fails(tree, reports):
+    bad = tree("bad", {"reports/ruff-junit.xml": reports.ruff_dirty})
+    good = tree("good", {"reports/ruff-junit.xml": reports.ruff_clean})
+    result = await run_shipped("A-002", {"APP_REPO": str(bad)}, bad)
+    assert not passes(result) and "F401" in result.summary
+    assert passes(await run_shipped("A-002", {"APP_REPO": str(good)}, good))
+
+
+async def test_a003_exactly_75_percent_is_not_above_75(tree, reports):
+    bad = tree("bad", {"reports/coverage.xml": reports.coverage_075})
+    good = tree("good", {"reports/coverage.xml": reports.coverage_080})
+    assert 'line-rate="0.75"' in reports.coverage_075.read_text()
+    assert not passes(await run_shipped("A-003", {"APP_REPO": str(bad)}, bad))
+    assert passes(await run_shipped("A-003", {"APP_REPO": str(good)}, good))
+
+
+@coming("report: freshness: report (coverage.py's timestamp)")
+async def test_a003_a_touched_old_coverage_report_is_not_fresh(tree, reports):
+    old = reports.coverage_080.read_text()
+    stamp = old.split('timestamp="', 1)[1].split('"', 1)[0]
+    bad = tree("bad", {"reports/coverage.xml": old.replace(stamp, "1727000000000")})
+    assert not passes(await run_shipped("A-003", {"APP_REPO": str(bad)}, bad))
+
+
+async def test_a004_mypys_own_junit_with_an_error_fails(tree, reports):
+    bad = tree("bad", {"reports/mypy-junit.xml": reports.mypy_error})
+    good = tree("good", {"reports/mypy-junit.xml": reports.mypy_clean})
+    assert not passes(await run_shipped("A-004", {"APP_REPO": str(bad)}, bad))
+    assert passes(await run_shipped("A-004", {"APP_REPO": str(good)}, good))
+
+
+GOOD_ENV = """\
+ENVIRONMENT=production
+DATABASE_URL=postgresql://app:k3Jq9vXr2LmP8sWz@db:5432/app
+SECRET_KEY=ulJQx0Zq8Rk3v9T2mWb7YcN4pLs6Hd1F
+DEBUG=false  # prod
+LOG_LEVEL=warn
+SENTRY_DSN=
+"""
+
+
+async def test_a005_staging_or_an_empty_required_setting_is_not_validated(tree):
+    for name, text in [
+        ("staging", GOOD_ENV.replace("=production", "=staging")),
+        (
+            "empty",
+            GOOD_ENV.replace(
+                "DATABASE_URL=postgresql://app:k3Jq9vXr2LmP8sWz@db:5432/app", 'DATABASE_URL=""'
+            ),
+        ),
+        ("absent", GOOD_ENV.replace("DATABASE_URL=", "# DATABASE_URL=")),
+    ]:
+        bad = tree(name, {".env": text})
+        result = await run_shipped("A-005", {"APP_ENV_FILE": str(bad / ".env")}, bad)
+        assert not passes(result), name
+    good = tree("good", {".env": GOOD_ENV})
+    assert passes(await run_shipped("A-005", {"APP_ENV_FILE": str(good / ".env")}, good))
+
+
+async def test_a005_the_settings_are_the_applications_own(tree):
+    # full-stack-fastapi-template: no DATABASE_URL, POSTGRES_* settings instead.
+    text = "ENVIRONMENT='production'\nPOSTGRES_SERVER=db\nPOSTGRES_PASSWORD=\nSECRET_KEY=x9\n"
+    repo = tree("repo", {".env": text})
+    env = {
+        "APP_ENV_FILE": str(repo / ".env"),
+        "APP_REQUIRED_SETTINGS": "POSTGRES_SERVER|POSTGRES_PASSWORD|SECRET_KEY",
+    }
+    result = await run_shipped("A-005", env, repo)
+    assert not passes(result) and "line 3" in result.summary  # POSTGRES_PASSWORD is empty
+
+
+async def test_a006_debug_turned_on_again_later_fails(tree):
+    bad = tree("bad", {".env": GOOD_ENV + "export DEBUG=true\n"})
+    prefixed = tree("prefixed", {".env": GOOD_ENV + "APP_DEBUG=1\n"})
+    good = tree("good", {".env": GOOD_ENV})
+    for repo in (bad, prefixed):
+        assert not passes(await run_shipped("A-006", {"APP_ENV_FILE": str(repo / ".env")}, repo))
+    assert passes(await run_shipped("A-006", {"APP_ENV_FILE": str(good / ".env")}, good))
+
+
+async def test_a007_a_later_debug_level_wins_and_warn_is_warning(tree):
+    bad = tree(
+        "bad", {".env": GOOD_ENV.replace("LOG_LEVEL=warn", "LOG_LEVEL=INFO") + "LOG_LEVEL=debug\n"}
+    )
+    good = tree("good", {".env": GOOD_ENV})  # LOG_LEVEL=warn: fine in an unusual way
+    assert not passes(await run_shipped("A-007", {"APP_ENV_FILE": str(bad / ".env")}, bad))
+    assert passes(await run_shipped("A-007", {"APP_ENV_FILE": str(good / ".env")}, good))
+
+
+async def test_a009_an_empty_lock_file_pins_nothing(tree):
+    bad = tree("bad", {"poetry.lock": ""})
+    good = tree("good", {"uv.lock": 'version = 1\n[[package]]\nname = "fastapi"\n'})
+    assert not passes(await run_shipped("A-009", {"APP_REPO": str(bad)}, bad))
+    env = {"APP_REPO": str(good), "LOCK_FILE_PATH": "uv.lock"}
+    assert passes(await run_shipped("A-009", env, good))
+
+
+def sbom(*names: str) -> str:
+    return json.dumps(
+        {
+            "bomFormat": "CycloneDX",
+            "specVersion": "1.5",
+            "metadata": {"component": {"name": "agente-api", "type": "container"}},
+            "components": [{"type": "library", "name": n, "version": "1.0"} for n in names],
+        }
+    )
+
+
+async def test_a010_an_image_with_pytest_in_it_has_dev_dependencies(tree):
+    bad = tree("bad", {"reports/sbom.cdx.json": sbom("fastapi", "uvicorn", "pytest")})
+    good = tree("good", {"reports/sbom.cdx.json": sbom("fastapi", "uvicorn", "pydantic")})
+    result = await run_shipped("A-010", {"APP_REPO": str(bad)}, bad)
+    assert not passes(result) and "pytest" in result.summary
+    assert passes(await run_shipped("A-010", {"APP_REPO": str(good)}, good))
+
+
+def licenses(*pairs: tuple[str, str]) -> str:
+    # pip-licenses --format=json, minified as some pipelines write it
+    return json.dumps(
+        [{"Name": n, "Version": "1.0", "License": lic} for n, lic in pairs], separators=(",", ":")
+    )
+
+
+async def test_a011_gpl_spelled_out_or_unknown_is_not_compliant(tree):
+    for name, lic in [("gpl", "GNU General Public License v3 (GPLv3)"), ("unknown", "UNKNOWN")]:
+        bad = tree(name, {"reports/licenses.json": licenses(("fastapi", "MIT"), ("x", lic))})
+        result = await run_shipped("A-011", {"APP_REPO": str(bad)}, bad)
+        assert not passes(result), name
+    good = tree(
+        "good",
+        {
+            "reports/licenses.json": licenses(
+                ("fastapi", "MIT"),
+                ("psycopg", "GNU Lesser General Public License v3 (LGPLv3)"),
+                ("certifi", "Mozilla Public License 2.0 (MPL 2.0)"),
+            )
+        },
+    )
+    assert passes(await run_shipped("A-011", {"APP_REPO": str(good)}, good))
+    # pip-licenses lists the application itself, with no license classifier: not a dependency
+    itself = tree(
+        "itself", {"reports/licenses.json": licenses(("fastapi", "MIT"), ("app", "UNKNOWN"))}
+    )
+    env = {"APP_REPO": str(itself), "APP_PACKAGE_NAME": "app"}
+    assert passes(await run_shipped("A-011", env, itself))
+
+
+async def test_a013_the_pms_integration_report_with_a_failure_fails(tree, reports):
+    bad = tree("bad", {"reports/pms-integration-junit.xml": reports.junit_failed})
+    good = tree("good", {"reports/pms-integration-junit.xml": reports.junit_passed})
+    assert not passes(await run_shipped("A-013", {"APP_REPO": str(bad)}, bad))
+    assert passes(await run_shipped("A-013", {"APP_REPO": str(good)}, good))
+
+
+@coming("report: min_executed")
+async def test_a013_pms_tests_all_skipped_in_ci_are_not_tested(tree, reports):
+    bad = tree("bad", {"reports/pms-integration-junit.xml": reports.junit_skipped})
+    assert not passes(await run_shipped("A-013", {"APP_REPO": str(bad)}, bad))
+
+
+async def test_a012_another_app_subscribed_or_a_webhook_that_ignores_the_challenge_fails(
+    tmp_path,
+):
+    from aiohttp import web
+
+    from traps.apis import Reply, serve
+
+    def routes(app_id: str, echo: bool) -> dict:
+        async def webhook(request: web.Request) -> web.Response:
+            if echo and request.query.get("hub.verify_token") == "verify-me":
+                return web.Response(text=request.query["hub.challenge"])
+            return web.Response(text="OK")
+
+        return {
+            "GET /v23.0/{waba}/subscribed_apps": Reply(
+                body={"data": [{"whatsapp_business_api_data": {"id": app_id, "name": "Agente"}}]}
+            ),
+            "GET /webhooks/whatsapp": webhook,
+        }
+
+    env = {
+        "WHATSAPP_BUSINESS_ACCOUNT_ID": "1001",
+        "WHATSAPP_ACCESS_TOKEN": "EAAG" + "x" * 30,
+        "WHATSAPP_APP_ID": "42",
+        "WHATSAPP_VERIFY_TOKEN": "verify-me",
+        "WHATSAPP_WEBHOOK_PATH": "/webhooks/whatsapp",
+    }
+    for app_id, echo, should_pass in (("7", True, False), ("42", False, False), ("42", True, True)):
+        async with serve(routes(app_id, echo)) as base:
+            result = await run_shipped(
+                "A-012", {**env, "WHATSAPP_GRAPH_URL": f"{base}/v23.0", "APP_URL": base}, tmp_path
+            )
+            assert passes(result) is should_pass, result.summary
+            assert "verify-me" not in repr(result)

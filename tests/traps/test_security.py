@@ -1,0 +1,533 @@
+"""Traps for the Security items."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import ssl
+import subprocess
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+import trustme
+from aiohttp import web
+from support.servers import closed_port
+
+from traps.apis import Reply, github_runs, serve
+from traps.shipped import coming, passes, run_shipped, sign
+
+# S-001 ----------------------------------------------------------------------------------------
+
+PRODUCTION_ENV = """\
+ENVIRONMENT=production
+SECRET_KEY=ulJQx0Zq8Rk3v9T2mWb7YcN4pLs6Hd1F
+POSTGRES_PASSWORD=5FsuW2xq8LmT3vNz
+REDIS_URL=redis://localhost:6379/0
+EMAILS_FROM_EMAIL=noreply@example.com
+SMTP_PASSWORD=
+"""
+
+
+async def test_s001_the_templates_own_placeholder_is_not_a_production_secret(tree):
+    for name, line in [
+        ("changethis", "SMTP_PASSWORD=changethis\n"),  # full-stack-fastapi-template
+        ("dev", "JWT_SECRET=my_test_secret_key\n"),
+        ("url", "DATABASE_URL=postgresql://app:postgres@db:5432/app\n"),
+    ]:
+        bad = tree(name, {".env": PRODUCTION_ENV + line})
+        sign(bad, "S-001")
+        result = await run_shipped("S-001", {"APP_ENV_FILE": str(bad / ".env")}, bad)
+        assert not passes(result), name
+        assert "placeholder value" in result.summary
+        assert line.split("=", 1)[1].strip() not in repr(result)
+    # localhost and example.com beside real secrets are fine; so is an optional setting left empty
+    good = tree("good", {".env": PRODUCTION_ENV})
+    sign(good, "S-001")
+    assert passes(await run_shipped("S-001", {"APP_ENV_FILE": str(good / ".env")}, good))
+
+
+async def test_s001_no_placeholder_is_not_rotated_until_someone_signs(tree):
+    repo = tree("repo", {".env": PRODUCTION_ENV})
+    result = await run_shipped("S-001", {"APP_ENV_FILE": str(repo / ".env")}, repo)
+    assert not passes(result) and "not attested yet" in result.summary
+
+
+# S-002 ----------------------------------------------------------------------------------------
+
+STRIPE = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"  # Stripe's documented test-key shape, live prefix
+
+
+def git_repo(root, files: dict[str, str]):
+    root.mkdir(parents=True)
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
+    for argv in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "app"]):
+        subprocess.run(["git", *argv], cwd=root, env=env, check=True, timeout=60)
+    return root
+
+
+async def test_s002_an_upper_case_key_is_found_and_never_shown(tmp_path):
+    bad = git_repo(
+        tmp_path / "bad",
+        {
+            "app/payments.py": f'import os\n\nSTRIPE_API_KEY = "{STRIPE}"\n',
+            "app/main.py": "import os\nDB = os.environ['DATABASE_URL']\n",
+        },
+    )
+    result = await run_shipped("S-002", {"APP_REPO": str(bad)}, bad)
+    assert not passes(result)
+    assert "app/payments.py:3" in result.summary
+    assert STRIPE not in repr(result) and "STRIPE_API_KEY =" not in repr(result)
+
+
+# What full-stack-fastapi-template's backend holds (the trial of issue 11): an e-mail template
+# that shows a password placeholder, tests with fake credentials, Alembic revision ids.
+TEMPLATE_REPO = {
+    "app/main.py": "import os\nAPI_KEY = os.environ['API_KEY']\n",
+    "app/email-templates/build/new_account.html": (
+        '<div style="font-size:16px;">Password: {{ password }}</div></td></tr><tr>'
+        '<td align="center" style="font-size:0px;padding:10px 25px;">\n'
+    ),
+    "tests/api/routes/test_login.py": (
+        'login = {"username": "a@example.com", "password": "incorrect"}\n'
+    ),
+    "tests/fixtures/fake_tokens.py": f'FAKE = "{STRIPE}"\n',
+    "app/alembic/versions/e2412789c190_initialize_models.py": (
+        'revision = "e2412789c190"\ndown_revision = "4f9c2e8b1a7d"\n'
+    ),
+}
+
+
+async def test_s002_fake_credentials_templates_and_revision_ids_are_not_hard_coded_keys(tmp_path):
+    good = git_repo(tmp_path / "good", TEMPLATE_REPO)
+    result = await run_shipped("S-002", {"APP_REPO": str(good)}, good)
+    assert passes(result), result.summary
+
+
+# S-003 ----------------------------------------------------------------------------------------
+
+
+async def test_s003_secretstr_elsewhere_does_not_cover_the_database_password(tree):
+    for name, settings in [
+        (
+            "plain",
+            "class Settings(BaseSettings):\n    jwt_secret: SecretStr\n"
+            "    postgres_password: str\n",
+        ),
+        ("dsn", "class Settings(BaseSettings):\n    database_url: PostgresDsn\n"),
+    ]:
+        bad = tree(name, {"app/core/settings.py": "from pydantic import SecretStr\n" + settings})
+        assert not passes(await run_shipped("S-003", {"APP_REPO": str(bad)}, bad)), name
+    # The SMTP password is not a database credential: not this item's question.
+    good = tree(
+        "good",
+        {
+            "app/core/settings.py": (
+                "class Settings(BaseSettings):\n    POSTGRES_PASSWORD: SecretStr\n"
+                "    SMTP_PASSWORD: str | None = None\n"
+            )
+        },
+    )
+    assert passes(await run_shipped("S-003", {"APP_REPO": str(good)}, good))
+
+
+async def test_s003_the_settings_module_is_a_variable(tree):
+    # full-stack-fastapi-template keeps its settings in app/core/config.py
+    bad = tree("bad", {"app/core/config.py": "class Settings:\n    POSTGRES_PASSWORD: str = ''\n"})
+    env = {"APP_REPO": str(bad), "APP_SETTINGS_PATH": "app/core/config.py"}
+    result = await run_shipped("S-003", env, bad)
+    assert not passes(result) and "config.py" in result.summary
+
+
+# S-004, S-008, S-010, S-013, S-014, S-022: HTTP ---------------------------------------------
+
+
+def graph(expires_at: int, scopes: list[str]) -> dict[str, Reply]:
+    return {
+        "GET /v23.0/{phone}": Reply(body={"id": "1234", "display_phone_number": "+34 600"}),
+        "GET /v23.0/debug_token": Reply(
+            body={
+                "data": {
+                    "is_valid": True,
+                    "expires_at": expires_at,
+                    "scopes": scopes,
+                    "app_id": "42",
+                }
+            }
+        ),
+    }
+
+
+async def test_s004_the_24_hour_setup_token_is_not_production_ready(tmp_path):
+    tomorrow = int(time.time()) + 86400
+    env = {
+        "WHATSAPP_PHONE_NUMBER_ID": "1234",
+        "WHATSAPP_ACCESS_TOKEN": "EAAG" + "x1" * 20,
+        "WHATSAPP_APP_TOKEN": "42|app-secret-value",
+    }
+    async with serve(graph(tomorrow, ["whatsapp_business_messaging"])) as base:
+        result = await run_shipped(
+            "S-004", {**env, "WHATSAPP_GRAPH_URL": f"{base}/v23.0"}, tmp_path
+        )
+        assert not passes(result) and "expires_at" in result.summary
+        assert env["WHATSAPP_ACCESS_TOKEN"] not in repr(result)
+    async with serve(graph(0, ["whatsapp_business_messaging", "business_management"])) as base:
+        result = await run_shipped(
+            "S-004", {**env, "WHATSAPP_GRAPH_URL": f"{base}/v23.0"}, tmp_path
+        )
+        assert passes(result), result.summary
+
+
+def page(set_cookies: list[str]) -> dict[str, Reply]:
+    return {"GET /login": Reply(body="<form>", headers={"Set-Cookie": set_cookies})}
+
+
+async def test_s008_a_session_cookie_without_secure_fails_samesite_is_not_asked(tmp_path):
+    async with serve(page(["session=abc; Path=/; HttpOnly; SameSite=Lax"])) as base:
+        assert not passes(await run_shipped("S-008", {"APP_URL": base}, tmp_path))
+    # csrftoken is JavaScript-readable by design; the session cookie has no SameSite: both fine
+    cookies = [
+        "session=abc; Path=/; Secure; HttpOnly",
+        "csrftoken=x; Path=/; Secure; SameSite=Strict",
+    ]
+    async with serve(page(cookies)) as base:
+        result = await run_shipped("S-008", {"APP_URL": base}, tmp_path)
+        assert passes(result), result.summary
+
+
+def limited(after: int | None) -> dict[str, object]:
+    seen = {"n": 0}
+
+    async def handler(request: web.Request) -> web.Response:
+        seen["n"] += 1
+        if after is not None and seen["n"] > after:
+            return web.Response(status=429, text="slow down")
+        return web.json_response({"detail": "Not Found"}, status=404)
+
+    return {"GET /api/v1/": handler}
+
+
+async def test_s010_an_api_without_a_limiter_fails_one_with_429_passes(tmp_path):
+    async with serve(limited(None)) as base:
+        assert not passes(await run_shipped("S-010", {"APP_URL": base}, tmp_path))
+    async with serve(limited(20)) as base:
+        result = await run_shipped("S-010", {"APP_URL": base}, tmp_path)
+        assert passes(result) and "429" in result.summary
+
+
+def headers(**values: str) -> dict[str, Reply]:
+    named = {k.replace("_", "-"): v for k, v in values.items()}
+    return {"GET /health": Reply(body={"status": "ok"}, headers=named)}
+
+
+STRONG = {
+    "Strict_Transport_Security": "max-age=31536000; includeSubDomains",
+    "Content_Security_Policy": "default-src 'self'; frame-ancestors 'none'",
+    "X_Frame_Options": "DENY",
+}
+
+
+async def test_s013_a_missing_frame_header_fails(tmp_path):
+    missing = {k: v for k, v in STRONG.items() if k != "X_Frame_Options"}
+    async with serve(headers(**missing)) as base:
+        assert not passes(await run_shipped("S-013", {"APP_URL": base}, tmp_path))
+    async with serve(headers(**STRONG)) as base:
+        assert passes(await run_shipped("S-013", {"APP_URL": base}, tmp_path))
+
+
+@coming("http: security header policies")
+async def test_s013_headers_that_switch_protection_off_are_not_enabled(tmp_path):
+    weak = {
+        "Strict_Transport_Security": "max-age=0",
+        "Content_Security_Policy": "default-src * 'unsafe-inline' 'unsafe-eval'",
+        "X_Frame_Options": "ALLOWALL",
+    }
+    async with serve(headers(**weak)) as base:
+        assert not passes(await run_shipped("S-013", {"APP_URL": base}, tmp_path))
+
+
+FRONTEND = "https://app.hotel.example"
+
+
+def cors(allowed: str | None, preflight_reflects_any: bool = False) -> dict[str, object]:
+    async def any_path(request: web.Request) -> web.Response:
+        origin = request.headers.get("Origin")
+        answer: dict[str, str] = {}
+        if origin is not None and (
+            origin == allowed or (preflight_reflects_any and request.method == "OPTIONS")
+        ):
+            answer = {
+                "Access-Control-Allow-Origin": origin,
+                "Access-Control-Allow-Credentials": "true",
+            }
+        if request.method == "OPTIONS":
+            status = 200 if answer else 400
+            return web.Response(status=status, headers=answer, text="")
+        return web.json_response({"status": "ok"}, headers=answer)
+
+    return {"GET /health": any_path, "OPTIONS /api/v1/": any_path}
+
+
+async def test_s014_a_proxy_that_reflects_any_origin_on_preflight_fails(tmp_path):
+    env = {"APP_FRONTEND_ORIGIN": FRONTEND}
+    async with serve(cors(FRONTEND, preflight_reflects_any=True)) as base:
+        result = await run_shipped("S-014", {**env, "APP_URL": base}, tmp_path)
+        assert not passes(result) and "reflects the foreign origin" in result.summary
+    async with serve(cors(None)) as base:  # no CORS at all: no whitelist either
+        assert not passes(await run_shipped("S-014", {**env, "APP_URL": base}, tmp_path))
+    async with serve(cors(FRONTEND)) as base:
+        result = await run_shipped("S-014", {**env, "APP_URL": base}, tmp_path)
+        assert passes(result), result.summary
+
+
+WORKFLOW = """\
+name: security
+on: [push]
+jobs:
+  audit:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+{step}
+"""
+
+
+async def test_s022_a_scanner_in_a_comment_or_a_red_run_is_not_scanning(tree):
+    env = {"GITHUB_REPOSITORY": "hotel/agente", "GITHUB_TOKEN": "ghp_" + "r" * 36}
+    commented = tree(
+        "commented",
+        {".github/workflows/security.yml": WORKFLOW.format(step="      # TODO: add trivy")},
+    )
+    scanning = tree(
+        "scanning",
+        {
+            ".github/workflows/security.yml": WORKFLOW.format(
+                step="      - run: pip-audit -r requirements.txt"
+            )
+        },
+    )
+    route = "GET /repos/hotel/agente/actions/workflows/security.yml/runs"
+    async with serve({route: github_runs("success")}) as base:
+        result = await run_shipped(
+            "S-022", {**env, "APP_REPO": str(commented), "GITHUB_API_URL": base}, commented
+        )
+        assert not passes(result)
+        assert passes(
+            await run_shipped(
+                "S-022", {**env, "APP_REPO": str(scanning), "GITHUB_API_URL": base}, scanning
+            )
+        )
+    async with serve({route: github_runs("failure")}) as base:
+        assert not passes(
+            await run_shipped(
+                "S-022", {**env, "APP_REPO": str(scanning), "GITHUB_API_URL": base}, scanning
+            )
+        )
+
+
+async def test_s022_a_monorepo_workflow_folder_is_a_variable(tree):
+    root = tree(
+        "monorepo",
+        {".github/workflows/security.yml": WORKFLOW.format(step="      - run: trivy fs .")},
+    )
+    (root / "backend").mkdir()
+    env = {
+        "GITHUB_REPOSITORY": "hotel/agente",
+        "GITHUB_TOKEN": "ghp_" + "r" * 36,
+        "APP_REPO": str(root / "backend"),
+        "GITHUB_WORKFLOWS_DIR": "../.github/workflows",
+    }
+    route = "GET /repos/hotel/agente/actions/workflows/security.yml/runs"
+    async with serve({route: github_runs("success")}) as base:
+        assert passes(await run_shipped("S-022", {**env, "GITHUB_API_URL": base}, root))
+
+
+# S-011, S-012: TLS on a port of its own ------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def tls_server(context: ssl.SSLContext) -> AsyncIterator[int]:
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0, ssl=context)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+
+
+def server_context(ca: trustme.CA, days: int = 90) -> ssl.SSLContext:
+    now = dt.datetime.now(dt.UTC)
+    cert = ca.issue_cert("127.0.0.1", not_after=now + dt.timedelta(days=days))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    cert.configure_cert(context)
+    return context
+
+
+@pytest.fixture
+def trusted(tmp_path, monkeypatch) -> trustme.CA:
+    """A CA this process trusts through SSL_CERT_FILE, as a deployment's CA bundle would be."""
+    ca = trustme.CA()
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    return ca
+
+
+async def test_s012_a_self_signed_certificate_on_a_custom_port_fails(tmp_path, trusted):
+    async with tls_server(server_context(trustme.CA())) as port:  # a CA nobody trusts
+        env = {"APP_DOMAIN": "127.0.0.1", "APP_HTTPS_PORT": str(port)}
+        assert not passes(await run_shipped("S-012", env, tmp_path))
+    async with tls_server(server_context(trusted)) as port:
+        env = {"APP_DOMAIN": "127.0.0.1", "APP_HTTPS_PORT": str(port)}
+        result = await run_shipped("S-012", env, tmp_path)
+        assert passes(result), result.summary
+
+
+async def test_s011_plain_http_that_serves_the_page_is_not_https_enforced(tmp_path, trusted):
+    async with tls_server(server_context(trusted)) as https_port:
+        redirect = {
+            "GET /": Reply(status=301, headers={"Location": f"https://127.0.0.1:{https_port}/"})
+        }
+        plain = {"GET /": Reply(body="<html>welcome</html>")}
+        for routes, should_pass in ((plain, False), (redirect, True)):
+            async with serve(routes) as http_base:
+                env = {
+                    "APP_DOMAIN": "127.0.0.1",
+                    "APP_HTTPS_PORT": str(https_port),
+                    "APP_HTTP_PORT": http_base.rsplit(":", 1)[1],
+                }
+                result = await run_shipped("S-011", env, tmp_path)
+                assert passes(result) is should_pass, result.summary
+
+
+# S-015, S-016: ports ---------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def listening(greeting: bytes = b"") -> AsyncIterator[int]:
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(greeting)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+
+
+def port_of(target: str) -> str:
+    return target.rsplit(":", 1)[1]
+
+
+async def test_s015_no_egress_is_not_a_firewall_and_an_open_database_port_fails(tmp_path):
+    closed = {"PG_PUBLIC_PORT": port_of(closed_port()), "REDIS_PUBLIC_PORT": port_of(closed_port())}
+    env = {"PUBLIC_HOST": "127.0.0.1", **closed}
+    # The control port is not reachable either: every "closed" means nothing.
+    result = await run_shipped(
+        "S-015", {**env, "PUBLIC_CONTROL_PORT": port_of(closed_port())}, tmp_path
+    )
+    assert not passes(result)
+    async with listening() as web_port, listening() as db_port:
+        result = await run_shipped(
+            "S-015",
+            {**env, "PUBLIC_CONTROL_PORT": str(web_port), "PG_PUBLIC_PORT": str(db_port)},
+            tmp_path,
+        )
+        assert not passes(result)
+        result = await run_shipped("S-015", {**env, "PUBLIC_CONTROL_PORT": str(web_port)}, tmp_path)
+        assert passes(result), result.summary
+
+
+async def test_s016_a_closed_ssh_port_without_a_bastion_is_not_bastion_access(tmp_path):
+    env = {"PUBLIC_HOST": "127.0.0.1", "SSH_PUBLIC_PORT": port_of(closed_port())}
+    async with listening() as web_port, listening(b"HTTP/1.1 400 Bad\r\n\r\n") as not_ssh:
+        env["PUBLIC_CONTROL_PORT"] = str(web_port)
+        result = await run_shipped(
+            "S-016", {**env, "BASTION_TARGET": f"127.0.0.1:{not_ssh}"}, tmp_path
+        )
+        assert not passes(result)
+        async with listening(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n") as bastion:
+            result = await run_shipped(
+                "S-016", {**env, "BASTION_TARGET": f"127.0.0.1:{bastion}"}, tmp_path
+            )
+            assert passes(result), result.summary
+
+
+# S-009, S-018: PostgreSQL --------------------------------------------------------------------
+
+
+async def test_s009_one_pbkdf2_hash_beside_bcrypt_ones_fails_and_no_hash_is_shown(
+    tmp_path, database
+):
+    database.execute(
+        "CREATE TABLE users (id serial, hashed_password text)",
+        "INSERT INTO users (hashed_password) VALUES "
+        "('$2b$12$KIXQJ1nC0mXzTqv9rZp3OeQ7Z8vVb6s5dWq1y2u3i4o5p6a7s8d9f'), "
+        "('$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2g'), (NULL)",
+    )
+    env = {"DATABASE_URL": database.dsn()}
+    assert passes(await run_shipped("S-009", env, tmp_path))
+    database.execute(
+        "INSERT INTO users (hashed_password) VALUES ('pbkdf2_sha256$600000$salt$c2VjcmV0aGFzaA==')"
+    )
+    result = await run_shipped("S-009", env, tmp_path)
+    assert not passes(result) and "returned 1, expected == 0" in result.summary
+    assert "c2VjcmV0aGFzaA" not in repr(result)
+
+
+async def test_s018_ssl_on_with_a_plaintext_client_is_not_encrypted_in_transit(tmp_path, database):
+    env = {"DATABASE_URL": database.dsn(sslmode="require")}
+    with database.connect(sslmode="require"):
+        result = await run_shipped("S-018", env, tmp_path)
+        assert passes(result), result.summary
+        with database.connect(sslmode="disable", application_name="agente-api"):
+            result = await run_shipped("S-018", env, tmp_path)
+            assert not passes(result)
+            assert "returned 1, expected == 0" in result.summary
+
+
+async def test_s018_a_role_that_cannot_see_other_sessions_cannot_pass(tmp_path, database):
+    role = f"ro_{database.name}"
+    database.execute(f"CREATE ROLE {role} LOGIN")
+    try:
+        with database.connect(sslmode="disable", application_name="agente-api"):
+            result = await run_shipped(
+                "S-018", {"DATABASE_URL": database.dsn(role, sslmode="require")}, tmp_path
+            )
+        # Without pg_read_all_stats the plaintext session reads as NULL: counted as none.
+        assert not passes(result)
+        assert "pg_has_role" in result.summary and "returned 0, expected == 1" in result.summary
+    finally:
+        database.cluster.psql(f"DROP ROLE IF EXISTS {role}")
+
+
+# S-019 -----------------------------------------------------------------------------------------
+
+
+async def test_s019_a_retention_heading_with_tbd_is_not_a_policy(tree):
+    bad = tree("bad", {"docs/data-retention-policy.md": "# Retention\n\nTBD\n"})
+    good = tree(
+        "good",
+        {
+            "docs/data-retention-policy.md": "# Data retention\n\n"
+            "Guest data: 24 months after the last stay.\n"
+        },
+    )
+    assert not passes(await run_shipped("S-019", {"APP_REPO": str(bad)}, bad))
+    assert passes(await run_shipped("S-019", {"APP_REPO": str(good)}, good))
