@@ -5,15 +5,13 @@ works and fails."""
 from __future__ import annotations
 
 import re
-import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from support.postgres import Cluster, owned_folder, start_cluster
+from support.postgres import Cluster, archiver_row, archiving, switch_wal
 from support.probing import config_error, run
 from support.procs import free_port, wait_until
 
@@ -380,50 +378,6 @@ def test_bad_config_is_located(tmp_path, probe, message):
 
 
 # -- archiver: WAL archiving for point-in-time recovery ------------------------------------------
-
-
-@contextmanager
-def archiving(command: str | None) -> Iterator[tuple[Cluster, Path]]:
-    """A PostgreSQL cluster with archive_mode on and ``command`` as its archive_command
-    (``{archive}`` stands for its archive folder), and that folder."""
-    workdir = Path(tempfile.mkdtemp(prefix="readiness-pg-archive-"))
-    archive = workdir / "archive"
-    settings = {"archive_mode": "on"}
-    if command is not None:
-        settings["archive_command"] = command.format(archive=archive)
-    try:
-        cluster = start_cluster(workdir, settings)
-        owned_folder(cluster, archive)
-        try:
-            yield cluster, archive
-        finally:
-            cluster.stop()
-    finally:
-        import shutil
-
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-def archiver_row(dsn: str) -> dict[str, Any]:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        cur = conn.execute(
-            "SELECT archived_count, failed_count, "
-            "extract(epoch FROM now() - last_archived_time) AS archived_ago, "
-            "(SELECT count(*) FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready') AS ready "
-            "FROM pg_stat_archiver"
-        )
-        names = [c.name for c in cur.description or ()]
-        row = cur.fetchone()
-        assert row is not None
-        return dict(zip(names, row, strict=True))
-
-
-def switch_wal(dsn: str) -> None:
-    """Complete a WAL segment now (something written first, or there is nothing to switch)."""
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS wal_filler (n int)")
-        conn.execute("INSERT INTO wal_filler VALUES (1)")
-        conn.execute("SELECT pg_switch_wal()")
 
 
 @pytest.fixture(scope="module")
