@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from probes import safeyaml
-from probes.fields import Unresolved, parse_duration
+from probes.fields import Unresolved, format_duration, parse_duration
 from probes.kind import Probe, Registry
 from probes.pool import DEFAULT_PER_DSN
 from probes.problems import Problems, show
@@ -196,6 +196,13 @@ def _known_keys(problems: Problems, raw: Mapping[Any, Any], known: tuple[str, ..
             problems.add(f"{key} is not a known field (known: {', '.join(known)})")
 
 
+# The shortest interval and timeout accepted: a probe every millisecond spends the exporter's
+# CPU on scheduling and hammers its target, and a timeout of a few milliseconds leaves a probe
+# nothing once the engine's margin for recording the result is taken (probes/context.py).
+# Production checklists probe every minute or hour; tests and benchmarks need 100ms.
+SHORTEST = {"interval": 0.1, "timeout": 0.1}
+
+
 def _duration(problems: Problems, key: str, value: Any, default: float) -> float:
     if value is None:
         return default
@@ -204,8 +211,9 @@ def _duration(problems: Problems, key: str, value: Any, default: float) -> float
     except ValueError:
         problems.add(f"{key} must be a duration such as 30s, 5m or 1h (got {show(value)})")
         return default
-    if seconds <= 0:
-        problems.add(f"{key} must be longer than 0s (got {show(value)})")
+    shortest = SHORTEST[key]
+    if seconds < shortest:
+        problems.add(f"{key} must be at least {format_duration(shortest)} (got {show(value)})")
         return default
     return seconds
 

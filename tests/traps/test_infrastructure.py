@@ -9,7 +9,7 @@ from test_probe_dns import responder  # the loopback DNS responder (never the sy
 from exporter.config import parse
 from probes.result import Status
 from traps.conftest import age
-from traps.shipped import coming, passes, run_shipped, shipped_item
+from traps.shipped import passes, run_shipped, shipped_item
 
 
 async def test_i001_fewer_servers_than_expected_fails(tmp_path, scraping):
@@ -105,7 +105,6 @@ async def test_i009_a_dump_older_than_a_day_fails(tree):
     assert passes(await run_shipped("I-009", {"BACKUP_DIR": str(good)}, good))
 
 
-@coming("file: glob rules (judge the newest match)")
 async def test_i009_an_old_failed_dump_beside_a_good_one_is_fine(tree):
     good = tree("good", {"db-2026-11-30.sql.gz": DUMP, "db-2026-03-02.sql.gz": b"\x1f\x8b"})
     age(good / "db-2026-03-02.sql.gz", 270)
