@@ -19,6 +19,7 @@ from typing import Any
 from probes import safeyaml
 from probes.fields import Unresolved, format_duration, parse_duration
 from probes.kind import Probe, Registry
+from probes.pool import DEFAULT_PER_DSN
 from probes.problems import Problems, show
 from probes.reading import NotRegularFile, read_capped
 from probes.registry import KINDS
@@ -31,6 +32,7 @@ PRIORITIES = ("critical", "high", "medium", "low")
 DEFAULT_INTERVAL = 60.0
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_CONCURRENCY = 64
+DEFAULT_SQL_CONNECTIONS = DEFAULT_PER_DSN  # connections per database DSN, shared by its items
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
 _VAR = re.compile(r"\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\})")
 TOP_KEYS = ("checklist", "decision", "defaults", "engine", "categories")
@@ -90,6 +92,7 @@ class Checklist:
     # Masks every item's credentials in whatever is shown, since one item's output may show
     # another's (a command). A field, so a checklist cut down to some items keeps it whole.
     redactor: Redactor = field(default=NOTHING, compare=False, repr=False)
+    sql_connections_per_dsn: int = DEFAULT_SQL_CONNECTIONS
 
     @property
     def items(self) -> tuple[Item, ...]:
@@ -170,13 +173,21 @@ def parse(doc: Any, path: Path, env: Mapping[str, str], kinds: Registry = KINDS)
     name = _checklist_name(problems.at("checklist"), doc.get("checklist") or {})
     thresholds = _thresholds(problems.at("decision"), doc.get("decision") or {})
     interval, timeout = _timing(problems.at("defaults"), doc.get("defaults") or {})
-    concurrency = _concurrency(problems.at("engine"), doc.get("engine") or {})
+    concurrency, sql_connections = _engine(problems.at("engine"), doc.get("engine") or {})
     items = _ItemReader(interval, timeout, path.parent, env, kinds)
     categories = _categories(problems, doc.get("categories"), items)
     if problems:
         raise ConfigError(problems.lines)
     redactor = Redactor.union(i.redactor for c in categories for i in c.items)
-    return Checklist(name, categories, thresholds, concurrency, path, redactor)
+    return Checklist(
+        name,
+        categories,
+        thresholds,
+        concurrency,
+        path,
+        redactor,
+        sql_connections_per_dsn=sql_connections,
+    )
 
 
 def _known_keys(problems: Problems, raw: Mapping[Any, Any], known: tuple[str, ...]) -> None:
@@ -255,15 +266,23 @@ def _timing(problems: Problems, raw: Any) -> tuple[float, float]:
     )
 
 
-def _concurrency(problems: Problems, raw: Any) -> int:
+def _engine(problems: Problems, raw: Any) -> tuple[int, int]:
+    """Probe runs in flight at once, and connections each sql DSN may have open at once."""
     if not isinstance(raw, Mapping):
         problems.add(f"must be a mapping (got {show(raw)})")
-        return DEFAULT_CONCURRENCY
-    _known_keys(problems, raw, ("concurrency",))
-    value = raw.get("concurrency", DEFAULT_CONCURRENCY)
+        return DEFAULT_CONCURRENCY, DEFAULT_SQL_CONNECTIONS
+    _known_keys(problems, raw, ("concurrency", "sql_connections_per_dsn"))
+    return (
+        _whole(problems, raw, "concurrency", DEFAULT_CONCURRENCY),
+        _whole(problems, raw, "sql_connections_per_dsn", DEFAULT_SQL_CONNECTIONS),
+    )
+
+
+def _whole(problems: Problems, raw: Mapping[str, Any], key: str, default: int) -> int:
+    value = raw.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        problems.add(f"concurrency must be a whole number of at least 1 (got {show(value)})")
-        return DEFAULT_CONCURRENCY
+        problems.add(f"{key} must be a whole number of at least 1 (got {show(value)})")
+        return default
     return value
 
 

@@ -60,7 +60,7 @@ class Engine:
     ):
         self.checklist = checklist
         LOGS.redactor = checklist.redactor
-        self.resources = resources or Resources()
+        self.resources = resources or Resources(checklist.sql_connections_per_dsn)
         self.kinds = kinds  # the registry the checklist was read with
         now = time.time()
         self.states: dict[str, ItemState] = {i.id: initial_state(i, now) for i in checklist.items}
@@ -308,6 +308,8 @@ class Engine:
                     except JobLookupError:
                         pass
         self._slots.resize(checklist.concurrency)  # runs in flight keep counting against it
+        if checklist.sql_connections_per_dsn != self.checklist.sql_connections_per_dsn:
+            self.resources.databases.resize(checklist.sql_connections_per_dsn)
         self.checklist = checklist
         LOGS.redactor = checklist.redactor
         self.states = states

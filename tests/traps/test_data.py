@@ -6,6 +6,10 @@ import datetime as dt
 import re
 from pathlib import Path
 
+from support.postgres import archiver_row, archiving, switch_wal
+from support.procs import wait_until
+
+from probes.result import Status
 from traps.artifacts import pytest_junit
 from traps.shipped import passes, run_shipped
 
@@ -123,3 +127,28 @@ async def test_d009_last_quarters_drill_copied_today_is_not_this_months(tree):
     Path(good).write_text(re.sub(r'timestamp="[^"]*"', f'timestamp="{when.isoformat()}"', text))
     result = await run_shipped("D-009", {"RESTORE_TEST_JUNIT": good}, tree("o", {}))
     assert not passes(result) and "95d old by its suite timestamp" in result.summary
+
+
+async def test_d010_archive_mode_on_with_every_archive_failing_is_no_pitr(tmp_path):
+    """archive_mode on, archive_command false: what D-010 asked before (SHOW archive_mode)
+    passed while every segment failed and waited in pg_wal."""
+    with archiving("false") as (cluster, _):
+        switch_wal(cluster.dsn)
+        wait_until(lambda: archiver_row(cluster.dsn)["failed_count"] >= 1, 30, "a failure")
+        result = await run_shipped("D-010", {"DATABASE_URL": cluster.dsn}, tmp_path)
+    assert (result.status, result.error) == (Status.FAIL, False)
+    assert re.fullmatch(
+        r"archive_mode on, but 0 segments archived and \d+ failures? since .+ UTC; "
+        r"last failure \d+m?s ago \(\w{24}\); \d+ segments? waiting, the oldest for .+",
+        result.summary,
+    ), result.summary
+
+
+async def test_d010_segments_archived_pass(tmp_path):
+    with archiving("cp %p {archive}/%f") as (cluster, archive):
+        switch_wal(cluster.dsn)
+        wait_until(lambda: archiver_row(cluster.dsn)["archived_count"] >= 1, 30, "an archive")
+        result = await run_shipped("D-010", {"DATABASE_URL": cluster.dsn}, tmp_path)
+        assert any(archive.iterdir())
+    assert passes(result), result.summary
+    assert result.summary.startswith("archive_mode on: last archived ")

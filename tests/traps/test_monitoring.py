@@ -22,10 +22,10 @@ async def test_m001_one_target_of_two_down_is_not_scraping(tmp_path, scraping):
 async def test_m002_requests_and_errors_without_latency_are_not_tracked(tmp_path, scraping):
     result = await prom_item("M-002", scraping.url, tmp_path, APP_JOB="app-bad")
     assert not passes(result)
-    # The summary names which query had no data.
-    assert result.summary.startswith(
-        '2 of 3 probes pass; promql count(http_request_duration_seconds_bucket{job="app-bad"}): '
-        "no data"
+    # The summary names which query had no data, and where it asked.
+    assert result.summary == (
+        f"2 of 3 probes pass; promql: no data from {scraping.url} for "
+        'count(http_request_duration_seconds_bucket{job="app-bad"})'
     )
     # No 5xx series at all is fine: errors are tracked by the status label.
     assert passes(await prom_item("M-002", scraping.url, tmp_path, APP_JOB="app-good"))

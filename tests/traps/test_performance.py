@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 from pathlib import Path
 
 from support.procs import ROOT
 
+from exporter.config import parse, read_yaml
+from exporter.engine import Engine
 from probes.result import Status
-from traps.shipped import passes, run_shipped, sign
+from traps.shipped import kinds, passes, run_shipped, sign
 from traps.stacks import closed_url
 
 LOCUST = ROOT / "tests" / "fixtures" / "locust"  # CSVs from real Locust runs (make_fixtures.py)
@@ -99,6 +102,24 @@ async def test_p005_eleven_seconds_of_load_is_not_a_sustained_hour(tree):
     assert "expected >= 1h" not in result.summary
 
 
+async def test_p005_eight_minutes_of_memory_since_a_restart_are_not_an_hour(tree, history):
+    """The soak run lasted an hour; the memory part must see an hour too."""
+    soak = locust_run(tree("soak", {}), "healthy", "reports/load/soak", stretch=400)
+    env = {"APP_REPO": str(soak), "PROMETHEUS_URL": history.url}
+    result = await run_shipped("P-005", {**env, "APP_JOB": "app-restarted"}, soak)
+    assert result.status is Status.PARTIAL, result.summary  # never a PASS
+    assert re.search(
+        r"cannot judge: data covers only [89]m of the 1h window \(.*\); now memory max/min 1 "
+        r"\(.*\), expected < 1\.2",
+        result.summary,
+    ), result.summary
+    result = await run_shipped("P-005", {**env, "APP_JOB": "app-leaking"}, soak)
+    assert result.status is Status.PARTIAL, result.summary
+    assert re.search(r"memory max/min 1\.2\d .*, expected < 1\.2", result.summary)
+    result = await run_shipped("P-005", {**env, "APP_JOB": "app-soak"}, soak)
+    assert passes(result), result.summary
+
+
 COMPOSE = """\
 services:
   api:
@@ -157,13 +178,59 @@ async def test_p008_a_pool_near_the_client_slots_fails_the_exporter_does_not_cou
             conn.close()
 
 
-async def test_p009_p012_redis_near_maxclients_or_mostly_missing_fails(tmp_path, scraping):
-    for item in ("P-009", "P-012"):
-        env = {"PROMETHEUS_URL": scraping.url}
-        result = await run_shipped(item, {**env, "REDIS_JOB": "redis-bad"}, tmp_path)
-        assert not passes(result), item
-        result = await run_shipped(item, {**env, "REDIS_JOB": "redis-good"}, tmp_path)
-        assert passes(result), result.summary
+async def test_p008_every_sql_item_at_once_on_a_role_allowed_two_connections(tmp_path, database):
+    """`check` runs every item at once: each sql item opened its own connection, and on a role
+    allowed five, half the runs FAILed items with "too many connections". The items share a
+    pool of two per DSN now: every one is judged, none refused."""
+    role = f"app_{database.name}"
+    database.execute(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 2", f"GRANT pg_monitor TO {role}")
+    env = {"DATABASE_URL": database.dsn(role)}
+    items = [
+        item
+        for category in read_yaml(ROOT / "config.yaml")["categories"]
+        for item in category["items"]
+        if "probe" in item and set(kinds(item["probe"])) == {"sql"}
+    ]
+    assert len(items) >= 8, [i["id"] for i in items]
+    doc = {"categories": [{"id": "db", "title": "Database", "items": items}]}
+    engine = Engine(parse(doc, tmp_path / "config.yaml", env))
+    try:
+        await engine.run_round()
+    finally:
+        await engine.resources.aclose()
+        database.cluster.psql(f"DROP ROLE IF EXISTS {role}")
+    results = {i: s.result for i, s in engine.states.items()}
+    for item_id, result in results.items():
+        assert result is not None and "too many connections" not in result.summary, item_id
+        assert "connection slots" not in result.summary, (item_id, result.summary)
+    assert passes(results["P-008"]), results["P-008"].summary
+
+
+async def test_p009_a_peak_two_days_ago_fails_two_days_of_data_cannot_judge(tmp_path, history):
+    env = {"PROMETHEUS_URL": history.url}
+    # 240 clients now, 9000 for an hour two days ago: the value now would pass
+    result = await run_shipped("P-009", {**env, "REDIS_JOB": "redis-peaks"}, tmp_path)
+    assert (result.status, result.error) == (Status.FAIL, False)
+    assert re.fullmatch(
+        r'peak clients 90% \(instance="127\.0\.0\.1:\d+"\), expected < 80%', result.summary
+    ), result.summary
+    result = await run_shipped("P-009", {**env, "REDIS_JOB": "redis-two-days"}, tmp_path)
+    assert (result.status, result.error) == (Status.FAIL, True)
+    assert result.summary.startswith("cannot judge: data covers only "), result.summary
+    assert "of the 7d window" in result.summary
+    result = await run_shipped("P-009", {**env, "REDIS_JOB": "redis-week"}, tmp_path)
+    assert passes(result), result.summary
+
+
+async def test_p012_ten_minutes_of_hits_are_not_an_hour(tmp_path, history):
+    env = {"PROMETHEUS_URL": history.url}
+    result = await run_shipped("P-012", {**env, "REDIS_JOB": "redis-restarted"}, tmp_path)
+    assert (result.status, result.error) == (Status.FAIL, True)
+    assert re.match(r"cannot judge: data covers only 1\dm of the 1h window", result.summary)
+    result = await run_shipped("P-012", {**env, "REDIS_JOB": "redis-misses"}, tmp_path)
+    assert (result.status, result.summary) == (Status.FAIL, "hit rate 10%, expected > 70%")
+    result = await run_shipped("P-012", {**env, "REDIS_JOB": "redis-week"}, tmp_path)
+    assert (result.status, result.summary) == (Status.PASS, "hit rate 83%, expected > 70%")
 
 
 async def test_p010_two_targets_with_traffic_on_one_is_not_scaled_out(tmp_path, scraping):
