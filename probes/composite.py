@@ -112,8 +112,8 @@ async def run_children(children: tuple[Child, ...], ctx: ProbeContext) -> list[R
     return [r for r in results if isinstance(r, Result)]
 
 
-def subject(child: Child, cap: int = SUBJECT_CAP) -> str:
-    """What a child looks at, as its settings name it: a URL, a target, a query, a path."""
+def _looked_at(child: Child) -> object:
+    """The setting that names what a child looks at (None when it has none)."""
     spec = child.spec
     request = getattr(spec, "request", None)
     value = getattr(request, "url", None) if request is not None else None
@@ -121,8 +121,18 @@ def subject(child: Child, cap: int = SUBJECT_CAP) -> str:
         if value is not None:
             break
         value = getattr(spec, attr, None)
+    return value
+
+
+def subject(child: Child, cap: int = SUBJECT_CAP) -> str:
+    """What a child looks at, as its settings name it: a URL, a target, a query, a path."""
+    value = _looked_at(child)
     if value is None:
         return ""
+    if isinstance(value, Path):
+        # A file is named by its last folder and name: the absolute path's start (the config's
+        # folder) is the same for every child and would push the name out of a cut summary.
+        value = Path(*value.parts[-2:])
     text = " ".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
     text = " ".join(text.split())
     if "://" in text and "@" in text:  # never a user or password written into a URL
@@ -133,8 +143,13 @@ def subject(child: Child, cap: int = SUBJECT_CAP) -> str:
 def named(child: Child, result: Result) -> str:
     """A child's summary led by its kind and, unless the summary names it, its subject."""
     what = subject(child, cap=10_000)
-    # A summary that quotes the subject, whole or cut (a long query), names the child already.
-    if what and what[:SUBJECT_QUOTED] not in result.summary:
+    # A summary that quotes the subject, whole or cut (a long query), names the child already;
+    # so does one that names a file the child looks at.
+    value = _looked_at(child)
+    quoted = what[:SUBJECT_QUOTED] in result.summary or (
+        isinstance(value, Path) and value.name in result.summary
+    )
+    if what and not quoted:
         return f"{child.kind} {subject(child)}: {result.summary}"
     return f"{child.kind}: {result.summary}"
 
