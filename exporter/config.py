@@ -25,7 +25,7 @@ from probes.reading import NotRegularFile, read_capped
 from probes.registry import KINDS
 
 from . import item_ids
-from .errors import ConfigError
+from .errors import ConfigError as ConfigError  # callers catch config.ConfigError
 from .redact import NOTHING, Redactor, secrets_in_spec, sensitive_variables
 
 PRIORITIES = ("critical", "high", "medium", "low")

@@ -377,9 +377,12 @@ class Format(enum.Enum):
 
     def write(self, families: Iterable[Metric]) -> bytes:
         """``families`` in this format, as prometheus_client writes them (no ``# EOF``)."""
+        text: bytes  # prometheus_client's writers are unannotated
         if self is Format.TEXT:
-            return generate_latest(_Families(families))
-        return openmetrics.generate_latest(_Families(families)).removesuffix(EOF)
+            text = generate_latest(_Families(families))
+        else:
+            text = openmetrics.generate_latest(_Families(families)).removesuffix(EOF)
+        return text
 
     def end(self) -> bytes:
         return EOF if self is Format.OPENMETRICS else b""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from probes.result import Status
 
+from ..formatting import percent
 from ..launch import (
     DEFAULT_ROLES,
     AcceptanceState,
@@ -33,7 +34,7 @@ from ..launch import (
     span,
     when,
 )
-from ..scoring import Decision, percent
+from ..scoring import Decision
 
 # The marks of the checklist document, as render/markdown.py writes them (one place once the
 # report includes these sections; docs/process.md, "Integration").
