@@ -18,16 +18,9 @@ from ..scoring import CRITICAL
 from ..snapshot import ItemState, Snapshot
 from .blockers import blockers
 from .evidence import describe
+from .marks import CRITICAL_MARKER, MARKS
 from .untrusted import one_line
 
-# The document's legend, in its order.
-MARKS = {
-    Status.PASS: "✅ PASS",
-    Status.PARTIAL: "🟡 PARTIAL",
-    Status.FAIL: "❌ FAIL",
-    Status.PENDING: "⏸️ PENDING",
-    Status.NA: "N/A",
-}
 LEGEND = {
     Status.PASS: "Requirement fully met, validated, evidence documented",
     Status.PARTIAL: "In progress, expected completion before launch",
@@ -35,7 +28,6 @@ LEGEND = {
     Status.PENDING: "Not yet validated",
     Status.NA: "Not applicable to this deployment",
 }
-CRITICAL_MARKER = "🔴"
 
 
 # What Markdown would read as syntax or HTML: emphasis, code, links, tags, entities, cells.
