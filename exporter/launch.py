@@ -91,6 +91,30 @@ def when(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def parse_instant(value: object) -> float:
+    """A date-time as people write one (ISO 8601; ``Z`` or ``UTC`` or an offset; none is UTC;
+    a date alone is its midnight UTC) or as YAML reads one, as a Unix time; raises ValueError."""
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, dt.date):
+        moment = dt.datetime(value.year, value.month, value.day)
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        text = text[:-3].strip() if text.upper().endswith("UTC") else text
+        text = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+        try:
+            moment = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(
+                f"must be a date-time such as 2026-12-01T14:00:00Z (got {value!r})"
+            ) from None
+    else:
+        raise ValueError(f"must be a date-time such as 2026-12-01T14:00:00Z (got {value!r})")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.timestamp()
+
+
 def span(seconds: float) -> str:
     """A duration in the largest whole unit people use for deadlines: ``3d``, ``5h``, ``12m``."""
     seconds = abs(seconds)
