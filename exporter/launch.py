@@ -28,7 +28,7 @@ import datetime as dt
 import enum
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import TypeVar
 
@@ -654,6 +654,26 @@ class Attestation:
         return replace(
             self, item=_item(self.item), by=_name(self.by, "by"), notes=_text(self.notes, "notes")
         )
+
+
+@dataclass(frozen=True)
+class People:
+    """What people have recorded, the latest of each kind: what the board, the metrics and the
+    reports read beside the probes' results."""
+
+    attestations: Mapping[str, Attestation] = field(default_factory=dict)  # item -> latest
+    acceptances: Mapping[str, RiskAcceptance] = field(default_factory=dict)  # item -> latest
+    signoffs: Mapping[str, SignOff] = field(default_factory=dict)  # role as recorded -> latest
+    decision: DecisionRecord | None = None  # the latest recorded decision
+    remediations: Mapping[str, Remediation] = field(default_factory=dict)  # item -> latest
+
+    def signoff(self, role: str) -> SignOff | None:
+        """The latest signature of ``role`` (matched as ``role_key`` does)."""
+        key = role_key(role)
+        return next((s for r, s in self.signoffs.items() if role_key(r) == key), None)
+
+
+NOBODY = People()
 
 
 def current_attestation(candidates: Iterable[Attestation | None], now: float) -> Attestation | None:
