@@ -18,8 +18,9 @@ The rules, each written once here (docs/process.md explains why):
   revoked; the latest acceptance of an item replaces earlier ones.
 - A signature counts while the computed decision is the one it was given for and no item that
   was PASS then is not PASS now (a new gap). Items that improved do not void it.
-- People's records beat config defaults (launch time, remediation); between a file attestation
-  and one recorded in the store, the one signed later counts.
+- People's records beat config defaults (launch time, remediation). Between a file attestation
+  and one recorded in the store, the one signed later counts: probes/attestation.py applies
+  that rule, where both are read.
 """
 
 from __future__ import annotations
@@ -674,16 +675,3 @@ class People:
 
 
 NOBODY = People()
-
-
-def current_attestation(candidates: Iterable[Attestation | None], now: float) -> Attestation | None:
-    """The attestation that counts: the one signed last, whichever way it was recorded.
-
-    Signed in the future (beyond CLOCK_SKEW) does not count at all: a date ahead of the clock is
-    wrong, not fresh, and would otherwise win forever. On a tie the store's record wins (it
-    carries the authenticated user).
-    """
-    usable = [a for a in candidates if a is not None and a.signed_at <= now + CLOCK_SKEW]
-    if not usable:
-        return None
-    return max(usable, key=lambda a: (a.signed_at, a.source == "store", a.id or 0))
