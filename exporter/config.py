@@ -544,12 +544,8 @@ def _task_phase(problems: Problems, raw: Any) -> Phase | None:
     """``phase:``: the post-launch phase a task belongs to (due at the phase's end)."""
     if raw is None:
         return None
-    names = ", ".join(p.value for p in POST_LAUNCH_PHASES)
-    try:
-        phase = Phase(raw)
-    except ValueError:
-        phase = None
-    if phase not in POST_LAUNCH_PHASES:
-        problems.add(f"phase must be one of {names} (got {show(raw)})")
+    by_name = {p.value: p for p in POST_LAUNCH_PHASES}
+    if raw not in by_name:
+        problems.add(f"phase must be one of {', '.join(by_name)} (got {show(raw)})")
         return None
-    return phase
+    return by_name[raw]
