@@ -485,10 +485,10 @@ class _ItemReader:
                 f"than interval ({raw.get('interval') or show(interval)})"
             )
         intervals = {**shared.intervals, **_intervals(here, raw.get("intervals"))}
-        for phase, seconds in intervals.items():
+        for in_phase, seconds in intervals.items():
             if seconds < timeout:
                 here.add(
-                    f"intervals.{phase.value} ({format_duration(seconds)}) must not be "
+                    f"intervals.{in_phase.value} ({format_duration(seconds)}) must not be "
                     f"shorter than timeout ({format_duration(timeout)})"
                 )
         owner = resolve_owner(_owner(here, raw.get("owner")), shared.owner, self.owner) or ""
