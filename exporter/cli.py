@@ -12,12 +12,16 @@ import difflib
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from probes.fields import parse_duration
 
 from . import build, config, logs
 from .errors import UserError
 from .render import FORMATS, table
 from .scoring import Decision
 from .snapshot import Snapshot
+from .store import DEFAULT_RETENTION, default_storage_path
 from .terminal import COLOR_MODES, Progress, use_color
 
 EXIT_CODES = {Decision.GO: 0, Decision.GO_WITH_CAUTION: 3, Decision.NO_GO: 1}
@@ -65,6 +69,44 @@ def _version(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _retention(value: str) -> float:
+    try:
+        seconds = parse_duration(value)
+    except ValueError:
+        seconds = 0.0
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be a duration such as 400d (got {value!r})")
+    return seconds
+
+
+def _storage(parser: argparse.ArgumentParser, retention: bool = False) -> None:
+    parser.add_argument(
+        "--storage.path",
+        dest="storage_path",
+        default=None,
+        metavar="DIR",
+        help="the folder of the exporter's store, readiness.db (default: data/ beside the "
+        "config file; created on first start)",
+    )
+    if retention:
+        parser.add_argument(
+            "--storage.retention",
+            dest="storage_retention",
+            type=_retention,
+            default=DEFAULT_RETENTION,
+            metavar="DURATION",
+            help="how long status changes, records and the audit log are kept; the latest of "
+            "each kind per item or role is always kept (default: 400d)",
+        )
+
+
+def storage_path(args: argparse.Namespace) -> Path:
+    """``--storage.path``, or ``data/`` beside the config file."""
+    if args.storage_path:
+        return Path(args.storage_path)
+    return default_storage_path(Path(args.config_file))
+
+
 def serve_parser() -> argparse.ArgumentParser:
     from .daemon import DEFAULT_LISTEN
     from .metrics import ITEM_FAMILIES
@@ -96,6 +138,7 @@ def serve_parser() -> argparse.ArgumentParser:
         metavar="LIST",
         help="per-item families /metrics serves, comma-separated (default: all: %(default)s)",
     )
+    _storage(parser, retention=True)
     web_flags.add(parser)
     return parser
 
@@ -121,7 +164,12 @@ def serve(args: argparse.Namespace) -> int:
     tls = web_config.server_tls() if web_config else None
 
     async def main() -> None:
-        daemon = Daemon(args.config_file, external_url=urls.external)
+        daemon = Daemon(
+            args.config_file,
+            external_url=urls.external,
+            storage_path=storage_path(args),
+            retention=args.storage_retention,
+        )
         daemon.exposition.select(item_families)
         app = build_app(daemon, urls)
         if web_config is not None:

@@ -9,6 +9,7 @@ raises ``ConfigError`` with every line it holds, so nothing is half-applied.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -138,6 +139,11 @@ class Checklist:
     def launch_items(self) -> tuple[Item, ...]:
         """The items of the launch decision: every item but the post-launch tasks."""
         return tuple(i for i in self.items if not i.post_launch)
+
+    @functools.cached_property
+    def task_ids(self) -> frozenset[str]:
+        """The IDs of the post-launch tasks (asked at every snapshot: computed once)."""
+        return frozenset(i.id for i in self.items if i.post_launch)
 
     def item(self, item_id: str) -> Item | None:
         return next((i for i in self.items if i.id == item_id), None)

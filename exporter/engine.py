@@ -111,15 +111,7 @@ class Engine:
         for item in checklist.items:
             history = memory.history.get(item.id, ()) if memory else ()
             last_pass = memory.last_pass.get(item.id) if memory else None
-            self.states[item.id] = self._fresh_state(
-                item,
-                now,
-                tuple(
-                    Change(c.at, c.from_status or Status.PENDING, c.to_status, c.summary)
-                    for c in history
-                ),
-                last_pass,
-            )
+            self.states[item.id] = self._fresh_state(item, now, _changes(history), last_pass)
         self._slots = Slots(checklist.concurrency)  # scheduled runs; probe-now has its own
         self._on_demand = OnDemand(lambda item_id, debug: self.run_item(item_id, debug, False))
         self._scheduler: AsyncIOScheduler | None = None
@@ -555,13 +547,18 @@ class Engine:
 
     # -- reload ---------------------------------------------------------------------------
 
-    def reload(self, checklist: Checklist) -> None:
+    def reload(self, checklist: Checklist, memory: StartState | None = None) -> None:
         """Switch to a new, already validated checklist.
 
         Removed items leave; new or changed items start PENDING and are probed at once;
-        unchanged items keep their last result and their schedule.
+        unchanged items keep their last result and their schedule. ``memory``: what the store
+        remembers of items new to the engine (their history and last PASS).
         """
         now = time.time()
+        if memory is not None:
+            for item_id, history in memory.history.items():
+                if history and item_id not in self.states:
+                    self._stored[item_id] = history[-1].to_status
         old_states = self.states
         self._launch = launch_time(checklist.launch_at, self.people.decision)
         states: dict[str, ItemState] = {}
@@ -570,13 +567,17 @@ class Engine:
             old = old_states.get(item.id)
             if old is not None and old.item.schedule_key() == item.schedule_key():
                 states[item.id] = dataclasses.replace(old, item=item)
-            else:
+            elif old is not None:
                 # A changed item keeps its status changes and when it was last PASS.
+                states[item.id] = self._fresh_state(item, now, old.history, old.records.last_pass)
+                fresh.append(item)
+            else:
+                remembered = memory.history.get(item.id, ()) if memory is not None else ()
                 states[item.id] = self._fresh_state(
                     item,
                     now,
-                    old.history if old is not None else (),
-                    old.records.last_pass if old is not None else None,
+                    _changes(remembered),
+                    memory.last_pass.get(item.id) if memory is not None else None,
                 )
                 fresh.append(item)
         fresh_ids = {i.id for i in fresh}
@@ -652,6 +653,13 @@ class Engine:
         self._held.update(held)
         self._remember((), None, held)
         return True
+
+
+def _changes(history: Iterable[StatusChange]) -> tuple[Change, ...]:
+    """Stored status changes as the board lists them (the first one: from PENDING)."""
+    return tuple(
+        Change(c.at, c.from_status or Status.PENDING, c.to_status, c.summary) for c in history
+    )
 
 
 def modification_times(

@@ -14,7 +14,7 @@ are left out of them (exporter/launch.py, ``in_launch_decision``).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from probes.result import Result, Status
@@ -197,13 +197,7 @@ def take(
     decisions_remembered: Mapping[str, float] | None = None,
     launch_time: LaunchTime | None = None,
 ) -> Snapshot:
-    judged = [s.judged for s in states.values() if not s.item.post_launch]
-    scores = score(
-        judged,
-        checklist.thresholds.go,
-        checklist.thresholds.caution,
-        [c.id for c in checklist.categories if not c.items or not _only_tasks(c.items)],
-    )
+    scores = launch_scores(checklist, [s.judged for s in states.values()])
     return Snapshot(
         checklist,
         dict(states),
@@ -214,6 +208,17 @@ def take(
         people,
         dict(decisions_remembered or {}),
         launch_time or LaunchTime(checklist.launch_at, "config" if checklist.launch_at else "none"),
+    )
+
+
+def launch_scores(checklist: Checklist, judged: Iterable[Judged]) -> Scores:
+    """P020's scores and decision over the checklist's items (post-launch tasks left out)."""
+    tasks = checklist.task_ids
+    return score(
+        [j for j in judged if j.id not in tasks],
+        checklist.thresholds.go,
+        checklist.thresholds.caution,
+        [c.id for c in checklist.categories if not c.items or not _only_tasks(c.items)],
     )
 
 

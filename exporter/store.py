@@ -49,6 +49,7 @@ from typing import Any, TypeVar
 from probes.result import Status
 
 from . import __version__
+from .errors import UserError
 from .launch import (
     DAY,
     Attestation,
@@ -71,7 +72,7 @@ SYSTEM = "readiness-exporter"  # the audit's name for writes the exporter makes 
 T = TypeVar("T")
 
 
-class StoreError(Exception):
+class StoreError(UserError):
     """Raised when the store cannot be opened or written; the message names the file and what
     to do about it."""
 
