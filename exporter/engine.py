@@ -235,6 +235,8 @@ class Engine:
             ],
             passed,
         )
+        if change.before is change.after:  # the first status seen: recorded, no change to show
+            return new
         return dataclasses.replace(new, history=(*old.history[1 - HISTORY :], change))
 
     def _remember(

@@ -170,7 +170,21 @@ def test_bad_listen_address_is_a_usage_error():
     assert "--web.listen-address must be HOST:PORT or :PORT (got 'localhost')" in done.stderr
 
 
-@pytest.mark.parametrize("command", ["", "check", "validate", "import", "attest"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "",
+        "check",
+        "validate",
+        "import",
+        "attest",
+        "accept-risk",
+        "revoke-risk",
+        "sign",
+        "decide",
+        "remediate",
+    ],
+)
 def test_version_on_every_command(command):
     from exporter import build
 
@@ -193,7 +207,7 @@ def test_mistyped_command_gets_a_suggestion(word, hint):
     assert done.returncode == 2
     assert done.stderr == (
         f"readiness-exporter: unknown command '{word}'{hint}; commands: check, validate, "
-        "import, attest, or none to serve\n"
+        "import, attest, accept-risk, revoke-risk, sign, decide, remediate, or none to serve\n"
     )
 
 
