@@ -141,6 +141,7 @@ def serve_parser() -> argparse.ArgumentParser:
     )
     _storage(parser, retention=True)
     web_flags.add(parser)
+    web_flags.add_write_api(parser)
     return parser
 
 
@@ -151,6 +152,7 @@ def serve(args: argparse.Namespace) -> int:
     from .metrics import select_families
     from .web import urls as web_urls
     from .web import webconfig
+    from .web.api import WritePolicy
     from .web.app import build_app
 
     try:
@@ -163,6 +165,15 @@ def serve(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     web_config = webconfig.load(args.web_config) if args.web_config else None
     tls = web_config.server_tls() if web_config else None
+    users = set(web_config.users) if web_config else set()
+    if args.write_users is not None and not args.write_users <= users:
+        print(
+            f"--web.write-users: {', '.join(sorted(args.write_users - users))} not in "
+            "basic_auth_users of --web.config.file",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    policy = WritePolicy(args.enable_write_api, args.write_users)
 
     async def main() -> None:
         daemon = Daemon(
@@ -172,7 +183,7 @@ def serve(args: argparse.Namespace) -> int:
             retention=args.storage_retention,
         )
         daemon.exposition.select(item_families)
-        app = build_app(daemon, urls)
+        app = build_app(daemon, urls, policy)
         if web_config is not None:
             web_config.protect(app)
         await daemon.serve(args.listen, app, tls, args.max_connections)

@@ -188,6 +188,11 @@ class Daemon:
         """The checklist's current results, with each item's recent status changes."""
         return self.engine.snapshot()
 
+    @property
+    def checklist(self) -> config.Checklist:
+        """The running config (the last that loaded)."""
+        return self.engine.checklist
+
     async def probe_now(self, item_id: str) -> Run:
         """Run an item because a person asked (bounded; raises ``on_demand.RateLimited``)."""
         return await self.engine.probe_now(item_id)
