@@ -81,12 +81,17 @@ def test_check_json_document(write_config):
         "title",
         "category",
         "priority",
+        "owner",
+        "phase",
         "status",
         "summary",
         "duration_seconds",
         "checked_at",
     }
     assert (first["id"], first["status"], first["summary"]) == ("X-00", "pass", "exit code 0")
+    assert (first["owner"], first["phase"]) == (None, None)
+    assert doc["launch"]["phase"] == "pre_launch"
+    assert [s["role"] for s in doc["launch"]["signoffs"]][-1] == "CTO"
 
 
 def test_check_table_shows_decision_and_reason(write_config):

@@ -26,6 +26,7 @@ from ..redact import redact
 from ..render.evidence import describe
 from ..scoring import CRITICAL
 from ..snapshot import Change, ItemState, Snapshot
+from . import process_board
 from . import urls as paths
 from .urls import Urls
 
@@ -53,6 +54,7 @@ class Filters:
     failing: bool = False
     critical: bool = False
     category: str = ""
+    owner: str = ""
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> Filters:
@@ -60,6 +62,7 @@ class Filters:
             failing=query.get("failing") in ("1", "on", "true"),
             critical=query.get("critical") in ("1", "on", "true"),
             category=query.get("category", ""),
+            owner=query.get("owner", ""),
         )
 
     def keep(self, state: ItemState) -> bool:
@@ -67,11 +70,17 @@ class Filters:
             (not self.failing or state.status in FAILING)
             and (not self.critical or state.item.priority == CRITICAL)
             and (not self.category or state.item.category == self.category)
+            and (not self.owner or state.item.owner == self.owner)
         )
 
     def query(self, board_url: str, **change: Any) -> str:
         """The board's URL with these filters, changed by ``change``."""
-        values = {"failing": self.failing, "critical": self.critical, "category": self.category}
+        values = {
+            "failing": self.failing,
+            "critical": self.critical,
+            "category": self.category,
+            "owner": self.owner,
+        }
         values.update(change)
         params = {k: ("1" if v is True else v) for k, v in values.items() if v}
         return board_url + ("?" + urlencode(params) if params else "")
@@ -150,7 +159,18 @@ def filter_form(snap: Snapshot, filters: Filters, shown: int, urls: Urls) -> str
         f'<option value="{e(c.id)}"{" selected" if c.id == filters.category else ""}>'
         f"{e(c.title)}</option>"
         for c in snap.checklist.categories
+        if c.id in snap.scores.categories
     ]
+    owners = sorted({i.owner for i in snap.checklist.launch_items if i.owner})
+    owner_options = ['<option value="">All owners</option>'] + [
+        f'<option value="{e(o)}"{" selected" if o == filters.owner else ""}>{e(o)}</option>'
+        for o in owners
+    ]
+    owner_select = (
+        f'<label>Owner <select name="owner" id="owner">{"".join(owner_options)}</select></label>'
+        if owners
+        else ""
+    )
     board_url = e(urls.link(paths.BOARD))
     return f"""<form class="filters" method="get" action="{board_url}" id="filters">
 <label><input type="checkbox" name="failing" value="1"\
@@ -158,9 +178,10 @@ def filter_form(snap: Snapshot, filters: Filters, shown: int, urls: Urls) -> str
 <label><input type="checkbox" name="critical" value="1"\
 {" checked" if filters.critical else ""}> Critical only</label>
 <label>Category <select name="category">{"".join(options)}</select></label>
+{owner_select}
 <button type="submit">Apply</button>
 <a href="{board_url}" class="reset">Show all</a>
-<span class="shown" id="shown">{shown} of {len(snap.states)} items</span>
+<span class="shown" id="shown">{shown} of {len(snap.checklist.launch_items)} items</span>
 </form>"""
 
 
@@ -188,7 +209,9 @@ def row(state: ItemState, now: float, urls: Urls) -> str:
         f'<td data-label="ID"><a href="{href}">{e(item.id)}</a></td>'
         f'<td data-label="Item">{e(item.title)}</td>'
         f'<td data-label="Priority" class="priority p-{e(item.priority)}">{e(item.priority)}</td>'
-        f'<td data-label="Status">{badge(state.status)}</td>'
+        f'<td data-label="Status">{badge(state.status)}'
+        f"{process_board.item_marks(state, now)}</td>"
+        f'<td data-label="Owner" class="owner">{e(item.owner)}</td>'
         f'<td data-label="Observed" class="summary">{e(state.result.summary)}</td>'
         f'<td data-label="Checked"><time datetime="{iso(state.checked_at)}">'
         f"{ago(state.checked_at, now)}</time></td>"
@@ -199,19 +222,24 @@ def row(state: ItemState, now: float, urls: Urls) -> str:
 def board(snap: Snapshot, filters: Filters, urls: Urls, now: float | None = None) -> str:
     """The whole board page."""
     now = time.time() if now is None else now
-    states = [s for s in snap.states.values() if filters.keep(s)]
+    # Post-launch tasks have their own section (process_board): not checklist items.
+    states = [s for s in snap.states.values() if not s.item.post_launch and filters.keep(s)]
     rows = "\n".join(row(s, now, urls) for s in states) or (
-        '<tr class="empty"><td colspan="7">No items match these filters.</td></tr>'
+        '<tr class="empty"><td colspan="8">No items match these filters.</td></tr>'
     )
     body = f"""<main id="board">
 {banner(snap, urls)}
+{process_board.launch_section(snap, now)}
 {cards(snap, filters, urls)}
 {filter_form(snap, filters, len(states), urls)}
 <table class="items" id="items">
-<thead><tr><th>ID</th><th>Item</th><th>Priority</th><th>Status</th><th>Observed</th><th>Checked</th><th>Evidence</th></tr></thead>
+<thead><tr><th>ID</th><th>Item</th><th>Priority</th><th>Status</th><th>Owner</th><th>Observed</th><th>Checked</th><th>Evidence</th></tr></thead>
 <tbody>
 {rows}
 </tbody></table>
+{process_board.risks_section(snap, urls, now)}
+{process_board.signoff_section(snap)}
+{process_board.tasks_section(snap, urls)}
 <p class="taken">As of <time datetime="{iso(snap.taken_at)}">{e(iso(snap.taken_at))}</time>; \
 refreshes every {REFRESH_SECONDS}s.</p>
 </main>"""
@@ -286,6 +314,7 @@ def item_page(
 {button}
 {debug_html}
 <dl class="facts">{fact_html}</dl>
+{process_board.item_records(state, now)}
 <h2>Evidence</h2>
 {evidence_html(result.evidence) or '<p class="muted">No evidence recorded.</p>'}
 <h2>Status changes</h2>
