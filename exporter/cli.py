@@ -334,9 +334,13 @@ def validate_parser() -> argparse.ArgumentParser:
 def validate(args: argparse.Namespace) -> int:
     checklist = config.load(args.config_file)
     items = checklist.items
+    launch_items = checklist.launch_items
+    categories = {i.category for i in launch_items}
+    tasks = len(items) - len(launch_items)
     print(
-        f"{checklist.path.name}: valid: {len(items)} items "
-        f"in {len(checklist.categories)} categories"
+        f"{checklist.path.name}: valid: {len(launch_items)} items "
+        f"in {len(categories)} categories"
+        + (f", and {tasks} post-launch task{'s' if tasks != 1 else ''}" if tasks else "")
     )
     waiting = [i for i in items if i.applicable and i.missing]
     if waiting:

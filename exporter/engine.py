@@ -48,6 +48,7 @@ from .launch import (
     launch_time,
     next_phase_change,
     remediation_of,
+    task_due,
     task_status,
 )
 from .on_demand import OnDemand, Run
@@ -189,7 +190,15 @@ class Engine:
         observed = None
         shown = result
         if item.post_launch:  # the probe's result is the evidence the task is judged from
-            observed, shown = result, self._task_result(item, result, now, now)
+            if self._done(old, now):
+                observed = old.observed
+            else:  # stamped with when it was seen, unless it knows when it was made
+                observed = (
+                    result
+                    if result.observed_at is not None
+                    else dataclasses.replace(result, observed_at=now)
+                )
+            shown = self._task_result(item, observed, None, now)
         changed = shown.status is not old.status
         last_pass = now if shown.status is Status.PASS else old.records.last_pass
         new = dataclasses.replace(
@@ -327,6 +336,16 @@ class Engine:
             observed.error if observed is not None else False,
             observed.observed_at if observed is not None else None,
         )
+
+    def _done(self, state: ItemState, now: float) -> bool:
+        """Whether a post-launch task passed by its due time, which has come: it is done, and
+        what its probe sees later does not undo it."""
+        observed, item = state.observed, state.item
+        if observed is None or item.phase is None or state.status is not Status.PASS:
+            return False
+        due = task_due(item.phase, self._launch.at)
+        made = observed.observed_at if observed.observed_at is not None else state.checked_at
+        return due is not None and made is not None and made <= due <= now
 
     def set_people(self, people: People) -> None:
         """Take the records people made (read again from the store after a write)."""

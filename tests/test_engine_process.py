@@ -270,3 +270,38 @@ async def test_an_attestation_recorded_in_the_store_reaches_its_probe(write_conf
     await engine.stop()
     assert snap.states["A-3"].status is P
     assert snap.states["A-3"].result.evidence["source"] == "store"
+
+
+class Clock:
+    """The engine's clock, moved by the test (probes keep the real one)."""
+
+    def __init__(self, offset: float = 0.0):
+        self.offset = offset
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+async def test_a_task_done_by_its_due_time_stays_done(write_config, tmp_path, monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr("exporter.engine.time", clock)
+    marker = tmp_path / "smoke-ok"
+    marker.write_text("ok")
+    text = CONFIG.rsplit("probe:", 1)[0] + (
+        f"probe: {{command: {{argv: [{PY}, -c, "
+        f"\"import os,sys; sys.exit(0 if os.path.exists('{marker}') else 1)\"]}}}}\n"
+    )
+    engine = Engine(checklist(write_config, text))
+    engine.set_people(people_launched(time.time() - 47 * HOUR))  # due in an hour
+    snap = await engine.run_round(["PL-002"])
+    assert snap.states["PL-002"].status is P
+    clock.offset = 2 * HOUR  # past its due time
+    marker.unlink()  # the smoke tests stop passing after the first 48 hours
+    snap = await engine.run_round(["PL-002"])
+    await engine.stop()
+    task = snap.states["PL-002"]
+    assert task.status is P  # done in time: what the probe sees now does not undo it
+    assert task.result.summary.startswith("PASS recorded ")
