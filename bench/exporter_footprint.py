@@ -78,7 +78,9 @@ def main() -> None:
         env.update(
             PUBLIC_HOST="127.0.0.1",
             BACKUP_DIR=str(folder / "backups"),
-            RESTORE_TEST_LOG=str(folder / "restore.log"),
+            RESTORE_TEST_JUNIT=str(folder / "restore-junit.xml"),
+            APP_IMAGE="registry.example/agente-api:1.4.2",
+            LOAD_PEAK_RPS="50",
             APP_LOG_FILE=str(folder / "app.log"),
             APP_ENV_FILE=str(folder / "app.env"),
             JWT_SECRET="x" * 40,

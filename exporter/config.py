@@ -20,6 +20,7 @@ from typing import Any
 from probes import safeyaml
 from probes.fields import Unresolved, format_duration, parse_duration
 from probes.kind import Probe, Registry
+from probes.pool import DEFAULT_PER_DSN
 from probes.problems import Problems, show
 from probes.reading import NotRegularFile, read_capped
 from probes.registry import KINDS
@@ -33,6 +34,7 @@ PRIORITIES = ("critical", "high", "medium", "low")
 DEFAULT_INTERVAL = 60.0
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_CONCURRENCY = 64
+DEFAULT_SQL_CONNECTIONS = DEFAULT_PER_DSN  # connections per database DSN, shared by its items
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
 _VAR = re.compile(r"\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\})")
 TOP_KEYS = ("checklist", "decision", "defaults", "engine", "signoff", "launch", "categories")
@@ -128,6 +130,7 @@ class Checklist:
     # Masks every item's credentials in whatever is shown, since one item's output may show
     # another's (a command). A field, so a checklist cut down to some items keeps it whole.
     redactor: Redactor = field(default=NOTHING, compare=False, repr=False)
+    sql_connections_per_dsn: int = DEFAULT_SQL_CONNECTIONS
     roles: tuple[str, ...] = DEFAULT_ROLES  # signoff: the roles of the Sign-Off Sheet
     launch_at: float | None = None  # launch: (a recorded decision's launch time wins)
 
@@ -220,7 +223,7 @@ def parse(doc: Any, path: Path, env: Mapping[str, str], kinds: Registry = KINDS)
     name = _checklist_name(problems.at("checklist"), doc.get("checklist") or {})
     thresholds = _thresholds(problems.at("decision"), doc.get("decision") or {})
     interval, timeout, owner = _defaults(problems.at("defaults"), doc.get("defaults") or {})
-    concurrency = _concurrency(problems.at("engine"), doc.get("engine") or {})
+    concurrency, sql_connections = _engine(problems.at("engine"), doc.get("engine") or {})
     roles = _roles(problems, doc.get("signoff"))
     launch_at = _launch(problems, doc.get("launch"))
     items = _ItemReader(interval, timeout, owner, path.parent, env, kinds)
@@ -228,13 +231,30 @@ def parse(doc: Any, path: Path, env: Mapping[str, str], kinds: Registry = KINDS)
     if problems:
         raise ConfigError(problems.lines)
     redactor = Redactor.union(i.redactor for c in categories for i in c.items)
-    return Checklist(name, categories, thresholds, concurrency, path, redactor, roles, launch_at)
+    return Checklist(
+        name,
+        categories,
+        thresholds,
+        concurrency,
+        path,
+        redactor,
+        sql_connections_per_dsn=sql_connections,
+        roles=roles,
+        launch_at=launch_at,
+    )
 
 
 def _known_keys(problems: Problems, raw: Mapping[Any, Any], known: tuple[str, ...]) -> None:
     for key in raw:
         if key not in known:
             problems.add(f"{key} is not a known field (known: {', '.join(known)})")
+
+
+# The shortest interval and timeout accepted: a probe every millisecond spends the exporter's
+# CPU on scheduling and hammers its target, and a timeout of a few milliseconds leaves a probe
+# nothing once the engine's margin for recording the result is taken (probes/context.py).
+# Production checklists probe every minute or hour; tests and benchmarks need 100ms.
+SHORTEST = {"interval": 0.1, "timeout": 0.1, "intervals": 0.1}
 
 
 def _duration(problems: Problems, key: str, value: Any, default: float) -> float:
@@ -245,8 +265,9 @@ def _duration(problems: Problems, key: str, value: Any, default: float) -> float
     except ValueError:
         problems.add(f"{key} must be a duration such as 30s, 5m or 1h (got {show(value)})")
         return default
-    if seconds <= 0:
-        problems.add(f"{key} must be longer than 0s (got {show(value)})")
+    shortest = SHORTEST[key.rpartition(".")[0] or key]  # intervals.first_48h: an interval
+    if seconds < shortest:
+        problems.add(f"{key} must be at least {format_duration(shortest)} (got {show(value)})")
         return default
     return seconds
 
@@ -371,15 +392,23 @@ def _intervals(problems: Problems, raw: Any) -> dict[Phase, float]:
     return found
 
 
-def _concurrency(problems: Problems, raw: Any) -> int:
+def _engine(problems: Problems, raw: Any) -> tuple[int, int]:
+    """Probe runs in flight at once, and connections each sql DSN may have open at once."""
     if not isinstance(raw, Mapping):
         problems.add(f"must be a mapping (got {show(raw)})")
-        return DEFAULT_CONCURRENCY
-    _known_keys(problems, raw, ("concurrency",))
-    value = raw.get("concurrency", DEFAULT_CONCURRENCY)
+        return DEFAULT_CONCURRENCY, DEFAULT_SQL_CONNECTIONS
+    _known_keys(problems, raw, ("concurrency", "sql_connections_per_dsn"))
+    return (
+        _whole(problems, raw, "concurrency", DEFAULT_CONCURRENCY),
+        _whole(problems, raw, "sql_connections_per_dsn", DEFAULT_SQL_CONNECTIONS),
+    )
+
+
+def _whole(problems: Problems, raw: Mapping[str, Any], key: str, default: int) -> int:
+    value = raw.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        problems.add(f"concurrency must be a whole number of at least 1 (got {show(value)})")
-        return DEFAULT_CONCURRENCY
+        problems.add(f"{key} must be a whole number of at least 1 (got {show(value)})")
+        return default
     return value
 
 

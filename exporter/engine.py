@@ -95,7 +95,7 @@ class Engine:
         records); ``recorder``: where to send what the engine observes."""
         self.checklist = checklist
         LOGS.redactor = checklist.redactor
-        self.resources = resources or Resources()
+        self.resources = resources or Resources(checklist.sql_connections_per_dsn)
         self.kinds = kinds  # the registry the checklist was read with
         self.people: People = memory.people if memory is not None else NOBODY
         self._recorder = recorder
@@ -612,6 +612,8 @@ class Engine:
                     except JobLookupError:
                         pass
         self._slots.resize(checklist.concurrency)  # runs in flight keep counting against it
+        if checklist.sql_connections_per_dsn != self.checklist.sql_connections_per_dsn:
+            self.resources.databases.resize(checklist.sql_connections_per_dsn)
         self.checklist = checklist
         LOGS.redactor = checklist.redactor
         self.states = states

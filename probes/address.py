@@ -7,6 +7,7 @@ The tcp, tls and dns kinds read their address when the config is loaded and keep
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 
 from .problems import SpecError
@@ -58,3 +59,26 @@ def parse_resolver(value: object, where: str) -> HostPort:
     if port is None:
         raise SpecError(where, f'has an invalid port (got "{value}")')
     return HostPort(host, port)
+
+
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
+
+
+def parse_server_name(value: object, where: str) -> str:
+    """A host name (or IP address) a server answers to; empty means "the target's host".
+
+    Empty is allowed so a config can write ``server_name: ${APP_SERVER_NAME:-}``: the name
+    when the variable is set, the host connected to when it is not.
+    """
+    text = str(value).strip()
+    if not text:
+        return ""
+    try:
+        ipaddress.ip_address(text)
+        return text
+    except ValueError:
+        pass
+    labels = text.removesuffix(".").split(".")
+    if not all(_LABEL.match(label) for label in labels):
+        raise SpecError(where, f'must be a host name such as app.example.com (got "{value}")')
+    return text.removesuffix(".").lower()

@@ -1,16 +1,32 @@
-"""Composite probes: ``all`` and ``any`` over a list of probes of any kind, run concurrently."""
+"""Composite probes: ``all`` and ``any`` over a list of probes of any kind, run concurrently.
+
+Either takes a list of probes, or a mapping with the list under ``probes`` and, under
+``control``, probes that show the others can be judged at all: a vantage point that reaches
+the public address (a port that must be open) before "the database port is closed" means
+anything. A control that does not pass makes the whole result "cannot judge" (a probe error),
+never a verdict on the target.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from yarl import URL
+
 from .context import ProbeContext, run_probe
 from .kind import Kind, ProbeReading
+from .masking import clip
 from .problems import show
 from .result import Result, Status
+
+SUBJECT_CAP = 80  # characters of a child's subject shown in a summary
+SUBJECT_QUOTED = 40  # a summary holding this much of the subject names the child
+# The spec attributes that name what a child looks at, in the order a summary prefers them.
+SUBJECTS = ("query", "target", "url", "path", "glob", "name", "file", "prometheus", "argv")
 
 
 @dataclass(frozen=True)
@@ -23,25 +39,53 @@ class Child:
 @dataclass(frozen=True)
 class Spec:
     probes: tuple[Child, ...]
+    controls: tuple[Child, ...] = ()  # must all pass for the probes' verdict to mean anything
 
 
 def parse_spec(raw: object, name: str, reading: ProbeReading) -> Spec:
     """Every child is read, with the registry this setting is read with, so each one's
     problems and variables are reported."""
+    if isinstance(raw, Mapping):
+        unknown = [str(k) for k in raw if k not in ("control", "probes")]
+        for key in unknown:
+            reading.problems.add(f"{name}.{key} is not a known field (known: control, probes)")
+        if "probes" not in raw:
+            reading.problems.add(f"{name}.probes is required: the probes to judge")
+        return Spec(
+            _children(raw.get("probes"), f"{name}.probes", reading) if "probes" in raw else (),
+            _children(raw["control"], f"{name}.control", reading) if "control" in raw else (),
+        )
+    return Spec(_children(raw, name, reading))
+
+
+def written_children(body: object) -> list[object]:
+    """The probes an ``all``/``any`` setting holds as written (either form), controls first:
+    for tools that walk a config without reading it."""
+    if isinstance(body, Mapping):
+        return [*_listed(body.get("control")), *_listed(body.get("probes"))]
+    return _listed(body)
+
+
+def _listed(value: object) -> list[object]:
+    return list(value) if isinstance(value, list) else []
+
+
+def _children(raw: object, name: str, reading: ProbeReading) -> tuple[Child, ...]:
     if not isinstance(raw, list) or not raw:
         reading.problems.add(f"{name} must be a list of probes (got {show(raw)})")
-        return Spec(())
+        return ()
     children = []
     for i, entry in enumerate(raw):
         kind, spec = reading.kinds.parse_probe(entry, f"{name}[{i}]", reading)
         if kind:  # an unknown kind is a problem recorded: the spec will not be used
             children.append(Child(kind, spec, reading.kinds[kind]))
-    return Spec(tuple(children))
+    return tuple(children)
 
 
 def watched_files(spec: Spec) -> tuple[Path, ...]:
     """What the children watch (an attestation among the probes of an ``all``)."""
-    return tuple(path for c in spec.probes for path in c.runs.watched_files(c.spec))
+    every = (*spec.controls, *spec.probes)
+    return tuple(path for c in every for path in c.runs.watched_files(c.spec))
 
 
 def signed_files(spec: Spec) -> tuple[Path, ...]:
@@ -49,16 +93,16 @@ def signed_files(spec: Spec) -> tuple[Path, ...]:
     (``all: [{file: ...}, {attestation: ...}]``) is signed as if it stood alone."""
     return tuple(
         path
-        for c in spec.probes
+        for c in (*spec.controls, *spec.probes)
         if c.runs.signed_files is not None
         for path in c.runs.signed_files(c.spec)
     )
 
 
-async def run_children(spec: Spec, ctx: ProbeContext) -> list[Result]:
+async def run_children(children: tuple[Child, ...], ctx: ProbeContext) -> list[Result]:
     """Every child's result, each under the engine's rule for silence, within this deadline."""
     results = await asyncio.gather(
-        *(run_probe(c.runs.probe, c.spec, ctx.child()) for c in spec.probes),
+        *(run_probe(c.runs.probe, c.spec, ctx.child()) for c in children),
         return_exceptions=True,
     )
     # A child's bug fails the whole item as any probe's would, once every child has ended.
@@ -68,11 +112,57 @@ async def run_children(spec: Spec, ctx: ProbeContext) -> list[Result]:
     return [r for r in results if isinstance(r, Result)]
 
 
-def _evidence(spec: Spec, results: list[Result]) -> dict[str, Any]:
+def _looked_at(child: Child) -> object:
+    """The setting that names what a child looks at (None when it has none)."""
+    spec = child.spec
+    request = getattr(spec, "request", None)
+    value = getattr(request, "url", None) if request is not None else None
+    for attr in SUBJECTS:
+        if value is not None:
+            break
+        value = getattr(spec, attr, None)
+    return value
+
+
+def subject(child: Child, cap: int = SUBJECT_CAP) -> str:
+    """What a child looks at, as its settings name it: a URL, a target, a query, a path."""
+    value = _looked_at(child)
+    if value is None:
+        return ""
+    if isinstance(value, Path):
+        # A file is named by its last folder and name: the absolute path's start (the config's
+        # folder) is the same for every child and would push the name out of a cut summary.
+        value = Path(*value.parts[-2:])
+    text = " ".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
+    text = " ".join(text.split())
+    if "://" in text and "@" in text:  # never a user or password written into a URL
+        text = str(URL(text).with_user(None))
+    return clip(text, cap)
+
+
+def named(child: Child, result: Result) -> str:
+    """A child's summary led by its kind and, unless the summary names it, its subject."""
+    what = subject(child, cap=10_000)
+    # A summary that quotes the subject, whole or cut (a long query), names the child already;
+    # so does one that names a file the child looks at.
+    value = _looked_at(child)
+    quoted = what[:SUBJECT_QUOTED] in result.summary or (
+        isinstance(value, Path) and value.name in result.summary
+    )
+    if what and not quoted:
+        return f"{child.kind} {subject(child)}: {result.summary}"
+    return f"{child.kind}: {result.summary}"
+
+
+def _evidence(spec: Spec, controls: list[Result], results: list[Result]) -> dict[str, Any]:
+    def entry(child: Child, result: Result, role: str) -> dict[str, Any]:
+        shown = {"kind": child.kind, "subject": subject(child), "status": result.status.value}
+        return {**shown, "summary": result.summary, **({"role": role} if role else {})}
+
     return {
         "probes": [
-            {"kind": c.kind, "status": r.status.value, "summary": r.summary}
-            for c, r in zip(spec.probes, results, strict=True)
+            *(entry(c, r, "control") for c, r in zip(spec.controls, controls, strict=True)),
+            *(entry(c, r, "") for c, r in zip(spec.probes, results, strict=True)),
         ]
     }
 
@@ -84,26 +174,57 @@ def _expiry(results: list[Result]) -> float | None:
 
 def _failing(spec: Spec, results: list[Result]) -> str:
     return "; ".join(
-        f"{c.kind}: {r.summary}"
+        named(c, r)
         for c, r in zip(spec.probes, results, strict=True)
         if r.status is not Status.PASS
     )
 
 
+async def _run(spec: Spec, ctx: ProbeContext) -> tuple[list[Result], list[Result], Result | None]:
+    """The controls' and the probes' results, and the result to give when a control failed."""
+    everything = await run_children((*spec.controls, *spec.probes), ctx)
+    controls, results = everything[: len(spec.controls)], everything[len(spec.controls) :]
+    for child, result in zip(spec.controls, controls, strict=True):
+        if result.status is not Status.PASS:
+            return (
+                controls,
+                results,
+                Result(
+                    Status.FAIL,
+                    f"cannot judge: control failed, {named(child, result)}",
+                    _evidence(spec, controls, results),
+                    error=True,
+                ),
+            )
+    return controls, results, None
+
+
+def _controls_held(spec: Spec, controls: list[Result]) -> str:
+    if not controls:
+        return ""
+    shown = "; ".join(named(c, r) for c, r in zip(spec.controls, controls, strict=True))
+    return f" (control: {shown})"
+
+
 async def probe_all(spec: Spec, ctx: ProbeContext) -> Result:
     """PASS when every probe passes, PARTIAL when some do, FAIL when none does."""
-    results = await run_children(spec, ctx)
+    controls, results, cannot = await _run(spec, ctx)
+    if cannot is not None:
+        return cannot
     passing = sum(r.status is Status.PASS for r in results)
     n = len(results)
     if passing == n:
-        status, summary = Status.PASS, f"all {n} probes pass"
+        status = Status.PASS
+        summary = f"all {n} probes pass: " + "; ".join(
+            named(c, r) for c, r in zip(spec.probes, results, strict=True)
+        )
     else:
         status = Status.PARTIAL if passing else Status.FAIL
         summary = f"{passing} of {n} probes pass; {_failing(spec, results)}"
     return Result(
         status,
-        summary,
-        _evidence(spec, results),
+        summary + _controls_held(spec, controls),
+        _evidence(spec, controls, results),
         _expiry(results),
         error=any(r.error for r in results) and passing == 0,
     )
@@ -111,19 +232,23 @@ async def probe_all(spec: Spec, ctx: ProbeContext) -> Result:
 
 async def probe_any(spec: Spec, ctx: ProbeContext) -> Result:
     """PASS when at least one probe passes, FAIL when none does."""
-    results = await run_children(spec, ctx)
-    winners = [c.kind for c, r in zip(spec.probes, results, strict=True) if r.status is Status.PASS]
+    controls, results, cannot = await _run(spec, ctx)
+    if cannot is not None:
+        return cannot
+    pairs = list(zip(spec.probes, results, strict=True))
+    winners = [named(c, r) for c, r in pairs if r.status is Status.PASS]
     if winners:
         return Result(
             Status.PASS,
-            f"{len(winners)} of {len(results)} probes pass",
-            _evidence(spec, results),
+            f"{len(winners)} of {len(results)} probes pass: {'; '.join(winners)}"
+            + _controls_held(spec, controls),
+            _evidence(spec, controls, results),
             _expiry(results),
         )
     return Result(
         Status.FAIL,
-        f"no probe passes; {_failing(spec, results)}",
-        _evidence(spec, results),
+        f"no probe passes; {_failing(spec, results)}" + _controls_held(spec, controls),
+        _evidence(spec, controls, results),
         _expiry(results),
         error=all(r.error for r in results),
     )

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import aiohttp
 
 from .fields import format_duration
+from .pool import DEFAULT_PER_DSN, Databases
 from .result import Result, Status
 from .signed import Signed
 
@@ -102,7 +103,7 @@ EVIDENCE_WORKERS = 2  # attestation probes and the engine's look at watched file
 
 class Resources:
     """Expensive things probes share for the life of the engine: the HTTP session, TLS contexts,
-    and the worker pools for blocking work.
+    the worker pools for blocking work, and a bounded pool of connections per database DSN.
 
     A TLS context costs about 24 ms of CPU to build, so one is made per distinct setting and
     reused. The HTTP session opens a fresh connection per request (as blackbox_exporter does),
@@ -111,11 +112,12 @@ class Resources:
     attestation, and none of them delays a config reload (which uses Python's shared pool).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, sql_connections_per_dsn: int = DEFAULT_PER_DSN) -> None:
         self._ssl: dict[tuple[bool, str | None], ssl.SSLContext] = {}
         self._session: aiohttp.ClientSession | None = None
         self.files = WorkerPool("files", FILE_WORKERS)
         self.evidence = WorkerPool("evidence", EVIDENCE_WORKERS)
+        self.databases = Databases(sql_connections_per_dsn)
 
     def ssl_context(self, verify: bool = True, ca_file: str | None = None) -> ssl.SSLContext:
         key = (verify, ca_file)
@@ -147,6 +149,7 @@ class Resources:
             self._session = None
         self.files.close()
         self.evidence.close()
+        self.databases.close()
 
 
 # Seconds of an item's timeout the engine keeps after the probe's budget ends, to close what

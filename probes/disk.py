@@ -1,7 +1,22 @@
-"""Disk probe: the free share of the filesystem holding a path, from os.statvfs."""
+"""Disk probe: the free share of the filesystem holding a path, from os.statvfs, as df shows it.
+
+"Disk space adequate (>50% free)" is read the way a person reads ``df``: the space the
+application (an unprivileged writer, such as the database's user) can still write, against the
+space it could ever use. Blocks ext4 reserves for root (5 % by default, sometimes far more) are
+neither: counted as used, as ``f_bavail / f_blocks`` counts them, a volume with 78 GB available
+and 24 % used read as "31 % free" (issue 11, I-003). So::
+
+    available = f_bavail                      (blocks an unprivileged writer may still use)
+    usable    = f_blocks - f_bfree + f_bavail (used blocks plus available ones: df's Size less
+                                               the reserved blocks)
+    free      = available / usable            (100 % less df's Use%)
+
+The summary names the reserved space it left out.
+"""
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,25 +51,66 @@ def parse_spec(f: Fields) -> Spec:
     return spec
 
 
+@dataclass(frozen=True)
+class FreeSpace:
+    """A filesystem's space as df shows it, in bytes."""
+
+    available: int  # what an unprivileged writer may still write (f_bavail)
+    usable: int  # used plus available: the size less the blocks reserved for root
+    reserved: int  # free blocks only root may use (f_bfree - f_bavail)
+    size: int  # all data blocks (f_blocks)
+
+    @property
+    def ratio(self) -> float:
+        """The free share: 100 % less df's Use%."""
+        return self.available / self.usable
+
+
+def free_space(st: os.statvfs_result) -> FreeSpace:
+    block = st.f_frsize
+    used = st.f_blocks - st.f_bfree
+    return FreeSpace(
+        available=st.f_bavail * block,
+        usable=(used + st.f_bavail) * block,
+        reserved=max(0, st.f_bfree - st.f_bavail) * block,
+        size=st.f_blocks * block,
+    )
+
+
 def judge(spec: Spec) -> Result:
     try:
-        st = os.statvfs(spec.path)
+        space = free_space(os.statvfs(spec.path))
     except OSError as exc:
         return Result(
             Status.FAIL,
             f"{spec.path} cannot be examined ({exc.strerror or exc})",
             {"path": str(spec.path)},
         )
-    # f_bavail: blocks an unprivileged user may use, as df reports them.
-    total, free = st.f_blocks * st.f_frsize, st.f_bavail * st.f_frsize
-    ratio = free / total if total else 0.0
     evidence = {
         "path": str(spec.path),
-        "free_bytes": free,
-        "total_bytes": total,
-        "free_ratio": round(ratio, 4),
+        "available_bytes": space.available,
+        "usable_bytes": space.usable,
+        "reserved_bytes": space.reserved,
+        "size_bytes": space.size,
     }
-    seen = f"{spec.path}: {ratio:.0%} free ({free / GIB:.1f} of {total / GIB:.1f} GiB)"
+    if space.usable <= 0:
+        return Result(
+            Status.FAIL,
+            f"{spec.path}: the filesystem reports no usable blocks, cannot judge its free space",
+            evidence,
+            error=True,
+        )
+    ratio = space.ratio
+    evidence["free_ratio"] = round(ratio, 4)
+    reserved = (
+        f"; {space.reserved / GIB:.1f} GiB reserved for root left out" if space.reserved else ""
+    )
+    # Rounded down, as df rounds Use% up: 49.6 % free is "49%", never a "50%" that fails ">= 50%".
+    percent = math.floor(ratio * 100)
+    seen = (
+        f"{spec.path}: {percent}% free as df counts it ({space.available / GIB:.1f} of "
+        f"{space.usable / GIB:.1f} GiB available to unprivileged writers{reserved})"
+    )
     if ratio < spec.min_free_ratio:
         return Result(Status.FAIL, f"{seen}, expected at least {spec.min_free_ratio:.0%}", evidence)
     if spec.warn_free_ratio is not None and ratio < spec.warn_free_ratio:

@@ -37,7 +37,6 @@ image must add git for this, as it must for the command items.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import signal
 import subprocess
@@ -45,10 +44,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from .clock import SKEW
+from .clock import utc as _day
 from .fields import format_duration
 from .result import Status
 
-SKEW = 300.0  # seconds a commit may be "in the future" before it is a wrong clock
 OUTPUT_CAP = 64 * 1024 * 1024  # bytes of git output read at most
 
 Source = Literal["commit", "uncommitted", "untracked", "not in git"]
@@ -182,10 +182,6 @@ def file_time(
             f"history (fetch the full history, e.g. fetch-depth: 0)"
         )
     return FileTime(path, stamp, "commit", commit)
-
-
-def _day(timestamp: float) -> str:
-    return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def judge_freshness(

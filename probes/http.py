@@ -6,7 +6,8 @@ they share the request settings and sending code (``request.py``):
 - checks (the default): one request judged by every check configured. The hard ones (status,
   latency, body pattern) fail the item on their own, the others add up: all pass is PASS, any
   FAIL is FAIL, otherwise PARTIAL.
-- ``https_redirect: true``: one request to an http:// URL, not followed, must redirect to https.
+- ``https_redirect: true``: an http:// URL must redirect to https:// on the same host; the
+  chain is followed to the final answer, which must come over https.
 - ``rate_limit: {requests, status}``: a bounded burst that must meet the limit's answer.
 
 With ``https_redirect`` or ``rate_limit``, response checks written beside them are read and
@@ -28,10 +29,20 @@ import aiohttp
 from .compare import Assertion, check_assertions, parse_assertions
 from .context import ProbeContext
 from .fields import Fields, format_duration
+from .headers import SecurityHeaders, judge, parse_security_headers
 from .local_errors import cannot_judge, local_cause
 from .masking import clip
 from .patterns import Pattern
-from .request import BODY_CAP, REDIRECTS, Request, client_error_reason, decode, fetch, parse_request
+from .request import (
+    BODY_CAP,
+    REDIRECTS,
+    Hop,
+    Request,
+    client_error_reason,
+    decode,
+    fetch,
+    parse_request,
+)
 from .result import Result, Status
 
 MAX_BURST = 1000  # requests a rate-limit check may send in one run
@@ -54,11 +65,12 @@ class CheckSpec:
     body_regex: Pattern | None = None
     json: tuple[Assertion, ...] = ()
     cors_origin: str | None = None  # a foreign Origin that must not be allowed
+    security_headers: SecurityHeaders | None = None  # HSTS, CSP, framing, nosniff values
 
 
 @dataclass(frozen=True)
 class RedirectSpec:
-    """An http:// URL that must answer with a redirect to https:// (not followed)."""
+    """An http:// URL that must redirect to https:// on the same host, which must answer."""
 
     request: Request
 
@@ -107,6 +119,7 @@ def _parse_checks(f: Fields, request: Request) -> CheckSpec:
         body_regex=f.optional_regex("body_regex"),
         json=f.parsed("json", parse_assertions, ()),
         cors_origin=f.optional_text("cors_origin"),
+        security_headers=_parse_security_headers(f),
     )
     bad_flags = [c for c in spec.cookie_flags if c not in COOKIE_FLAGS]
     if bad_flags:
@@ -114,6 +127,11 @@ def _parse_checks(f: Fields, request: Request) -> CheckSpec:
     if f.has("cookies") and not f.has("cookie_flags"):
         f.problem("cookies", "needs cookie_flags: the flags these cookies must carry")
     return spec
+
+
+def _parse_security_headers(f: Fields) -> SecurityHeaders | None:
+    sub = f.sub("security_headers")
+    return parse_security_headers(sub) if sub is not None else None
 
 
 def _parse_rate_limit(f: Fields, request: Request) -> RateLimitSpec:
@@ -319,6 +337,14 @@ async def probe_checks(spec: CheckSpec, ctx: ProbeContext) -> Result:
         check, observed = check_json(spec, body, response.charset)
         checks.append(check)
         evidence["json"] = observed
+    held: list[str] = []
+    if spec.security_headers is not None:
+        verdict = judge(spec.security_headers, response.headers, response.url.scheme == "https")
+        evidence["security_headers"] = verdict.evidence
+        held = verdict.held
+        if verdict.problems:
+            worst = min((s for s, _ in verdict.problems), key=_SEVERITY.index)
+            checks.append((worst, "; ".join(m for _, m in verdict.problems)))
     problems = [c for c in checks if c is not None]
     if problems:
         status = Status.FAIL if any(s is Status.FAIL for s, _ in problems) else Status.PARTIAL
@@ -326,47 +352,107 @@ async def probe_checks(spec: CheckSpec, ctx: ProbeContext) -> Result:
     passed = f"status {code} in {latency * 1000:.0f} ms"
     if checks:
         passed += f", {len(checks)} check{'s' if len(checks) > 1 else ''} pass"
-    return Result(Status.PASS, passed, evidence)
+    return Result(Status.PASS, "; ".join([passed, *held]), evidence)
+
+
+_SEVERITY = (Status.FAIL, Status.PARTIAL)  # the worst first
 
 
 async def probe_redirect(spec: RedirectSpec, ctx: ProbeContext) -> Result:
-    """PASS when the http:// URL answers with a permanent or temporary redirect to https://."""
+    """PASS when the http:// URL redirects (301/308; 302/307 PARTIAL) to https:// on the same
+    host, and the chain ends in an answer over https."""
     request = spec.request
-    ctx.log(f"{request.method} {request.url}, redirects not followed")
-    evidence: dict[str, object] = {"url": request.url}
+    ctx.log(f"{request.method} {request.url}, following redirects to the final answer")
+    hops: list[Hop] = []
+    failure: str | None = None
     try:
-        response, _ = await ctx.wait(
-            fetch(request, ctx, follow=False, read_body=False), _shown(request)
+        await ctx.wait(
+            fetch(request, ctx, follow=True, read_body=False, chain=hops, same_host=True),
+            _shown(request),
         )
     except aiohttp.ClientError as exc:
-        if local := local_cause(exc):
-            return cannot_judge(request.url, local, evidence)
-        reason = client_error_reason(exc)
-        return Result(
+        if local := local_cause(exc):  # this machine's failure: no answer about the redirect
+            where = str(hops[-1].url.with_user(None)) if hops else request.url
+            return cannot_judge(where, local, {"url": request.url})
+        failure = client_error_reason(exc)
+        ctx.log(f"request failed: {failure}")
+    evidence: dict[str, object] = {
+        "url": request.url,
+        "chain": [
+            f"{hop.status or ('no answer' if hop.sent else 'not followed')} "
+            f"{hop.url.with_user(None)}"
+            for hop in hops
+        ],
+    }
+    if failure is not None:
+        evidence["error"] = failure
+    status, summary = judge_redirect(hops, failure)
+    return Result(status, summary, evidence)
+
+
+def _host(hop: Hop) -> str:
+    return (hop.url.host or "").rstrip(".")
+
+
+def judge_redirect(hops: list[Hop], failure: str | None) -> tuple[Status, str]:
+    """The verdict on a redirect chain that starts over plain http (``failure``: why the last
+    request got no answer)."""
+    first = hops[0]
+    host = _host(first)
+    https_home = f"https://{first.url.with_port(None).host_port_subcomponent}/"
+    if first.status is None:
+        return Status.FAIL, f"request failed ({failure}), expected a redirect to {https_home}"
+    expected = "expected a redirect to https://"
+    if first.status not in REDIRECTS:
+        return Status.FAIL, f"status {first.status} over plain http, {expected}"
+    if len(hops) == 1:
+        return Status.FAIL, f"status {first.status} without a Location, {expected}"
+    landing = next((hop for hop in hops if hop.url.scheme == "https"), None)
+    before = hops[: hops.index(landing)] if landing is not None else hops
+    left = next((hop for hop in before if _host(hop) != host), None)
+    if left is not None:
+        return (
             Status.FAIL,
-            f"request failed ({reason}), expected a redirect to https://",
-            {**evidence, "error": reason},
+            f"redirects to {left.url} over plain http (another host), expected {https_home}",
         )
-    location = response.headers.get("Location", "")
-    evidence.update(status=response.status, location=location)
-    if response.status in REDIRECTS and location.startswith("https://"):
-        permanent = response.status in (301, 308)
-        return Result(
-            Status.PASS if permanent else Status.PARTIAL,
-            f"status {response.status} to {location}"
-            + ("" if permanent else ", expected a permanent redirect (301 or 308)"),
-            evidence,
-        )
-    if response.status in REDIRECTS:
-        return Result(
+    if landing is None:
+        shown = ", then ".join(str(hop.url) for hop in hops[1:])
+        why = f" ({failure})" if failure else ""
+        return Status.FAIL, f"status {first.status} to {shown}{why}, {expected}"
+    if _host(landing) != host:
+        return (
             Status.FAIL,
-            f"status {response.status} to {location or 'nowhere'}, expected a redirect to https://",
-            evidence,
+            f"redirects to {landing.url} (another host), expected {https_home}",
         )
-    return Result(
-        Status.FAIL,
-        f"status {response.status} over plain http, expected a redirect to https://",
-        evidence,
+    after = hops[hops.index(landing) :]
+    downgrade = next((hop for hop in after if hop.url.scheme != "https"), None)
+    if downgrade is not None:
+        return (
+            Status.FAIL,
+            f"redirects to {landing.url}, then back to plain http at {downgrade.url}, "
+            "expected to stay on https://",
+        )
+    final = hops[-1]
+    port = f" (port {landing.url.port}, not 443)" if landing.url.port != 443 else ""
+    went = f"status {first.status} to {landing.url}{port}"
+    elsewhere = ""
+    if not final.sent:  # a later hop leaves for another host over https: not followed
+        elsewhere = f", then to {final.url} (another host, not followed)"
+        final = hops[-2]
+    if final.status is None:
+        which = "which" if final is landing else f"then {final.url}"
+        return Status.FAIL, f"{went}, {which} did not answer ({failure}), expected an answer"
+    if failure is not None:
+        return Status.FAIL, f"{went}, then {failure}, expected an answer"
+    if final.status in REDIRECTS and not elsewhere:
+        return Status.FAIL, f"{went}, then status {final.status} without a Location"
+    answered = f"answered {final.status}" + (f" at {final.url}" if final is not landing else "")
+    answered += elsewhere
+    if first.status in (301, 308):
+        return Status.PASS, f"{went}, {answered}"
+    return (
+        Status.PARTIAL,
+        f"{went}, {answered}; expected a permanent redirect (301 or 308)",
     )
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import aiohttp
 from yarl import URL
 
+from .address import parse_server_name
 from .context import ProbeContext
 from .credentials import Auth, parse_auth
 from .fields import Fields, Secret
@@ -35,6 +36,18 @@ class Request:
     follow_redirects: bool = True  # at most MAX_REDIRECTS, credentials kept to the origin
     verify: bool = True
     ca_file: str | None = None  # trust these CAs instead of the system store
+    # The name the site answers to (Host, SNI, certificate, redirects to it), reached at the
+    # URL's host; None: the URL's host is the name.
+    server_name: str | None = None
+
+
+@dataclass
+class Hop:
+    """One request of a redirect chain: where it went, and the status it got (None: none)."""
+
+    url: URL  # as the site names it (the server_name, not the address connected to)
+    status: int | None = None
+    sent: bool = True  # False: a redirect to another host, recorded and not followed
 
 
 def parse_request(f: Fields) -> Request:
@@ -50,6 +63,7 @@ def parse_request(f: Fields) -> Request:
         follow_redirects=f.flag("follow_redirects"),
         verify=f.flag("verify"),
         ca_file=str(ca_file) if ca_file is not None else None,
+        server_name=f.optional_parsed("server_name", parse_server_name) or None,
     )
 
 
@@ -69,30 +83,53 @@ async def fetch(
     follow: bool | None = None,
     extra: Mapping[str, str] | None = None,
     read_body: bool = True,
+    chain: list[Hop] | None = None,
+    same_host: bool = False,
 ) -> tuple[aiohttp.ClientResponse, bytes]:
-    """The response and up to BODY_CAP bytes of its body.
+    """The response and up to BODY_CAP bytes of its body; ``chain`` gets every request made.
+
+    ``same_host``: a redirect to another host is recorded in ``chain`` (not sent) and its
+    response returned, as if it were not followed.
 
     Redirects are followed here, not by aiohttp: aiohttp drops only ``Authorization`` when a
     redirect leaves the origin, and would hand ``secret_headers`` and custom headers to any host
     a target redirects to. Past the first origin only ``extra`` (probe-made headers) is sent.
+    With ``server_name``, requests to that name (the first one, and redirects back to it) go to
+    the URL's host with the name as Host and SNI, as ``curl --resolve`` does.
     """
     follow = request.follow_redirects if follow is None else follow
     ssl_ctx = ctx.resources.ssl_context(request.verify, request.ca_file)
     url, method, data = URL(request.url), request.method, request.body
+    address = url.host
+    if request.server_name:
+        url = url.with_host(request.server_name)
     origin = url.origin()
+    chain = [] if chain is None else chain
     for _ in range(MAX_REDIRECTS + 1):
         headers = request_headers(request, extra) if url.origin() == origin else dict(extra or {})
+        target, server_hostname = url, None
+        if request.server_name and address and url.host == request.server_name:
+            target = url.with_host(address)
+            headers.setdefault("Host", url.host_port_subcomponent or request.server_name)
+            server_hostname = request.server_name if url.scheme == "https" else None
+        hop = Hop(url)
+        chain.append(hop)
         async with ctx.resources.http.request(
             method,
-            url,
+            target,
             headers=headers,
             data=data,
             ssl=ssl_ctx,
+            server_hostname=server_hostname,
             allow_redirects=False,
         ) as response:
+            hop.status = response.status
             location = response.headers.get("Location")
             if follow and response.status in REDIRECTS and location:
-                url = response.url.join(URL(location))
+                url = url.join(URL(location))
+                if same_host and url.host != origin.host:
+                    chain.append(Hop(url, sent=False))
+                    return response, b""
                 if response.status == 303 or (response.status in (301, 302) and method == "POST"):
                     method, data = "GET", None
                 ctx.log(f"status {response.status}: redirected to {url.with_user(None)}")

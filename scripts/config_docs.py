@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from exporter.config import _VAR, read_yaml  # noqa: E402 - after the path is set
+from probes.composite import written_children  # noqa: E402
 
 CONFIG = ROOT / "config.yaml"
 DOCS = {
@@ -86,8 +87,8 @@ def _env_names(probe: Any) -> Iterator[str]:
         for kind, body in probe.items():
             if kind == "env" and isinstance(body, Mapping) and isinstance(body.get("name"), str):
                 yield body["name"]
-            elif kind in ("all", "any") and isinstance(body, list):
-                for child in body:
+            elif kind in ("all", "any"):
+                for child in written_children(body):
                     yield from _env_names(child)
 
 
@@ -144,7 +145,9 @@ def _cell(text: str) -> str:
 def variables_table(found: Mapping[str, Variable]) -> str:
     lines = ["| variable | default | meaning | read by |", "| --- | --- | --- | --- |"]
     for var in found.values():
-        default = f"`{_cell(next(iter(var.defaults)))}`" if var.defaults else "required"
+        value = next(iter(var.defaults), None)
+        # ``${NAME:-}``: optional, and empty when unset (the probe then uses its own default)
+        default = "required" if value is None else f"`{_cell(value)}`" if value else "empty"
         lines.append(
             f"| `{var.name}` | {default} | {_cell(var.meaning)} | {', '.join(var.items)} |"
         )

@@ -1,7 +1,9 @@
 """The status board in a real browser (Debian's Chromium, headless) on the shipped 145-item config.
 
-Asserts what a person sees: the decision, 145 rows, filters that change the rows, and the
-probe-now button updating an item. Saves screenshots to test-artifacts/.
+Asserts what a person sees: the decision and what blocks it, first; 145 rows in the order the
+sort links ask for, kept by the filters and the self-refresh; filters that change the rows; the
+probe-now button updating an item; on a laptop and a phone, light and dark. Saves screenshots
+to test-artifacts/.
 """
 
 from __future__ import annotations
@@ -65,6 +67,9 @@ def shipped(tmp_path):
     attest(config, "S-020", "pass", "Jane Doe", "User deletion drill 2026-11-12")
     attest(config, "S-006", "fail", "Ann Lee", "Gmail OAuth consent screen still in testing")
     attest(config, "O-013", "partial", "Ann Lee", "S3 sync configured, Glacier lifecycle pending")
+    # Two critical ones, so the blockers show every kind: failing, partial, unconfigured, unsigned.
+    attest(config, "O-012", "fail", "Ann Lee", "Restore drill failed: the newest backup is 3d old")
+    attest(config, "P-011", "partial", "Ann Lee", "Load test reached 70% of the expected peak")
     # Targets unset, so automated items are PENDING; S-007's env probe FAILs on an empty secret.
     proc, base = start_exporter(
         config, tmp_path / "exporter.log", env={"JWT_SECRET": "", "DATA_PATH": ""}
@@ -72,6 +77,48 @@ def shipped(tmp_path):
     wait_until(lambda: http_get(f"{base}/-/ready")[0] == 200, 60, "every item probed once")
     yield config, base
     proc.stop()
+
+
+# The table's default order: by priority, and within it FAIL, PARTIAL, PENDING, PASS, N/A.
+PRIORITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+STATUS_RANK = {"FAIL": 0, "PARTIAL": 1, "PENDING": 2, "PASS": 3, "N/A": 4}
+
+
+def table(driver):
+    """The item table as shown: (ID, priority, status) of each row, top to bottom."""
+    return [
+        tuple(row)
+        for row in driver.execute_script(
+            "return [...document.querySelectorAll('#items tbody tr.item')].map(r => "
+            "[r.dataset.id, r.querySelector('.priority').textContent, "
+            "r.querySelector('.status').textContent])"
+        )
+    ]
+
+
+def top_to_bottom(driver, *selectors):
+    """Whether the elements come in this order in the page (each one after the one before)."""
+    return driver.execute_script(
+        "const els = arguments[0].map(s => document.querySelector(s));"
+        "return els.every(e => e) && els.slice(1).every((e, i) => "
+        "els[i].compareDocumentPosition(e) & Node.DOCUMENT_POSITION_FOLLOWING);",
+        list(selectors),
+    )
+
+
+def click_sort(driver, wait, where, key, param):
+    """Click the ``key`` sort link in ``where`` (th or .sorts) and wait for the sorted board."""
+    from selenium.webdriver.common.by import By
+
+    driver.find_element(By.CSS_SELECTOR, f'{where} a.sort[data-sort="{key}"]').click()
+    wait.until(lambda d: f"sort={param}" in d.current_url and d.find_elements(By.ID, "items"))
+
+
+def set_dark(driver, dark):
+    driver.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia",
+        {"features": [{"name": "prefers-color-scheme", "value": "dark" if dark else "light"}]},
+    )
 
 
 def test_board_in_chromium(shipped):
@@ -89,13 +136,80 @@ def test_board_in_chromium(shipped):
 
         driver.get(f"{base}/")
         assert driver.find_element(By.ID, "decision").text == "NO-GO"
+        # The banner says what blocks, each kind counted apart; 81 critical items, S-017 PASS.
         reason = driver.find_element(By.CSS_SELECTOR, ".banner .reason").text
-        assert reason.startswith("80 critical items not PASS: S-001, S-002, S-003")
-        assert len(rows()) == 145
+        assert reason == (
+            "1 critical item fails; 1 passes only in part; 65 are not configured yet; "
+            "13 wait for a signature."
+        )
+        # Blockers first: failing, then waiting for variables, then for a signature; then the
+        # categories and the table.
+        assert top_to_bottom(
+            driver,
+            ".banner",
+            "#blockers-failing",
+            "#blockers-unconfigured",
+            "#blockers-unsigned",
+            "nav.cards",
+            "#items",
+        )
+        assert not driver.find_elements(By.ID, "blockers-others")  # every item was probed once
+        failing = driver.find_elements(By.CSS_SELECTOR, "#blockers-failing li")
+        assert [li.get_attribute("data-id") for li in failing] == ["O-012", "P-011"]
+        assert "Restore procedure tested (<1h RTO)" in failing[0].text
+        assert "FAIL attested, signed by Ann Lee" in failing[0].text  # the summary
+        assert "PARTIAL" in failing[1].text
+        unconfigured = driver.find_element(By.ID, "blockers-unconfigured").text
+        assert "Not configured yet 65" in unconfigured
+        assert "Set APP_REPO to configure 26 items: S-002, S-003" in unconfigured
+        unsigned = driver.find_element(By.ID, "blockers-unsigned")
+        assert unsigned.text.startswith("Waiting for a signature 13")
+        assert (
+            'readiness-exporter attest ITEM --status pass --by "Your Name" '
+            '--evidence "what you checked"'
+        ) in unsigned.text
+        assert "O-001 Zero-downtime deployment tested" in unsigned.text
+        failing[0].find_element(By.TAG_NAME, "a").click()
+        wait.until(lambda d: d.current_url.endswith("/items/O-012"))
+        driver.back()
+        wait.until(lambda d: d.find_elements(By.ID, "items"))
+
+        # The table: by priority, and within it FAIL before PARTIAL before PENDING before PASS.
+        shown = table(driver)
+        assert len(shown) == 145
+        ranks = [(PRIORITY_RANK[p], STATUS_RANK[s]) for _, p, s in shown]
+        assert ranks == sorted(ranks)
+        assert [i for i, _, _ in shown[:3]] == ["O-012", "P-011", "S-001"]
         assert driver.find_element(By.ID, "shown").text == "145 of 145 items"
         signed = driver.find_element(By.CSS_SELECTOR, 'tr[data-id="S-017"]').text
         assert "PASS" in signed and "Jane Doe" in signed
         driver.save_screenshot(str(ARTIFACTS / "board.png"))
+
+        # Sorting: a heading's link orders the table by it; again, the other way round.
+        click_sort(driver, wait, "th", "status", "status")
+        shown = table(driver)
+        ranks = [(STATUS_RANK[s], PRIORITY_RANK[p]) for _, p, s in shown]
+        assert ranks == sorted(ranks) and len(shown) == 145
+        assert [i for i, _, _ in shown[:5]] == ["O-012", "S-006", "S-007", "P-011", "O-013"]
+        assert driver.find_element(By.CSS_SELECTOR, "th[aria-sort]").text == "Status ▲"
+        driver.save_screenshot(str(ARTIFACTS / "board-sorted.png"))  # scrolled to the table
+        click_sort(driver, wait, "th", "status", "-status")
+        assert [s for _, _, s in table(driver)][:2] == ["PASS", "PASS"]
+        click_sort(driver, wait, "th", "id", "id")
+        shown = [i for i, _, _ in table(driver)]
+        assert shown[:3] == ["A-001", "A-002", "A-003"] and shown[-1] == "T-008"
+        assert shown.index("DOC-002") < shown.index("DOC-010")  # numbers as numbers
+        # The order is kept by the filters and by the self-refresh.
+        driver.find_element(By.NAME, "critical").click()
+        wait.until(lambda d: len(rows()) == 81)
+        assert "sort=id" in driver.current_url
+        assert [i for i, _, _ in table(driver)][:3] == ["A-001", "A-002", "A-005"]
+        driver.execute_script("window.sameDocument = true")
+        driver.execute_async_script("window.boardRefresh().then(arguments[0])")
+        assert driver.execute_script("return window.sameDocument") is True
+        assert [i for i, _, _ in table(driver)][:3] == ["A-001", "A-002", "A-005"]
+        assert driver.find_element(By.CSS_SELECTOR, "th[aria-sort]").text == "ID ▲"
+        driver.get(f"{base}/")
 
         # Filters: ticking a box submits the form (board.js) and the rows change.
         driver.find_element(By.NAME, "critical").click()
@@ -107,7 +221,7 @@ def test_board_in_chromium(shipped):
         driver.get(f"{base}/")
         driver.find_element(By.NAME, "failing").click()
         wait.until(lambda d: len(rows()) < 145)
-        assert [r.get_attribute("data-id") for r in rows()] == ["S-006", "S-007", "O-013"]
+        assert [i for i, _, _ in table(driver)] == ["O-012", "P-011", "S-006", "S-007", "O-013"]
 
         # Probe now: sign F-006 off behind the exporter's back, then press the button.
         driver.get(f"{base}/items/F-006")
@@ -147,23 +261,39 @@ def test_board_in_chromium(shipped):
         assert driver.execute_script("return window.sameDocument") is True
         assert driver.find_element(By.ID, "shown").text == "10 of 145 items"  # filter kept
 
-        # A phone: the table turns into labelled cards and still shows the decision.
+        # Dark: the page follows the system's colour scheme, blockers first as in light.
+        def background():
+            return driver.execute_script("return getComputedStyle(document.body).backgroundColor")
+
+        driver.get(f"{base}/")
+        light = background()
+        set_dark(driver, True)
+        assert background() != light
+        assert top_to_bottom(driver, ".banner", "#blockers-failing", "#blockers-unsigned", "#items")
+        driver.save_screenshot(str(ARTIFACTS / "board-dark.png"))
+        set_dark(driver, False)
+
+        # A phone: the table turns into labelled cards (no headings), still with the decision
+        # and the blockers first, and sorted by the links above it.
         driver.set_window_size(390, 844)
         driver.get(f"{base}/?critical=1")
         assert driver.find_element(By.ID, "decision").is_displayed()
         assert driver.execute_script("return document.documentElement.scrollWidth") <= 400
+        assert not driver.find_element(By.CSS_SELECTOR, "#items thead").is_displayed()
+        assert top_to_bottom(driver, ".banner", "#blockers-failing", "#blockers-unconfigured")
+        assert [i for i, _, _ in table(driver)][:2] == ["O-012", "P-011"]
         driver.save_screenshot(str(ARTIFACTS / "board-phone.png"))
+        click_sort(driver, wait, ".sorts", "status", "status")
+        shown = table(driver)
+        assert len(shown) == 81 and [s for _, _, s in shown][:2] == ["FAIL", "PARTIAL"]
+        assert [s for _, _, s in shown][-1] == "PASS"
+        click_sort(driver, wait, ".sorts", "category", "category")
+        assert [i for i, _, _ in table(driver)][:2] == ["S-001", "S-002"]  # the checklist's order
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= 400
 
-        # Dark: the page follows the system's colour scheme.
-        def background():
-            return driver.execute_script("return getComputedStyle(document.body).backgroundColor")
-
-        light = background()
-        driver.execute_cdp_cmd(
-            "Emulation.setEmulatedMedia",
-            {"features": [{"name": "prefers-color-scheme", "value": "dark"}]},
-        )
+        set_dark(driver, True)
         assert background() != light
+        driver.get(f"{base}/?critical=1")
         driver.save_screenshot(str(ARTIFACTS / "board-phone-dark.png"))
 
         # The Content-Security-Policy lets the board be itself: no script or style refused.
@@ -225,8 +355,10 @@ def test_the_launch_process_on_the_board_in_chromium(shipped):
         assert s006.find_element(By.CSS_SELECTOR, "td.owner").text == "security"
         s007 = driver.find_element(By.CSS_SELECTOR, 'tr[data-id="S-007"]')
         assert "plan: https://tickets.example/SEC-7" in s007.text
-        without = driver.find_element(By.ID, "without-plan").text
-        assert "1 FAIL item without a remediation plan" in without and "S-006" in without
+        without = driver.find_element(By.ID, "without-plan")
+        listed = [a.text for a in without.find_elements(By.TAG_NAME, "a")]
+        assert "S-006" in listed and "S-007" not in listed  # S-007 has its plan now
+        assert f"{len(listed)} FAIL item" in without.text
         risks = driver.find_elements(By.CSS_SELECTOR, "table.risks tbody tr")
         assert [r.get_attribute("data-id") for r in risks] == ["S-006"]
         assert "OAuth app in review" in risks[0].text

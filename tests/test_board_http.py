@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import re
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -13,7 +13,17 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from support.procs import ROOT, Process, free_port, http_get, http_ok, start_exporter, wait_until
+from support.nginx import nginx
+from support.procs import (
+    ROOT,
+    Process,
+    free_port,
+    http_get,
+    http_ok,
+    live_group_members,
+    start_exporter,
+    wait_until,
+)
 
 CONFIG = """\
 checklist: {name: Board launch}
@@ -92,23 +102,28 @@ def rows(html: str) -> list[str]:
 
 
 def ids(html: str) -> list[str]:
-    return [part.split('"', 1)[0] for part in html.split('data-id="')[1:]]
+    """The item table's rows, in order."""
+    table = html[html.index('id="items"') :]
+    return [part.split('"', 1)[0] for part in table.split('data-id="')[1:]]
 
 
 def test_board_shows_decision_scores_categories_and_every_item(exporter):
     base, _ = exporter
     html = page(f"{base}/")
     assert '<span class="decision" id="decision">NO-GO</span>' in html
-    assert "1 critical item not PASS: S-3" in html
+    assert '<p class="reason" id="reason">1 critical item waits for a signature.</p>' in html
+    assert "readiness-exporter attest ITEM --status pass" in html  # what to run, on the board
+    assert '<li data-id="S-3"><a href="/items/S-3" title="Pen test">S-3</a> Pen test' in html
     assert "Total score <strong>16.7%</strong>" in html  # 1 of 6 applicable
-    assert ids(html) == ["S-1", "S-2", "S-3", "S-4", "O-1", "O-2", "O-3"]
+    # By priority, and within it FAIL, PARTIAL, PENDING, PASS.
+    assert ids(html) == ["S-3", "S-1", "S-4", "S-2", "O-2", "O-1", "O-3"]
     assert [r.split()[0] for r in rows(html)] == [
+        "pending",
         "pass",
+        "fail",
         "partial",
         "pending",
         "fail",
-        "fail",
-        "pending",
         "na",
     ]
     assert html.count('<a class="card') == 2
@@ -119,10 +134,15 @@ def test_board_shows_decision_scores_categories_and_every_item(exporter):
 @pytest.mark.parametrize(
     "query, expected",
     [
-        ("?failing=1", ["S-2", "S-4", "O-1"]),
-        ("?critical=1", ["S-1", "S-3"]),
-        ("?category=ops", ["O-1", "O-2", "O-3"]),
+        ("?failing=1", ["S-4", "S-2", "O-1"]),
+        ("?critical=1", ["S-3", "S-1"]),
+        ("?category=ops", ["O-2", "O-1", "O-3"]),
         ("?critical=1&failing=1&category=sec", []),
+        # The order is a query parameter too, applied by the server with the filters.
+        ("?sort=category", ["S-1", "S-2", "S-3", "S-4", "O-1", "O-2", "O-3"]),
+        ("?sort=status", ["S-4", "O-1", "S-2", "S-3", "O-2", "S-1", "O-3"]),
+        ("?failing=1&sort=-id", ["S-4", "S-2", "O-1"]),
+        ("?sort=nonsense", ["S-3", "S-1", "S-4", "S-2", "O-2", "O-1", "O-3"]),
     ],
 )
 def test_filters_pick_the_rows(exporter, query, expected):
@@ -278,47 +298,15 @@ categories:
 """
 
 
-def start_nginx(workdir: Path, location: str) -> tuple[Process, str]:
-    """A private nginx on a free port with one ``location`` block; returns it and its URL."""
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not Path(nginx).exists():
-        pytest.skip("nginx is not installed (scripts/test.sh installs it as root)")
-    port = free_port()
-    tmp = workdir / "tmp"
-    tmp.mkdir(parents=True)
-    (workdir / "nginx.conf").write_text(f"""
-daemon off;
-worker_processes 1;
-pid {workdir}/nginx.pid;
-error_log {workdir}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-  access_log off;
-  client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/proxy;
-  fastcgi_temp_path {tmp}/fastcgi; uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
-  server {{
-    listen 127.0.0.1:{port};
+def proxy_servers(target: str) -> str:
+    """nginx's server block: ``/readiness/`` proxied to ``target``, nothing else (404)."""
+    return f"""
+server {{
+    listen 127.0.0.1:@PROXY@;
     location / {{ return 404; }}
-    {location}
-  }}
+    location /readiness/ {{ proxy_pass {target}; }}
 }}
-""")
-    proc = Process(
-        [nginx, "-p", str(workdir), "-c", str(workdir / "nginx.conf"), "-e", str(workdir / "e")],
-        workdir / "nginx.out",
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return http_get(base + "/")[0] == 404  # nothing outside the location
-        except OSError:
-            return proc.proc.poll() is not None
-
-    wait_until(up, 20, "nginx")
-    if proc.proc.poll() is not None:
-        raise RuntimeError(f"nginx exited: {(workdir / 'e').read_text()}")
-    return proc, base
+"""
 
 
 LINK = re.compile(r'(href|src|action)="([^"]+)"')
@@ -333,63 +321,70 @@ def test_board_links_assets_api_and_metrics_work_behind_a_path_proxy(tmp_path, s
     config.write_text(PROXIED)
     exporter_port = free_port()
     target = f"http://127.0.0.1:{exporter_port}{'/' if strips else ''}"
-    nginx, proxy = start_nginx(
-        tmp_path / "nginx", f"location /readiness/ {{ proxy_pass {target}; }}"
-    )
-    extra = ["--web.external-url", f"{proxy}/readiness/"]
-    if strips:
-        extra += ["--web.route-prefix", "/"]
-    proc = Process(
-        [
-            sys.executable,
-            "-m",
-            "exporter",
-            "--config.file",
-            str(config),
-            "--web.listen-address",
-            f"127.0.0.1:{exporter_port}",
-            *extra,
-        ],
-        tmp_path / "exporter.log",
-        cwd=ROOT,
-    )
-    direct = f"http://127.0.0.1:{exporter_port}"
-    try:
-        wait_until(lambda: http_ok(f"{proxy}/readiness/-/healthy"), 20, "healthy through nginx")
-        seen: set[tuple[str, str]] = set()
-        pages = [f"{proxy}/readiness/"]
-        while pages:
-            url = pages.pop()
-            html = page(url)
-            for kind, link in LINK.findall(html):
-                assert link.startswith("/readiness/"), (url, link)  # nothing escapes the prefix
-                method = "POST" if kind == "action" and "/probe" in link else "GET"
-                if (method, link) in seen:
-                    continue
-                seen.add((method, link))
-                request = urllib.request.Request(
-                    proxy + link.replace("&amp;", "&"),
-                    method=method,
-                    data=b"" if method == "POST" else None,
-                    headers={"Origin": proxy} if method == "POST" else {},
-                )
-                with urllib.request.urlopen(request, timeout=30) as resp:
-                    assert resp.status == 200, (method, link)
-                    if method == "GET" and "/items/" in link:
-                        pages.append(proxy + link)
-        assert ("GET", "/readiness/static/board.css") in seen
-        assert ("GET", "/readiness/metrics") in seen and ("GET", "/readiness/items/P-2") in seen
-        assert ("POST", "/readiness/items/P-1/probe") in seen
-        assert b"readiness_item_status" in http_get(f"{proxy}/readiness/metrics")[1]
-        assert json.loads(http_get(f"{proxy}/readiness/api/v1/items/P-1")[1])["id"] == "P-1"
-        # Outside the prefix, the exporter sends browsers into it.
-        location = redirect_location(direct + "/")
-        assert location == ("/readiness/" if not strips else None)
-        if not strips:
-            assert redirect_location(direct + "/readiness") == "/readiness/"
-    finally:
-        proc.stop()
-        nginx.stop()
+    with contextlib.ExitStack() as started:
+        # Each process is stopped whatever happens after it started, the other's start included.
+        proxy_nginx = started.enter_context(
+            nginx(tmp_path / "nginx", proxy_servers(target), ["PROXY"])
+        )
+        proxy = proxy_nginx.url("PROXY", path="")
+        extra = ["--web.external-url", f"{proxy}/readiness/"]
+        if strips:
+            extra += ["--web.route-prefix", "/"]
+        proc = Process(
+            [
+                sys.executable,
+                "-m",
+                "exporter",
+                "--config.file",
+                str(config),
+                "--web.listen-address",
+                f"127.0.0.1:{exporter_port}",
+                *extra,
+            ],
+            tmp_path / "exporter.log",
+            cwd=ROOT,
+        )
+        started.callback(proc.stop)
+        check_through_proxy(proxy, f"http://127.0.0.1:{exporter_port}", strips)
+    # Stopped means gone: no nginx process (nor exporter) outlives the test.
+    for stopped in (proxy_nginx.process, proc):
+        assert not live_group_members(stopped.proc.pid), stopped.argv
+
+
+def check_through_proxy(proxy: str, direct: str, strips: bool) -> None:
+    """Every link, asset and form of the board, the API and /metrics, through ``proxy``."""
+    wait_until(lambda: http_ok(f"{proxy}/readiness/-/healthy"), 20, "healthy through nginx")
+    seen: set[tuple[str, str]] = set()
+    pages = [f"{proxy}/readiness/"]
+    while pages:
+        url = pages.pop()
+        html = page(url)
+        for kind, link in LINK.findall(html):
+            assert link.startswith("/readiness/"), (url, link)  # nothing escapes the prefix
+            method = "POST" if kind == "action" and "/probe" in link else "GET"
+            if (method, link) in seen:
+                continue
+            seen.add((method, link))
+            request = urllib.request.Request(
+                proxy + link.replace("&amp;", "&"),
+                method=method,
+                data=b"" if method == "POST" else None,
+                headers={"Origin": proxy} if method == "POST" else {},
+            )
+            with urllib.request.urlopen(request, timeout=30) as resp:
+                assert resp.status == 200, (method, link)
+                if method == "GET" and "/items/" in link:
+                    pages.append(proxy + link)
+    assert ("GET", "/readiness/static/board.css") in seen
+    assert ("GET", "/readiness/metrics") in seen and ("GET", "/readiness/items/P-2") in seen
+    assert ("POST", "/readiness/items/P-1/probe") in seen
+    assert b"readiness_item_status" in http_get(f"{proxy}/readiness/metrics")[1]
+    assert json.loads(http_get(f"{proxy}/readiness/api/v1/items/P-1")[1])["id"] == "P-1"
+    # Outside the prefix, the exporter sends browsers into it.
+    location = redirect_location(direct + "/")
+    assert location == ("/readiness/" if not strips else None)
+    if not strips:
+        assert redirect_location(direct + "/readiness") == "/readiness/"
 
 
 def redirect_location(url: str) -> str | None:

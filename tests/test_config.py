@@ -245,7 +245,7 @@ def test_every_problem_in_a_probe_is_listed(tmp_path):
         "bearer_token_file, body, body_regex, ca_file, cookie_flags, cookies, cors_origin, "
         "expect_status, follow_redirects, header_patterns, headers, headers_absent, "
         "headers_present, https_redirect, json, max_latency, method, rate_limit, "
-        "secret_headers, url, verify)",
+        "secret_headers, security_headers, server_name, url, verify)",
         where + "http.basic_auth.user is not a known field "
         "(known: password, password_file, username)",
     ]
@@ -607,7 +607,12 @@ def test_every_error_is_listed_at_once(tmp_path):
         ),
         (
             "defaults: {interval: 0s}\ncategories: [{id: a, items: []}]\n",
-            'config.yaml: defaults: interval must be longer than 0s (got "0s")',
+            'config.yaml: defaults: interval must be at least 100ms (got "0s")',
+        ),
+        (
+            "defaults: {interval: 1ms, timeout: 1ms}\ncategories: [{id: a, items: []}]\n",
+            'config.yaml: defaults: interval must be at least 100ms (got "1ms")\n'
+            'config.yaml: defaults: timeout must be at least 100ms (got "1ms")',
         ),
     ],
 )
@@ -616,7 +621,7 @@ def test_bad_top_level_gives_located_message(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(ConfigError) as exc:
         config.load(path, {})
-    assert exc.value.errors == [message]
+    assert exc.value.errors == message.split("\n")
 
 
 def test_invalid_yaml_names_line_and_column(tmp_path):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 import time
 
 import pytest
@@ -49,6 +51,8 @@ async def test_glob_with_min_count(tmp_path):
     enough = await run({"file": {"glob": "runbooks/*.md", "min_count": 10}}, tmp_path)
     few = await run({"file": {"glob": "runbooks/*.md", "min_count": 12}}, tmp_path)
     none = await run({"file": {"glob": "runbooks/*.txt"}}, tmp_path)
+    one = await run({"file": {"glob": "runbooks/00-*.md"}}, tmp_path)
+    assert one.summary.startswith("1 file matches 00-*.md, newest 00-scenario.md modified ")
     assert enough.status is Status.PASS
     assert enough.summary.startswith("10 files match *.md, newest ")
     assert few.status is Status.PARTIAL
@@ -98,12 +102,285 @@ async def test_must_match_some_is_partial(tmp_path):
 
 async def test_markdown_headings(tmp_path):
     (tmp_path / "RTO-RPO.md").write_text(DR_PLAN)
-    ok = await run({"file": {"path": "RTO-RPO.md", "headings": ["RTO", "RPO"]}}, tmp_path)
-    some = await run({"file": {"path": "RTO-RPO.md", "headings": ["RTO", "Failover"]}}, tmp_path)
+    ok = await run(
+        {"file": {"path": "RTO-RPO.md", "headings": ["RTO targets", "rpo TARGETS"]}}, tmp_path
+    )
+    some = await run(
+        {"file": {"path": "RTO-RPO.md", "headings": ["RTO targets", "Failover"]}}, tmp_path
+    )
     none = await run({"file": {"path": "RTO-RPO.md", "headings": ["Contacts"]}}, tmp_path)
     assert ok.status is Status.PASS
     assert some.status is Status.PARTIAL and some.summary == "RTO-RPO.md has no heading Failover"
     assert none.status is Status.FAIL
+
+
+async def test_a_heading_is_found_by_its_exact_text_not_a_prefix(tmp_path):
+    # "RTO" is not "RTO targets" (the regex took any heading starting with the words).
+    (tmp_path / "RTO-RPO.md").write_text(DR_PLAN)
+    result = await run({"file": {"path": "RTO-RPO.md", "headings": ["RTO"]}}, tmp_path)
+    assert result.status is Status.FAIL and result.summary == "RTO-RPO.md has no heading RTO"
+
+
+async def test_a_comment_in_a_fenced_code_block_is_not_a_heading(tmp_path):
+    fenced = "# DR plan\n\n```bash\n# Degraded mode\nsystemctl stop booking\n```\n"
+    real = "# DR plan\n\n## Degraded mode\n\nBookings are queued while the PMS is down.\n"
+    (tmp_path / "fenced.md").write_text(fenced)
+    (tmp_path / "real.md").write_text(real)
+    bad = await run({"file": {"path": "fenced.md", "headings": ["Degraded mode"]}}, tmp_path)
+    good = await run({"file": {"path": "real.md", "headings": ["Degraded mode"]}}, tmp_path)
+    assert bad.status is Status.FAIL and bad.summary == "fenced.md has no heading Degraded mode"
+    assert good.status is Status.PASS
+
+
+async def test_setext_headings_are_headings(tmp_path):
+    (tmp_path / "post-mortem.md").write_text(
+        "Post-mortem\n===========\n\nTimeline\n--------\n\nRoot cause\n----------\n"
+    )
+    result = await run(
+        {"file": {"path": "post-mortem.md", "headings": ["Timeline", "Root cause"]}}, tmp_path
+    )
+    assert result.status is Status.PASS, result.summary
+
+
+async def test_heading_content_refuses_a_section_that_says_tbd(tmp_path):
+    (tmp_path / "tbd.md").write_text("# DR\n\n## RTO\n\nTBD\n\n## RPO: TBD\n")
+    (tmp_path / "done.md").write_text("# DR\n\n## RTO\n\n1 h for tier 1\n\n## RPO: 15 min\n")
+    probe = {"headings": ["RTO", "RPO"], "heading_content": True}
+    bad = await run({"file": {"path": "tbd.md", **probe}}, tmp_path)
+    good = await run({"file": {"path": "done.md", **probe}}, tmp_path)
+    headings_only = await run({"file": {"path": "tbd.md", "headings": ["RTO", "RPO"]}}, tmp_path)
+    assert bad.status is Status.FAIL
+    assert bad.summary == (
+        "tbd.md heading 'RTO' (line 3) has no content (only 'TBD'); "
+        "heading 'RPO' (line 7) has no content (only 'TBD')"
+    )
+    assert good.status is Status.PASS
+    assert headings_only.status is Status.PASS  # the headings are there; content not asked
+
+
+# -- freshness: the clock a time comes from ------------------------------------------------------
+
+
+async def test_a_modification_time_in_the_future_is_a_wrong_clock(tmp_path):
+    path = tmp_path / "backup.dump"
+    path.write_bytes(b"x" * 2048)
+    age(path, -3 * 86400 - 30)
+    single = await run({"file": {"path": "backup.dump", "max_age": "26h"}}, tmp_path)
+    glob = await run({"file": {"glob": "*.dump", "max_age": "26h"}}, tmp_path)
+    recent = await run(
+        {"file": {"glob": "*.dump", "recent": {"count": 1, "within": "2d"}}}, tmp_path
+    )
+    assert single.status is Status.FAIL
+    assert re.fullmatch(
+        r"backup\.dump is dated \d{4}-\d\d-\d\d \d\d:\d\d UTC, 3d\d*s? in the future: wrong "
+        r"clock, expected a time in the past",
+        single.summary,
+    ), single.summary
+    assert glob.status is Status.FAIL and glob.summary.startswith(
+        "newest match backup.dump is dated "
+    )
+    assert recent.status is Status.FAIL and "wrong clock" in recent.summary
+
+
+def git(repo, *args: str, when: float | None = None) -> None:
+    """git in ``repo`` as a test identity; ``when`` back-dates the author and committer."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(repo.parent),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "Test",
+        "GIT_AUTHOR_EMAIL": "test@example.invalid",
+        "GIT_COMMITTER_NAME": "Test",
+        "GIT_COMMITTER_EMAIL": "test@example.invalid",
+    }
+    if when is not None:
+        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = f"@{int(when)} +0000"
+    subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """A repository whose drill note was committed 133 days ago and checked out just now."""
+    repo = tmp_path / "app"
+    (repo / "docs/dr-drills").mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "docs/dr-drills/2026-q2.md").write_text("# Failover drill\n\nResult: passed\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "drill", when=time.time() - 133 * 86400)
+    (repo / "docs/dr-drills/2026-q2.md").unlink()
+    git(repo, "checkout", "--", "docs/dr-drills/2026-q2.md")  # as a clone or checkout does
+    return repo
+
+
+async def test_a_drill_committed_133_days_ago_is_not_fresh_after_a_checkout(repo, tmp_path):
+    note = "app/docs/dr-drills/2026-q2.md"
+    by_file = await run({"file": {"path": note, "max_age": "92d"}}, tmp_path)
+    by_git = await run({"file": {"path": note, "max_age": "92d", "freshness": "git"}}, tmp_path)
+    glob = await run(
+        {"file": {"glob": "app/docs/dr-drills/*.md", "max_age": "92d", "freshness": "git"}},
+        tmp_path,
+    )
+    assert by_file.status is Status.PASS  # the trap: the checkout's file time is now
+    assert by_git.status is Status.FAIL
+    assert re.fullmatch(
+        r"2026-q2\.md is 133d(\d+s)? old by its last commit \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\), "
+        r"expected at most 92d",
+        by_git.summary,
+    ), by_git.summary
+    assert glob.status is Status.FAIL
+    assert glob.summary.startswith("newest match 2026-q2.md is 133d")
+
+
+async def test_a_recent_drill_passes_and_an_uncommitted_one_says_its_clock(repo, tmp_path):
+    (repo / "docs/dr-drills/2026-q4.md").write_text("# Failover drill\n\nResult: passed\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "q4 drill", when=time.time() - 20 * 86400)
+    glob = {"glob": "app/docs/dr-drills/*.md", "max_age": "92d", "freshness": "git"}
+    committed = await run({"file": glob}, tmp_path)
+    assert committed.status is Status.PASS
+    assert re.fullmatch(
+        r"2 files match \*\.md, newest 2026-q4\.md 20d(\d+s)? old by its last commit",
+        committed.summary,
+    ), committed.summary
+    (repo / "docs/dr-drills/2026-q4.md").write_text("# Failover drill\n\nResult: edited\n")
+    edited = await run({"file": glob}, tmp_path)
+    assert edited.status is Status.PASS
+    assert "old by file time (uncommitted changes)" in edited.summary
+
+
+async def test_a_file_outside_git_is_judged_by_its_file_time_and_says_so(tmp_path):
+    (tmp_path / "drill.md").write_text("# Drill\n")
+    result = await run(
+        {"file": {"path": "drill.md", "max_age": "1d", "freshness": "git"}}, tmp_path
+    )
+    assert result.status is Status.PASS
+    assert "old by file time (not in a git repository)" in result.summary
+
+
+# -- glob rules: which matches are judged ---------------------------------------------------------
+
+
+def runbook(n: int) -> str:
+    return f"# Runbook {n}\n\n" + "".join(f"{i}. Check step {i}.\n" for i in range(20))
+
+
+async def test_a_readme_and_a_template_among_runbooks_do_not_count(tmp_path):
+    books = tmp_path / "runbooks"
+    books.mkdir()
+    for i in range(9):
+        (books / f"scenario-{i}.md").write_text(runbook(i))
+    (books / "README.md").write_text("# Runbooks\n\nOne per scenario.\n")
+    (books / "_template.md").write_text(runbook(99))
+    probe = {"glob": "runbooks/*.md", "min_count": 10, "min_size": 100}
+    counted = await run({"file": probe}, tmp_path)
+    excluded = await run({"file": {**probe, "exclude": ["README.md", "_*"]}}, tmp_path)
+    assert counted.status is Status.FAIL  # the README is small: min_size judges every match
+    assert excluded.status is Status.PARTIAL
+    assert excluded.summary == (
+        f"9 files match {tmp_path}/runbooks/*.md (2 excluded: README.md, _template.md), "
+        "expected at least 10"
+    )
+    (books / "scenario-9.md").write_text(runbook(9))
+    ten = await run({"file": {**probe, "exclude": ["README.md", "_*"]}}, tmp_path)
+    assert ten.status is Status.PASS
+    assert ten.summary.startswith("10 files match *.md (2 excluded: README.md, _template.md), ")
+
+
+DUMP = b"\x1f\x8b" + b"\x00" * 4096
+
+
+async def test_judge_newest_an_old_truncated_dump_beside_a_good_new_one_is_fine(tmp_path):
+    (tmp_path / "db-2026-03-02.sql.gz").write_bytes(b"\x1f\x8b")  # an old failed dump
+    age(tmp_path / "db-2026-03-02.sql.gz", 270 * 86400)
+    (tmp_path / "db-2026-11-30.sql.gz").write_bytes(DUMP)
+    probe = {"glob": "*.sql.gz", "max_age": "26h", "min_size": 1024}
+    every = await run({"file": probe}, tmp_path)
+    newest = await run({"file": {**probe, "judge": "newest"}}, tmp_path)
+    assert every.status is Status.FAIL
+    assert every.summary == "db-2026-03-02.sql.gz 2 bytes, expected at least 1024"
+    assert newest.status is Status.PASS
+    assert newest.summary.startswith(
+        "2 files match *.sql.gz, newest db-2026-11-30.sql.gz modified "
+    )
+    assert newest.summary.endswith("; judged: the newest")
+
+
+async def test_judge_newest_a_truncated_newest_dump_fails(tmp_path):
+    (tmp_path / "db-2026-11-29.sql.gz").write_bytes(DUMP)
+    age(tmp_path / "db-2026-11-29.sql.gz", 86400)
+    (tmp_path / "db-2026-11-30.sql.gz").write_bytes(DUMP[:512])
+    result = await run(
+        {"file": {"glob": "*.sql.gz", "max_age": "26h", "min_size": 1024, "judge": "newest"}},
+        tmp_path,
+    )
+    assert result.status is Status.FAIL
+    assert result.summary == "newest match db-2026-11-30.sql.gz 512 bytes, expected at least 1024"
+
+
+async def test_a_small_log_beside_good_backups_is_not_a_bad_backup(tmp_path):
+    for day in range(24, 31):
+        (tmp_path / f"db-2026-11-{day}.sql.gz").write_bytes(DUMP)
+        age(tmp_path / f"db-2026-11-{day}.sql.gz", (30 - day) * 86400 + 60)
+    (tmp_path / "backup.log").write_text("2026-11-30 03:00 dump ok\n")  # written last
+    probe = {"glob": "*", "max_age": "26h", "min_size": 1024, "judge": "newest"}
+    with_log = await run({"file": probe}, tmp_path)
+    without = await run({"file": {**probe, "exclude": ["*.log"]}}, tmp_path)
+    assert with_log.status is Status.FAIL and with_log.summary.startswith("newest match backup.log")
+    assert without.status is Status.PASS, without.summary
+
+
+async def test_recent_counts_the_matches_changed_within_the_window(tmp_path):
+    for day in range(7):
+        (tmp_path / f"db-{day}.sql.gz").write_bytes(DUMP)
+        age(tmp_path / f"db-{day}.sql.gz", day * 86400 + 60)
+    probe = {"glob": "*.sql.gz", "max_age": "26h", "judge": "newest"}
+    daily = await run({"file": {**probe, "recent": {"count": 7, "within": "8d"}}}, tmp_path)
+    for day in (2, 3, 4, 5):  # four days without a backup
+        age(tmp_path / f"db-{day}.sql.gz", 20 * 86400)
+    gaps = await run({"file": {**probe, "recent": {"count": 7, "within": "8d"}}}, tmp_path)
+    assert daily.status is Status.PASS
+    assert daily.summary.endswith(", 7 changed within 8d; judged: the newest")
+    assert gaps.status is Status.PARTIAL
+    assert gaps.summary == "3 of 7 matches changed within 8d, expected at least 7"
+
+
+# -- read: tail ----------------------------------------------------------------------------------
+
+JSON_LINES = "".join(
+    f'{{"ts":"2026-11-30T10:00:{i:02d}Z","level":"info","msg":"booking {i}"}}\n' for i in range(50)
+)
+
+
+async def test_read_tail_judges_a_big_log_on_its_newest_part(tmp_path):
+    big = JSON_LINES * (5 * 2**20 // len(JSON_LINES) + 1)
+    (tmp_path / "app.log").write_text(big + "INFO:     127.0.0.1 - GET /health 200\n")
+    (tmp_path / "clean.log").write_text(big)
+    probe = {"must_match": ['(?m)^\\{.*"level"'], "must_not_match": [r"(?m)^[^{\s]"]}
+    head = await run({"file": {"path": "app.log", **probe}}, tmp_path)
+    tail = await run({"file": {"path": "app.log", "read": "tail", **probe}}, tmp_path)
+    clean = await run({"file": {"path": "clean.log", "read": "tail", **probe}}, tmp_path)
+    # From its start, only the first 4 MiB is read: no must_not_match verdict on the rest.
+    assert head.status is Status.FAIL and head.error
+    assert head.summary == "read only the first 4 MiB of app.log: cannot judge must_not_match"
+    assert tail.status is Status.FAIL
+    assert re.fullmatch(
+        r"app\.log \(the last 4 MiB of 5\.0 MiB read\) line \d+ of that part "
+        r"matches /\(\?m\)\^\[\^\{\\s\]/, expected no match",
+        tail.summary,
+    ), tail.summary
+    assert clean.status is Status.PASS
+    assert clean.summary.endswith("; judged on the last 4 MiB of 5.0 MiB)")
+
+
+async def test_read_tail_starts_at_a_whole_line(tmp_path):
+    # The 4 MiB boundary falls inside a JSON line: its cut end is not a line of plain text.
+    line = '{"level":"info","msg":"' + "x" * 1000 + '"}\n'
+    (tmp_path / "app.log").write_text(line * (5 * 2**20 // len(line) + 1))
+    result = await run(
+        {"file": {"path": "app.log", "read": "tail", "must_not_match": [r"(?m)^[^{]"]}},
+        tmp_path,
+    )
+    assert result.status is Status.PASS, result.summary
 
 
 async def test_yaml_document_with_jmespath(tmp_path):
@@ -214,6 +491,35 @@ async def test_fifo_is_refused_instead_of_blocking(tmp_path):
         (
             {"path": "a", "document": "toml", "assert": [{"path": "a", "op": "==", "value": 1}]},
             'file.document must be one of yaml, json (got "toml")',
+        ),
+        ({"path": "a", "judge": "newest"}, "file.judge applies to glob only"),
+        ({"path": "a", "exclude": ["README.md"]}, "file.exclude applies to glob only"),
+        (
+            {"glob": "*.md", "exclude": ["docs/README.md"]},
+            "file.exclude[0] is matched against file names, so it cannot hold a / "
+            '(got "docs/README.md")',
+        ),
+        (
+            {"glob": "*.md", "judge": "oldest"},
+            'file.judge must be one of every, newest (got "oldest")',
+        ),
+        ({"glob": "*.gz", "recent": {"count": 7}}, "file.recent.within is required"),
+        (
+            {"glob": "*.gz", "recent": {"count": 0, "within": "8d"}},
+            "file.recent.count must be at least 1 (got 0)",
+        ),
+        (
+            {"path": "a", "max_age": "1d", "freshness": "commit"},
+            'file.freshness must be one of file, git (got "commit")',
+        ),
+        ({"path": "a", "read": "end"}, 'file.read must be one of head, tail (got "end")'),
+        (
+            {"path": "a", "freshness": "git"},
+            "file.freshness needs max_age or recent: the checks that judge a time",
+        ),
+        (
+            {"path": "a", "heading_content": True},
+            "file.heading_content needs headings: the sections whose content is judged",
         ),
     ],
 )

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 import ssl
+from collections.abc import Iterator
 
 import pytest
 import trustme
 from aiohttp import web
+from support.nginx import Nginx, certificate, nginx
 from support.probing import config_error, run, silent_server
+from support.servers import closed_port
 
 from probes.result import Status
 
@@ -246,22 +249,121 @@ async def test_cors(app, tmp_path):
     assert results["none"].status is Status.PASS
 
 
-async def test_https_redirect(app, tmp_path):
-    def probe(query):
-        return {"http": {"url": f"{app}/redirect?{query}", "https_redirect": True}}
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory) -> Iterator[Nginx]:
+    """nginx as a site's edge: app.test over TLS, and plain-http servers that redirect well
+    or badly. Names in Location headers are reached through ``server_name`` (app.test) or are
+    never followed (other hosts), so no test asks a DNS server."""
+    workdir = tmp_path_factory.mktemp("edge")
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(workdir / "ca.pem"))
+    chain, key = certificate(ca, workdir, "app.test", "www.app.test")
+    dead = closed_port().rsplit(":", 1)[1]
+    servers = f"""
+server {{
+    listen 127.0.0.1:@HTTPS@ ssl;
+    server_name app.test;
+    ssl_certificate {chain};
+    ssl_certificate_key {key};
+    location = /downgrade {{ return 301 http://app.test:@PLAIN@/; }}
+    location = /www {{ return 301 https://www.app.test/; }}
+    location / {{ return 200 "home\n"; }}
+}}
+server {{ listen 127.0.0.1:@TO_HTTPS@; return 301 https://app.test:@HTTPS@$request_uri; }}
+server {{ listen 127.0.0.1:@TEMPORARY@; return 302 https://app.test:@HTTPS@$request_uri; }}
+server {{ listen 127.0.0.1:@EVIL@; return 301 https://evil.example$request_uri; }}
+server {{ listen 127.0.0.1:@PLAIN@; return 200 "welcome\n"; }}
+server {{ listen 127.0.0.1:@HTTP_HOP@; return 301 http://app.test:@TO_HTTPS@$request_uri; }}
+server {{ listen 127.0.0.1:@OTHER_HTTP@; return 301 http://other.example/; }}
+server {{ listen 127.0.0.1:@DOWNGRADE@; return 301 https://app.test:@HTTPS@/downgrade; }}
+server {{ listen 127.0.0.1:@DEAD@; return 301 https://app.test:{dead}/; }}
+server {{ listen 127.0.0.1:@CANONICAL@; return 301 https://app.test:@HTTPS@/www; }}
+server {{ listen 127.0.0.1:@NO_LOCATION@; return 301; }}
+"""
+    ports = [
+        "HTTPS", "TO_HTTPS", "TEMPORARY", "EVIL", "PLAIN", "HTTP_HOP", "OTHER_HTTP",
+        "DOWNGRADE", "DEAD", "CANONICAL", "NO_LOCATION",
+    ]  # fmt: skip
+    with nginx(workdir, servers, ports) as server:
+        yield server
 
-    permanent = await run(probe("status=301"), tmp_path)
-    temporary = await run(probe("status=302"), tmp_path)
-    elsewhere = await run(probe("status=301&to=http://app.example/"), tmp_path)
-    plain = await run({"http": {"url": f"{app}/health", "https_redirect": True}}, tmp_path)
-    assert (
-        permanent.status is Status.PASS
-        and permanent.summary == "status 301 to https://app.example/"
+
+async def redirect(edge: Nginx, name: str, **extra):
+    probe = {
+        "http": {
+            "url": edge.url(name),
+            "https_redirect": True,
+            "server_name": "app.test",
+            "ca_file": str(edge.workdir / "ca.pem"),
+            **extra,
+        }
+    }
+    return await run(probe, edge.workdir)
+
+
+async def test_https_redirect_to_the_same_host_that_answers_passes(edge):
+    result = await redirect(edge, "TO_HTTPS")
+    https = edge.ports["HTTPS"]
+    assert (result.status, result.summary) == (
+        Status.PASS,
+        f"status 301 to https://app.test:{https}/ (port {https}, not 443), answered 200",
     )
-    assert temporary.status is Status.PARTIAL
-    assert elsewhere.status is Status.FAIL
-    assert elsewhere.summary == "status 301 to http://app.example/, expected a redirect to https://"
-    assert plain.summary == "status 200 over plain http, expected a redirect to https://"
+    assert result.evidence["chain"] == [
+        f"301 http://app.test:{edge.ports['TO_HTTPS']}/",
+        f"200 https://app.test:{https}/",
+    ]
+
+
+@pytest.mark.parametrize(
+    "server, status, summary",
+    [
+        ("TEMPORARY", Status.PARTIAL, "answered 200; expected a permanent redirect (301 or 308)"),
+        ("EVIL", Status.FAIL, "redirects to https://evil.example/ (another host), expected "),
+        ("PLAIN", Status.FAIL, "status 200 over plain http, expected a redirect to https://"),
+        ("OTHER_HTTP", Status.FAIL, "redirects to http://other.example/ over plain http"),
+        ("DOWNGRADE", Status.FAIL, "/downgrade, then back to plain http at http://app.test:"),
+        ("DEAD", Status.FAIL, "which did not answer (connection refused), expected an answer"),
+        ("NO_LOCATION", Status.FAIL, "status 301 without a Location, expected a redirect"),
+        ("HTTP_HOP", Status.PASS, "answered 200"),  # same host over http first, then https
+        ("CANONICAL", Status.PASS, "then to https://www.app.test/ (another host, not followed)"),
+    ],
+)
+async def test_https_redirect_chain(edge, server, status, summary):
+    result = await redirect(edge, server)
+    assert result.status is status, result.summary
+    assert summary in result.summary
+
+
+async def test_https_redirect_without_server_name_compares_the_url_host(edge):
+    # Reached as 127.0.0.1, the site names itself app.test: to the probe, another host.
+    result = await redirect(edge, "TO_HTTPS", server_name="")
+    assert result.status is Status.FAIL
+    assert result.summary.startswith(f"redirects to https://app.test:{edge.ports['HTTPS']}/ ")
+
+
+async def test_https_redirect_judges_no_certificate_with_verify_off(edge, tmp_path):
+    probe = {"http": {"url": edge.url("TO_HTTPS"), "https_redirect": True}}
+    untrusted = await run({"http": {**probe["http"], "server_name": "app.test"}}, tmp_path)
+    unverified = await run(
+        {"http": {**probe["http"], "server_name": "app.test", "verify": False}}, tmp_path
+    )
+    assert untrusted.status is Status.FAIL
+    assert "certificate not trusted" in untrusted.summary
+    assert unverified.status is Status.PASS, unverified.summary
+
+
+async def test_server_name_is_host_and_sni_for_response_checks(edge):
+    probe = {
+        "url": edge.url("HTTPS", "https"),
+        "server_name": "app.test",
+        "ca_file": str(edge.workdir / "ca.pem"),
+        "body_regex": "^home",
+    }
+    result = await run({"http": probe}, edge.workdir)
+    by_address = await run({"http": {**probe, "server_name": ""}}, edge.workdir)
+    assert result.status is Status.PASS, result.summary
+    assert by_address.status is Status.FAIL  # the certificate names app.test, not 127.0.0.1
+    assert "certificate" in by_address.summary
 
 
 async def test_rate_limit_burst(app, tmp_path):

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
+import os
 import ssl
+import subprocess
+import sys
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 import trustme
+from support.nginx import Nginx, certificate, nginx
 from support.probing import config_error, run, silent_server
+from support.procs import ROOT
 
 from probes.result import Status
 
@@ -84,7 +91,7 @@ async def test_valid_certificate_passes_and_exports_expiry(ca, ca_file, tmp_path
             {"tls": {"target": target, "server_name": "localhost", "ca_file": ca_file}}, tmp_path
         )
     assert result.status is Status.PASS, result.summary
-    assert "TLS 1.1 refused" in result.summary
+    assert result.summary.endswith("; TLS 1.1 and below refused")
     assert "valid 90 days" in result.summary or "valid 89 days" in result.summary
     assert result.expires_at == pytest.approx(not_after.replace(microsecond=0).timestamp(), abs=1)
     assert result.evidence["self_signed"] is False
@@ -222,7 +229,7 @@ async def test_closed_port_fails(tmp_path):
         (
             {"target": "localhost:443", "verify": False},
             "tls.verify is not a known field "
-            "(known: ca_file, critical_days, min_version, server_name, "
+            "(known: ca_file, critical_days, judge, min_version, server_name, "
             "target, warn_days)",
         ),
     ],
@@ -292,3 +299,135 @@ def test_exporter_publishes_the_certificate_expiry(ca, tmp_path, write_config):
         'readiness_item_status{category="security",item="S-012",priority="critical",'
         'status="pass"} 1.0'
     ) in text.splitlines()
+
+
+# -- one item, one question: judge on a real nginx ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory) -> Iterator[Nginx]:
+    """nginx serving app.test: TLS 1.2+ (MODERN), also TLS 1.1 (OLD, as the audit's trap
+    writes it), a self-signed certificate (SELF) and one that expires in 10 days (SOON)."""
+    workdir = tmp_path_factory.mktemp("tls-edge")
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(workdir / "ca.pem"))
+    chain, key = certificate(ca, workdir, "app.test")
+    soon = ca.issue_cert("app.test", not_after=NOW + dt.timedelta(days=10, hours=1))
+    soon.private_key_and_cert_chain_pem.write_to_path(str(workdir / "soon.pem"))
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "90",
+         "-subj", "/CN=app.test", "-addext", "subjectAltName=DNS:app.test",
+         "-keyout", str(workdir / "self.key"), "-out", str(workdir / "self.pem")],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+
+    def server(port: str, cert: Path, key: Path, extra: str = "") -> str:
+        return (
+            f"server {{ listen 127.0.0.1:@{port}@ ssl; server_name app.test; "
+            f"ssl_certificate {cert}; ssl_certificate_key {key}; {extra} "
+            'return 200 "ok\\n"; }\n'
+        )
+
+    servers = (
+        server("MODERN", chain, key, "ssl_protocols TLSv1.2 TLSv1.3;")
+        + server(
+            "OLD", chain, key, "ssl_protocols TLSv1.1 TLSv1.2; ssl_ciphers DEFAULT:@SECLEVEL=0;"
+        )
+        + server("SELF", workdir / "self.pem", workdir / "self.key")
+        + server("SOON", workdir / "soon.pem", workdir / "soon.pem")
+    )
+    with nginx(workdir, servers, ["MODERN", "OLD", "SELF", "SOON"]) as running:
+        yield running
+
+
+def judged(edge: Nginx, port: str, judge: str | None) -> dict:
+    tls = {"target": edge.target(port), "server_name": "app.test", "ca_file": "ca.pem"}
+    return {"tls": {**tls, **({"judge": judge} if judge else {})}}
+
+
+@pytest.mark.parametrize(
+    "port, judge, status, summary",
+    [
+        ("MODERN", "protocol", Status.PASS, ": TLSv1.3; TLS 1.1 and below refused"),
+        ("OLD", "protocol", Status.FAIL, " accepts TLSv1.1, expected refusal below TLS 1.2"),
+        ("SELF", "protocol", Status.PASS, "TLS 1.1 and below refused"),  # S-012's question
+        ("SOON", "protocol", Status.PASS, "TLS 1.1 and below refused"),  # S-012's question
+        ("OLD", "certificate", Status.PASS, "certificate valid "),  # S-011's question
+        ("SELF", "certificate", Status.FAIL, "certificate is self-signed"),
+        ("SOON", "certificate", Status.PARTIAL, "certificate expires in 10 days"),
+        ("OLD", None, Status.FAIL, " accepts TLSv1.1"),  # both, the default
+        ("SELF", None, Status.FAIL, "certificate is self-signed"),
+    ],
+)
+async def test_judge_answers_its_own_question(edge, port, judge, status, summary):
+    result = await run(judged(edge, port, judge), edge.workdir)
+    assert result.status is status, result.summary
+    assert summary in result.summary
+    if judge == "certificate":
+        assert "lower_versions" not in result.evidence and "refused" not in result.summary
+    if judge == "protocol":
+        assert result.expires_at is None and "certificate" not in result.summary
+
+
+async def test_a_server_that_refuses_tls_1_1_refuses_on_the_wire(edge):
+    result = await run(judged(edge, "MODERN", "protocol"), edge.workdir)
+    assert result.evidence["lower_versions"] == "refused (alert protocol version)"
+
+
+# OpenSSL's own configuration switching TLS 1.0/1.1 off for every context, as a distribution's
+# crypto policy can: the probe cannot offer them, so it cannot judge whether they are refused.
+NO_OLD_PROTOCOLS = """\
+openssl_conf = default_conf
+[default_conf]
+ssl_conf = ssl_sect
+[ssl_sect]
+system_default = system_default_sect
+[system_default_sect]
+Protocol = ALL, -TLSv1, -TLSv1.1
+"""
+
+IN_A_PROCESS = """\
+import asyncio, json, sys
+from pathlib import Path
+from support.probing import run
+result = asyncio.run(run(json.loads(sys.argv[1]), Path(sys.argv[2])))
+print(json.dumps({"status": result.status.value, "summary": result.summary,
+                  "error": result.error}))
+"""
+
+
+def run_without_old_protocols(edge: Nginx, probe: dict) -> dict:
+    conf = edge.workdir / "no-old-protocols.cnf"
+    conf.write_text(NO_OLD_PROTOCOLS)
+    env = {**os.environ, "OPENSSL_CONF": str(conf), "PYTHONPATH": str(ROOT / "tests")}
+    done = subprocess.run(
+        [sys.executable, "-c", IN_A_PROCESS, json.dumps(probe), str(edge.workdir)],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("judge", ["protocol", None])
+def test_old_versions_this_openssl_cannot_offer_are_not_judged(edge, judge):
+    result = run_without_old_protocols(edge, judged(edge, "MODERN", judge))
+    assert result["status"] == "fail" and result["error"] is True
+    assert result["summary"] == (
+        f"{edge.target('MODERN')}: this machine's OpenSSL cannot offer TLS 1.1 "
+        "(NO_PROTOCOLS_AVAILABLE); cannot judge whether the server refuses it"
+    )
+
+
+def test_the_certificate_is_judged_without_old_versions(edge):
+    result = run_without_old_protocols(edge, judged(edge, "MODERN", "certificate"))
+    assert result["status"] == "pass", result["summary"]
+
+
+async def test_an_empty_server_name_is_the_targets_host(edge):
+    # ${APP_SERVER_NAME:-} unset: the name is 127.0.0.1, which the certificate does not hold.
+    probe = judged(edge, "MODERN", "certificate")
+    probe["tls"]["server_name"] = ""
+    result = await run(probe, edge.workdir)
+    assert result.status is Status.FAIL
+    assert result.summary.startswith(
+        f"{edge.target('MODERN')}: certificate does not match 127.0.0.1 (expires "
+    )

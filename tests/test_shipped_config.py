@@ -7,6 +7,7 @@ from collections import Counter
 from support.procs import ROOT
 
 from exporter.config import load
+from probes.composite import written_children
 
 CONFIG = ROOT / "config.yaml"
 
@@ -29,7 +30,9 @@ SAMPLE_ENV = {
     "STATUS_PAGE_URL": "https://status.example.com",
     "DATABASE_URL": "postgresql://readiness@db:5432/agente",
     "BACKUP_DIR": "/var/backups/agente",
-    "RESTORE_TEST_LOG": "/var/backups/agente/restore-test.log",
+    "RESTORE_TEST_JUNIT": "/var/backups/agente/restore-junit.xml",
+    "APP_IMAGE": "registry.example.com/agente-api:1.4.2",
+    "LOAD_PEAK_RPS": "50",
     "PMS_URL": "https://pms.example.com",
     "PMS_API_KEY": "sample-api-key",
     "WHATSAPP_ACCESS_TOKEN": "sample-access-token",
@@ -61,7 +64,8 @@ def signed(item) -> bool:
 
     def walk(probe) -> bool:
         return any(
-            kind == "attestation" or (kind in ("all", "any") and any(map(walk, body)))
+            kind == "attestation"
+            or (kind in ("all", "any") and any(map(walk, written_children(body))))
             for kind, body in probe.items()
         )
 

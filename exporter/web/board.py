@@ -1,17 +1,20 @@
 """The status board's pages: the checklist at ``/`` and one item at ``/items/<ID>``, as HTML.
 
-Pages are rendered on the server from a ``Snapshot`` alone (filters are query parameters, so they
-work without JavaScript and survive the self-refresh); ``static/board.js`` only submits the filter
-form on change and swaps in a fresh board every few seconds. Styles and script are served by the
-exporter itself from ``exporter/web/static``: the board works on a network with no way out. Every
-link is made by ``Urls``, so the board works behind a reverse proxy under a path.
+Pages are rendered on the server from a ``Snapshot`` alone (filters and the table's order are
+query parameters, so they work without JavaScript and survive the self-refresh);
+``static/board.js`` only submits the filter form on change and swaps in a fresh board every few
+seconds. What blocks a GO comes first, split as ``render/blockers.py`` splits it for ``check``.
+Styles and script are served by the exporter itself from ``exporter/web/static``: the board works
+on a network with no way out. Every link is made by ``Urls``, so the board works behind a reverse
+proxy under a path.
 """
 
 from __future__ import annotations
 
 import html
+import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -21,8 +24,10 @@ import yaml
 from probes.result import Status
 
 from .. import __version__
+from ..config import PRIORITIES
 from ..formatting import ago, milliseconds, percent, rfc3339
 from ..redact import redact
+from ..render.blockers import Blockers, blockers, sentence
 from ..render.evidence import describe
 from ..scoring import CRITICAL
 from ..snapshot import Change, ItemState, Snapshot
@@ -86,6 +91,79 @@ class Filters:
         return board_url + ("?" + urlencode(params) if params else "")
 
 
+# The default order: most urgent first, FAIL before PARTIAL before PENDING before PASS.
+STATUS_RANK = {Status.FAIL: 0, Status.PARTIAL: 1, Status.PENDING: 2, Status.PASS: 3, Status.NA: 4}
+PRIORITY_RANK = {p: n for n, p in enumerate(PRIORITIES)}
+SORT_LABELS = {
+    "priority": "Priority",
+    "status": "Status",
+    "id": "ID",
+    "category": "Category (checklist order)",
+}
+
+
+def _natural(text: str) -> tuple[tuple[int, int, str], ...]:
+    """``S-2`` before ``S-10``: digits compare as numbers."""
+    return tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part.lower())
+        for part in re.split(r"(\d+)", text)
+        if part
+    )
+
+
+@dataclass(frozen=True)
+class Sort:
+    """The item table's order, read from ``sort=`` (``status``, ``-status`` for the reverse).
+
+    Each key has a second one for ties: priority then status (the default), status then
+    priority; ID and category keep the checklist's order among equals.
+    """
+
+    key: str = "priority"
+    descending: bool = False
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> Sort:
+        raw = query.get("sort", "")
+        key = raw.removeprefix("-")
+        return cls(key, raw.startswith("-")) if key in SORT_LABELS else cls()
+
+    @property
+    def param(self) -> str:
+        """The ``sort=`` value; empty for the default order."""
+        return "" if self == Sort() else ("-" if self.descending else "") + self.key
+
+    def keep_in(self, url: str) -> str:
+        """``url`` (a board link with or without a query) in this order."""
+        if not self.param:
+            return url
+        return url + ("&" if "?" in url else "?") + urlencode({"sort": self.param})
+
+    def clicked(self, key: str) -> Sort:
+        """The order a click on ``key`` asks for: that key, or the reverse if it is this one."""
+        return Sort(key, not self.descending) if key == self.key else Sort(key)
+
+    def apply(self, states: Sequence[ItemState], snap: Snapshot) -> list[ItemState]:
+        categories = {c.id: n for n, c in enumerate(snap.checklist.categories)}
+
+        def priority(s: ItemState) -> int:
+            return PRIORITY_RANK.get(s.item.priority, len(PRIORITY_RANK))
+
+        def status(s: ItemState) -> int:
+            return STATUS_RANK[s.status]
+
+        primary: Callable[[ItemState], Any] = {
+            "priority": priority,
+            "status": status,
+            "id": lambda s: _natural(s.item.id),
+            "category": lambda s: categories.get(s.item.category, len(categories)),
+        }[self.key]
+        secondary = {"priority": status, "status": priority}.get(self.key)
+        ordered = sorted(states, key=secondary) if secondary else list(states)
+        # A stable sort, reversed or not, keeps the ties in the order the first sort left.
+        return sorted(ordered, key=primary, reverse=self.descending)
+
+
 def page(urls: Urls, title: str, body: str, refresh: bool = False) -> str:
     attrs = f' data-refresh="{REFRESH_SECONDS}"' if refresh else ""
     static = urls.link(paths.STATIC)
@@ -106,26 +184,109 @@ readiness-exporter {e(__version__)}</footer>
 """
 
 
-def banner(snap: Snapshot, urls: Urls) -> str:
+def banner(snap: Snapshot, urls: Urls, found: Blockers) -> str:
     sc = snap.scores
-    blockers = ""
-    if sc.blockers:
-        links = " ".join(f'<a href="{e(urls.link(paths.ITEM, b))}">{e(b)}</a>' for b in sc.blockers)
-        blockers = (
-            f'<details class="blockers"><summary>{len(sc.blockers)} critical '
-            f"item{'s' if len(sc.blockers) != 1 else ''} block</summary>"
-            f"<p>{links}</p></details>"
-        )
     return f"""<section class="banner d-{sc.decision.value}" aria-live="polite">
 <h1><span class="decision" id="decision">{e(sc.decision.label)}</span>
 <span class="name">{e(snap.checklist.name)}</span></h1>
-<p class="reason">{e(sc.reason)}</p>
+<p class="reason" id="reason">{e(sentence(found) or sc.reason)}</p>
 <p class="scores"><span>Total score <strong>{percent(sc.total.score)}</strong>
 ({sc.total.passed} of {sc.total.applicable} applicable items PASS)</span>
 <span>Critical score <strong>{percent(sc.critical.score)}</strong>
 ({sc.critical.passed} of {sc.critical.applicable})</span></p>
-{blockers}
 </section>"""
+
+
+# What blocks a GO, before everything else: each kind of wait in its own group, counted.
+ATTEST = (
+    'readiness-exporter attest ITEM --status pass --by "Your Name" --evidence "what you checked"'
+)
+
+
+def item_link(state: ItemState, urls: Urls) -> str:
+    """The item's ID, linking to its page, with its title as the tooltip."""
+    return (
+        f'<a href="{e(urls.link(paths.ITEM, state.item.id))}" title="{e(state.item.title)}">'
+        f"{e(state.item.id)}</a>"
+    )
+
+
+def and_list(words: Sequence[str]) -> str:
+    """``A``, ``A and B``, ``A, B and C``."""
+    return " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
+
+
+def blocker_group(kind: str, heading: str, count: int, body: str) -> str:
+    return (
+        f'<div class="bgroup bg-{kind}" id="blockers-{kind}">'
+        f'<h3>{heading} <span class="bcount">{count}</span></h3>{body}</div>'
+    )
+
+
+def blockers_section(found: Blockers, urls: Urls) -> str:
+    """Failing critical items (title, status, what was observed), then those waiting for
+    variables (grouped by the variables), for a signature (with the command) or for a probe."""
+    if not found:
+        return ""
+    groups = []
+    if found.failing:
+        rows = "".join(
+            f'<li data-id="{e(s.item.id)}">{item_link(s, urls)} '
+            f'<span class="btitle">{e(s.item.title)}</span> {badge(s.status)} '
+            f'<span class="summary">{e(s.result.summary)}</span></li>'
+            for s in found.failing
+        )
+        groups.append(
+            blocker_group(
+                "failing", "Failing", len(found.failing), f'<ul class="blist">{rows}</ul>'
+            )
+        )
+    if found.unconfigured:
+        rows = "".join(
+            f"<li>Set {and_list([f'<code>{e(n)}</code>' for n in names])} to configure "
+            f"{len(items)} item{'s' if len(items) != 1 else ''}: "
+            f'<span class="ids">{", ".join(item_link(s, urls) for s in items)}</span></li>'
+            for names, items in found.unconfigured
+        )
+        count = sum(len(items) for _, items in found.unconfigured)
+        groups.append(
+            blocker_group(
+                "unconfigured", "Not configured yet", count, f'<ul class="blist cols">{rows}</ul>'
+            )
+        )
+    if found.unsigned:
+        rows = "".join(
+            f'<li data-id="{e(s.item.id)}">{item_link(s, urls)} {e(s.item.title)}</li>'
+            for s in found.unsigned
+        )
+        how = (
+            f'<p>Sign each with <code class="cmd">{e(ATTEST)}</code> where the config is '
+            "(add <code>--config.file PATH</code> if it is not <code>./config.yaml</code>); "
+            "the board shows it within seconds.</p>"
+        )
+        groups.append(
+            blocker_group(
+                "unsigned",
+                "Waiting for a signature",
+                len(found.unsigned),
+                f'{how}<ul class="blist cols">{rows}</ul>',
+            )
+        )
+    if found.others:
+        rows = "".join(
+            f"<li>{e(reason)} ({len(items)}): "
+            f'<span class="ids">{", ".join(item_link(s, urls) for s in items)}</span></li>'
+            for reason, items in found.others
+        )
+        count = sum(len(items) for _, items in found.others)
+        groups.append(
+            blocker_group("others", "Pending", count, f'<ul class="blist cols">{rows}</ul>')
+        )
+    return (
+        '<section class="blockers" id="blockers" aria-labelledby="blockers-title">'
+        '<h2 id="blockers-title">What blocks a GO</h2>'
+        f"{''.join(groups)}</section>"
+    )
 
 
 def counts(tally_counts: Mapping[Status, int]) -> str:
@@ -137,16 +298,16 @@ def counts(tally_counts: Mapping[Status, int]) -> str:
     )
 
 
-def cards(snap: Snapshot, filters: Filters, urls: Urls) -> str:
+def cards(snap: Snapshot, filters: Filters, urls: Urls, sort: Sort = Sort()) -> str:
     out = []
     for category in snap.checklist.categories:
         tally = snap.scores.categories.get(category.id)
         if tally is None:
             continue
         current = " current" if filters.category == category.id else ""
+        href = sort.keep_in(filters.query(urls.link(paths.BOARD), category=category.id))
         out.append(
-            f'<a class="card{current}" '
-            f'href="{e(filters.query(urls.link(paths.BOARD), category=category.id))}">'
+            f'<a class="card{current}" href="{e(href)}">'
             f'<span class="card-title">{e(category.title)}</span>'
             f'<span class="card-score">{percent(tally.score)}</span>'
             f'<span class="card-counts">{counts(tally.counts)}</span></a>'
@@ -154,7 +315,9 @@ def cards(snap: Snapshot, filters: Filters, urls: Urls) -> str:
     return f'<nav class="cards" aria-label="Categories">{"".join(out)}</nav>'
 
 
-def filter_form(snap: Snapshot, filters: Filters, shown: int, urls: Urls) -> str:
+def filter_form(
+    snap: Snapshot, filters: Filters, shown: int, urls: Urls, sort: Sort = Sort()
+) -> str:
     options = ['<option value="">All categories</option>'] + [
         f'<option value="{e(c.id)}"{" selected" if c.id == filters.category else ""}>'
         f"{e(c.title)}</option>"
@@ -179,8 +342,8 @@ def filter_form(snap: Snapshot, filters: Filters, shown: int, urls: Urls) -> str
 {" checked" if filters.critical else ""}> Critical only</label>
 <label>Category <select name="category">{"".join(options)}</select></label>
 {owner_select}
-<button type="submit">Apply</button>
-<a href="{board_url}" class="reset">Show all</a>
+{sort_input(sort)}<button type="submit">Apply</button>
+<a href="{e(sort.keep_in(urls.link(paths.BOARD)))}" class="reset">Show all</a>
 <span class="shown" id="shown">{shown} of {len(snap.checklist.launch_items)} items</span>
 </form>"""
 
@@ -219,21 +382,75 @@ def row(state: ItemState, now: float, urls: Urls) -> str:
     )
 
 
-def board(snap: Snapshot, filters: Filters, urls: Urls, now: float | None = None) -> str:
+# The table's order: links with sort= that the server applies, like the filters.
+def sort_input(sort: Sort) -> str:
+    """Keeps the order when the filter form is submitted."""
+    if not sort.param:
+        return ""
+    return f'<input type="hidden" name="sort" value="{e(sort.param)}">'
+
+
+def sort_link(sort: Sort, key: str, label: str, filters: Filters, urls: Urls) -> str:
+    """A link to the board in ``key``'s order (its reverse when already so), filters kept."""
+    target = sort.clicked(key)
+    href = target.keep_in(filters.query(urls.link(paths.BOARD))) + "#items"
+    arrow = ""
+    if key == sort.key:
+        arrow = " ▼" if sort.descending else " ▲"
+    current = ' aria-current="true"' if key == sort.key else ""
+    return f'<a class="sort" data-sort="{e(key)}" href="{e(href)}"{current}>{e(label)}{arrow}</a>'
+
+
+def sort_nav(sort: Sort, filters: Filters, urls: Urls) -> str:
+    links = " ".join(sort_link(sort, k, label, filters, urls) for k, label in SORT_LABELS.items())
+    return f'<nav class="sorts" aria-label="Order of the items">Sort by {links}</nav>'
+
+
+def table_head(sort: Sort, filters: Filters, urls: Urls) -> str:
+    """The column headings; ID, Priority and Status sort the table."""
+    cells = []
+    for label, key in [
+        ("ID", "id"),
+        ("Item", ""),
+        ("Priority", "priority"),
+        ("Status", "status"),
+        ("Owner", ""),
+        ("Observed", ""),
+        ("Checked", ""),
+        ("Evidence", ""),
+    ]:
+        if not key:
+            cells.append(f"<th>{label}</th>")
+            continue
+        order = ""
+        if key == sort.key:
+            order = f' aria-sort="{"descending" if sort.descending else "ascending"}"'
+        cells.append(f"<th{order}>{sort_link(sort, key, label, filters, urls)}</th>")
+    return f"<thead><tr>{''.join(cells)}</tr></thead>"
+
+
+def board(
+    snap: Snapshot, filters: Filters, urls: Urls, now: float | None = None, sort: Sort = Sort()
+) -> str:
     """The whole board page."""
     now = time.time() if now is None else now
     # Post-launch tasks have their own section (process_board): not checklist items.
-    states = [s for s in snap.states.values() if not s.item.post_launch and filters.keep(s)]
+    states = sort.apply(
+        [s for s in snap.states.values() if not s.item.post_launch and filters.keep(s)], snap
+    )
+    found = blockers(snap)
     rows = "\n".join(row(s, now, urls) for s in states) or (
         '<tr class="empty"><td colspan="8">No items match these filters.</td></tr>'
     )
     body = f"""<main id="board">
-{banner(snap, urls)}
+{banner(snap, urls, found)}
 {process_board.launch_section(snap, now)}
-{cards(snap, filters, urls)}
-{filter_form(snap, filters, len(states), urls)}
+{blockers_section(found, urls)}
+{cards(snap, filters, urls, sort)}
+{filter_form(snap, filters, len(states), urls, sort)}
+{sort_nav(sort, filters, urls)}
 <table class="items" id="items">
-<thead><tr><th>ID</th><th>Item</th><th>Priority</th><th>Status</th><th>Owner</th><th>Observed</th><th>Checked</th><th>Evidence</th></tr></thead>
+{table_head(sort, filters, urls)}
 <tbody>
 {rows}
 </tbody></table>

@@ -69,7 +69,8 @@ def _json(doc: Any) -> web.Response:
 async def board_page(request: web.Request) -> web.Response:
     snap = daemon_of(request).snapshot()
     filters = board.Filters.from_query(request.query)
-    return _html(request, board.board(snap, filters, request.app[URLS]))
+    sort = board.Sort.from_query(request.query)
+    return _html(request, board.board(snap, filters, request.app[URLS], sort=sort))
 
 
 async def item_page(request: web.Request) -> web.Response:

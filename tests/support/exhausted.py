@@ -4,7 +4,7 @@
 runs each probe through the engine twice, once as is and once with every descriptor taken, and
 prints ``{name: [first, exhausted]}`` with each result as ``[status, error, summary]``. A probe
 with ``"between_tls_handshakes": true`` runs out only after its first TLS handshake, just before
-the one that offers old protocol versions (the place where a refusal reads as a PASS).
+the connection that offers old protocol versions (the place where a refusal reads as a PASS).
 
 It runs in a child process so that the limit and the descriptors it takes end with it.
 """
@@ -63,10 +63,13 @@ async def run_case(case: dict[str, Any]) -> list[list[Any]]:
         # First as is: the verdict, and lazy imports and worker threads in place before the run
         # that has no descriptor to spare.
         first = await engine.run_item(ITEM)
+        # sql items share pooled connections: the next run must open one, not reuse the first's.
+        engine.resources.databases.close()
         with contextlib.ExitStack() as stack:
             if case.get("between_tls_handshakes"):
-                stack.callback(setattr, tls, "handshake", tls.handshake)
-                tls.handshake = run_out_before_second(tls.handshake, stack)
+                baseline = open_descriptors()  # before the first handshake's connection
+                stack.callback(setattr, tls, "offer_old", tls.offer_old)
+                tls.offer_old = run_out_before(tls.offer_old, stack, baseline)
             else:
                 stack.enter_context(exhausted())
             second = await engine.run_item(ITEM)
@@ -75,20 +78,16 @@ async def run_case(case: dict[str, Any]) -> list[list[Any]]:
     return [shown(first.result), shown(second.result)]
 
 
-def run_out_before_second(handshake: Any, stack: contextlib.ExitStack) -> Any:
-    """``handshake`` that takes every descriptor before its second call (the old protocols)."""
-    baseline: list[int] = []
+def run_out_before(offer_old: Any, stack: contextlib.ExitStack, baseline: int) -> Any:
+    """``offer_old`` (the hello with old versions) that first takes every descriptor."""
 
     async def wrapped(*args: Any) -> Any:
-        if not baseline:
-            baseline.append(open_descriptors())
-        else:
-            # The first connection closes after a TLS shutdown: wait for its descriptor to be
-            # free, or the second one would simply take it.
-            while open_descriptors() > baseline[0]:  # noqa: ASYNC110 - no event tells it
-                await asyncio.sleep(0.01)
-            stack.enter_context(exhausted())
-        return await handshake(*args)
+        # The first handshake's connection closes after a TLS shutdown: wait for its descriptor
+        # to be free, or the old hello would simply take it.
+        while open_descriptors() > baseline:  # noqa: ASYNC110 - no event tells it
+            await asyncio.sleep(0.01)
+        stack.enter_context(exhausted())
+        return await offer_old(*args)
 
     return wrapped
 

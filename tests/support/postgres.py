@@ -12,10 +12,13 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 
 from .procs import free_port
@@ -87,11 +90,12 @@ class Cluster:
         )
 
 
-def start_cluster(workdir: Path) -> Cluster:
+def start_cluster(workdir: Path, settings: Mapping[str, str] | None = None) -> Cluster:
     """A running cluster in ``workdir`` (which must be empty or new); skips when not installed.
 
     ``workdir`` must be reachable by the postgres user: not under pytest's basetemp, whose
     ``/tmp/pytest-of-root`` every pytest session (other checkouts' too) resets to mode 0700.
+    ``settings`` go to postgresql.conf before the start (``archive_mode`` needs a start).
     """
     bin_dir = bindir()
     if bin_dir is None:
@@ -119,6 +123,10 @@ def start_cluster(workdir: Path) -> Cluster:
         "--locale",
         "C",
     )
+    if settings:
+        with (datadir / "postgresql.conf").open("a") as conf:
+            for name, value in settings.items():
+                conf.write(f"{name} = '{value.replace(chr(39), chr(39) * 2)}'\n")
     cluster.run(
         str(bin_dir / "pg_ctl"),
         "-D",
@@ -134,6 +142,57 @@ def start_cluster(workdir: Path) -> Cluster:
         "start",
     )
     return cluster
+
+
+def owned_folder(cluster: Cluster, path: Path) -> Path:
+    """``path`` made as a folder the cluster's server can write (an archive, for one)."""
+    path.mkdir(parents=True, exist_ok=True)
+    if cluster.as_user:
+        shutil.chown(path, "postgres", "postgres")
+    return path
+
+
+@contextmanager
+def archiving(command: str | None) -> Iterator[tuple[Cluster, Path]]:
+    """A cluster with archive_mode on and ``command`` as its archive_command (``{archive}``
+    stands for its archive folder, which the server can write), and that folder."""
+    workdir = Path(tempfile.mkdtemp(prefix="readiness-pg-archive-"))
+    archive = workdir / "archive"
+    settings = {"archive_mode": "on"}
+    if command is not None:
+        settings["archive_command"] = command.format(archive=archive)
+    try:
+        cluster = start_cluster(workdir, settings)
+        owned_folder(cluster, archive)
+        try:
+            yield cluster, archive
+        finally:
+            cluster.stop()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def archiver_row(dsn: str) -> dict[str, Any]:
+    """The archiver's counts, the age of its last archive and the segments waiting."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        cur = conn.execute(
+            "SELECT archived_count, failed_count, "
+            "extract(epoch FROM now() - last_archived_time) AS archived_ago, "
+            "(SELECT count(*) FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready') AS ready "
+            "FROM pg_stat_archiver"
+        )
+        names = [c.name for c in cur.description or ()]
+        row = cur.fetchone()
+        assert row is not None
+        return dict(zip(names, row, strict=True))
+
+
+def switch_wal(dsn: str) -> None:
+    """Complete a WAL segment now (something written first, or there is nothing to switch)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS wal_filler (n int)")
+        conn.execute("INSERT INTO wal_filler VALUES (1)")
+        conn.execute("SELECT pg_switch_wal()")
 
 
 @pytest.fixture(scope="session")

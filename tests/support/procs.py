@@ -83,6 +83,11 @@ class Process:
         return self.log_path.read_text(errors="replace")
 
     def stop(self, timeout: float = 10.0) -> int:
+        """SIGTERM, then SIGKILL to the whole group; returns the exit code.
+
+        The program's own children (nginx's workers) are in its process group: any still alive
+        once it has exited, orphaned by a leader that died first, are killed too.
+        """
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -90,8 +95,29 @@ class Process:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+        if live_group_members(self.proc.pid):
+            os.killpg(self.proc.pid, signal.SIGKILL)
         self._log.close()
         return self.proc.returncode
+
+
+def live_group_members(pgid: int) -> list[str]:
+    """Processes of group ``pgid`` that still run (zombies left out), as ``pid command``.
+
+    Read from /proc: a zombie stays in its group until its parent reaps it, and an orphan's
+    new parent (PID 1 in a container) may never do so, so ``killpg(pgid, 0)`` cannot tell.
+    """
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # ended meanwhile
+        # pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses.
+        fields = text[text.rindex(")") + 2 :].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.append(f"{stat.parent.name} {text[text.index('(') + 1 : text.rindex(')')]}")
+    return found
 
 
 def start_exporter(

@@ -15,6 +15,7 @@ from support.postgres import Cluster
 
 from traps.artifacts import Reports, make_reports
 from traps.databases import Database, drop_database, new_database, start_tls_cluster
+from traps.history import start_history
 from traps.metrics import BAD_RULES, GOOD_RULES, JOBS
 from traps.stacks import (
     AlertingStack,
@@ -96,6 +97,13 @@ def scraping(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
     prom = start_scraping(tmp_path_factory.mktemp("scraping"), JOBS, GOOD_RULES)
     yield prom
     prom.stop()
+
+
+@pytest.fixture(scope="session")
+def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
+    """A Prometheus whose jobs have days of past (traps.history): the window items' data."""
+    with start_history(tmp_path_factory.mktemp("history")) as prom:
+        yield prom
 
 
 @pytest.fixture(scope="session")

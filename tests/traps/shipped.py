@@ -14,6 +14,7 @@ from support.procs import ROOT
 
 from exporter.config import parse, read_yaml
 from exporter.engine import Engine
+from probes.composite import written_children
 from probes.result import Result, Status
 
 CONFIG = ROOT / "config.yaml"
@@ -34,7 +35,7 @@ def kinds(probe: Mapping[str, Any]) -> list[str]:
     """The kinds of every probe in a probe mapping, all/any children included."""
     ((kind, body),) = probe.items()
     if kind in ("all", "any"):
-        return [k for child in body for k in kinds(child)]
+        return [k for child in written_children(body) for k in kinds(child)]
     return [kind]
 
 
@@ -67,7 +68,7 @@ async def run_shipped(
 def _attestation_files(probe: Mapping[str, Any]) -> list[str]:
     ((kind, body),) = probe.items()
     if kind in ("all", "any"):
-        return [f for child in body for f in _attestation_files(child)]
+        return [f for child in written_children(body) for f in _attestation_files(child)]
     return [body["file"]] if kind == "attestation" else []
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from exporter.config import read_yaml
+from probes.composite import written_children
 from traps.shipped import CONFIG
 
 # (program, first word that is not an option) -> why it cannot write to what it checks.
@@ -36,7 +37,7 @@ NEVER = re.compile(
 def commands(probe: Mapping[str, Any]) -> Iterator[list[str]]:
     ((kind, body),) = probe.items()
     if kind in ("all", "any"):
-        for child in body:
+        for child in written_children(body):
             yield from commands(child)
     elif kind == "command":
         yield [str(a) for a in body["argv"]]

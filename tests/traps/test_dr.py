@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 
-from traps.shipped import coming, passes, run_shipped
+from traps.shipped import passes, run_shipped
 
 PLAN = (
     """\
@@ -68,7 +69,6 @@ def commit(repo, message: str, date: str) -> None:
         subprocess.run(["git", *argv], cwd=repo, env=env, check=True, timeout=60)
 
 
-@coming("file: freshness from the last commit that touched the file")
 async def test_dr004_a_drill_committed_months_ago_is_not_fresh_after_a_checkout(tree):
     repo = tree(
         "repo",
@@ -77,7 +77,18 @@ async def test_dr004_a_drill_committed_months_ago_is_not_fresh_after_a_checkout(
     subprocess.run(["git", "init", "-q"], cwd=repo, check=True, timeout=60)
     commit(repo, "drill", "2026-05-20T10:00:00+00:00")
     # the working copy's modification time is now, as after a clone or a checkout
-    assert not passes(await run_shipped("DR-004", {"APP_REPO": str(repo)}, repo))
+    result = await run_shipped("DR-004", {"APP_REPO": str(repo)}, repo)
+    assert not passes(result) and "old by its last commit" in result.summary
+    # A drill committed last month passes on the same checkout.
+    (repo / "docs/dr-drills/2026-q4-failover.md").write_text("# Failover drill\n\nResult: passed\n")
+    recent = (dt.datetime.now(dt.UTC) - dt.timedelta(days=30)).isoformat()
+    commit(repo, "q4 drill", recent)
+    assert passes(await run_shipped("DR-004", {"APP_REPO": str(repo)}, repo))
+
+
+async def test_dr004_a_recent_drill_that_failed_is_not_a_tested_procedure(tree):
+    bad = tree("bad", {"docs/dr-drills/2026-q4.md": "# Drill\n\nResult: failed (replica lag)\n"})
+    assert not passes(await run_shipped("DR-004", {"APP_REPO": str(bad)}, bad))
 
 
 async def test_dr004_no_recent_drill_fails_a_recent_one_passes(tree):
@@ -117,7 +128,6 @@ async def test_dr008_degraded_mode_is_a_heading(tree):
     assert passes(await run_shipped("DR-008", {"APP_REPO": str(good)}, good))
 
 
-@coming("file: Markdown headings from a parser (fenced code is not a heading)")
 async def test_dr008_a_comment_in_a_code_block_is_not_a_heading(tree):
     bad = tree(
         "bad", {"docs/RTO-RPO.md": "# DR\n\n```bash\n# Degraded mode\nsystemctl stop x\n```\n"}

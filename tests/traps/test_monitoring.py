@@ -21,7 +21,12 @@ async def test_m001_one_target_of_two_down_is_not_scraping(tmp_path, scraping):
 
 async def test_m002_requests_and_errors_without_latency_are_not_tracked(tmp_path, scraping):
     result = await prom_item("M-002", scraping.url, tmp_path, APP_JOB="app-bad")
-    assert not passes(result) and "2 of 3 probes pass; promql: no data" in result.summary
+    assert not passes(result)
+    # The summary names which query had no data, and where it asked.
+    assert result.summary == (
+        f"2 of 3 probes pass; promql: no data from {scraping.url} for "
+        'count(http_request_duration_seconds_bucket{job="app-bad"})'
+    )
     # No 5xx series at all is fine: errors are tracked by the status label.
     assert passes(await prom_item("M-002", scraping.url, tmp_path, APP_JOB="app-good"))
 
@@ -122,11 +127,20 @@ async def test_m011_a_traceback_among_json_lines_is_not_structured(tree):
 
 
 async def test_m011_plain_text_after_the_first_4_mib_is_seen(tree):
-    # Past the 4 MiB read, must_not_match cannot say "no match": a probe error, never a PASS.
-    # The coming option (file: read the newest part of a big log) lets the item judge it.
+    # The item reads the newest 4 MiB (read: tail): plain text written now is seen there.
     big = JSON_LINES * (5 * 2**20 // len(JSON_LINES) + 1)
     bad = tree("bad", {"app.log": big + "INFO:     127.0.0.1 - GET /health 200\n"})
-    assert not passes(await run_shipped("M-011", {"APP_LOG_FILE": str(bad / "app.log")}, bad))
+    result = await run_shipped("M-011", {"APP_LOG_FILE": str(bad / "app.log")}, bad)
+    assert not passes(result) and not result.error
+    assert "(the last 4 MiB of 5.0 MiB read)" in result.summary
+
+
+async def test_m011_plain_text_from_before_the_switch_to_json_is_history(tree):
+    # Fine in an unusual way: the log began in plain text; what is written now is JSON.
+    big = JSON_LINES * (5 * 2**20 // len(JSON_LINES) + 1)
+    good = tree("good", {"app.log": "INFO:     Started server process [1]\n" * 1000 + big})
+    result = await run_shipped("M-011", {"APP_LOG_FILE": str(good / "app.log")}, good)
+    assert passes(result) and "judged on the last 4 MiB of" in result.summary
 
 
 async def test_m012_hourly_rotation_of_30_files_is_not_30_days(tree):

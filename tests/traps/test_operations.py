@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from traps.apis import Reply, github_runs, serve
 from traps.conftest import age
-from traps.shipped import coming, passes, run_shipped, sign
+from traps.shipped import passes, run_shipped, sign
 from traps.stacks import prometheus_for, query, wait_until
 
 STEPS = "# Deployment runbook\n\n" + "".join(
@@ -96,7 +96,6 @@ def runbook(n: int) -> str:
     )
 
 
-@coming("file: glob rules (exclude README and templates, judge every match)")
 async def test_o008_nine_runbooks_and_a_readme_are_not_ten(tree):
     files = {f"docs/runbooks/scenario-{i}.md": runbook(i) for i in range(9)}
     bad = tree("bad", {**files, "docs/runbooks/README.md": "# Runbooks\n\nOne per scenario.\n"})
@@ -134,7 +133,6 @@ async def test_o010_an_empty_template_is_not_a_process(tree):
     assert passes(await run_shipped("O-010", {"APP_REPO": str(good)}, good))
 
 
-@coming("file: Markdown headings from a parser (setext headings)")
 async def test_o010_setext_headings_are_headings(tree):
     good = tree(
         "good",
@@ -164,6 +162,15 @@ async def test_o011_a_truncated_newest_dump_fails_a_log_beside_good_dumps_does_n
         age(good / f"db-2026-11-{day}.sql.gz", 30 - day)
     result = await run_shipped("O-011", {"BACKUP_DIR": str(good)}, good)
     assert passes(result), result.summary
+
+
+async def test_o011_a_fresh_dump_after_days_without_one_is_not_daily(tree):
+    # Fine today, but only 3 dumps in the last 8 days: the job does not run daily.
+    gaps = tree("gaps", {f"db-2026-11-{d}.sql.gz": DUMP for d in range(20, 31)})
+    for day in range(20, 31):
+        age(gaps / f"db-2026-11-{day}.sql.gz", 30 - day if day >= 28 else 30 - day + 10)
+    result = await run_shipped("O-011", {"BACKUP_DIR": str(gaps)}, gaps)
+    assert not passes(result) and "3 of 11 matches changed within 8d" in result.summary
 
 
 async def test_o015_healthy_alertmanager_with_failing_receivers_is_not_operational(

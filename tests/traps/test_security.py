@@ -9,15 +9,18 @@ import os
 import ssl
 import subprocess
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import trustme
 from aiohttp import web
+from support.nginx import Nginx, certificate, nginx
 from support.servers import closed_port
 
+from probes.result import Status
 from traps.apis import Reply, github_runs, serve
-from traps.shipped import coming, passes, run_shipped, sign
+from traps.shipped import passes, run_shipped, sign
 
 # S-001 ----------------------------------------------------------------------------------------
 
@@ -33,7 +36,7 @@ SMTP_PASSWORD=
 
 async def test_s001_the_templates_own_placeholder_is_not_a_production_secret(tree):
     for name, line in [
-        ("changethis", "SMTP_PASSWORD=changethis\n"),  # full-stack-fastapi-template
+        ("template", "SMTP_PASSWORD=changethis\n"),  # full-stack-fastapi-template
         ("dev", "JWT_SECRET=my_test_secret_key\n"),
         ("url", "DATABASE_URL=postgresql://app:postgres@db:5432/app\n"),
     ]:
@@ -226,37 +229,6 @@ async def test_s010_an_api_without_a_limiter_fails_one_with_429_passes(tmp_path)
         assert passes(result) and "429" in result.summary
 
 
-def headers(**values: str) -> dict[str, Reply]:
-    named = {k.replace("_", "-"): v for k, v in values.items()}
-    return {"GET /health": Reply(body={"status": "ok"}, headers=named)}
-
-
-STRONG = {
-    "Strict_Transport_Security": "max-age=31536000; includeSubDomains",
-    "Content_Security_Policy": "default-src 'self'; frame-ancestors 'none'",
-    "X_Frame_Options": "DENY",
-}
-
-
-async def test_s013_a_missing_frame_header_fails(tmp_path):
-    missing = {k: v for k, v in STRONG.items() if k != "X_Frame_Options"}
-    async with serve(headers(**missing)) as base:
-        assert not passes(await run_shipped("S-013", {"APP_URL": base}, tmp_path))
-    async with serve(headers(**STRONG)) as base:
-        assert passes(await run_shipped("S-013", {"APP_URL": base}, tmp_path))
-
-
-@coming("http: security header policies")
-async def test_s013_headers_that_switch_protection_off_are_not_enabled(tmp_path):
-    weak = {
-        "Strict_Transport_Security": "max-age=0",
-        "Content_Security_Policy": "default-src * 'unsafe-inline' 'unsafe-eval'",
-        "X_Frame_Options": "ALLOWALL",
-    }
-    async with serve(headers(**weak)) as base:
-        assert not passes(await run_shipped("S-013", {"APP_URL": base}, tmp_path))
-
-
 FRONTEND = "https://app.hotel.example"
 
 
@@ -397,21 +369,173 @@ async def test_s012_a_self_signed_certificate_on_a_custom_port_fails(tmp_path, t
         assert passes(result), result.summary
 
 
-async def test_s011_plain_http_that_serves_the_page_is_not_https_enforced(tmp_path, trusted):
-    async with tls_server(server_context(trusted)) as https_port:
-        redirect = {
-            "GET /": Reply(status=301, headers={"Location": f"https://127.0.0.1:{https_port}/"})
-        }
-        plain = {"GET /": Reply(body="<html>welcome</html>")}
-        for routes, should_pass in ((plain, False), (redirect, True)):
-            async with serve(routes) as http_base:
-                env = {
-                    "APP_DOMAIN": "127.0.0.1",
-                    "APP_HTTPS_PORT": str(https_port),
-                    "APP_HTTP_PORT": http_base.rsplit(":", 1)[1],
-                }
-                result = await run_shipped("S-011", env, tmp_path)
-                assert passes(result) is should_pass, result.summary
+# S-011, S-012, S-013 on a real nginx: the site's edge --------------------------------------------
+
+# The trial's nginx (issue 11): every header name present, every protection switched off.
+TRIAL_HEADERS = [
+    ("Strict-Transport-Security", "max-age=0"),
+    ("Content-Security-Policy", "default-src * 'unsafe-inline' 'unsafe-eval'"),
+    ("X-Frame-Options", "ALLOWALL"),
+]
+STRONG_HEADERS = [
+    ("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),
+    ("Content-Security-Policy", "default-src 'self'"),
+    ("X-Frame-Options", "DENY"),
+]
+PAGES = {
+    "trial": TRIAL_HEADERS,
+    "strong": STRONG_HEADERS,
+    # framing refused by CSP alone: no X-Frame-Options is needed (a false FAIL before)
+    "frame-ancestors": [
+        ("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),
+        ("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"),
+    ],
+    "no-frame": STRONG_HEADERS[:2],
+    "short-hsts": [
+        ("Strict-Transport-Security", "max-age=86400; includeSubDomains"),
+        *STRONG_HEADERS[1:],
+    ],
+}
+
+
+def nginx_quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def pages() -> str:
+    out = ""
+    for name, values in PAGES.items():
+        adds = "".join(f"add_header {k} {nginx_quoted(v)} always; " for k, v in values)
+        out += f'    location = /{name} {{ {adds}return 200 "{name}\\n"; }}\n'
+    return out
+
+
+@pytest.fixture(scope="module")
+def edge_ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory, edge_ca) -> Iterator[Nginx]:
+    """app.test behind nginx, as a team deploys it, and the ways it goes wrong: TLS 1.1 still
+    on, a certificate about to expire or self-signed, plain http that serves the page or
+    redirects to another host."""
+    workdir = tmp_path_factory.mktemp("edge")
+    chain, key = certificate(edge_ca, workdir, "app.test", "127.0.0.1")
+    soon = edge_ca.issue_cert("app.test", not_after=dt.datetime.now(dt.UTC) + dt.timedelta(days=10))
+    soon.private_key_and_cert_chain_pem.write_to_path(str(workdir / "soon.pem"))
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365",
+         "-subj", "/CN=app.test", "-addext", "subjectAltName=DNS:app.test",
+         "-keyout", str(workdir / "self.key"), "-out", str(workdir / "self.pem")],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+
+    def tls(port: str, cert: Path, key: Path, protocols: str = "TLSv1.2 TLSv1.3") -> str:
+        return (
+            f"server {{ listen 127.0.0.1:@{port}@ ssl; server_name app.test; "
+            f"ssl_certificate {cert}; ssl_certificate_key {key}; ssl_protocols {protocols}; "
+            "ssl_ciphers DEFAULT:@SECLEVEL=0;\n"
+            f'{pages()}    location / {{ return 200 "home\\n"; }}\n}}\n'
+        )
+
+    def redirect(port: str, to: str) -> str:
+        return f"server {{ listen 127.0.0.1:@{port}@; return 301 {to}$request_uri; }}\n"
+
+    servers = (
+        tls("HTTPS", chain, key)
+        + tls("OLD", chain, key, "TLSv1.1 TLSv1.2")  # the audit's trap: TLS 1.1 left on
+        + tls("SOON", workdir / "soon.pem", workdir / "soon.pem")
+        + tls("SELF", workdir / "self.pem", workdir / "self.key")
+        + "".join(
+            redirect(f"TO_{p}", f"https://app.test:@{p}@") for p in ("HTTPS", "OLD", "SOON", "SELF")
+        )
+        + redirect("TO_OTHER_HOST", "https://example.net")
+        + 'server { listen 127.0.0.1:@PLAIN@; return 200 "<html>welcome</html>"; }\n'
+    )
+    ports = ["HTTPS", "OLD", "SOON", "SELF", "TO_HTTPS", "TO_OLD", "TO_SOON", "TO_SELF",
+             "TO_OTHER_HOST", "PLAIN"]  # fmt: skip
+    with nginx(workdir, servers, ports) as running:
+        yield running
+
+
+@pytest.fixture
+def trusts_edge(edge_ca, tmp_path, monkeypatch) -> None:
+    """This process trusts the edge's CA through SSL_CERT_FILE, as a deployment's bundle."""
+    bundle = tmp_path / "edge-ca.pem"
+    edge_ca.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+
+
+def site(edge: Nginx, https: str, http: str) -> dict[str, str]:
+    """S-011/S-012's variables for the edge reached at 127.0.0.1, named app.test."""
+    return {
+        "APP_DOMAIN": "127.0.0.1",
+        "APP_SERVER_NAME": "app.test",
+        "APP_HTTPS_PORT": str(edge.ports[https]),
+        "APP_HTTP_PORT": str(edge.ports[http]),
+    }
+
+
+@pytest.mark.parametrize(
+    "https, http, summary",
+    [
+        ("OLD", "TO_OLD", "accepts TLSv1.1, expected refusal below TLS 1.2"),
+        ("HTTPS", "TO_OTHER_HOST", "redirects to https://example.net/ (another host)"),
+        ("HTTPS", "PLAIN", "status 200 over plain http, expected a redirect to https://"),
+    ],
+)
+async def test_s011_old_protocols_a_foreign_redirect_or_plain_http_are_not_https_enforced(
+    edge, trusts_edge, tmp_path, https, http, summary
+):
+    result = await run_shipped("S-011", site(edge, https, http), tmp_path)
+    assert not passes(result)
+    assert summary in result.summary
+
+
+@pytest.mark.parametrize("https", ["HTTPS", "SOON", "SELF"])
+async def test_s011_asks_about_protocols_not_the_certificate(edge, trusts_edge, tmp_path, https):
+    # A certificate that expires in 10 days or is self-signed is S-012's question.
+    result = await run_shipped("S-011", site(edge, https, f"TO_{https}"), tmp_path)
+    assert passes(result), result.summary
+    assert "TLS 1.1 and below refused" in result.summary and "answered 200" in result.summary
+
+
+async def test_s012_asks_about_the_certificate_not_the_protocols(edge, trusts_edge, tmp_path):
+    # TLS 1.1 left on is S-011's question: the certificate is fine.
+    result = await run_shipped("S-012", site(edge, "OLD", "TO_OLD"), tmp_path)
+    assert passes(result), result.summary
+    soon = await run_shipped("S-012", site(edge, "SOON", "TO_SOON"), tmp_path)
+    assert soon.status is Status.PARTIAL and "expires in 10 days" in soon.summary
+    self_signed = await run_shipped("S-012", site(edge, "SELF", "TO_SELF"), tmp_path)
+    assert not passes(self_signed) and "self-signed" in self_signed.summary
+
+
+async def test_s013_headers_that_switch_protection_off_are_not_enabled(edge, trusts_edge, tmp_path):
+    env = {"APP_URL": f"https://127.0.0.1:{edge.ports['HTTPS']}"}
+    weak = await run_shipped("S-013", {**env, "APP_HEADERS_PATH": "/trial"}, tmp_path)
+    assert weak.status is Status.FAIL
+    assert weak.summary == (
+        "HSTS max-age 0 s (switches HSTS off), expected at least 180 d; "
+        "CSP default-src allows *, 'unsafe-inline', 'unsafe-eval' (script-src falls back to it); "
+        "X-Frame-Options ALLOWALL lets any site frame the page, expected DENY or SAMEORIGIN "
+        "(or CSP frame-ancestors)"
+    )
+    for page in ("no-frame", "short-hsts"):
+        result = await run_shipped("S-013", {**env, "APP_HEADERS_PATH": f"/{page}"}, tmp_path)
+        assert not passes(result), page
+    for page in ("strong", "frame-ancestors"):
+        result = await run_shipped("S-013", {**env, "APP_HEADERS_PATH": f"/{page}"}, tmp_path)
+        assert passes(result), result.summary
+
+
+async def test_s013_headers_over_plain_http_are_not_hsts(edge, tmp_path):
+    # An APP_URL over plain http: browsers ignore HSTS there, whatever its max-age.
+    headers = {"Strict-Transport-Security": "max-age=31536000; includeSubDomains"}
+    routes = {"GET /health": Reply(body={"status": "ok"}, headers=headers)}
+    async with serve(routes) as base:
+        result = await run_shipped("S-013", {"APP_URL": base}, tmp_path)
+    assert not passes(result) and "HSTS cannot take effect over plain http" in result.summary
 
 
 # S-015, S-016: ports ---------------------------------------------------------------------------
@@ -439,23 +563,34 @@ async def test_s015_no_egress_is_not_a_firewall_and_an_open_database_port_fails(
     closed = {"PG_PUBLIC_PORT": port_of(closed_port()), "REDIS_PUBLIC_PORT": port_of(closed_port())}
     env = {"PUBLIC_HOST": "127.0.0.1", **closed}
     # The control port is not reachable either: every "closed" means nothing.
-    result = await run_shipped(
-        "S-015", {**env, "PUBLIC_CONTROL_PORT": port_of(closed_port())}, tmp_path
+    control = port_of(closed_port())
+    result = await run_shipped("S-015", {**env, "PUBLIC_CONTROL_PORT": control}, tmp_path)
+    assert (result.status, result.error) == (Status.FAIL, True)
+    assert result.summary == (
+        f"cannot judge: control failed, tcp: 127.0.0.1:{control} not reachable "
+        "(connection refused), expected open"
     )
-    assert not passes(result)
     async with listening() as web_port, listening() as db_port:
         result = await run_shipped(
             "S-015",
             {**env, "PUBLIC_CONTROL_PORT": str(web_port), "PG_PUBLIC_PORT": str(db_port)},
             tmp_path,
         )
-        assert not passes(result)
+        assert not passes(result) and not result.error
+        assert f"127.0.0.1:{db_port} accepts connections, expected closed" in result.summary
         result = await run_shipped("S-015", {**env, "PUBLIC_CONTROL_PORT": str(web_port)}, tmp_path)
         assert passes(result), result.summary
 
 
 async def test_s016_a_closed_ssh_port_without_a_bastion_is_not_bastion_access(tmp_path):
     env = {"PUBLIC_HOST": "127.0.0.1", "SSH_PUBLIC_PORT": port_of(closed_port())}
+    async with listening(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n") as bastion:
+        # No egress: the control port is not reachable, so port 22 "closed" means nothing.
+        unreachable = {"PUBLIC_CONTROL_PORT": port_of(closed_port())}
+        result = await run_shipped(
+            "S-016", {**env, **unreachable, "BASTION_TARGET": f"127.0.0.1:{bastion}"}, tmp_path
+        )
+        assert (result.status, result.error) == (Status.FAIL, True), result.summary
     async with listening() as web_port, listening(b"HTTP/1.1 400 Bad\r\n\r\n") as not_ssh:
         env["PUBLIC_CONTROL_PORT"] = str(web_port)
         result = await run_shipped(
@@ -511,7 +646,8 @@ async def test_s018_a_role_that_cannot_see_other_sessions_cannot_pass(tmp_path, 
                 "S-018", {"DATABASE_URL": database.dsn(role, sslmode="require")}, tmp_path
             )
         # Without pg_read_all_stats the plaintext session reads as NULL: counted as none.
-        assert not passes(result)
+        assert (result.status, result.error) == (Status.FAIL, True)
+        assert result.summary.startswith("cannot judge: control failed, sql: ")
         assert "pg_has_role" in result.summary and "returned 0, expected == 1" in result.summary
     finally:
         database.cluster.psql(f"DROP ROLE IF EXISTS {role}")

@@ -1,0 +1,136 @@
+"""``all`` / ``any`` with controls, on real loopback ports: a firewall check from a vantage
+point that reaches nothing must not pass, and every summary names the child it speaks of."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from support.probing import config_error, run
+from support.servers import closed_port, serve_app, silent_tcp
+
+from probes.result import Status
+
+
+@contextlib.asynccontextmanager
+async def web_site() -> AsyncIterator[str]:
+    async def status(request: web.Request) -> web.Response:
+        return web.Response(status=int(request.match_info["code"]), text="")
+
+    app = web.Application()
+    app.router.add_get("/status/{code}", status)
+    async with serve_app(app) as base:
+        yield base
+
+
+def tcp(target: str, expect: str = "open") -> dict:
+    return {"tcp": {"target": target, "expect": expect}}
+
+
+async def test_a_control_that_fails_makes_closed_ports_mean_nothing(tmp_path):
+    # No egress, or the wrong address: the control port is not reachable either.
+    control, db, redis = closed_port(), closed_port(), closed_port()
+    firewall = {
+        "all": {"control": [tcp(control)], "probes": [tcp(db, "closed"), tcp(redis, "closed")]}
+    }
+    result = await run(firewall, tmp_path)
+    assert (result.status, result.error) == (Status.FAIL, True)
+    assert result.summary == (
+        f"cannot judge: control failed, tcp: {control} not reachable (connection refused), "
+        "expected open"
+    )
+    roles = [(p["subject"], p.get("role")) for p in result.evidence["probes"]]
+    assert roles == [(control, "control"), (db, None), (redis, None)]
+    # The same list without a control reads every refusal as a closed port: PASS.
+    plain = await run({"all": [tcp(db, "closed"), tcp(redis, "closed")]}, tmp_path)
+    assert plain.status is Status.PASS
+
+
+async def test_with_the_control_reachable_the_ports_are_judged(tmp_path):
+    async with silent_tcp() as control, silent_tcp() as open_db:
+        closed = closed_port()
+        good = await run(
+            {"all": {"control": [tcp(control)], "probes": [tcp(closed, "closed")]}}, tmp_path
+        )
+        bad = await run(
+            {
+                "all": {
+                    "control": [tcp(control)],
+                    "probes": [tcp(open_db, "closed"), tcp(closed, "closed")],
+                }
+            },
+            tmp_path,
+        )
+    assert (good.status, good.error) == (Status.PASS, False)
+    assert good.summary == (
+        f"all 1 probes pass: tcp: {closed} closed (connection refused), expected closed "
+        f"(control: tcp: {control} open)"
+    )
+    assert bad.status is Status.PARTIAL
+    assert bad.summary.startswith(
+        f"1 of 2 probes pass; tcp: {open_db} accepts connections, expected closed"
+    )
+
+
+async def test_any_with_a_control(tmp_path):
+    control = closed_port()
+    async with silent_tcp() as up:
+        result = await run({"any": {"control": [tcp(control)], "probes": [tcp(up)]}}, tmp_path)
+        passing = await run({"any": {"control": [tcp(up)], "probes": [tcp(up)]}}, tmp_path)
+    assert (result.status, result.error) == (Status.FAIL, True)
+    assert result.summary.startswith("cannot judge: control failed, tcp: ")
+    assert passing.status is Status.PASS and passing.summary.startswith("1 of 1 probes pass: tcp: ")
+
+
+async def test_a_failing_child_is_named_by_what_it_looks_at(tmp_path):
+    async with web_site() as base:
+        result = await run(
+            {
+                "all": [
+                    {"http": {"url": f"{base}/status/200"}},
+                    {"http": {"url": f"{base}/status/503"}},
+                    {"file": {"path": "missing.md"}},
+                ]
+            },
+            tmp_path,
+        )
+    assert result.status is Status.PARTIAL
+    assert result.summary == (
+        f"1 of 3 probes pass; http {base}/status/503: status 503, expected 2xx; "
+        f"file: {tmp_path}/missing.md does not exist"
+    )
+
+
+async def test_a_password_in_a_childs_url_is_never_shown(tmp_path):
+    async with web_site() as base:
+        with_password = base.replace("http://", "http://ops:pa55w0rd-v4lue@")
+        result = await run({"all": [{"http": {"url": f"{with_password}/status/500"}}]}, tmp_path)
+    assert result.status is Status.FAIL
+    assert "pa55w0rd-v4lue" not in repr(result)
+    assert f"http {base}/status/500: status 500" in result.summary
+
+
+@pytest.mark.parametrize(
+    "probe, message",
+    [
+        (
+            {"all": {"probes": [tcp("a:1")], "controls": [tcp("a:2")]}},
+            "all.controls is not a known field (known: control, probes)",
+        ),
+        ({"all": {"control": [tcp("a:1")]}}, "all.probes is required: the probes to judge"),
+        (
+            {"any": {"control": "a:1", "probes": [tcp("a:1")]}},
+            'any.control must be a list of probes (got "a:1")',
+        ),
+        (
+            {"all": {"control": [{"tcp": {"target": "a"}}], "probes": [tcp("a:1")]}},
+            'all.control[0].tcp.target must be host:port (got "a")',
+        ),
+    ],
+)
+def test_bad_composites_are_located(tmp_path, probe, message):
+    assert (
+        config_error(probe, tmp_path) == f"config.yaml: categories[0].items[0] (T-001): {message}"
+    )
