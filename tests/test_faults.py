@@ -234,9 +234,9 @@ FAULTS = [
     ),
     Fault(
         "file-is-a-directory",
-        '{file: {path: "{tmp}/data", content_regex: x}}',
-        r"data is not a regular file",
-        prepare=directory("data"),
+        '{file: {path: "{tmp}/report", content_regex: x}}',
+        r"report is not a regular file",
+        prepare=directory("report"),
     ),
     Fault(
         "file-is-a-fifo",
