@@ -9,6 +9,8 @@ import sys
 import time
 from fractions import Fraction
 
+from support.waiting import until
+
 from exporter import config
 from exporter.engine import Engine
 from exporter.launch import (
@@ -305,3 +307,22 @@ async def test_a_task_done_by_its_due_time_stays_done(write_config, tmp_path, mo
     task = snap.states["PL-002"]
     assert task.status is P  # done in time: what the probe sees now does not undo it
     assert task.result.summary.startswith("PASS recorded ")
+
+
+async def test_the_clock_reschedules_an_item_at_the_phase_boundary(write_config):
+    engine = Engine(checklist(write_config))
+    engine.set_people(people_launched(time.time() - 48 * HOUR + 1.0))  # first_48h ends in 1 s
+    engine.start()
+
+    def interval() -> float:
+        assert engine._scheduler is not None
+        return engine._scheduler.get_job(engine._job_ids["PL-002"]).trigger.interval.total_seconds()
+
+    try:
+        assert interval() == HOUR  # hourly in the first 48 hours
+        await until(lambda: interval() == 6 * HOUR, "PL-002 rescheduled at the boundary")
+        snap = engine.snapshot()
+        assert snap.launch.phase is Phase.FIRST_WEEK
+        assert snap.states["PL-002"].current_interval == 6 * HOUR
+    finally:
+        await engine.stop()
