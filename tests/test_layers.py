@@ -101,3 +101,20 @@ def test_engine_and_attest_name_no_probe_kind():
             if isinstance(n, ast.Constant) and isinstance(n.value, str)
         }
         assert not strings & set(KINDS), (module, strings & set(KINDS))
+
+
+def test_the_readme_layout_names_every_module():
+    """README's "Layout" lists each module under its folder; a new module is added there."""
+    text = (ROOT / "README.md").read_text()
+    layout = text[text.index("- **Layout.**") : text.index("- **Why aiohttp, not httpx.**")]
+    sections = {
+        folder: layout[layout.index(f"  - `{folder}`") :].split("\n  - ", 2)[0]
+        for folder in ("probes/", "exporter/", "exporter/web/", "exporter/render/")
+    }
+    missing = [
+        f"{folder}{path.name}"
+        for folder, section in sections.items()
+        for path in sorted((ROOT / folder).glob("*.py"))
+        if path.name != "__init__.py" and f"`{path.name}`" not in section
+    ]
+    assert not missing, f"README's layout does not name {', '.join(missing)}"
