@@ -118,3 +118,12 @@ def test_the_readme_layout_names_every_module():
         if path.name != "__init__.py" and f"`{path.name}`" not in section
     ]
     assert not missing, f"README's layout does not name {', '.join(missing)}"
+
+
+def test_every_kind_has_its_own_test_file():
+    """docs/probes.md, "Adding a probe kind": a kind is its module, its test and one entry."""
+    from probes.registry import KINDS
+
+    modules = {KINDS[kind].probe.__module__.removeprefix("probes.") for kind in KINDS}
+    missing = [m for m in sorted(modules) if not (ROOT / "tests" / f"test_probe_{m}.py").exists()]
+    assert not missing, f"no tests/test_probe_<module>.py for {', '.join(missing)}"
