@@ -53,7 +53,7 @@ from . import gitdates
 from .context import ProbeContext
 from .fields import Fields, to_texts
 from .problems import SpecError
-from .reading import read_capped
+from .reading import is_own_store, read_capped
 from .result import Result, Status
 
 MAX_FILES = 10_000
@@ -157,7 +157,8 @@ def list_files(root: Path, mode: FilesMode, exclude: Sequence[str], timeout: flo
     else:
         names = list(_walk(root, spec, deadline))
         source = "walk"
-    kept = [n for n in names if not spec.match_file(n)]
+    # The exporter's own store is never read (probes/reading.py says why); count it excluded.
+    kept = [n for n in names if not spec.match_file(n) and not is_own_store(root / n)]
     return Listing(root, tuple(kept), source, excluded=len(names) - len(kept))
 
 
