@@ -121,12 +121,15 @@ def parse_duration(value: object) -> float:
     if not isinstance(value, str) or not value:
         raise ValueError
     pos, total = 0, 0.0
-    for match in _DURATION_PART.finditer(value):
-        if match.start() != pos:
+    while pos < len(value):
+        # Anchored at pos: a search (finditer) tried again from every digit of a long number
+        # that ends in no unit, quadratic in its length.
+        match = _DURATION_PART.match(value, pos)
+        if match is None:
             raise ValueError
         total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
         pos = match.end()
-    if pos != len(value) or total > MAX_DURATION:
+    if total > MAX_DURATION:
         raise ValueError
     return total
 
