@@ -154,7 +154,7 @@ ENTRIES: tuple[Entry, ...] = (
         ("pas", "sec", "pw"),
     ),
     Entry(
-        "exporter/redact.py",
+        "probes/masking.py",
         "(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://(?P<user>[^/\\s:@'\\\"]*):(?P<password>[^/\\s'\\\"]*)@",
         redact.embedded_credentials,
         "a scheme starts only after a character no scheme holds, so each run is read once "
@@ -162,7 +162,7 @@ ENTRIES: tuple[Entry, ...] = (
         seeds=("a://", "a://b:", "a://b:c", "http://u:p@", "a:/"),
     ),
     Entry(
-        "exporter/redact.py",
+        "probes/masking.py",
         r"\bpassword\s*=\s*(?:'((?:[^'\\]|\\.)*)'|([^\s']+))",
         redact.embedded_credentials,
         "= separates the two runs of spaces; a quoted value ends at its quote and a bare one "
@@ -170,9 +170,9 @@ ENTRIES: tuple[Entry, ...] = (
         seeds=("password=", "password='", "password = '\\", "password ="),
     ),
     Entry(
-        "exporter/redact.py",
+        "probes/masking.py",
         r"\\(.)",
-        lambda t: redact.embedded_credentials(f"password='{t}'"),
+        lambda t: masking.embedded_passwords(f"password='{t}'"),
         "a literal and one character",
         seeds=("\\",),
     ),
