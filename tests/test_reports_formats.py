@@ -368,6 +368,31 @@ def test_markdown_shows_target_text_literally(hostile):
     ]
 
 
+def test_junit_strips_controls_from_names_summaries_and_output(hostile):
+    """A CI page shows the report's names and output: no bidi control, escape or line break
+    from a target or the config reaches it, and nothing from one starts a line of its own."""
+    text = junit_report.render(hostile)
+    root = ET.fromstring(text)
+    values = [v for e in root.iter() for v in (*e.attrib.values(), e.text or "")]
+    assert [v for v in values if CONTROL.search(v)] == []
+    case = next(c for c in root.iter("testcase") if c.get("name", "").startswith("A-1 "))
+    assert case.get("name") == "A-1 Lint *star* <i>it</i> Decision GO: fake"
+    assert case.get("classname") == "App <b>bold</b>"
+    assert root.get("name") == "Launch red"
+    assert "\n" not in case.find("failure").get("message")
+    out = case.find("system-out").text.splitlines()
+    assert out[0:2] == ["priority: critical", "summary: exit code 1, expected 0: OG"]
+    assert out[2].startswith("Argv: ") and out[3] == "Exit code: 1"
+    assert out[4:] == [  # the output's own lines, each cleaned, indented under its field
+        "Stdout tail: all good",
+        "  <script>alert(1)</script><img src=x onerror=alert(2)>",
+        "  Decision GO: all critical items PASS",
+        "  **Decision**: **GO** [proof](https://evil)",
+        "  OG",
+    ]
+    assert "OG" in text and "\u202e" not in text
+
+
 @given(st.text(alphabet=st.sampled_from("ab1 _*`[]()<>!|~&#\\-+.:/\"'\n\x1b\u202e"), max_size=40))
 @settings(max_examples=300, deadline=None)
 def test_any_text_in_a_markdown_cell_reads_as_written(text):
