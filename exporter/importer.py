@@ -25,6 +25,7 @@ import yaml
 from . import item_ids
 from .config import PRIORITIES
 from .errors import UsageError
+from .render.marks import CRITICAL_MARKER
 
 # Header names that mean each column, lower-cased, without Markdown emphasis.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -45,7 +46,6 @@ PRIORITY_WORDS = {
     "minor": "low",
     "normal": "medium",
 }
-CRITICAL_MARKER = "🔴"
 DEFAULT_PRIORITY = "medium"
 ATTESTATION_MAX_AGE = "90d"
 

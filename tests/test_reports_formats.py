@@ -64,17 +64,18 @@ def test_markdown_fills_the_document_layout(snapshot):
     assert "| Operational Readiness | 3 | 0 | 0 | 0.0% | ❌ FAIL |" in text
     assert "| **TOTAL** | **6** | **2** | **1** | **20.0%** | **❌ FAIL** |" in text
     # Each category's table, status filled in, critical items marked, pipes escaped.
-    assert "| S-1 | 🔴 Secrets rotated | CRITICAL | ✅ PASS |" in text
-    assert "| S-2 | WAF \\| rules | HIGH | 🟡 PARTIAL |" in text
+    assert "| S-1 | 🔴 Secrets rotated | CRITICAL | ✅ PASS | — |" in text
+    assert "| S-2 | WAF \\| rules | HIGH | 🟡 PARTIAL | — |" in text
     assert (
-        "| S-3 | 🔴 Pen test | CRITICAL | ⏸️ PENDING | not attested yet: S-3.yaml does not exist |"
+        "| S-3 | 🔴 Pen test | CRITICAL | ⏸️ PENDING | — | not attested yet: S-3.yaml does not "
+        "exist |" in text
+    )
+    assert "| O-1 | Runbook written | MEDIUM | ❌ FAIL | — |" in text
+    assert (
+        "| O-2 | Pager set up | HIGH | ⏸️ PENDING | — | not configured: PAGER_URL is not set |"
         in text
     )
-    assert "| O-1 | Runbook written | MEDIUM | ❌ FAIL |" in text
-    assert (
-        "| O-2 | Pager set up | HIGH | ⏸️ PENDING | not configured: PAGER_URL is not set |" in text
-    )
-    assert "| O-3 | Mainframe | LOW | N/A | not applicable |" in text
+    assert "| O-3 | Mainframe | LOW | N/A | — | not applicable |" in text
     assert "**What**: not probed" in text
     assert "| Total Score | 20.0% | 1 | 5 |" in text
     assert "| Critical Score | 50.0% | 1 | 2 |" in text
@@ -360,11 +361,13 @@ def test_markdown_shows_target_text_literally(hostile):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     strong = re.findall(r"<strong>(.*?)</strong>", html)
     assert "GO" not in strong and strong.count("Decision") == 1  # only our own bold text
-    assert strong.count("NO-GO") == 2 and "**Decision**: **GO**" in html  # shown as written
+    # The decision, the matrix's and the Sign-Off Sheet's "computed now"; the title as written.
+    assert strong.count("NO-GO") == 3 and "**Decision**: **GO**" in html
     decision_lines = [ln for ln in text.splitlines() if "Decision**:" in ln]
     assert decision_lines == [
         "**Decision**: **NO-GO** — 1 critical item not PASS: A-1",
         "**Go/No-Go Decision**: **NO-GO**  ",
+        "**Go/No-Go Decision**: ⬜ GO  ⬜ GO WITH CAUTION  ⬜ NO-GO  ",  # nothing recorded
     ]
 
 

@@ -264,6 +264,24 @@ def test_data_version_moves_when_another_connection_writes(tmp_path):
         assert daemon.data_version() != seen
 
 
+def test_people_are_the_latest_records_the_start_reads_too(tmp_path):
+    with open_store(tmp_path) as store:
+        populate(store)
+        state = store.load()
+        people = store.people()
+    assert people == state.people
+    assert people.signoff("security  lead") == state.signoffs["Security Lead"]
+    assert people.signoff("CTO") is None
+
+
+def test_the_latest_status_of_each_item_is_the_exporter_s_last_view(tmp_path):
+    with open_store(tmp_path) as store:
+        populate(store)
+        latest = store.latest_statuses(["S-011", "S-001"])
+    assert list(latest) == ["S-011"]  # S-001 was never recorded
+    assert (latest["S-011"].to_status, latest["S-011"].at) == (F, T0 - DAY)
+
+
 # --- retention ---
 
 
@@ -303,6 +321,13 @@ def test_retention_drops_old_records_but_keeps_the_latest_of_each_kind(tmp_path)
         assert store.audit_log()[-1].action == "retention"
         assert store.audit_log()[-1].detail["dropped"] == dropped
         assert store.apply_retention(now=T0) == {}  # nothing more to do, nothing written
+
+
+def test_an_opening_that_leaves_the_retention_to_the_exporter_drops_nothing(tmp_path):
+    with open_store(tmp_path, clock=lambda: T0 - 500 * DAY) as store:
+        store.remediate(Remediation("S-011", "ticket", "Bob", None, T0 - 500 * DAY))
+    with open_store(tmp_path, clock=lambda: T0, clean=False) as store:  # the command line's
+        assert [e.action for e in store.audit_log()][-3:] == ["open", "remediate", "open"]
 
 
 def test_the_audit_log_keeps_nothing_older_than_the_retention(tmp_path):
