@@ -20,6 +20,7 @@ from probes.result import Status
 
 from ..formatting import ratio_text
 from ..snapshot import ItemState, Snapshot
+from .blockers import decision_reason
 from .evidence import describe
 from .untrusted import one_line
 
@@ -92,7 +93,7 @@ def render(snap: Snapshot) -> str:
     props = ET.Element("properties")
     for name, text in (
         ("decision", sc.decision.label),
-        ("reason", _text(sc.reason)),
+        ("reason", _text(decision_reason(snap))),
         ("total_score", ratio_text(sc.total.score)),
         ("critical_score", ratio_text(sc.critical.score)),
     ):
