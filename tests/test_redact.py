@@ -156,12 +156,14 @@ def test_short_passwords_in_urls_and_dsns_are_refused_at_load(write_config, pass
                 title: Password in a DSN URL
                 priority: high
                 probe:
-                  sql: {dsn: "postgresql://app:${PW}@127.0.0.1:1/app", query: "SELECT 1", expect: "== 1"}
+                  sql: {dsn: "postgresql://app:${PW}@127.0.0.1:1/app", query: "SELECT 1",
+                        expect: "== 1"}
               - id: X-3
                 title: Password in a DSN's keywords
                 priority: high
                 probe:
-                  sql: {dsn: "host=127.0.0.1 user=app password=${PW}", query: "SELECT 1", expect: "== 1"}
+                  sql: {dsn: "host=127.0.0.1 user=app password=${PW}", query: "SELECT 1",
+                        expect: "== 1"}
               - id: X-4
                 title: Password in Prometheus's URL
                 priority: high
@@ -191,7 +193,7 @@ def test_a_url_password_is_measured_decoded(write_config):
                 priority: high
                 probe: {http: {url: "http://u:%32%30%30@127.0.0.1:1/"}}
     """)
-    with pytest.raises(ConfigError, match="http.url has a password shorter than 8 characters"):
+    with pytest.raises(ConfigError, match=r"http\.url has a password shorter than 8 characters"):
         load(path, {})
     keywords = {"dsn": "host=db password=%32%30%30", "query": "SELECT 1", "expect": "== 1"}
     path.write_text(

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from support.regex_audit import ENTRIES, Entry, adversarial, plain
+from support.regex_audit import ENTRIES, Entry, adversarial, markdown_table, plain
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (2 * 1024, 64 * 1024)
@@ -59,6 +59,12 @@ def test_every_pattern_in_the_code_is_audited():
     sites = call_sites()
     assert sorted(sites - audited) == [], "audit these in tests/support/regex_audit.py"
     assert sorted(audited - sites) == [], "stale entries in tests/support/regex_audit.py"
+
+
+def test_the_table_in_security_md_is_the_audit():
+    """docs/security.md shows this audit; ``python -c 'from support.regex_audit import
+    markdown_table; print(markdown_table())'`` (in tests/) writes the table again."""
+    assert markdown_table() in (ROOT / "docs" / "security.md").read_text()
 
 
 def cpu(run: Callable[[str], object], text: str, repeat: int = 3) -> float:
