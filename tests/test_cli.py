@@ -98,7 +98,7 @@ def test_check_table_shows_decision_and_reason(write_config):
     path = items_config(write_config, [("critical", False), ("high", True)])
     done = cli("check", "--config.file", str(path))
     assert done.returncode == 1
-    assert "Decision        NO-GO: 1 critical item not PASS: X-00" in done.stdout
+    assert "Decision        NO-GO: 1 critical item fails." in done.stdout
 
 
 def test_check_selected_items_only(write_config):
@@ -306,7 +306,7 @@ def test_check_at_a_terminal_shows_progress_and_colour(write_config):
     assert "\r\x1b[Kchecking: " in err and "waiting for H-1" in err
     assert re.search(r"\r\x1b\[Kchecked 3 items in \d+\.\ds; slowest: H-1 \d+\.\ds, ", err), err
     # Colour on stdout: the decision and each status.
-    assert "Decision        \x1b[1;31mNO-GO\x1b[0m: 1 critical item not PASS: F-1" in out
+    assert "Decision        \x1b[1;31mNO-GO\x1b[0m: 1 critical item fails." in out
     assert "  F-1  \x1b[31mFAIL   \x1b[0m  critical" in out
     assert "  P-1  \x1b[32mPASS   \x1b[0m  high" in out
 
@@ -343,7 +343,7 @@ def test_check_in_a_pipe_prints_the_report_and_nothing_else(write_config):
     assert "\x1b" not in out and "\r" not in out
     lines = out.splitlines()
     # Decision, scores and blockers first, the table after, the decision again last.
-    assert lines[2] == "Decision        NO-GO: 1 critical item not PASS: F-1"
+    assert lines[2] == "Decision        NO-GO: 1 critical item fails."
     assert lines[6] == "Critical items failing (1):"
     assert lines[7].startswith("  F-1  FAIL     critical  fails")
     assert lines.index("A   33.3%") > 7
