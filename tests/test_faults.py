@@ -32,6 +32,7 @@ from support import faults
 from support.faults import alive
 from support.procs import http_get, start_exporter, wait_until
 from support.servers import serve_app
+from support.waiting import until
 
 from exporter.web import webconfig
 from exporter.web.server import Limits, Site, track_requests
@@ -598,7 +599,7 @@ async def test_connections_without_complete_headers_are_closed():
         # The prompt client is idle now, well within its 30 s: still open and served.
         assert await get(*prompt, "/-/healthy") == b"HTTP/1.1 200 OK"
         prompt[1].close()
-        await wait_for(lambda: len(site.connections) == 0, "every connection counted out")
+        await until(lambda: len(site.connections) == 0, "every connection counted out", 15)
 
 
 async def test_tls_handshakes_and_idle_tls_connections_are_bounded(tmp_path: Path):
@@ -621,7 +622,7 @@ async def test_tls_handshakes_and_idle_tls_connections_are_bounded(tmp_path: Pat
         assert await closed_by_server(handshake_then_silent[0])
         assert await get(*prompt, "/-/healthy") == b"HTTP/1.1 200 OK"
         prompt[1].close()
-        await wait_for(lambda: len(site.connections) == 0, "every connection counted out")
+        await until(lambda: len(site.connections) == 0, "every connection counted out", 15)
 
 
 async def test_idle_keep_alive_is_closed_but_a_long_request_is_not():
@@ -642,11 +643,11 @@ async def test_at_the_cap_the_connection_idle_longest_makes_room():
     async with listening(Limits(3, header_timeout=30, idle_timeout=30)) as (site, port, release):
         busy = await asyncio.open_connection("127.0.0.1", port)
         busy[1].write(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
-        await wait_for(lambda: any(c.busy for c in site.connections._open), "the slow request")
+        await until(lambda: any(c.busy for c in site.connections._open), "the slow request", 15)
         oldest = await asyncio.open_connection("127.0.0.1", port)
-        await wait_for(lambda: len(site.connections) == 2, "the idle socket counted")
+        await until(lambda: len(site.connections) == 2, "the idle socket counted", 15)
         newer = await asyncio.open_connection("127.0.0.1", port)
-        await wait_for(lambda: len(site.connections) == 3, "the cap reached")
+        await until(lambda: len(site.connections) == 3, "the cap reached", 15)
         check = await asyncio.open_connection("127.0.0.1", port)
         assert await get(*check, "/-/healthy") == b"HTTP/1.1 200 OK"
         assert await closed_by_server(oldest[0])
@@ -656,13 +657,6 @@ async def test_at_the_cap_the_connection_idle_longest_makes_room():
         assert (await busy[0].readuntil(b"\r\n")).startswith(b"HTTP/1.1 200")
         for _, writer in (busy, newer, check):
             writer.close()
-
-
-async def wait_for(check: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    """``wait_until`` for tests that run in the event loop they wait on."""
-    async with asyncio.timeout(timeout):
-        while not check():  # noqa: ASYNC110 - the condition is the server's state, no event
-            await asyncio.sleep(0.02)
 
 
 NOFILE = 64  # the exporter's descriptor limit in the flood tests (prlimit)
@@ -904,7 +898,7 @@ async def test_probe_now_is_single_flight_rate_limited_and_apart_from_the_schedu
             hanging = [
                 asyncio.ensure_future(engine.probe_now(f"HANG-{n}")) for n in range(CONCURRENCY)
             ]
-            await wait_for(lambda: len(hits) == 1 + CONCURRENCY, "every slot taken")
+            await until(lambda: len(hits) == 1 + CONCURRENCY, "every slot taken", 15)
             with pytest.raises(RateLimited, match="probe-now runs are in flight"):
                 await engine.probe_now(f"HANG-{CONCURRENCY}")
             # engine.concurrency is 1 and four probe-now runs hang: the schedule still runs.
