@@ -207,7 +207,8 @@ def _controls_held(spec: Spec, controls: list[Result]) -> str:
 
 
 async def probe_all(spec: Spec, ctx: ProbeContext) -> Result:
-    """PASS when every probe passes, PARTIAL when some do, FAIL when none does."""
+    """PASS when every probe passes, PARTIAL when some do, FAIL when none does; cannot judge
+    when the only probes not passing are those that could not judge."""
     controls, results, cannot = await _run(spec, ctx)
     if cannot is not None:
         return cannot
@@ -221,12 +222,17 @@ async def probe_all(spec: Spec, ctx: ProbeContext) -> Result:
     else:
         status = Status.PARTIAL if passing else Status.FAIL
         summary = f"{passing} of {n} probes pass; {_failing(spec, results)}"
+    # A probe that could not judge might have passed: when it is the only one not passing, the
+    # whole is not known to fall short (PARTIAL would be half a verdict), so it cannot judge.
+    unjudged = all(r.error for r in results if r.status is not Status.PASS)
+    if passing and passing < n and unjudged:
+        status = Status.FAIL
     return Result(
         status,
         summary + _controls_held(spec, controls),
         _evidence(spec, controls, results),
         _expiry(results),
-        error=any(r.error for r in results) and passing == 0,
+        error=any(r.error for r in results) and (passing == 0 or unjudged),
     )
 
 

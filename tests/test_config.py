@@ -379,7 +379,7 @@ BAD_ITEMS = [
           probe: {tcp: {target: "db:5432", expected: closed}}
     """,
         "config.yaml: categories[0].items[0] (S-011): tcp.expected is not a known field "
-        "(known: banner, expect, target)",
+        "(known: banner, expect, local_ok, target)",
     ),
     (
         "unknown kind",

@@ -39,16 +39,35 @@ def kinds(probe: Mapping[str, Any]) -> list[str]:
     return [kind]
 
 
+def on_loopback(probe: Any) -> Any:
+    """``probe`` with ``local_ok: true`` on every tcp probe that wants a port closed: a lab whose
+    "outside" is a loopback port (as written, the probe cannot judge from this machine)."""
+    if isinstance(probe, dict):
+        if isinstance(probe.get("tcp"), dict) and probe["tcp"].get("expect") == "closed":
+            return {"tcp": {**probe["tcp"], "local_ok": True}}
+        return {k: on_loopback(v) for k, v in probe.items()}
+    if isinstance(probe, list):
+        return [on_loopback(v) for v in probe]
+    return probe
+
+
 async def run_shipped(
-    item_id: str, env: Mapping[str, str], base_dir: Path, timeout: str | None = None
+    item_id: str,
+    env: Mapping[str, str],
+    base_dir: Path,
+    timeout: str | None = None,
+    lab: bool = False,
 ) -> Result:
     """The result of one engine run of the shipped item ``item_id``.
 
     ``env`` holds the variables the fixture sets (nothing comes from the test's environment, so
     defaults apply); relative paths (attestations) resolve against ``base_dir``. Fails when the
-    item still waits for a variable: a trap must run the probe.
+    item still waits for a variable: a trap must run the probe. ``lab`` runs the item as a lab
+    would, its closed ports judged on loopback (``on_loopback``).
     """
     item = shipped_item(item_id)
+    if lab:
+        item["probe"] = on_loopback(item["probe"])
     if timeout is not None:
         item["timeout"] = timeout
         item["interval"] = "1h"

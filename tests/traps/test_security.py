@@ -559,12 +559,28 @@ def port_of(target: str) -> str:
     return target.rsplit(":", 1)[1]
 
 
+async def test_s015_from_the_database_host_the_firewall_cannot_be_judged(tmp_path):
+    """The trial's false FAIL: PUBLIC_HOST=127.0.0.1 on the database host read PostgreSQL's
+    loopback listener as open to the internet; a port nothing listens on would read closed."""
+    async with listening() as web_port, listening() as db_port:
+        env = {"PUBLIC_HOST": "127.0.0.1", "PUBLIC_CONTROL_PORT": str(web_port)}
+        for pg in (str(db_port), port_of(closed_port())):
+            env |= {"PG_PUBLIC_PORT": pg, "REDIS_PUBLIC_PORT": port_of(closed_port())}
+            result = await run_shipped("S-015", env, tmp_path)
+            assert (result.status, result.error) == (Status.FAIL, True), result.summary
+            assert result.summary.startswith(
+                f"0 of 2 probes pass; tcp 127.0.0.1:{pg}: cannot judge: 127.0.0.1 is this "
+                "machine; a firewall is judged from outside the network"
+            )
+
+
 async def test_s015_no_egress_is_not_a_firewall_and_an_open_database_port_fails(tmp_path):
+    # A lab: loopback stands in for the public address seen from outside (local_ok).
     closed = {"PG_PUBLIC_PORT": port_of(closed_port()), "REDIS_PUBLIC_PORT": port_of(closed_port())}
     env = {"PUBLIC_HOST": "127.0.0.1", **closed}
     # The control port is not reachable either: every "closed" means nothing.
     control = port_of(closed_port())
-    result = await run_shipped("S-015", {**env, "PUBLIC_CONTROL_PORT": control}, tmp_path)
+    result = await run_shipped("S-015", {**env, "PUBLIC_CONTROL_PORT": control}, tmp_path, lab=True)
     assert (result.status, result.error) == (Status.FAIL, True)
     assert result.summary == (
         f"cannot judge: control failed, tcp: 127.0.0.1:{control} not reachable "
@@ -575,33 +591,44 @@ async def test_s015_no_egress_is_not_a_firewall_and_an_open_database_port_fails(
             "S-015",
             {**env, "PUBLIC_CONTROL_PORT": str(web_port), "PG_PUBLIC_PORT": str(db_port)},
             tmp_path,
+            lab=True,
         )
         assert not passes(result) and not result.error
         assert f"127.0.0.1:{db_port} accepts connections, expected closed" in result.summary
-        result = await run_shipped("S-015", {**env, "PUBLIC_CONTROL_PORT": str(web_port)}, tmp_path)
+        result = await run_shipped(
+            "S-015", {**env, "PUBLIC_CONTROL_PORT": str(web_port)}, tmp_path, lab=True
+        )
         assert passes(result), result.summary
 
 
 async def test_s016_a_closed_ssh_port_without_a_bastion_is_not_bastion_access(tmp_path):
+    # A lab: loopback stands in for the public address seen from outside (local_ok).
     env = {"PUBLIC_HOST": "127.0.0.1", "SSH_PUBLIC_PORT": port_of(closed_port())}
     async with listening(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n") as bastion:
         # No egress: the control port is not reachable, so port 22 "closed" means nothing.
         unreachable = {"PUBLIC_CONTROL_PORT": port_of(closed_port())}
         result = await run_shipped(
-            "S-016", {**env, **unreachable, "BASTION_TARGET": f"127.0.0.1:{bastion}"}, tmp_path
+            "S-016",
+            {**env, **unreachable, "BASTION_TARGET": f"127.0.0.1:{bastion}"},
+            tmp_path,
+            lab=True,
         )
         assert (result.status, result.error) == (Status.FAIL, True), result.summary
     async with listening() as web_port, listening(b"HTTP/1.1 400 Bad\r\n\r\n") as not_ssh:
         env["PUBLIC_CONTROL_PORT"] = str(web_port)
         result = await run_shipped(
-            "S-016", {**env, "BASTION_TARGET": f"127.0.0.1:{not_ssh}"}, tmp_path
+            "S-016", {**env, "BASTION_TARGET": f"127.0.0.1:{not_ssh}"}, tmp_path, lab=True
         )
         assert not passes(result)
         async with listening(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n") as bastion:
-            result = await run_shipped(
-                "S-016", {**env, "BASTION_TARGET": f"127.0.0.1:{bastion}"}, tmp_path
-            )
+            target = {"BASTION_TARGET": f"127.0.0.1:{bastion}"}
+            result = await run_shipped("S-016", {**env, **target}, tmp_path, lab=True)
             assert passes(result), result.summary
+            # The same from the host itself: the SSH port's refusal here says nothing, and the
+            # bastion's greeting alone is no half credit.
+            result = await run_shipped("S-016", {**env, **target}, tmp_path)
+            assert (result.status, result.error) == (Status.FAIL, True), result.summary
+            assert "cannot judge: 127.0.0.1 is this machine" in result.summary
 
 
 # S-009, S-018: PostgreSQL --------------------------------------------------------------------
