@@ -17,6 +17,10 @@ What counts as a credential of an item:
   user-info, under an option whose name looks like a credential (``password``, ``token``,
   ``api_key``, ...), or whose own name looks like one (``${DB_PASSWORD}``); the variable an
   ``env`` item checks;
+- except by name alone, a variable whose name ends by saying what it holds: ``_QUERY``,
+  ``_PATH``, or ``_URL`` with no user-info in its value. ``${PASSWORD_HASH_QUERY}`` is SQL that
+  counts hashes, not a password: masked by its name, S-009's summary read ``<secret>: returned
+  0``. The other rules still apply to it (under ``password:``, in a header, in user-info);
 - the password of any URL in the spec, and in any text the password part of a URL and any
   ``Basic``/``Bearer`` value (as a server echoes an ``Authorization`` header).
 Other ``${VAR}`` values (``${APP_URL}``) stay visible: they make summaries readable.
@@ -57,6 +61,9 @@ EDGE = 6  # characters of a credential that count as a piece of it at a text's e
 CREDENTIAL_NAME = re.compile(
     r"pass|pwd|secret|token|key|auth|cred|cookie|session|private|signature|bearer", re.I
 )
+# A name that ends by saying what its value is holds no credential by its name alone.
+NAMED_FOR_WHAT_IT_HOLDS = re.compile(r"_(?:QUERY|PATH|URL)$", re.I)
+USERINFO = re.compile(r"://[^/?#\s]*@")
 SENSITIVE_MAPPINGS = {"headers", "env"}
 URL_PAIR = re.compile(
     r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://(?P<user>[^/\s:@'\"]*):(?P<password>[^/\s'\"]*)@"
@@ -279,6 +286,19 @@ def secrets_in_spec(
     return values, files
 
 
+def credential_by_name(name: str, value: str) -> bool:
+    """Whether a variable's name says it holds a credential (``DB_PASSWORD``, ``API_TOKEN``).
+
+    Not when the name ends by saying it holds something else: a query, a path, or a URL without
+    a user and password in it (``PASSWORD_HASH_QUERY``, ``SECRETS_PATH``, ``TOKEN_URL``).
+    """
+    if not CREDENTIAL_NAME.search(name):
+        return False
+    if NAMED_FOR_WHAT_IT_HOLDS.search(name) is None:
+        return True
+    return name.upper().endswith("_URL") and USERINFO.search(value) is not None
+
+
 def sensitive_variables(raw: Any, env: Mapping[str, str], pattern: re.Pattern[str]) -> list[str]:
     """Values of the ``${VAR}`` references in a raw probe that stand for credentials."""
     found: list[str] = []
@@ -296,7 +316,7 @@ def sensitive_variables(raw: Any, env: Mapping[str, str], pattern: re.Pattern[st
                     and "@" in obj[m.end() :]
                     and "/" not in obj[obj.index("://") + 3 : m.start()]
                 )
-                if in_mapping or by_key or in_userinfo or CREDENTIAL_NAME.search(name):
+                if in_mapping or by_key or in_userinfo or credential_by_name(name, env[name]):
                     found.append(env[name])
         elif isinstance(obj, Mapping):
             for k, v in obj.items():

@@ -20,7 +20,7 @@ from support.servers import closed_port
 
 from probes.result import Status
 from traps.apis import Reply, github_runs, serve
-from traps.shipped import passes, run_shipped, sign
+from traps.shipped import passes, run_shipped, run_shipped_together, sign
 
 # S-001 ----------------------------------------------------------------------------------------
 
@@ -651,6 +651,33 @@ async def test_s009_one_pbkdf2_hash_beside_bcrypt_ones_fails_and_no_hash_is_show
     result = await run_shipped("S-009", env, tmp_path)
     assert not passes(result) and "returned 1, expected == 0" in result.summary
     assert "c2VjcmV0aGFzaA" not in repr(result)
+
+
+async def test_s009_d007_the_queries_are_shown_and_the_password_is_not(tmp_path, database):
+    """The trial's S-009 and D-007 read ``<secret>: returned 0``: PASSWORD_HASH_QUERY was masked
+    for the "pass" in its name, and SEED_CHECK_QUERY, its start, with it."""
+    database.execute(
+        'CREATE TABLE "user" (id serial, hashed_password text)',
+        'INSERT INTO "user" (hashed_password) VALUES '
+        "('$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2g')",
+    )
+    password = "trap-db-password-1"  # the credential that must never show
+    env = {
+        # trust authentication: the password is never asked for, only carried
+        "DATABASE_URL": database.dsn().replace("postgres@", f"postgres:{password}@"),
+        "PASSWORD_HASH_QUERY": 'SELECT count(*) FROM "user" '
+        "WHERE hashed_password !~ '^[$](2[aby]|argon2(id|i|d))[$]'",
+        "SEED_CHECK_QUERY": 'SELECT count(*) FROM "user"',
+    }
+    results = await run_shipped_together(["S-009", "D-007"], env, tmp_path)
+    s009, d007 = results["S-009"], results["D-007"]
+    assert passes(s009) and passes(d007)
+    assert s009.summary.startswith('SELECT count(*) FROM "user" WHERE hashed_password !~ ')
+    assert s009.summary.endswith(": returned 0, expected == 0")
+    assert d007.summary == 'SELECT count(*) FROM "user": returned 1, expected >= 1'
+    for result in results.values():
+        assert "<secret>" not in result.summary
+        assert password not in repr(result) and password[:12] not in repr(result)
 
 
 async def test_s018_ssl_on_with_a_plaintext_client_is_not_encrypted_in_transit(tmp_path, database):
