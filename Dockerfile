@@ -1,10 +1,14 @@
 # syntax=docker/dockerfile:1
 # readiness-exporter container image (docs/deploy.md).
 #   docker build -t readiness-exporter .
-#   docker run -p 10145:10145 -v "$PWD/attestations:/etc/readiness-exporter/attestations:ro" readiness-exporter
+#   docker run -p 10145:10145 -v readiness-data:/etc/readiness-exporter/data
+#     -v "$PWD/attestations:/etc/readiness-exporter/attestations:ro" readiness-exporter
 # The config is /etc/readiness-exporter/config.yaml (the working directory's config.yaml, the
 # exporter's default); its relative attestation paths resolve against that folder, so the
-# attestations directory is mounted at /etc/readiness-exporter/attestations.
+# attestations directory is mounted at /etc/readiness-exporter/attestations. The store (history,
+# last PASS, people's records) is data/ beside the config, the default --storage.path: a volume
+# there keeps it across containers, and `docker exec CONTAINER readiness-exporter sign ...`
+# finds it with no flag.
 
 # The base is pinned by version; pin it by digest too (python:3.11.14-slim-bookworm@sha256:...)
 # where builds must be reproducible bit for bit.
@@ -31,7 +35,8 @@ FROM ${PYTHON_IMAGE}
 # A fixed numeric UID/GID so Kubernetes' runAsNonRoot can verify it and volume owners match.
 RUN groupadd --system --gid 10145 readiness \
  && useradd --system --uid 10145 --gid readiness --no-create-home --home-dir /nonexistent \
-            --shell /usr/sbin/nologin readiness
+            --shell /usr/sbin/nologin readiness \
+ && install -d -o 10145 -g 10145 -m 0700 /etc/readiness-exporter/data
 COPY --from=build /opt/readiness-exporter /opt/readiness-exporter
 COPY config.yaml /etc/readiness-exporter/config.yaml
 # --version and readiness_exporter_build_info name the commit; the image has no git to ask:
@@ -45,6 +50,8 @@ ENV PATH=/opt/readiness-exporter/bin:$PATH \
     READINESS_EXPORTER_REVISION=${REVISION} \
     READINESS_EXPORTER_BRANCH=${BRANCH}
 WORKDIR /etc/readiness-exporter
+# The store: owned by the exporter's user, so a named volume created from it is too.
+VOLUME ["/etc/readiness-exporter/data"]
 USER 10145:10145
 EXPOSE 10145
 # No curl in the slim image: ask /-/healthy with the Python that is there. It answers as long as

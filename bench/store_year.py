@@ -14,18 +14,27 @@ the daemon. ``--years 2`` shows the size staying bounded by the 400-day retentio
 Then it closes the store and measures, ``--repeats`` times, opening it (``quick_check``, the
 schema check, the audit row that proves it writable, the retention check) and loading what the
 exporter needs at start (``Store.load``: the last 50 changes of each item, last PASS times,
-decision times, the current records). Prints numbers, asserts nothing.
+decision times, the current records). Last, the exporter itself starts on a copy of that store
+(a real process, a config with the same item IDs, each item a cheap ``file`` probe), beside
+the same start on an empty store: the time from launching the process to its first answer
+(``/-/healthy``) and to ``/-/ready`` (every item probed once). Prints numbers, asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import shutil
+import signal
+import socket
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from fractions import Fraction
 from pathlib import Path
 
@@ -198,6 +207,91 @@ def measure(directory: Path, ids: list[str], repeats: int, clock: float) -> dict
     return got
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def exporter_start(store_dir: Path, ids: list[str], work: Path) -> tuple[float, float, int]:
+    """Launch the exporter on ``store_dir``: seconds to its first answer, to ``/-/ready``, and
+    how many last-PASS series its first scrape has (the store's memory, there at once)."""
+    config = work / "config.yaml"
+    lines = ["checklist: {name: Store bench}", "categories:", "- id: all", "  items:"]
+    lines += [
+        f"  - {{id: {i}, title: {i}, priority: high, probe: {{file: {{path: config.yaml}}}}}}"
+        for i in ids
+    ]
+    config.write_text("\n".join(lines) + "\n")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    began = time.perf_counter()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "exporter",
+            "--config.file",
+            str(config),
+            "--storage.path",
+            str(store_dir),
+            "--web.listen-address",
+            f"127.0.0.1:{port}",
+            "--log.level",
+            "warn",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        while not _answers(f"{base}/-/healthy"):
+            if proc.poll() is not None:
+                raise RuntimeError("the exporter exited")
+            time.sleep(0.005)
+        served = time.perf_counter() - began
+        with urllib.request.urlopen(f"{base}/metrics", timeout=5) as resp:
+            body = resp.read().decode()
+        remembered = body.count("\nreadiness_item_last_pass_timestamp_seconds{")
+        while not _answers(f"{base}/-/ready"):
+            time.sleep(0.005)
+        ready = time.perf_counter() - began
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    return served, ready, remembered
+
+
+def measure_exporter(directory: Path, ids: list[str], repeats: int) -> None:
+    work = Path(tempfile.mkdtemp(prefix="readiness-start-bench-"))
+    try:
+        for name, source in (("a year's store", directory), ("an empty store", None)):
+            served, ready, remembered = [], [], 0
+            for _ in range(repeats):
+                store_dir = work / "data"
+                shutil.rmtree(store_dir, ignore_errors=True)
+                if source is not None:
+                    shutil.copytree(source, store_dir)
+                first, done, remembered = exporter_start(store_dir, ids, work)
+                served.append(first)
+                ready.append(done)
+            print(
+                f"exporter start on {name} ({len(ids)} items): first answer median "
+                f"{statistics.median(served) * 1000:.0f} ms, /-/ready median "
+                f"{statistics.median(ready) * 1000:.0f} ms over {repeats} starts "
+                f"(first answers: {', '.join(f'{x * 1000:.0f}' for x in served)} ms); "
+                f"last-PASS series at the first scrape: {remembered}"
+            )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=145)
@@ -242,6 +336,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{med['load_cpu'] * 1000:.0f} ms CPU "
         f"(each: {', '.join(f'{x * 1000:.0f}' for x in got['load'])} ms)"
     )
+    measure_exporter(directory, run["ids"], args.repeats)
 
 
 if __name__ == "__main__":

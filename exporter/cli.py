@@ -12,12 +12,17 @@ import difflib
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from probes.fields import parse_duration
 
 from . import build, config, logs
-from .errors import UserError
+from .errors import UsageError, UserError
+from .launch import Level, when
 from .render import FORMATS, table
 from .scoring import Decision
 from .snapshot import Snapshot
+from .store import DB_NAME, DEFAULT_RETENTION, StartState, Store, default_storage_path
 from .terminal import COLOR_MODES, Progress, use_color
 
 EXIT_CODES = {Decision.GO: 0, Decision.GO_WITH_CAUTION: 3, Decision.NO_GO: 1}
@@ -65,6 +70,44 @@ def _version(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _retention(value: str) -> float:
+    try:
+        seconds = parse_duration(value)
+    except ValueError:
+        seconds = 0.0
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be a duration such as 400d (got {value!r})")
+    return seconds
+
+
+def _storage(parser: argparse.ArgumentParser, retention: bool = False) -> None:
+    parser.add_argument(
+        "--storage.path",
+        dest="storage_path",
+        default=None,
+        metavar="DIR",
+        help="the folder of the exporter's store, readiness.db (default: data/ beside the "
+        "config file; created on first start)",
+    )
+    if retention:
+        parser.add_argument(
+            "--storage.retention",
+            dest="storage_retention",
+            type=_retention,
+            default=DEFAULT_RETENTION,
+            metavar="DURATION",
+            help="how long status changes, records and the audit log are kept; the latest of "
+            "each kind per item or role is always kept (default: 400d)",
+        )
+
+
+def storage_path(args: argparse.Namespace) -> Path:
+    """``--storage.path``, or ``data/`` beside the config file."""
+    if args.storage_path:
+        return Path(args.storage_path)
+    return default_storage_path(Path(args.config_file))
+
+
 def serve_parser() -> argparse.ArgumentParser:
     from .daemon import DEFAULT_LISTEN
     from .metrics import ITEM_FAMILIES
@@ -73,8 +116,8 @@ def serve_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="readiness-exporter",
         description="Probe every checklist item on its interval and export status, scores and "
-        "the Go/No-Go decision on /metrics. Other commands: check, validate, import, attest "
-        "(readiness-exporter COMMAND --help).",
+        "the Go/No-Go decision on /metrics. Other commands: check, validate, import, attest, "
+        "accept-risk, revoke-risk, sign, decide, remediate (readiness-exporter COMMAND --help).",
     )
     _common(parser)
     parser.add_argument(
@@ -96,7 +139,9 @@ def serve_parser() -> argparse.ArgumentParser:
         metavar="LIST",
         help="per-item families /metrics serves, comma-separated (default: all: %(default)s)",
     )
+    _storage(parser, retention=True)
     web_flags.add(parser)
+    web_flags.add_write_api(parser)
     return parser
 
 
@@ -107,6 +152,7 @@ def serve(args: argparse.Namespace) -> int:
     from .metrics import select_families
     from .web import urls as web_urls
     from .web import webconfig
+    from .web.api import WritePolicy
     from .web.app import build_app
 
     try:
@@ -119,11 +165,25 @@ def serve(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     web_config = webconfig.load(args.web_config) if args.web_config else None
     tls = web_config.server_tls() if web_config else None
+    users = set(web_config.users) if web_config else set()
+    if args.write_users is not None and not args.write_users <= users:
+        print(
+            f"--web.write-users: {', '.join(sorted(args.write_users - users))} not in "
+            "basic_auth_users of --web.config.file",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    policy = WritePolicy(args.enable_write_api, args.write_users)
 
     async def main() -> None:
-        daemon = Daemon(args.config_file, external_url=urls.external)
+        daemon = Daemon(
+            args.config_file,
+            external_url=urls.external,
+            storage_path=storage_path(args),
+            retention=args.storage_retention,
+        )
         daemon.exposition.select(item_families)
-        app = build_app(daemon, urls)
+        app = build_app(daemon, urls, policy)
         if web_config is not None:
             web_config.protect(app)
         await daemon.serve(args.listen, app, tls, args.max_connections)
@@ -157,6 +217,15 @@ def check_parser() -> argparse.ArgumentParser:
         help="check only this item (repeatable); scores cover the items checked",
     )
     parser.add_argument(
+        "--owner",
+        action="append",
+        default=[],
+        metavar="OWNER",
+        help="check only the items of this owner (repeatable; item, category or default "
+        "owner as the config resolves it); scores cover the items checked",
+    )
+    _storage(parser)
+    parser.add_argument(
         "--color",
         default="auto",
         choices=COLOR_MODES,
@@ -183,12 +252,39 @@ def only_items(checklist: config.Checklist, ids: Sequence[str]) -> config.Checkl
     return dataclasses.replace(checklist, categories=categories)
 
 
+def owned_by(checklist: config.Checklist, owners: Sequence[str]) -> config.Checklist:
+    """The checklist cut down to the items of ``owners``; raises ConfigError when none has one."""
+    known = {i.owner for i in checklist.items if i.owner}
+    unknown = [o for o in owners if o not in known]
+    if unknown:
+        names = ", ".join(sorted(known)) or "none: set owner: on items, categories or defaults"
+        raise config.ConfigError(
+            [f"no item of owner {', '.join(unknown)} in {checklist.path.name} (owners: {names})"]
+        )
+    return only_items(checklist, [i.id for i in checklist.items if i.owner in owners])
+
+
+def remembered(args: argparse.Namespace, checklist: config.Checklist) -> StartState | None:
+    """What the store remembers (people's records above all), when there is a store: the one
+    ``--storage.path`` names (it must exist), or one at the default place."""
+    path = storage_path(args)
+    if not (path / DB_NAME).exists():
+        if args.storage_path:
+            raise UsageError(f"--storage.path: no store in {path} ({DB_NAME} does not exist)")
+        return None
+    with Store.open(path, clean=False) as store:
+        return store.load([i.id for i in checklist.items])
+
+
 def check(args: argparse.Namespace) -> int:
     from .engine import Engine
 
     checklist = config.load(args.config_file)
     if args.item:
         checklist = only_items(checklist, args.item)
+    if args.owner:
+        checklist = owned_by(checklist, args.owner)
+    memory = remembered(args, checklist)
 
     # A person at a terminal sees the count of items done and which ones it waits for.
     progress = (
@@ -196,7 +292,7 @@ def check(args: argparse.Namespace) -> int:
     )
 
     async def run() -> Snapshot:
-        engine = Engine(checklist)
+        engine = Engine(checklist, memory=memory)
         try:
             if progress is None:
                 return await engine.run_round()
@@ -238,9 +334,13 @@ def validate_parser() -> argparse.ArgumentParser:
 def validate(args: argparse.Namespace) -> int:
     checklist = config.load(args.config_file)
     items = checklist.items
+    launch_items = checklist.launch_items
+    categories = {i.category for i in launch_items}
+    tasks = len(items) - len(launch_items)
     print(
-        f"{checklist.path.name}: valid: {len(items)} items "
-        f"in {len(checklist.categories)} categories"
+        f"{checklist.path.name}: valid: {len(launch_items)} items "
+        f"in {len(categories)} categories"
+        + (f", and {tasks} post-launch task{'s' if tasks != 1 else ''}" if tasks else "")
     )
     waiting = [i for i in items if i.applicable and i.missing]
     if waiting:
@@ -291,17 +391,29 @@ def import_checklist(args: argparse.Namespace) -> int:
     return 0
 
 
-def attest_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="readiness-exporter attest",
-        description="Record a person's attestation for an item: writes the evidence file its "
-        "attestation probe reads (atomically). A running exporter shows it within "
-        "a few seconds, without a reload.",
-    )
+def _process_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """A command that records something people decide, in the store (exporter/process.py)."""
+    parser = argparse.ArgumentParser(prog=f"readiness-exporter {prog}", description=description)
     _common(parser, log_level="warn")
+    _storage(parser)
+    return parser
+
+
+def _by(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--by", required=True, metavar="NAME", help=what)
+
+
+def attest_parser() -> argparse.ArgumentParser:
+    parser = _process_parser(
+        "attest",
+        "Record a person's attestation for an item whose probe is an attestation: in the "
+        "store (default; a running exporter shows it within a few seconds), or with --file in "
+        "the evidence file its probe reads (for attestations reviewed in git). Whichever was "
+        "signed last counts.",
+    )
     parser.add_argument("item", metavar="ITEM", help="the item's ID, e.g. S-001")
     parser.add_argument("--status", required=True, help="pass, partial, fail, na or pending")
-    parser.add_argument("--by", required=True, help="who validated the item")
+    _by(parser, "who validated the item")
     parser.add_argument(
         "--evidence",
         action="append",
@@ -316,24 +428,241 @@ def attest_parser() -> argparse.ArgumentParser:
         help="how long the attestation holds, e.g. 90d (default: no expiry "
         "beyond the probe's max_age)",
     )
+    parser.add_argument(
+        "--file",
+        action="store_true",
+        help="write the item's evidence file (atomically) instead of recording in the store",
+    )
     return parser
 
 
 def attest(args: argparse.Namespace) -> int:
-    from .attest import attest as record
+    from . import process
+    from .attest import attest as write_file
 
     checklist = config.load(args.config_file)
-    try:
-        path, doc = record(
-            checklist, args.item, args.status, args.by, args.evidence, args.notes, args.expires
+    if args.file:
+        try:
+            path, doc = write_file(
+                checklist, args.item, args.status, args.by, args.evidence, args.notes, args.expires
+            )
+        except OSError as exc:
+            print(
+                f"{args.item}: cannot write its evidence file ({exc.strerror or exc})",
+                file=sys.stderr,
+            )
+            return 1
+        until = f", expires {doc['expires']}" if "expires" in doc else ""
+        print(f"{args.item}: {doc['status']} attested by {doc['validated_by']} in {path}{until}")
+        return 0
+
+    def write(store: Store, now: float) -> str:
+        a = process.attest(
+            store,
+            checklist,
+            args.item,
+            args.status,
+            args.by,
+            None,
+            args.evidence,
+            args.notes,
+            args.expires,
+            now,
         )
-    except OSError as exc:
-        print(
-            f"{args.item}: cannot write its evidence file ({exc.strerror or exc})", file=sys.stderr
+        until = f", expires {when(a.expires_at)}" if a.expires_at else ""
+        return f"{a.item}: {a.status.value} attested by {a.by}, recorded in {store.path}{until}"
+
+    return _record(args, write)
+
+
+def accept_risk_parser() -> argparse.ArgumentParser:
+    parser = _process_parser(
+        "accept-risk",
+        "Record the decision to launch with an item's gap (P020's Risk Assessment) until a "
+        "date. It changes no status or score; the item's regression alerts are held while it "
+        "is in force, and its expiry is an alert of its own.",
+    )
+    parser.add_argument("item", metavar="ITEM", help="the item's ID")
+    _by(parser, "who accepts the risk")
+    for name, what in (("impact", "launching with this gap"), ("probability", "it happening")):
+        parser.add_argument(
+            f"--{name}",
+            required=True,
+            choices=[level.value for level in Level],
+            help=f"how bad {what} is" if name == "impact" else f"how likely {what} is",
         )
-        return 1
-    until = f", expires {doc['expires']}" if "expires" in doc else ""
-    print(f"{args.item}: {doc['status']} attested by {doc['validated_by']} in {path}{until}")
+    parser.add_argument("--mitigation", required=True, help="what reduces the risk meanwhile")
+    parser.add_argument(
+        "--expires",
+        required=True,
+        metavar="DURATION|DATE",
+        help="until when: a duration from now (30d) or a date-time (2027-01-31, UTC)",
+    )
+    parser.add_argument("--notes", default="", help="anything else worth knowing")
+    return parser
+
+
+def accept_risk(args: argparse.Namespace) -> int:
+    from . import process
+
+    checklist = config.load(args.config_file)
+
+    def write(store: Store, now: float) -> str:
+        a = process.accept_risk(
+            store,
+            checklist,
+            args.item,
+            args.by,
+            None,
+            args.impact,
+            args.probability,
+            args.mitigation,
+            args.expires,
+            args.notes,
+            now,
+        )
+        return (
+            f"{a.item}: risk accepted by {a.by} until {when(a.expires_at)} (impact "
+            f"{a.impact.value.upper()}, probability {a.probability.value.upper()})"
+        )
+
+    return _record(args, write)
+
+
+def revoke_risk_parser() -> argparse.ArgumentParser:
+    parser = _process_parser(
+        "revoke-risk", "Revoke the risk accepted for an item: its regression alerts apply again."
+    )
+    parser.add_argument("item", metavar="ITEM", help="the item's ID")
+    _by(parser, "who revokes it")
+    return parser
+
+
+def revoke_risk(args: argparse.Namespace) -> int:
+    from . import process
+
+    checklist = config.load(args.config_file)
+
+    def write(store: Store, now: float) -> str:
+        a = process.revoke_risk(store, checklist, args.item, args.by, None, now)
+        return f"{a.item}: the risk accepted by {a.by} is revoked by {a.revoked_by}"
+
+    return _record(args, write)
+
+
+def sign_parser() -> argparse.ArgumentParser:
+    parser = _process_parser(
+        "sign",
+        "Sign off for a role of the Sign-Off Sheet. The signature is bound to the checklist's "
+        "state now (the decision, the scores and every item's status, as the exporter last "
+        "recorded them in the store): it stops counting when the decision changes or an item "
+        "that passed stops passing.",
+    )
+    parser.add_argument("role", metavar="ROLE", help='a role of signoff:, e.g. "Security Lead"')
+    _by(parser, "who signs")
+    parser.add_argument("--notes", default="", help="conditions, caveats")
+    return parser
+
+
+def sign(args: argparse.Namespace) -> int:
+    from . import process
+
+    checklist = config.load(args.config_file)
+
+    def write(store: Store, now: float) -> str:
+        state = process.stored_state(store, checklist)
+        _warn(state.warning(now))
+        s = process.sign(store, checklist, args.role, args.by, None, args.notes, state.stamp, now)
+        return f"{s.role}: signed by {s.by} for {state.describe()}"
+
+    return _record(args, write)
+
+
+def decide_parser() -> argparse.ArgumentParser:
+    parser = _process_parser(
+        "decide",
+        "Record the Go/No-Go decision, beside the decision the checklist computes now, and "
+        "the launch time (which starts the post-launch phases).",
+    )
+    parser.add_argument("decision", metavar="DECISION", help="go, go_with_caution or no_go")
+    _by(parser, "the decision maker")
+    parser.add_argument(
+        "--launch",
+        metavar="DATETIME",
+        help="the launch date and time (2026-12-01T14:00Z, UTC unless it says otherwise) or now",
+    )
+    parser.add_argument("--notes", default="", help="anything else worth knowing")
+    return parser
+
+
+def decide(args: argparse.Namespace) -> int:
+    from . import process
+
+    checklist = config.load(args.config_file)
+
+    def write(store: Store, now: float) -> str:
+        state = process.stored_state(store, checklist)
+        _warn(state.warning(now))
+        d = process.decide(
+            store, args.decision, args.by, None, state.scores, args.launch, args.notes, now
+        )
+        launch = f", launch {when(d.launch_at)}" if d.launch_at is not None else ""
+        return (
+            f"decision {d.decision.label} recorded by {d.by} (computed now: "
+            f"{state.describe()}){launch}"
+        )
+
+    return _record(args, write)
+
+
+def remediate_parser() -> argparse.ArgumentParser:
+    parser = _process_parser(
+        "remediate",
+        "Record an item's remediation plan (P020: document every FAIL item with one): a "
+        "ticket link or a sentence. It replaces the config's remediation:.",
+    )
+    parser.add_argument("item", metavar="ITEM", help="the item's ID")
+    plan = parser.add_mutually_exclusive_group(required=True)
+    plan.add_argument("--link", metavar="URL", help="the ticket or plan")
+    plan.add_argument("--text", metavar="TEXT", help="the plan in a sentence")
+    plan.add_argument("--clear", action="store_true", help="the item has no plan any more")
+    _by(parser, "who records it")
+    return parser
+
+
+def remediate(args: argparse.Namespace) -> int:
+    from . import process
+
+    checklist = config.load(args.config_file)
+    text = "" if args.clear else (args.link or args.text or "")
+
+    def write(store: Store, now: float) -> str:
+        r = process.remediate(store, checklist, args.item, text, args.by, None, now)
+        if not r.text:
+            return f"{r.item}: remediation cleared by {r.by}"
+        return f"{r.item}: remediation {r.text} recorded by {r.by}"
+
+    return _record(args, write)
+
+
+def _warn(text: str | None) -> None:
+    if text:
+        print(f"warning: {text}", file=sys.stderr)
+
+
+def _record(args: argparse.Namespace, write: Callable[[Store, float], str]) -> int:
+    """Open the store (leaving the retention to the exporter), write, say what was written."""
+    import time
+
+    from .launch import RecordError
+
+    with Store.open(storage_path(args), clean=False) as store:
+        try:
+            said = write(store, time.time())
+        except RecordError as exc:
+            print(f"readiness-exporter {args.command}: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+    print(said)
     return 0
 
 
@@ -344,6 +673,11 @@ COMMANDS: dict[
     "validate": (validate_parser, validate),
     "import": (import_parser, import_checklist),
     "attest": (attest_parser, attest),
+    "accept-risk": (accept_risk_parser, accept_risk),
+    "revoke-risk": (revoke_risk_parser, revoke_risk),
+    "sign": (sign_parser, sign),
+    "decide": (decide_parser, decide),
+    "remediate": (remediate_parser, remediate),
 }
 
 
@@ -368,6 +702,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         parser, run = serve_parser, serve
     args = parser().parse_args(argv)
+    args.command = parser().prog.removeprefix("readiness-exporter").strip() or "serve"
     logs.setup(args.log_level, args.log_format)
     try:
         return run(args)

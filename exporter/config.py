@@ -9,6 +9,7 @@ raises ``ConfigError`` with every line it holds, so nothing is half-applied.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ from probes.registry import KINDS
 
 from . import item_ids
 from .errors import ConfigError
+from .launch import DEFAULT_ROLES, POST_LAUNCH_PHASES, Phase, parse_instant, resolve_owner, role_key
 from .redact import NOTHING, Redactor, secrets_in_spec, sensitive_variables
 
 PRIORITIES = ("critical", "high", "medium", "low")
@@ -35,9 +37,23 @@ DEFAULT_CONCURRENCY = 64
 DEFAULT_SQL_CONNECTIONS = DEFAULT_PER_DSN  # connections per database DSN, shared by its items
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
 _VAR = re.compile(r"\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\})")
-TOP_KEYS = ("checklist", "decision", "defaults", "engine", "categories")
-CATEGORY_KEYS = ("id", "title", "items")
-ITEM_KEYS = ("id", "title", "priority", "interval", "timeout", "applicable", "notes", "probe")
+TOP_KEYS = ("checklist", "decision", "defaults", "engine", "signoff", "launch", "categories")
+DEFAULTS_KEYS = ("interval", "timeout", "owner")
+CATEGORY_KEYS = ("id", "title", "owner", "intervals", "items")
+ITEM_KEYS = (
+    "id",
+    "title",
+    "priority",
+    "interval",
+    "timeout",
+    "intervals",
+    "applicable",
+    "owner",
+    "phase",
+    "remediation",
+    "notes",
+    "probe",
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,14 @@ class Item:
     spec: Any  # the kind's Spec; None while variables are missing, or without a probe
     raw_probe: Mapping[str, Any]  # as written, ${VAR} unexpanded: safe to show
     missing: tuple[str, ...] = ()  # unset variables: the item is PENDING, not probed
+    owner: str = ""  # its own, else its category's, else defaults.owner; "" when none
+    # The interval by launch phase where it differs from ``interval`` (its category's, then its
+    # own ``intervals:``); exporter/launch.py's interval_at picks the one in force.
+    intervals: Mapping[Phase, float] = field(default_factory=dict)
+    remediation: str = ""  # the config's remediation plan (a person's record replaces it)
+    # A post-launch task (P020's "Post-Launch Validation"): due at the end of this phase, and
+    # left out of the Go/No-Go scores. None for the checklist's own items.
+    phase: Phase | None = None
     # This item's credentials; what is shown is masked with the checklist's (all items').
     redactor: Redactor = field(default=NOTHING, compare=False, repr=False)
 
@@ -70,9 +94,23 @@ class Item:
         """Whether the engine runs this item's probe (applicable and fully configured)."""
         return self.applicable and not self.missing
 
+    @property
+    def post_launch(self) -> bool:
+        """Whether this is a post-launch task rather than an item of the launch decision."""
+        return self.phase is not None
+
     def schedule_key(self) -> tuple[Any, ...]:
         """What must stay equal across a reload for the item to keep its last result."""
-        return (self.kind, self.spec, self.interval, self.timeout, self.applicable, self.missing)
+        return (
+            self.kind,
+            self.spec,
+            self.interval,
+            self.timeout,
+            tuple(sorted(self.intervals.items())),
+            self.applicable,
+            self.missing,
+            self.phase,
+        )
 
 
 @dataclass(frozen=True)
@@ -93,10 +131,22 @@ class Checklist:
     # another's (a command). A field, so a checklist cut down to some items keeps it whole.
     redactor: Redactor = field(default=NOTHING, compare=False, repr=False)
     sql_connections_per_dsn: int = DEFAULT_SQL_CONNECTIONS
+    roles: tuple[str, ...] = DEFAULT_ROLES  # signoff: the roles of the Sign-Off Sheet
+    launch_at: float | None = None  # launch: (a recorded decision's launch time wins)
 
     @property
     def items(self) -> tuple[Item, ...]:
         return tuple(i for c in self.categories for i in c.items)
+
+    @property
+    def launch_items(self) -> tuple[Item, ...]:
+        """The items of the launch decision: every item but the post-launch tasks."""
+        return tuple(i for i in self.items if not i.post_launch)
+
+    @functools.cached_property
+    def task_ids(self) -> frozenset[str]:
+        """The IDs of the post-launch tasks (asked at every snapshot: computed once)."""
+        return frozenset(i.id for i in self.items if i.post_launch)
 
     def item(self, item_id: str) -> Item | None:
         return next((i for i in self.items if i.id == item_id), None)
@@ -122,7 +172,10 @@ def expand(value: Any, env: Mapping[str, str]) -> Any:
             unset.append(name)
             return ""
 
-        text = _VAR.sub(substitute, value)
+        # A reference ends at a "}", so past the last one only "$$" can match: left to _VAR,
+        # every "${A:-" after it would be read to the end of the text, quadratic in their number.
+        cut = value.rfind("}") + 1
+        text = _VAR.sub(substitute, value[:cut]) + value[cut:].replace("$$", "$")
         return Unresolved(tuple(unset)) if unset else text
     if isinstance(value, Mapping):
         return {k: expand(v, env) for k, v in value.items()}
@@ -172,9 +225,11 @@ def parse(doc: Any, path: Path, env: Mapping[str, str], kinds: Registry = KINDS)
     _known_keys(problems, doc, TOP_KEYS)
     name = _checklist_name(problems.at("checklist"), doc.get("checklist") or {})
     thresholds = _thresholds(problems.at("decision"), doc.get("decision") or {})
-    interval, timeout = _timing(problems.at("defaults"), doc.get("defaults") or {})
+    interval, timeout, owner = _defaults(problems.at("defaults"), doc.get("defaults") or {})
     concurrency, sql_connections = _engine(problems.at("engine"), doc.get("engine") or {})
-    items = _ItemReader(interval, timeout, path.parent, env, kinds)
+    roles = _roles(problems, doc.get("signoff"))
+    launch_at = _launch(problems, doc.get("launch"))
+    items = _ItemReader(interval, timeout, owner, path.parent, env, kinds)
     categories = _categories(problems, doc.get("categories"), items)
     if problems:
         raise ConfigError(problems.lines)
@@ -187,6 +242,8 @@ def parse(doc: Any, path: Path, env: Mapping[str, str], kinds: Registry = KINDS)
         path,
         redactor,
         sql_connections_per_dsn=sql_connections,
+        roles=roles,
+        launch_at=launch_at,
     )
 
 
@@ -200,7 +257,7 @@ def _known_keys(problems: Problems, raw: Mapping[Any, Any], known: tuple[str, ..
 # CPU on scheduling and hammers its target, and a timeout of a few milliseconds leaves a probe
 # nothing once the engine's margin for recording the result is taken (probes/context.py).
 # Production checklists probe every minute or hour; tests and benchmarks need 100ms.
-SHORTEST = {"interval": 0.1, "timeout": 0.1}
+SHORTEST = {"interval": 0.1, "timeout": 0.1, "intervals": 0.1}
 
 
 def _duration(problems: Problems, key: str, value: Any, default: float) -> float:
@@ -211,7 +268,7 @@ def _duration(problems: Problems, key: str, value: Any, default: float) -> float
     except ValueError:
         problems.add(f"{key} must be a duration such as 30s, 5m or 1h (got {show(value)})")
         return default
-    shortest = SHORTEST[key]
+    shortest = SHORTEST[key.rpartition(".")[0] or key]  # intervals.first_48h: an interval
     if seconds < shortest:
         problems.add(f"{key} must be at least {format_duration(shortest)} (got {show(value)})")
         return default
@@ -254,16 +311,88 @@ def _thresholds(problems: Problems, raw: Any) -> Thresholds:
     return thresholds
 
 
-def _timing(problems: Problems, raw: Any) -> tuple[float, float]:
-    """The interval and timeout of items that set none."""
+def _defaults(problems: Problems, raw: Any) -> tuple[float, float, str]:
+    """The interval, timeout and owner of items that set none."""
     if not isinstance(raw, Mapping):
-        problems.add(f"must be a mapping with interval and timeout (got {show(raw)})")
-        return DEFAULT_INTERVAL, DEFAULT_TIMEOUT
-    _known_keys(problems, raw, ("interval", "timeout"))
+        problems.add(f"must be a mapping with interval, timeout and owner (got {show(raw)})")
+        return DEFAULT_INTERVAL, DEFAULT_TIMEOUT, ""
+    _known_keys(problems, raw, DEFAULTS_KEYS)
     return (
         _duration(problems, "interval", raw.get("interval"), DEFAULT_INTERVAL),
         _duration(problems, "timeout", raw.get("timeout"), DEFAULT_TIMEOUT),
+        _owner(problems, raw.get("owner")),
     )
+
+
+def _owner(problems: Problems, value: Any) -> str:
+    """An ``owner:``: a team or a person, as a non-empty string ("" when not given)."""
+    if value is None:
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        problems.add(
+            f"owner must be a non-empty string naming a team or person (got {show(value)})"
+        )
+        return ""
+    return " ".join(value.split())
+
+
+def _roles(problems: Problems, raw: Any) -> tuple[str, ...]:
+    """``signoff:``: the roles of the Sign-Off Sheet (P020's five when not given)."""
+    if raw is None:
+        return DEFAULT_ROLES
+    here = problems.at("signoff")
+    if not isinstance(raw, list) or not raw:
+        here.add(f'must be a list of roles such as "Engineering Lead" (got {show(raw)})')
+        return DEFAULT_ROLES
+    roles: list[str] = []
+    seen: dict[str, int] = {}
+    for n, role in enumerate(raw):
+        if not isinstance(role, str) or not role.strip():
+            here.add(f"[{n}] must be a role's name (got {show(role)})")
+            continue
+        first = seen.setdefault(role_key(role), n)
+        if first != n:
+            here.add(f"[{n}] {show(role)} is the same role as [{first}]")
+            continue
+        roles.append(" ".join(role.split()))
+    return tuple(roles) or DEFAULT_ROLES
+
+
+def _launch(problems: Problems, raw: Any) -> float | None:
+    """``launch:``: the planned launch time (a decision recorded with --launch replaces it)."""
+    if raw is None:
+        return None
+    try:
+        return parse_instant(raw)
+    except ValueError:
+        problems.at("launch").add(
+            f"must be a date-time in UTC such as 2026-12-01T14:00:00Z (got {show(raw)})"
+        )
+        return None
+
+
+def _intervals(problems: Problems, raw: Any) -> dict[Phase, float]:
+    """``intervals:``: the interval in some launch phases (``{first_48h: 1h}``)."""
+    if raw is None:
+        return {}
+    names = ", ".join(p.value for p in Phase)
+    if not isinstance(raw, Mapping):
+        problems.add(f"intervals must be a mapping of launch phases ({names}) to durations")
+        return {}
+    found: dict[Phase, float] = {}
+    for key, value in raw.items():
+        try:
+            phase = Phase(key)
+        except ValueError:
+            problems.add(f"intervals: {show(key)} is not a launch phase (known: {names})")
+            continue
+        if value is None:
+            problems.add(f"intervals.{key} must be a duration such as 15m or 1h (got null)")
+            continue
+        seconds = _duration(problems, f"intervals.{key}", value, 0.0)
+        if seconds:
+            found[phase] = seconds
+    return found
 
 
 def _engine(problems: Problems, raw: Any) -> tuple[int, int]:
@@ -306,17 +435,30 @@ def _categories(problems: Problems, raw: Any, items: _ItemReader) -> tuple[Categ
         elif cat_id in seen:
             here.add(f"id {show(cat_id)} is used by another category")
         seen.add(cat_id)
+        named = problems.at(f"{where} ({cat_id})")
         raw_items = raw_category.get("items")
         if not isinstance(raw_items, list):
-            problems.at(f"{where} ({cat_id})").add(f"items must be a list (got {show(raw_items)})")
+            named.add(f"items must be a list (got {show(raw_items)})")
             raw_items = []
+        shared = _Shared(
+            _owner(named, raw_category.get("owner")),
+            _intervals(named, raw_category.get("intervals")),
+        )
         found = (
-            items.read(problems, f"{where}.items[{ii}]", raw_item, cat_id)
+            items.read(problems, f"{where}.items[{ii}]", raw_item, cat_id, shared)
             for ii, raw_item in enumerate(raw_items)
         )
         title = str(raw_category.get("title") or cat_id)
         categories.append(Category(cat_id, title, tuple(i for i in found if i is not None)))
     return tuple(categories)
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What a category gives its items: an owner and intervals by phase."""
+
+    owner: str = ""
+    intervals: Mapping[Phase, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -326,12 +468,20 @@ class _ItemReader:
 
     interval: float
     timeout: float
+    owner: str
     base_dir: Path
     env: Mapping[str, str]
     kinds: Registry
     seen: dict[str, str] = field(default_factory=dict)  # item ID -> where it was first used
 
-    def read(self, problems: Problems, where: str, raw: Any, category: str) -> Item | None:
+    def read(
+        self,
+        problems: Problems,
+        where: str,
+        raw: Any,
+        category: str,
+        shared: _Shared = _Shared(),
+    ) -> Item | None:
         """The item at ``where``, or None when it has problems (each recorded)."""
         if not isinstance(raw, Mapping):
             problems.at(where).add(
@@ -372,6 +522,19 @@ class _ItemReader:
                 f"timeout ({raw.get('timeout') or show(timeout)}) must not be longer "
                 f"than interval ({raw.get('interval') or show(interval)})"
             )
+        intervals = {**shared.intervals, **_intervals(here, raw.get("intervals"))}
+        for in_phase, seconds in intervals.items():
+            if seconds < timeout:
+                here.add(
+                    f"intervals.{in_phase.value} ({format_duration(seconds)}) must not be "
+                    f"shorter than timeout ({format_duration(timeout)})"
+                )
+        owner = resolve_owner(_owner(here, raw.get("owner")), shared.owner, self.owner) or ""
+        phase = _task_phase(here, raw.get("phase"))
+        remediation = raw.get("remediation")
+        if remediation is not None and not isinstance(remediation, str):
+            here.add(f"remediation must be a ticket URL or a sentence (got {show(remediation)})")
+            remediation = None
         applicable = raw.get("applicable", True)
         if not isinstance(applicable, bool):
             here.add(f"applicable must be true or false (got {show(applicable)})")
@@ -401,6 +564,10 @@ class _ItemReader:
             raw_probe=raw_probe or {},
             missing=probe.waiting if probe is not None else (),
             redactor=redactor,
+            owner=owner,
+            intervals=intervals,
+            remediation=(remediation or "").strip(),
+            phase=phase,
         )
 
     def _probe(self, problems: Problems, raw_probe: Any) -> Probe | None:
@@ -409,3 +576,14 @@ class _ItemReader:
         except Exception as exc:  # noqa: BLE001 - a kind's checks tripping on an odd value
             problems.add(f"probe could not be read ({type(exc).__name__}: {exc})")
             return None
+
+
+def _task_phase(problems: Problems, raw: Any) -> Phase | None:
+    """``phase:``: the post-launch phase a task belongs to (due at the phase's end)."""
+    if raw is None:
+        return None
+    by_name = {p.value: p for p in POST_LAUNCH_PHASES}
+    if raw not in by_name:
+        problems.add(f"phase must be one of {', '.join(by_name)} (got {show(raw)})")
+        return None
+    return by_name[raw]

@@ -3,6 +3,14 @@
 A probe that hangs, raises or times out changes only its own item (FAIL, counted as an error);
 the schedule of every other item goes on. Results land in ``ItemState`` records; ``snapshot()``
 hands out an immutable picture, rebuilt only when something changed since the last one.
+
+Beside the probes the engine keeps the launch process current (exporter/launch.py): what people
+recorded (``set_people``), the interval of each item in the current launch phase, post-launch
+tasks judged from their probe's result and their due time, acceptances that expire. A one-shot
+job wakes it at the next moment one of those changes by time alone (a phase boundary, an
+expiry). What it observes goes to a ``Recorder`` (the daemon's store): each status change, when
+an item was last PASS and a decision last held; a restart starts from what the store remembers
+(``memory``) without letting any remembered status count: every item starts PENDING.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,10 +38,29 @@ from probes.registry import KINDS
 from probes.result import Result, Status
 
 from .config import Checklist, Item
+from .formatting import rfc3339
+from .launch import (
+    NOBODY,
+    IntervalPlan,
+    People,
+    acceptance_series,
+    interval_at,
+    launch_time,
+    next_phase_change,
+    remediation_of,
+    task_due,
+    task_status,
+)
 from .on_demand import OnDemand, Run
 from .redact import LOGS, Redactor
+from .scoring import Decision
 from .slots import Slots
-from .snapshot import Change, ItemState, Snapshot, initial_state, take
+from .snapshot import Change, ItemRecords, ItemState, Snapshot, initial_state, take
+from .store import StartState, StatusChange
+
+# Where the engine's observations go: status changes, when items were last PASS (item -> time)
+# and when decisions last held (decision value -> time). The daemon hands them to the store.
+Recorder = Callable[[Sequence[StatusChange], Mapping[str, float], Mapping[str, float]], None]
 
 log = structlog.get_logger("readiness.engine")
 
@@ -45,6 +72,7 @@ FIRST_ROUND_RATE = 250.0
 START_TICK = 0.1  # seconds; first-round starts are rounded down to a multiple of this
 HISTORY = 50  # status changes kept per item for the status board
 WATCH_INTERVAL = 2.0  # seconds between looks at watched files (``attest`` shows within this)
+CLOCK_JOB = "__launch_clock__"  # wakes the engine when the launch process changes by time
 
 
 def first_round_window(probed: int, shortest_interval: float) -> float:
@@ -56,14 +84,35 @@ class Engine:
     """Runs every item's probe on its interval and keeps the latest results."""
 
     def __init__(
-        self, checklist: Checklist, resources: Resources | None = None, kinds: Registry = KINDS
+        self,
+        checklist: Checklist,
+        resources: Resources | None = None,
+        kinds: Registry = KINDS,
+        memory: StartState | None = None,
+        recorder: Recorder | None = None,
     ):
+        """``memory``: what the store remembers (history, last PASS and decision times, people's
+        records); ``recorder``: where to send what the engine observes."""
         self.checklist = checklist
         LOGS.redactor = checklist.redactor
         self.resources = resources or Resources(checklist.sql_connections_per_dsn)
         self.kinds = kinds  # the registry the checklist was read with
+        self.people: People = memory.people if memory is not None else NOBODY
+        self._recorder = recorder
+        self._held: dict[str, float] = dict(memory.decisions_held) if memory else {}
+        # Each item's status as last recorded: a change is recorded only when it differs, so
+        # the PENDING round after a restart adds nothing.
+        self._stored: dict[str, Status] = (
+            {i: h[-1].to_status for i, h in memory.history.items() if h} if memory else {}
+        )
+        self._seen: tuple[Decision, float] | None = None  # the last decision seen once ready
+        self._launch = launch_time(checklist.launch_at, self.people.decision)
         now = time.time()
-        self.states: dict[str, ItemState] = {i.id: initial_state(i, now) for i in checklist.items}
+        self.states: dict[str, ItemState] = {}
+        for item in checklist.items:
+            history = memory.history.get(item.id, ()) if memory else ()
+            last_pass = memory.last_pass.get(item.id) if memory else None
+            self.states[item.id] = self._fresh_state(item, now, _changes(history), last_pass)
         self._slots = Slots(checklist.concurrency)  # scheduled runs; probe-now has its own
         self._on_demand = OnDemand(lambda item_id, debug: self.run_item(item_id, debug, False))
         self._scheduler: AsyncIOScheduler | None = None
@@ -101,7 +150,13 @@ class Engine:
             if self.on_lag is not None:
                 self._report_lag(item_id)
             started = time.monotonic()
-            ctx = ProbeContext(self.resources, item.timeout, debug, item=item.id)
+            ctx = ProbeContext(
+                self.resources,
+                item.timeout,
+                debug,
+                item=item.id,
+                attested=self.people.attestations.get(item.id),
+            )
             with masking.using(redactor.text):  # what probes cut, they mask first
                 result = redactor.result(await self._probe(item, ctx, redactor))
             duration = time.monotonic() - started
@@ -132,30 +187,265 @@ class Engine:
         if old is None or old.item.schedule_key() != item.schedule_key():
             return initial_state(item, time.time())  # removed or changed by a reload meanwhile
         now = time.time()
-        changed = result.status is not old.status
-        new = ItemState(
-            item=old.item,
-            result=result,
+        observed = None
+        shown = result
+        if item.post_launch:  # the probe's result is the evidence the task is judged from
+            if self._done(old, now):
+                observed = old.observed
+            else:  # stamped with when it was seen, unless it knows when it was made
+                observed = (
+                    result
+                    if result.observed_at is not None
+                    else dataclasses.replace(result, observed_at=now)
+                )
+            shown = self._task_result(item, observed, None, now)
+        changed = shown.status is not old.status
+        last_pass = now if shown.status is Status.PASS else old.records.last_pass
+        new = dataclasses.replace(
+            old,
+            result=shown,
             changed_at=now if changed else old.changed_at,
             checked_at=now,
             duration=duration,
             runs=old.runs + 1,
             errors=old.errors + int(result.error),
-            history=old.history,
+            records=dataclasses.replace(old.records, last_pass=last_pass),
+            observed=observed,
         )
-        if changed:
-            change = Change(now, old.status, result.status, result.summary)
-            new = dataclasses.replace(new, history=(*old.history[1 - HISTORY :], change))
+        new = self._note_change(old, new, now)
         self.states[item.id] = new
         self._version += 1
         if changed:
             log.info(
                 "status changed",
                 item=item.id,
-                summary=result.summary,
-                **{"from": old.status.label, "to": result.status.label},
+                summary=shown.summary,
+                **{"from": old.status.label, "to": shown.status.label},
             )
         return new
+
+    def _note_change(self, old: ItemState, new: ItemState, now: float) -> ItemState:
+        """``new`` with the change in its history, recorded, when its status differs from the
+        one last recorded (not from the PENDING an item starts in)."""
+        item_id = new.item.id
+        previous = self._stored.get(item_id)
+        if new.status is previous:
+            return new
+        self._stored[item_id] = new.status
+        change = Change(now, previous or old.status, new.status, new.result.summary)
+        passed = {}
+        if old.status is Status.PASS and old.checked_at is not None:
+            passed[item_id] = old.checked_at  # its last PASS run
+        self._remember(
+            [
+                StatusChange(
+                    item_id, previous, new.status, new.result.summary, now, new.result.evidence
+                )
+            ],
+            passed,
+        )
+        if change.before is change.after:  # the first status seen: recorded, no change to show
+            return new
+        return dataclasses.replace(new, history=(*old.history[1 - HISTORY :], change))
+
+    def _remember(
+        self,
+        changes: Sequence[StatusChange] = (),
+        passed: Mapping[str, float] | None = None,
+        held: Mapping[str, float] | None = None,
+    ) -> None:
+        if self._recorder is None:
+            return
+        try:
+            self._recorder(changes, passed or {}, held or {})
+        except Exception as exc:  # noqa: BLE001 - a full disk must not stop the probes
+            log.error("could not record in the store", error=str(exc))
+
+    def remember(self) -> None:
+        """Record when PASS items were last PASS and the decision last held: at shutdown, so a
+        restart knows them to the second."""
+        now = time.time()
+        passed = {
+            i: s.checked_at
+            for i, s in self.states.items()
+            if s.status is Status.PASS and s.checked_at is not None
+        }
+        held = {}
+        snap = self.snapshot()
+        if snap.ready:
+            held[snap.scores.decision.value] = now
+        if passed or held:
+            self._remember((), passed, held)
+
+    # -- the launch process ---------------------------------------------------------------
+
+    def _fresh_state(
+        self,
+        item: Item,
+        now: float,
+        history: tuple[Change, ...] = (),
+        last_pass: float | None = None,
+    ) -> ItemState:
+        """An item as it starts: PENDING (or N/A), with what is remembered about it."""
+        state = initial_state(item, now)
+        if item.post_launch and item.applicable:
+            state = dataclasses.replace(state, result=self._task_result(item, None, None, now))
+        return dataclasses.replace(
+            state,
+            history=history,
+            records=self._records_of(item, last_pass, now),
+            interval=self._plan(item, now).seconds,
+        )
+
+    def _records_of(self, item: Item, last_pass: float | None, now: float) -> ItemRecords:
+        acceptance = self.people.acceptances.get(item.id)
+        risk = acceptance_series(acceptance, now)
+        remediation = remediation_of(item.remediation, self.people.remediations.get(item.id))
+        return ItemRecords(last_pass, acceptance if risk else None, risk, remediation)
+
+    def _plan(self, item: Item, now: float) -> IntervalPlan:
+        return interval_at(item.interval, item.intervals, self._launch.at, now)
+
+    def _task_result(
+        self, item: Item, observed: Result | None, checked_at: float | None, now: float
+    ) -> Result:
+        """A post-launch task's status: its probe's result counts as evidence only when it was
+        made after the launch; without evidence it is PENDING until due, then FAIL."""
+        assert item.phase is not None
+        made_at = None
+        if observed is not None:
+            made_at = observed.observed_at if observed.observed_at is not None else checked_at
+        verdict = task_status(
+            item.phase,
+            self._launch.at,
+            now,
+            observed.status if observed is not None else None,
+            made_at,
+        )
+        detail = observed.summary if observed is not None else ""
+        if observed is None and item.missing:
+            detail = initial_state(item, now).result.summary
+        evidence = dict(observed.evidence) if observed is not None else {}
+        if verdict.due_at is not None:
+            evidence["due"] = rfc3339(verdict.due_at)
+        return Result(
+            verdict.status,
+            verdict.summary + (f"; probe: {detail}" if detail else ""),
+            evidence,
+            observed.expires_at if observed is not None else None,
+            observed.error if observed is not None else False,
+            observed.observed_at if observed is not None else None,
+        )
+
+    def _done(self, state: ItemState, now: float) -> bool:
+        """Whether a post-launch task passed by its due time, which has come: it is done, and
+        what its probe sees later does not undo it."""
+        observed, item = state.observed, state.item
+        if observed is None or item.phase is None or state.status is not Status.PASS:
+            return False
+        due = task_due(item.phase, self._launch.at)
+        made = observed.observed_at if observed.observed_at is not None else state.checked_at
+        return due is not None and made is not None and made <= due <= now
+
+    def set_people(self, people: People) -> None:
+        """Take the records people made (read again from the store after a write)."""
+        before = self.people
+        self.people = people
+        self._launch = launch_time(self.checklist.launch_at, people.decision)
+        self._refresh(time.time(), force=True)
+        if self._scheduler is not None and self._scheduler.running:
+            for item_id, state in self.states.items():
+                if state.item.probed and before.attestations.get(item_id) != (
+                    people.attestations.get(item_id)
+                ):
+                    self._spawn(self._job(item_id))  # an attestation recorded: judge it now
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _refresh(self, now: float, force: bool = False) -> None:
+        """Bring every item's records, post-launch verdict and interval up to ``now``."""
+        changed = force
+        for item_id, state in list(self.states.items()):
+            item = state.item
+            new = state
+            records = self._records_of(item, state.records.last_pass, now)
+            if records != state.records:
+                new = dataclasses.replace(new, records=records)
+            if item.post_launch and item.applicable:
+                result = self._task_result(item, state.observed, state.checked_at, now)
+                if result != state.result:
+                    moved = result.status is not state.status
+                    new = dataclasses.replace(
+                        new, result=result, changed_at=now if moved else state.changed_at
+                    )
+                    if state.checked_at is not None or moved:
+                        new = self._note_change(state, new, now)
+            seconds = self._plan(item, now).seconds
+            if seconds != state.current_interval:
+                new = dataclasses.replace(new, interval=seconds)
+                self._reschedule(item, seconds)
+            if new is not state:
+                self.states[item_id] = new
+                changed = True
+        if changed:
+            self._version += 1
+        self._arm_clock(now)
+
+    def _reschedule(self, item: Item, seconds: float) -> None:
+        job_id = self._job_ids.get(item.id)
+        if self._scheduler is None or job_id is None:
+            return
+        log.info("interval changed with the launch phase", item=item.id, seconds=seconds)
+        try:
+            self._scheduler.reschedule_job(
+                job_id,
+                trigger=IntervalTrigger(
+                    seconds=seconds, start_date=datetime.now(UTC), timezone=UTC
+                ),
+            )
+        except JobLookupError:
+            pass
+
+    def _next_event(self, now: float) -> float | None:
+        """The next moment the launch process changes by time alone: a phase boundary (an
+        interval, a task falling due, the phase metric) or a risk acceptance expiring."""
+        moments = [next_phase_change(self._launch.at, now)]
+        moments += [
+            a.expires_at
+            for a in self.people.acceptances.values()
+            if a.revoked_at is None and a.expires_at > now
+        ]
+        future = [m for m in moments if m is not None and m > now]
+        return min(future) if future else None
+
+    def _arm_clock(self, now: float) -> None:
+        if self._scheduler is None or not self._scheduler.running:
+            return
+        at = self._next_event(now)
+        if at is None:
+            try:
+                self._scheduler.remove_job(CLOCK_JOB)
+            except JobLookupError:
+                pass
+            return
+        # A millisecond late: phase boundaries are inclusive of their start.
+        when = datetime.fromtimestamp(at + 0.001, UTC)
+        self._scheduler.add_job(
+            self._on_clock,
+            "date",
+            run_date=when,
+            id=CLOCK_JOB,
+            replace_existing=True,
+        )
+
+    async def _on_clock(self) -> None:
+        try:
+            self._refresh(time.time(), force=True)
+        except Exception as exc:  # noqa: BLE001 - exceptions escaping a job leak cycles
+            log.error("launch clock failed", error=repr(exc))
 
     def _note_planned(self, event: JobSubmissionEvent) -> None:
         # With coalescing a late job lists every slot it missed; the latest is the one it runs for.
@@ -198,15 +488,15 @@ class Engine:
             next_run_time=datetime.now(UTC),
         )
         self._scheduler.start()
+        self._arm_clock(time.time())
 
     def _schedule(self, items: Iterable[Item], spread: bool) -> None:
         assert self._scheduler is not None
         probed = [i for i in items if i.probed]
         now = datetime.now(UTC)
+        intervals = {i.id: self.states[i.id].current_interval for i in probed}
         window = (
-            first_round_window(len(probed), min(i.interval for i in probed))
-            if spread and probed
-            else 0
+            first_round_window(len(probed), min(intervals.values())) if spread and probed else 0
         )
         for n, item in enumerate(probed):
             # Starts land on ticks: one scheduler wake-up then starts a batch, not a single probe.
@@ -214,7 +504,7 @@ class Engine:
             job_id = self._job_ids[item.id] = f"{item.id}@{self._generation}"
             self._scheduler.add_job(
                 self._job,
-                IntervalTrigger(seconds=item.interval, start_date=first, timezone=UTC),
+                IntervalTrigger(seconds=intervals[item.id], start_date=first, timezone=UTC),
                 args=[item.id],
                 id=job_id,
                 next_run_time=first,
@@ -278,24 +568,38 @@ class Engine:
 
     # -- reload ---------------------------------------------------------------------------
 
-    def reload(self, checklist: Checklist) -> None:
+    def reload(self, checklist: Checklist, memory: StartState | None = None) -> None:
         """Switch to a new, already validated checklist.
 
         Removed items leave; new or changed items start PENDING and are probed at once;
-        unchanged items keep their last result and their schedule.
+        unchanged items keep their last result and their schedule. ``memory``: what the store
+        remembers of items new to the engine (their history and last PASS).
         """
         now = time.time()
+        if memory is not None:
+            for item_id, history in memory.history.items():
+                if history and item_id not in self.states:
+                    self._stored[item_id] = history[-1].to_status
         old_states = self.states
+        self._launch = launch_time(checklist.launch_at, self.people.decision)
         states: dict[str, ItemState] = {}
         fresh: list[Item] = []
         for item in checklist.items:
             old = old_states.get(item.id)
             if old is not None and old.item.schedule_key() == item.schedule_key():
                 states[item.id] = dataclasses.replace(old, item=item)
+            elif old is not None:
+                # A changed item keeps its status changes and when it was last PASS.
+                states[item.id] = self._fresh_state(item, now, old.history, old.records.last_pass)
+                fresh.append(item)
             else:
-                states[item.id] = initial_state(item, now)
-                if old is not None:  # a changed item keeps its status changes
-                    states[item.id] = dataclasses.replace(states[item.id], history=old.history)
+                remembered = memory.history.get(item.id, ()) if memory is not None else ()
+                states[item.id] = self._fresh_state(
+                    item,
+                    now,
+                    _changes(remembered),
+                    memory.last_pass.get(item.id) if memory is not None else None,
+                )
                 fresh.append(item)
         fresh_ids = {i.id for i in fresh}
         if self._scheduler is not None:
@@ -319,6 +623,7 @@ class Engine:
         self._generation += 1
         if self._scheduler is not None:
             self._schedule(fresh, spread=False)
+        self._refresh(now)  # records and intervals of unchanged items (remediation, launch:)
         log.info(
             "config reloaded",
             items=len(states),
@@ -340,10 +645,44 @@ class Engine:
     def snapshot(self) -> Snapshot:
         """The current results; the same object until a result or the config changes."""
         if self._snapshot is None or self._snapshot.version != self._version:
-            self._snapshot = take(
-                self.checklist, self.states, self._version, self.ready, time.time()
+            snap = take(
+                self.checklist,
+                self.states,
+                self._version,
+                self.ready,
+                time.time(),
+                self.people,
+                self._held,
+                self._launch,
             )
+            if self._note_decision(snap):
+                snap = dataclasses.replace(snap, decisions_remembered=dict(self._held))
+            self._snapshot = snap
         return self._snapshot
+
+    def _note_decision(self, snap: Snapshot) -> bool:
+        """Record when decisions held, once every item has had its first run (the PENDING
+        round after a start is no decision). True when something was recorded."""
+        if not snap.ready:
+            return False
+        decision = snap.scores.decision
+        seen = self._seen
+        self._seen = (decision, snap.taken_at)
+        if seen is not None and seen[0] is decision:
+            return False
+        held = {decision.value: snap.taken_at}  # it holds now: known even after a kill -9
+        if seen is not None:
+            held[seen[0].value] = seen[1]  # the old one held until the last look
+        self._held.update(held)
+        self._remember((), None, held)
+        return True
+
+
+def _changes(history: Iterable[StatusChange]) -> tuple[Change, ...]:
+    """Stored status changes as the board lists them (the first one: from PENDING)."""
+    return tuple(
+        Change(c.at, c.from_status or Status.PENDING, c.to_status, c.summary) for c in history
+    )
 
 
 def modification_times(

@@ -25,6 +25,7 @@ import yaml
 from . import item_ids
 from .config import PRIORITIES
 from .errors import UsageError
+from .render.marks import CRITICAL_MARKER
 
 # Header names that mean each column, lower-cased, without Markdown emphasis.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -45,7 +46,6 @@ PRIORITY_WORDS = {
     "minor": "low",
     "normal": "medium",
 }
-CRITICAL_MARKER = "🔴"
 DEFAULT_PRIORITY = "medium"
 ATTESTATION_MAX_AGE = "90d"
 
@@ -105,7 +105,18 @@ def _plain(text: str) -> str:
 
 
 def _is_rule(line: str) -> bool:
-    return bool(re.fullmatch(r"\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*", line))
+    # Each run of white space has one place to go: "\s*\|?\s*" was quadratic in a run of them.
+    return bool(re.fullmatch(r"\s*(?:\|\s*)?:?-+:?\s*(?:\|\s*:?-+:?\s*)*(?:\|\s*)?", line))
+
+
+def _heading(line: str) -> tuple[int, str] | None:
+    """(level, text) of an ATX heading line (``## Security ##``), or None."""
+    # The closing #s and spaces go with str methods: a lazy "(.*?)\s*#*\s*$" tried the rest of
+    # the line at every character, quadratic in a run of spaces inside the heading.
+    m = re.match(r"(#{1,6})\s+(.*)", line)
+    if m is None:
+        return None
+    return len(m.group(1)), m.group(2).rstrip().rstrip("#").rstrip()
 
 
 def _columns(header: list[str]) -> dict[str, int]:
@@ -141,9 +152,9 @@ def parse(text: str, source: str = "checklist.md") -> Checklist:
     n = 0
     while n < len(repaired):
         line = repaired[n]
-        heading = re.match(r"(#{1,6})\s+(.*?)\s*#*\s*$", line)
+        heading = _heading(line)
         if heading:
-            level, title = len(heading.group(1)), _plain(heading.group(2))
+            level, title = heading[0], _plain(heading[1])
             if level == 1 and not name:
                 name = title
             elif level == 2:
@@ -231,8 +242,10 @@ def _row(
 
 
 def _number(text: str) -> int | None:
+    """The count a summary cell claims; None for none, or one too long to be a count (Python
+    refuses to convert more than 4,300 digits: the import stopped with a traceback)."""
     digits = re.sub(r"[^0-9]", "", text)
-    return int(digits) if digits else None
+    return int(digits) if 0 < len(digits) <= 18 else None
 
 
 def _summary_claims(header: list[str], body: list[tuple[int, list[str]]]) -> dict[str, int]:

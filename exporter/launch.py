@@ -18,8 +18,9 @@ The rules, each written once here (docs/process.md explains why):
   revoked; the latest acceptance of an item replaces earlier ones.
 - A signature counts while the computed decision is the one it was given for and no item that
   was PASS then is not PASS now (a new gap). Items that improved do not void it.
-- People's records beat config defaults (launch time, remediation); between a file attestation
-  and one recorded in the store, the one signed later counts.
+- People's records beat config defaults (launch time, remediation). Between a file attestation
+  and one recorded in the store, the one signed later counts: probes/attestation.py applies
+  that rule, where both are read.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import datetime as dt
 import enum
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import TypeVar
 
@@ -89,6 +90,30 @@ def when(ts: float | None) -> str:
     if ts is None:
         return "never"
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def parse_instant(value: object) -> float:
+    """A date-time as people write one (ISO 8601; ``Z`` or ``UTC`` or an offset; none is UTC;
+    a date alone is its midnight UTC) or as YAML reads one, as a Unix time; raises ValueError."""
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, dt.date):
+        moment = dt.datetime(value.year, value.month, value.day)
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        text = text[:-3].strip() if text.upper().endswith("UTC") else text
+        text = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+        try:
+            moment = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(
+                f"must be a date-time such as 2026-12-01T14:00:00Z (got {value!r})"
+            ) from None
+    else:
+        raise ValueError(f"must be a date-time such as 2026-12-01T14:00:00Z (got {value!r})")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.timestamp()
 
 
 def span(seconds: float) -> str:
@@ -632,14 +657,21 @@ class Attestation:
         )
 
 
-def current_attestation(candidates: Iterable[Attestation | None], now: float) -> Attestation | None:
-    """The attestation that counts: the one signed last, whichever way it was recorded.
+@dataclass(frozen=True)
+class People:
+    """What people have recorded, the latest of each kind: what the board, the metrics and the
+    reports read beside the probes' results."""
 
-    Signed in the future (beyond CLOCK_SKEW) does not count at all: a date ahead of the clock is
-    wrong, not fresh, and would otherwise win forever. On a tie the store's record wins (it
-    carries the authenticated user).
-    """
-    usable = [a for a in candidates if a is not None and a.signed_at <= now + CLOCK_SKEW]
-    if not usable:
-        return None
-    return max(usable, key=lambda a: (a.signed_at, a.source == "store", a.id or 0))
+    attestations: Mapping[str, Attestation] = field(default_factory=dict)  # item -> latest
+    acceptances: Mapping[str, RiskAcceptance] = field(default_factory=dict)  # item -> latest
+    signoffs: Mapping[str, SignOff] = field(default_factory=dict)  # role as recorded -> latest
+    decision: DecisionRecord | None = None  # the latest recorded decision
+    remediations: Mapping[str, Remediation] = field(default_factory=dict)  # item -> latest
+
+    def signoff(self, role: str) -> SignOff | None:
+        """The latest signature of ``role`` (matched as ``role_key`` does)."""
+        key = role_key(role)
+        return next((s for r, s in self.signoffs.items() if role_key(r) == key), None)
+
+
+NOBODY = People()

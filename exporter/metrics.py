@@ -45,6 +45,7 @@ from probes.result import Status
 
 from . import build
 from .config import Item
+from .launch import Phase
 from .scoring import Decision
 from .snapshot import ItemState, Snapshot
 
@@ -112,9 +113,15 @@ ITEM_FAMILIES: tuple[ItemFamily, ...] = (
         "info",
         "readiness_item_info",
         "gauge",
-        "Checklist item metadata; always 1.",
+        "Checklist item metadata; always 1. item_owner is the item's owner: its own, its "
+        "category's or the default (empty when none).",
         lambda s: 1.0,
-        lambda item: {**_described(item), "title": item.title, "probe": item.kind or "none"},
+        lambda item: {
+            **_described(item),
+            "title": item.title,
+            "probe": item.kind or "none",
+            "item_owner": item.owner,
+        },
     ),
     ItemFamily(
         "last_probe",
@@ -138,11 +145,19 @@ ITEM_FAMILIES: tuple[ItemFamily, ...] = (
         lambda s: s.changed_at,
     ),
     ItemFamily(
+        "last_pass",
+        "readiness_item_last_pass_timestamp_seconds",
+        "gauge",
+        "Unix time the item was last seen PASS: its last run while PASS, else as the store "
+        f"remembers it across restarts. Absent when it never was. {PERIODIC}",
+        lambda s: s.records.last_pass,
+    ),
+    ItemFamily(
         "interval",
         "readiness_item_interval_seconds",
         "gauge",
-        "Seconds between two probe runs of the item.",
-        _when_probed(lambda s: s.item.interval),
+        "Seconds between two probe runs of the item, in the current launch phase.",
+        _when_probed(lambda s: s.current_interval),
     ),
     ItemFamily(
         "expiry",
@@ -150,6 +165,22 @@ ITEM_FAMILIES: tuple[ItemFamily, ...] = (
         "gauge",
         f"Unix time what the item checked stops being valid (certificate, attestation). {PERIODIC}",
         lambda s: s.result.expires_at,
+    ),
+    ItemFamily(
+        "risk_accepted",
+        "readiness_item_risk_accepted",
+        "gauge",
+        "1 while a risk accepted for the item (readiness-exporter accept-risk) is in force, 0 "
+        "once it expired; absent without one or once revoked. It changes no status or score.",
+        lambda s: None if s.records.risk is None else s.records.risk.accepted,
+    ),
+    ItemFamily(
+        "risk_expiry",
+        "readiness_item_risk_acceptance_expiry_timestamp_seconds",
+        "gauge",
+        "Unix time the risk accepted for the item expires (stays after it expired, until a new "
+        "acceptance replaces it or it is revoked).",
+        lambda s: None if s.records.risk is None else s.records.risk.expiry,
     ),
     ItemFamily(
         "probe_runs",
@@ -277,6 +308,8 @@ def score_families(snap: Snapshot, own: ExporterState) -> Iterator[Metric]:
     thresholds.add_metric([Decision.GO_WITH_CAUTION.value], snap.checklist.thresholds.caution)
     yield thresholds
 
+    yield from launch_families(snap)
+
     info = build()
     build_info = GaugeMetricFamily(
         "readiness_exporter_build_info",
@@ -302,6 +335,58 @@ def score_families(snap: Snapshot, own: ExporterState) -> Iterator[Metric]:
         "Unix time of the last successful config (re)load.",
         value=own.reload.last_success,
     )
+
+
+def launch_families(snap: Snapshot) -> Iterator[Metric]:
+    """The process around the checklist: decisions remembered, sign-offs, launch and phase."""
+    picture = snap.launch
+    held = GaugeMetricFamily(
+        "readiness_decision_last_timestamp_seconds",
+        "Unix time each decision last held: now for the current one once every item has been "
+        "probed, else as the store remembers it across restarts. Absent for one that never "
+        f"held. {PERIODIC}",
+        labels=["decision"],
+    )
+    for d in Decision:
+        if d.value in picture.decisions_held:
+            held.add_metric([d.value], picture.decisions_held[d.value])
+    yield held
+    signoff = GaugeMetricFamily(
+        "readiness_signoff",
+        "1 while the role's latest signature counts (given for the decision computed now, with "
+        "no item that passed then failing since), 0 otherwise; exported once every item has "
+        "been probed, so a restart does not look like withdrawn signatures.",
+        labels=["role"],
+    )
+    signed_at = GaugeMetricFamily(
+        "readiness_signoff_timestamp_seconds",
+        "Unix time of the role's latest signature, counting or not; absent while unsigned.",
+        labels=["role"],
+    )
+    for signature in picture.signatures:
+        if snap.ready:
+            signoff.add_metric([signature.role], 1.0 if signature.counts else 0.0)
+        if signature.signoff is not None:
+            signed_at.add_metric([signature.role], signature.signoff.at)
+    yield signoff
+    yield signed_at
+    launch = GaugeMetricFamily(
+        "readiness_launch_timestamp_seconds",
+        "Unix time of the launch: the latest recorded decision's, else the config's launch:. "
+        "Absent without one.",
+    )
+    if picture.launch.at is not None:
+        launch.add_metric([], picture.launch.at)
+    yield launch
+    phase = GaugeMetricFamily(
+        "readiness_launch_phase",
+        "1 for the current launch phase (pre_launch, first_48h, first_week, first_month, "
+        "steady), 0 for the others.",
+        labels=["phase"],
+    )
+    for p in Phase:
+        phase.add_metric([p.value], 1.0 if picture.phase is p else 0.0)
+    yield phase
 
 
 class DecisionClock:

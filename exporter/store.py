@@ -46,13 +46,16 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar
 
+from probes import reading
 from probes.result import Status
 
 from . import __version__
+from .errors import UserError
 from .launch import (
     DAY,
     Attestation,
     DecisionRecord,
+    People,
     Remediation,
     RiskAcceptance,
     SignOff,
@@ -70,7 +73,7 @@ SYSTEM = "readiness-exporter"  # the audit's name for writes the exporter makes 
 T = TypeVar("T")
 
 
-class StoreError(Exception):
+class StoreError(UserError):
     """Raised when the store cannot be opened or written; the message names the file and what
     to do about it."""
 
@@ -251,6 +254,13 @@ class StartState:
     decision: DecisionRecord | None  # the latest recorded decision
     remediations: Mapping[str, Remediation]  # item -> latest (empty text: cleared)
 
+    @property
+    def people(self) -> People:
+        """What people recorded, as the rest of the exporter reads it."""
+        return People(
+            self.attestations, self.acceptances, self.signoffs, self.decision, self.remediations
+        )
+
 
 def default_storage_path(config_file: Path) -> Path:
     """Where the store lives unless ``--storage.path`` says otherwise: ``data/`` beside the
@@ -310,11 +320,14 @@ class Store:
         migrations: Sequence[Migration] = MIGRATIONS,
         clock: Callable[[], float] = time.time,
         check: bool = True,
+        clean: bool = True,
     ) -> Store:
         """Open (or create) the store in ``directory``: check it, migrate it, apply retention.
 
         ``check=False`` skips ``quick_check`` (which reads the whole file: about 80 ms for a
         year of changes), for a second opening in a process that has just checked it.
+        ``clean=False`` leaves the retention to the exporter (the command line opens the store
+        with its own defaults, which must not drop what the exporter's setting keeps).
         Raises StoreError (StoreCorrupt, StoreUnwritable, StoreTooNew) with what to do.
         """
         path = Path(directory) / DB_NAME
@@ -343,10 +356,13 @@ class Store:
             store._prepare(check)
             store._migrate(migrations)
             store._write_audit_open()
-            store.apply_retention()
+            if clean:
+                store.apply_retention()
         except BaseException:
             conn.close()
             raise
+        # The -wal and -shm files exist now (the open was a write) and stay while it is open.
+        reading.keep_out(store.files)
         return store
 
     def _prepare(self, check: bool) -> None:
@@ -455,7 +471,13 @@ class Store:
     def schema_version(self) -> int:
         return self._user_version()
 
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """The database and SQLite's -wal and -shm files beside it."""
+        return (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm"))
+
     def close(self) -> None:
+        reading.let_in(self.files)
         self._conn.close()
 
     def __enter__(self) -> Store:
@@ -781,38 +803,43 @@ class Store:
                     histories[item] = tuple(changes)
             last_pass = dict(conn.execute("SELECT item, at FROM item_last_pass").fetchall())
             held = dict(conn.execute("SELECT decision, at FROM decision_last_held").fetchall())
-            attestations = {
-                a.item: a
-                for a in map(
-                    _attestation, _latest_rows(conn, "attestations", "item", "recorded_at")
-                )
-            }
-            acceptances = {
-                a.item: a
-                for a in map(
-                    _acceptance, _latest_rows(conn, "risk_acceptances", "item", "recorded_at")
-                )
-            }
-            signoffs = {
-                s.role: s for s in map(_signoff, _latest_rows(conn, "signoffs", "role", "at"))
-            }
-            remediations = {
-                r.item: r
-                for r in map(_remediation, _latest_rows(conn, "remediations", "item", "at"))
-            }
-            rows = _rows(conn, "SELECT * FROM decisions ORDER BY at DESC, id DESC LIMIT 1")
+            people = _read_people(conn)
         finally:
             conn.execute("COMMIT")
         return StartState(
             histories,
             last_pass,
             held,
-            attestations,
-            acceptances,
-            signoffs,
-            _decision(rows[0]) if rows else None,
-            remediations,
+            people.attestations,
+            people.acceptances,
+            people.signoffs,
+            people.decision,
+            people.remediations,
         )
+
+    def people(self) -> People:
+        """The latest record of each kind that people made, read in one transaction: what the
+        daemon reads again when another process (the command line) has written."""
+        self._conn.execute("BEGIN")
+        try:
+            return _read_people(self._conn)
+        finally:
+            self._conn.execute("COMMIT")
+
+    def latest_statuses(self, items: Iterable[str]) -> dict[str, StatusChange]:
+        """Each item's latest recorded status change: the exporter's view of it when it last
+        saw the item (what the command line signs and decides on)."""
+        wanted = list(items)
+        out: dict[str, StatusChange] = {}
+        for item in wanted:
+            rows = self._conn.execute(
+                "SELECT id, item, from_status, to_status, summary, evidence, at "
+                "FROM status_changes WHERE item = ? ORDER BY at DESC, id DESC LIMIT 1",
+                (item,),
+            ).fetchall()
+            if rows:
+                out[item] = _change(rows[0])
+        return out
 
     def _latest_acceptance(self, conn: sqlite3.Connection, item: str) -> RiskAcceptance | None:
         rows = _rows(
@@ -870,6 +897,28 @@ def _latest_rows(conn: sqlite3.Connection, table: str, key: str, when: str) -> l
         f"SELECT * FROM (SELECT *, row_number() OVER "  # noqa: S608 - names from this module
         f"(PARTITION BY {key} ORDER BY {when} DESC, id DESC) AS rn FROM {table}) WHERE rn = 1",
     )
+
+
+def _read_people(conn: sqlite3.Connection) -> People:
+    """The latest record of each kind people made (inside the caller's read transaction)."""
+    return People(
+        {
+            a.item: a
+            for a in map(_attestation, _latest_rows(conn, "attestations", "item", "recorded_at"))
+        },
+        {
+            a.item: a
+            for a in map(_acceptance, _latest_rows(conn, "risk_acceptances", "item", "recorded_at"))
+        },
+        {s.role: s for s in map(_signoff, _latest_rows(conn, "signoffs", "role", "at"))},
+        _latest_decision(conn),
+        {r.item: r for r in map(_remediation, _latest_rows(conn, "remediations", "item", "at"))},
+    )
+
+
+def _latest_decision(conn: sqlite3.Connection) -> DecisionRecord | None:
+    rows = _rows(conn, "SELECT * FROM decisions ORDER BY at DESC, id DESC LIMIT 1")
+    return _decision(rows[0]) if rows else None
 
 
 def _change(row: Sequence[Any]) -> StatusChange:

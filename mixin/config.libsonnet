@@ -57,12 +57,6 @@
     // ReadinessExpiringSoon: what an item checked (certificate, attestation) expires within.
     expiringSoonSeconds: 14 * 86400,
 
-    // "Was PASS" and "was GO" come from readiness_item_last_pass_timestamp_seconds and
-    // readiness_decision_last_timestamp_seconds, which the exporter keeps across restarts. For an
-    // exporter too old to export them, a PASS (or GO) within this window stands in; a
-    // regression then resolves this long after the last PASS.
-    legacyMemoryWindow: '1h',
-
     // Dashboards: the colour steps of score gauges. The exporter's own thresholds
     // (readiness_decision_threshold_ratio, from `decision:` in its config) are drawn as lines
     // and listed on the overview; set these to the same values if you change `decision:`.

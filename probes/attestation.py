@@ -14,6 +14,10 @@ The evidence file holds the checklist's own evidence fields::
 A missing file is PENDING; an expired one, or one older than ``max_age``, is FAIL. Evidence is
 bound to its item: a file that names another item (a copy of another item's PASS) or none, a
 symbolic link, or a signature dated in the future is FAIL, never a PASS.
+
+People may also attest through the exporter (``readiness-exporter attest`` or the HTTP API),
+which records the attestation in its store; the probe gets the item's latest through its
+``ProbeContext`` and the one signed last counts (``judge``).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from .context import ProbeContext
 from .fields import Fields, format_duration
 from .reading import NotRegularFile, read_capped
 from .result import Result, Status
+from .signed import Signed
 
 FILE_CAP = 256 * 1024  # bytes; an evidence file is a short YAML document
 STATUSES = {s.value: s for s in Status}
@@ -170,43 +175,95 @@ def load_evidence(path: Path) -> Evidence:
     )
 
 
-def judge(spec: Spec, item: str, now: float | None = None) -> Result:
-    """The verdict on ``spec``'s evidence file as the evidence for the item with ID ``item``."""
+def judge(
+    spec: Spec, item: str, now: float | None = None, recorded: Signed | None = None
+) -> Result:
+    """The verdict on the item with ID ``item``: its evidence file, or ``recorded`` (its latest
+    attestation in the exporter's store) when that was signed later.
+
+    The one rule for two ways of attesting: **the one signed last counts**. A file that is
+    missing, cannot be read as evidence, names another item or is signed in the future has no
+    signature that counts, so a recorded attestation wins over it; on a tie the recorded one
+    wins (it carries the authenticated user). A recorded signature dated beyond CLOCK_SKEW in
+    the future does not count either.
+    """
     now = time.time() if now is None else now
     name = spec.file.name
     seen: dict[str, Any] = {"file": str(spec.file)}
     if not item:  # run without an item (not by the engine): nothing to bind the evidence to
         return Result(Status.FAIL, f"{name}: no item ID to check it against", seen, error=True)
+    doc, refused = _file_evidence(spec.file, item, now, seen)
+    if recorded is not None and recorded.signed_at > now + CLOCK_SKEW:
+        recorded = None
+    if recorded is not None and (doc is None or recorded.signed_at >= doc.date.timestamp()):
+        return _verdict(spec, _from_store(item, recorded), {"source": "store"}, now)
+    if doc is None:
+        assert refused is not None
+        return refused
+    return _verdict(spec, doc, seen, now)
+
+
+def _file_evidence(
+    path: Path, item: str, now: float, seen: dict[str, Any]
+) -> tuple[Evidence | None, Result | None]:
+    """The evidence file's signature that counts, or the verdict on a file without one."""
+    name = path.name
     try:
-        doc = load_evidence(spec.file)
+        doc = load_evidence(path)
     except FileNotFoundError:
-        return Result(Status.PENDING, f"not attested yet: {name} does not exist", seen)
+        return None, Result(Status.PENDING, f"not attested yet: {name} does not exist", seen)
     except EvidenceError as exc:
-        return Result(Status.FAIL, f"{name} {exc}", seen)
+        return None, Result(Status.FAIL, f"{name} {exc}", seen)
     except OSError as exc:
         # A FIFO or a directory is no evidence: a verdict. Permissions or I/O failing mean the
         # probe could not look: a probe error.
-        return Result(
+        return None, Result(
             Status.FAIL,
             f"{name} cannot be read ({exc.strerror or exc})",
             seen,
             error=not isinstance(exc, NotRegularFile),
         )
     if doc.item is None:
-        return Result(
+        return None, Result(
             Status.FAIL,
             f"{name} does not name its item: add item: {item} (see attestations/README.md)",
             seen,
         )
     if doc.item != item:
-        return Result(
+        return None, Result(
             Status.FAIL,
             f"{name} is evidence for {doc.item}, expected {item} (copied from another item?)",
             {**seen, "item": doc.item},
         )
-    signed = f"signed by {doc.validated_by} on {doc.date:%Y-%m-%d}"
     if doc.earliest.timestamp() > now:
-        return Result(Status.FAIL, f"signed in the future ({signed})", seen)
+        signed = f"signed by {doc.validated_by} on {doc.date:%Y-%m-%d}"
+        return None, Result(Status.FAIL, f"signed in the future ({signed})", seen)
+    return doc, None
+
+
+def _from_store(item: str, recorded: Signed) -> Evidence:
+    date = dt.datetime.fromtimestamp(recorded.signed_at, dt.UTC)
+    by = recorded.by
+    if recorded.user and recorded.user != recorded.by:
+        by = f"{recorded.by} (user {recorded.user})"
+    expires = recorded.expires_at
+    return Evidence(
+        item=item,
+        status=recorded.status,
+        validated_by=by,
+        date=date,
+        earliest=date,
+        evidence=list(recorded.evidence),
+        notes=recorded.notes,
+        expires=None if expires is None else dt.datetime.fromtimestamp(expires, dt.UTC),
+    )
+
+
+def _verdict(spec: Spec, doc: Evidence, seen: dict[str, Any], now: float) -> Result:
+    """The signature's verdict: its status while it holds, FAIL once expired or too old."""
+    signed = f"signed by {doc.validated_by} on {doc.date:%Y-%m-%d}"
+    if seen.get("source") == "store":
+        signed += " (recorded in the store)"
     evidence: dict[str, Any] = {
         **seen,
         "validated_by": doc.validated_by,
@@ -221,10 +278,15 @@ def judge(spec: Spec, item: str, now: float | None = None) -> Result:
     if spec.max_age is not None:
         deadlines.append(doc.date.timestamp() + spec.max_age)
     expires_at = min(deadlines) if deadlines else None
+    signed_at = doc.date.timestamp()
 
     if doc.expires is not None and doc.expires.timestamp() <= now:
         return Result(
-            Status.FAIL, f"expired on {doc.expires:%Y-%m-%d} ({signed})", evidence, expires_at
+            Status.FAIL,
+            f"expired on {doc.expires:%Y-%m-%d} ({signed})",
+            evidence,
+            expires_at,
+            observed_at=signed_at,
         )
     age = max(0.0, now - doc.date.timestamp())  # a day signed east of here may not have begun
     if spec.max_age is not None and age > spec.max_age:
@@ -234,13 +296,19 @@ def judge(spec: Spec, item: str, now: float | None = None) -> Result:
             f"{format_duration(spec.max_age)} ({signed})",
             evidence,
             expires_at,
+            observed_at=signed_at,
         )
     summary = f"{doc.status.label} attested, {signed}"
     if expires_at is not None:
         summary += f", valid until {dt.datetime.fromtimestamp(expires_at, dt.UTC):%Y-%m-%d}"
-    return Result(doc.status, summary, evidence, expires_at)
+    return Result(doc.status, summary, evidence, expires_at, observed_at=signed_at)
 
 
 async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     ctx.log(f"reading {spec.file}")
-    return await ctx.blocking(ctx.resources.evidence, judge, spec, ctx.item, target=str(spec.file))
+    if ctx.attested is not None:
+        at = dt.datetime.fromtimestamp(ctx.attested.signed_at, dt.UTC)
+        ctx.log(f"an attestation signed {at:%Y-%m-%d %H:%M:%S} UTC is recorded in the store")
+    return await ctx.blocking(
+        ctx.resources.evidence, judge, spec, ctx.item, None, ctx.attested, target=str(spec.file)
+    )

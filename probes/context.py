@@ -23,6 +23,7 @@ import aiohttp
 from .fields import format_duration
 from .pool import DEFAULT_PER_DSN, Databases
 from .result import Result, Status
+from .signed import Signed
 
 T = TypeVar("T")
 
@@ -218,6 +219,9 @@ class ProbeContext:
     started: float = field(default_factory=time.monotonic)
     deadline: float = 0.0  # monotonic; 0 means the timeout less the engine's margin
     item: str = ""  # the ID of the item probed: evidence that names its item is checked against it
+    # The item's latest attestation recorded in the exporter's store, if any (an attestation
+    # probe weighs it against its evidence file; other kinds never look).
+    attested: Signed | None = None
 
     def __post_init__(self) -> None:
         if not self.deadline:
@@ -264,7 +268,13 @@ class ProbeContext:
     def child(self) -> ProbeContext:
         """A context for a probe inside this one (``all``/``any``): the same deadline."""
         return ProbeContext(
-            self.resources, self.timeout, self.debug, self.started, self.deadline, self.item
+            self.resources,
+            self.timeout,
+            self.debug,
+            self.started,
+            self.deadline,
+            self.item,
+            self.attested,
         )
 
 

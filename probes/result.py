@@ -34,6 +34,9 @@ class Result:
     expires_at: float | None = None
     # True when the probe could not judge (timeout, exception): counted as a probe error.
     error: bool = False
+    # Unix time the evidence itself was made (a signature's date), when the probe knows it and
+    # it is not the probe run; a post-launch task counts evidence made after the launch only.
+    observed_at: float | None = None
 
 
 def passed(summary: str, **evidence: Any) -> Result:

@@ -9,14 +9,17 @@ ReadinessManyItemsRegressed are checked too). The rules are the shipped file wit
 `for`/`keep_firing_for` divided by 60 (support.rulefiles.scaled_rules); the promtool unit tests
 cover the real durations.
 
-"Was PASS" is readiness_item_last_pass_timestamp_seconds where the exporter exports it, else the
-rules' stand-in (a PASS within the hour): both paths reach the same alerts here.
+"Was PASS" is readiness_item_last_pass_timestamp_seconds, which the exporter keeps in its store:
+a regression still pages after the exporter restarts (the item FAIL from its first probe).
+Every item alert carries the item's owner as the label `owner`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -64,6 +67,7 @@ defaults: {{interval: {interval}s, timeout: {timeout}s}}
 categories:
 - id: availability
   title: Availability
+  owner: sre-team
   items:
   - id: A-001
     title: Health endpoint answers
@@ -199,6 +203,36 @@ def exported_metrics(exporter: str) -> set[str]:
     return names
 
 
+def accept_risk(config: Path, item: str) -> None:
+    """A risk accepted for a week through the command line (the dashboards show it)."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "exporter",
+            "accept-risk",
+            item,
+            "--config.file",
+            str(config),
+            "--by",
+            "E2E Test",
+            "--impact",
+            "low",
+            "--probability",
+            "low",
+            "--mitigation",
+            "status page served from the CDN",
+            "--expires",
+            "7d",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+
+
 def start_stack(
     tmp_path: Path, write_config, target: LoopbackHTTP, config: str | None = None
 ) -> dict[str, Any]:
@@ -213,14 +247,18 @@ def start_stack(
             }
         )
     )
+    shipped = config is None
     config = write_config(
         config or CONFIG.format(interval=PROBE_INTERVAL, timeout=PROBE_TIMEOUT, target=target.url)
     )
+    if shipped:
+        accept_risk(config, "B-001")
     exporter, exporter_url = start_exporter(config, tmp_path / "exporter.log")
     stack: dict[str, Any] = {
         "procs": [exporter],
         "exporter": exporter_url,
         "instance": exporter_url.removeprefix("http://"),
+        "config": config,
     }
     try:
         am_config = (ROOT / "alerts" / "alertmanager.example.yml").read_text()
@@ -349,9 +387,13 @@ def test_a_regressed_critical_item_pages_and_resolves(tmp_path, write_config, lo
             "category": "availability",
             "priority": "critical",
             "probe": "http",
+            "owner": "sre-team",  # readiness_item_info's item_owner: Alertmanager routes by it
         }
         assert alert["labels"]["instance"] == stack["instance"]
-        assert "A-001 (Health endpoint answers)" in alert["annotations"]["description"]
+        assert (
+            "A-001 (Health endpoint answers, owner sre-team)"
+            in (alert["annotations"]["description"])
+        )
         assert "was PASS and is now FAIL;" in alert["annotations"]["description"]
         assert alert["annotations"]["runbook_url"].endswith(
             "runbook.md#readinesscriticalitemregressed"
@@ -403,6 +445,49 @@ def test_a_regressed_critical_item_pages_and_resolves(tmp_path, write_config, lo
             )
         # Resolution must wait for keep_firing_for: a flap back to PASS does not end the page.
         assert to_resolve >= durations["keep_firing_for"]
+    finally:
+        for proc in reversed(stack["procs"]):
+            proc.stop()
+
+
+def test_a_regression_still_pages_after_the_exporter_restarts(tmp_path, write_config, loopback):
+    """The exporter restarts while its item is down: from its first probe the item is FAIL, and
+    only the last PASS it keeps in its store says the item was PASS. Prometheus's own memory of
+    the old process's series ends at the restart (staleness)."""
+    stack = start_stack(tmp_path, write_config, loopback)
+    prom, am = stack["prom"], stack["am"]
+    try:
+        wait_until(
+            lambda: bool(
+                prom_query(prom, 'readiness_item_last_pass_timestamp_seconds{item="A-001"}')
+            ),
+            30,
+            "Prometheus seeing A-001's last PASS",
+        )
+        exporter = stack["procs"][0]
+        assert exporter.stop() == 0
+        loopback.status = 503
+        port = int(stack["instance"].rpartition(":")[2])
+        again, _ = start_exporter(stack["config"], tmp_path / "again.log", port=port)
+        stack["procs"][0] = again
+        # Prometheus sees the restarted exporter: the item FAIL, and its remembered last PASS.
+        wait_until(
+            lambda: bool(
+                prom_query(
+                    prom,
+                    'readiness_item_status{item="A-001",status="fail"} == 1'
+                    " and on (item) readiness_item_last_pass_timestamp_seconds",
+                )
+            ),
+            30,
+            "Prometheus seeing A-001 FAIL with its last PASS after the restart",
+        )
+        durations = rule_durations(stack["rules"], ALERT)
+        bound = 2 * worst_case_to_fire(durations["for"]) + SLACK
+        wait_until(lambda: bool(am_alerts(am, "A-001")), bound, f"{ALERT} after the restart")
+        (alert,) = am_alerts(am, "A-001")
+        assert alert["labels"]["owner"] == "sre-team"
+        assert "was PASS and is now FAIL;" in alert["annotations"]["description"]
     finally:
         for proc in reversed(stack["procs"]):
             proc.stop()

@@ -35,7 +35,7 @@ categories:
 
 def run(path, *args):
     return subprocess.run(
-        [sys.executable, "-m", "exporter", "attest", "--config.file", str(path), *args],
+        [sys.executable, "-m", "exporter", "attest", "--config.file", str(path), "--file", *args],
         cwd=ROOT,
         env={k: v for k, v in os.environ.items() if k != "EVIDENCE_DIR"},
         capture_output=True,

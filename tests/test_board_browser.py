@@ -20,6 +20,19 @@ from support.procs import ROOT, http_get, start_exporter, wait_until
 ARTIFACTS = ROOT / "test-artifacts"
 
 
+def cli(config, *args):
+    """A command of the exporter's command line on the test's config (and so its store)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "exporter", *args, "--config.file", str(config)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def attest(config, item, status, by, evidence):
     result = subprocess.run(
         [
@@ -213,6 +226,7 @@ def test_board_in_chromium(shipped):
         # Probe now: sign F-006 off behind the exporter's back, then press the button.
         driver.get(f"{base}/items/F-006")
         assert "PENDING" in driver.find_element(By.CSS_SELECTOR, ".result").text
+        (config.parent / "attestations").mkdir(exist_ok=True)  # attest records in the store
         (config.parent / "attestations" / "F-006.yaml").write_text(
             textwrap.dedent("""\
             item: F-006
@@ -287,5 +301,103 @@ def test_board_in_chromium(shipped):
             e["message"] for e in driver.get_log("browser") if "Content Security" in e["message"]
         ]
         assert not refused, refused
+    finally:
+        driver.quit()
+
+
+def test_the_launch_process_on_the_board_in_chromium(shipped):
+    """Owners (and the owner filter), an accepted risk and its expiry, remediation (and the FAIL
+    items without one), the Sign-Off Sheet with a signature that stops counting, the launch
+    phase and the recorded decision beside the computed one, the post-launch tasks."""
+    import datetime as dt
+    import json
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    config, base = shipped
+    launched = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    cli(
+        config,
+        "accept-risk",
+        "S-006",
+        "--by",
+        "Sam Sec",
+        "--impact",
+        "medium",
+        "--probability",
+        "low",
+        "--mitigation",
+        "OAuth app in review",
+        "--expires",
+        "30d",
+    )
+    cli(config, "remediate", "S-007", "--link", "https://tickets.example/SEC-7", "--by", "Bob")
+    cli(config, "sign", "Security Lead", "--by", "Sue Sec", "--notes", "gaps known")
+    cli(config, "decide", "go", "--by", "Carla CTO", "--launch", launched)
+
+    def launch_doc():
+        return json.loads(http_get(f"{base}/api/v1/status")[1])["launch"]
+
+    wait_until(lambda: launch_doc()["phase"] == "first_48h", 20, "the decision on the exporter")
+    ARTIFACTS.mkdir(exist_ok=True)
+    driver = start_chromium()
+    try:
+        wait = WebDriverWait(driver, 20)
+        driver.get(f"{base}/")
+        assert driver.find_element(By.ID, "phase").text == "First 48 Hours"
+        recorded = driver.find_element(By.ID, "recorded-decision").text
+        assert recorded.startswith("Recorded decision GO by Carla CTO")
+        assert "Computed now: NO-GO, not the recorded GO." in recorded
+
+        s006 = driver.find_element(By.CSS_SELECTOR, 'tr[data-id="S-006"]')
+        assert "risk accepted until" in s006.text
+        assert s006.find_element(By.CSS_SELECTOR, "td.owner").text == "security"
+        s007 = driver.find_element(By.CSS_SELECTOR, 'tr[data-id="S-007"]')
+        assert "plan: https://tickets.example/SEC-7" in s007.text
+        without = driver.find_element(By.ID, "without-plan")
+        listed = [a.text for a in without.find_elements(By.TAG_NAME, "a")]
+        assert "S-006" in listed and "S-007" not in listed  # S-007 has its plan now
+        assert f"{len(listed)} FAIL item" in without.text
+        risks = driver.find_elements(By.CSS_SELECTOR, "table.risks tbody tr")
+        assert [r.get_attribute("data-id") for r in risks] == ["S-006"]
+        assert "OAuth app in review" in risks[0].text
+
+        security = driver.find_element(By.CSS_SELECTOR, 'tr[data-role="Security Lead"]')
+        assert "✓ counts: given for this state (NO-GO)" in security.text
+        assert len(driver.find_elements(By.CSS_SELECTOR, "table.sheet tr.unsigned")) == 4
+        tasks = driver.find_elements(By.CSS_SELECTOR, "#tasks tbody tr")
+        assert len(tasks) == 19
+        assert "First 48 Hours" in tasks[1].text and "PL-002" in tasks[1].text
+        driver.save_screenshot(str(ARTIFACTS / "board-process.png"))
+
+        # The owner filter: only the product team's items.
+        Select(driver.find_element(By.ID, "owner")).select_by_visible_text("product")
+        wait.until(
+            lambda d: (
+                "of 145 items" in d.find_element(By.ID, "shown").text
+                and not d.find_element(By.ID, "shown").text.startswith("145")
+            )
+        )
+        owners = {
+            r.find_element(By.CSS_SELECTOR, "td.owner").text
+            for r in driver.find_elements(By.CSS_SELECTOR, "#items tbody tr.item")
+        }
+        assert owners == {"product"}
+
+        # S-017 passed when Security signed; it fails now: the signature no longer counts.
+        attest(config, "S-017", "fail", "Jane Doe", "KMS key rotation stopped")
+        wait_until(lambda: not launch_doc()["signoffs"][2]["counts"], 20, "the signature voided")
+        driver.get(f"{base}/")
+        security = driver.find_element(By.CSS_SELECTOR, 'tr[data-role="Security Lead"]')
+        assert "⚠ given for another state: not PASS since signing: S-017" in security.text
+        assert "Sign-Off Sheet (0 of 5 count)" in driver.find_element(By.ID, "signoffs").text
+
+        # The item page lists the item's records.
+        driver.get(f"{base}/items/S-006")
+        records = driver.find_element(By.ID, "records").text
+        assert "Owner\nsecurity" in records
+        assert "Risk accepted\nimpact medium, probability low; mitigation: OAuth app" in records
+        assert "Remediation\nno remediation plan" in records
     finally:
         driver.quit()

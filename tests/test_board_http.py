@@ -180,6 +180,7 @@ def test_item_page_masks_credentials_in_config_and_evidence(exporter):
 def test_probe_now_runs_the_item_and_shows_its_debug_lines(exporter):
     base, config = exporter
     assert '<span class="status s-pending">PENDING</span>' in page(f"{base}/items/S-3")
+    (config.parent / "att").mkdir(exist_ok=True)  # attest records in the store, not here
     (config.parent / "att" / "S-3.yaml").write_text(
         textwrap.dedent("""\
         item: S-3
@@ -275,7 +276,7 @@ def test_attest_shows_on_a_running_exporter_without_reload(exporter):
         "30d",
     )
     assert result.returncode == 0, result.stderr
-    # The engine looks at attestation files every 2 s; the item's own interval is 60 s.
+    # The exporter looks for writes to its store every 2 s; the item's own interval is 60 s.
     wait_until(
         lambda: json.loads(page(f"{base}/api/v1/items/O-2"))["status"] == "pass",
         20,

@@ -81,6 +81,8 @@ def test_check_json_document(write_config):
         "title",
         "category",
         "priority",
+        "owner",
+        "phase",
         "status",
         "summary",
         "duration_seconds",
@@ -89,6 +91,9 @@ def test_check_json_document(write_config):
         "evidence",
     }
     assert (first["id"], first["status"], first["summary"]) == ("X-00", "pass", "exit code 0")
+    assert (first["owner"], first["phase"]) == (None, None)
+    assert doc["launch"]["phase"] == "pre_launch"
+    assert [s["role"] for s in doc["launch"]["signoffs"]][-1] == "CTO"
 
 
 def test_check_table_shows_decision_and_reason(write_config):
@@ -172,7 +177,21 @@ def test_bad_listen_address_is_a_usage_error():
     assert "--web.listen-address must be HOST:PORT or :PORT (got 'localhost')" in done.stderr
 
 
-@pytest.mark.parametrize("command", ["", "check", "validate", "import", "attest"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "",
+        "check",
+        "validate",
+        "import",
+        "attest",
+        "accept-risk",
+        "revoke-risk",
+        "sign",
+        "decide",
+        "remediate",
+    ],
+)
 def test_version_on_every_command(command):
     from exporter import build
 
@@ -195,7 +214,7 @@ def test_mistyped_command_gets_a_suggestion(word, hint):
     assert done.returncode == 2
     assert done.stderr == (
         f"readiness-exporter: unknown command '{word}'{hint}; commands: check, validate, "
-        "import, attest, or none to serve\n"
+        "import, attest, accept-risk, revoke-risk, sign, decide, remediate, or none to serve\n"
     )
 
 

@@ -448,11 +448,19 @@ BAD_ITEMS = [
         - id: S-011
           title: t
           priority: high
-          owner: me
+          ownr: me
           probe: {tcp: {target: "a:1"}}
     """,
-        "config.yaml: categories[0].items[0] (S-011): owner is not a known field "
-        "(known: id, title, priority, interval, timeout, applicable, notes, probe)",
+        "config.yaml: categories[0].items[0] (S-011): ownr is not a known field "
+        "(known: id, title, priority, interval, timeout, intervals, applicable, owner, phase, "
+        "remediation, notes, probe)",
+    ),
+    (
+        "interval under 100ms",
+        """
+        - {id: S-011, title: t, priority: high, interval: 50ms, probe: {tcp: {target: "a:1"}}}
+    """,
+        'config.yaml: categories[0].items[0] (S-011): interval must be at least 100ms (got "50ms")',
     ),
     (
         "missing probe",
@@ -594,7 +602,7 @@ def test_every_error_is_listed_at_once(tmp_path):
         (
             "extra: 1\ncategories: [{id: a, items: []}]\n",
             "config.yaml: extra is not a known field "
-            "(known: checklist, decision, defaults, engine, categories)",
+            "(known: checklist, decision, defaults, engine, signoff, launch, categories)",
         ),
         (
             "categories: [{id: a, items: []}, {id: a, items: []}]\n",
@@ -668,8 +676,8 @@ def test_shipped_config_is_the_whole_checklist():
     from pathlib import Path
 
     checklist = config.load(Path(__file__).parents[1] / "config.yaml", {})
-    items = checklist.items
+    items = checklist.launch_items  # P020's post-launch tasks are not checklist items
     assert len(items) == 145
-    assert len(checklist.categories) == 12
+    assert len({i.category for i in items}) == 12
     assert sum(i.priority == "critical" for i in items) == 81
-    assert len({i.id for i in items}) == 145
+    assert len({i.id for i in checklist.items}) == 145 + 19

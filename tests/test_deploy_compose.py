@@ -97,6 +97,9 @@ def test_exporter_gets_the_image_layout_and_every_variable(compose):
     assert exporter["build"]["context"] == "../.."
     assert on_host(exporter, "/etc/readiness-exporter/config.yaml") == ROOT / "config.yaml"
     assert on_host(exporter, "/etc/readiness-exporter/attestations").is_dir()
+    # The store, data/ beside the config, in a named volume.
+    assert "readiness-data:/etc/readiness-exporter/data" in exporter["volumes"]
+    assert "readiness-data" in compose["volumes"]
     assert exporter["ports"] == [f"{DEFAULT_PORT}:{DEFAULT_PORT}"]
     required, optional = config_variables(ROOT / "config.yaml")
     passed = set(exporter["environment"])

@@ -99,6 +99,9 @@ def test_port_signals_entrypoint_and_config_location(steps):
     assert json.loads(words["ENTRYPOINT"]) == ["readiness-exporter"]
     assert json.loads(words["CMD"]) == [f"--config.file={CONFIG_DIR}/config.yaml"]
     assert words["WORKDIR"] == CONFIG_DIR, "the exporter's default config.yaml is read from here"
+    # The store: data/ beside the config (the default --storage.path), a volume the user owns.
+    assert json.loads(words["VOLUME"]) == [f"{CONFIG_DIR}/data"]
+    assert f"install -d -o 10145 -g 10145 -m 0700 {CONFIG_DIR}/data" in words["RUN"]
     assert f"COPY config.yaml {CONFIG_DIR}/config.yaml" in [f"{w} {a}" for w, a in final]
 
 

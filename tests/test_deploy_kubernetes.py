@@ -113,7 +113,12 @@ def unknown_fields(given: Any, known: Any, where: str = "") -> list[str]:
 
 def test_core_kinds_match_the_kubernetes_schemas():
     core = [d for d in build() if d["kind"] not in CRD_MODELS]
-    assert {d["kind"] for d in core} == {"Deployment", "Service", "ConfigMap"}
+    assert {d["kind"] for d in core} == {
+        "Deployment",
+        "Service",
+        "ConfigMap",
+        "PersistentVolumeClaim",
+    }
     for doc in core:
         kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
 
@@ -182,6 +187,17 @@ def test_deployment_matches_the_image():
     assert mounts[str(config_path.parent / "attestations")] == "attestations"
     assert volumes["attestations"]["configMap"]["optional"] is True
     assert volumes[mounts["/tmp"]].get("emptyDir") is not None
+    # The store: a volume of its own at data/ beside the config (the default --storage.path),
+    # writable, and the rollout lets go of it before a new pod takes it.
+    store = next(
+        m for m in container["volumeMounts"] if m["mountPath"] == str(config_path.parent / "data")
+    )
+    assert not store.get("readOnly")
+    claim = volumes[store["name"]]["persistentVolumeClaim"]["claimName"]
+    pvc = by_kind(build(), "PersistentVolumeClaim")
+    assert pvc["metadata"]["name"] == claim
+    assert pvc["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert by_kind(build(), "Deployment")["spec"]["strategy"] == {"type": "Recreate"}
 
 
 def test_credentials_come_from_secret_references_only():

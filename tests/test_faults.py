@@ -234,21 +234,22 @@ FAULTS = [
     ),
     Fault(
         "file-is-a-directory",
-        '{file: {path: "{tmp}/data", content_regex: x}}',
-        r"data is not a regular file",
-        prepare=directory("data"),
+        '{file: {path: "{tmp}/report", content_regex: x}}',
+        r"report is not a regular file",
+        prepare=directory("report"),
     ),
     Fault(
         "file-is-a-fifo",
-        '{file: {path: "{tmp}/data", content_regex: x}}',
-        r"data is not a regular file",
-        prepare=fifo("data"),
+        # Not "data": that is the store's folder beside the config (docs/process.md).
+        '{file: {path: "{tmp}/report", content_regex: x}}',
+        r"report is not a regular file",
+        prepare=fifo("report"),
     ),
     Fault(
         "file-unreadable",
-        '{file: {path: "{tmp}/data", content_regex: x}}',
-        r"^data cannot be read \(Permission denied\)$",
-        prepare=unreadable("data", "x"),
+        '{file: {path: "{tmp}/report", content_regex: x}}',
+        r"^report cannot be read \(Permission denied\)$",
+        prepare=unreadable("report", "x"),
         unprivileged=True,
     ),
     Fault(

@@ -25,7 +25,6 @@ from exporter.launch import (
     acceptance_series,
     acceptance_state,
     check_signature,
-    current_attestation,
     decision,
     in_launch_decision,
     interval_at,
@@ -497,34 +496,11 @@ def test_only_fail_items_without_remediation_are_listed():
     assert without_remediation(statuses, {"B": "ticket"}) == ["A"]
 
 
-# --- attestations from files and the store ---
+# --- attestations recorded in the store (which counts: tests/test_attestation_store.py) ---
 
 
 def att(source, signed_at, id=None, **kw):
     return Attestation("T-001", P, "Jane", signed_at, source=source, id=id, **kw).validated()
-
-
-def test_the_attestation_signed_last_counts_whichever_way_it_came():
-    f, s = att("file", LAUNCH + DAY), att("store", LAUNCH)
-    assert current_attestation([f, s], LAUNCH + 2 * DAY) is f
-    f, s = att("file", LAUNCH), att("store", LAUNCH + DAY)
-    assert current_attestation([f, s], LAUNCH + 2 * DAY) is s
-
-
-def test_on_a_tie_the_store_attestation_counts():
-    f, s = att("file", LAUNCH), att("store", LAUNCH)
-    assert current_attestation([f, s], LAUNCH) is s
-
-
-def test_an_attestation_signed_in_the_future_does_not_count():
-    f, s = att("file", LAUNCH + 10 * DAY), att("store", LAUNCH)
-    assert current_attestation([f, s], LAUNCH + DAY) is s
-    assert current_attestation([f, None], LAUNCH + DAY) is None
-
-
-def test_a_few_minutes_of_clock_skew_are_tolerated():
-    f = att("file", LAUNCH + 120)
-    assert current_attestation([f], LAUNCH) is f
 
 
 def test_an_attestation_expiring_before_it_was_signed_is_refused():

@@ -134,6 +134,7 @@ async def test_item_info_timestamps_and_counters(served):
         priority="critical",
         title='passes, "quoted"',
         probe="file",
+        item_owner="",
     )
     assert info == 1
     state = served.engine.snapshot().states["S-1"]
@@ -291,6 +292,13 @@ NOT_RESULTS = {
     "readiness_exporter_web_info",
     "readiness_exporter_config_last_reload_successful",
     "readiness_exporter_config_last_reload_success_timestamp_seconds",
+    # What people recorded (exporter/launch.py), not what probes found.
+    "readiness_item_risk_accepted",
+    "readiness_item_risk_acceptance_expiry_timestamp_seconds",
+    "readiness_signoff",
+    "readiness_signoff_timestamp_seconds",
+    "readiness_launch_timestamp_seconds",
+    "readiness_launch_phase",
 }
 
 
@@ -302,7 +310,7 @@ async def test_help_of_every_result_family_says_results_come_from_periodic_probe
     }
     assert set(families) >= NOT_RESULTS
     results = {name: doc for name, doc in families.items() if name not in NOT_RESULTS}
-    assert len(results) == 13  # a new family lands in one of the two sets on purpose
+    assert len(results) == 15  # a new family lands in one of the two sets on purpose
     assert [name for name, doc in results.items() if "periodic probes" not in doc] == []
 
 
@@ -457,7 +465,8 @@ def test_item_families_knob_names_what_it_knows():
 
 
 async def test_series_per_item_as_the_readme_states(served):
-    """README: 12 series for a probed item (13 with an expiry), 7 for an item not probed."""
+    """README: 13 series for a probed item that has passed (14 with an expiry), 7 for an item
+    not probed."""
     families = await served.families()
 
     def series(item: str) -> int:
@@ -468,7 +477,7 @@ async def test_series_per_item_as_the_readme_states(served):
             for s in f.samples
         )
 
-    assert series("S-1") == 12  # probed, no expiry
+    assert series("S-1") == 13  # probed, PASS, no expiry
     assert series("S-3") == 7  # not configured: status (5), info, last change
 
 

@@ -81,9 +81,9 @@ def counts(items) -> tuple[int, int, int]:
 
 def test_shipped_config_is_the_whole_checklist_and_mostly_automated():
     checklist = load(CONFIG, env={})
-    items = checklist.items
+    items = checklist.launch_items
     assert len(items) == 145
-    assert len(checklist.categories) == 12
+    assert len({i.category for i in items}) == 12
     assert Counter(i.priority for i in items)["critical"] == 81
     # Issue 11 counted 115 automated items; its audit moved P-011 to an attestation (capacity at
     # a load not yet seen) and paired S-001, O-003, DOC-009 and DOC-010 with one (rotation, a
@@ -101,7 +101,7 @@ def test_every_item_is_probed_once_its_variables_are_set():
 
 
 def test_docs_state_the_real_count():
-    alone, paired, signature = counts(load(CONFIG, env={}).items)
+    alone, paired, signature = counts(load(CONFIG, env={}).launch_items)
     for doc in ("README.md", "docs/probes.md", "docs/checks.md"):
         text = " ".join((ROOT / doc).read_text().replace("*", "").split())
         assert f"checks {alone} of its 145 items with a probe alone" in text, doc
@@ -120,3 +120,56 @@ def test_items_that_ask_the_same_question_share_one_probe():
         ("S-021", "F-004"),
     ):
         assert raw[first] == raw[second], (first, second)
+
+
+def test_p020_s_post_launch_tasks_are_due_by_the_end_of_their_phase():
+    from exporter.launch import Phase
+
+    checklist = load(CONFIG, env={})
+    tasks = [i for i in checklist.items if i.post_launch]
+    assert [i.id for i in tasks] == [f"PL-{n:03}" for n in range(1, 20)]
+    assert {i.category for i in tasks} == {"post_launch"}
+    assert Counter(i.phase for i in tasks) == {
+        Phase.FIRST_48H: 7,
+        Phase.FIRST_WEEK: 6,
+        Phase.FIRST_MONTH: 6,
+    }
+    by_id = {i.id: i for i in tasks}
+    assert by_id["PL-002"].title == "Execute smoke tests every hour"
+    assert by_id["PL-003"].title == "Check error rates every 15 minutes"
+
+
+def test_p020_s_cadence_in_the_first_48_hours():
+    """P020: smoke tests every hour, error rates every 15 minutes, in the first 48 hours."""
+    from exporter.launch import HOUR, Phase, interval_at
+
+    checklist = load(CONFIG, env=SAMPLE_ENV)
+    smoke, errors = checklist.item("PL-002"), checklist.item("PL-003")
+    assert smoke is not None and errors is not None
+    launch = 1_800_000_000.0
+    assert interval_at(smoke.interval, smoke.intervals, launch, launch + 1).seconds == HOUR
+    assert interval_at(errors.interval, errors.intervals, launch, launch + 1).seconds == 900
+    # Before and after, they are looser: the tightening is for the first 48 hours.
+    for item in (smoke, errors):
+        for at in (launch - 1, launch + 49 * HOUR):
+            plan = interval_at(item.interval, item.intervals, launch, at)
+            assert plan.seconds > item.intervals[Phase.FIRST_48H]
+    assert smoke.kind == "report" and errors.kind == "promql"
+
+
+def test_every_item_has_an_owner():
+    checklist = load(CONFIG, env={})
+    assert [i.id for i in checklist.items if not i.owner] == []
+    assert {i.owner for i in checklist.items} == {
+        "engineering",
+        "operations",
+        "security",
+        "product",
+    }
+    assert checklist.roles == (
+        "Engineering Lead",
+        "Operations Lead",
+        "Security Lead",
+        "Product Lead",
+        "CTO",
+    )

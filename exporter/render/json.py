@@ -17,6 +17,7 @@ from typing import Any
 
 from ..formatting import rfc3339, rfc3339_text, rounded
 from ..snapshot import ItemState, Snapshot
+from .blockers import decision_reason
 
 
 def plain(value: Any) -> Any:
@@ -57,6 +58,8 @@ def item_json(state: ItemState) -> dict[str, Any]:
         "title": item.title,
         "category": item.category,
         "priority": item.priority,
+        "owner": item.owner or None,
+        "phase": item.phase.value if item.phase is not None else None,
         "status": state.status.value,
         "summary": state.result.summary,
         "duration_seconds": rounded(state.duration),
@@ -73,7 +76,7 @@ def status_json(snap: Snapshot) -> dict[str, Any]:
     return {
         "checklist": snap.checklist.name,
         "decision": snap.scores.decision.value,
-        "reason": snap.scores.reason,
+        "reason": decision_reason(snap),
         "total_score": rounded(snap.scores.total.score),
         "critical_score": rounded(snap.scores.critical.score),
         "categories": [
@@ -86,6 +89,36 @@ def status_json(snap: Snapshot) -> dict[str, Any]:
             for cid, tally in snap.scores.categories.items()
         ],
         "items": [item_json(s) for s in snap.states.values()],
+        "launch": launch_json(snap),
+    }
+
+
+def launch_json(snap: Snapshot) -> dict[str, Any]:
+    """The process around the checklist: phase, launch, recorded decision, sign-offs."""
+    picture = snap.launch
+    record = picture.people.decision
+    return {
+        "phase": picture.phase.value,
+        "launch_at": rfc3339(picture.launch.at),
+        "recorded_decision": None
+        if record is None
+        else {
+            "decision": record.decision.value,
+            "computed": record.computed.value,
+            "by": record.by,
+            "user": record.user,
+            "at": rfc3339(record.at),
+        },
+        "signoffs": [
+            {
+                "role": sig.role,
+                "by": sig.signoff.by if sig.signoff else None,
+                "at": rfc3339(sig.signoff.at) if sig.signoff else None,
+                "counts": sig.counts,
+                "reason": sig.check.reason if sig.check else "not signed",
+            }
+            for sig in picture.signatures
+        ],
     }
 
 

@@ -34,17 +34,8 @@ from ..launch import (
     when,
 )
 from ..scoring import Decision, percent
+from .marks import CRITICAL_MARKER, MARKS
 
-# The marks of the checklist document, as render/markdown.py writes them (one place once the
-# report includes these sections; docs/process.md, "Integration").
-MARKS = {
-    Status.PASS: "✅ PASS",
-    Status.PARTIAL: "🟡 PARTIAL",
-    Status.FAIL: "❌ FAIL",
-    Status.PENDING: "⏸️ PENDING",
-    Status.NA: "N/A",
-}
-CRITICAL_MARKER = "🔴"
 CHECKED, UNCHECKED = "☑", "⬜"
 NONE = "—"
 

@@ -1,10 +1,13 @@
 """``check --format markdown``: the checklist document as a team reads it, filled in.
 
 It follows the P020 layout: the legend, the summary statistics table (recomputed from the rows,
-never copied), one table per category with the Status column filled in, the scores, the decision
-per the matrix, and an evidence entry per item (what was checked, when, what was observed) in the
-shape of the document's "Example Evidence Entry". This is the artifact the checklist calls
-"Go/No-Go decision documented".
+never copied), the owners, one table per category with the Status and Owner columns filled in,
+the scores, the decision per the matrix, P020's Risk Assessment (every FAIL or PARTIAL item,
+with its accepted risk or its remediation plan), the Post-Launch Validation tasks, the Sign-Off
+Sheet with whether each signature still counts and the Go/No-Go decision record (those three
+written by render/launch.py), and an evidence entry per item (what was checked, when, what was
+observed) in the shape of the document's "Example Evidence Entry". This is the artifact the
+checklist calls "Go/No-Go decision documented".
 """
 
 from __future__ import annotations
@@ -14,20 +17,15 @@ import re
 from probes.result import Status
 
 from ..formatting import percent, threshold, when
+from ..launch import POST_LAUNCH_PHASES
 from ..scoring import CRITICAL
 from ..snapshot import ItemState, Snapshot
-from .blockers import blockers
+from .blockers import blockers, decision_reason
 from .evidence import describe
+from .launch import ItemLine, LaunchSheet, go_no_go, risk_assessment, sign_off_sheet
+from .marks import CRITICAL_MARKER, MARKS
 from .untrusted import one_line
 
-# The document's legend, in its order.
-MARKS = {
-    Status.PASS: "✅ PASS",
-    Status.PARTIAL: "🟡 PARTIAL",
-    Status.FAIL: "❌ FAIL",
-    Status.PENDING: "⏸️ PENDING",
-    Status.NA: "N/A",
-}
 LEGEND = {
     Status.PASS: "Requirement fully met, validated, evidence documented",
     Status.PARTIAL: "In progress, expected completion before launch",
@@ -35,7 +33,6 @@ LEGEND = {
     Status.PENDING: "Not yet validated",
     Status.NA: "Not applicable to this deployment",
 }
-CRITICAL_MARKER = "🔴"
 
 
 # What Markdown would read as syntax or HTML: emphasis, code, links, tags, entities, cells.
@@ -65,7 +62,7 @@ def render(snap: Snapshot) -> str:
         f"# {cell(snap.checklist.name)}",
         "",
         f"**Checked**: {when(snap.taken_at)}  ",
-        f"**Decision**: **{sc.decision.label}** — {cell(sc.reason)}",
+        f"**Decision**: **{sc.decision.label}** — {cell(decision_reason(snap))}",
         "",
         *blockers_section(snap),
         "---",
@@ -83,8 +80,9 @@ def render(snap: Snapshot) -> str:
         "| Category | Total Items | Critical | PASS | Score | Status |",
         "|----------|-------------|----------|------|-------|--------|",
     ]
-    all_states = list(snap.states.values())
-    for category in snap.checklist.categories:
+    all_states = [s for s in snap.states.values() if not s.item.post_launch]
+    categories = [c for c in snap.checklist.categories if c.id in sc.categories]
+    for category in categories:
         states = snap.by_category(category.id)
         tally = sc.categories.get(category.id)
         out.append(
@@ -99,20 +97,24 @@ def render(snap: Snapshot) -> str:
         f"**{percent(sc.total.score)}** | **{_category_mark(all_states)}** |"
     )
     out.append("")
-    for category in snap.checklist.categories:
+    out += owners_section(all_states)
+    for category in categories:
         out += [
             "---",
             "",
             f"## {cell(category.title)}",
             "",
-            "| # | Item | Priority | Status | Observed | Notes |",
-            "|---|------|----------|--------|----------|-------|",
+            "| # | Item | Priority | Status | Owner | Observed | Notes |",
+            "|---|------|----------|--------|-------|----------|-------|",
         ]
         for s in snap.by_category(category.id):
+            if s.item.post_launch:
+                continue
             marker = f"{CRITICAL_MARKER} " if s.item.priority == CRITICAL else ""
             out.append(
                 f"| {cell(s.item.id)} | {marker}{cell(s.item.title)} | {s.item.priority.upper()} | "
-                f"{MARKS[s.status]} | {cell(s.result.summary)} | {cell(s.item.notes)} |"
+                f"{MARKS[s.status]} | {cell(s.item.owner) or '—'} | {cell(s.result.summary)} | "
+                f"{cell(s.item.notes)} |"
             )
         out.append("")
     out += [
@@ -127,16 +129,115 @@ def render(snap: Snapshot) -> str:
         f"{sc.critical.applicable} |",
         "",
         f"**Go/No-Go Decision**: **{sc.decision.label}**  ",
-        f"**Why**: {cell(sc.reason)}  ",
+        f"**Why**: {cell(decision_reason(snap))}  ",
         f"**Thresholds**: GO needs every critical item PASS and a total score of at least "
         f"{threshold(snap.checklist.thresholds.go)}; GO WITH CAUTION at least "
         f"{threshold(snap.checklist.thresholds.caution)}.",
         "",
     ]
+    out += process_sections(snap)
     out += ["---", "", "## Evidence", ""]
-    for s in all_states:
+    for s in snap.states.values():
         out += evidence_entry(s)
     return "\n".join(out).rstrip() + "\n"
+
+
+def owners_section(states: list[ItemState]) -> list[str]:
+    """Who owns what (P020: "Assign Owners"), and how far each owner's items are."""
+    owners: dict[str, list[ItemState]] = {}
+    for s in states:
+        owners.setdefault(s.item.owner or "", []).append(s)
+    if set(owners) == {""}:
+        return ["No item has an owner (owner: on items, categories or defaults).", ""]
+    out = [
+        "## Owners",
+        "",
+        "| Owner | Items | PASS | FAIL or PARTIAL | Critical not PASS |",
+        "|-------|-------|------|-----------------|-------------------|",
+    ]
+    for owner in sorted(owners, key=lambda o: (o == "", o)):
+        mine = owners[owner]
+        gaps = [s for s in mine if s.status in (Status.FAIL, Status.PARTIAL)]
+        blocking = [
+            s
+            for s in mine
+            if s.item.priority == CRITICAL and s.status not in (Status.PASS, Status.NA)
+        ]
+        out.append(
+            f"| {cell(owner) if owner else 'no owner'} | {len(mine)} | "
+            f"{sum(s.status is Status.PASS for s in mine)} | {len(gaps)} | {len(blocking)} |"
+        )
+    return [*out, ""]
+
+
+def sheet(snap: Snapshot) -> LaunchSheet:
+    """What P020's process sections show, from the snapshot."""
+    lines = [
+        ItemLine(
+            s.item.id,
+            s.item.title,
+            s.status,
+            s.item.priority,
+            s.item.owner or None,
+            s.records.remediation,
+        )
+        for s in snap.states.values()
+        if not s.item.post_launch
+    ]
+    picture = snap.launch
+    return LaunchSheet(
+        lines,
+        snap.taken_at,
+        picture.stamp,
+        decision_reason(snap),
+        picture.people.acceptances,
+        picture.people.signoffs,
+        snap.checklist.roles,
+        picture.people.decision,
+        picture.launch,
+    )
+
+
+def process_sections(snap: Snapshot) -> list[str]:
+    """Risk Assessment, Post-Launch Validation, then the Sign-Off Sheet and the decision record,
+    in the document's order."""
+    filled = sheet(snap)
+    out = ["---", ""]
+    out += risk_assessment(filled.items, filled.acceptances, filled.now)
+    out += ["---", ""]
+    out += tasks_section(snap)
+    out += ["---", ""]
+    out += sign_off_sheet(filled.roles, filled.signoffs, filled.state)
+    out += go_no_go(filled.state, filled.reason, filled.decision, filled.launch, filled.now)
+    return out
+
+
+def tasks_section(snap: Snapshot) -> list[str]:
+    """P020's Post-Launch Validation: each task of each phase, with its due time and status."""
+    out = [
+        "## Post-Launch Validation",
+        "",
+        "Each task is due at the end of its phase, counted from the launch; they are left out of "
+        "the Go/No-Go scores.",
+        "",
+    ]
+    tasks = snap.tasks
+    if not tasks:
+        return [*out, "No post-launch task in the config (phase: on items).", ""]
+    for phase in POST_LAUNCH_PHASES:
+        mine = [t for t in tasks if t.item.phase is phase]
+        if not mine:
+            continue
+        out += [f"### {phase.label}", ""]
+        for t in mine:
+            box = "x" if t.status is Status.PASS else " "
+            out.append(
+                f"- [{box}] **{cell(t.item.id)}** {cell(t.item.title)}: {MARKS[t.status]} "
+                f"— {cell(t.result.summary)}"
+                + (f" (owner: {cell(t.item.owner)})" if t.item.owner else "")
+            )
+        out.append("")
+    return out
 
 
 def blockers_section(snap: Snapshot) -> list[str]:

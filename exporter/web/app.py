@@ -13,8 +13,9 @@ from aiohttp.typedefs import Handler, Middleware
 
 from ..daemon import DAEMON, Daemon, daemon_of
 from ..metrics import accepts_gzip, negotiate
-from . import pages
+from . import api, pages
 from . import urls as paths
+from .api import WritePolicy
 from .server import SECURITY_HEADERS, track_requests
 from .urls import Urls
 
@@ -22,8 +23,11 @@ MAX_REQUEST_BYTES = 64 * 1024
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def build_app(daemon: Daemon, urls: Urls | None = None) -> web.Application:
-    """The exporter's app; ``urls`` default to the daemon's external URL, routes at ``/``."""
+def build_app(
+    daemon: Daemon, urls: Urls | None = None, write_policy: WritePolicy | None = None
+) -> web.Application:
+    """The exporter's app; ``urls`` default to the daemon's external URL, routes at ``/``;
+    ``write_policy`` says who may record through ``POST /api/v1/...`` (web/api.py)."""
     urls = urls or Urls(daemon.external_url)
     app = web.Application(
         client_max_size=MAX_REQUEST_BYTES,
@@ -32,6 +36,7 @@ def build_app(daemon: Daemon, urls: Urls | None = None) -> web.Application:
     app[DAEMON] = daemon
     app.on_response_prepare.append(add_security_headers)
     pages.add_routes(app, urls)
+    api.add_routes(app, urls, write_policy or WritePolicy())
     app.router.add_get(urls.route(paths.METRICS), metrics)
     app.router.add_get(urls.route(paths.HEALTHY), healthy, name="healthy")
     app.router.add_get(urls.route(paths.READY), ready)

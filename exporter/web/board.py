@@ -27,10 +27,11 @@ from .. import __version__
 from ..config import PRIORITIES
 from ..formatting import ago, milliseconds, percent, rfc3339
 from ..redact import redact
-from ..render.blockers import Blockers, blockers, sentence
+from ..render.blockers import Blockers, blockers, decision_reason
 from ..render.evidence import describe
 from ..scoring import CRITICAL
 from ..snapshot import Change, ItemState, Snapshot
+from . import process_board
 from . import urls as paths
 from .urls import Urls
 
@@ -58,6 +59,7 @@ class Filters:
     failing: bool = False
     critical: bool = False
     category: str = ""
+    owner: str = ""
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> Filters:
@@ -65,6 +67,7 @@ class Filters:
             failing=query.get("failing") in ("1", "on", "true"),
             critical=query.get("critical") in ("1", "on", "true"),
             category=query.get("category", ""),
+            owner=query.get("owner", ""),
         )
 
     def keep(self, state: ItemState) -> bool:
@@ -72,11 +75,17 @@ class Filters:
             (not self.failing or state.status in FAILING)
             and (not self.critical or state.item.priority == CRITICAL)
             and (not self.category or state.item.category == self.category)
+            and (not self.owner or state.item.owner == self.owner)
         )
 
     def query(self, board_url: str, **change: Any) -> str:
         """The board's URL with these filters, changed by ``change``."""
-        values = {"failing": self.failing, "critical": self.critical, "category": self.category}
+        values = {
+            "failing": self.failing,
+            "critical": self.critical,
+            "category": self.category,
+            "owner": self.owner,
+        }
         values.update(change)
         params = {k: ("1" if v is True else v) for k, v in values.items() if v}
         return board_url + ("?" + urlencode(params) if params else "")
@@ -180,7 +189,7 @@ def banner(snap: Snapshot, urls: Urls, found: Blockers) -> str:
     return f"""<section class="banner d-{sc.decision.value}" aria-live="polite">
 <h1><span class="decision" id="decision">{e(sc.decision.label)}</span>
 <span class="name">{e(snap.checklist.name)}</span></h1>
-<p class="reason" id="reason">{e(sentence(found) or sc.reason)}</p>
+<p class="reason" id="reason">{e(decision_reason(snap, found))}</p>
 <p class="scores"><span>Total score <strong>{percent(sc.total.score)}</strong>
 ({sc.total.passed} of {sc.total.applicable} applicable items PASS)</span>
 <span>Critical score <strong>{percent(sc.critical.score)}</strong>
@@ -313,7 +322,18 @@ def filter_form(
         f'<option value="{e(c.id)}"{" selected" if c.id == filters.category else ""}>'
         f"{e(c.title)}</option>"
         for c in snap.checklist.categories
+        if c.id in snap.scores.categories
     ]
+    owners = sorted({i.owner for i in snap.checklist.launch_items if i.owner})
+    owner_options = ['<option value="">All owners</option>'] + [
+        f'<option value="{e(o)}"{" selected" if o == filters.owner else ""}>{e(o)}</option>'
+        for o in owners
+    ]
+    owner_select = (
+        f'<label>Owner <select name="owner" id="owner">{"".join(owner_options)}</select></label>'
+        if owners
+        else ""
+    )
     board_url = e(urls.link(paths.BOARD))
     return f"""<form class="filters" method="get" action="{board_url}" id="filters">
 <label><input type="checkbox" name="failing" value="1"\
@@ -321,9 +341,10 @@ def filter_form(
 <label><input type="checkbox" name="critical" value="1"\
 {" checked" if filters.critical else ""}> Critical only</label>
 <label>Category <select name="category">{"".join(options)}</select></label>
+{owner_select}
 {sort_input(sort)}<button type="submit">Apply</button>
 <a href="{e(sort.keep_in(urls.link(paths.BOARD)))}" class="reset">Show all</a>
-<span class="shown" id="shown">{shown} of {len(snap.states)} items</span>
+<span class="shown" id="shown">{shown} of {len(snap.checklist.launch_items)} items</span>
 </form>"""
 
 
@@ -351,7 +372,9 @@ def row(state: ItemState, now: float, urls: Urls) -> str:
         f'<td data-label="ID"><a href="{href}">{e(item.id)}</a></td>'
         f'<td data-label="Item">{e(item.title)}</td>'
         f'<td data-label="Priority" class="priority p-{e(item.priority)}">{e(item.priority)}</td>'
-        f'<td data-label="Status">{badge(state.status)}</td>'
+        f'<td data-label="Status">{badge(state.status)}'
+        f"{process_board.item_marks(state, now)}</td>"
+        f'<td data-label="Owner" class="owner">{e(item.owner)}</td>'
         f'<td data-label="Observed" class="summary">{e(state.result.summary)}</td>'
         f'<td data-label="Checked"><time datetime="{iso(state.checked_at)}">'
         f"{ago(state.checked_at, now)}</time></td>"
@@ -391,6 +414,7 @@ def table_head(sort: Sort, filters: Filters, urls: Urls) -> str:
         ("Item", ""),
         ("Priority", "priority"),
         ("Status", "status"),
+        ("Owner", ""),
         ("Observed", ""),
         ("Checked", ""),
         ("Evidence", ""),
@@ -410,13 +434,17 @@ def board(
 ) -> str:
     """The whole board page."""
     now = time.time() if now is None else now
-    states = sort.apply([s for s in snap.states.values() if filters.keep(s)], snap)
+    # Post-launch tasks have their own section (process_board): not checklist items.
+    states = sort.apply(
+        [s for s in snap.states.values() if not s.item.post_launch and filters.keep(s)], snap
+    )
     found = blockers(snap)
     rows = "\n".join(row(s, now, urls) for s in states) or (
-        '<tr class="empty"><td colspan="7">No items match these filters.</td></tr>'
+        '<tr class="empty"><td colspan="8">No items match these filters.</td></tr>'
     )
     body = f"""<main id="board">
 {banner(snap, urls, found)}
+{process_board.launch_section(snap, now)}
 {blockers_section(found, urls)}
 {cards(snap, filters, urls, sort)}
 {filter_form(snap, filters, len(states), urls, sort)}
@@ -426,6 +454,9 @@ def board(
 <tbody>
 {rows}
 </tbody></table>
+{process_board.risks_section(snap, urls, now)}
+{process_board.signoff_section(snap)}
+{process_board.tasks_section(snap, urls)}
 <p class="taken">As of <time datetime="{iso(snap.taken_at)}">{e(iso(snap.taken_at))}</time>; \
 refreshes every {REFRESH_SECONDS}s.</p>
 </main>"""
@@ -500,6 +531,7 @@ def item_page(
 {button}
 {debug_html}
 <dl class="facts">{fact_html}</dl>
+{process_board.item_records(state, now)}
 <h2>Evidence</h2>
 {evidence_html(result.evidence) or '<p class="muted">No evidence recorded.</p>'}
 <h2>Status changes</h2>

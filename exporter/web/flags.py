@@ -41,3 +41,31 @@ def add(parser: argparse.ArgumentParser) -> None:
         "(default 0: what fits in half the soft RLIMIT_NOFILE with a batch of accepts, "
         f"{MIN_CONNECTIONS} to {MAX_CONNECTIONS}; the other half is left to probes)",
     )
+
+
+def users(value: str) -> frozenset[str]:
+    names = frozenset(u.strip() for u in value.split(",") if u.strip())
+    if not names:
+        raise argparse.ArgumentTypeError("must name at least one user of basic_auth_users")
+    return names
+
+
+def add_write_api(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--web.enable-write-api",
+        dest="enable_write_api",
+        action="store_true",
+        help="without basic_auth_users in --web.config.file, let clients on loopback "
+        "(127.0.0.1, ::1) record attestations, risks, sign-offs, decisions and remediation "
+        "through POST /api/v1/... without a user (default: refused; with basic_auth_users, "
+        "authenticated users may record)",
+    )
+    parser.add_argument(
+        "--web.write-users",
+        dest="write_users",
+        type=users,
+        default=None,
+        metavar="USER,...",
+        help="the users of basic_auth_users who may record through POST /api/v1/... "
+        "(default: every one)",
+    )

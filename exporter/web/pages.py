@@ -22,6 +22,7 @@ from ..render import json as json_doc
 from ..snapshot import ItemState, Snapshot
 from . import board
 from . import urls as paths
+from .api import acceptance_json
 from .urls import Urls
 
 STATIC = Path(__file__).with_name("static")
@@ -111,8 +112,16 @@ def item_detail(state: ItemState) -> dict[str, Any]:
         "error": state.result.error,
         "runs": state.runs,
         "errors": state.errors,
-        "interval_seconds": item.interval,
+        "interval_seconds": state.current_interval,
         "timeout_seconds": item.timeout,
+        "last_pass_at": rfc3339(state.records.last_pass),
+        "remediation": state.records.remediation,
+        "risk_acceptance": None
+        if state.records.acceptance is None
+        else {
+            **acceptance_json(state.records.acceptance),
+            "in_force": bool(state.records.risk and state.records.risk.accepted),
+        },
         "probe": redact(dict(item.raw_probe)),
         "history": [
             {

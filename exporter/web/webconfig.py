@@ -48,6 +48,9 @@ from ..config import ConfigError, read_yaml
 log = structlog.get_logger("readiness.web")
 
 OPEN_ROUTES = frozenset({"healthy"})  # route names reachable without credentials (liveness)
+# The user a request authenticated as (set by BasicAuth): what people's records name beside the
+# name they give.
+AUTH_USER = web.RequestKey("auth_user", str)
 REALM = "readiness-exporter"
 
 TLS_VERSIONS = {
@@ -317,6 +320,9 @@ class BasicAuth:
                 headers={"Retry-After": "1"},
             )
         if ok:
+            credentials = parse_basic(request.headers.get("Authorization"))
+            if credentials is not None:
+                request[AUTH_USER] = credentials[0]
             return await handler(request)
         return web.Response(
             status=401,

@@ -3,28 +3,17 @@
 function(c) {
   local sel = c.readinessSelector,
 
-  // Items that have been PASS at some time: the exporter keeps the time of the last PASS
-  // across restarts. For an exporter that does not export it yet (none of its items has the
-  // series), a PASS within c.legacyMemoryWindow stands in.
+  // Items that have been PASS at some time: the exporter keeps the time of the last PASS in its
+  // store, across restarts (absent for an item that never passed).
   wasPass:: |||
     readiness_item_last_pass_timestamp_seconds{%(sel)s}
-    or on (job, instance, item)
-    (
-      max_over_time(readiness_item_status{%(sel)s, status="pass"}[%(window)s]) == 1
-      unless on (job, instance) readiness_item_last_pass_timestamp_seconds{%(sel)s}
-    )
-  ||| % { sel: sel, window: c.legacyMemoryWindow },
+  ||| % { sel: sel },
 
-  // Exporters whose decision has been one of `decisions` (a regex) at some time; the same
-  // stand-in for exporters without readiness_decision_last_timestamp_seconds.
+  // Exporters whose decision has been one of `decisions` (a regex) at some time, kept the same
+  // way.
   wasDecision(decisions):: |||
     readiness_decision_last_timestamp_seconds{%(sel)s, decision=~"%(d)s"}
-    or on (job, instance)
-    (
-      max_over_time(readiness_decision{%(sel)s, decision=~"%(d)s"}[%(window)s]) == 1
-      unless on (job, instance) readiness_decision_last_timestamp_seconds{%(sel)s}
-    )
-  ||| % { sel: sel, d: decisions, window: c.legacyMemoryWindow },
+  ||| % { sel: sel, d: decisions },
 
   local indent(s) = std.join('\n', ['  ' + l for l in std.split(std.stripChars(s, '\n'), '\n')]),
 

@@ -127,13 +127,15 @@ def start_exporter(
     extra: Sequence[str] = (),
     health_tls: ssl.SSLContext | None = None,
     wrapper: Sequence[str] = (),
+    port: int = 0,
 ) -> tuple[Process, str]:
     """The exporter serving ``config`` on a free port; returns the process and its base URL.
 
     ``health_tls``: the exporter serves HTTPS (``--web.config.file``); trust this context.
     ``wrapper``: a command the exporter runs under (``setpriv ...``).
+    ``port``: this port rather than a free one (a restart where Prometheus scrapes it).
     """
-    port = free_port()
+    port = port or free_port()
     proc = Process(
         [
             *wrapper,
