@@ -121,6 +121,16 @@ def variables(config: Path = CONFIG) -> tuple[dict[str, Variable], list[tuple[st
                 found[name].items.append(item["id"])
             if names:
                 per_item.append((item["id"], names))
+    # Settings of the whole config that read variables (tls.ca_file): every item they apply to.
+    for section in ("tls",):
+        for string in _strings(doc.get(section) or {}):
+            for m in _VAR.finditer(string):
+                if m.group(1) is None:
+                    continue
+                var = found.setdefault(m.group(1), Variable(m.group(1)))
+                if m.group(2) is not None:
+                    var.defaults.add(m.group(2))
+                var.items.append(f"`{section}:` (every item it applies to)")
     problems = []
     for name, var in sorted(found.items()):
         if name not in meanings:

@@ -602,7 +602,7 @@ def test_every_error_is_listed_at_once(tmp_path):
         (
             "extra: 1\ncategories: [{id: a, items: []}]\n",
             "config.yaml: extra is not a known field "
-            "(known: checklist, decision, defaults, engine, signoff, launch, categories)",
+            "(known: checklist, decision, defaults, engine, tls, signoff, launch, categories)",
         ),
         (
             "categories: [{id: a, items: []}, {id: a, items: []}]\n",
