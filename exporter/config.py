@@ -574,10 +574,7 @@ class _ItemReader:
         if remediation is not None and not isinstance(remediation, str):
             here.add(f"remediation must be a ticket URL or a sentence (got {show(remediation)})")
             remediation = None
-        applicable = raw.get("applicable", True)
-        if not isinstance(applicable, bool):
-            here.add(f"applicable must be true or false (got {show(applicable)})")
-            applicable = True
+        applicable, waiting = _applicable(here, raw.get("applicable", True), self.env)
         probe = None
         if raw_probe is None:
             if applicable:
@@ -601,7 +598,7 @@ class _ItemReader:
             kind=probe.kind if probe is not None else "",
             spec=probe.spec if probe is not None else None,
             raw_probe=raw_probe or {},
-            missing=probe.waiting if probe is not None else (),
+            missing=(*waiting, *(probe.waiting if probe is not None else ())),
             redactor=redactor,
             owner=owner,
             intervals=intervals,
@@ -615,6 +612,32 @@ class _ItemReader:
         except Exception as exc:  # noqa: BLE001 - a kind's checks tripping on an odd value
             problems.add(f"probe could not be read ({type(exc).__name__}: {exc})")
             return None
+
+
+# The words ``applicable: ${HAS_CDN:-true}`` may expand to, as YAML 1.1 reads booleans.
+TRUE_WORDS = ("true", "yes", "on", "1")
+FALSE_WORDS = ("false", "no", "off", "0")
+
+
+def _applicable(
+    problems: Problems, raw: Any, env: Mapping[str, str]
+) -> tuple[bool, tuple[str, ...]]:
+    """``applicable:`` true or false, or a variable that says which (so a component a team does
+    not have is N/A by a value, not an item edit); with the variables it waits for when unset
+    (the item is then PENDING, as for any unset variable)."""
+    if isinstance(raw, bool):
+        return raw, ()
+    value = expand(raw, env) if isinstance(raw, str) else raw
+    if isinstance(value, Unresolved):
+        return True, value.names
+    if isinstance(value, str) and value.strip().lower() in (*TRUE_WORDS, *FALSE_WORDS):
+        return value.strip().lower() in TRUE_WORDS, ()
+    came = f" from {raw}" if isinstance(raw, str) and raw != value else ""
+    problems.add(
+        f"applicable must be true or false, or a variable holding one of "
+        f"{', '.join(TRUE_WORDS + FALSE_WORDS)} (got {show(value)}{came})"
+    )
+    return True, ()
 
 
 def _task_phase(problems: Problems, raw: Any) -> Phase | None:
