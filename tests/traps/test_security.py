@@ -229,6 +229,49 @@ async def test_s010_an_api_without_a_limiter_fails_one_with_429_passes(tmp_path)
         assert passes(result) and "429" in result.summary
 
 
+# nginx's limit_req over /api/, as in the trial: S-010's burst spends the budget that DOC-002's
+# OpenAPI document and S-014's preflights share, and they read 429 right after it.
+LIMITED_API = """
+limit_req_zone $binary_remote_addr zone=api:1m rate=1r/m;
+types { application/json json; }
+server {
+    listen 127.0.0.1:@HTTP@;
+    location /api/ {
+        limit_req zone=api burst=5 nodelay;
+        limit_req_status 429;
+        root @DIR@/www;
+        try_files /api.json =404;  # a file, not `return`: that answers before limit_req
+    }
+}
+"""
+
+
+async def test_a_429_after_s010s_burst_is_no_answer_for_doc002_and_s014(tmp_path):
+    """Before the burst DOC-002 PASSes; after it, DOC-002 and S-014's preflight cannot judge
+    (rate limited by the target), never a verdict on the document or on CORS."""
+    www = tmp_path / "nginx" / "www"
+    www.mkdir(parents=True)
+    (www / "api.json").write_text(
+        '{"paths": {"/api/v1/items/": {"get": {"description": "List items"}}}}'
+    )
+    with nginx(tmp_path / "nginx", LIMITED_API, ["HTTP"]) as edge:
+        base = f"http://127.0.0.1:{edge.ports['HTTP']}"
+        env = {"APP_URL": base, "APP_OPENAPI_PATH": "/api/v1/openapi.json"}
+        assert passes(await run_shipped("DOC-002", env, tmp_path))
+        burst = await run_shipped("S-010", env, tmp_path)
+        assert passes(burst) and "429" in burst.summary, burst.summary
+        after = await run_shipped("DOC-002", env, tmp_path)
+        cors = await run_shipped(
+            "S-014",
+            {**env, "APP_HEALTH_PATH": "/api/v1/", "APP_FRONTEND_ORIGIN": FRONTEND},
+            tmp_path,
+        )
+    assert after.status is Status.FAIL and after.error, after.summary
+    assert "rate limited by the target (429)" in after.summary, after.summary
+    assert cors.status is Status.FAIL and cors.error, cors.summary
+    assert "rate limited by the target (429)" in cors.summary, cors.summary
+
+
 FRONTEND = "https://app.hotel.example"
 
 
