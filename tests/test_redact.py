@@ -361,3 +361,57 @@ def test_a_variable_named_for_the_query_it_holds_is_shown_and_credentials_are_no
         MASK,  # a URL named for a secret, with a user and password in it
     ]
     assert checklist.redactor.text('SELECT count(*) FROM "user"') == 'SELECT count(*) FROM "user"'
+
+
+def test_only_credential_headers_are_masked_not_an_origin(write_config):
+    """The trial's S-014 sends ``Origin: ${APP_FRONTEND_ORIGIN}``: an origin is no credential
+    and was masked because every header value counted as one. Credential headers still are."""
+    path = write_config("""
+        categories:
+          - id: c
+            title: C
+            items:
+              - id: S-014
+                title: CORS
+                priority: high
+                probe:
+                  http:
+                    url: http://127.0.0.1:1/api/
+                    method: OPTIONS
+                    headers:
+                      Origin: ${APP_FRONTEND_ORIGIN}
+                      Access-Control-Request-Method: POST
+                      Authorization: Bearer ${PARTNER}
+                      X-Api-Key: ${PARTNER_KEY}
+                      X-Hotel-Signature: ${HOTEL}
+    """)
+    env = {
+        "APP_FRONTEND_ORIGIN": "https://dashboard.app.test",
+        "PARTNER": "partner-bearer-value",
+        "PARTNER_KEY": "partner-key-value",
+        "HOTEL": "hotel-signature-value",
+    }
+    redactor = load(path, env).redactor
+    origin = "CORS allows https://dashboard.app.test"
+    assert redactor.text(origin) == origin
+    for name in ("PARTNER", "PARTNER_KEY", "HOTEL"):
+        assert redactor.text(f"echoed {env[name]} back") == f"echoed {MASK} back"
+
+
+def test_a_texts_end_is_masked_only_when_it_holds_a_piece_of_the_secret():
+    """A URL or DSN credential's start is what ordinary texts share (the trial's summaries
+    ended in ``<secret>`` where they named the database or a host); a piece of its secret part
+    at a text's end still is masked."""
+    dsn = "postgresql://app:Pw9sdlkfj2xQ@db.internal:5432/app"
+    webhook = "https://hooks.example.com/services/T000/B000/abcdefSECRETghij"
+    r = Redactor([dsn, webhook])
+    for text in (
+        "connecting to postgresql://app:",
+        "sent to https://hooks.example.com",
+        "asked https://hooks.example.com/",
+    ):
+        assert r.text(text) == text
+    assert r.text("output: postgresql://app:Pw9sdl") == f"output: postgresql://app:{MASK}"
+    assert r.text("output: " + webhook[:45]) == f"output: {MASK}"
+    assert r.text("output: " + dsn) == f"output: {MASK}"
+    assert r.text("output: " + webhook) == f"output: {MASK}"
