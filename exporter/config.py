@@ -27,7 +27,7 @@ from probes.reading import NotRegularFile, read_capped
 from probes.registry import KINDS
 
 from . import item_ids
-from .errors import ConfigError
+from .errors import ConfigError as ConfigError  # callers catch config.ConfigError
 from .launch import DEFAULT_ROLES, POST_LAUNCH_PHASES, Phase, parse_instant, resolve_owner, role_key
 from .redact import NOTHING, Redactor, secrets_in_spec, sensitive_variables
 

@@ -324,8 +324,8 @@ class Store:
     ) -> Store:
         """Open (or create) the store in ``directory``: check it, migrate it, apply retention.
 
-        ``check=False`` skips ``quick_check`` (which reads the whole file: about 80 ms for a
-        year of changes), for a second opening in a process that has just checked it.
+        ``check=False`` skips ``quick_check`` (which reads the whole file; docs/process.md
+        times it on a year of changes), for a second opening in a process that has just checked it.
         ``clean=False`` leaves the retention to the exporter (the command line opens the store
         with its own defaults, which must not drop what the exporter's setting keeps).
         Raises StoreError (StoreCorrupt, StoreUnwritable, StoreTooNew) with what to do.

@@ -20,7 +20,7 @@ import decimal
 import json
 import numbers
 import operator
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +30,8 @@ import jmespath.exceptions
 from .masking import clip
 from .problems import SpecError, show
 
-ORDER = {
+# Comparisons of observed values (numbers, strings): each answers a bool.
+ORDER: dict[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
     "<": operator.lt,

@@ -106,8 +106,8 @@ class Resources:
     """Expensive things probes share for the life of the engine: the HTTP session, TLS contexts,
     the worker pools for blocking work, and a bounded pool of connections per database DSN.
 
-    A TLS context costs about 24 ms of CPU to build, so one is made per distinct setting and
-    reused. The HTTP session opens a fresh connection per request (as blackbox_exporter does),
+    A TLS context is costly to build (docs/performance.md), so one is made per distinct setting
+    and reused. The HTTP session opens a fresh connection per request (as blackbox_exporter does),
     keeps no cookies between probes, and is built lazily inside the running event loop. Each
     kind of blocking work has its own bounded pool, so a slow repository walk cannot delay an
     attestation, and none of them delays a config reload (which uses Python's shared pool).

@@ -38,11 +38,13 @@ class Pattern:
     def search(self, text: str) -> Match | None:
         """The first match anywhere in ``text``, or None; ``^``/``$`` mean the text's ends
         unless the pattern starts with ``(?m)``."""
+        found: Match | None  # RE2's module is untyped; its match objects fit the protocol
         try:
-            return self._compiled.search(text)
+            found = self._compiled.search(text)
         except UnicodeEncodeError:
             # Undecodable bytes kept as surrogates (aiohttp's header values): RE2 takes UTF-8.
-            return self._compiled.search(text.encode("utf-8", "replace").decode("utf-8"))
+            found = self._compiled.search(text.encode("utf-8", "replace").decode("utf-8"))
+        return found
 
 
 def compile_pattern(text: str) -> Pattern:

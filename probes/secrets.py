@@ -169,7 +169,7 @@ def list_files(root: Path, mode: FilesMode, exclude: Sequence[str], timeout: flo
     return Listing(root, tuple(kept), source, excluded=len(names) - len(kept))
 
 
-def _walk(root: Path, spec: pathspec.PathSpec, deadline: float) -> Iterable[str]:
+def _walk(root: Path, spec: pathspec.GitIgnoreSpec, deadline: float) -> Iterable[str]:
     """Relative paths of the files under ``root``; .git and excluded folders are not entered.
 
     The walk runs on a worker thread that nothing can interrupt, so it watches ``deadline``

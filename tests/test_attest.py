@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.cli import run_cli
 from support.procs import ROOT
 
 from exporter import config
@@ -34,14 +35,7 @@ categories:
 
 
 def run(path, *args):
-    return subprocess.run(
-        [sys.executable, "-m", "exporter", "attest", "--config.file", str(path), "--file", *args],
-        cwd=ROOT,
-        env={k: v for k, v in os.environ.items() if k != "EVIDENCE_DIR"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_cli("attest", "--config.file", str(path), "--file", *args, unset=["EVIDENCE_DIR"])
 
 
 def test_attest_writes_what_the_probe_reads(write_config):

@@ -9,12 +9,11 @@ to test-artifacts/.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import textwrap
 
 import pytest
 from support.browser import start_chromium
+from support.cli import run_cli
 from support.procs import ROOT, http_get, start_exporter, wait_until
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -22,40 +21,13 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 def cli(config, *args):
     """A command of the exporter's command line on the test's config (and so its store)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "exporter", *args, "--config.file", str(config)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_cli(*args, "--config.file", str(config))
     assert result.returncode == 0, result.stderr
     return result.stdout
 
 
 def attest(config, item, status, by, evidence):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "exporter",
-            "attest",
-            "--config.file",
-            str(config),
-            item,
-            "--status",
-            status,
-            "--by",
-            by,
-            "--evidence",
-            evidence,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
+    cli(config, "attest", item, "--status", status, "--by", by, "--evidence", evidence)
 
 
 @pytest.fixture

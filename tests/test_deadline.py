@@ -97,6 +97,8 @@ CASES: dict[str, Case] = {
         f"tcp: {s.tcp} banner: {NO_ANSWER}; disk: {s.folder}: {NO_ANSWER}",
     ),
 }
+# What a kind adds to the rule's words: what it did to the target that kept silent.
+AFTERWARDS = {"command": " (killed with its process group)"}
 # Kinds with nothing outside the exporter to wait on, and why.
 NOTHING_TO_WAIT_ON = {"env": "reads the exporter's own environment"}
 
@@ -115,7 +117,10 @@ async def test_silence_is_a_probe_error_for_every_kind(kind, silent, tmp_path):
         assert result.summary.endswith(target), result.summary
     else:
         # The probe's budget ended it, not the engine's last resort ("timed out after").
-        assert result.summary.startswith(f"{target}: {NO_ANSWER}"), result.summary
+        # The whole summary: the target it waited on, the rule's words, and nothing else but
+        # what the kind did about it.
+        said = f"{target}: {NO_ANSWER}{AFTERWARDS.get(kind, '')}"
+        assert result.summary == said, result.summary
         assert result.evidence["no_answer_from"] == target
 
 

@@ -31,6 +31,31 @@ def tcp(target: str, expect: str = "open") -> dict:
     return {"tcp": {"target": target, "expect": expect}}
 
 
+async def test_all_passes_when_all_do_is_partial_when_some_do_fails_when_none_do(tmp_path):
+    async with web_site() as base:
+        good = {"http": {"url": f"{base}/status/200"}}
+        bad = {"http": {"url": f"{base}/status/500"}}
+        both = await run({"all": [good, good]}, tmp_path)
+        some = await run({"all": [good, bad]}, tmp_path)
+        none = await run({"all": [bad, bad]}, tmp_path)
+    assert both.status is Status.PASS
+    assert both.summary.startswith(f"all 2 probes pass: http {base}/status/200: status 200 in ")
+    assert (some.status, some.summary) == (
+        Status.PARTIAL,
+        f"1 of 2 probes pass; http {base}/status/500: status 500, expected 2xx",
+    )
+    assert none.status is Status.FAIL
+
+
+async def test_any_passes_when_one_does(tmp_path):
+    bad = tcp(closed_port())
+    async with silent_tcp() as up:
+        one = await run({"any": [bad, tcp(up)]}, tmp_path)
+    none = await run({"any": [bad]}, tmp_path)
+    assert one.status is Status.PASS
+    assert none.status is Status.FAIL and none.summary.startswith("no probe passes; tcp: ")
+
+
 async def test_a_control_that_fails_makes_closed_ports_mean_nothing(tmp_path):
     # No egress, or the wrong address: the control port is not reachable either.
     control, db, redis = closed_port(), closed_port(), closed_port()

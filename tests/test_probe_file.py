@@ -38,9 +38,41 @@ def age(path, seconds: float) -> None:
 
 async def test_plain_path_keeps_its_summary(tmp_path):
     (tmp_path / "sla.md").write_text("Uptime 99.9%\n")
-    result = await run({"file": {"path": "sla.md", "content_regex": r"99\.9"}}, tmp_path)
+    result = await run(
+        {"file": {"path": "sla.md", "max_age": "1d", "content_regex": r"99\.9"}}, tmp_path
+    )
     assert result.status is Status.PASS
     assert result.summary.startswith("sla.md present (13 bytes, modified ")
+
+
+async def test_a_missing_file_fails(tmp_path):
+    result = await run({"file": {"path": "nope.md"}}, tmp_path)
+    assert (result.status, result.summary) == (
+        Status.FAIL,
+        f"{tmp_path / 'nope.md'} does not exist",
+    )
+
+
+async def test_a_file_older_than_max_age_fails(tmp_path):
+    path = tmp_path / "backup.dump"
+    path.write_bytes(b"x")
+    age(path, 2 * 86400)
+    result = await run({"file": {"path": str(path), "max_age": "26h"}}, tmp_path)
+    assert (result.status, result.summary) == (
+        Status.FAIL,
+        "backup.dump is 2d old, expected at most 1d2h",
+    )
+
+
+async def test_content_that_does_not_match(tmp_path):
+    (tmp_path / "README.md").write_text("hello\n")
+    result = await run(
+        {"file": {"path": "README.md", "content_regex": "(?i)architecture"}}, tmp_path
+    )
+    assert (result.status, result.summary) == (
+        Status.FAIL,
+        "README.md does not match /(?i)architecture/",
+    )
 
 
 async def test_glob_with_min_count(tmp_path):

@@ -16,7 +16,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
-from support.probing import config_error, run, silent_server
+from support.probing import config_error, run
 from support.procs import free_port, http_get, require, start_prometheus, wait_until
 
 from probes.result import Status
@@ -197,17 +197,6 @@ async def test_credentials_reach_prometheus_behind_an_auth_proxy(prometheus, tmp
     assert "pw-8c1e" not in repr(basic) and "tok-51f0" not in repr(bearer)
     assert anonymous.status is Status.FAIL
     assert anonymous.summary == f"Prometheus answered status 401 without JSON at {url}/api/v1/query"
-
-
-async def test_silent_server_times_out(tmp_path):
-    async with silent_server() as port:
-        result = await run(
-            {"promql": {"url": f"http://127.0.0.1:{port}", "query": "up"}}, tmp_path, timeout="1s"
-        )
-    assert (result.status, result.error) == (Status.FAIL, True)
-    assert result.summary == (
-        f"Prometheus at http://127.0.0.1:{port}: no answer within the 1s timeout; cannot judge"
-    )
 
 
 def answering(body: bytes) -> web.Application:

@@ -544,12 +544,22 @@ def test_healthy_keeps_answering_while_a_repository_of_such_lines_is_scanned(tmp
     def summary(item: str) -> str:
         return json.loads(http_get(f"{base}/api/v1/items/{item}")[1])["summary"]
 
+    def runs(item: str) -> float:
+        body = http_get(f"{base}/metrics")[1].decode()
+        found = re.search(rf'^readiness_probe_runs_total\{{item="{item}"\}} (\S+)$', body, re.M)
+        return float(found.group(1)) if found else 0.0
+
     asker = threading.Thread(target=ask, daemon=True)
     asker.start()
     try:
         wait_until(lambda: "hard-coded" in summary("R-1"), 60, "a scan of R-1")
         wait_until(lambda: "cannot judge" in summary("R-2"), 60, "a scan of R-2")
-        time.sleep(3)  # a few more rounds of both
+        first = runs("R-1"), runs("R-2")
+        wait_until(
+            lambda: runs("R-1") >= first[0] + 2 and runs("R-2") >= first[1] + 2,
+            60,
+            "two more scans of each",
+        )
         shown = summary("R-1"), summary("R-2")
     finally:
         stop.set()

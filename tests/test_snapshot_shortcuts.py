@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
+
+from support.waiting import until
 
 from exporter import config
 from exporter.engine import Engine, first_round_window
@@ -74,11 +75,10 @@ async def test_lag_hook_reports_each_scheduled_run(tmp_path: Path) -> None:
     lags: list[tuple[float, float]] = []
     engine.on_lag = lambda planned, lag: lags.append((planned, lag))
     engine.start()
-    for _ in range(200):  # bounded: 10 s at most
-        if len(lags) >= 2 and engine.ready:
-            break
-        await asyncio.sleep(0.05)
-    await engine.stop()
+    try:
+        await until(lambda: len(lags) >= 2 and engine.ready, "both items' first runs", 10)
+    finally:
+        await engine.stop()
     assert len(lags) == 2
     assert all(lag >= 0 for _, lag in lags)
     assert engine.snapshot().states["A-1"].runs == 1

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from probes.result import Status
 
+from ..formatting import percent
 from ..launch import (
     DEFAULT_ROLES,
     AcceptanceState,
@@ -33,7 +34,7 @@ from ..launch import (
     span,
     when,
 )
-from ..scoring import Decision, percent
+from ..scoring import Decision
 from .marks import CRITICAL_MARKER, MARKS
 
 CHECKED, UNCHECKED = "☑", "⬜"

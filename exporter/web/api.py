@@ -88,7 +88,7 @@ def writer(request: web.Request) -> str | None:
     """The authenticated user allowed to write, None for an allowed loopback client; raises
     403 otherwise."""
     policy = request.app[WRITE_POLICY]
-    user = request.get(AUTH_USER)
+    user: str | None = request.get(AUTH_USER)
     if user is not None:
         if policy.users is not None and user not in policy.users:
             raise _error(web.HTTPForbidden, f"user {user} may not record (--web.write-users)")
