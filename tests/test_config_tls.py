@@ -32,6 +32,7 @@ async def https_server(ca: trustme.CA) -> AsyncIterator[str]:
     """An https server on loopback whose certificate the private CA signed: host:port."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ca.issue_cert("localhost", "127.0.0.1").configure_cert(ctx)
+
     async def health(_: web.Request) -> web.Response:
         return web.Response(text="ok")
 
