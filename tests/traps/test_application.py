@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from probes.result import Status
 from traps.conftest import age
 from traps.shipped import passes, run_shipped
 
@@ -219,7 +220,7 @@ async def test_a007_a_log_at_debug_fails(tree):
         repo = tree(name, {".env": text})
         env = {"APP_ENV_FILE": str(repo / ".env"), "APP_LOG_FILE": str(_app_log(repo, "DEBUG"))}
         result = await run_shipped("A-007", env, repo)
-        assert not passes(result) and "app.log" in result.summary, result.summary
+        assert result.status is Status.FAIL and "app.log" in result.summary, result.summary
 
 
 async def test_a007_a_setting_that_says_debug_fails_whatever_the_log_shows(tree):
@@ -228,7 +229,7 @@ async def test_a007_a_setting_that_says_debug_fails_whatever_the_log_shows(tree)
     )
     env = {"APP_ENV_FILE": str(bad / ".env"), "APP_LOG_FILE": str(_app_log(bad, "INFO"))}
     result = await run_shipped("A-007", env, bad)
-    assert not passes(result) and ".env" in result.summary, result.summary
+    assert result.status is Status.FAIL and ".env" in result.summary, result.summary
 
 
 async def test_a007_a_log_with_no_level_at_all_fails(tree):
