@@ -125,3 +125,20 @@ def test_a_bad_tls_setting_is_located(tmp_path, tls, message):
     with pytest.raises(ConfigError) as info:
         parse(_doc("127.0.0.1:1", tls), tmp_path / "config.yaml", {})
     assert len(info.value.errors) == 1 and info.value.errors[0].startswith(message), info.value
+
+
+async def test_a_reload_changes_which_ca_is_trusted(private_ca, tmp_path):
+    """The engine keeps its resources across reloads; the trusted CA follows the config."""
+    private_ca.cert_pem.write_to_path(str(tmp_path / "private-ca.pem"))
+    async with https_server(private_ca) as target:
+        engine = Engine(parse(_doc(target, None), tmp_path / "config.yaml", {}))
+        try:
+            before = (await engine.run_item("S-011")).result
+            engine.reload(
+                parse(_doc(target, {"ca_file": "private-ca.pem"}), tmp_path / "config.yaml", {})
+            )
+            after = (await engine.run_item("S-011")).result
+        finally:
+            await engine.resources.aclose()
+    assert before is not None and "certificate not trusted" in before.summary, before
+    assert after is not None and after.status is Status.PASS, after.summary
