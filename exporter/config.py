@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,16 @@ DEFAULT_CONCURRENCY = 64
 DEFAULT_SQL_CONNECTIONS = DEFAULT_PER_DSN  # connections per database DSN, shared by its items
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
 _VAR = re.compile(r"\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\})")
-TOP_KEYS = ("checklist", "decision", "defaults", "engine", "signoff", "launch", "categories")
+TOP_KEYS = (
+    "checklist",
+    "decision",
+    "defaults",
+    "engine",
+    "tls",
+    "signoff",
+    "launch",
+    "categories",
+)
 DEFAULTS_KEYS = ("interval", "timeout", "owner")
 CATEGORY_KEYS = ("id", "title", "owner", "intervals", "items")
 ITEM_KEYS = (
@@ -133,6 +143,8 @@ class Checklist:
     sql_connections_per_dsn: int = DEFAULT_SQL_CONNECTIONS
     roles: tuple[str, ...] = DEFAULT_ROLES  # signoff: the roles of the Sign-Off Sheet
     launch_at: float | None = None  # launch: (a recorded decision's launch time wins)
+    # tls.ca_file: the CAs every https/tls/alerting/promql probe trusts unless it names its own
+    ca_file: Path | None = None
 
     @property
     def items(self) -> tuple[Item, ...]:
@@ -229,6 +241,7 @@ def parse(doc: Any, path: Path, env: Mapping[str, str], kinds: Registry = KINDS)
     concurrency, sql_connections = _engine(problems.at("engine"), doc.get("engine") or {})
     roles = _roles(problems, doc.get("signoff"))
     launch_at = _launch(problems, doc.get("launch"))
+    ca_file = _tls(problems.at("tls"), doc.get("tls"), path.parent, env)
     items = _ItemReader(interval, timeout, owner, path.parent, env, kinds)
     categories = _categories(problems, doc.get("categories"), items)
     if problems:
@@ -244,6 +257,7 @@ def parse(doc: Any, path: Path, env: Mapping[str, str], kinds: Registry = KINDS)
         sql_connections_per_dsn=sql_connections,
         roles=roles,
         launch_at=launch_at,
+        ca_file=ca_file,
     )
 
 
@@ -369,6 +383,31 @@ def _launch(problems: Problems, raw: Any) -> float | None:
             f"must be a date-time in UTC such as 2026-12-01T14:00:00Z (got {show(raw)})"
         )
         return None
+
+
+def _tls(problems: Problems, raw: Any, base: Path, env: Mapping[str, str]) -> Path | None:
+    """``tls: {ca_file: ...}``: a private CA every TLS client of the probes trusts (a variable
+    that is unset or empty means none: the system's CAs)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        problems.add(f"must be a mapping with ca_file (got {show(raw)})")
+        return None
+    _known_keys(problems, raw, ("ca_file",))
+    value = expand(raw.get("ca_file"), env)
+    if value is None or isinstance(value, Unresolved) or value == "":
+        return None
+    if not isinstance(value, str):
+        problems.add(f"ca_file must be a path (got {show(value)})")
+        return None
+    ca_file = base / value
+    try:
+        ssl.create_default_context(cafile=str(ca_file))
+    except (OSError, ssl.SSLError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        problems.add(f"ca_file {ca_file}: not a readable PEM file of CA certificates ({reason})")
+        return None
+    return ca_file
 
 
 def _intervals(problems: Problems, raw: Any) -> dict[Phase, float]:
@@ -535,10 +574,7 @@ class _ItemReader:
         if remediation is not None and not isinstance(remediation, str):
             here.add(f"remediation must be a ticket URL or a sentence (got {show(remediation)})")
             remediation = None
-        applicable = raw.get("applicable", True)
-        if not isinstance(applicable, bool):
-            here.add(f"applicable must be true or false (got {show(applicable)})")
-            applicable = True
+        applicable, waiting = _applicable(here, raw.get("applicable", True), self.env)
         probe = None
         if raw_probe is None:
             if applicable:
@@ -562,7 +598,7 @@ class _ItemReader:
             kind=probe.kind if probe is not None else "",
             spec=probe.spec if probe is not None else None,
             raw_probe=raw_probe or {},
-            missing=probe.waiting if probe is not None else (),
+            missing=(*waiting, *(probe.waiting if probe is not None else ())),
             redactor=redactor,
             owner=owner,
             intervals=intervals,
@@ -576,6 +612,32 @@ class _ItemReader:
         except Exception as exc:  # noqa: BLE001 - a kind's checks tripping on an odd value
             problems.add(f"probe could not be read ({type(exc).__name__}: {exc})")
             return None
+
+
+# The words ``applicable: ${HAS_CDN:-true}`` may expand to, as YAML 1.1 reads booleans.
+TRUE_WORDS = ("true", "yes", "on", "1")
+FALSE_WORDS = ("false", "no", "off", "0")
+
+
+def _applicable(
+    problems: Problems, raw: Any, env: Mapping[str, str]
+) -> tuple[bool, tuple[str, ...]]:
+    """``applicable:`` true or false, or a variable that says which (so a component a team does
+    not have is N/A by a value, not an item edit); with the variables it waits for when unset
+    (the item is then PENDING, as for any unset variable)."""
+    if isinstance(raw, bool):
+        return raw, ()
+    value = expand(raw, env) if isinstance(raw, str) else raw
+    if isinstance(value, Unresolved):
+        return True, value.names
+    if isinstance(value, str) and value.strip().lower() in (*TRUE_WORDS, *FALSE_WORDS):
+        return value.strip().lower() in TRUE_WORDS, ()
+    came = f" from {raw}" if isinstance(raw, str) and raw != value else ""
+    problems.add(
+        f"applicable must be true or false, or a variable holding one of "
+        f"{', '.join(TRUE_WORDS + FALSE_WORDS)} (got {show(value)}{came})"
+    )
+    return True, ()
 
 
 def _task_phase(problems: Problems, raw: Any) -> Phase | None:

@@ -96,6 +96,7 @@ class Engine:
         self.checklist = checklist
         LOGS.redactor = checklist.redactor
         self.resources = resources or Resources(checklist.sql_connections_per_dsn)
+        self.resources.ca_file = checklist.ca_file
         self.kinds = kinds  # the registry the checklist was read with
         self.people: People = memory.people if memory is not None else NOBODY
         self._recorder = recorder
@@ -614,6 +615,7 @@ class Engine:
         self._slots.resize(checklist.concurrency)  # runs in flight keep counting against it
         if checklist.sql_connections_per_dsn != self.checklist.sql_connections_per_dsn:
             self.resources.databases.resize(checklist.sql_connections_per_dsn)
+        self.resources.ca_file = checklist.ca_file
         self.checklist = checklist
         LOGS.redactor = checklist.redactor
         self.states = states

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
@@ -112,7 +113,11 @@ class Resources:
     attestation, and none of them delays a config reload (which uses Python's shared pool).
     """
 
-    def __init__(self, sql_connections_per_dsn: int = DEFAULT_PER_DSN) -> None:
+    def __init__(
+        self, sql_connections_per_dsn: int = DEFAULT_PER_DSN, ca_file: Path | None = None
+    ) -> None:
+        # The config's tls.ca_file: trusted by every TLS client whose probe names no CA of its own.
+        self.ca_file = ca_file
         self._ssl: dict[tuple[bool, str | None], ssl.SSLContext] = {}
         self._session: aiohttp.ClientSession | None = None
         self.files = WorkerPool("files", FILE_WORKERS)
@@ -120,6 +125,10 @@ class Resources:
         self.databases = Databases(sql_connections_per_dsn)
 
     def ssl_context(self, verify: bool = True, ca_file: str | None = None) -> ssl.SSLContext:
+        """A client context trusting ``ca_file``, else the config's ``tls.ca_file``, else the
+        system's CAs; ``verify=False`` trusts anything (a probe that reads a certificate)."""
+        if ca_file is None and self.ca_file is not None:
+            ca_file = str(self.ca_file)
         key = (verify, ca_file)
         ctx = self._ssl.get(key)
         if ctx is None:

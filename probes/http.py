@@ -281,6 +281,22 @@ def _shown(request: Request) -> str:
     return f"{request.method} {request.url}"
 
 
+TOO_MANY_REQUESTS = 429
+
+
+def rate_limited(url: str, headers: Mapping[str, str], evidence: dict[str, object]) -> Result:
+    """A 429 the item did not ask for is no answer to its question: the target's rate limit
+    (spent by this or another client, such as a rate_limit item's burst) stopped the look."""
+    after = headers.get("Retry-After")
+    wait = f", retry after {clip(after, 20)}" if after else ""
+    return Result(
+        Status.FAIL,
+        f"cannot judge {url}: rate limited by the target (429{wait})",
+        {**evidence, "error": "rate limited (429)"},
+        error=True,
+    )
+
+
 async def probe(spec: Spec, ctx: ProbeContext) -> Result:
     if isinstance(spec, RedirectSpec):
         return await probe_redirect(spec, ctx)
@@ -314,6 +330,8 @@ async def probe_checks(spec: CheckSpec, ctx: ProbeContext) -> Result:
     evidence.update(status=code, latency_seconds=round(latency, 4), bytes=len(body))
     ctx.log(f"status {code} after {latency:.3f}s, {len(body)} bytes")
 
+    if code == TOO_MANY_REQUESTS and not status_ok(spec, code):
+        return rate_limited(request.url, response.headers, evidence)
     if not status_ok(spec, code):
         return Result(Status.FAIL, f"status {code}, expected {expected_status(spec)}", evidence)
     if spec.max_latency is not None and latency > spec.max_latency:
@@ -397,6 +415,9 @@ async def probe_redirect(spec: RedirectSpec, ctx: ProbeContext) -> Result:
     }
     if failure is not None:
         evidence["error"] = failure
+    limited = next((hop for hop in hops if hop.status == TOO_MANY_REQUESTS), None)
+    if limited is not None:
+        return rate_limited(str(limited.url.with_user(None)), {}, evidence)
     status, summary = judge_redirect(hops, failure)
     return Result(status, summary, evidence)
 

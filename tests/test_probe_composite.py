@@ -26,6 +26,8 @@ async def web_site() -> AsyncIterator[str]:
 
 
 def tcp(target: str, expect: str = "open") -> dict:
+    if expect == "closed":  # loopback stands in for the outside (tcp's local_ok, for labs)
+        return {"tcp": {"target": target, "expect": expect, "local_ok": True}}
     return {"tcp": {"target": target, "expect": expect}}
 
 
@@ -109,6 +111,17 @@ async def test_any_with_a_control(tmp_path):
     assert passing.status is Status.PASS and passing.summary.startswith("1 of 1 probes pass: tcp: ")
 
 
+async def test_all_without_partial_credit_fails_when_one_probe_fails(tmp_path):
+    """``partial: false``: one failing probe answers the question (a DEBUG level anywhere)."""
+    async with web_site() as base:
+        probes = [{"http": {"url": f"{base}/status/200"}}, {"http": {"url": f"{base}/status/503"}}]
+        strict = await run({"all": {"probes": probes, "partial": False}}, tmp_path)
+        passing = await run({"all": {"probes": probes[:1], "partial": False}}, tmp_path)
+    assert (strict.status, strict.error) == (Status.FAIL, False)
+    assert strict.summary.startswith("1 of 2 probes pass; http ")
+    assert passing.status is Status.PASS
+
+
 async def test_a_failing_child_is_named_by_what_it_looks_at(tmp_path):
     async with web_site() as base:
         result = await run(
@@ -142,7 +155,15 @@ async def test_a_password_in_a_childs_url_is_never_shown(tmp_path):
     [
         (
             {"all": {"probes": [tcp("a:1")], "controls": [tcp("a:2")]}},
-            "all.controls is not a known field (known: control, probes)",
+            "all.controls is not a known field (known: control, probes, partial)",
+        ),
+        (
+            {"any": {"probes": [tcp("a:1")], "partial": False}},
+            "any.partial is not a known field (known: control, probes)",
+        ),
+        (
+            {"all": {"probes": [tcp("a:1")], "partial": "no"}},
+            'all.partial must be true or false (got "no")',
         ),
         ({"all": {"control": [tcp("a:1")]}}, "all.probes is required: the probes to judge"),
         (

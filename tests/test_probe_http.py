@@ -148,6 +148,20 @@ async def test_a_wrong_status_shows_observed_and_expected(app, tmp_path):
     assert expected.status is Status.PASS
 
 
+async def test_a_429_the_item_did_not_ask_for_cannot_judge(app, tmp_path):
+    """429 says the target's rate limit stopped the look (another item's burst may have spent
+    it), not what the item asks; an item that expects 429 is judged as usual."""
+    limited = await run({"http": {"url": f"{app}/status/429"}}, tmp_path)
+    preflight = await run(
+        {"http": {"url": f"{app}/status/429", "expect_status": [200, 400, 403]}}, tmp_path
+    )
+    asked = await run({"http": {"url": f"{app}/status/429", "expect_status": [429]}}, tmp_path)
+    for result in (limited, preflight):
+        assert (result.status, result.error) == (Status.FAIL, True), result.summary
+        assert result.summary == f"cannot judge {app}/status/429: rate limited by the target (429)"
+    assert (asked.status, asked.error) == (Status.PASS, False), asked.summary
+
+
 async def test_a_charset_python_does_not_know_reads_as_utf8(app, tmp_path):
     result = await run(
         {"http": {"url": f"{app}/odd-charset", "body_regex": "status: ok"}}, tmp_path

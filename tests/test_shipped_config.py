@@ -100,6 +100,15 @@ def test_every_item_is_probed_once_its_variables_are_set():
         assert kinds[kind] >= 1, f"no item uses {kind}"
 
 
+def test_a_component_a_team_does_not_have_is_na_by_a_variable():
+    """HAS_REDIS=false makes the Redis items N/A without an item edit; the default applies."""
+    redis = {"P-009", "I-011", "I-012"}
+    by_default = {i.id: i for i in load(CONFIG, env=SAMPLE_ENV).items}
+    assert all(by_default[i].applicable and by_default[i].probed for i in redis)
+    without = {i.id: i for i in load(CONFIG, env={**SAMPLE_ENV, "HAS_REDIS": "false"}).items}
+    assert {i for i, item in without.items() if not item.applicable} == redis
+
+
 def test_docs_state_the_real_count():
     alone, paired, signature = counts(load(CONFIG, env={}).launch_items)
     for doc in ("README.md", "docs/probes.md", "docs/checks.md"):
