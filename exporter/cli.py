@@ -249,7 +249,8 @@ def only_items(checklist: config.Checklist, ids: Sequence[str]) -> config.Checkl
         for c in checklist.categories
         if any(i.id in wanted for i in c.items)
     )
-    return dataclasses.replace(checklist, categories=categories)
+    whole = checklist.whole and wanted >= known  # a cut signs nothing (Checklist.whole)
+    return dataclasses.replace(checklist, categories=categories, whole=whole)
 
 
 def owned_by(checklist: config.Checklist, owners: Sequence[str]) -> config.Checklist:
@@ -297,16 +298,10 @@ def check(args: argparse.Namespace) -> int:
             if progress is None:
                 return await engine.run_round()
             shown = asyncio.ensure_future(progress.show())
-
-            async def one(item_id: str) -> None:
-                await engine.run_item(item_id)
-                progress.done(item_id)
-
             try:
-                await asyncio.gather(*(one(i) for i in engine.states))
+                return await engine.run_round(done=progress.done)
             finally:
                 shown.cancel()
-            return engine.snapshot()
         finally:
             await engine.stop()
 
@@ -604,7 +599,14 @@ def decide(args: argparse.Namespace) -> int:
         state = process.stored_state(store, checklist)
         _warn(state.warning(now))
         d = process.decide(
-            store, args.decision, args.by, None, state.scores, args.launch, args.notes, now
+            store,
+            args.decision,
+            args.by,
+            None,
+            state.scores.decision,
+            args.launch,
+            args.notes,
+            now,
         )
         launch = f", launch {when(d.launch_at)}" if d.launch_at is not None else ""
         return (

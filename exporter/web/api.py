@@ -291,7 +291,8 @@ async def decision(request: web.Request) -> web.Response:
     user = writer(request)
     body = await _body(request)
     _live(request)
-    scores, now = daemon_of(request).snapshot().scores, time.time()
+    # The decision computed now, the sheet's own items counted as given (as for a signature).
+    computed, now = daemon_of(request).snapshot().launch.stamp.decision, time.time()
 
     def write(store: Store) -> DecisionRecord:
         return process.decide(
@@ -299,7 +300,7 @@ async def decision(request: web.Request) -> web.Response:
             _text(body, "decision", True),
             _text(body, "by", True),
             user,
-            scores,
+            computed,
             _text(body, "launch") or None,
             _text(body, "notes"),
             now,
