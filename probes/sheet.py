@@ -191,8 +191,8 @@ def judge_decision(spec: DecisionSpec, sheet: Sheet, now: float) -> Result:
     if record is None:
         return Result(
             Status.PENDING,
-            "no Go/No-Go decision recorded yet (readiness-exporter decide go|go_with_caution|"
-            "no_go --by NAME --launch DATETIME)",
+            "not decided yet: no Go/No-Go decision recorded (readiness-exporter decide "
+            "go|go_with_caution|no_go --by NAME --launch DATETIME)",
         )
     evidence = _decision_evidence(record)
     if not record.by.strip():
