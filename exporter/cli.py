@@ -117,7 +117,8 @@ def serve_parser() -> argparse.ArgumentParser:
         prog="readiness-exporter",
         description="Probe every checklist item on its interval and export status, scores and "
         "the Go/No-Go decision on /metrics. Other commands: check, validate, import, attest, "
-        "accept-risk, revoke-risk, sign, decide, remediate (readiness-exporter COMMAND --help).",
+        "accept-risk, revoke-risk, sign, revoke-signoff, decide, remediate (readiness-exporter "
+        "COMMAND --help).",
     )
     _common(parser)
     parser.add_argument(
@@ -573,6 +574,29 @@ def sign(args: argparse.Namespace) -> int:
     return _record(args, write)
 
 
+def revoke_signoff_parser() -> argparse.ArgumentParser:
+    parser = _process_parser(
+        "revoke-signoff",
+        "Revoke a role's signature on the Sign-Off Sheet: it stops counting at once (sign again "
+        "to give a new one).",
+    )
+    parser.add_argument("role", metavar="ROLE", help='a role of signoff:, e.g. "Security Lead"')
+    _by(parser, "who revokes it")
+    return parser
+
+
+def revoke_signoff(args: argparse.Namespace) -> int:
+    from . import process
+
+    checklist = config.load(args.config_file)
+
+    def write(store: Store, now: float) -> str:
+        s = process.revoke_signoff(store, checklist, args.role, args.by, None, now)
+        return f"{s.role}: the signature of {s.by} is revoked by {s.revoked_by}"
+
+    return _record(args, write)
+
+
 def decide_parser() -> argparse.ArgumentParser:
     parser = _process_parser(
         "decide",
@@ -678,6 +702,7 @@ COMMANDS: dict[
     "accept-risk": (accept_risk_parser, accept_risk),
     "revoke-risk": (revoke_risk_parser, revoke_risk),
     "sign": (sign_parser, sign),
+    "revoke-signoff": (revoke_signoff_parser, revoke_signoff),
     "decide": (decide_parser, decide),
     "remediate": (remediate_parser, remediate),
 }

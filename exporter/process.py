@@ -183,6 +183,22 @@ def sign(
     return store.sign(SignOff(named, by, user, now, stamp, notes))
 
 
+def revoke_signoff(
+    store: Store, checklist: Checklist, role: str, by: str, user: str | None, now: float
+) -> SignOff:
+    """Revoke the role's latest signature; RecordError when it has none that stands."""
+    try:
+        named = resolve_role(role, checklist.roles)
+    except RecordError as exc:
+        raise NotFound(str(exc)) from None
+    if not by.strip():
+        raise RecordError("by must name a person")
+    revoked = store.revoke_signoff(named, " ".join(by.split()), user, now)
+    if revoked is None:
+        raise RecordError(f"{named} has no signature to revoke")
+    return revoked
+
+
 def decide(
     store: Store,
     value: str,

@@ -13,8 +13,9 @@ the store, and the item, the board's Sign-Off Sheet and ``readiness_signoff`` al
 ``signoff``: PENDING while the role has no signature; PASS while its latest signature counts for
 the checklist's state (exporter/launch.py, ``check_signature``: the decision it was given for is
 the one computed now, and nothing that passed then has stopped passing); FAIL when it was given
-for another state, when it names nobody, when it is dated in the future, or when it is older
-than ``max_age`` (optional: a sign-off from last quarter is not this launch's).
+for another state or revoked (``check_signature`` says which), when it names nobody, when it is
+dated in the future, or when it is older than ``max_age`` (optional: a sign-off from last
+quarter is not this launch's).
 
 ``decision``: PENDING while none is recorded; PASS for a GO or GO WITH CAUTION recorded by a
 named person for the state the checklist is in (the decision the checklist computed when it was

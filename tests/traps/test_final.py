@@ -247,6 +247,19 @@ async def test_f006_a_signature_older_than_90_days_or_dated_ahead_does_not_pass(
     assert passes(results["F-008"]), results["F-008"].summary
 
 
+async def test_f006_a_revoked_signature_does_not_pass_until_signed_again(sheet):
+    sheet.sign("F-006")
+    assert passes((await sheet.round())["F-006"])
+    process.revoke_signoff(
+        sheet.store, sheet.checklist, "engineering lead", "Jane Doe", None, time.time()
+    )
+    result = (await sheet.round())["F-006"]
+    assert result.status is Status.FAIL, result.summary
+    assert "; revoked by Jane Doe on " in result.summary
+    sheet.sign("F-006")  # a new signature, for the state as it is now
+    assert passes((await sheet.round())["F-006"])
+
+
 async def test_f010_a_recorded_no_go_is_documented_but_does_not_pass(sheet):
     sheet.decide("no_go", launch=None)
     result = (await sheet.round())["F-010"]
