@@ -40,6 +40,12 @@ def evidence_file(checklist: Checklist, item_id: str, kinds: Registry = KINDS) -
     if item is None:
         raise AttestError(f"unknown item {item_id}: not in {checklist.path.name}")
     signed_files = kinds[item.kind].signed_files if item.kind in kinds else None
+    if item.from_sheet:  # a sign-off or the decision: recorded with sign or decide
+        raise AttestError(
+            f"{item_id} answers from the Sign-Off Sheet (its probe is {item.kind}): record it "
+            "with readiness-exporter sign ROLE --by NAME, or decide go|go_with_caution|no_go "
+            "--by NAME --launch DATETIME"
+        )
     if signed_files is None:
         kind = item.kind or "no probe"
         raise AttestError(

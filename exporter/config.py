@@ -28,7 +28,16 @@ from probes.registry import KINDS
 
 from . import item_ids
 from .errors import ConfigError as ConfigError  # callers catch config.ConfigError
-from .launch import DEFAULT_ROLES, POST_LAUNCH_PHASES, Phase, parse_instant, resolve_owner, role_key
+from .launch import (
+    DEFAULT_ROLES,
+    POST_LAUNCH_PHASES,
+    Phase,
+    RecordError,
+    parse_instant,
+    resolve_owner,
+    resolve_role,
+    role_key,
+)
 from .redact import NOTHING, Redactor, secrets_in_spec, sensitive_variables
 
 PRIORITIES = ("critical", "high", "medium", "low")
@@ -96,6 +105,10 @@ class Item:
     # A post-launch task (P020's "Post-Launch Validation"): due at the end of this phase, and
     # left out of the Go/No-Go scores. None for the checklist's own items.
     phase: Phase | None = None
+    # Its probe answers from the Sign-Off Sheet (a ``signoff`` or ``decision`` kind, as the
+    # registry's ``sheet_roles`` hook says): counted as given in the state signatures are bound
+    # to, and judged again whenever that state or the records change.
+    from_sheet: bool = False
     # This item's credentials; what is shown is masked with the checklist's (all items').
     redactor: Redactor = field(default=NOTHING, compare=False, repr=False)
 
@@ -145,6 +158,9 @@ class Checklist:
     launch_at: float | None = None  # launch: (a recorded decision's launch time wins)
     # tls.ca_file: the CAs every https/tls/alerting/promql probe trusts unless it names its own
     ca_file: Path | None = None
+    # False for a checklist cut down to some items (check --item, --owner): the state a
+    # signature is bound to is the whole checklist's, so the sheet's items cannot judge.
+    whole: bool = True
 
     @property
     def items(self) -> tuple[Item, ...]:
@@ -159,6 +175,11 @@ class Checklist:
     def task_ids(self) -> frozenset[str]:
         """The IDs of the post-launch tasks (asked at every snapshot: computed once)."""
         return frozenset(i.id for i in self.items if i.post_launch)
+
+    @functools.cached_property
+    def sheet_ids(self) -> frozenset[str]:
+        """The IDs of the items that answer from the Sign-Off Sheet (signoff, decision)."""
+        return frozenset(i.id for i in self.items if i.from_sheet)
 
     def item(self, item_id: str) -> Item | None:
         return next((i for i in self.items if i.id == item_id), None)
@@ -242,7 +263,7 @@ def parse(doc: Any, path: Path, env: Mapping[str, str], kinds: Registry = KINDS)
     roles = _roles(problems, doc.get("signoff"))
     launch_at = _launch(problems, doc.get("launch"))
     ca_file = _tls(problems.at("tls"), doc.get("tls"), path.parent, env)
-    items = _ItemReader(interval, timeout, owner, path.parent, env, kinds)
+    items = _ItemReader(interval, timeout, owner, path.parent, env, kinds, roles)
     categories = _categories(problems, doc.get("categories"), items)
     if problems:
         raise ConfigError(problems.lines)
@@ -511,7 +532,9 @@ class _ItemReader:
     base_dir: Path
     env: Mapping[str, str]
     kinds: Registry
+    roles: tuple[str, ...] = DEFAULT_ROLES  # signoff: the roles sheet items may name
     seen: dict[str, str] = field(default_factory=dict)  # item ID -> where it was first used
+    signed_by: dict[str, str] = field(default_factory=dict)  # role key -> the item reading it
 
     def read(
         self,
@@ -581,6 +604,7 @@ class _ItemReader:
                 here.add("probe is required (or set applicable: false)")
         else:
             probe = self._probe(here, raw_probe)
+        from_sheet = probe is not None and self._sheet(here, item_id, probe, phase)
         if len(problems) > before:
             return None
         if probe is not None:
@@ -604,7 +628,33 @@ class _ItemReader:
             intervals=intervals,
             remediation=(remediation or "").strip(),
             phase=phase,
+            from_sheet=from_sheet,
         )
+
+    def _sheet(self, problems: Problems, item_id: str, probe: Probe, phase: Phase | None) -> bool:
+        """Whether the item answers from the Sign-Off Sheet; checks the roles it reads are
+        ``signoff:`` roles, each read by one item only."""
+        roles_of = self.kinds[probe.kind].sheet_roles
+        if roles_of is None:
+            return False
+        if phase is not None:
+            problems.add(
+                f"a post-launch task cannot answer from the Sign-Off Sheet ({probe.kind}): "
+                "signatures and the decision are the launch decision's"
+            )
+        for role in roles_of(probe.spec) if probe.spec is not None else ():
+            try:
+                named = resolve_role(role, self.roles)
+            except RecordError:
+                problems.add(
+                    f"{probe.kind}.role {show(role)} is not a role of signoff: "
+                    f"({', '.join(self.roles)})"
+                )
+                continue
+            first = self.signed_by.setdefault(role_key(named), item_id)
+            if first != item_id:
+                problems.add(f"{probe.kind}.role {show(named)} is already read by item {first}")
+        return True
 
     def _probe(self, problems: Problems, raw_probe: Any) -> Probe | None:
         try:

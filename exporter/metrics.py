@@ -353,9 +353,10 @@ def launch_families(snap: Snapshot) -> Iterator[Metric]:
     yield held
     signoff = GaugeMetricFamily(
         "readiness_signoff",
-        "1 while the role's latest signature counts (given for the decision computed now, with "
-        "no item that passed then failing since), 0 otherwise; exported once every item has "
-        "been probed, so a restart does not look like withdrawn signatures.",
+        "1 while the role's latest signature counts (not revoked, given for the decision "
+        "computed now with the sign-off items counted as given, no item that passed then "
+        "failing since), 0 otherwise; exported once every item has been probed, so a restart "
+        "does not look like withdrawn signatures.",
         labels=["role"],
     )
     signed_at = GaugeMetricFamily(

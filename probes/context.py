@@ -24,7 +24,7 @@ import aiohttp
 from .fields import format_duration
 from .pool import DEFAULT_PER_DSN, Databases
 from .result import Result, Status
-from .signed import Signed
+from .signed import Sheet, Signed
 
 T = TypeVar("T")
 
@@ -231,6 +231,9 @@ class ProbeContext:
     # The item's latest attestation recorded in the exporter's store, if any (an attestation
     # probe weighs it against its evidence file; other kinds never look).
     attested: Signed | None = None
+    # The Sign-Off Sheet as it stands, for the kinds that answer from it (``signoff``,
+    # ``decision``); None for every other kind.
+    sheet: Sheet | None = None
 
     def __post_init__(self) -> None:
         if not self.deadline:
@@ -284,6 +287,7 @@ class ProbeContext:
             self.deadline,
             self.item,
             self.attested,
+            self.sheet,
         )
 
 

@@ -180,6 +180,7 @@ def test_bad_listen_address_is_a_usage_error():
         "accept-risk",
         "revoke-risk",
         "sign",
+        "revoke-signoff",
         "decide",
         "remediate",
     ],
@@ -234,7 +235,8 @@ def test_mistyped_command_gets_a_suggestion(word, hint):
     assert done.returncode == 2
     assert done.stderr == (
         f"readiness-exporter: unknown command '{word}'{hint}; commands: check, validate, "
-        "import, attest, accept-risk, revoke-risk, sign, decide, remediate, or none to serve\n"
+        "import, attest, accept-risk, revoke-risk, sign, revoke-signoff, decide, remediate, or "
+        "none to serve\n"
     )
 
 
@@ -444,3 +446,21 @@ def test_run_script_installs_the_runtime_once_and_again_when_pyproject_changes(t
         f.write("# a new dependency, say\n")
     assert start()[0].startswith("python -m pip install")
     assert start() == ["exporter --config.file config.yaml"]
+
+
+def test_revoke_signoff_withdraws_the_role_s_latest_signature(write_config):
+    path = write_config(
+        "categories: [{id: f, items: [{id: F-1, title: eng, priority: critical, "
+        "probe: {signoff: {role: CTO}}}]}]\n"
+    )
+    config = ("--config.file", str(path))
+    signed = cli("sign", "cto", "--by", "Carl", *config)
+    assert signed.returncode == 0, signed.stderr
+    done = cli("revoke-signoff", "CTO", "--by", "Carl Chen", *config)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "CTO: the signature of Carl is revoked by Carl Chen"
+    again = cli("revoke-signoff", "CTO", "--by", "Carl", *config)
+    assert again.returncode == 2
+    assert "CTO has no signature to revoke" in again.stderr
+    unknown = cli("revoke-signoff", "Janitor", "--by", "Carl", *config)
+    assert unknown.returncode == 2 and "unknown role 'Janitor'" in unknown.stderr

@@ -100,7 +100,11 @@ CASES: dict[str, Case] = {
 # What a kind adds to the rule's words: what it did to the target that kept silent.
 AFTERWARDS = {"command": " (killed with its process group)"}
 # Kinds with nothing outside the exporter to wait on, and why.
-NOTHING_TO_WAIT_ON = {"env": "reads the exporter's own environment"}
+NOTHING_TO_WAIT_ON = {
+    "env": "reads the exporter's own environment",
+    "signoff": "reads the Sign-Off Sheet the engine holds in memory",
+    "decision": "reads the Sign-Off Sheet the engine holds in memory",
+}
 
 
 def test_every_kind_has_a_silent_target_case():
