@@ -199,10 +199,22 @@ def to_duration(value: object, where: str) -> float:
 
 
 def to_regex(value: object, where: str) -> Pattern:
-    """An operator's pattern, compiled by RE2 (linear-time matching; probes/patterns.py)."""
+    """An operator's pattern, compiled by RE2 (linear-time matching; probes/patterns.py):
+    the pattern as a string, or ``{name: what it finds, pattern: ...}``."""
+    name = ""
+    if isinstance(value, Mapping):
+        unknown = [str(k) for k in value if k not in ("name", "pattern")]
+        if unknown:
+            raise SpecError(f"{where}.{unknown[0]}", "is not a known field (known: name, pattern)")
+        if "pattern" not in value:
+            raise SpecError(f"{where}.pattern", "is required")
+        name = " ".join(to_text(value.get("name"), f"{where}.name").split())
+        if not name:
+            raise SpecError(f"{where}.name", "must say what the pattern finds")
+        where, value = f"{where}.pattern", value["pattern"]
     text = to_text(value, where)
     try:
-        return compile_pattern(text)
+        return compile_pattern(text, name)
     except PatternError as exc:
         raise SpecError(
             where,
@@ -221,8 +233,12 @@ def to_texts(value: object, where: str) -> tuple[str, ...]:
 
 
 def to_regexes(value: object, where: str) -> tuple[Pattern, ...]:
-    texts = to_texts(value, where)
-    return tuple(to_regex(text, f"{where}[{i}]") for i, text in enumerate(texts))
+    """Patterns, each a string or ``{name, pattern}``."""
+    if not isinstance(value, list) or not value:
+        raise SpecError(
+            where, f"must be a non-empty list of patterns or {{name, pattern}} (got {show(value)})"
+        )
+    return tuple(to_regex(item, f"{where}[{i}]") for i, item in enumerate(value))
 
 
 def to_integers(value: object, where: str) -> tuple[int, ...]:
