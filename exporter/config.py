@@ -172,7 +172,10 @@ def expand(value: Any, env: Mapping[str, str]) -> Any:
             unset.append(name)
             return ""
 
-        text = _VAR.sub(substitute, value)
+        # A reference ends at a "}", so past the last one only "$$" can match: left to _VAR,
+        # every "${A:-" after it would be read to the end of the text, quadratic in their number.
+        cut = value.rfind("}") + 1
+        text = _VAR.sub(substitute, value[:cut]) + value[cut:].replace("$$", "$")
         return Unresolved(tuple(unset)) if unset else text
     if isinstance(value, Mapping):
         return {k: expand(v, env) for k, v in value.items()}

@@ -105,7 +105,18 @@ def _plain(text: str) -> str:
 
 
 def _is_rule(line: str) -> bool:
-    return bool(re.fullmatch(r"\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*", line))
+    # Each run of white space has one place to go: "\s*\|?\s*" was quadratic in a run of them.
+    return bool(re.fullmatch(r"\s*(?:\|\s*)?:?-+:?\s*(?:\|\s*:?-+:?\s*)*(?:\|\s*)?", line))
+
+
+def _heading(line: str) -> tuple[int, str] | None:
+    """(level, text) of an ATX heading line (``## Security ##``), or None."""
+    # The closing #s and spaces go with str methods: a lazy "(.*?)\s*#*\s*$" tried the rest of
+    # the line at every character, quadratic in a run of spaces inside the heading.
+    m = re.match(r"(#{1,6})\s+(.*)", line)
+    if m is None:
+        return None
+    return len(m.group(1)), m.group(2).rstrip().rstrip("#").rstrip()
 
 
 def _columns(header: list[str]) -> dict[str, int]:
@@ -141,9 +152,9 @@ def parse(text: str, source: str = "checklist.md") -> Checklist:
     n = 0
     while n < len(repaired):
         line = repaired[n]
-        heading = re.match(r"(#{1,6})\s+(.*?)\s*#*\s*$", line)
+        heading = _heading(line)
         if heading:
-            level, title = len(heading.group(1)), _plain(heading.group(2))
+            level, title = heading[0], _plain(heading[1])
             if level == 1 and not name:
                 name = title
             elif level == 2:
@@ -231,8 +242,10 @@ def _row(
 
 
 def _number(text: str) -> int | None:
+    """The count a summary cell claims; None for none, or one too long to be a count (Python
+    refuses to convert more than 4,300 digits: the import stopped with a traceback)."""
     digits = re.sub(r"[^0-9]", "", text)
-    return int(digits) if digits else None
+    return int(digits) if 0 < len(digits) <= 18 else None
 
 
 def _summary_claims(header: list[str], body: list[tuple[int, list[str]]]) -> dict[str, int]:

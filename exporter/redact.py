@@ -47,7 +47,7 @@ from urllib.parse import quote, quote_plus, unquote
 
 from probes.credentials import Auth
 from probes.fields import MIN_CREDENTIAL, SECRET_KEYS, Secret
-from probes.masking import MASK, mask_credentials
+from probes.masking import MASK, URL_PAIR, embedded_passwords, mask_credentials
 from probes.result import Result
 
 __all__ = ["MASK", "Redactor", "mask_credentials", "redact"]
@@ -58,11 +58,6 @@ CREDENTIAL_NAME = re.compile(
     r"pass|pwd|secret|token|key|auth|cred|cookie|session|private|signature|bearer", re.I
 )
 SENSITIVE_MAPPINGS = {"headers", "env"}
-URL_PAIR = re.compile(
-    r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://(?P<user>[^/\s:@'\"]*):(?P<password>[^/\s'\"]*)@"
-)
-# libpq's keyword form: password=secret or password='it\'s quoted'
-DSN_PASSWORD = re.compile(r"\bpassword\s*=\s*(?:'((?:[^'\\]|\\.)*)'|([^\s']+))")
 
 
 def basic_forms(user: str, password: str) -> set[str]:
@@ -82,10 +77,7 @@ def embedded_credentials(text: str) -> set[str]:
     for m in URL_PAIR.finditer(text):
         user, password = unquote(m["user"]), unquote(m["password"])
         found |= {m["password"], password, *basic_forms(user, password)}
-    for m in DSN_PASSWORD.finditer(text):
-        quoted, bare = m.groups()
-        found.add(re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else bare)
-    return found
+    return found | set(embedded_passwords(text))
 
 
 def forms(value: str) -> set[str]:

@@ -46,6 +46,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar
 
+from probes import reading
 from probes.result import Status
 
 from . import __version__
@@ -360,6 +361,8 @@ class Store:
         except BaseException:
             conn.close()
             raise
+        # The -wal and -shm files exist now (the open was a write) and stay while it is open.
+        reading.keep_out(store.files)
         return store
 
     def _prepare(self, check: bool) -> None:
@@ -468,7 +471,13 @@ class Store:
     def schema_version(self) -> int:
         return self._user_version()
 
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """The database and SQLite's -wal and -shm files beside it."""
+        return (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm"))
+
     def close(self) -> None:
+        reading.let_in(self.files)
         self._conn.close()
 
     def __enter__(self) -> Store:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from .address import HostPort, parse_target
+from .masking import embedded_passwords
 from .patterns import SYNTAX_URL, Pattern, PatternError, compile_pattern
 from .problems import Problems, SpecError, show
 from .reading import read_capped
@@ -99,15 +100,27 @@ class Secret:
         return hash((self._value, self.file))
 
 
+_TOO_SHORT = (
+    f"shorter than {MIN_CREDENTIAL} characters: a credential this short cannot be masked in "
+    "output without masking ordinary words and numbers too"
+)
+
+
 def credential(where: str, value: str) -> Secret:
-    """A credential given in the config or a ``${VAR}``; raises SpecError when it is too short."""
+    """A credential given in the config or a ``${VAR}``; raises SpecError when it, or a password
+    inside it (a DSN's), is too short."""
     if len(value) < MIN_CREDENTIAL:
-        raise SpecError(
-            where,
-            f"is shorter than {MIN_CREDENTIAL} characters: a credential this short cannot be "
-            "masked in output without masking ordinary words and numbers too",
-        )
+        raise SpecError(where, f"is {_TOO_SHORT}")
+    no_short_password(where, value)
     return Secret(value=value)
+
+
+def no_short_password(where: str, text: str) -> None:
+    """Raises SpecError when a URL's user-info or a DSN in ``text`` holds a short password:
+    the redactor masks those passwords on their own (exporter/redact.py), as it masks any
+    credential, so they are held to the same length."""
+    if any(0 < len(p) < MIN_CREDENTIAL for p in embedded_passwords(text)):
+        raise SpecError(where, f"has a password {_TOO_SHORT}")
 
 
 def parse_duration(value: object) -> float:
@@ -121,12 +134,15 @@ def parse_duration(value: object) -> float:
     if not isinstance(value, str) or not value:
         raise ValueError
     pos, total = 0, 0.0
-    for match in _DURATION_PART.finditer(value):
-        if match.start() != pos:
+    while pos < len(value):
+        # Anchored at pos: a search (finditer) tried again from every digit of a long number
+        # that ends in no unit, quadratic in its length.
+        match = _DURATION_PART.match(value, pos)
+        if match is None:
             raise ValueError
         total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
         pos = match.end()
-    if pos != len(value) or total > MAX_DURATION:
+    if total > MAX_DURATION:
         raise ValueError
     return total
 
@@ -159,6 +175,7 @@ def to_url(value: object, where: str) -> str:
     url = to_text(value, where)
     if not url.startswith(("http://", "https://")):
         raise SpecError(where, f'must start with http:// or https:// (got "{url}")')
+    no_short_password(where, url)
     return url
 
 

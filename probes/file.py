@@ -37,6 +37,7 @@ from .fields import Fields, format_duration
 from .patterns import Pattern
 from .placeholders import placeholder_settings
 from .problems import SpecError, show
+from .reading import is_own_store
 from .result import Result, Status, failed, passed
 from .walk import WalkStopped, bounded_glob
 
@@ -184,6 +185,8 @@ def _read_text(path: Path, whole: bool = False, tail: bool = False) -> str:
     With ``tail`` the last READ_CAP bytes, from the first whole line: the part the check was
     asked to judge (``read: tail``), so never a CannotJudge.
     """
+    if is_own_store(path):
+        raise CannotJudge(f"{path.name} is the exporter's own store: probes never read it")
     with path.open("rb") as fh:
         if not tail:
             data = fh.read(READ_CAP + 1)

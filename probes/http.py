@@ -10,9 +10,9 @@ they share the request settings and sending code (``request.py``):
   chain is followed to the final answer, which must come over https.
 - ``rate_limit: {requests, status}``: a bounded burst that must meet the limit's answer.
 
-With ``https_redirect`` or ``rate_limit``, response checks written beside them are read and
-checked like any setting but do not apply (the shipped config writes ``expect_status`` beside
-``rate_limit``).
+Response checks (``expect_status``, ``headers_present``, ...) written beside ``https_redirect``
+or ``rate_limit`` are refused at load: those probes send requests of their own and judge only
+their answer, so the checks would be dropped while ``validate`` said the item was fine.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import asyncio
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import aiohttp
 
@@ -85,6 +85,8 @@ class RateLimitSpec:
 
 
 Spec = CheckSpec | RedirectSpec | RateLimitSpec
+# The options of a check on one response, which neither other probe uses.
+CHECK_OPTIONS = tuple(f.name for f in fields(CheckSpec) if f.name != "request")
 
 
 def parse_spec(f: Fields) -> Spec:
@@ -94,6 +96,15 @@ def parse_spec(f: Fields) -> Spec:
     burst = f.sub("rate_limit")
     if redirect and f.has("rate_limit"):
         f.problem("rate_limit", "and https_redirect are both set: each is a probe of its own")
+    elif redirect or burst is not None:
+        mode, sends = (
+            ("https_redirect", "a redirect check sends its own request")
+            if redirect
+            else ("rate_limit", "a rate-limit check sends its own requests")
+        )
+        for key in CHECK_OPTIONS:
+            if f.has(key):
+                f.problem(key, f"is not used with {mode}: {sends}; make it an item of its own")
     if redirect:
         if not request.url.startswith("http://") and f.usable("url"):
             f.problem(

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from urllib.parse import unquote
 
 MASK = "<secret>"
 ELLIPSIS = "…"
@@ -31,11 +32,26 @@ URL_USERINFO = re.compile(
 # An Authorization value as a server may echo it: Basic's base64 of user:password is a
 # credential whatever the password's source (a variable, a file, a URL's user-info).
 AUTH_VALUE = re.compile(r"\b(Basic|Bearer) +[A-Za-z0-9._~+/-]{6,}=*", re.I)
+# The same user-info with its parts, and libpq's keyword form: password=secret or
+# password='it\'s quoted'. What ``embedded_passwords`` finds.
+URL_PAIR = re.compile(
+    r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://(?P<user>[^/\s:@'\"]*):(?P<password>[^/\s'\"]*)@"
+)
+DSN_PASSWORD = re.compile(r"\bpassword\s*=\s*(?:'((?:[^'\\]|\\.)*)'|([^\s']+))")
 
 
 def mask_credentials(text: str) -> str:
     """``text`` with every URL password and every Basic/Bearer credential replaced by <secret>."""
     return AUTH_VALUE.sub(rf"\1 {MASK}", URL_USERINFO.sub(rf"\1:{MASK}@", text))
+
+
+def embedded_passwords(text: str) -> list[str]:
+    """The passwords of the URLs (decoded) and libpq DSNs (unescaped) in ``text``."""
+    found = [unquote(m["password"]) for m in URL_PAIR.finditer(text)]
+    for m in DSN_PASSWORD.finditer(text):
+        quoted, bare = m.groups()
+        found.append(re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else bare)
+    return found
 
 
 _current: ContextVar[Callable[[str], str]] = ContextVar("mask", default=mask_credentials)

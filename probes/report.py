@@ -40,6 +40,7 @@ from .context import ProbeContext
 from .fields import Fields, format_duration
 from .masking import clip
 from .problems import SpecError, show
+from .reading import OwnStoreFile, refuse_own_store
 from .result import Result, Status
 
 FORMATS = ("junit", "cobertura", "trivy", "locust")
@@ -207,6 +208,7 @@ def _read(path: Path, size: int) -> bytes:
     too_big = ReportError(f"is larger than {READ_CAP // 1024 // 1024} MiB")
     if size > READ_CAP:
         raise too_big
+    refuse_own_store(path)
     with path.open("rb") as fh:
         data = fh.read(READ_CAP + 1)
     if len(data) > READ_CAP:
@@ -540,6 +542,8 @@ def parse_locust(spec: Spec, data: bytes) -> Parsed:
             if not stat_mode.S_ISREG(st.st_mode):
                 raise ReportError(f"has a history {options.history.name} that is not a file")
             history = locust.parse_history(_read(options.history, st.st_size))
+        except OwnStoreFile:
+            raise
         except FileNotFoundError:
             raise ReportError(
                 f"has no history: {options.history.name} does not exist (the "
@@ -586,6 +590,8 @@ def judge(spec: Spec, now: float | None = None) -> Result:
         return Result(
             Status.FAIL, f"{name} does not exist, expected a {spec.format} report", evidence
         )
+    except OwnStoreFile as exc:
+        return Result(Status.FAIL, f"{name} {exc.strerror}", evidence, error=True)
     except OSError as exc:
         return Result(Status.FAIL, f"{name} cannot be read ({exc.strerror or exc})", evidence)
     except ReportError as exc:

@@ -13,10 +13,15 @@ plus one rule it misses, type-annotated assignments (``probes/secret_plugins.py`
   Symbolic links are not followed; binary files are skipped (by name, as detect-secrets does,
   or by a NUL byte, as git does). detect-secrets skips, without a word, a file it cannot open
   or decode as UTF-8: here either stops the scan as a probe error.
-- **Bounded**: at most ``max_files`` files, ``max_bytes`` bytes in all and ``max_file_bytes``
-  in one file (a file is scanned without a look at the clock); more is a probe error
-  ("cannot judge: 12,000 files, more than max_files 10,000"), and so is a scan that runs out of
-  time: a scan that did not read everything is never a PASS.
+- **Bounded**: at most ``max_files`` files, ``max_bytes`` bytes in all, ``max_file_bytes`` in
+  one file and ``max_line_length`` characters in one line; more is a probe error ("cannot
+  judge: 12,000 files, more than max_files 10,000"), and so is a scan that runs out of time
+  (the clock is read before each line): a scan that did not read everything is never a PASS.
+  The line bound is there because the scanner's own patterns backtrack: its keyword rule costs
+  time quadratic in a line's length (``pwd`` 1,333 times on one line: 3 s, with the GIL held,
+  so the whole daemon waits). Up to 1,000 characters (detect-secrets' own cap for its
+  indirect-reference check) a line costs at most about 0.2 s; minified or generated files
+  with longer lines are best excluded.
 - **Never the value**: a finding is reported as ``file:line`` and the secret's type (``Secret
   Keyword``, ``AWS Access Key``), never the value, the line or a part of either, in the summary,
   the evidence and the debug lines alike. Hashes of found values are not shown either (a SHA-1
@@ -53,13 +58,14 @@ from . import gitdates
 from .context import ProbeContext
 from .fields import Fields, to_texts
 from .problems import SpecError
-from .reading import read_capped
+from .reading import is_own_store, read_capped
 from .result import Result, Status
 
 MAX_FILES = 10_000
 MAX_BYTES = 32 * 1024 * 1024
 # One file is scanned without a look at the clock: bound it so a run ends near its deadline.
 MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_LINE_LENGTH = 1_000  # characters; see "Bounded" above
 BASELINE_CAP = 16 * 1024 * 1024
 SHOWN = 5  # findings named in a summary
 KEPT = 100  # findings kept in the evidence
@@ -103,6 +109,7 @@ class Spec:
     max_files: int = MAX_FILES
     max_bytes: int = MAX_BYTES
     max_file_bytes: int = MAX_FILE_BYTES
+    max_line_length: int = MAX_LINE_LENGTH
 
 
 @dataclass(frozen=True)
@@ -157,7 +164,8 @@ def list_files(root: Path, mode: FilesMode, exclude: Sequence[str], timeout: flo
     else:
         names = list(_walk(root, spec, deadline))
         source = "walk"
-    kept = [n for n in names if not spec.match_file(n)]
+    # The exporter's own store is never read (probes/reading.py says why); count it excluded.
+    kept = [n for n in names if not spec.match_file(n) and not is_own_store(root / n)]
     return Listing(root, tuple(kept), source, excluded=len(names) - len(kept))
 
 
@@ -191,12 +199,14 @@ def _plugins() -> list[dict[str, str]]:
 
 
 @contextlib.contextmanager
-def configured_scanner() -> Iterator[None]:
+def configured_scanner(
+    max_line_length: int = MAX_LINE_LENGTH, deadline: float | None = None
+) -> Iterator[None]:
     """detect-secrets configured with ``settings()`` for the time of a scan (hold _SCAN_LOCK)."""
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
     from detect_secrets.settings import transient_settings
 
-    with transient_settings(settings()):
+    with transient_settings(settings(max_line_length, deadline)):
         # Its plugin list is cached from before the settings named our plugin's file.
         get_mapping_from_secret_type_to_class.cache_clear()
         try:
@@ -205,38 +215,71 @@ def configured_scanner() -> Iterator[None]:
             get_mapping_from_secret_type_to_class.cache_clear()
 
 
-class _Unopened(logging.Handler):
-    """Collects detect-secrets' "Unable to open file" warnings (it skips such files)."""
+@dataclass
+class _Unread:
+    """What detect-secrets left unread while a file was scanned, from its warnings."""
 
-    def __init__(self, files: list[str]) -> None:
+    unopened: bool = False  # "Unable to open file": it skips the file
+    long_line: tuple[int, int] | None = None  # (line, characters) of the first line too long
+    out_of_time: int | None = None  # the first line left for the deadline
+
+    def clear(self) -> None:
+        self.unopened, self.long_line, self.out_of_time = False, None, None
+
+
+class _Warnings(logging.Handler):
+    """Turns detect-secrets' warnings (and our line filter's) into an ``_Unread``."""
+
+    def __init__(self, unread: _Unread) -> None:
         super().__init__(logging.WARNING)
-        self.files = files
+        self.unread = unread
 
     def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if message.startswith("Unable to open file"):
-            self.files.append(message)
+        from .secret_plugins import LINE_TOO_LONG, OUT_OF_TIME  # loaded with detect-secrets
+
+        u = self.unread
+        args: tuple[Any, ...] = record.args if isinstance(record.args, tuple) else ()
+        if str(record.msg).startswith("Unable to open file"):
+            u.unopened = True
+        elif args[:1] == (LINE_TOO_LONG,) and u.long_line is None:
+            u.long_line = (args[1], args[2])  # (line, characters)
+        elif args[:1] == (OUT_OF_TIME,) and u.out_of_time is None:
+            u.out_of_time = args[1]
 
 
 @contextlib.contextmanager
-def _unopened_files() -> Iterator[list[str]]:
-    """A list that fills with the files detect-secrets could not open during the block (hold
-    _SCAN_LOCK: its logger is changed for the time of the block)."""
+def _unread_parts() -> Iterator[_Unread]:
+    """What the scanner leaves unread during the block, as its warnings say (hold _SCAN_LOCK:
+    its logger is changed for the time of the block)."""
     logger = logging.getLogger("detect-secrets")
-    files: list[str] = []
+    unread = _Unread()
     saved = logger.handlers, logger.level, logger.propagate
-    logger.handlers, logger.propagate = [_Unopened(files)], False
+    logger.handlers, logger.propagate = [_Warnings(unread)], False
     logger.setLevel(logging.WARNING)
     try:
-        yield files
+        yield unread
     finally:
         logger.handlers, logger.propagate = saved[0], saved[2]
         logger.setLevel(saved[1])
 
 
-def settings() -> dict[str, Any]:
-    """The detect-secrets settings every scan uses: its plugins, its offline filters."""
-    return {"plugins_used": _plugins(), "filters_used": [{"path": p} for p in FILTERS]}
+def settings(
+    max_line_length: int = MAX_LINE_LENGTH, deadline: float | None = None
+) -> dict[str, Any]:
+    """The detect-secrets settings every scan uses: its plugins, its offline filters, and our
+    line filter first (lines longer than ``max_line_length`` or read after ``deadline``), so
+    that no other filter reads a line it keeps out."""
+    from .secret_plugins import LINE_FILTER
+
+    line_filter = {
+        "path": f"file://{PLUGIN_FILE}::{LINE_FILTER}",
+        "max_line_length": max_line_length,
+        "deadline": deadline,
+    }
+    return {
+        "plugins_used": _plugins(),
+        "filters_used": [line_filter, *({"path": p} for p in FILTERS)],
+    }
 
 
 def read_baseline(path: Path) -> set[tuple[str, str, str]]:
@@ -265,6 +308,7 @@ def scan(
     max_bytes: int = MAX_BYTES,
     max_file_bytes: int = MAX_FILE_BYTES,
     audited: frozenset[tuple[str, str, str]] | set[tuple[str, str, str]] = frozenset(),
+    max_line_length: int = MAX_LINE_LENGTH,
 ) -> Scan:
     """Run detect-secrets over the listed files, within the bounds and ``deadline`` (monotonic).
 
@@ -305,7 +349,11 @@ def scan(
             f"{_size(total)} in {len(files):,} files, more than max_bytes {_size(max_bytes)}"
         )
         return result
-    with _SCAN_LOCK, configured_scanner(), _unopened_files() as unopened:
+    with (
+        _SCAN_LOCK,
+        configured_scanner(max_line_length, deadline),
+        _unread_parts() as unread,
+    ):
         for name, size in files:
             if time.monotonic() > deadline:
                 result.stopped = (
@@ -333,6 +381,7 @@ def scan(
                 )
                 return result
             by_line: dict[int, list[str]] = {}
+            unread.clear()
             for secret in scan_file(str(listing.root / name)):
                 if (name, secret.type, secret.secret_hash) in audited:
                     result.audited += 1
@@ -342,9 +391,23 @@ def scan(
                 Finding(name, line, tuple(sorted(set(types))))
                 for line, types in sorted(by_line.items())
             )
-            if unopened:
+            if unread.unopened:
                 # detect-secrets logs a file it cannot open and goes on: not read, not judged.
                 result.stopped = f"{name} cannot be read: stopped after {result.files:,} files"
+                return result
+            if unread.long_line is not None:
+                line, length = unread.long_line
+                result.stopped = (
+                    f"{name}:{line} is {length:,} characters long, more than max_line_length "
+                    f"{max_line_length:,}, and was not scanned (exclude the file or raise the "
+                    "bound)"
+                )
+                return result
+            if unread.out_of_time is not None:
+                result.stopped = (
+                    f"stopped at {name}:{unread.out_of_time} after {result.files:,} of "
+                    f"{len(files):,} files: out of time"
+                )
                 return result
             result.files += 1
             result.bytes += size
@@ -409,7 +472,13 @@ def run(spec: Spec, deadline: float) -> Result:
         else:
             audited = set()
         result = scan(
-            listing, deadline, spec.max_files, spec.max_bytes, spec.max_file_bytes, audited
+            listing,
+            deadline,
+            spec.max_files,
+            spec.max_bytes,
+            spec.max_file_bytes,
+            audited,
+            spec.max_line_length,
         )
     except (CannotJudge, gitdates.GitError) as exc:
         return Result(Status.FAIL, f"cannot judge: {exc}", evidence, error=True)
@@ -454,6 +523,7 @@ def parse_spec(f: Fields) -> Spec:
         max_files=f.integer("max_files", minimum=1),
         max_bytes=f.integer("max_bytes", minimum=1),
         max_file_bytes=f.integer("max_file_bytes", minimum=1),
+        max_line_length=f.integer("max_line_length", minimum=1),
     )
 
 

@@ -456,6 +456,13 @@ BAD_ITEMS = [
         "remediation, notes, probe)",
     ),
     (
+        "interval under 100ms",
+        """
+        - {id: S-011, title: t, priority: high, interval: 50ms, probe: {tcp: {target: "a:1"}}}
+    """,
+        'config.yaml: categories[0].items[0] (S-011): interval must be at least 100ms (got "50ms")',
+    ),
+    (
         "missing probe",
         """
         - id: S-011

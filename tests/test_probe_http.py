@@ -10,9 +10,11 @@ import pytest
 import trustme
 from aiohttp import web
 from support.nginx import Nginx, certificate, nginx
-from support.probing import config_error, run, silent_server
+from support.probing import checklist, config_error, run, silent_server
 from support.servers import closed_port
 
+from exporter.config import ConfigError
+from probes import http as http_kind
 from probes.result import Status
 
 TOKEN = "tok-3f9a1c77e2b04d5a"
@@ -456,6 +458,51 @@ def test_bad_config_is_located(tmp_path, probe, message):
     line = config_error({"http": probe}, tmp_path)
     assert line.startswith(f"config.yaml: categories[0].items[0] (T-001): {message}")
     assert "s3cr3t" not in line
+
+
+# A valid value of each check option, to write beside a probe that sends its own requests.
+CHECK_SAMPLES: dict[str, object] = {
+    "expect_status": [200, 429],
+    "max_latency": "1s",
+    "headers_present": ["X-RateLimit-Limit"],
+    "headers_absent": ["Server"],
+    "header_patterns": {"X-RateLimit-Limit": "^[0-9]+$"},
+    "cookie_flags": ["Secure"],
+    "cookies": ["sid"],
+    "body_regex": "ok",
+    "json": [{"path": "status", "op": "==", "value": "ok"}],
+    "cors_origin": "https://evil.example",
+    "security_headers": {"nosniff": True},
+}
+
+
+def test_every_check_option_has_a_sample():
+    assert sorted(CHECK_SAMPLES) == sorted(http_kind.CHECK_OPTIONS)
+
+
+@pytest.mark.parametrize(
+    ("mode", "sends"),
+    [
+        ({"https_redirect": True}, "https_redirect: a redirect check sends its own request"),
+        ({"rate_limit": {"requests": 10}}, "rate_limit: a rate-limit check sends its own requests"),
+    ],
+)
+@pytest.mark.parametrize("option", sorted(CHECK_SAMPLES))
+def test_check_options_beside_a_probe_of_its_own_requests_are_refused(
+    tmp_path, mode, sends, option
+):
+    """They were read, checked and dropped: ``validate`` said valid and the item never asked."""
+    probe = {"url": "http://a/", **mode, option: CHECK_SAMPLES[option]}
+    if option == "cookies":
+        probe["cookie_flags"] = ["Secure"]
+    with pytest.raises(ConfigError) as info:
+        checklist({"http": probe}, tmp_path)
+    expected = [
+        f"config.yaml: categories[0].items[0] (T-001): http.{key} is not used with {sends}; "
+        "make it an item of its own"
+        for key in sorted(k for k in probe if k in CHECK_SAMPLES)
+    ]
+    assert sorted(info.value.errors) == expected
 
 
 @pytest.mark.parametrize(

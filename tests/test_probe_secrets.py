@@ -10,14 +10,18 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
+import statistics
 import string
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from support.probing import config_error, run
+from support.procs import http_get, start_exporter, wait_until
 
 from probes import secrets as secrets_kind
 from probes.context import ProbeContext, Resources
@@ -407,3 +411,158 @@ async def test_text_that_is_not_utf8_cannot_be_judged_binary_is_skipped(tmp_path
     assert result.status is Status.PASS, result.summary
     assert result.evidence["binary_files_skipped"] == 2
     assert_nothing_shown(result, planted)
+
+
+# -- Lines the scanner's patterns would spend the daemon's time on ------------------------------
+
+
+def _bundle(planted: Planted, length: int) -> str:
+    """A minified line of ``length`` characters with a live key in its middle."""
+    key = f'STRIPE_API_KEY="{planted.stripe}";'
+    filler = "var a=1;" * (length // 16)
+    return (filler + key + filler).ljust(length, " ")[:length] + "\n"
+
+
+async def test_a_line_over_max_line_length_is_not_scanned_and_cannot_pass(tmp_path):
+    """detect-secrets' keyword rule is quadratic in a line: a longer line is left out, and a scan
+    that left a line out is a probe error that names it, never a PASS."""
+    planted = Planted()
+    repo = make_repo(tmp_path / "app", {**clean_app(), "static/app.min.js": _bundle(planted, 1500)})
+    result, debug = await probe_with_debug({"path": str(repo)})
+    assert (result.status, result.error, result.summary) == (
+        Status.FAIL,
+        True,
+        "cannot judge: static/app.min.js:1 is 1,500 characters long, more than max_line_length "
+        "1,000, and was not scanned (exclude the file or raise the bound)",
+    )
+    raised, debug_raised = await probe_with_debug({"path": str(repo), "max_line_length": 2000})
+    assert (raised.status, raised.error) == (Status.FAIL, False)
+    assert [(f["file"], f["line"]) for f in raised.evidence["findings"]] == [
+        ("static/app.min.js", 1)
+    ]
+    excluded = await run(
+        {"secrets": {"path": str(repo), "exclude": ["*.min.js"]}}, tmp_path, timeout="60s"
+    )
+    assert excluded.status is Status.PASS, excluded.summary
+    assert_nothing_shown(result, planted, debug)
+    assert_nothing_shown(raised, planted, debug_raised)
+
+
+async def test_a_yaml_block_of_ordinary_lines_is_not_a_long_line(tmp_path):
+    """detect-secrets reads a YAML block scalar as one line; its lines are measured one by one."""
+    script = "".join(f"        echo step {n} of the build and test job here\n" for n in range(60))
+    workflow = "jobs:\n  test:\n    steps:\n      - run: |\n" + script
+    repo = make_repo(tmp_path / "app", {**clean_app(), ".github/workflows/ci.yml": workflow})
+    result = await run({"secrets": {"path": str(repo)}}, tmp_path, timeout="60s")
+    assert (result.status, result.summary) == (
+        Status.PASS,
+        "no hard-coded secrets in 4 files (git ls-files), at most 0",
+    )
+
+
+def test_a_scan_past_its_deadline_stops_at_the_next_line(tmp_path):
+    """The clock is read before each line, not only between files: one file of slow lines
+    (0.2 s each for the scanner's keyword rule) stops where the deadline passed."""
+    root = tmp_path / "tree"
+    write(root, {"slow.txt": ("pwd" * 333 + "\n") * 20})
+    listing = secrets_kind.list_files(root, "all", (), 30)
+    result = secrets_kind.scan(listing, deadline=time.monotonic() + 0.3)
+    assert result.stopped is not None and result.stopped.startswith("stopped at slow.txt:")
+    line = int(result.stopped.split(":")[1].split()[0])
+    assert line < 20, result.stopped  # it did not read the file to its end
+    assert result.stopped.endswith(" after 0 of 1 files: out of time")
+
+
+def _old_annotated_rule() -> re.Pattern[str]:
+    """The rule as it was written for Python's re (cubic in spaces), to compare findings."""
+    from detect_secrets.plugins import keyword
+
+    return re.compile(
+        keyword.DENYLIST_REGEX
+        + r"\s*:\s*[^\v=:'\"`<>{}]+?\s*=\s*"
+        + rf"({keyword.QUOTE})({keyword.SECRET})(\2)",
+        flags=re.IGNORECASE,
+    )
+
+
+def test_the_annotated_rule_on_re2_finds_what_it_found_on_re():
+    """Same findings on lines built from the pieces the rule reads, in any order."""
+    from probes.secret_plugins import AnnotatedKeywordDetector
+
+    old = _old_annotated_rule()
+    rule = AnnotatedKeywordDetector()
+    parts = [
+        *("password", "PassWord", "api_key", "secret", "contraseña", "CONTRASEÑA", "pwd", "_x"),
+        *(":", " ", "\t", "\xa0", "\u2003", "=", "'", '"', "`", ",", "str", "Optional[str]"),
+        *("a", "1", "é", "<", "{", "\x0b", "-", "$"),
+    ]
+    rng = random.Random(12)
+    for _ in range(20_000):
+        line = "".join(rng.choice(parts) for _ in range(rng.randint(1, 14)))
+        assert list(rule.analyze_string(line)) == [m.group(3) for m in old.finditer(line)], line
+    typed = 'class S:\n    secret_key: str = "s3cr3t-v4lue"'
+    assert list(rule.analyze_string(typed)) == ["s3cr3t-v4lue"]
+
+
+def test_healthy_keeps_answering_while_a_repository_of_such_lines_is_scanned(tmp_path: Path):
+    """The reviewer's line (``password:``, 3,500 spaces: 11 s of a held GIL with the old rule),
+    scanned whole, and a line of keywords too long to scan, in two repositories scanned every
+    second.
+
+    ``/-/healthy`` is asked back to back; an answer slower than 5 s fails the test. The
+    latencies are printed, not asserted.
+    """
+    spaces = make_repo(
+        tmp_path / "spaces", {**clean_app(), "settings.py": "password:" + " " * 3500 + "x\n"}
+    )
+    keywords = make_repo(tmp_path / "keywords", {**clean_app(), "words.txt": "pwd" * 5000 + "\n"})
+    config = tmp_path / "config.yaml"
+    # R-1 raises the line bound, so that its line meets the annotated rule.
+    items = "".join(
+        f"      - {{id: {item}, title: Scan, priority: high, interval: 1s, timeout: 1s,\n"
+        f"         probe: {{secrets: {{path: {repo}, max_line_length: {bound}}}}}}}\n"
+        for item, repo, bound in (("R-1", spaces, 10_000), ("R-2", keywords, 1_000))
+    )
+    config.write_text(f"categories:\n  - id: c\n    title: C\n    items:\n{items}")
+    proc, base = start_exporter(config, tmp_path / "exporter.log")
+    latencies: list[float] = []
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def ask() -> None:
+        while not stop.is_set():
+            started = time.perf_counter()
+            try:
+                status, _ = http_get(f"{base}/-/healthy", timeout=5)
+            except OSError as exc:
+                failures.append(repr(exc))
+                continue
+            latencies.append(time.perf_counter() - started)
+            if status != 200:
+                failures.append(f"status {status}")
+
+    def summary(item: str) -> str:
+        return json.loads(http_get(f"{base}/api/v1/items/{item}")[1])["summary"]
+
+    asker = threading.Thread(target=ask, daemon=True)
+    asker.start()
+    try:
+        wait_until(lambda: "hard-coded" in summary("R-1"), 60, "a scan of R-1")
+        wait_until(lambda: "cannot judge" in summary("R-2"), 60, "a scan of R-2")
+        time.sleep(3)  # a few more rounds of both
+        shown = summary("R-1"), summary("R-2")
+    finally:
+        stop.set()
+        asker.join(10)
+        proc.stop()
+    assert not failures, failures[:5]
+    assert shown == (
+        "no hard-coded secrets in 4 files (git ls-files), at most 0",
+        "cannot judge: words.txt:1 is 15,000 characters long, more than max_line_length 1,000, "
+        "and was not scanned (exclude the file or raise the bound)",
+    )
+    ms = sorted(x * 1000 for x in latencies)
+    print(
+        f"\n/-/healthy during secrets scans of adversarial lines: {len(ms)} answers, "
+        f"p50 {statistics.median(ms):.1f} ms, p99 {ms[int(len(ms) * 0.99) - 1]:.1f} ms"
+    )

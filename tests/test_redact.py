@@ -139,6 +139,94 @@ def test_short_credentials_are_refused_at_load(write_config):
     assert "200" not in str(exc.value).replace("categories[0]", "")
 
 
+@pytest.mark.parametrize("password", ["200", "abcdefg"])
+def test_short_passwords_in_urls_and_dsns_are_refused_at_load(write_config, password):
+    """A URL's or a DSN's password is masked on its own, so it is held to the same 8 characters:
+    a password "200" was accepted there, masked only as a whole word, and below 4 not at all."""
+    path = write_config("""
+        categories:
+          - id: c
+            title: C
+            items:
+              - id: X-1
+                title: Password in a URL
+                priority: high
+                probe: {http: {url: "http://u:${PW}@127.0.0.1:1/"}}
+              - id: X-2
+                title: Password in a DSN URL
+                priority: high
+                probe:
+                  sql: {dsn: "postgresql://app:${PW}@127.0.0.1:1/app", query: "SELECT 1",
+                        expect: "== 1"}
+              - id: X-3
+                title: Password in a DSN's keywords
+                priority: high
+                probe:
+                  sql: {dsn: "host=127.0.0.1 user=app password=${PW}", query: "SELECT 1",
+                        expect: "== 1"}
+              - id: X-4
+                title: Password in Prometheus's URL
+                priority: high
+                probe: {promql: {url: "https://u:${PW}@prometheus:9090", query: up, expect: "== 1"}}
+    """)
+    with pytest.raises(ConfigError) as exc:
+        load(path, {"PW": password})
+    assert exc.value.errors == [
+        f"config.yaml: categories[0].items[{n}] (X-{n + 1}): {field} has a password shorter "
+        "than 8 characters: a credential this short cannot be masked in output without masking "
+        "ordinary words and numbers too"
+        for n, field in enumerate(["http.url", "sql.dsn", "sql.dsn", "promql.url"])
+    ]
+    assert password not in str(exc.value).replace("categories[0]", "")
+
+
+def test_a_url_password_is_measured_decoded(write_config):
+    """%32%30%30 is 200 as the server (and the masking) sees it; in libpq's keyword form it is
+    nine characters as written."""
+    path = write_config("""
+        categories:
+          - id: c
+            title: C
+            items:
+              - id: X-1
+                title: Encoded
+                priority: high
+                probe: {http: {url: "http://u:%32%30%30@127.0.0.1:1/"}}
+    """)
+    with pytest.raises(ConfigError, match=r"http\.url has a password shorter than 8 characters"):
+        load(path, {})
+    keywords = {"dsn": "host=db password=%32%30%30", "query": "SELECT 1", "expect": "== 1"}
+    path.write_text(
+        path.read_text().replace(
+            '{http: {url: "http://u:%32%30%30@127.0.0.1:1/"}}', f"{{sql: {keywords}}}"
+        )
+    )
+    assert [i.id for i in load(path, {}).items] == ["X-1"]
+
+
+def test_passwords_of_8_characters_and_urls_without_one_load(write_config):
+    path = write_config("""
+        categories:
+          - id: c
+            title: C
+            items:
+              - id: X-1
+                title: Long enough
+                priority: high
+                probe: {http: {url: "http://u:${PW}@127.0.0.1:1/"}}
+              - id: X-2
+                title: No password
+                priority: high
+                probe: {http: {url: "http://u:@127.0.0.1:1/?password="}}
+              - id: X-3
+                title: User only
+                priority: high
+                probe:
+                  sql: {dsn: "postgresql://app@127.0.0.1:1/app", query: "SELECT 1", expect: "== 1"}
+    """)
+    assert [i.id for i in load(path, {"PW": "8chars!!"}).items] == ["X-1", "X-2", "X-3"]
+
+
 def test_a_piece_of_a_credential_at_either_end_of_a_text_is_masked():
     """A capped read can end inside a credential: its first (or last) characters are masked."""
     r = Redactor([TOKEN])

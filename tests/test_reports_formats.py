@@ -53,10 +53,49 @@ async def snapshot(write_config):
         await engine.stop()
 
 
+BLOCKED = """\
+checklist: {name: Blocked launch}
+categories:
+- id: c
+  title: C
+  items:
+  - {id: C-1, title: Fails, priority: critical, probe: {command: {argv: ["false"]}}}
+  - {id: C-2, title: Fails too, priority: critical, probe: {command: {argv: ["false"]}}}
+  - {id: C-3, title: Needs a URL, priority: critical, probe: {http: {url: "${APP_URL}"}}}
+  - {id: C-4, title: Signed, priority: critical, probe: {attestation: {file: att/C-4.yaml}}}
+  - {id: C-5, title: Passes, priority: high, probe: {command: {argv: ["true"]}}}
+"""
+
+
+async def test_every_output_gives_the_boards_honest_reason(write_config):
+    """ "4 critical items not PASS" lumped two failures with an item waiting for a variable and
+    one for a signature; the table, Markdown, JSON and JUnit say what the board says."""
+    from exporter.render import json as json_report
+    from exporter.render import table
+    from exporter.render.blockers import blockers, sentence
+    from exporter.web.board import banner
+
+    engine = Engine(config.load(write_config(BLOCKED), env={}))
+    try:
+        snap = await engine.run_round()
+    finally:
+        await engine.stop()
+    reason = "2 critical items fail; 1 is not configured yet; 1 waits for a signature."
+    assert sentence(blockers(snap)) == reason
+    assert f"Decision        NO-GO: {reason}" in table.render(snap).splitlines()
+    lines = markdown_report.render(snap).splitlines()
+    assert f"**Decision**: **NO-GO** — {reason}" in lines
+    assert f"**Why**: {reason}  " in lines
+    assert json.loads(json_report.render(snap))["reason"] == reason
+    props = ET.fromstring(junit_report.render(snap)).iter("property")
+    assert {p.get("name"): p.get("value") for p in props}["reason"] == reason
+    assert f'<p class="reason" id="reason">{reason}</p>' in banner(snap, None, blockers(snap))
+
+
 def test_markdown_fills_the_document_layout(snapshot):
     text = markdown_report.render(snapshot)
     assert text.startswith("# Mixed launch\n")
-    assert "**Decision**: **NO-GO** — 1 critical item not PASS: S-3" in text
+    assert "**Decision**: **NO-GO** — 1 critical item waits for a signature." in text
     # The legend, in the document's order and marks.
     assert "- ✅ PASS:" in text and "- 🟡 PARTIAL:" in text and "- ⏸️ PENDING:" in text
     # The summary table is recomputed from the rows.
@@ -343,7 +382,7 @@ def test_table_strips_controls_and_keeps_one_line_per_item(hostile):
         assert CONTROL.findall(plain) == []
         lines = plain.splitlines()
         assert [ln for ln in lines if ln.startswith("Decision")] == [
-            "Decision        NO-GO: 1 critical item not PASS: A-1"
+            "Decision        NO-GO: 1 critical item fails."
         ] * 2
         assert [ln[:12] for ln in lines if "A-1" in ln and "FAIL" in ln] == ["  A-1  FAIL "] * 2
         assert lines[0] == "Launch red"
@@ -365,10 +404,35 @@ def test_markdown_shows_target_text_literally(hostile):
     assert strong.count("NO-GO") == 3 and "**Decision**: **GO**" in html
     decision_lines = [ln for ln in text.splitlines() if "Decision**:" in ln]
     assert decision_lines == [
-        "**Decision**: **NO-GO** — 1 critical item not PASS: A-1",
+        "**Decision**: **NO-GO** — 1 critical item fails.",
         "**Go/No-Go Decision**: **NO-GO**  ",
         "**Go/No-Go Decision**: ⬜ GO  ⬜ GO WITH CAUTION  ⬜ NO-GO  ",  # nothing recorded
     ]
+
+
+def test_junit_strips_controls_from_names_summaries_and_output(hostile):
+    """A CI page shows the report's names and output: no bidi control, escape or line break
+    from a target or the config reaches it, and nothing from one starts a line of its own."""
+    text = junit_report.render(hostile)
+    root = ET.fromstring(text)
+    values = [v for e in root.iter() for v in (*e.attrib.values(), e.text or "")]
+    assert [v for v in values if CONTROL.search(v)] == []
+    case = next(c for c in root.iter("testcase") if c.get("name", "").startswith("A-1 "))
+    assert case.get("name") == "A-1 Lint *star* <i>it</i> Decision GO: fake"
+    assert case.get("classname") == "App <b>bold</b>"
+    assert root.get("name") == "Launch red"
+    assert "\n" not in case.find("failure").get("message")
+    out = case.find("system-out").text.splitlines()
+    assert out[0:2] == ["priority: critical", "summary: exit code 1, expected 0: OG"]
+    assert out[2].startswith("Argv: ") and out[3] == "Exit code: 1"
+    assert out[4:] == [  # the output's own lines, each cleaned, indented under its field
+        "Stdout tail: all good",
+        "  <script>alert(1)</script><img src=x onerror=alert(2)>",
+        "  Decision GO: all critical items PASS",
+        "  **Decision**: **GO** [proof](https://evil)",
+        "  OG",
+    ]
+    assert "OG" in text and "\u202e" not in text
 
 
 @given(st.text(alphabet=st.sampled_from("ab1 _*`[]()<>!|~&#\\-+.:/\"'\n\x1b\u202e"), max_size=40))

@@ -838,3 +838,74 @@ async def test_a_write_waiting_for_another_process_does_not_block_the_event_loop
     assert worker.pending == 0
     assert await worker.call(lambda s: len(s.history("A"))) == 1
     worker.close(timeout=60)
+
+
+# --- probes never open the store ---
+
+PROBED_BESIDE_THE_STORE = textwrap.dedent(
+    """
+    import asyncio, json, sys, time
+    from pathlib import Path
+    sys.path.insert(0, "tests")
+    from support.probing import run
+    from exporter.store import Store
+    folder = Path(sys.argv[1])
+    store = Store.open(folder / "data")
+    db = "data/readiness.db"
+    probes = {
+        "secrets": {"secrets": {"path": ".", "files": "all"}},
+        "file": {"file": {"path": db, "content_regex": "SQLite"}},
+        "report": {"report": {"path": db + "-wal", "format": "junit"}},
+    }
+    results = {n: asyncio.run(run(p, folder)) for n, p in probes.items()}
+    print(json.dumps({n: [r.status.value, r.error, r.summary] for n, r in results.items()}),
+          flush=True)
+    end, writes = time.monotonic() + 2, 0
+    while time.monotonic() < end:
+        store._write_audit_open()
+        writes += 1
+    print(writes, flush=True)
+    """
+)
+
+
+def test_no_probe_opens_the_store_so_no_other_process_can_pull_it_from_under_the_exporter(
+    tmp_path,
+):
+    # fcntl locks belong to the process: had a probe opened and closed a store file, the
+    # exporter's SQLite locks would be gone, the next process to open the store would take
+    # itself for the first, truncate the -shm file the exporter has mapped, and the exporter
+    # would die of SIGBUS (seen in CI: a secrets scan of the config folder).
+    (tmp_path / "settings.py").write_text("DEBUG = False\n")
+    child = subprocess.Popen(
+        [sys.executable, "-c", PROBED_BESIDE_THE_STORE, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert child.stdout is not None
+        line = next(x for x in child.stdout if x.startswith("{"))  # the engine logs too
+        opened = 0
+        while child.poll() is None:  # open and close the store while the child writes
+            with sqlite3.connect(tmp_path / "data" / DB_NAME, timeout=10) as conn:
+                conn.execute("SELECT count(*) FROM audit").fetchall()
+            conn.close()
+            opened += 1
+        out, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 0, (child.returncode, err[-2000:])  # -7: SIGBUS
+    assert opened > 0 and int(out.splitlines()[-1]) > 0
+    import json
+
+    results = json.loads(line)
+    status, error, summary = results["secrets"]
+    assert (status, error) == ("pass", False), summary
+    assert "1 file" in summary, summary  # settings.py only: the store is excluded
+    for name in ("file", "report"):
+        status, error, summary = results[name]
+        assert error and "the exporter's own store" in summary, (name, results[name])

@@ -123,3 +123,10 @@ def sentence(found: Blockers) -> str:
         noun = "" if parts else (" critical item" if n == 1 else " critical items")
         parts.append(f"{n}{noun} {one if n == 1 else many}")
     return "; ".join(parts) + "." if parts else ""
+
+
+def decision_reason(snap: Snapshot, found: Blockers | None = None, kinds: Registry = KINDS) -> str:
+    """Why the decision is what it is, as every output says it: what blocks a GO counted by
+    kind (``sentence``) when critical items do, else the scores' reason (total score, no
+    applicable items). "12 critical items not PASS" hid that 10 of them only wait."""
+    return sentence(found if found is not None else blockers(snap, kinds)) or snap.scores.reason

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..formatting import rfc3339, rfc3339_text, rounded
 from ..snapshot import ItemState, Snapshot
+from .blockers import decision_reason
 
 
 def plain(value: Any) -> Any:
@@ -72,7 +73,7 @@ def status_json(snap: Snapshot) -> dict[str, Any]:
     return {
         "checklist": snap.checklist.name,
         "decision": snap.scores.decision.value,
-        "reason": snap.scores.reason,
+        "reason": decision_reason(snap),
         "total_score": rounded(snap.scores.total.score),
         "critical_score": rounded(snap.scores.critical.score),
         "categories": [

@@ -20,7 +20,7 @@ from ..formatting import percent, threshold, when
 from ..launch import POST_LAUNCH_PHASES
 from ..scoring import CRITICAL
 from ..snapshot import ItemState, Snapshot
-from .blockers import blockers
+from .blockers import blockers, decision_reason
 from .evidence import describe
 from .launch import ItemLine, LaunchSheet, go_no_go, risk_assessment, sign_off_sheet
 from .marks import CRITICAL_MARKER, MARKS
@@ -62,7 +62,7 @@ def render(snap: Snapshot) -> str:
         f"# {cell(snap.checklist.name)}",
         "",
         f"**Checked**: {when(snap.taken_at)}  ",
-        f"**Decision**: **{sc.decision.label}** — {cell(sc.reason)}",
+        f"**Decision**: **{sc.decision.label}** — {cell(decision_reason(snap))}",
         "",
         *blockers_section(snap),
         "---",
@@ -129,7 +129,7 @@ def render(snap: Snapshot) -> str:
         f"{sc.critical.applicable} |",
         "",
         f"**Go/No-Go Decision**: **{sc.decision.label}**  ",
-        f"**Why**: {cell(sc.reason)}  ",
+        f"**Why**: {cell(decision_reason(snap))}  ",
         f"**Thresholds**: GO needs every critical item PASS and a total score of at least "
         f"{threshold(snap.checklist.thresholds.go)}; GO WITH CAUTION at least "
         f"{threshold(snap.checklist.thresholds.caution)}.",
@@ -189,7 +189,7 @@ def sheet(snap: Snapshot) -> LaunchSheet:
         lines,
         snap.taken_at,
         picture.stamp,
-        snap.scores.reason,
+        decision_reason(snap),
         picture.people.acceptances,
         picture.people.signoffs,
         snap.checklist.roles,

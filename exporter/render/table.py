@@ -16,7 +16,7 @@ from probes.result import Status
 from ..formatting import Number, percent
 from ..scoring import Decision
 from ..snapshot import ItemState, Snapshot
-from .blockers import blockers
+from .blockers import blockers, decision_reason
 from .untrusted import one_line
 
 # SGR codes: green, yellow, red, blue, dim; decisions in bold.
@@ -47,7 +47,7 @@ def _pct(score: Number | None) -> str:
 def _decision(snap: Snapshot, paint: Paint) -> str:
     sc = snap.scores
     label = paint(sc.decision.label, DECISION_COLOURS[sc.decision])
-    return f"Decision        {label}: {one_line(sc.reason)}"
+    return f"Decision        {label}: {one_line(decision_reason(snap))}"
 
 
 def render(snap: Snapshot, color: bool = False) -> str:

@@ -27,7 +27,7 @@ from .. import __version__
 from ..config import PRIORITIES
 from ..formatting import ago, milliseconds, percent, rfc3339
 from ..redact import redact
-from ..render.blockers import Blockers, blockers, sentence
+from ..render.blockers import Blockers, blockers, decision_reason
 from ..render.evidence import describe
 from ..scoring import CRITICAL
 from ..snapshot import Change, ItemState, Snapshot
@@ -189,7 +189,7 @@ def banner(snap: Snapshot, urls: Urls, found: Blockers) -> str:
     return f"""<section class="banner d-{sc.decision.value}" aria-live="polite">
 <h1><span class="decision" id="decision">{e(sc.decision.label)}</span>
 <span class="name">{e(snap.checklist.name)}</span></h1>
-<p class="reason" id="reason">{e(sentence(found) or sc.reason)}</p>
+<p class="reason" id="reason">{e(decision_reason(snap, found))}</p>
 <p class="scores"><span>Total score <strong>{percent(sc.total.score)}</strong>
 ({sc.total.passed} of {sc.total.applicable} applicable items PASS)</span>
 <span>Critical score <strong>{percent(sc.critical.score)}</strong>
