@@ -40,6 +40,21 @@ async def test_scalar_meeting_expectation_passes(dsn, tmp_path):
     assert dsn not in repr(result)
 
 
+async def test_a_named_query_is_described_by_its_name(dsn, tmp_path):
+    query = "SELECT count(*) FROM rooms WHERE name <> 'suite'"
+    spec = {"dsn": dsn, "name": "rooms other than suites", "query": query}
+    result = await run({"sql": {**spec, "expect": "== 0"}}, tmp_path)
+    assert (result.status, result.summary) == (
+        Status.FAIL,
+        "rooms other than suites: 2, expected == 0",
+    )
+    result = await run({"sql": {**spec, "expect": ">= 2"}}, tmp_path)
+    assert (result.status, result.summary) == (
+        Status.PASS,
+        "rooms other than suites: 2, expected >= 2",
+    )
+
+
 async def test_numeric_result_compares_as_a_number(dsn, tmp_path):
     # round() gives PostgreSQL numeric, which psycopg returns as Decimal (P-011's cache hit rate).
     result = await run(
@@ -363,6 +378,10 @@ async def test_a_parked_session_the_server_ended_is_replaced(dsn, postgres, tmp_
                 "expect": "contains a",
             },
             "sql.expect must compare a number when result is rows (got contains)",
+        ),
+        (
+            {"dsn": "postgresql://x", "archiver": {}, "name": "archiving"},
+            "sql.name is not used with archiver (it runs its own queries)",
         ),
         (
             {"dsn": "postgresql://x", "dsn_file": "f", "query": "SELECT 1", "expect": "== 1"},
