@@ -152,3 +152,50 @@ async def test_d010_segments_archived_pass(tmp_path):
         assert any(archive.iterdir())
     assert passes(result), result.summary
     assert result.summary.startswith("archive_mode on: last archived ")
+
+
+def scans(database, indexed: int, sequential: int) -> None:
+    """``indexed`` lookups by primary key and ``sequential`` searches on an unindexed column of
+    a 20,000-row table, in one session whose end hands its counts to the statistics."""
+    with database.connect() as conn:
+        conn.execute(
+            "DO $$ BEGIN"
+            f" FOR i IN 1..{indexed} LOOP PERFORM 1 FROM guests WHERE id = i; END LOOP;"
+            f" FOR i IN 1..{sequential} LOOP"
+            "   PERFORM 1 FROM guests WHERE email = 'guest' || i || '@example.com'; END LOOP;"
+            " END $$"
+        )
+
+
+def table_scans(database) -> tuple[int, int, int]:
+    with database.connect() as conn:
+        row = conn.execute(
+            "SELECT n_live_tup, seq_scan, coalesce(idx_scan, 0) FROM pg_stat_user_tables "
+            "WHERE relname = 'guests'"
+        ).fetchone()
+    return row or (0, 0, 0)
+
+
+async def test_d003_a_search_without_an_index_in_a_fifth_of_the_scans_fails(tmp_path, database):
+    database.execute(
+        "CREATE TABLE guests (id int PRIMARY KEY, email text)",
+        "INSERT INTO guests SELECT g, 'guest' || g || '@example.com' "
+        "FROM generate_series(1, 20000) g",
+    )
+    env = {"DATABASE_URL": database.dsn()}
+    # A nightly pg_dump's handful of full reads beside lookups by index: fine
+    scans(database, indexed=1000, sequential=5)
+    wait_until(lambda: table_scans(database)[1:] >= (5, 1000), 30, "the scans counted")
+    result = await run_shipped("D-003", env, tmp_path)
+    assert passes(result), result.summary
+    # Every 5th request searches guests by email, which has no index: 250 full reads of 20,000
+    # rows. Fewer sequential scans than index scans and under 1,000 of them: what D-003 asked.
+    scans(database, indexed=0, sequential=245)
+    wait_until(lambda: table_scans(database)[1] >= 250, 30, "the scans counted")
+    rows, sequential, indexed = table_scans(database)
+    assert rows == 20000 and sequential < min(indexed, 1000)
+    result = await run_shipped("D-003", env, tmp_path)
+    assert (result.status, result.summary) == (
+        Status.FAIL,
+        "tables of 10000+ rows scanned sequentially in over 5% of 50+ scans: 1, expected == 0",
+    )
