@@ -58,6 +58,28 @@ async def test_s001_no_placeholder_is_not_rotated_until_someone_signs(tree):
     assert not passes(result) and "not attested yet" in result.summary
 
 
+# S-007 ----------------------------------------------------------------------------------------
+
+# FastAPI's OAuth2/JWT tutorial's SECRET_KEY ("openssl rand -hex 32"): 64 random-looking hex
+# digits, published, and copied into thousands of applications' settings.
+FASTAPI_TUTORIAL_KEY = "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7"
+
+
+async def test_s007_a_published_or_repeated_long_secret_is_not_strong(tmp_path, monkeypatch):
+    for weak in (FASTAPI_TUTORIAL_KEY, "secret" * 6):
+        monkeypatch.setenv("JWT_SECRET", weak)
+        result = await run_shipped("S-007", {}, tmp_path)
+        assert (result.status, result.summary) == (
+            Status.FAIL,
+            "JWT_SECRET holds a placeholder value, expected a real one",
+        )
+        assert weak not in repr(result)
+    # 33 characters from secrets.token_urlsafe: one past the title's 32
+    monkeypatch.setenv("JWT_SECRET", "kR2vX9qLmP4sWzT7yBn6HcQ1fGd8EjA3u")
+    result = await run_shipped("S-007", {}, tmp_path)
+    assert passes(result), result.summary
+
+
 # S-002 ----------------------------------------------------------------------------------------
 
 STRIPE = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"  # Stripe's documented test-key shape, live prefix
