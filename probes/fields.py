@@ -147,6 +147,25 @@ def parse_duration(value: object) -> float:
     return total
 
 
+def significant(value: float, digits: int) -> str:
+    """``value`` rounded to ``digits`` significant digits, never in exponent form."""
+    if value == 0:
+        return "0"
+    if abs(value) >= 10 ** (digits - 1):
+        return str(round(value))  # 1234567, not 1.23e+06; 1000, not 1e+03
+    return f"{value:.{digits}g}"
+
+
+def format_bytes(value: float, digits: int = 3) -> str:
+    """``63.2 MiB``, ``1.5 TiB``: binary prefixes, ``digits`` significant digits."""
+    scaled, prefix = value, ""
+    for prefix in ("", "Ki", "Mi", "Gi", "Ti", "Pi"):
+        if abs(scaled) < 1024 or prefix == "Pi":
+            break
+        scaled /= 1024
+    return f"{significant(scaled, digits)} {prefix}B"
+
+
 def format_duration(seconds: float) -> str:
     """The shortest duration text for a number of seconds (``90s`` -> ``1m30s``)."""
     if seconds < 1 and seconds > 0:

@@ -33,7 +33,15 @@ import aiohttp
 from .compare import Expect, as_number, parse_expect
 from .context import ProbeContext
 from .credentials import Auth, parse_auth
-from .fields import Fields, format_duration, to_duration, to_text, to_texts
+from .fields import (
+    Fields,
+    format_bytes,
+    format_duration,
+    significant,
+    to_duration,
+    to_text,
+    to_texts,
+)
 from .local_errors import cannot_judge, local_cause
 from .masking import clip
 from .problems import SpecError, show
@@ -74,21 +82,16 @@ class Show:
         if math.isinf(value):
             return "+Inf" if value > 0 else "-Inf"
         if self.unit == "percent":
-            return f"{_significant(value * 100, d)}%"
+            return f"{significant(value * 100, d)}%"
         if self.unit == "bytes":
-            scaled, prefix = value, ""
-            for prefix in ("", "Ki", "Mi", "Gi", "Ti", "Pi"):
-                if abs(scaled) < 1024 or prefix == "Pi":
-                    break
-                scaled /= 1024
-            return f"{_significant(scaled, d)} {prefix}B"
+            return format_bytes(value, d)
         if self.unit == "s":
             if value != 0 and abs(value) < 1:
-                return f"{_significant(value * 1000, d)} ms"
+                return f"{significant(value * 1000, d)} ms"
             if abs(value) < 60:
-                return f"{_significant(value, d)} s"
+                return f"{significant(value, d)} s"
             return format_duration(value) if value > 0 else f"-{format_duration(-value)}"
-        return _significant(value, d)
+        return significant(value, d)
 
     def value(self, raw: Any, bound: Any = None) -> str:
         """A sample's value as a summary writes it; more digits when rounding would make it
@@ -130,14 +133,6 @@ def _digits_written(value: float) -> int:
     whole."""
     mantissa = repr(abs(value)).split("e")[0].replace(".", "").strip("0")
     return max(1, len(mantissa))
-
-
-def _significant(value: float, digits: int) -> str:
-    if value == 0:
-        return "0"
-    if abs(value) >= 10 ** (digits - 1):
-        return str(round(value))  # 1234567, not 1.23e+06; 1000, not 1e+03
-    return f"{value:.{digits}g}"
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import re
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -206,3 +210,55 @@ async def test_i010_a_standby_that_stopped_replaying_is_not_replication(tmp_path
         wait_until(lambda: replay_gap(primary) == ["0"], 60, "the standby caught up")
         assert passes(await run_shipped("I-010", env, tmp_path))
     primary.psql("DROP TABLE filler")
+
+
+@contextlib.contextmanager
+def ext4_volume(root: Path, reserved_percent: int) -> Iterator[Path]:
+    """A real 64 MiB ext4 filesystem (mkfs.ext4 -m ``reserved_percent``) loop-mounted under
+    ``root``; skips where this process may not mount (not root, no loop devices)."""
+    image, mountpoint = root / "volume.img", root / "mnt"
+    mountpoint.mkdir()
+    with image.open("wb") as f:
+        f.truncate(64 * 2**20)
+    if shutil.which("mkfs.ext4") is None or os.geteuid() != 0:
+        pytest.skip("needs mkfs.ext4 and root to loop-mount a real filesystem")
+    subprocess.run(
+        ["mkfs.ext4", "-q", "-F", "-m", str(reserved_percent), str(image)], check=True, timeout=60
+    )
+    mounted = subprocess.run(
+        ["mount", "-o", "loop", str(image), str(mountpoint)], capture_output=True, timeout=60
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot loop-mount here: {mounted.stderr.decode().strip()}")
+    try:
+        yield mountpoint
+    finally:
+        subprocess.run(["umount", str(mountpoint)], check=True, timeout=60)
+
+
+def fill(path: Path, mib: int) -> None:
+    with path.open("wb") as f:
+        f.write(os.urandom(mib * 2**20))
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def test_i003_free_blocks_reserved_for_root_are_not_free_space(tmp_path):
+    """ext4 keeps blocks for root (5 % by default, 30 % here): 20 MiB written leaves most
+    blocks free (f_bfree), but under half of the space the database's user can write."""
+    with ext4_volume(tmp_path, reserved_percent=30) as volume:
+        fill(volume / "base.dat", 20)
+        st = os.statvfs(volume)
+        assert st.f_bfree / st.f_blocks > 0.6  # "free" as blocks count it
+        result = asyncio.run(run_shipped("I-003", {"DATA_PATH": str(volume)}, tmp_path))
+        assert (result.status, result.error) == (Status.FAIL, False), result.summary
+        assert re.fullmatch(
+            rf"{volume}: 4\d% free as df counts it \(1\d\.\d MiB of 3\d\.\d MiB available to "
+            r"unprivileged writers; 2\d\.\d MiB reserved for root left out\), "
+            r"expected at least 50%",
+            result.summary,
+        ), result.summary
+        (volume / "base.dat").unlink()
+        fill(volume / "base.dat", 4)
+        result = asyncio.run(run_shipped("I-003", {"DATA_PATH": str(volume)}, tmp_path))
+        assert passes(result), result.summary
