@@ -199,3 +199,22 @@ async def test_d003_a_search_without_an_index_in_a_fifth_of_the_scans_fails(tmp_
         Status.FAIL,
         "tables of 10000+ rows scanned sequentially in over 5% of 50+ scans: 1, expected == 0",
     )
+
+
+ROOM_TYPES = "CREATE TABLE room_types (id serial PRIMARY KEY, name text NOT NULL UNIQUE)"
+SEED = "INSERT INTO room_types (name) VALUES ('Single'), ('Double'), ('Twin'), ('Suite')"
+
+
+async def test_d007_the_migrated_empty_table_or_one_hand_made_row_is_not_the_seed(
+    tmp_path, database
+):
+    env = {"DATABASE_URL": database.dsn(), "SEED_MIN_ROWS": "4"}
+    database.execute(ROOM_TYPES)  # the migrations ran, the seed did not
+    result = await run_shipped("D-007", env, tmp_path)
+    assert (result.status, result.summary) == (Status.FAIL, "seeded rows: 0, expected >= 4")
+    database.execute("INSERT INTO room_types (name) VALUES ('Test room')")
+    result = await run_shipped("D-007", env, tmp_path)
+    assert (result.status, result.summary) == (Status.FAIL, "seeded rows: 1, expected >= 4")
+    database.execute("DELETE FROM room_types", SEED)
+    result = await run_shipped("D-007", env, tmp_path)
+    assert (result.status, result.summary) == (Status.PASS, "seeded rows: 4, expected >= 4")
