@@ -166,6 +166,42 @@ def format_bytes(value: float, digits: int = 3) -> str:
     return f"{significant(scaled, digits)} {prefix}B"
 
 
+_AGE_UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+
+
+def _words(parts: list[tuple[int, str]]) -> str:
+    return " ".join(f"{n} {unit}{'' if n == 1 else 's'}" for n, unit in parts)
+
+
+def format_age(seconds: float, bound: float | None = None) -> str:
+    """How old something is, as a person says it: ``40 seconds``, ``3 minutes 20 seconds``,
+    ``1 day 6 hours``, ``133 days``.
+
+    Rounded down to the largest unit and the next (the next left out from 10 of the largest
+    on: ``15 hours``, ``133 days``). When ``bound`` (the age allowed) is given and the rounded
+    words would not show the age beyond it, every unit is written: ``1 day 2 hours 30 minutes``
+    against at most 1d2h, never a ``1 day 2 hours`` that reads as within it.
+    """
+    rest = max(0, int(seconds))
+    if seconds < 1:
+        if bound is not None and seconds > bound:  # a bound under a second: 200ms
+            return f"{round(seconds * 1000)} milliseconds"
+        return "under a second"
+    parts: list[tuple[int, str]] = []
+    for unit, size in _AGE_UNITS:
+        if rest >= size:
+            parts.append((rest // size, unit))
+            rest %= size
+        elif parts:
+            parts.append((0, unit))
+    short = parts[:1] if parts[0][0] >= 10 else parts[:2]
+    short = [p for p in short if p[0]]
+    shown = sum(n * dict(_AGE_UNITS)[unit] for n, unit in short)
+    if bound is not None and seconds > bound >= shown:
+        return _words([p for p in parts if p[0]])
+    return _words(short)
+
+
 def format_duration(seconds: float) -> str:
     """The shortest duration text for a number of seconds (``90s`` -> ``1m30s``)."""
     if seconds < 1 and seconds > 0:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from .compare import Expect, parse_expect, render
 from .context import NoAnswer, ProbeContext
-from .fields import Fields, Secret, format_duration
+from .fields import Fields, Secret, format_age, format_duration
 from .local_errors import cannot_judge, local_reason_in_libpq, socket_shortage
 from .masking import clip
 from .pool import SlotsFull
@@ -261,8 +261,8 @@ class ArchiverState:
     oldest_waiting: dt.datetime | None
     waiting_unknown: str = ""  # why they could not be counted
 
-    def age(self, moment: dt.datetime) -> str:
-        return format_duration(max(0.0, (self.now - moment).total_seconds()))
+    def age(self, moment: dt.datetime, bound: float | None = None) -> str:
+        return format_age((self.now - moment).total_seconds(), bound)
 
     def evidence(self) -> dict[str, Any]:
         return {
@@ -375,7 +375,8 @@ def judge_archiver(s: ArchiverState, want: Archiver) -> Result:
             return Result(
                 Status.FAIL,
                 f"archive_mode {s.mode}, but {_segments(s.waiting)} wait to be archived, the "
-                f"oldest for {s.age(s.oldest_waiting)}, expected archived within {within}",
+                f"oldest for {s.age(s.oldest_waiting, want.archived_within)}, expected archived "
+                f"within {within}",
                 evidence,
             )
     if s.waiting is None:
@@ -406,7 +407,8 @@ def judge_archiver(s: ArchiverState, want: Archiver) -> Result:
         else ""
     )
     last = (
-        f"last archived {s.age(s.last_archived_time)} ago ({s.last_archived_wal}), "
+        f"last archived {s.age(s.last_archived_time, want.archived_within)} ago "
+        f"({s.last_archived_wal}), "
         f"no failure since{history}"
     )
     if age > want.archived_within:

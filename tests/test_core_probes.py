@@ -246,7 +246,10 @@ async def test_file_too_old(tmp_path, resources):
     two_days_ago = time.time() - 2 * 86400
     os.utime(path, (two_days_ago, two_days_ago))
     r = await run({"file": {"path": str(path), "max_age": "26h"}}, resources)
-    assert (r.status, r.summary) == (Status.FAIL, "backup.dump is 2d old, expected at most 1d2h")
+    assert (r.status, r.summary) == (
+        Status.FAIL,
+        "backup.dump is 2 days old, expected at most 1d2h",
+    )
 
 
 async def test_file_content_mismatch(tmp_path, resources):
@@ -412,7 +415,7 @@ async def test_attestation_older_than_max_age_is_fail(tmp_path, resources):
         {"attestation": {"file": "T-001.yaml", "max_age": "90d"}}, resources, base_dir=tmp_path
     )
     assert r.status is Status.FAIL
-    assert r.summary.startswith("attestation is 120d")
+    assert r.summary.startswith("attestation is 120 days")
     assert r.summary.endswith(f"old, expected at most 90d (signed by Ops on {signed:%Y-%m-%d})")
 
 
