@@ -49,7 +49,7 @@ from .request import client_error_reason, read_capped
 from .result import Result, Status
 
 RESPONSE_CAP = 4 * 1024 * 1024  # bytes of API response read at most
-SHOWN = 3  # failing series named in a summary
+SHOWN = 3  # series named in a summary
 EMPTY = ("fail", "pass", "zero")
 UNITS = ("s", "ratio", "percent", "bytes")
 COVER_STEPS = 100  # evaluation steps a window is divided into to see which have data
@@ -447,8 +447,13 @@ def judge(spec: Spec, samples: list[Sample], evidence: dict[str, Any]) -> Result
         if len(samples) == 1:
             return Result(Status.PASS, f"{named(samples[0])}, expected {expected}", evidence)
         if expect.op not in ("<", "<=", ">", ">="):
+            # no closest to name: the first few, so a person can look them up
+            more = f" and {len(samples) - SHOWN} more" if len(samples) > SHOWN else ""
+            first = ", ".join(named(s) for s in samples[:SHOWN])
             return Result(
-                Status.PASS, f"all {len(samples)} series pass, expected {expected}", evidence
+                Status.PASS,
+                f"all {len(samples)} series pass: {first}{more}, expected {expected}",
+                evidence,
             )
         closest = _worst(expect, samples)[0]
         return Result(
