@@ -343,7 +343,7 @@ def test_watchdog_recent_passes_stale_or_resolved_or_future_fails():
     assert judge_watchdog([watchdog_alert(NOW - 30, NOW + 60)], wd, NOW).status is Status.PASS
     stale = judge_watchdog([watchdog_alert(NOW - 1500, NOW + 60)], wd, NOW)
     assert stale.status is Status.FAIL
-    assert stale.text.startswith("Watchdog last updated at Alertmanager 25m ago")
+    assert stale.text.startswith("Watchdog last updated at Alertmanager 25 minutes ago")
     resolved = judge_watchdog([watchdog_alert(NOW - 30, NOW - 10)], wd, NOW)
     assert resolved.status is Status.FAIL and "is resolved" in resolved.text
     future = judge_watchdog([watchdog_alert(NOW + 86400, NOW + 90000)], wd, NOW)

@@ -66,7 +66,7 @@ async def test_a_signature_older_than_max_age_fails(tmp_path):
     attest(tmp_path / "T-001.yaml", status="pass", validated_by="Ops", date=signed)
     result = await run({"attestation": {"file": "T-001.yaml", "max_age": "90d"}}, tmp_path)
     assert result.status is Status.FAIL
-    assert result.summary.startswith("attestation is 120d")
+    assert result.summary.startswith("attestation is 120 days")
     assert result.summary.endswith(
         f"old, expected at most 90d (signed by Ops on {signed:%Y-%m-%d})"
     )

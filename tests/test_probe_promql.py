@@ -229,9 +229,10 @@ async def test_large_answers_are_read_whole(tmp_path, series):
 
     async with serve_app(answering(api_answer(series))) as base:
         result = await run({"promql": {"url": base, "query": "up", "expect": "== 1"}}, tmp_path)
+    named = ", ".join(f'up 1 (instance="host-{n:05d}:9100", job="node")' for n in range(3))
     assert (result.status, result.summary) == (
         Status.PASS,
-        f"all {series} series pass, expected == 1",
+        f"all {series} series pass: {named} and {series - 3} more, expected == 1",
     )
 
 

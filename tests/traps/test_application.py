@@ -79,7 +79,7 @@ async def test_a001_an_old_report_copied_today_is_not_fresh(tree, reports):
     # Written a second ago (a copy, a download); run 40 days ago by its own timestamp.
     bad = tree("bad", dict.fromkeys(A001_PATHS, run_days_ago(reports.junit_passed, 40)))
     result = await run_shipped("A-001", {"APP_REPO": str(bad)}, bad)
-    assert not passes(result) and "40d old by its suite timestamp" in result.summary
+    assert not passes(result) and "40 days old by its suite timestamp" in result.summary
 
 
 async def test_a001_a_report_from_a_pipeline_that_stopped_fails(tree, reports):
@@ -87,7 +87,7 @@ async def test_a001_a_report_from_a_pipeline_that_stopped_fails(tree, reports):
     (bad / "reports/unit-junit.xml").write_text(run_days_ago(reports.junit_passed, 8))
     age(bad / "reports/unit-junit.xml", 8)
     result = await run_shipped("A-001", {"APP_REPO": str(bad)}, bad)
-    assert not passes(result) and "unit-junit.xml is 8d" in result.summary
+    assert not passes(result) and "unit-junit.xml is 8 days" in result.summary
 
 
 async def test_a001_a_skipped_test_is_not_a_passing_one(tree, reports):

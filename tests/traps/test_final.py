@@ -77,7 +77,7 @@ async def test_f004_s021_a_high_finding_fails_medium_ones_pass(tree):
 async def test_s021_a_scan_from_45_days_ago_copied_today_is_not_recent(tree):
     bad = tree("bad", {"reports/trivy.json": trivy("MEDIUM", days_ago=45)})
     result = await run_shipped("S-021", {"APP_REPO": str(bad), **IMAGE}, bad)
-    assert not passes(result) and "45d old by its CreatedAt" in result.summary
+    assert not passes(result) and "45 days old by its CreatedAt" in result.summary
 
 
 async def test_s021_f004_a_clean_scan_of_another_image_is_not_this_ones(tree):

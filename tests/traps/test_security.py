@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import datetime as dt
 import os
@@ -56,6 +57,97 @@ async def test_s001_no_placeholder_is_not_rotated_until_someone_signs(tree):
     repo = tree("repo", {".env": PRODUCTION_ENV})
     result = await run_shipped("S-001", {"APP_ENV_FILE": str(repo / ".env")}, repo)
     assert not passes(result) and "not attested yet" in result.summary
+
+
+# S-005 ----------------------------------------------------------------------------------------
+
+PMS_KEY = "UCCLLQ9N2ARSHWCXLT74KUKSSK34BFKX"  # the shape of a QloApps/PrestaShop webservice key
+
+# GET /api/ with a key that may read and write rooms, as PrestaShop's webservice documents it
+RESOURCES = """<?xml version="1.0" encoding="UTF-8"?>
+<prestashop xmlns:xlink="http://www.w3.org/1999/xlink">
+<api shopName="QloApps">
+<hotel_room_types xlink:href="{base}/api/hotel_room_types" get="true" put="true" post="true" \
+delete="false" head="true">
+<description xlink:href="{base}/api/hotel_room_types" get="true">Room types</description>
+</hotel_room_types>
+</api>
+</prestashop>
+"""
+UNAUTHORIZED = """<?xml version="1.0" encoding="UTF-8"?>
+<prestashop xmlns:xlink="http://www.w3.org/1999/xlink">
+<errors><error><code><![CDATA[17]]></code><message><![CDATA[Authentication key is empty]]>\
+</message></error></errors>
+</prestashop>
+"""
+
+
+def webservice(request: web.Request) -> web.Response:
+    """/api/ as QloApps answers it: 401 without a known key, the key's resources with it."""
+    auth = request.headers.get("Authorization", "")
+    if auth != "Basic " + base64.b64encode(f"{PMS_KEY}:".encode()).decode():
+        realm = (
+            'Basic realm="Welcome to PrestaShop Webservice, please enter the authentication key"'
+        )
+        return web.Response(
+            status=401,
+            text=UNAUTHORIZED,
+            content_type="text/xml",
+            headers={"WWW-Authenticate": realm},
+        )
+    base = f"{request.scheme}://{request.host}"
+    return web.Response(text=RESOURCES.format(base=base), content_type="text/xml")
+
+
+async def catch_all(request: web.Request) -> web.Response:
+    """A front that answers every path with its home page (URL rewriting off, or an SPA)."""
+    return web.Response(text="<!DOCTYPE html><title>Hotel</title><h1>Book a room</h1>")
+
+
+async def test_s005_a_page_that_answers_200_to_any_key_is_not_the_webservice(tmp_path):
+    env = {"PMS_API_KEY": PMS_KEY}
+    async with serve({"GET /api/": catch_all}) as base:
+        result = await run_shipped("S-005", {**env, "PMS_URL": base}, tmp_path)
+        assert not passes(result), result.summary
+        assert "body has no resource listing" in result.summary
+        assert "status 200, expected 401" in result.summary
+        assert PMS_KEY not in repr(result)
+
+    async def handler(request: web.Request) -> web.Response:
+        return webservice(request)
+
+    async with serve({"GET /api/": handler}) as base:
+        result = await run_shipped(
+            "S-005",
+            {"PMS_API_KEY": "WRONGKEY9N2ARSHWCXLT74KUKSSK34BFKX", "PMS_URL": base},
+            tmp_path,
+        )
+        assert not passes(result), result.summary
+        result = await run_shipped("S-005", {**env, "PMS_URL": base}, tmp_path)
+        assert passes(result), result.summary
+        assert PMS_KEY not in repr(result)
+
+
+# S-007 ----------------------------------------------------------------------------------------
+
+# FastAPI's OAuth2/JWT tutorial's SECRET_KEY ("openssl rand -hex 32"): 64 random-looking hex
+# digits, published, and copied into thousands of applications' settings.
+FASTAPI_TUTORIAL_KEY = "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7"
+
+
+async def test_s007_a_published_or_repeated_long_secret_is_not_strong(tmp_path, monkeypatch):
+    for weak in (FASTAPI_TUTORIAL_KEY, "secret" * 6):
+        monkeypatch.setenv("JWT_SECRET", weak)
+        result = await run_shipped("S-007", {}, tmp_path)
+        assert (result.status, result.summary) == (
+            Status.FAIL,
+            "JWT_SECRET holds a placeholder value, expected a real one",
+        )
+        assert weak not in repr(result)
+    # 33 characters from secrets.token_urlsafe: one past the title's 32
+    monkeypatch.setenv("JWT_SECRET", "kR2vX9qLmP4sWzT7yBn6HcQ1fGd8EjA3u")
+    result = await run_shipped("S-007", {}, tmp_path)
+    assert passes(result), result.summary
 
 
 # S-002 ----------------------------------------------------------------------------------------
