@@ -2,7 +2,9 @@
 
 The target's name is resolved and every address it has is tried at once (a port closed on IPv4
 may be open on IPv6); each failure is classified on its own (``local_errors``): a failure on
-this machine is no answer from the target, so it is never a "closed" PASS.
+this machine is no answer from the target, so it is never a "closed" PASS. Nor is any other
+failure: "closed" is only a refusal, silence or a host reported unreachable (``TARGET_ANSWERS``);
+anything else cannot judge.
 
 A port that must be closed is a firewall question, which only a connection from outside can
 answer: when the target is this machine (loopback, or one of its own addresses: ``vantage``),
@@ -13,6 +15,7 @@ whose "outside" is a loopback port, judge anyway.
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -69,6 +72,17 @@ async def _connect(family: int, address: Any) -> socket.socket:
 
 def _shown(address: Any) -> str:
     return str(HostPort(address[0], address[1]))
+
+
+# The failures of a connect that the target (or the network in front of it) gave: a refusal
+# (RST), silence until the kernel gave up, or an ICMP "host unreachable". Only these mean closed.
+TARGET_ANSWERS = frozenset(
+    {errno.ECONNREFUSED, errno.ETIMEDOUT, errno.EHOSTUNREACH, errno.EHOSTDOWN}
+)
+
+
+def _target_answered(exc: BaseException) -> bool:
+    return isinstance(exc, NoAnswer) or (isinstance(exc, OSError) and exc.errno in TARGET_ANSWERS)
 
 
 def _why(exc: BaseException) -> str:
@@ -174,6 +188,18 @@ def _unreachable(
         local = local_cause(exc)
         if local is not None:
             return cannot_judge(where, local, evidence)
+    if spec.expect == "closed":
+        for where, exc in failures.items():
+            if not _target_answered(exc):
+                # Only the target's refusal, its silence or a router's "unreachable" is an
+                # answer; anything else (a driver's EINVAL, an OSError without errno) is not.
+                why = f"{_why(exc)}, which is no answer from the target"
+                return Result(
+                    Status.FAIL,
+                    f"cannot judge {where}: {why}",
+                    {**evidence, "reason": why},
+                    error=True,
+                )
     silent = all(isinstance(exc, NoAnswer) for exc in failures.values())
     if silent and spec.expect != "closed":
         # No answer at all (a filtered port, a host that is off) cannot tell "down" from "slow".

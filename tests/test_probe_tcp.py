@@ -7,6 +7,7 @@ port that drops connection attempts, the one where silence is the answer, is the
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -88,3 +89,31 @@ async def test_a_banner_is_matched(tmp_path):
         False,
         f"{target} banner 'SSH-2.0-OpenSSH_9.2\\r\\n' does not match /^220 /",
     )
+
+
+async def test_closed_is_only_the_target_s_answer(tmp_path, monkeypatch):
+    # A refusal, a timeout or "host unreachable" is the answer "closed" asks for; any other
+    # failure of connect() (here EINVAL, as a broken route or driver gives) cannot judge. The
+    # errors are raised where the socket connects: no loopback port gives them for real.
+    import errno
+
+    from probes import tcp
+
+    def failing(code: int):
+        async def connect(family, address):
+            raise OSError(code, os.strerror(code))
+
+        return connect
+
+    closed = {"target": closed_port(), "expect": "closed", "local_ok": True}
+    verdicts = {}
+    for code in (errno.ECONNREFUSED, errno.ETIMEDOUT, errno.EHOSTUNREACH, errno.EINVAL):
+        monkeypatch.setattr(tcp, "_connect", failing(code))
+        result = await run({"tcp": closed}, tmp_path)
+        verdicts[errno.errorcode[code]] = (result.status, result.error)
+    assert verdicts == {
+        "ECONNREFUSED": (Status.PASS, False),
+        "ETIMEDOUT": (Status.PASS, False),
+        "EHOSTUNREACH": (Status.PASS, False),
+        "EINVAL": (Status.FAIL, True),
+    }
