@@ -186,13 +186,31 @@ async def test_s002_an_upper_case_key_is_found_and_never_shown(tmp_path):
     assert STRIPE not in repr(result) and "STRIPE_API_KEY =" not in repr(result)
 
 
+async def test_s002_lower_case_typed_and_minified_keys_are_found(tmp_path):
+    # The shapes issue 11 saw the old regex miss, and a key inside a built bundle's long line.
+    value = "Zq8" + "v3Kp9Lw2Rt6Yx1Nm4Bc7Hd0Jf5"
+    shapes = {
+        "lower": f'secret_key = "{value}"\n',
+        "typed": f'class Settings:\n    api_key: str = "{value}"\n',
+        "minified": "var a=1;" * 600 + f'const STRIPE_API_KEY="{STRIPE}";' + "var b=2;" * 600,
+    }
+    for name, text in shapes.items():
+        bad = git_repo(tmp_path / name, {"app/main.py": "import os\n", f"app/{name}.py": text})
+        result = await run_shipped("S-002", {"APP_REPO": str(bad)}, bad)
+        assert not passes(result) and not result.error, (name, result.summary)
+        assert f"app/{name}.py:" in result.summary, (name, result.summary)
+        assert value not in repr(result) and STRIPE not in repr(result), name
+
+
 # What full-stack-fastapi-template's backend holds (the trial of issue 11): an e-mail template
 # that shows a password placeholder, tests with fake credentials, Alembic revision ids.
 TEMPLATE_REPO = {
     "app/main.py": "import os\nAPI_KEY = os.environ['API_KEY']\n",
+    # Built by MJML: one line of 3,586 characters in the trial, scanned in windows.
     "app/email-templates/build/new_account.html": (
         '<div style="font-size:16px;">Password: {{ password }}</div></td></tr><tr>'
-        '<td align="center" style="font-size:0px;padding:10px 25px;">\n'
+        + '<td align="center" style="font-size:0px;padding:10px 25px;">' * 60
+        + "\n"
     ),
     "tests/api/routes/test_login.py": (
         'login = {"username": "a@example.com", "password": "incorrect"}\n'
