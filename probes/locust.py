@@ -12,6 +12,10 @@ What a run must show, and why:
 - **failure ratio** (failures / requests, default at most 1 %): a run where most requests
   failed did not load the application, it loaded its error path or a rate limiter. Such a run
   is never a pass for "load test completed".
+- **enough requests for that ratio**: a run of fewer than 1 / bound requests cannot show a
+  ratio under the bound (0 of 12 says nothing about "under 0.1 %": one failure would be 8 %),
+  so it FAILs: at least 100 requests for the default 1 %, 1,000 for 0.1 %. A bound of 0 needs
+  no minimum.
 - **percentiles** (``{"95%": "< 1000"}``, milliseconds, Locust's own columns): Locust counts the
   time of failed requests too, so a 429 answered in 3 ms makes a fast p95. When more than
   ``timing_max_failure_ratio`` (default 5 %) of the requests failed, the percentiles and the
@@ -106,6 +110,15 @@ class Criteria:
     duration: DurationBound | None = None  # needs a history
     timing_max_failure_ratio: float = DEFAULT_TIMING_MAX_FAILURE_RATIO
 
+    @property
+    def min_requests(self) -> int:
+        """The fewest requests that can show the failure ratio bound: 1 / bound (none for an
+        upper bound of 0, or a bound that is not an upper one)."""
+        bound = as_number(self.failure_ratio.value)
+        if self.failure_ratio.op not in ("<", "<=") or bound is None or bound <= 0:
+            return 0
+        return math.ceil(1 / bound - 1e-9)  # 1 / 0.001 is 999.9999999999999 in floats
+
 
 def percentile_key(raw: str) -> str:
     """``p95``, ``95``, ``95%`` and ``99.9%`` as Locust's column names; raises LocustError."""
@@ -197,6 +210,7 @@ def judge(name: str, stats: Stats, criteria: Criteria, history: History | None =
         "failures": stats.failures,
         "failure_ratio": round(stats.failure_ratio, 6) if stats.requests else None,
         "rps": round(stats.rps, 3),
+        "min_requests": criteria.min_requests,
         "percentiles_ms": {k: v for k, v in stats.percentiles.items() if v is not None},
     }
     if history is not None:
@@ -219,19 +233,32 @@ def judge(name: str, stats: Stats, criteria: Criteria, history: History | None =
             error=True,
         )
     ratio = stats.failure_ratio
-    good = [f"{stats.requests:,} requests"]
+    bound = _expected_ratio(criteria.failure_ratio)
+    needed = (
+        f", shown by at least {criteria.min_requests:,} requests" if criteria.min_requests else ""
+    )
+    said = f" ({criteria.requests})" if criteria.requests is not None else ""
+    good = [f"{stats.requests:,} requests{said}"]
     bad: list[str] = []
     unjudged: list[str] = []
 
     def check(holds: bool, seen: str, expected: str) -> None:
-        (good if holds else bad).append(seen if holds else f"{seen}, expected {expected}")
+        # A pass names its bound too: "p95 7 ms (< 1000 ms)" says what was verified.
+        (good if holds else bad).append(
+            f"{seen} ({expected})" if holds else f"{seen}, expected {expected}"
+        )
 
     if criteria.failure_ratio.holds(ratio):
-        good.append(f"{_ratio(ratio)} failed ({_expected_ratio(criteria.failure_ratio)})")
+        good.append(f"{_ratio(ratio)} failed ({bound}{needed})")
     else:
         bad.append(
             f"{stats.failures:,} of {stats.requests:,} requests failed ({_ratio(ratio)}), "
-            f"expected {_expected_ratio(criteria.failure_ratio)}"
+            f"expected {bound}"
+        )
+    if stats.requests < criteria.min_requests:
+        bad.append(
+            f"{stats.requests:,} requests are too few to show a failure ratio {bound}, "
+            f"expected at least {criteria.min_requests:,} (1 / the bound)"
         )
     if criteria.requests is not None and not criteria.requests.holds(stats.requests):
         bad.append(f"{stats.requests:,} requests, expected {criteria.requests}")
@@ -247,7 +274,11 @@ def judge(name: str, stats: Stats, criteria: Criteria, history: History | None =
             check(expect.holds(value), f"{label} {_ms(value)}", f"{expect} ms")
     if criteria.rps is not None:
         if timing_ok:
-            check(criteria.rps.holds(stats.rps), f"{stats.rps:,.1f} requests/s", str(criteria.rps))
+            check(
+                criteria.rps.holds(stats.rps),
+                f"{stats.rps:,.1f} requests/s",
+                f"{criteria.rps} requests/s",
+            )
         else:
             unjudged.append("requests/s")
     if criteria.duration is not None and history is not None:

@@ -9,6 +9,10 @@ modification time is the time it was copied (an artifact download, ``touch``, a 
 report without a clock of its own is judged by it, and the summary says so. A time in the future
 is a wrong clock: FAIL, never fresh.
 
+A Trivy scan with no package result (``os-pkgs`` or ``lang-pkgs``: a secret-only scan, or
+nothing scanned) shows no vulnerability because it looked for none: FAIL. Trivy's JSON does not
+record a ``--severity`` or ``--ignore-unfixed`` filter, so a filtered scan cannot be told apart.
+
 A JUnit case that was skipped is not a test that passed: ``min_executed`` (default 1) counts the
 cases that ran, so a report whose only case was skipped never passes. XML goes through defusedxml
 (reports come from outside the exporter); parsing runs in a thread so a big report does not stall
@@ -456,10 +460,16 @@ def parse_trivy(spec: Spec, data: bytes) -> Parsed:
         made = Dated(stamp, "its CreatedAt")
     found: list[str] = []
     by_severity: Counter[str] = Counter()
+    scanned: list[str] = []  # the package results: their Type (debian, pip, ...) or Target
+    classes: Counter[str] = Counter()  # every result's Class, for a scan that had no packages
     for n, target in enumerate(_json_list(doc.get("Results"), "Results")):
         where = f"Results[{n}]"
         if not isinstance(target, dict):
             raise ReportError(f"has {where} {_json_type(target)}, expected an object (Trivy)")
+        if _is_package_result(target):
+            scanned.append(str(target.get("Type") or target.get("Target") or "?"))
+        else:
+            classes[str(target.get("Class") or "no Class")] += 1
         for m, vuln in enumerate(
             _json_list(target.get("Vulnerabilities"), f"{where}.Vulnerabilities")
         ):
@@ -475,18 +485,33 @@ def parse_trivy(spec: Spec, data: bytes) -> Parsed:
     artifact = doc.get("ArtifactName")
 
     def verdict(seen: str, evidence: dict[str, Any]) -> Result:
-        evidence.update(artifact=artifact, by_severity=dict(by_severity), findings=found[:20])
+        evidence.update(
+            artifact=artifact,
+            by_severity=dict(by_severity),
+            findings=found[:20],
+            package_results=scanned[:20],
+        )
         if spec.artifact is not None and artifact != spec.artifact:
-            scanned = (
+            scan_of = (
                 f"a scan of {artifact}"
                 if isinstance(artifact, str)
                 else "a scan of no ArtifactName"
             )
             return Result(
-                Status.FAIL, f"{seen}: {scanned}, expected a scan of {spec.artifact}", evidence
+                Status.FAIL, f"{seen}: {scan_of}, expected a scan of {spec.artifact}", evidence
             )
         wanted = "/".join(spec.severities)
         of = f" in {artifact}" if spec.artifact is not None else ""
+        if not scanned:
+            # Zero findings in a scan that looked at no package (only secrets or config, or
+            # nothing) is no evidence about vulnerabilities.
+            other = ", ".join(f"{n} {c}" for c, n in sorted(classes.items())) or "none"
+            return Result(
+                Status.FAIL,
+                f"{seen}: the scan found no packages (results: {other}), expected at least one "
+                "OS or language package result (Class os-pkgs or lang-pkgs)",
+                evidence,
+            )
         if len(found) > spec.max_findings:
             named = ", ".join(found[:SHOWN]) + (
                 f" and {len(found) - SHOWN} more" if len(found) > SHOWN else ""
@@ -497,14 +522,27 @@ def parse_trivy(spec: Spec, data: bytes) -> Parsed:
                 f"expected at most {spec.max_findings}",
                 evidence,
             )
+        kinds = ", ".join(sorted(set(scanned)))
         return Result(
             Status.PASS,
             f"{seen}: {len(found)} {wanted} vulnerabilities{of} "
-            f"({sum(by_severity.values())} in all)",
+            f"({sum(by_severity.values())} in all, {_plural(len(scanned), 'package result')}: "
+            f"{kinds})",
             evidence,
         )
 
     return Parsed(made, verdict)
+
+
+PACKAGE_CLASSES = ("os-pkgs", "lang-pkgs")  # Trivy's Result Classes of a vulnerability scan
+
+
+def _is_package_result(target: dict[str, Any]) -> bool:
+    """Whether a Trivy Result is a scan of packages: Class os-pkgs or lang-pkgs; a result
+    without a Class (older Trivy versions) when it lists vulnerabilities or packages."""
+    if "Class" in target:
+        return target["Class"] in PACKAGE_CLASSES
+    return bool(target.get("Vulnerabilities") or target.get("Packages"))
 
 
 def _json_list(value: Any, where: str) -> list[Any]:

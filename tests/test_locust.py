@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from support.servers import serve_app
 
-from probes.compare import Expect
+from probes.compare import Expect, parse_expect
 from probes.fields import Fields, Reading
 from probes.locust import (
     Criteria,
@@ -57,8 +57,9 @@ def test_a_healthy_run_passes_and_says_what_it_saw():
     result = judge_files("healthy_stats.csv", HEALTHY, criteria, HEALTHY_HISTORY)
     assert result.status is Status.PASS and not result.error
     assert result.summary == (
-        "healthy_stats.csv: 1,023 requests, 0 % failed (at most 1 %), p95 7 ms, p99 9 ms, "
-        "93.3 requests/s, ran 11s"
+        "healthy_stats.csv: 1,023 requests (>= 500), 0 % failed (at most 1 %, shown by at least "
+        "100 requests), p95 7 ms (< 1000 ms), p99 9 ms (< 2000 ms), "
+        "93.3 requests/s (>= 50 requests/s), ran 11s (>= 10s)"
     )
     assert result.evidence["duration_seconds"] == 11
 
@@ -111,8 +112,40 @@ def test_too_few_requests_and_too_low_a_rate_fail():
     criteria = Criteria(requests=Expect(">=", 10_000), rps=Expect(">=", 150))
     result = judge_files("healthy_stats.csv", HEALTHY, criteria)
     assert result.summary == (
-        "healthy_stats.csv: 1,023 requests, expected >= 10000; 93.3 requests/s, expected >= 150"
+        "healthy_stats.csv: 1,023 requests, expected >= 10000; "
+        "93.3 requests/s, expected >= 150 requests/s"
     )
+
+
+def light(requests: int) -> bytes:
+    """The healthy run's stats with its Aggregated row cut to ``requests`` requests, none failed."""
+    lines = HEALTHY.decode().splitlines(keepends=True)
+    cut = [
+        line.replace(",Aggregated,1023,0,", f",Aggregated,{requests},0,")
+        for line in lines
+        if not line.startswith("GET") and not line.startswith("POST")
+    ]
+    return "".join(cut).encode()
+
+
+@pytest.mark.parametrize(
+    ("bound", "needed"), [("< 0.001", 1000), ("<= 0.01", 100), ("< 0.05", 20), ("<= 0", 0)]
+)
+def test_the_fewest_requests_that_can_show_a_failure_ratio_is_one_over_the_bound(bound, needed):
+    assert Criteria(failure_ratio=parse_expect(bound, "failure_ratio")).min_requests == needed
+
+
+def test_twelve_requests_without_a_failure_cannot_show_under_a_tenth_of_a_percent():
+    criteria = Criteria(failure_ratio=Expect("<", 0.001))
+    result = judge_files("peak_stats.csv", light(12), criteria)
+    assert result.status is Status.FAIL and not result.error
+    assert result.summary == (
+        "peak_stats.csv: 12 requests are too few to show a failure ratio under 0.1 %, "
+        "expected at least 1,000 (1 / the bound)"
+    )
+    result = judge_files("peak_stats.csv", light(1000), criteria)
+    assert result.status is Status.PASS, result.summary
+    assert "0 % failed (under 0.1 %, shown by at least 1,000 requests)" in result.summary
 
 
 def test_history_from_another_run_cannot_be_judged():

@@ -528,8 +528,57 @@ async def test_trivy_clean_passes(tmp_path):
     result = await report("trivy.json", tmp_path, format="trivy")
     assert result.status is Status.PASS
     assert settled(result.summary) == (
-        "trivy.json (1 hour old by its CreatedAt): 0 HIGH/CRITICAL vulnerabilities (2 in all)"
+        "trivy.json (1 hour old by its CreatedAt): 0 HIGH/CRITICAL vulnerabilities (2 in all, "
+        "3 package results: debian, pip, python-pkg)"
     )
+
+
+@pytest.mark.parametrize(
+    ("results", "seen"),
+    [
+        ([{"Target": "/app/.env.example", "Class": "secret"}], "1 secret"),
+        (
+            [{"Target": "Dockerfile", "Class": "config"}, {"Target": "x", "Class": "secret"}],
+            "1 config, 1 secret",
+        ),
+        ([], "none"),
+        (None, "none"),
+    ],
+)
+async def test_a_scan_that_found_no_packages_is_no_evidence_of_no_vulnerabilities(
+    tmp_path, results, seen
+):
+    doc = trivy_doc(Results=results)
+    if results is None:
+        del doc["Results"]  # Trivy omits an empty Results
+    (tmp_path / "trivy.json").write_text(json.dumps(doc))
+    result = await report("trivy.json", tmp_path, format="trivy")
+    assert result.status is Status.FAIL and not result.error
+    assert settled(result.summary) == (
+        f"trivy.json (1 hour old by its CreatedAt): the scan found no packages (results: {seen}), "
+        "expected at least one OS or language package result (Class os-pkgs or lang-pkgs)"
+    )
+
+
+async def test_a_clean_os_scan_without_vulnerabilities_is_a_package_result(tmp_path):
+    # Trivy writes the OS result of a scanned image even when it found nothing, and older
+    # Trivy (before Class) wrote results with their Vulnerabilities only.
+    os_only = trivy_doc(Results=[TRIVY["Results"][0] | {"Vulnerabilities": None}])
+    old = trivy_doc(
+        Results=[
+            {
+                "Target": "x (alpine 3.10)",
+                "Type": "alpine",
+                "Vulnerabilities": [
+                    {"VulnerabilityID": "CVE-1", "PkgName": "musl", "Severity": "LOW"}
+                ],
+            }
+        ]
+    )
+    for name, doc in (("os.json", os_only), ("old.json", old)):
+        (tmp_path / name).write_text(json.dumps(doc))
+        result = await report(name, tmp_path, format="trivy")
+        assert result.status is Status.PASS, result.summary
 
 
 async def test_a_scan_from_45_days_ago_copied_today_is_not_recent(tmp_path):
@@ -567,7 +616,8 @@ async def test_a_clean_scan_of_another_image_is_no_evidence_for_this_one(tmp_pat
     nameless = await report("nameless.json", tmp_path, format="trivy", artifact=image)
     assert ours.status is Status.PASS
     assert ours.summary.endswith(
-        ": 0 HIGH/CRITICAL vulnerabilities in registry.example/agent:1.4.2 (2 in all)"
+        ": 0 HIGH/CRITICAL vulnerabilities in registry.example/agent:1.4.2 (2 in all, "
+        "3 package results: debian, pip, python-pkg)"
     )
     assert other.status is Status.FAIL
     assert other.summary.endswith(
@@ -615,9 +665,8 @@ async def test_a_healthy_locust_run_passes_judged_by_its_own_clock(tmp_path):
     )
     assert result.status is Status.PASS
     assert settled(result.summary) == (
-        "healthy_stats.csv (1 hour old by its history's last Timestamp): 1,023 requests, "
-        "0 % failed "
-        "(at most 1 %), p95 7 ms"
+        "healthy_stats.csv (1 hour old by its history's last Timestamp): 1,023 requests "
+        "(>= 1000), 0 % failed (at most 1 %, shown by at least 100 requests), p95 7 ms (< 1000 ms)"
     )
     assert result.evidence["format"] == "locust" and result.evidence["requests"] == 1023
 

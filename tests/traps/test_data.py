@@ -129,6 +129,46 @@ async def test_d009_last_quarters_drill_copied_today_is_not_this_months(tree):
     assert not passes(result) and "95 days old by its suite timestamp" in result.summary
 
 
+SKIPPING_DRILL = """\
+import pytest
+
+def test_restore_newest_dump_into_a_scratch_database(): assert True
+def test_row_counts_match_production(): pytest.skip("no production row counts given")
+def test_application_starts_on_the_restored_database(): pytest.skip("APP_URL unset")
+"""
+
+
+async def test_d009_a_drill_whose_checks_were_skipped_did_not_test_the_restore(tree):
+    # The restore ran in 41 minutes and nothing failed, but the row counts and the app smoke
+    # check were skipped: "1 executed, 2 skipped" is not a tested restore.
+    bad = drill(tree, "skipped", SKIPPING_DRILL, 41)
+    result = await run_shipped("D-009", {"RESTORE_TEST_JUNIT": bad}, tree("b", {}))
+    assert not passes(result) and "1 executed, 2 skipped" in result.summary
+    assert "expected at most 0 skipped" in result.summary
+    good = drill(tree, "good", RESTORE_DRILL, 41)
+    assert passes(await run_shipped("D-009", {"RESTORE_TEST_JUNIT": good}, tree("g", {})))
+
+
+MIGRATIONS_WITH_SKIPS = """\
+import pytest
+
+def test_single_head_revision(): assert True
+def test_upgrade(): assert True
+def test_model_definitions_match_ddl(): assert True
+
+@pytest.mark.skip(reason="no scratch database in this job")
+@pytest.mark.parametrize("revision", range(7))
+def test_up_down_consistency(revision): assert False
+"""
+
+
+async def test_d001_three_executed_beside_seven_skipped_is_not_validated(tree):
+    report = pytest_junit(tree("run", {}) / "migrations", MIGRATIONS_WITH_SKIPS)
+    bad = tree("bad", {"reports/migrations-junit.xml": report.read_text()})
+    result = await run_shipped("D-001", {"APP_REPO": str(bad)}, bad)
+    assert not passes(result) and "3 executed, 7 skipped" in result.summary
+
+
 async def test_d010_archive_mode_on_with_every_archive_failing_is_no_pitr(tmp_path):
     """archive_mode on, archive_command false: what D-010 asked before (SHOW archive_mode)
     passed while every segment failed and waited in pg_wal."""

@@ -87,6 +87,45 @@ async def test_s021_f004_a_clean_scan_of_another_image_is_not_this_ones(tree):
         assert not passes(result) and "a scan of agente-api:1.3" in result.summary, item
 
 
+def trivy_scan(results: list[dict[str, object]] | None) -> str:
+    """A scan of the production image an hour ago, shaped as Trivy 0.5x writes it, with these
+    Results (None: Trivy leaves Results out when it has none)."""
+    import datetime as dt
+    import json
+
+    created = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    doc: dict[str, object] = {
+        "SchemaVersion": 2,
+        "CreatedAt": created.strftime("%Y-%m-%dT%H:%M:%S.%f000Z"),
+        "ArtifactName": IMAGE["APP_IMAGE"],
+        "ArtifactType": "container_image",
+        "Metadata": {"ImageConfig": {}},
+    }
+    if results is not None:
+        doc["Results"] = results
+    return json.dumps(doc)
+
+
+async def test_s021_f004_zero_findings_in_a_scan_of_no_package_is_not_a_clean_image(tree):
+    # `trivy image --scanners secret` (or a scan that analysed nothing) has no vulnerability
+    # to count: "0 HIGH/CRITICAL" of it says nothing about the image's packages.
+    secret_only = trivy_scan([{"Target": "/app/.env.example", "Class": "secret"}])
+    clean_debian = trivy_scan(
+        [
+            {"Target": f"{IMAGE['APP_IMAGE']} (debian 12.8)", "Class": "os-pkgs", "Type": "debian"},
+            {"Target": "Python", "Class": "lang-pkgs", "Type": "python-pkg"},
+        ]
+    )
+    for item in ("S-021", "F-004"):
+        for name, text in (("secret", secret_only), ("nothing", trivy_scan(None))):
+            bad = tree(f"{item}-{name}", {"reports/trivy.json": text})
+            result = await run_shipped(item, {"APP_REPO": str(bad), **IMAGE}, bad)
+            assert not passes(result) and "the scan found no packages" in result.summary, item
+        good = tree(f"{item}-good", {"reports/trivy.json": clean_debian})
+        result = await run_shipped(item, {"APP_REPO": str(good), **IMAGE}, good)
+        assert passes(result) and "2 package results: debian, python-pkg" in result.summary
+
+
 async def test_f005_a_healthy_staging_after_a_failed_deploy_is_not_a_passed_deployment(tmp_path):
     env = {"GITHUB_REPOSITORY": "hotel/agente", "GITHUB_TOKEN": "ghp_" + "r" * 36}
     route = "GET /repos/hotel/agente/actions/workflows/deploy-staging.yml/runs"

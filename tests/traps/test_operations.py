@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from traps.apis import Reply, github_runs, serve
+from traps.artifacts import pytest_junit
 from traps.conftest import age
 from traps.shipped import passes, run_shipped, sign
 from traps.stacks import prometheus_for, query, wait_until
@@ -27,6 +28,26 @@ async def test_o003_green_rollback_tests_without_a_signed_backup_step_are_half(t
     repo = tree("repo", {"reports/migrations-rollback-junit.xml": reports.junit_passed})
     result = await run_shipped("O-003", {"APP_REPO": str(repo)}, repo)
     assert not passes(result) and "not attested yet" in result.summary
+
+
+ROLLBACK_WITH_SKIPS = """\
+import pytest
+
+def test_upgrade_then_downgrade_the_newest_revision(): assert True
+
+@pytest.mark.skip(reason="data migration: no fixture rows")
+@pytest.mark.parametrize("revision", ["0007_split_guest_name", "0008_backfill_rates"])
+def test_downgrade(revision): assert False
+"""
+
+
+async def test_o003_a_rollback_report_with_skipped_migrations_is_not_safe(tree):
+    # Signed, nothing failed, one rollback ran: the two skipped ones were never rolled back.
+    report = pytest_junit(tree("run", {}) / "rollback", ROLLBACK_WITH_SKIPS)
+    bad = tree("bad", {"reports/migrations-rollback-junit.xml": report.read_text()})
+    sign(bad, "O-003")
+    result = await run_shipped("O-003", {"APP_REPO": str(bad)}, bad)
+    assert not passes(result) and "1 executed, 2 skipped" in result.summary
 
 
 GITHUB = {"GITHUB_REPOSITORY": "hotel/agente", "GITHUB_TOKEN": "ghp_" + "r" * 36}

@@ -74,19 +74,61 @@ async def test_p002_p003_fast_failures_are_no_latency_evidence(tree):
     bad = locust_run(tree("bad", {}), "failing", "reports/load/peak")
     good = locust_run(tree("good", {}), "healthy", "reports/load/peak")
     for item, label in (("P-002", "p95"), ("P-003", "p99")):
-        result = await run_shipped(item, {"APP_REPO": str(bad)}, bad)
-        assert not passes(result) and f"{label} not judged" in result.summary, item
-        assert passes(await run_shipped(item, {"APP_REPO": str(good)}, good)), item
+        result = await run_shipped(item, {"APP_REPO": str(bad), **PEAK}, bad)
+        assert not passes(result) and f"{label}, requests/s not judged" in result.summary, item
+        assert passes(await run_shipped(item, {"APP_REPO": str(good), **PEAK}, good)), item
 
 
 async def test_p004_a_run_with_failures_fails_no_failure_at_all_is_zero(tree):
     bad = locust_run(tree("bad", {}), "failing", "reports/load/peak")
     good = locust_run(tree("good", {}), "healthy", "reports/load/peak")
-    result = await run_shipped("P-004", {"APP_REPO": str(bad)}, bad)
+    result = await run_shipped("P-004", {"APP_REPO": str(bad), **PEAK}, bad)
     assert not passes(result) and "expected under 0.1 %" in result.summary
     # No failed request at all: a failure ratio of 0, fine in an unusual way.
-    result = await run_shipped("P-004", {"APP_REPO": str(good)}, good)
+    result = await run_shipped("P-004", {"APP_REPO": str(good), **PEAK}, good)
     assert passes(result), result.summary
+    assert "shown by at least 1,000 requests" in result.summary
+
+
+def light_run(folder: Path, prefix: str = "reports/load/peak") -> Path:
+    """The healthy run as one user would have made it: its Aggregated row cut to 12 requests
+    at 0.5 requests/s (none failed, the same fast percentiles), its history to the rows up to
+    the 12th request, as the audit's "light" run."""
+    locust_run(folder, "healthy", prefix)
+    stats = folder / f"{prefix}_stats.csv"
+    head, *rows = stats.read_text().splitlines(keepends=True)
+    aggregated = next(r for r in rows if ",Aggregated," in r).split(",")
+    aggregated[2], aggregated[9] = "12", "0.5"  # Request Count, Requests/s
+    stats.write_text(head + ",".join(aggregated))
+    history = folder / f"{prefix}_stats_history.csv"
+    head, *rows = history.read_text().splitlines(keepends=True)
+    total = head.split(",").index("Total Request Count")
+    kept = [r for r in rows if int(r.split(",")[total]) <= 12]
+    history.write_text(head + "".join(kept))
+    return folder
+
+
+async def test_p002_p003_p004_a_fast_one_user_run_is_not_under_load(tree):
+    # Fast and without failures, but 12 requests at 0.5 requests/s: not the peak P-001 asks
+    # for, and far too few to show an error rate under 0.1 %.
+    light = light_run(tree("light", {}))
+    good = locust_run(tree("good", {}), "healthy", "reports/load/peak")
+    for item in ("P-002", "P-003", "P-004", "P-001"):
+        result = await run_shipped(item, {"APP_REPO": str(light), **PEAK}, light)
+        assert not passes(result), (item, result.summary)
+        assert "0.5 requests/s, expected >= 50 requests/s" in result.summary, item
+        assert passes(await run_shipped(item, {"APP_REPO": str(good), **PEAK}, good)), item
+    result = await run_shipped("P-004", {"APP_REPO": str(light), **PEAK}, light)
+    assert "12 requests are too few to show a failure ratio under 0.1 %" in result.summary
+
+
+async def test_p002_p003_p004_pass_summaries_name_the_bounds(tree):
+    good = locust_run(tree("good", {}), "healthy", "reports/load/peak")
+    said = {"P-002": "p95 7 ms (< 1000 ms)", "P-003": "p99 9 ms (< 2000 ms)"}
+    said["P-004"] = "0 % failed (under 0.1 %"
+    for item, words in said.items():
+        result = await run_shipped(item, {"APP_REPO": str(good), **PEAK}, good)
+        assert words in result.summary and "(>= 50 requests/s)" in result.summary, item
 
 
 async def test_p005_eleven_seconds_of_load_is_not_a_sustained_hour(tree):
