@@ -60,10 +60,11 @@ def test_categories_tally_items_listed_out_of_order() -> None:
     assert scores.blockers == ("5",)
 
 
-def test_first_round_spreads_big_checklists_within_the_shortest_interval() -> None:
+def test_first_round_spreads_big_checklists_within_5_s_and_the_shortest_interval() -> None:
     assert first_round_window(145, 60.0) == 2.0
-    assert first_round_window(10_000, 60.0) == 40.0
-    assert first_round_window(10_000, 15.0) == 15.0
+    assert first_round_window(1_000, 60.0) == 4.0
+    assert first_round_window(10_000, 60.0) == 5.0
+    assert first_round_window(10_000, 3.0) == 3.0
     assert first_round_window(3, 1.0) == 1.0
 
 
