@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from apscheduler.triggers.interval import IntervalTrigger
+
 from exporter import config
-from exporter.engine import Engine, first_round_window
+from exporter.engine import Engine, _PhasedInterval, first_round_window
 from exporter.scoring import Judged, score
 from probes.result import Status
 
@@ -66,6 +69,18 @@ def test_first_round_spreads_big_checklists_within_5_s_and_the_shortest_interval
     assert first_round_window(10_000, 60.0) == 5.0
     assert first_round_window(10_000, 3.0) == 3.0
     assert first_round_window(3, 1.0) == 1.0
+
+
+def test_later_runs_keep_their_place_in_the_interval_not_the_first_runs() -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    trigger = _PhasedInterval(seconds=60, start_date=start + timedelta(seconds=90), timezone=UTC)
+    first = start + timedelta(seconds=3)  # the packed first round
+    assert trigger.get_next_fire_time(first, first) == start + timedelta(seconds=90)
+    second = start + timedelta(seconds=90)
+    assert trigger.get_next_fire_time(second, second) == start + timedelta(seconds=150)
+    # A plain interval trigger would have kept the first run's phase: a burst every interval.
+    plain = IntervalTrigger(seconds=60, start_date=first, timezone=UTC)
+    assert plain.get_next_fire_time(first, first) == start + timedelta(seconds=63)
 
 
 async def test_lag_hook_reports_each_scheduled_run(tmp_path: Path) -> None:
