@@ -275,8 +275,10 @@ def secrets_in_spec(
                 if env is not None and env.get(name):
                     values.append(env[name])
             for name in names:
-                walk(getattr(obj, name), depth + 1)
-        elif isinstance(obj, Mapping):
+                value = getattr(obj, name)
+                if type(value) not in _SCALARS:
+                    walk(value, depth + 1)
+        elif isinstance(obj, (dict, Mapping)):
             for v in obj.values():
                 walk(v, depth + 1)
         elif isinstance(obj, (list, tuple)):
