@@ -8,7 +8,7 @@ value from an ``ItemState``. Two renderers are derived from those declarations:
 - ``Exposition``, what a scrape is served. With thousands of items ``generate_latest`` over the
   whole checklist takes most of a second and probes end every few milliseconds, so
   ``Exposition`` writes an item's lines once per change of its values and keeps them in blocks
-  of ``BLOCK`` items per family, joined (and for gzip, compressed) again only when one of their
+  of ``BLOCK`` items per family, held compressed and compressed again only when one of their
   items changed. The few dozen samples of scores, decision and the exporter itself go through
   prometheus_client on each change, and ``process_*``/``python_info`` at every scrape.
 
@@ -20,6 +20,7 @@ stream; only the fresh ``process_*`` tail is compressed at the scrape.
 
 from __future__ import annotations
 
+import array
 import enum
 import math
 import struct
@@ -551,22 +552,57 @@ class _Writer:
 _NOTHING = object()  # no lines written yet
 
 
-class ItemLines:
-    """One item's lines for each selected family, rewritten family by family as values change."""
+class ItemKeys:
+    """What one item's lines were last written from, family by family (the lines themselves
+    are in their block)."""
 
-    __slots__ = ("_keys", "item", "lines")
+    __slots__ = ("item", "keys")
 
     def __init__(self, item: Item, width: int):
         self.item = item
-        self._keys: list[object] = [_NOTHING] * width
-        self.lines: list[bytes] = [b""] * width
+        self.keys: list[object] = [_NOTHING] * width
 
-    def update(self, state: ItemState, writers: Sequence[_Writer]) -> None:
+    def changed(
+        self, state: ItemState, writers: Sequence[_Writer]
+    ) -> Iterator[tuple[int, float | str | None]]:
+        """The families whose value changed, with the new value; the keys are updated."""
         for n, writer in enumerate(writers):
             key = writer.key(state)
-            if key != self._keys[n]:  # NaN never equals itself: written each time, correctly
-                self._keys[n] = key
-                self.lines[n] = writer.lines(self.item, key, self.lines[n])
+            if key != self.keys[n]:  # NaN never equals itself: written each time, correctly
+                self.keys[n] = key
+                yield n, key
+
+
+class _Block:
+    """BLOCK items' lines of one family, kept deflated: the text is 8 MB at 10,000 items and a
+    few hundred KB compressed, and a scrape asks for gzip. A change inflates the block, swaps
+    the item's line (its length says where it is) and compresses the block again, which gzip
+    needed anyway."""
+
+    __slots__ = ("crc", "deflated", "lengths", "size")
+
+    def __init__(self, items: int):
+        self.lengths = array.array("I", bytes(4 * items))  # each item's lines, in bytes
+        self.deflated = b""
+        self.crc = 0
+        self.size = 0
+
+    def lines(self) -> list[bytes]:
+        text = self.text()
+        out, at = [], 0
+        for length in self.lengths:
+            out.append(text[at : at + length])
+            at += length
+        return out
+
+    def text(self) -> bytes:
+        return zlib.decompressobj(-zlib.MAX_WBITS).decompress(self.deflated) if self.size else b""
+
+    def store(self, lines: list[bytes]) -> None:
+        text = b"".join(lines)
+        self.lengths = array.array("I", map(len, lines))
+        self.crc, self.size = zlib.crc32(text), len(text)
+        self.deflated = _deflate(text) if text else b""
 
 
 # Above this many items a fresh render costs tens of milliseconds (a snapshot over every item,
@@ -633,9 +669,9 @@ class _Gzipped:
 class Exposition:
     """What a scrape gets, rendered once per change of snapshot or exporter state.
 
-    Per-item lines are kept in one column per family, a row per item: the engine replaces an
-    item's ``ItemState`` when a probe ends, so only rows whose state object changed since the
-    last update are written again, and only their blocks are joined (and compressed) again.
+    Per-item lines are kept in compressed blocks of BLOCK items per family (``_Block``): the
+    engine replaces an item's ``ItemState`` when a probe ends, so only items whose state object
+    changed since the last update are written again, and only their blocks compressed again.
     """
 
     def __init__(
@@ -660,7 +696,6 @@ class Exposition:
         ProcessCollector(registry=self._process)
         PlatformCollector(registry=self._process)
         self.cached_above = CACHED_ABOVE
-        self._compress = False  # gzip asked for at least once: keep compressed blocks
         self._reset()
 
     def select(self, families: Sequence[ItemFamily]) -> None:
@@ -676,13 +711,8 @@ class Exposition:
         }
         self._zheaders = {fmt: [_deflate(h) for h in hs] for fmt, hs in self._headers.items()}
         self._ids: tuple[str, ...] = ()
-        self._rows: list[tuple[ItemState, ItemLines] | None] = []
-        self._columns: list[list[bytes]] = [[] for _ in range(width)]
-        # Of each block (BLOCK rows of a column): the CRC and length of its text, and its text
-        # deflated. The text itself is not kept: the rows hold it already (10 MB at 10,000 items).
-        self._sums: list[list[tuple[int, int]]] = [[] for _ in range(width)]
-        self._zblocks: list[list[bytes]] = [[] for _ in range(width)]
-        self._dirty: set[int] = set()  # blocks with a changed row
+        self._rows: list[tuple[ItemState, ItemKeys] | None] = []
+        self._blocks: list[list[_Block]] = [[] for _ in range(width)]  # per family, BLOCK items
         self._rows_version: int | None = None  # snapshot version the rows were written for
         self._key: tuple[int, ExporterState] | None = None
         self._scores: list[Metric] = []
@@ -742,34 +772,28 @@ class Exposition:
         body = self._text.get(fmt)
         if body is None:
             parts: list[bytes] = []
-            for header, column in zip(self._headers[fmt], self._columns, strict=True):
+            for header, blocks in zip(self._headers[fmt], self._blocks, strict=True):
                 parts.append(header)
-                parts.extend(column)
+                parts.extend(b.text() for b in blocks)
             parts.append(fmt.write(self._scores))
             body = self._text[fmt] = b"".join(parts)
         return body
 
     def _gzipped(self, fmt: Format) -> _Gzipped:
-        if not self._compress:
-            self._compress = True
-            self._zblocks = [
-                [_deflate(self._block(column, b)) for b in range(len(sums))]
-                for column, sums in zip(self._columns, self._sums, strict=True)
-            ]
         got = self._gzip.get(fmt)
         if got is None:
             crc = size = 0
             pieces: list[bytes] = []
-            for header, zheader, sums, zblocks in zip(
-                self._headers[fmt], self._zheaders[fmt], self._sums, self._zblocks, strict=True
+            for header, zheader, blocks in zip(
+                self._headers[fmt], self._zheaders[fmt], self._blocks, strict=True
             ):
                 pieces.append(zheader)
-                pieces.extend(zblocks)
                 crc = zlib.crc32(header, crc)
                 size += len(header)
-                for block_crc, length in sums:
-                    crc = _crc_concat(crc, block_crc, length)
-                    size += length
+                for block in blocks:
+                    pieces.append(block.deflated)
+                    crc = _crc_concat(crc, block.crc, block.size)
+                    size += block.size
             scores = fmt.write(self._scores)
             pieces.append(_deflate(scores))
             got = self._gzip[fmt] = _Gzipped(
@@ -785,34 +809,33 @@ class Exposition:
         ids = tuple(snap.states)
         if ids != self._ids:  # a reload added, removed or moved items: start the rows afresh
             self._ids = ids
-            count = -(-len(ids) // BLOCK)
             self._rows = [None] * len(ids)
-            self._columns = [[b""] * len(ids) for _ in range(width)]
-            self._sums = [[(0, 0)] * count for _ in range(width)]
-            self._zblocks = [[b""] * count for _ in range(width)]
-            self._dirty = set(range(count))
-        rows, columns, dirty = self._rows, self._columns, self._dirty
-        for pos, state in enumerate(snap.states.values()):
-            row = rows[pos]
-            if row is None or row[0] is not state:
-                writer = (
-                    row[1]
-                    if row is not None and row[1].item is state.item
-                    else ItemLines(state.item, width)
-                )
-                rows[pos] = (state, writer)
-                writer.update(state, self._writers)
-                for column, lines in zip(columns, writer.lines, strict=True):
-                    column[pos] = lines
-                dirty.add(pos // BLOCK)
-        for b in dirty:
-            for column, sums, zblocks in zip(columns, self._sums, self._zblocks, strict=True):
-                block = self._block(column, b)
-                sums[b] = (zlib.crc32(block), len(block))
-                if self._compress:
-                    zblocks[b] = _deflate(block)
-        dirty.clear()
-
-    @staticmethod
-    def _block(column: list[bytes], b: int) -> bytes:
-        return b"".join(column[b * BLOCK : (b + 1) * BLOCK])
+            self._blocks = [
+                [_Block(min(BLOCK, len(ids) - at)) for at in range(0, len(ids), BLOCK)]
+                for _ in range(width)
+            ]
+        rows, writers, states = self._rows, self._writers, list(snap.states.values())
+        # Block by block, so that what a full render writes for 10,000 items is never held at
+        # once: freed between long-lived objects, it would stay resident (15 MB).
+        for b, first in enumerate(range(0, len(states), BLOCK)):
+            # Per family: (position in the block, item, value, whether the item is new)
+            changed: list[list[tuple[int, Item, float | str | None, bool]]] = [
+                [] for _ in range(width)
+            ]
+            for pos in range(first, min(first + BLOCK, len(states))):
+                state, row = states[pos], rows[pos]
+                if row is None or row[0] is not state:
+                    new = row is None or row[1].item is not state.item
+                    keys = ItemKeys(state.item, width) if new or row is None else row[1]
+                    rows[pos] = (state, keys)
+                    for n, key in keys.changed(state, writers):
+                        changed[n].append((pos - first, state.item, key, new))
+            for n, family_changes in enumerate(changed):
+                if not family_changes:
+                    continue
+                block = self._blocks[n][b]
+                lines = block.lines()
+                for at, item, key, new in family_changes:
+                    # A new item (a reload changed it) has labels of its own: no head to reuse.
+                    lines[at] = writers[n].lines(item, key, b"" if new else lines[at])
+                block.store(lines)
