@@ -10,7 +10,6 @@ raises ``ConfigError`` with every line it holds, so nothing is half-applied.
 from __future__ import annotations
 
 import functools
-import gc
 import os
 import pickle
 import re
@@ -222,17 +221,8 @@ def load(
 ) -> Checklist:
     """Read and validate the checklist at ``path``; raises ConfigError listing every problem."""
     path = Path(path)
-    # The cyclic collector walks every live container each time enough have been made; a
-    # checklist has no cycles to collect, and at 10,000 items the walks were a tenth of
-    # ``validate`` (as in ``safeyaml.load``, which pauses it for the YAML alone).
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        doc = read_yaml(path)
-        return parse(doc, path, os.environ if env is None else env, kinds)
-    finally:
-        if enabled:
-            gc.enable()
+    doc = read_yaml(path)
+    return parse(doc, path, os.environ if env is None else env, kinds)
 
 
 def parse(doc: Any, path: Path, env: Mapping[str, str], kinds: Registry = KINDS) -> Checklist:
