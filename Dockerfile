@@ -2,7 +2,8 @@
 # readiness-exporter container image (docs/deploy.md).
 #   docker build -t readiness-exporter .
 #   docker run -p 10145:10145 -v readiness-data:/etc/readiness-exporter/data
-#     -v "$PWD/attestations:/etc/readiness-exporter/attestations:ro" readiness-exporter
+#     -v "$PWD/attestations:/etc/readiness-exporter/attestations:ro"
+#     -v /srv/app:/mnt/app:ro -e APP_REPO=/mnt/app readiness-exporter
 # The config is /etc/readiness-exporter/config.yaml (the working directory's config.yaml, the
 # exporter's default); its relative attestation paths resolve against that folder, so the
 # attestations directory is mounted at /etc/readiness-exporter/attestations. The store (history,
@@ -32,6 +33,19 @@ RUN /opt/readiness-exporter/bin/pip install --no-cache-dir --no-deps . \
  && /opt/readiness-exporter/bin/pip uninstall -y pip setuptools
 
 FROM ${PYTHON_IMAGE}
+# git: DR-004 dates evidence files by the last commit that touched them (a checkout makes every
+# file look new) and S-002 scans the repository's tracked files (git ls-files); without git both
+# are probe errors. Debian's package, not pinned: bookworm's security updates replace the
+# version, and a pin would break the build the day one lands.
+# The application repository is mounted at APP_REPO_MOUNT (docs/deploy.md), owned by whoever
+# owns it on the host, not by the exporter's user: git refuses such a repository ("dubious
+# ownership") unless it is a safe.directory. The system config names that one path, not '*'.
+ARG APP_REPO_MOUNT=/mnt/app
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends git \
+ && rm -rf /var/lib/apt/lists/* \
+ && git config --system --add safe.directory "${APP_REPO_MOUNT}"
 # A fixed numeric UID/GID so Kubernetes' runAsNonRoot can verify it and volume owners match.
 RUN groupadd --system --gid 10145 readiness \
  && useradd --system --uid 10145 --gid readiness --no-create-home --home-dir /nonexistent \
@@ -39,7 +53,7 @@ RUN groupadd --system --gid 10145 readiness \
  && install -d -o 10145 -g 10145 -m 0700 /etc/readiness-exporter/data
 COPY --from=build /opt/readiness-exporter /opt/readiness-exporter
 COPY config.yaml /etc/readiness-exporter/config.yaml
-# --version and readiness_exporter_build_info name the commit; the image has no git to ask:
+# --version and readiness_exporter_build_info name the commit; the image holds no .git to ask:
 #   docker build --build-arg REVISION="$(git rev-parse HEAD)" \
 #                --build-arg BRANCH="$(git rev-parse --abbrev-ref HEAD)" -t readiness-exporter .
 ARG REVISION=unknown

@@ -17,6 +17,7 @@ import stat
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -39,6 +40,12 @@ def evidence_file(checklist: Checklist, item_id: str, kinds: Registry = KINDS) -
     if item is None:
         raise AttestError(f"unknown item {item_id}: not in {checklist.path.name}")
     signed_files = kinds[item.kind].signed_files if item.kind in kinds else None
+    if item.from_sheet:  # a sign-off or the decision: recorded with sign or decide
+        raise AttestError(
+            f"{item_id} answers from the Sign-Off Sheet (its probe is {item.kind}): record it "
+            "with readiness-exporter sign ROLE --by NAME, or decide go|go_with_caution|no_go "
+            "--by NAME --launch DATETIME"
+        )
     if signed_files is None:
         kind = item.kind or "no probe"
         raise AttestError(
@@ -72,14 +79,14 @@ def document(
     notes: str = "",
     expires: str | None = None,
     now: dt.datetime | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """The evidence file's fields; raises AttestError for a bad status or expiry."""
     if status.lower() not in STATUSES:
         raise AttestError(f"--status must be one of {', '.join(STATUSES)} (got {status!r})")
     if not by.strip():
         raise AttestError("--by must name the person who validated the item")
     now = now or dt.datetime.now(dt.UTC)
-    doc: dict = {
+    doc: dict[str, Any] = {
         "item": item_id,
         "status": status.lower(),
         "validated_by": by.strip(),
@@ -139,7 +146,7 @@ def attest(
     evidence: Sequence[str],
     notes: str = "",
     expires: str | None = None,
-) -> tuple[Path, dict]:
+) -> tuple[Path, dict[str, Any]]:
     """Write the item's evidence file; returns its path and what was written."""
     path = evidence_file(checklist, item_id)
     doc = document(item_id, status, by, evidence, notes, expires)

@@ -117,7 +117,8 @@ def serve_parser() -> argparse.ArgumentParser:
         prog="readiness-exporter",
         description="Probe every checklist item on its interval and export status, scores and "
         "the Go/No-Go decision on /metrics. Other commands: check, validate, import, attest, "
-        "accept-risk, revoke-risk, sign, decide, remediate (readiness-exporter COMMAND --help).",
+        "accept-risk, revoke-risk, sign, revoke-signoff, decide, remediate (readiness-exporter "
+        "COMMAND --help).",
     )
     _common(parser)
     parser.add_argument(
@@ -249,7 +250,8 @@ def only_items(checklist: config.Checklist, ids: Sequence[str]) -> config.Checkl
         for c in checklist.categories
         if any(i.id in wanted for i in c.items)
     )
-    return dataclasses.replace(checklist, categories=categories)
+    whole = checklist.whole and wanted >= known  # a cut signs nothing (Checklist.whole)
+    return dataclasses.replace(checklist, categories=categories, whole=whole)
 
 
 def owned_by(checklist: config.Checklist, owners: Sequence[str]) -> config.Checklist:
@@ -297,16 +299,10 @@ def check(args: argparse.Namespace) -> int:
             if progress is None:
                 return await engine.run_round()
             shown = asyncio.ensure_future(progress.show())
-
-            async def one(item_id: str) -> None:
-                await engine.run_item(item_id)
-                progress.done(item_id)
-
             try:
-                await asyncio.gather(*(one(i) for i in engine.states))
+                return await engine.run_round(done=progress.done)
             finally:
                 shown.cancel()
-            return engine.snapshot()
         finally:
             await engine.stop()
 
@@ -578,6 +574,29 @@ def sign(args: argparse.Namespace) -> int:
     return _record(args, write)
 
 
+def revoke_signoff_parser() -> argparse.ArgumentParser:
+    parser = _process_parser(
+        "revoke-signoff",
+        "Revoke a role's signature on the Sign-Off Sheet: it stops counting at once (sign again "
+        "to give a new one).",
+    )
+    parser.add_argument("role", metavar="ROLE", help='a role of signoff:, e.g. "Security Lead"')
+    _by(parser, "who revokes it")
+    return parser
+
+
+def revoke_signoff(args: argparse.Namespace) -> int:
+    from . import process
+
+    checklist = config.load(args.config_file)
+
+    def write(store: Store, now: float) -> str:
+        s = process.revoke_signoff(store, checklist, args.role, args.by, None, now)
+        return f"{s.role}: the signature of {s.by} is revoked by {s.revoked_by}"
+
+    return _record(args, write)
+
+
 def decide_parser() -> argparse.ArgumentParser:
     parser = _process_parser(
         "decide",
@@ -604,7 +623,14 @@ def decide(args: argparse.Namespace) -> int:
         state = process.stored_state(store, checklist)
         _warn(state.warning(now))
         d = process.decide(
-            store, args.decision, args.by, None, state.scores, args.launch, args.notes, now
+            store,
+            args.decision,
+            args.by,
+            None,
+            state.scores.decision,
+            args.launch,
+            args.notes,
+            now,
         )
         launch = f", launch {when(d.launch_at)}" if d.launch_at is not None else ""
         return (
@@ -676,6 +702,7 @@ COMMANDS: dict[
     "accept-risk": (accept_risk_parser, accept_risk),
     "revoke-risk": (revoke_risk_parser, revoke_risk),
     "sign": (sign_parser, sign),
+    "revoke-signoff": (revoke_signoff_parser, revoke_signoff),
     "decide": (decide_parser, decide),
     "remediate": (remediate_parser, remediate),
 }

@@ -13,6 +13,7 @@ import functools
 import os
 import pickle
 import re
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +29,17 @@ from probes.reading import NotRegularFile, read_capped
 from probes.registry import KINDS
 
 from . import item_ids
-from .errors import ConfigError
-from .launch import DEFAULT_ROLES, POST_LAUNCH_PHASES, Phase, parse_instant, resolve_owner, role_key
+from .errors import ConfigError as ConfigError  # callers catch config.ConfigError
+from .launch import (
+    DEFAULT_ROLES,
+    POST_LAUNCH_PHASES,
+    Phase,
+    RecordError,
+    parse_instant,
+    resolve_owner,
+    resolve_role,
+    role_key,
+)
 from .redact import NOTHING, Redactor, secrets_in_spec, sensitive_variables
 
 PRIORITIES = ("critical", "high", "medium", "low")
@@ -40,7 +50,16 @@ DEFAULT_SQL_CONNECTIONS = DEFAULT_PER_DSN  # connections per database DSN, share
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
 _NO_INTERVALS: Mapping[Phase, float] = MappingProxyType({})
 _VAR = re.compile(r"\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\})")
-TOP_KEYS = ("checklist", "decision", "defaults", "engine", "signoff", "launch", "categories")
+TOP_KEYS = (
+    "checklist",
+    "decision",
+    "defaults",
+    "engine",
+    "tls",
+    "signoff",
+    "launch",
+    "categories",
+)
 DEFAULTS_KEYS = ("interval", "timeout", "owner")
 CATEGORY_KEYS = ("id", "title", "owner", "intervals", "items")
 ITEM_KEYS = (
@@ -91,6 +110,10 @@ class Item:
     # A post-launch task (P020's "Post-Launch Validation"): due at the end of this phase, and
     # left out of the Go/No-Go scores. None for the checklist's own items.
     phase: Phase | None = None
+    # Its probe answers from the Sign-Off Sheet (a ``signoff`` or ``decision`` kind, as the
+    # registry's ``sheet_roles`` hook says): counted as given in the state signatures are bound
+    # to, and judged again whenever that state or the records change.
+    from_sheet: bool = False
     # This item's credentials; what is shown is masked with the checklist's (all items').
     redactor: Redactor = field(default=NOTHING, compare=False, repr=False)
 
@@ -143,6 +166,11 @@ class Checklist:
     sql_connections_per_dsn: int = DEFAULT_SQL_CONNECTIONS
     roles: tuple[str, ...] = DEFAULT_ROLES  # signoff: the roles of the Sign-Off Sheet
     launch_at: float | None = None  # launch: (a recorded decision's launch time wins)
+    # tls.ca_file: the CAs every https/tls/alerting/promql probe trusts unless it names its own
+    ca_file: Path | None = None
+    # False for a checklist cut down to some items (check --item, --owner): the state a
+    # signature is bound to is the whole checklist's, so the sheet's items cannot judge.
+    whole: bool = True
 
     @property
     def items(self) -> tuple[Item, ...]:
@@ -157,6 +185,11 @@ class Checklist:
     def task_ids(self) -> frozenset[str]:
         """The IDs of the post-launch tasks (asked at every snapshot: computed once)."""
         return frozenset(i.id for i in self.items if i.post_launch)
+
+    @functools.cached_property
+    def sheet_ids(self) -> frozenset[str]:
+        """The IDs of the items that answer from the Sign-Off Sheet (signoff, decision)."""
+        return frozenset(i.id for i in self.items if i.from_sheet)
 
     def item(self, item_id: str) -> Item | None:
         return next((i for i in self.items if i.id == item_id), None)
@@ -239,7 +272,8 @@ def parse(doc: Any, path: Path, env: Mapping[str, str], kinds: Registry = KINDS)
     concurrency, sql_connections = _engine(problems.at("engine"), doc.get("engine") or {})
     roles = _roles(problems, doc.get("signoff"))
     launch_at = _launch(problems, doc.get("launch"))
-    items = _ItemReader(interval, timeout, owner, path.parent, env, kinds)
+    ca_file = _tls(problems.at("tls"), doc.get("tls"), path.parent, env)
+    items = _ItemReader(interval, timeout, owner, path.parent, env, kinds, roles)
     categories = _categories(problems, doc.get("categories"), items)
     if problems:
         raise ConfigError(problems.lines)
@@ -254,6 +288,7 @@ def parse(doc: Any, path: Path, env: Mapping[str, str], kinds: Registry = KINDS)
         sql_connections_per_dsn=sql_connections,
         roles=roles,
         launch_at=launch_at,
+        ca_file=ca_file,
     )
 
 
@@ -381,6 +416,31 @@ def _launch(problems: Problems, raw: Any) -> float | None:
         return None
 
 
+def _tls(problems: Problems, raw: Any, base: Path, env: Mapping[str, str]) -> Path | None:
+    """``tls: {ca_file: ...}``: a private CA every TLS client of the probes trusts (a variable
+    that is unset or empty means none: the system's CAs)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        problems.add(f"must be a mapping with ca_file (got {show(raw)})")
+        return None
+    _known_keys(problems, raw, ("ca_file",))
+    value = expand(raw.get("ca_file"), env)
+    if value is None or isinstance(value, Unresolved) or value == "":
+        return None
+    if not isinstance(value, str):
+        problems.add(f"ca_file must be a path (got {show(value)})")
+        return None
+    ca_file = base / value
+    try:
+        ssl.create_default_context(cafile=str(ca_file))
+    except (OSError, ssl.SSLError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        problems.add(f"ca_file {ca_file}: not a readable PEM file of CA certificates ({reason})")
+        return None
+    return ca_file
+
+
 def _intervals(problems: Problems, raw: Any) -> dict[Phase, float]:
     """``intervals:``: the interval in some launch phases (``{first_48h: 1h}``)."""
     if raw is None:
@@ -482,7 +542,9 @@ class _ItemReader:
     base_dir: Path
     env: Mapping[str, str]
     kinds: Registry
+    roles: tuple[str, ...] = DEFAULT_ROLES  # signoff: the roles sheet items may name
     seen: dict[str, str] = field(default_factory=dict)  # item ID -> where it was first used
+    signed_by: dict[str, str] = field(default_factory=dict)  # role key -> the item reading it
 
     def read(
         self,
@@ -546,16 +608,14 @@ class _ItemReader:
         if remediation is not None and not isinstance(remediation, str):
             here.add(f"remediation must be a ticket URL or a sentence (got {show(remediation)})")
             remediation = None
-        applicable = raw.get("applicable", True)
-        if not isinstance(applicable, bool):
-            here.add(f"applicable must be true or false (got {show(applicable)})")
-            applicable = True
+        applicable, waiting = _applicable(here, raw.get("applicable", True), self.env)
         probe = None
         if raw_probe is None:
             if applicable:
                 here.add("probe is required (or set applicable: false)")
         else:
             probe = self._probe(here, raw_probe)
+        from_sheet = probe is not None and self._sheet(here, item_id, probe, phase)
         if len(problems) > before:
             return None
         if probe is not None:
@@ -574,13 +634,39 @@ class _ItemReader:
             kind=probe.kind if probe is not None else "",
             spec=probe.spec if probe is not None else None,
             probe_as_written=pickle.dumps(raw_probe, pickle.HIGHEST_PROTOCOL) if raw_probe else b"",
-            missing=probe.waiting if probe is not None else (),
+            missing=(*waiting, *(probe.waiting if probe is not None else ())),
             redactor=redactor,
             owner=owner,
             intervals=intervals,
             remediation=(remediation or "").strip(),
             phase=phase,
+            from_sheet=from_sheet,
         )
+
+    def _sheet(self, problems: Problems, item_id: str, probe: Probe, phase: Phase | None) -> bool:
+        """Whether the item answers from the Sign-Off Sheet; checks the roles it reads are
+        ``signoff:`` roles, each read by one item only."""
+        roles_of = self.kinds[probe.kind].sheet_roles
+        if roles_of is None:
+            return False
+        if phase is not None:
+            problems.add(
+                f"a post-launch task cannot answer from the Sign-Off Sheet ({probe.kind}): "
+                "signatures and the decision are the launch decision's"
+            )
+        for role in roles_of(probe.spec) if probe.spec is not None else ():
+            try:
+                named = resolve_role(role, self.roles)
+            except RecordError:
+                problems.add(
+                    f"{probe.kind}.role {show(role)} is not a role of signoff: "
+                    f"({', '.join(self.roles)})"
+                )
+                continue
+            first = self.signed_by.setdefault(role_key(named), item_id)
+            if first != item_id:
+                problems.add(f"{probe.kind}.role {show(named)} is already read by item {first}")
+        return True
 
     def _probe(self, problems: Problems, raw_probe: Any) -> Probe | None:
         try:
@@ -588,6 +674,32 @@ class _ItemReader:
         except Exception as exc:  # noqa: BLE001 - a kind's checks tripping on an odd value
             problems.add(f"probe could not be read ({type(exc).__name__}: {exc})")
             return None
+
+
+# The words ``applicable: ${HAS_CDN:-true}`` may expand to, as YAML 1.1 reads booleans.
+TRUE_WORDS = ("true", "yes", "on", "1")
+FALSE_WORDS = ("false", "no", "off", "0")
+
+
+def _applicable(
+    problems: Problems, raw: Any, env: Mapping[str, str]
+) -> tuple[bool, tuple[str, ...]]:
+    """``applicable:`` true or false, or a variable that says which (so a component a team does
+    not have is N/A by a value, not an item edit); with the variables it waits for when unset
+    (the item is then PENDING, as for any unset variable)."""
+    if isinstance(raw, bool):
+        return raw, ()
+    value = expand(raw, env) if isinstance(raw, str) else raw
+    if isinstance(value, Unresolved):
+        return True, value.names
+    if isinstance(value, str) and value.strip().lower() in (*TRUE_WORDS, *FALSE_WORDS):
+        return value.strip().lower() in TRUE_WORDS, ()
+    came = f" from {raw}" if isinstance(raw, str) and raw != value else ""
+    problems.add(
+        f"applicable must be true or false, or a variable holding one of "
+        f"{', '.join(TRUE_WORDS + FALSE_WORDS)} (got {show(value)}{came})"
+    )
+    return True, ()
 
 
 def _task_phase(problems: Problems, raw: Any) -> Phase | None:

@@ -8,9 +8,12 @@ Beside the probes the engine keeps the launch process current (exporter/launch.p
 recorded (``set_people``), the interval of each item in the current launch phase, post-launch
 tasks judged from their probe's result and their due time, acceptances that expire. A one-shot
 job wakes it at the next moment one of those changes by time alone (a phase boundary, an
-expiry). What it observes goes to a ``Recorder`` (the daemon's store): each status change, when
-an item was last PASS and a decision last held; a restart starts from what the store remembers
-(``memory``) without letting any remembered status count: every item starts PENDING.
+expiry). Items that answer from the Sign-Off Sheet (``Item.from_sheet``) get the sheet in their
+``ProbeContext`` and are judged again whenever the other items' statuses or the records change,
+once every other item has its first result. What it observes goes to a ``Recorder`` (the
+daemon's store): each status change, when an item was last PASS and a decision last held; a
+restart starts from what the store remembers (``memory``) without letting any remembered status
+count: every item starts PENDING.
 """
 
 from __future__ import annotations
@@ -91,6 +94,7 @@ class Engine:
         self.checklist = checklist
         LOGS.redactor = checklist.redactor
         self.resources = resources or Resources(checklist.sql_connections_per_dsn)
+        self.resources.ca_file = checklist.ca_file
         self.kinds = kinds  # the registry the checklist was read with
         self.people: People = memory.people if memory is not None else NOBODY
         self._recorder = recorder
@@ -118,6 +122,8 @@ class Engine:
         self._watched_mtimes: dict[str, tuple[int | None, ...]] = {}
         self._watch_late = False
         self._ready = False
+        self._others_judged = False  # every item but the sheet's has a first result
+        self._rejudge_due = False  # a judging of the sheet's items is on its way
         # Benchmarks set this to get (planned start, lag) of each scheduled probe run, the lag
         # being the start (concurrency slot taken) minus the planned start. None costs nothing.
         self.on_lag: Callable[[float, float], None] | None = None
@@ -138,8 +144,8 @@ class Engine:
         (``probe_now``) is bounded by ``OnDemand`` instead, so clicks never delay the schedule.
         """
         item = self.states[item_id].item
-        if not item.probed:
-            return self.states[item_id]
+        if not item.probed or (item.from_sheet and not self._sheet_readable()):
+            return self.states[item_id]  # the sheet's items: once the others are judged
         # Every credential of the checklist, not only this item's: its output may show another's.
         redactor = self.checklist.redactor
         async with self._slots if scheduled else contextlib.nullcontext():
@@ -152,6 +158,7 @@ class Engine:
                 debug,
                 item=item.id,
                 attested=self.people.attestations.get(item.id),
+                sheet=self.snapshot().launch.sheet if item.from_sheet else None,
             )
             with masking.using(redactor.text):  # what probes cut, they mask first
                 result = redactor.result(await self._probe(item, ctx, redactor))
@@ -211,6 +218,8 @@ class Engine:
         new = self._note_change(old, new, now)
         self.states[item.id] = new
         self._version += 1
+        if (changed or old.checked_at is None) and not (item.from_sheet or item.post_launch):
+            self._rejudge_sheet()  # the state signatures are checked against may have moved
         if changed:
             log.info(
                 "status changed",
@@ -355,6 +364,32 @@ class Engine:
                     people.attestations.get(item_id)
                 ):
                     self._spawn(self._job(item_id))  # an attestation recorded: judge it now
+        if (before.signoffs, before.decision) != (people.signoffs, people.decision):
+            self._rejudge_sheet()
+
+    def _sheet_readable(self) -> bool:
+        """Whether every other item of the launch decision has its first result. Before, the
+        state signatures are checked against is a round of PENDING: the sheet's items wait
+        rather than show (and record) every signature as given for another state."""
+        if not self._others_judged:
+            self._others_judged = all(
+                s.checked_at is not None
+                for s in self.states.values()
+                if s.item.probed and not (s.item.from_sheet or s.item.post_launch)
+            )
+        return self._others_judged
+
+    def _rejudge_sheet(self) -> None:
+        """Judge the sheet's items again, once for however many changes come in this turn."""
+        running = self._scheduler is not None and self._scheduler.running
+        if self._rejudge_due or not running or not self.checklist.sheet_ids:
+            return
+        self._rejudge_due = True
+        self._spawn(self._rejudge())
+
+    async def _rejudge(self) -> None:
+        self._rejudge_due = False  # a change from here on asks for another judging
+        await asyncio.gather(*(self._job(i) for i in self.checklist.sheet_ids))
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -453,10 +488,21 @@ class Engine:
         if planned is not None and self.on_lag is not None:
             self.on_lag(planned, time.time() - planned)
 
-    async def run_round(self, item_ids: Iterable[str] | None = None) -> Snapshot:
-        """Probe the given items (default: all) once, concurrently within the bound."""
+    async def run_round(
+        self, item_ids: Iterable[str] | None = None, done: Callable[[str], None] | None = None
+    ) -> Snapshot:
+        """Probe the given items (default: all) once, concurrently within the bound; the
+        sheet's items after the others, whose state they read. ``done`` hears of each item."""
         ids = list(item_ids) if item_ids is not None else list(self.states)
-        await asyncio.gather(*(self.run_item(i) for i in ids))
+        sheet = self.checklist.sheet_ids
+
+        async def one(item_id: str) -> None:
+            await self.run_item(item_id)
+            if done is not None:
+                done(item_id)
+
+        await asyncio.gather(*(one(i) for i in ids if i not in sheet))
+        await asyncio.gather(*(one(i) for i in ids if i in sheet))
         return self.snapshot()
 
     # -- schedule -------------------------------------------------------------------------
@@ -634,16 +680,19 @@ class Engine:
         self._slots.resize(checklist.concurrency)  # runs in flight keep counting against it
         if checklist.sql_connections_per_dsn != self.checklist.sql_connections_per_dsn:
             self.resources.databases.resize(checklist.sql_connections_per_dsn)
+        self.resources.ca_file = checklist.ca_file
         self.checklist = checklist
         LOGS.redactor = checklist.redactor
         self.states = states
         self._ready = False
+        self._others_judged = False
         self._planned = {}
         self._version += 1
         self._generation += 1
         if self._scheduler is not None:
             self._schedule(fresh)
         self._refresh(now)  # records and intervals of unchanged items (remediation, launch:)
+        self._rejudge_sheet()  # roles, launch: and the items signatures are bound to may differ
         log.info(
             "config reloaded",
             items=len(states),

@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -294,7 +295,7 @@ def _check_claims(
         )
 
 
-def to_config(checklist: Checklist, source: str) -> dict:
+def to_config(checklist: Checklist, source: str) -> dict[str, Any]:
     """The config document: one category per section, an attestation probe per item."""
     used: set[str] = set()
     categories = []
@@ -306,7 +307,7 @@ def to_config(checklist: Checklist, source: str) -> dict:
         used.add(cat_id)
         items = []
         for row in section.rows:
-            item: dict = {"id": row.id, "title": row.title, "priority": row.priority}
+            item: dict[str, Any] = {"id": row.id, "title": row.title, "priority": row.priority}
             if row.notes:
                 item["notes"] = row.notes
             item["probe"] = {

@@ -476,6 +476,10 @@ class SignOff:
     stamp: StateStamp
     notes: str = ""
     id: int | None = None
+    # Withdrawn by a person (``revoke-signoff``): it no longer counts, whatever the state.
+    revoked_at: float | None = None
+    revoked_by: str | None = None
+    revoked_user: str | None = None
 
     def validated(self) -> SignOff:
         """This record, once it is complete enough to be recorded; raises RecordError."""
@@ -495,13 +499,17 @@ class SignatureCheck:
 def check_signature(signoff: SignOff, now: StateStamp) -> SignatureCheck:
     """Whether a signature still counts for the checklist as it is now.
 
-    It no longer counts when the computed decision differs from the one it was given for, or
-    when an item that was PASS (or N/A) then is an applicable non-PASS item now: the signer did
-    not see that gap. Items that improved, or gaps that changed between FAIL, PARTIAL and
-    PENDING, leave it counting: the signer accepted those items as not done.
+    It no longer counts once revoked, when the computed decision differs from the one it was
+    given for, or when an item that was PASS (or N/A) then is an applicable non-PASS item now:
+    the signer did not see that gap. Items that improved, or gaps that changed between FAIL,
+    PARTIAL and PENDING, leave it counting: the signer accepted those items as not done.
     """
     given = signoff.stamp
     new_gaps = tuple(sorted(now.gaps - given.gaps))
+    if signoff.revoked_at is not None:
+        return SignatureCheck(
+            False, False, f"revoked by {signoff.revoked_by} on {when(signoff.revoked_at)}"
+        )
     if now.decision is not given.decision:
         return SignatureCheck(
             False,

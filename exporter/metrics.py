@@ -354,9 +354,10 @@ def launch_families(snap: Snapshot) -> Iterator[Metric]:
     yield held
     signoff = GaugeMetricFamily(
         "readiness_signoff",
-        "1 while the role's latest signature counts (given for the decision computed now, with "
-        "no item that passed then failing since), 0 otherwise; exported once every item has "
-        "been probed, so a restart does not look like withdrawn signatures.",
+        "1 while the role's latest signature counts (not revoked, given for the decision "
+        "computed now with the sign-off items counted as given, no item that passed then "
+        "failing since), 0 otherwise; exported once every item has been probed, so a restart "
+        "does not look like withdrawn signatures.",
         labels=["role"],
     )
     signed_at = GaugeMetricFamily(
@@ -463,9 +464,12 @@ class Format(enum.Enum):
 
     def write(self, families: Iterable[Metric]) -> bytes:
         """``families`` in this format, as prometheus_client writes them (no ``# EOF``)."""
+        text: bytes  # prometheus_client's writers are unannotated
         if self is Format.TEXT:
-            return generate_latest(_Families(families))
-        return openmetrics.generate_latest(_Families(families)).removesuffix(EOF)
+            text = generate_latest(_Families(families))
+        else:
+            text = openmetrics.generate_latest(_Families(families)).removesuffix(EOF)
+        return text
 
     def end(self) -> bytes:
         return EOF if self is Format.OPENMETRICS else b""
@@ -605,18 +609,19 @@ class _Block:
         self.deflated = _deflate(text) if text else b""
 
 
-# Above this many items a fresh render costs tens of milliseconds (a snapshot over every item,
-# then joining ~10 MB of text), paid by whichever scrape comes first after a probe ends: with
-# 10,000 items that is every scrape. There, the daemon renders the whole text once a second and
-# a scrape is served that text while it is at most SERVE_WITHIN seconds old. A smaller checklist
-# renders at the scrape itself, which costs under a millisecond, so its scrapes are exact.
+# Above this many items a fresh render (a snapshot over every item, then joining the whole
+# text) is paid by whichever scrape comes first after a probe ends: with 10,000 items that is
+# every scrape (docs/performance.md has the figures). There, the daemon renders the whole text
+# once a second and a scrape is served that text while it is at most SERVE_WITHIN seconds old.
+# A smaller checklist renders at the scrape itself, cheaply, so its scrapes are exact.
 CACHED_ABOVE = 2000
 SERVE_WITHIN = 1.5  # seconds; the daemon refreshes every second
 
-# Rows joined together ahead of a render. Joining 90,000 small lines costs about 9 ms; the
-# items probed between two scrapes sit next to each other (first runs are spread in config
-# order), so most blocks are unchanged and are joined as they were. Each block is also the unit
-# of gzip compression: a changed item costs the compression of its block only.
+# Rows joined together ahead of a render, so that a render joins a few blocks rather than every
+# line (docs/performance.md): the items probed between two scrapes sit next to each other
+# (first runs are spread in config order), so most blocks are unchanged and are joined as they
+# were. Each block is also the unit of gzip compression: a changed item costs the compression
+# of its block only.
 BLOCK = 128
 
 # zlib's level 6 (its default): at 10,000 items level 1 gives about a third more bytes for

@@ -6,7 +6,9 @@ these functions, so a record is checked the same way whichever way it comes: the
 must be in the config, the fields complete (``RecordError`` names the one that is not), and the
 write is one audited transaction in the store (exporter/store.py). A signature and a decision
 are stamped with the checklist's state at that moment: the daemon's live snapshot over HTTP, or
-on the command line the latest status the store recorded for each item (``stored_state``).
+on the command line the latest status the store recorded for each item (``stored_state``); in
+both, the items that answer from the Sign-Off Sheet count as given (snapshot.py's
+``under_review``).
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ from .launch import (
     resolve_role,
     when,
 )
-from .scoring import Judged, Scores
-from .snapshot import launch_scores
+from .scoring import Decision, Scores
+from .snapshot import under_review
 from .store import Store
 
 STALE_STORE = 86400.0  # a latest recorded change older than this: is an exporter running?
@@ -181,21 +183,36 @@ def sign(
     return store.sign(SignOff(named, by, user, now, stamp, notes))
 
 
+def revoke_signoff(
+    store: Store, checklist: Checklist, role: str, by: str, user: str | None, now: float
+) -> SignOff:
+    """Revoke the role's latest signature; RecordError when it has none that stands."""
+    try:
+        named = resolve_role(role, checklist.roles)
+    except RecordError as exc:
+        raise NotFound(str(exc)) from None
+    if not by.strip():
+        raise RecordError("by must name a person")
+    revoked = store.revoke_signoff(named, " ".join(by.split()), user, now)
+    if revoked is None:
+        raise RecordError(f"{named} has no signature to revoke")
+    return revoked
+
+
 def decide(
     store: Store,
     value: str,
     by: str,
     user: str | None,
-    computed: Scores,
+    computed: Decision,
     launch: str | None,
     notes: str,
     now: float,
 ) -> DecisionRecord:
-    """Record the decision maker's call beside the decision computed now."""
+    """Record the decision maker's call beside the decision computed now (the sheet's own
+    items counted as given, as for a signature)."""
     return store.record_decision(
-        DecisionRecord(
-            decision(value), by, user, now, computed.decision, launch_at(launch, now), notes
-        )
+        DecisionRecord(decision(value), by, user, now, computed, launch_at(launch, now), notes)
     )
 
 
@@ -218,20 +235,27 @@ def remediate(
 
 @dataclass(frozen=True)
 class StoredState:
-    """The launch decision's state from each item's latest recorded status."""
+    """The launch decision's state from each item's latest recorded status, the items that
+    answer from the Sign-Off Sheet counted as given."""
 
     scores: Scores
     stamp: StateStamp
     latest_at: float | None  # the newest recorded change: how current this is
     unknown: int  # applicable items the store has no status for (PENDING here)
+    given: tuple[str, ...] = ()  # the sheet's items, counted as given
 
     def describe(self) -> str:
         """What a signature or a decision is given for: ``NO-GO, total 87.6 %, ...``."""
         sc = self.scores
+        given = (
+            f" ({', '.join(self.given)} counted as given: they answer from the Sign-Off Sheet)"
+            if self.given
+            else ""
+        )
         return (
             f"{sc.decision.label}, total {percent(sc.total.score)}, critical "
             f"{percent(sc.critical.score)}, {len(self.stamp.gaps)} "
-            f"gap{'s' if len(self.stamp.gaps) != 1 else ''}"
+            f"gap{'s' if len(self.stamp.gaps) != 1 else ''}{given}"
         )
 
     def warning(self, now: float) -> str | None:
@@ -261,9 +285,8 @@ def stored_state(store: Store, checklist: Checklist) -> StoredState:
         else:
             change = latest.get(item.id)
             statuses[item.id] = change.to_status if change is not None else Status.PENDING
-    scores = launch_scores(
-        checklist, (Judged(i.id, i.category, i.priority, statuses[i.id]) for i in items)
-    )
+    scores, stamp = under_review(checklist, statuses)
     latest_at = max((c.at for c in latest.values()), default=None)
     unknown = sum(1 for i in items if i.applicable and i.id not in latest)
-    return StoredState(scores, StateStamp.of_scores(scores, statuses), latest_at, unknown)
+    given = tuple(i.id for i in items if i.from_sheet and i.applicable)
+    return StoredState(scores, stamp, latest_at, unknown, given)

@@ -13,10 +13,15 @@ the union of the items' credentials, built at each load and reload.
 What counts as a credential of an item:
 - ``Secret`` values (``Fields.secret`` options) and ``*_file`` contents, read at each redaction
   so that a rotated file needs no reload;
-- the value of every ``${VAR}`` used inside a ``headers`` or ``env`` mapping, inside a URL's
-  user-info, under an option whose name looks like a credential (``password``, ``token``,
-  ``api_key``, ...), or whose own name looks like one (``${DB_PASSWORD}``); the variable an
-  ``env`` item checks;
+- the value of every ``${VAR}`` used inside an ``env`` mapping or a credential header's value
+  (``Authorization``, ``Cookie``, ``X-Api-Key``, a name with ``token``/``secret``/``key``...:
+  not ``Origin``), inside a URL's user-info, under an option whose name looks like a
+  credential (``password``, ``token``, ``api_key``, ...), or whose own name looks like one
+  (``${DB_PASSWORD}``); the variable an ``env`` item checks;
+- except by name alone, a variable whose name ends by saying what it holds: ``_QUERY``,
+  ``_PATH``, or ``_URL`` with no user-info in its value. ``${PASSWORD_HASH_QUERY}`` is SQL that
+  counts hashes, not a password: masked by its name, S-009's summary read ``<secret>: returned
+  0``. The other rules still apply to it (under ``password:``, in a header, in user-info);
 - the password of any URL in the spec, and in any text the password part of a URL and any
   ``Basic``/``Bearer`` value (as a server echoes an ``Authorization`` header).
 Other ``${VAR}`` values (``${APP_URL}``) stay visible: they make summaries readable.
@@ -26,7 +31,10 @@ How a value is masked:
   user and password (``basic_auth``, a URL's user-info) the base64 that ``Authorization: Basic``
   carries, bare or not; a URL's or a DSN's password also on its own;
 - a value of at least ``MIN_CREDENTIAL`` (8) characters wherever it appears, and so is a piece
-  of at least ``EDGE`` characters of it at either end of a text (where a capped read cut it);
+  of at least ``EDGE`` characters of it at either end of a text (where a capped read cut it),
+  but not a piece that is only a URL's origin (``https://hooks.example``), nor a piece of a URL
+  or DSN that holds a password (its password is masked on its own; ``postgresql://app:`` at a
+  text's end is what texts about the database share);
 - a shorter one (only a suspected credential can be shorter: credential options refuse them at
   load) only where it stands as a whole word, and not at all below ``MIN_WORD`` characters:
   masking ``200`` everywhere would turn ``status 200`` into ``status <secret>`` and so tell it.
@@ -57,7 +65,9 @@ EDGE = 6  # characters of a credential that count as a piece of it at a text's e
 CREDENTIAL_NAME = re.compile(
     r"pass|pwd|secret|token|key|auth|cred|cookie|session|private|signature|bearer", re.I
 )
-SENSITIVE_MAPPINGS = {"headers", "env"}
+# A name that ends by saying what its value is holds no credential by its name alone.
+NAMED_FOR_WHAT_IT_HOLDS = re.compile(r"_(?:QUERY|PATH|URL)$", re.I)
+USERINFO = re.compile(r"://[^/?#\s]*@")
 
 
 def basic_forms(user: str, password: str) -> set[str]:
@@ -110,6 +120,7 @@ class FileCredential:
 class _Masks:
     anywhere: tuple[str, ...]  # longest first, so a value that contains another goes whole
     words: re.Pattern[str] | None  # the short ones, as whole words
+    edges: tuple[tuple[str, int], ...]  # whose pieces count at a text's edges (_edge_values)
 
 
 def _masks(found: Iterable[str]) -> _Masks:
@@ -118,19 +129,39 @@ def _masks(found: Iterable[str]) -> _Masks:
     words = None
     if short:
         words = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, short)) + r")(?!\w)")
-    return _Masks(tuple(f for f in ordered if len(f) >= MIN_CREDENTIAL), words)
+    anywhere = tuple(f for f in ordered if len(f) >= MIN_CREDENTIAL)
+    return _Masks(anywhere, words, _edge_values(anywhere))
 
 
-def _mask_edges(text: str, values: tuple[str, ...]) -> str:
+# A URL's scheme and authority with no user-info: the part of a URL credential (a webhook
+# with its token in the path) that ordinary texts share, so it is no piece of the secret.
+URL_ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s]*/?")
+
+
+def _edge_values(values: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    """The values whose pieces count at a text's edges, each with how many of its first
+    characters are no secret: a URL's origin. A URL or DSN that holds a password is left out:
+    its password is a value of its own (``forms``), and the rest (``postgresql://app:``) is
+    what texts that name the database share."""
+    found = []
+    for value in values:
+        if embedded_credentials(value) - {value}:
+            continue
+        origin = URL_ORIGIN.match(value)
+        found.append((value, origin.end() if origin else 0))
+    return tuple(found)
+
+
+def _mask_edges(text: str, values: tuple[tuple[str, int], ...]) -> str:
     """``text`` with a piece of a value at its start or end (cut there by a read) masked."""
     if len(text) < EDGE:
         return text
-    for value in values:
+    for value, public in values:
         tail = text[-EDGE:]  # the end of the text may be the start of a value ...
         at = value.find(tail)
         while at != -1:
             piece = value[: at + EDGE]
-            if len(piece) < len(value) and text.endswith(piece):
+            if public < len(piece) < len(value) and text.endswith(piece):
                 text = text[: len(text) - len(piece)] + MASK
                 break
             at = value.find(tail, at + 1)
@@ -176,7 +207,7 @@ class Redactor:
                 text = text.replace(value, MASK)
         if m.words is not None:
             text = m.words.sub(MASK, text)
-        return _mask_edges(mask_credentials(text), m.anywhere)
+        return _mask_edges(mask_credentials(text), m.edges)
 
     def value(self, obj: Any, masks: _Masks | None = None) -> Any:
         """``obj`` (evidence: strings, lists, mappings) with every string redacted."""
@@ -289,13 +320,44 @@ def secrets_in_spec(
     return values, files
 
 
+def credential_by_name(name: str, value: str) -> bool:
+    """Whether a variable's name says it holds a credential (``DB_PASSWORD``, ``API_TOKEN``).
+
+    Not when the name ends by saying it holds something else: a query, a path, or a URL without
+    a user and password in it (``PASSWORD_HASH_QUERY``, ``SECRETS_PATH``, ``TOKEN_URL``).
+    """
+    if not CREDENTIAL_NAME.search(name):
+        return False
+    if NAMED_FOR_WHAT_IT_HOLDS.search(name) is None:
+        return True
+    return name.upper().endswith("_URL") and USERINFO.search(value) is not None
+
+
+# Header names whose values are credentials.
+SECRET_HEADERS = re.compile(r"authorization|cookie|token|secret|password|api[-_]?key|x-auth", re.I)
+
+
+def _in_sensitive_mapping(keys: tuple[str, ...]) -> bool:
+    """Whether a value at ``keys`` is a command's ``env`` value, or the value of a header whose
+    name says it carries a credential (``Authorization``, ``X-Api-Key``): ``Origin`` or
+    ``Accept`` do not, and masking them hid S-014's front-end origin (trial)."""
+    lowered = [k.lower() for k in keys]
+    if "env" in lowered:
+        return True
+    if "headers" in lowered:
+        at = lowered.index("headers")
+        name = keys[at + 1] if at + 1 < len(keys) else ""
+        return bool(SECRET_HEADERS.search(name) or CREDENTIAL_NAME.search(name))
+    return False
+
+
 def sensitive_variables(raw: Any, env: Mapping[str, str], pattern: re.Pattern[str]) -> list[str]:
     """Values of the ``${VAR}`` references in a raw probe that stand for credentials."""
     found: list[str] = []
 
     def walk(obj: Any, keys: tuple[str, ...]) -> None:
         if isinstance(obj, str):
-            in_mapping = any(k.lower() in SENSITIVE_MAPPINGS for k in keys)
+            in_mapping = _in_sensitive_mapping(keys)
             by_key = bool(keys) and bool(CREDENTIAL_NAME.search(keys[-1]))
             for m in pattern.finditer(obj):
                 name = m.group(1)
@@ -306,7 +368,7 @@ def sensitive_variables(raw: Any, env: Mapping[str, str], pattern: re.Pattern[st
                     and "@" in obj[m.end() :]
                     and "/" not in obj[obj.index("://") + 3 : m.start()]
                 )
-                if in_mapping or by_key or in_userinfo or CREDENTIAL_NAME.search(name):
+                if in_mapping or by_key or in_userinfo or credential_by_name(name, env[name]):
                     found.append(env[name])
         elif isinstance(obj, Mapping):
             for k, v in obj.items():
@@ -317,10 +379,6 @@ def sensitive_variables(raw: Any, env: Mapping[str, str], pattern: re.Pattern[st
 
     walk(raw, ())
     return found
-
-
-# Header names whose values are credentials.
-SECRET_HEADERS = re.compile(r"authorization|cookie|token|secret|password|api[-_]?key|x-auth", re.I)
 
 
 def is_secret_key(key: str) -> bool:

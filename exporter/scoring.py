@@ -45,8 +45,8 @@ class Decision(str, enum.Enum):
 class Judged(NamedTuple):
     """What scoring needs to know about one item.
 
-    A NamedTuple rather than a frozen dataclass: a snapshot builds one per item, and with
-    10,000 items the dataclass constructor alone took 15 ms (docs/performance.md).
+    A NamedTuple rather than a frozen dataclass: a snapshot builds one per item, and the
+    dataclass constructor was a large part of a snapshot's time (docs/performance.md).
     """
 
     id: str
@@ -114,8 +114,8 @@ def score(
 ) -> Scores:
     """Scores and decision for a set of judged items; ``categories`` fixes their order."""
     items = list(items)
-    # Counted by Counter over itemgetters, in C: a snapshot scores every item, and with 10,000
-    # items Python loops over them took ~10 ms of each /metrics render.
+    # Counted by Counter over itemgetters, in C: a snapshot scores every item, and Python loops
+    # over them were a large part of each /metrics render at scale (docs/performance.md).
     total = tally(Counter(map(_STATUS, items)))
     critical_items = [i for i in items if i.priority == CRITICAL]
     critical = tally(Counter(map(_STATUS, critical_items)))

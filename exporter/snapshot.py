@@ -8,7 +8,9 @@ decision). The engine builds a new one when results, records or the launch phase
 edits one in place, so the web layer needs nothing else to draw a page.
 
 The scores are P020's over the checklist's items: post-launch tasks (items with a ``phase:``)
-are left out of them (exporter/launch.py, ``in_launch_decision``).
+are left out of them (exporter/launch.py, ``in_launch_decision``). Signatures are given for, and
+checked against, the state ``under_review``: the same items, with those that answer from the
+Sign-Off Sheet counted as given.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from probes.result import Result, Status
+from probes.signed import SheetDecision, SheetSignature
 
 from .config import Checklist, Item
+from .formatting import percent
 from .launch import (
     NOBODY,
     AcceptanceSeries,
@@ -32,6 +36,7 @@ from .launch import (
     StateStamp,
     check_signature,
     phase_at,
+    role_key,
 )
 from .scoring import Judged, Scores, score
 
@@ -77,7 +82,7 @@ class ItemState:
     observed: Result | None = None
 
     # What scoring needs of this item, made with the state: snapshots are taken often, and a
-    # cached_property (which takes a lock on first access in Python 3.11) cost ~3 µs per new state.
+    # cached_property takes a lock on first access in Python 3.11 (docs/performance.md).
     judged: Judged = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -133,10 +138,67 @@ class LaunchPicture:
 
     launch: LaunchTime
     phase: Phase
-    stamp: StateStamp  # the launch decision's state now: what a signature is checked against
+    # The launch decision's state now, the sheet's own items counted as given (``under_review``):
+    # what a signature or a decision is given for and checked against.
+    stamp: StateStamp
     signatures: tuple[Signature, ...]  # one per configured role, in the config's order
     people: People
     decisions_held: Mapping[str, float]  # decision -> the last time it held (this run or stored)
+    whole: bool = True  # the whole checklist (not a run of some items)
+
+    @functools.cached_property
+    def sheet(self) -> SignOffSheet:
+        """The Sign-Off Sheet as the items that answer from it see it (probes/sheet.py)."""
+        signatures = {}
+        for signature in self.signatures:
+            signoff, check = signature.signoff, signature.check
+            if signoff is None or check is None:
+                continue
+            given = signoff.stamp
+            signatures[role_key(signature.role)] = SheetSignature(
+                signature.role,
+                signoff.by,
+                signoff.user,
+                signoff.at,
+                signoff.notes,
+                f"{given.decision.label} (total {percent(given.total)}, critical "
+                f"{percent(given.critical)})",
+                check.counts,
+                check.reason,
+            )
+        record = self.people.decision
+        decision = None
+        if record is not None:
+            decision = SheetDecision(
+                record.decision.value,
+                record.decision.label,
+                record.by,
+                record.user,
+                record.at,
+                record.computed.value,
+                record.computed.label,
+                self.launch.at,
+                self.launch.source == "config",
+                record.notes,
+            )
+        return SignOffSheet(
+            self.whole, self.stamp.decision.value, self.stamp.decision.label, decision, signatures
+        )
+
+
+@dataclass(frozen=True)
+class SignOffSheet:
+    """What the ``signoff`` and ``decision`` kinds read (probes/signed.py's ``Sheet``)."""
+
+    whole: bool
+    computed: str  # the decision under review now (a value)
+    computed_label: str
+    decision: SheetDecision | None
+    signatures: Mapping[str, SheetSignature]  # by role_key
+
+    def signature(self, role: str) -> SheetSignature | None:
+        """The role's latest signature, the role matched as the config matches it."""
+        return self.signatures.get(role_key(role))
 
 
 @dataclass(frozen=True)
@@ -168,7 +230,10 @@ class Snapshot:
     def launch(self) -> LaunchPicture:
         """The launch process at ``taken_at`` (computed once per snapshot, when first asked)."""
         statuses = {i: s.status for i, s in self.states.items() if not s.item.post_launch}
-        stamp = StateStamp.of_scores(self.scores, statuses)
+        if self.checklist.sheet_ids:
+            stamp = under_review(self.checklist, statuses)[1]
+        else:  # nothing to count as given: the state is the scores' own
+            stamp = StateStamp.of_scores(self.scores, statuses)
         signatures = []
         for role in self.checklist.roles:
             signoff = self.people.signoff(role)
@@ -184,6 +249,7 @@ class Snapshot:
             tuple(signatures),
             self.people,
             held,
+            self.checklist.whole,
         )
 
 
@@ -220,6 +286,27 @@ def launch_scores(checklist: Checklist, judged: Iterable[Judged]) -> Scores:
         checklist.thresholds.caution,
         [c.id for c in checklist.categories if not c.items or not _only_tasks(c.items)],
     )
+
+
+def under_review(checklist: Checklist, statuses: Mapping[str, Status]) -> tuple[Scores, StateStamp]:
+    """The state signatures and decisions are given for and checked against: each launch
+    item's status in ``statuses``, with the items that answer from the Sign-Off Sheet counted as
+    given (PASS; N/A stays N/A). Those items' status follows from the signatures: counted as
+    they are, a sign-off turning PASS would change the state it was given for and void itself.
+    The scores are those the checklist will have once its sheet is complete."""
+    sheet = checklist.sheet_ids
+    given = {
+        i: Status.PASS if i in sheet and s is not Status.NA else s for i, s in statuses.items()
+    }
+    scores = launch_scores(
+        checklist,
+        (
+            Judged(i.id, i.category, i.priority, given[i.id])
+            for i in checklist.launch_items
+            if i.id in given
+        ),
+    )
+    return scores, StateStamp.of_scores(scores, given)
 
 
 def _only_tasks(items: tuple[Item, ...]) -> bool:

@@ -194,7 +194,18 @@ V1 = Migration(
         "CREATE INDEX audit_by_time ON audit (at)",
     ),
 )
-MIGRATIONS: tuple[Migration, ...] = (V1,)
+# A signer withdraws a signature (``revoke-signoff``): it stops counting at once, and the
+# Sign-Off Sheet's item (F-006..F-009) says who revoked it and when.
+V2 = Migration(
+    2,
+    "a signature can be revoked",
+    (
+        "ALTER TABLE signoffs ADD COLUMN revoked_at REAL",
+        "ALTER TABLE signoffs ADD COLUMN revoked_by_name TEXT",
+        "ALTER TABLE signoffs ADD COLUMN revoked_by_user TEXT",
+    ),
+)
+MIGRATIONS: tuple[Migration, ...] = (V1, V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Retention keeps the newest record of each kind per key: (table, key column, time column).
@@ -324,8 +335,8 @@ class Store:
     ) -> Store:
         """Open (or create) the store in ``directory``: check it, migrate it, apply retention.
 
-        ``check=False`` skips ``quick_check`` (which reads the whole file: about 80 ms for a
-        year of changes), for a second opening in a process that has just checked it.
+        ``check=False`` skips ``quick_check`` (which reads the whole file; docs/process.md
+        times it on a year of changes), for a second opening in a process that has just checked it.
         ``clean=False`` leaves the retention to the exporter (the command line opens the store
         with its own defaults, which must not drop what the exporter's setting keeps).
         Raises StoreError (StoreCorrupt, StoreUnwritable, StoreTooNew) with what to do.
@@ -695,6 +706,29 @@ class Store:
 
         return self._write(f"the sign-off of {s.role}", body)
 
+    def revoke_signoff(self, role: str, by: str, user: str | None, at: float) -> SignOff | None:
+        """Revoke the role's latest signature; None (and nothing written) when it has none
+        that stands."""
+
+        def body(conn: sqlite3.Connection) -> SignOff | None:
+            rows = _rows(
+                conn,
+                "SELECT * FROM signoffs WHERE role = ? ORDER BY at DESC, id DESC LIMIT 1",
+                (role,),
+            )
+            current = _signoff(rows[0]) if rows else None
+            if current is None or current.revoked_at is not None:
+                return None
+            conn.execute(
+                "UPDATE signoffs SET revoked_at = ?, revoked_by_name = ?, revoked_by_user = ? "
+                "WHERE id = ?",
+                (at, by, user, current.id),
+            )
+            self._audit("revoke_signoff", role, by, user, {"id": current.id})
+            return replace(current, revoked_at=at, revoked_by=by, revoked_user=user)
+
+        return self._write(f"the revocation of {role}'s signature", body)
+
     def record_decision(self, record: DecisionRecord) -> DecisionRecord:
         d = record.validated()
 
@@ -977,8 +1011,23 @@ def _signoff(row: sqlite3.Row) -> SignOff:
         frozenset(json.loads(row["gaps"])),
     )
     return SignOff(
-        row["role"], row["by_name"], row["by_user"], row["at"], stamp, row["notes"], row["id"]
+        row["role"],
+        row["by_name"],
+        row["by_user"],
+        row["at"],
+        stamp,
+        row["notes"],
+        row["id"],
+        *_revocation(row),
     )
+
+
+def _revocation(row: sqlite3.Row) -> tuple[Any, Any, Any]:
+    """A signature's revocation (V2's columns). A store opened with only the first version's
+    migrations (the migration tests open one so) has none."""
+    if "revoked_at" not in row.keys():  # noqa: SIM118 - `in row` looks at values, not names
+        return None, None, None
+    return row["revoked_at"], row["revoked_by_name"], row["revoked_by_user"]
 
 
 def _decision(row: sqlite3.Row) -> DecisionRecord:

@@ -6,6 +6,13 @@
     // carries it, and ReadinessExporterDown/Absent look for `up` with it.
     readinessSelector: 'job=~"readiness.*"',
 
+    // Probe kinds that read a person's record, not a target (the `probe` label of
+    // readiness_item_info): attestations, and the Sign-Off Sheet's sign-offs and decision. Their
+    // regressions are paperwork: ReadinessAttestationExpired (a ticket), never a page; a
+    // signature that stops counting because another item regressed would otherwise page once
+    // per role beside that item's own alert.
+    personProbes: 'attestation|signoff|decision',
+
     // Where alerts/runbook.md is served: each alert's runbook_url is this with `#alertname`.
     // The shipped files point at the project's repository; set it to your own copy (a Git
     // server, a wiki) so the link in a notification opens for the person on call.

@@ -48,7 +48,7 @@ import aiohttp
 from . import promql
 from .context import ProbeContext
 from .credentials import Auth, parse_auth
-from .fields import Fields, format_duration, to_url
+from .fields import Fields, format_age, format_duration, to_url
 from .local_errors import local_cause
 from .request import client_error_reason, read_capped
 from .result import Result, Status
@@ -180,7 +180,7 @@ def judge_watchdog(alerts: Any, watchdog: Watchdog, now: float) -> Check:
             "(Alertmanager's or ours)",
             evidence=evidence,
         )
-    age = format_duration(max(0.0, now - updated))
+    age = format_age(now - updated, watchdog.max_age)
     if now - updated > watchdog.max_age:
         return Check(
             Status.FAIL,

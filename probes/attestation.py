@@ -32,7 +32,7 @@ from typing import Any
 
 from . import safeyaml
 from .context import ProbeContext
-from .fields import Fields, format_duration
+from .fields import Fields, format_age, format_duration
 from .reading import NotRegularFile, read_capped
 from .result import Result, Status
 from .signed import Signed
@@ -292,7 +292,7 @@ def _verdict(spec: Spec, doc: Evidence, seen: dict[str, Any], now: float) -> Res
     if spec.max_age is not None and age > spec.max_age:
         return Result(
             Status.FAIL,
-            f"attestation is {format_duration(age)} old, expected at most "
+            f"attestation is {format_age(age, spec.max_age)} old, expected at most "
             f"{format_duration(spec.max_age)} ({signed})",
             evidence,
             expires_at,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from .fields import format_duration
+from .fields import format_age, format_duration
 from .result import Status
 
 SKEW = 300.0  # seconds a time may be "in the future" (clocks of two machines) before it is wrong
@@ -47,7 +47,7 @@ def age_problem(name: str, dated: Dated, max_age: float, now: float) -> str | No
     if age > max_age:
         when = f" ({utc(dated.timestamp)})" if dated.clock else ""
         return (
-            f"{name} is {format_duration(age)} old{dated.by()}{when}, "
+            f"{name} is {format_age(age, max_age)} old{dated.by()}{when}, "
             f"expected at most {format_duration(max_age)}"
         )
     return None
@@ -60,5 +60,6 @@ def judge_age(name: str, dated: Dated, max_age: float, now: float) -> tuple[Stat
 
 
 def age_words(dated: Dated, now: float) -> str:
-    """``2h old by its suite timestamp``: how old the evidence is, for a summary that passes."""
-    return f"{format_duration(max(0.0, now - dated.timestamp))} old{dated.by()}"
+    """``2 hours old by its suite timestamp``: how old the evidence is, for a summary that
+    passes."""
+    return f"{format_age(now - dated.timestamp)} old{dated.by()}"

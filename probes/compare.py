@@ -7,11 +7,18 @@ documents, report fields, PromQL samples, SQL scalars), written the way a person
     expect: {op: ">=", value: 0.75}        # the same as a mapping
     assert:                                # JMESPath assertions on a document
       - {path: status, op: "==", value: ok}
-      - {path: "values(services)[?!deploy.resources.limits.memory]", op: length, value: 0}
+      - name: services without a memory limit   # optional: what a summary calls the value
+        path: "values(services)[?!deploy.resources.limits.memory]"
+        op: length
+        value: 0
 
 Operators: ``== != < <= > >=``, ``contains`` (a substring, list element or mapping key) and
 ``length`` (the observed list, string or mapping has exactly ``value`` elements, or, with a
 string value such as ``">= 10"``, a length compared with that operator).
+
+A summary names an assertion by its ``name`` (or its path, as written) and shows what was
+observed: ``services without a memory limit: 2 ("api", "worker"), expected none`` when it
+fails, ``services without a memory limit: none`` when it holds.
 """
 
 from __future__ import annotations
@@ -20,14 +27,15 @@ import decimal
 import json
 import numbers
 import operator
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .masking import clip
 from .problems import SpecError, show
 
-ORDER = {
+# Comparisons of observed values (numbers, strings): each answers a bool.
+ORDER: dict[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
     "<": operator.lt,
@@ -36,6 +44,16 @@ ORDER = {
     ">=": operator.ge,
 }
 OPS = (*ORDER, "contains", "length")
+# How a summary words an operator before its value ("at least 10").
+WORDS = {
+    "==": "",
+    "!=": "not ",
+    "<": "less than ",
+    "<=": "at most ",
+    ">": "more than ",
+    ">=": "at least ",
+}
+LABEL_CAP = 60  # characters of an unnamed assertion's path a summary shows
 
 
 def as_number(value: Any) -> float | None:
@@ -81,6 +99,16 @@ class Expect:
         if self.op == "length":
             return f"length {self.length_op} {render(self.value)}"
         return f"{self.op} {render(self.value)}"
+
+    def words(self) -> str:
+        """The expectation as a person says it: ``at least 10``, ``none``, ``"ok"``."""
+        if self.op == "length":
+            if self.value == 0 and self.length_op in ("==", "<=", "<"):
+                return "none" if self.length_op != "<" else f"fewer than {self.value}"
+            return f"{WORDS[self.length_op]}{self.value}"
+        if self.op == "contains":
+            return f"contains {render(self.value)}"
+        return f"{WORDS[self.op]}{render(self.value)}"
 
     def holds(self, observed: Any) -> bool:
         """Whether ``observed`` meets this expectation; never raises for odd types."""
@@ -192,12 +220,52 @@ class Assertion:
     # Derived from ``path``; left out of equality so a reload compares assertions by their text
     # (compiled expressions compare by identity once jmespath's cache has moved on).
     compiled: Any = field(default=None, compare=False)
+    name: str = ""  # what the value is, for people ("services without cpu limits")
 
     def observe(self, document: Any) -> Any:
         return self.compiled.search(document)
 
+    @property
+    def label(self) -> str:
+        """What a summary calls the value: the name given, else the path as written."""
+        return self.name or clip(" ".join(self.path.split()), LABEL_CAP)
+
+    def held(self, observed: Any) -> str:
+        """What a PASS says of this assertion: ``healthy alerting rules: 12, at least 10``."""
+        if self.expect.op == "contains":
+            return f"{self.label}: {render(self.expect.value)} among them"
+        shown = observed_text(observed, self.expect)
+        if self.expect.op == "==" or shown == self.expect.words():
+            return f"{self.label}: {shown}"
+        return f"{self.label}: {shown}, {self.expect.words()}"
+
+    def failed(self, observed: Any) -> str:
+        """What a FAIL says: ``operations without a description: 3, expected none``."""
+        if self.expect.op == "contains":
+            return (
+                f"{self.label}: no {render(self.expect.value)} among "
+                f"{observed_text(observed, None)}"
+            )
+        return (
+            f"{self.label}: {observed_text(observed, self.expect)}, expected {self.expect.words()}"
+        )
+
     def __str__(self) -> str:
-        return f"{self.path} {self.expect}"
+        return f"{self.label} {self.expect}"
+
+
+def observed_text(observed: Any, expect: Expect | None) -> str:
+    """An observed value as a summary shows it; a list or mapping by its count first when its
+    length is what is judged (or it is judged as a whole): ``2 ("api", "worker")``, ``none``."""
+    counted = expect is None or expect.op == "length"
+    if counted and isinstance(observed, (list, tuple, Mapping)):
+        if not observed:
+            return "none"
+        items = observed if not isinstance(observed, Mapping) else list(observed)
+        names = [render(v) for v in items if not isinstance(v, (list, tuple, Mapping))]
+        listed = f" ({clip(', '.join(names), 60)})" if len(names) == len(items) else ""
+        return f"{len(items)}{listed}"
+    return render(observed)
 
 
 def compile_path(path: object, where: str) -> Any:
@@ -219,7 +287,8 @@ def compile_path(path: object, where: str) -> Any:
 
 
 def parse_assertions(raw: object, where: str) -> tuple[Assertion, ...]:
-    """Assertions from a list of ``{path, op, value}`` mappings (or ``{path, expect: "< 1"}``)."""
+    """Assertions from a list of ``{path, op, value}`` mappings (or ``{path, expect: "< 1"}``),
+    each with an optional ``name``."""
     if not isinstance(raw, list) or not raw:
         raise SpecError(
             where, f"must be a list of {{path, op, value}} assertions (got {show(raw)})"
@@ -230,26 +299,32 @@ def parse_assertions(raw: object, where: str) -> tuple[Assertion, ...]:
         if not isinstance(entry, Mapping):
             raise SpecError(here, f"must be a mapping with path, op and value (got {show(entry)})")
         compiled = compile_path(entry.get("path"), f"{here}.path")
+        name = entry.get("name", "")
+        if not isinstance(name, str) or ("name" in entry and not name.strip()):
+            raise SpecError(f"{here}.name", f"must be a phrase naming the value (got {show(name)})")
+        rest = {k: v for k, v in entry.items() if k not in ("path", "name")}
         if "expect" in entry:
-            unknown = [k for k in entry if k not in ("path", "expect")]
+            unknown = [k for k in rest if k != "expect"]
             if unknown:
                 raise SpecError(
-                    f"{here}.{unknown[0]}", "is not a known field (known: path, expect)"
+                    f"{here}.{unknown[0]}", "is not a known field (known: name, path, expect)"
                 )
             expect = parse_expect(entry["expect"], f"{here}.expect")
         else:
-            expect = parse_expect({k: v for k, v in entry.items() if k != "path"}, here, ("path",))
-        out.append(Assertion(str(entry["path"]), expect, compiled))
+            expect = parse_expect(rest, here, ("name", "path"))
+        out.append(Assertion(str(entry["path"]), expect, compiled, " ".join(name.split())))
     return tuple(out)
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """How a document fared against its assertions: which failed, with what was observed."""
+    """How a document fared against its assertions: which failed, with what was observed, and
+    what held (``held``: one phrase per assertion that holds, for a PASS summary)."""
 
     total: int
     failures: tuple[str, ...]
     observed: Mapping[str, Any]
+    held: tuple[str, ...] = ()
 
     @property
     def passed(self) -> int:
@@ -257,17 +332,19 @@ class Verdict:
 
 
 def check_assertions(assertions: tuple[Assertion, ...], document: Any) -> Verdict:
-    """Check every assertion on ``document``; failures read ``path: observed X, expected OP Y``."""
+    """Check every assertion on ``document``; failures read ``name: X, expected OP Y``."""
     import jmespath.exceptions
 
-    failures, observed = [], {}
+    failures, held, observed = [], [], {}
     for a in assertions:
         try:
             value = a.observe(document)
         except jmespath.exceptions.JMESPathError as exc:
-            failures.append(f"{a.path}: cannot evaluate ({str(exc).splitlines()[0]})")
+            failures.append(f"{a.label}: cannot evaluate ({str(exc).splitlines()[0]})")
             continue
         observed[a.path] = value
-        if not a.expect.holds(value):
-            failures.append(f"{a.path}: observed {render(value)}, expected {a.expect}")
-    return Verdict(len(assertions), tuple(failures), observed)
+        if a.expect.holds(value):
+            held.append(a.held(value))
+        else:
+            failures.append(a.failed(value))
+    return Verdict(len(assertions), tuple(failures), observed, tuple(held))

@@ -29,6 +29,9 @@ SUBJECT_QUOTED = 40  # a summary holding this much of the subject names the chil
 SUBJECTS = ("query", "target", "url", "path", "glob", "name", "file", "prometheus", "argv")
 
 
+KNOWN_ANY = ("control", "probes")
+
+
 @dataclass(frozen=True)
 class Child:
     kind: str
@@ -40,20 +43,28 @@ class Child:
 class Spec:
     probes: tuple[Child, ...]
     controls: tuple[Child, ...] = ()  # must all pass for the probes' verdict to mean anything
+    # all's ``partial: false``: some passing is FAIL, not PARTIAL's half credit, where one
+    # failing probe already answers the question (a DEBUG level in the config or in the log)
+    partial: bool = True
 
 
 def parse_spec(raw: object, name: str, reading: ProbeReading) -> Spec:
     """Every child is read, with the registry this setting is read with, so each one's
     problems and variables are reported."""
     if isinstance(raw, Mapping):
-        unknown = [str(k) for k in raw if k not in ("control", "probes")]
-        for key in unknown:
-            reading.problems.add(f"{name}.{key} is not a known field (known: control, probes)")
+        known = ("control", "probes", "partial") if name.split(".")[-1] == "all" else KNOWN_ANY
+        for key in [str(k) for k in raw if k not in known]:
+            reading.problems.add(f"{name}.{key} is not a known field (known: {', '.join(known)})")
         if "probes" not in raw:
             reading.problems.add(f"{name}.probes is required: the probes to judge")
+        partial = raw.get("partial", True)
+        if not isinstance(partial, bool):
+            reading.problems.add(f"{name}.partial must be true or false (got {show(partial)})")
+            partial = True
         return Spec(
             _children(raw.get("probes"), f"{name}.probes", reading) if "probes" in raw else (),
             _children(raw["control"], f"{name}.control", reading) if "control" in raw else (),
+            partial,
         )
     return Spec(_children(raw, name, reading))
 
@@ -207,7 +218,9 @@ def _controls_held(spec: Spec, controls: list[Result]) -> str:
 
 
 async def probe_all(spec: Spec, ctx: ProbeContext) -> Result:
-    """PASS when every probe passes, PARTIAL when some do, FAIL when none does."""
+    """PASS when every probe passes, PARTIAL when some do (FAIL with ``partial: false``), FAIL
+    when none does; cannot judge when the only probes not passing are those that could not
+    judge."""
     controls, results, cannot = await _run(spec, ctx)
     if cannot is not None:
         return cannot
@@ -219,14 +232,19 @@ async def probe_all(spec: Spec, ctx: ProbeContext) -> Result:
             named(c, r) for c, r in zip(spec.probes, results, strict=True)
         )
     else:
-        status = Status.PARTIAL if passing else Status.FAIL
+        status = Status.PARTIAL if passing and spec.partial else Status.FAIL
         summary = f"{passing} of {n} probes pass; {_failing(spec, results)}"
+    # A probe that could not judge might have passed: when it is the only one not passing, the
+    # whole is not known to fall short (PARTIAL would be half a verdict), so it cannot judge.
+    unjudged = all(r.error for r in results if r.status is not Status.PASS)
+    if passing and passing < n and unjudged:
+        status = Status.FAIL
     return Result(
         status,
         summary + _controls_held(spec, controls),
         _evidence(spec, controls, results),
         _expiry(results),
-        error=any(r.error for r in results) and passing == 0,
+        error=any(r.error for r in results) and (passing == 0 or unjudged),
     )
 
 

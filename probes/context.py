@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
@@ -23,7 +24,7 @@ import aiohttp
 from .fields import format_duration
 from .pool import DEFAULT_PER_DSN, Databases
 from .result import Result, Status
-from .signed import Signed
+from .signed import Sheet, Signed
 
 T = TypeVar("T")
 
@@ -105,14 +106,18 @@ class Resources:
     """Expensive things probes share for the life of the engine: the HTTP session, TLS contexts,
     the worker pools for blocking work, and a bounded pool of connections per database DSN.
 
-    A TLS context costs about 24 ms of CPU to build, so one is made per distinct setting and
-    reused. The HTTP session opens a fresh connection per request (as blackbox_exporter does),
+    A TLS context is costly to build (docs/performance.md), so one is made per distinct setting
+    and reused. The HTTP session opens a fresh connection per request (as blackbox_exporter does),
     keeps no cookies between probes, and is built lazily inside the running event loop. Each
     kind of blocking work has its own bounded pool, so a slow repository walk cannot delay an
     attestation, and none of them delays a config reload (which uses Python's shared pool).
     """
 
-    def __init__(self, sql_connections_per_dsn: int = DEFAULT_PER_DSN) -> None:
+    def __init__(
+        self, sql_connections_per_dsn: int = DEFAULT_PER_DSN, ca_file: Path | None = None
+    ) -> None:
+        # The config's tls.ca_file: trusted by every TLS client whose probe names no CA of its own.
+        self.ca_file = ca_file
         self._ssl: dict[tuple[bool, str | None], ssl.SSLContext] = {}
         self._session: aiohttp.ClientSession | None = None
         self.files = WorkerPool("files", FILE_WORKERS)
@@ -120,6 +125,10 @@ class Resources:
         self.databases = Databases(sql_connections_per_dsn)
 
     def ssl_context(self, verify: bool = True, ca_file: str | None = None) -> ssl.SSLContext:
+        """A client context trusting ``ca_file``, else the config's ``tls.ca_file``, else the
+        system's CAs; ``verify=False`` trusts anything (a probe that reads a certificate)."""
+        if ca_file is None and self.ca_file is not None:
+            ca_file = str(self.ca_file)
         key = (verify, ca_file)
         ctx = self._ssl.get(key)
         if ctx is None:
@@ -222,6 +231,9 @@ class ProbeContext:
     # The item's latest attestation recorded in the exporter's store, if any (an attestation
     # probe weighs it against its evidence file; other kinds never look).
     attested: Signed | None = None
+    # The Sign-Off Sheet as it stands, for the kinds that answer from it (``signoff``,
+    # ``decision``); None for every other kind.
+    sheet: Sheet | None = None
 
     def __post_init__(self) -> None:
         if not self.deadline:
@@ -275,6 +287,7 @@ class ProbeContext:
             self.deadline,
             self.item,
             self.attested,
+            self.sheet,
         )
 
 

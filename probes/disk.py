@@ -22,10 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .context import ProbeContext
-from .fields import Fields
+from .fields import Fields, format_bytes
 from .result import Result, Status
-
-GIB = 1024**3
 
 
 @dataclass(frozen=True)
@@ -103,13 +101,13 @@ def judge(spec: Spec) -> Result:
     ratio = space.ratio
     evidence["free_ratio"] = round(ratio, 4)
     reserved = (
-        f"; {space.reserved / GIB:.1f} GiB reserved for root left out" if space.reserved else ""
+        f"; {format_bytes(space.reserved)} reserved for root left out" if space.reserved else ""
     )
     # Rounded down, as df rounds Use% up: 49.6 % free is "49%", never a "50%" that fails ">= 50%".
     percent = math.floor(ratio * 100)
     seen = (
-        f"{spec.path}: {percent}% free as df counts it ({space.available / GIB:.1f} of "
-        f"{space.usable / GIB:.1f} GiB available to unprivileged writers{reserved})"
+        f"{spec.path}: {percent}% free as df counts it ({format_bytes(space.available)} of "
+        f"{format_bytes(space.usable)} available to unprivileged writers{reserved})"
     )
     if ratio < spec.min_free_ratio:
         return Result(Status.FAIL, f"{seen}, expected at least {spec.min_free_ratio:.0%}", evidence)

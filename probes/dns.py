@@ -82,7 +82,8 @@ def matches(expected: str, values: list[str], rdtype: str) -> bool:
 
 
 def _resolver(spec: Spec) -> dns.asyncresolver.Resolver:
-    # Imported on first use: dnspython adds ~14 MB of RSS that a checklist without DNS items skips.
+    # Imported on first use: dnspython's memory is spared a checklist without DNS items
+    # (docs/performance.md).
     import dns.asyncresolver
 
     if spec.resolver is None:

@@ -147,6 +147,61 @@ def parse_duration(value: object) -> float:
     return total
 
 
+def significant(value: float, digits: int) -> str:
+    """``value`` rounded to ``digits`` significant digits, never in exponent form."""
+    if value == 0:
+        return "0"
+    if abs(value) >= 10 ** (digits - 1):
+        return str(round(value))  # 1234567, not 1.23e+06; 1000, not 1e+03
+    return f"{value:.{digits}g}"
+
+
+def format_bytes(value: float, digits: int = 3) -> str:
+    """``63.2 MiB``, ``1.5 TiB``: binary prefixes, ``digits`` significant digits."""
+    scaled, prefix = value, ""
+    for prefix in ("", "Ki", "Mi", "Gi", "Ti", "Pi"):
+        if abs(scaled) < 1024 or prefix == "Pi":
+            break
+        scaled /= 1024
+    return f"{significant(scaled, digits)} {prefix}B"
+
+
+_AGE_UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+
+
+def _words(parts: list[tuple[int, str]]) -> str:
+    return " ".join(f"{n} {unit}{'' if n == 1 else 's'}" for n, unit in parts)
+
+
+def format_age(seconds: float, bound: float | None = None) -> str:
+    """How old something is, as a person says it: ``40 seconds``, ``3 minutes 20 seconds``,
+    ``1 day 6 hours``, ``133 days``.
+
+    Rounded down to the largest unit and the next (the next left out from 10 of the largest
+    on: ``15 hours``, ``133 days``). When ``bound`` (the age allowed) is given and the rounded
+    words would not show the age beyond it, every unit is written: ``1 day 2 hours 30 minutes``
+    against at most 1d2h, never a ``1 day 2 hours`` that reads as within it.
+    """
+    rest = max(0, int(seconds))
+    if seconds < 1:
+        if bound is not None and seconds > bound:  # a bound under a second: 200ms
+            return f"{round(seconds * 1000)} milliseconds"
+        return "under a second"
+    parts: list[tuple[int, str]] = []
+    for unit, size in _AGE_UNITS:
+        if rest >= size:
+            parts.append((rest // size, unit))
+            rest %= size
+        elif parts:
+            parts.append((0, unit))
+    short = parts[:1] if parts[0][0] >= 10 else parts[:2]
+    short = [p for p in short if p[0]]
+    shown = sum(n * dict(_AGE_UNITS)[unit] for n, unit in short)
+    if bound is not None and seconds > bound >= shown:
+        return _words([p for p in parts if p[0]])
+    return _words(short)
+
+
 def format_duration(seconds: float) -> str:
     """The shortest duration text for a number of seconds (``90s`` -> ``1m30s``)."""
     if seconds < 1 and seconds > 0:
@@ -216,10 +271,22 @@ def to_duration(value: object, where: str) -> float:
 
 
 def to_regex(value: object, where: str) -> Pattern:
-    """An operator's pattern, compiled by RE2 (linear-time matching; probes/patterns.py)."""
+    """An operator's pattern, compiled by RE2 (linear-time matching; probes/patterns.py):
+    the pattern as a string, or ``{name: what it finds, pattern: ...}``."""
+    name = ""
+    if isinstance(value, Mapping):
+        unknown = [str(k) for k in value if k not in ("name", "pattern")]
+        if unknown:
+            raise SpecError(f"{where}.{unknown[0]}", "is not a known field (known: name, pattern)")
+        if "pattern" not in value:
+            raise SpecError(f"{where}.pattern", "is required")
+        name = " ".join(to_text(value.get("name"), f"{where}.name").split())
+        if not name:
+            raise SpecError(f"{where}.name", "must say what the pattern finds")
+        where, value = f"{where}.pattern", value["pattern"]
     text = to_text(value, where)
     try:
-        return compile_pattern(text)
+        return compile_pattern(text, name)
     except PatternError as exc:
         raise SpecError(
             where,
@@ -238,8 +305,12 @@ def to_texts(value: object, where: str) -> tuple[str, ...]:
 
 
 def to_regexes(value: object, where: str) -> tuple[Pattern, ...]:
-    texts = to_texts(value, where)
-    return tuple(to_regex(text, f"{where}[{i}]") for i, text in enumerate(texts))
+    """Patterns, each a string or ``{name, pattern}``."""
+    if not isinstance(value, list) or not value:
+        raise SpecError(
+            where, f"must be a non-empty list of patterns or {{name, pattern}} (got {show(value)})"
+        )
+    return tuple(to_regex(item, f"{where}[{i}]") for i, item in enumerate(value))
 
 
 def to_integers(value: object, where: str) -> tuple[int, ...]:

@@ -33,7 +33,7 @@ from . import gitdates, markdown, safeyaml
 from .clock import SKEW, Dated, age_problem, age_words
 from .compare import Assertion, check_assertions, parse_assertions
 from .context import ProbeContext
-from .fields import Fields, format_duration
+from .fields import Fields, format_age, format_duration
 from .patterns import Pattern
 from .placeholders import placeholder_settings
 from .problems import SpecError, show
@@ -299,10 +299,11 @@ def dated(spec: Spec, path: Path, mtime: float, deadline: float) -> Dated:
 
 
 def _changed(when: Dated, now: float) -> str:
-    """``modified 3s ago`` for file time, ``3d old by its last commit`` for another clock."""
+    """``modified 3 seconds ago`` for file time, ``3 days old by its last commit`` for another
+    clock."""
     if when.clock:
         return age_words(when, now)
-    return f"modified {format_duration(max(0.0, now - when.timestamp))} ago"
+    return f"modified {format_age(now - when.timestamp)} ago"
 
 
 def _named(spec: Spec, path: Path, size: int) -> str:

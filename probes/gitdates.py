@@ -46,7 +46,7 @@ from typing import Literal
 
 from .clock import SKEW
 from .clock import utc as _day
-from .fields import format_duration
+from .fields import format_age, format_duration
 from .result import Status
 
 OUTPUT_CAP = 64 * 1024 * 1024  # bytes of git output read at most
@@ -197,7 +197,7 @@ def judge_freshness(
             f"{name}: {what} is dated {_day(found.timestamp)}, {ahead} in the future: "
             f"wrong clock, expected a time in the past",
         )
-    age = format_duration(max(0.0, now - found.timestamp))
+    age = format_age(now - found.timestamp, max_age)
     if now - found.timestamp > max_age:
         return (
             Status.FAIL,

@@ -22,11 +22,10 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
 
 import aiohttp
 
-from .compare import Assertion, check_assertions, parse_assertions
+from .compare import Assertion, Verdict, check_assertions, parse_assertions
 from .context import ProbeContext
 from .fields import Fields, format_duration
 from .headers import SecurityHeaders, judge, parse_security_headers
@@ -48,6 +47,7 @@ from .result import Result, Status
 MAX_BURST = 1000  # requests a rate-limit check may send in one run
 BURST_CONCURRENCY = 10  # requests of a burst in flight at once
 COOKIE_FLAGS = ("Secure", "HttpOnly", "SameSite")
+EXCERPT = 60  # characters of a body a summary quotes when a pattern is not found
 
 
 @dataclass(frozen=True)
@@ -261,24 +261,87 @@ def check_cors(spec: CheckSpec, headers: Mapping[str, str]) -> Check:
     return None
 
 
-def check_json(spec: CheckSpec, body: bytes, charset: str | None) -> tuple[Check, Any]:
+def check_json(spec: CheckSpec, body: bytes, charset: str | None) -> tuple[Check, Verdict | None]:
     try:
         document = json.loads(decode(body, charset))
     except ValueError:
         return (Status.FAIL, "body is not JSON, expected a document for the json assertions"), None
     verdict = check_assertions(spec.json, document)
     if not verdict.failures:
-        return None, verdict.observed
+        return None, verdict
     status = Status.PARTIAL if verdict.passed else Status.FAIL
-    return (status, "; ".join(verdict.failures)), verdict.observed
+    return (status, "; ".join(verdict.failures)), verdict
+
+
+# -- what a check that passes verified, in words: a PASS summary lists them ---------------------
+
+
+def _names(names: tuple[str, ...] | list[str], noun: str) -> str:
+    """``X-Frame-Options and CSP`` for up to three names, else ``5 headers``."""
+    if not names or len(names) > 3:
+        return f"{len(names)} {noun}s"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def held_headers_present(spec: CheckSpec) -> str:
+    return f"{_names(spec.headers_present, 'header')} set"
+
+
+def held_headers_absent(spec: CheckSpec) -> str:
+    return f"{_names(spec.headers_absent, 'header')} not sent"
+
+
+def held_header_patterns(spec: CheckSpec, headers: Mapping[str, str]) -> str:
+    """The values that matched, as sent (each header's pattern is in the config)."""
+    return "; ".join(
+        f'{name}: "{clip(headers.get(name, ""), 80)}"' for name in spec.header_patterns
+    )
+
+
+def held_cookies(spec: CheckSpec, response: aiohttp.ClientResponse) -> str:
+    names = spec.cookies or tuple(
+        cookie_flags(v)[0] for v in response.headers.getall("Set-Cookie", [])
+    )
+    flags = ", ".join(spec.cookie_flags)
+    return f"cookie{'s' * (len(names) > 1)} {_names(list(names), 'cookie')} with {flags}"
+
+
+def held_cors(spec: CheckSpec, headers: Mapping[str, str]) -> str:
+    allowed = headers.get("Access-Control-Allow-Origin")
+    refused = f"foreign origin {spec.cors_origin} refused"
+    if allowed is None:
+        return refused + " (no Access-Control-Allow-Origin)"
+    return refused + f' (allows "{clip(allowed, 80)}")'
 
 
 # -- the probe ------------------------------------------------------------------------------------
 
 
+def _excerpt(text: str) -> str:
+    """The start of a body as a summary quotes it: whitespace collapsed, masked, short."""
+    words = " ".join(text.split())
+    return f'"{clip(words, EXCERPT)}"' if words else "empty"
+
+
 def _shown(request: Request) -> str:
     """The request as a summary names it when the target stays silent."""
     return f"{request.method} {request.url}"
+
+
+TOO_MANY_REQUESTS = 429
+
+
+def rate_limited(url: str, headers: Mapping[str, str], evidence: dict[str, object]) -> Result:
+    """A 429 the item did not ask for is no answer to its question: the target's rate limit
+    (spent by this or another client, such as a rate_limit item's burst) stopped the look."""
+    after = headers.get("Retry-After")
+    wait = f", retry after {clip(after, 20)}" if after else ""
+    return Result(
+        Status.FAIL,
+        f"cannot judge {url}: rate limited by the target (429{wait})",
+        {**evidence, "error": "rate limited (429)"},
+        error=True,
+    )
 
 
 async def probe(spec: Spec, ctx: ProbeContext) -> Result:
@@ -314,6 +377,8 @@ async def probe_checks(spec: CheckSpec, ctx: ProbeContext) -> Result:
     evidence.update(status=code, latency_seconds=round(latency, 4), bytes=len(body))
     ctx.log(f"status {code} after {latency:.3f}s, {len(body)} bytes")
 
+    if code == TOO_MANY_REQUESTS and not status_ok(spec, code):
+        return rate_limited(request.url, response.headers, evidence)
     if not status_ok(spec, code):
         return Result(Status.FAIL, f"status {code}, expected {expected_status(spec)}", evidence)
     if spec.max_latency is not None and latency > spec.max_latency:
@@ -325,34 +390,45 @@ async def probe_checks(spec: CheckSpec, ctx: ProbeContext) -> Result:
     if spec.body_regex is not None and not spec.body_regex.search(text):
         cut = f" (first {BODY_CAP // 1024 // 1024} MiB read)" if len(body) >= BODY_CAP else ""
         return Result(
-            Status.FAIL, f"body does not match /{spec.body_regex.pattern}/{cut}", evidence
+            Status.FAIL,
+            f"body {spec.body_regex.missing()}{cut}; it begins {_excerpt(text)}",
+            evidence,
         )
 
     checks: list[Check] = []
+    # What each check verified, in words, for the PASS summary (used only when all pass).
+    held: list[str] = [f"status {code} in {latency * 1000:.0f} ms"]
+    if spec.body_regex is not None:
+        held.append(f"body {spec.body_regex.found()}")
     if spec.headers_present:
         checks.append(check_headers_present(spec, response.headers))
+        held.append(held_headers_present(spec))
         evidence["headers_missing"] = [h for h in spec.headers_present if h not in response.headers]
     if spec.headers_absent:
         checks.append(check_headers_absent(spec, response.headers))
+        held.append(held_headers_absent(spec))
     if spec.header_patterns:
         checks.append(check_header_patterns(spec, response.headers))
+        held.append(held_header_patterns(spec, response.headers))
     if spec.cookie_flags:
         checks.append(check_cookies(spec, response))
+        held.append(held_cookies(spec, response))
         evidence["cookies"] = {
             n: sorted(f) for n, f in map(cookie_flags, response.headers.getall("Set-Cookie", []))
         }
     if spec.cors_origin:
         checks.append(check_cors(spec, response.headers))
+        held.append(held_cors(spec, response.headers))
         evidence["cors_allow_origin"] = response.headers.get("Access-Control-Allow-Origin")
     if spec.json:
-        check, observed = check_json(spec, body, response.charset)
+        check, assertions = check_json(spec, body, response.charset)
         checks.append(check)
-        evidence["json"] = observed
-    held: list[str] = []
+        evidence["json"] = assertions.observed if assertions is not None else None
+        held += assertions.held if assertions is not None else ()
     if spec.security_headers is not None:
         verdict = judge(spec.security_headers, response.headers, response.url.scheme == "https")
         evidence["security_headers"] = verdict.evidence
-        held = verdict.held
+        held += verdict.held
         if verdict.problems:
             worst = min((s for s, _ in verdict.problems), key=_SEVERITY.index)
             checks.append((worst, "; ".join(m for _, m in verdict.problems)))
@@ -360,10 +436,7 @@ async def probe_checks(spec: CheckSpec, ctx: ProbeContext) -> Result:
     if problems:
         status = Status.FAIL if any(s is Status.FAIL for s, _ in problems) else Status.PARTIAL
         return Result(status, "; ".join(m for _, m in problems), evidence)
-    passed = f"status {code} in {latency * 1000:.0f} ms"
-    if checks:
-        passed += f", {len(checks)} check{'s' if len(checks) > 1 else ''} pass"
-    return Result(Status.PASS, "; ".join([passed, *held]), evidence)
+    return Result(Status.PASS, "; ".join(held), evidence)
 
 
 _SEVERITY = (Status.FAIL, Status.PARTIAL)  # the worst first
@@ -397,6 +470,9 @@ async def probe_redirect(spec: RedirectSpec, ctx: ProbeContext) -> Result:
     }
     if failure is not None:
         evidence["error"] = failure
+    limited = next((hop for hop in hops if hop.status == TOO_MANY_REQUESTS), None)
+    if limited is not None:
+        return rate_limited(str(limited.url.with_user(None)), {}, evidence)
     status, summary = judge_redirect(hops, failure)
     return Result(status, summary, evidence)
 

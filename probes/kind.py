@@ -1,10 +1,10 @@
 """What a probe kind is to the rest of the exporter, and a registry of kinds by name.
 
 A ``Kind`` says how to read its config, how to run it, and what it needs from the engine (files
-to watch, the file a person signs). The engine and the config loader ask a ``Registry`` that is
-handed to them; neither names a kind. This module imports no kind, so a kind that holds other
-kinds (``all``/``any``) can use it without an import cycle: it reads its children with the
-registry its own setting is read with (``ProbeReading.kinds``).
+to watch, the file a person signs, the Sign-Off Sheet). The engine and the config loader ask a
+``Registry`` that is handed to them; neither names a kind. This module imports no kind, so a
+kind that holds other kinds (``all``/``any``) can use it without an import cycle: it reads its
+children with the registry its own setting is read with (``ProbeReading.kinds``).
 """
 
 from __future__ import annotations
@@ -46,6 +46,12 @@ class Kind:
     # there is); None for kinds nobody signs. ``all``/``any`` give their children's, so an
     # attestation beside a precondition probe is signed like one alone.
     signed_files: Callable[[Any], tuple[Path, ...]] | None = None
+    # For kinds that answer from the Sign-Off Sheet (signatures, the recorded decision) rather
+    # than from a target: the roles whose signature an item of this kind reads (none for the
+    # decision). The engine hands such items the sheet and judges them again whenever it or the
+    # checklist's state changes; the state a signature is bound to counts them as given, so
+    # that their own PASS cannot void the signatures they read. None for every other kind.
+    sheet_roles: Callable[[Any], tuple[str, ...]] | None = None
 
 
 @dataclass(frozen=True)

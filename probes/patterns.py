@@ -30,22 +30,52 @@ class Match(Protocol):
 
 @dataclass(frozen=True)
 class Pattern:
-    """A compiled operator pattern; equal to another with the same text (a reload keeps it)."""
+    """A compiled operator pattern; equal to another with the same text (a reload keeps it).
+
+    ``name`` says in words what the pattern finds (``DEBUG switched on``, ``a privacy policy``):
+    a summary shows it instead of the pattern, which few on call can read at a glance.
+    """
 
     pattern: str
     _compiled: Any = field(compare=False, repr=False)
+    name: str = ""
+
+    @property
+    def shown(self) -> str:
+        """The pattern as a summary names it: its name, else ``/the pattern/``."""
+        return self.name or f"/{self.pattern}/"
+
+    def found(self) -> str:
+        """What a text that must match says when it does: ``has a privacy policy``."""
+        return f"has {self.name}" if self.name else f"matches /{self.pattern}/"
+
+    def missing(self) -> str:
+        """What a text that must match says when it does not."""
+        return f"has no {self.name}" if self.name else f"does not match /{self.pattern}/"
+
+    def absent(self) -> str:
+        """What a text that must not match says when it does not: ``has no DEBUG switched on``."""
+        return f"has no {self.name}" if self.name else f"has no match for /{self.pattern}/"
+
+    def present(self, where: str) -> str:
+        """What a text that must not match says when it does, at ``where`` (``line 3``)."""
+        if self.name:
+            return f"has {self.name} at {where}, expected none"
+        return f"{where} matches /{self.pattern}/, expected no match"
 
     def search(self, text: str) -> Match | None:
         """The first match anywhere in ``text``, or None; ``^``/``$`` mean the text's ends
         unless the pattern starts with ``(?m)``."""
+        found: Match | None  # RE2's module is untyped; its match objects fit the protocol
         try:
-            return self._compiled.search(text)
+            found = self._compiled.search(text)
         except UnicodeEncodeError:
             # Undecodable bytes kept as surrogates (aiohttp's header values): RE2 takes UTF-8.
-            return self._compiled.search(text.encode("utf-8", "replace").decode("utf-8"))
+            found = self._compiled.search(text.encode("utf-8", "replace").decode("utf-8"))
+        return found
 
 
-def compile_pattern(text: str) -> Pattern:
+def compile_pattern(text: str, name: str = "") -> Pattern:
     """``text`` compiled by RE2; raises PatternError with RE2's reason."""
     try:
         compiled = re2.compile(text, _OPTIONS)
@@ -56,4 +86,4 @@ def compile_pattern(text: str) -> Pattern:
         if isinstance(reason, bytes):
             reason = reason.decode("utf-8", "replace")
         raise PatternError(str(reason)) from None
-    return Pattern(text, compiled)
+    return Pattern(text, compiled, name)

@@ -9,7 +9,9 @@ placeholder, a random token that happens to contain ``secret`` is not. The list 
 placeholders (``changeme``, ``changethis``, ``your-api-key-here``, ``<secret>``, ``${...}``,
 ``{{ ... }}``), famous defaults (``password``, ``admin``, ``postgres``, ``guest``, ``12345678``),
 secrets named for development or tests (``dev-secret``, ``my_test_secret_key``) and keys that
-say they are not for production (Django's ``django-insecure-...``, Stripe's ``sk_test_...``).
+say they are not for production (Django's ``django-insecure-...``, Stripe's ``sk_test_...``),
+keys published as examples (AWS's, FastAPI's JWT tutorial's) and a short run repeated to make
+up a length (``secretsecretsecret...``): long, and no stronger than the run.
 An empty value is "not set", which is a question of its own (the env kind FAILs it; in a file
 an empty optional setting such as ``SMTP_PASSWORD=`` with mail turned off is normal).
 """
@@ -45,8 +47,12 @@ _ALTERNATIVES = (
     r"0+|1+|1234(5(6(7(89?)?)?)?)?0?|abc(123|def)?|a+|x+",
     # keys that say they are not for production
     r"django-insecure-.*|(sk|pk|rk)_test_.*",
-    # AWS's documentation example keys
+    # keys published as examples, copied into applications: AWS's documentation keys, and the
+    # key of FastAPI's OAuth2/JWT tutorial (64 random-looking hex digits, in thousands of apps)
     r"akiaiosfodnn7example|wjalrxutnfemi/k7mdeng/bpxrficyexamplekey",
+    r"09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7",
+    # a short run said three times or more: secretsecretsecret..., 0123456789abcdef0123...
+    r"(?P<unit>.{1,16}?)(?P=unit){2,}",
 )
 PLACEHOLDER = re.compile("(?i)^(" + "|".join(_ALTERNATIVES) + ")$")
 # Longer values are not placeholders. The list's patterns backtrack, so a value of megabytes

@@ -33,7 +33,15 @@ import aiohttp
 from .compare import Expect, as_number, parse_expect
 from .context import ProbeContext
 from .credentials import Auth, parse_auth
-from .fields import Fields, format_duration, to_duration, to_text, to_texts
+from .fields import (
+    Fields,
+    format_bytes,
+    format_duration,
+    significant,
+    to_duration,
+    to_text,
+    to_texts,
+)
 from .local_errors import cannot_judge, local_cause
 from .masking import clip
 from .problems import SpecError, show
@@ -41,7 +49,7 @@ from .request import client_error_reason, read_capped
 from .result import Result, Status
 
 RESPONSE_CAP = 4 * 1024 * 1024  # bytes of API response read at most
-SHOWN = 3  # failing series named in a summary
+SHOWN = 3  # series named in a summary
 EMPTY = ("fail", "pass", "zero")
 UNITS = ("s", "ratio", "percent", "bytes")
 COVER_STEPS = 100  # evaluation steps a window is divided into to see which have data
@@ -74,21 +82,16 @@ class Show:
         if math.isinf(value):
             return "+Inf" if value > 0 else "-Inf"
         if self.unit == "percent":
-            return f"{_significant(value * 100, d)}%"
+            return f"{significant(value * 100, d)}%"
         if self.unit == "bytes":
-            scaled, prefix = value, ""
-            for prefix in ("", "Ki", "Mi", "Gi", "Ti", "Pi"):
-                if abs(scaled) < 1024 or prefix == "Pi":
-                    break
-                scaled /= 1024
-            return f"{_significant(scaled, d)} {prefix}B"
+            return format_bytes(value, d)
         if self.unit == "s":
             if value != 0 and abs(value) < 1:
-                return f"{_significant(value * 1000, d)} ms"
+                return f"{significant(value * 1000, d)} ms"
             if abs(value) < 60:
-                return f"{_significant(value, d)} s"
+                return f"{significant(value, d)} s"
             return format_duration(value) if value > 0 else f"-{format_duration(-value)}"
-        return _significant(value, d)
+        return significant(value, d)
 
     def value(self, raw: Any, bound: Any = None) -> str:
         """A sample's value as a summary writes it; more digits when rounding would make it
@@ -130,14 +133,6 @@ def _digits_written(value: float) -> int:
     whole."""
     mantissa = repr(abs(value)).split("e")[0].replace(".", "").strip("0")
     return max(1, len(mantissa))
-
-
-def _significant(value: float, digits: int) -> str:
-    if value == 0:
-        return "0"
-    if abs(value) >= 10 ** (digits - 1):
-        return str(round(value))  # 1234567, not 1.23e+06; 1000, not 1e+03
-    return f"{value:.{digits}g}"
 
 
 @dataclass(frozen=True)
@@ -452,8 +447,13 @@ def judge(spec: Spec, samples: list[Sample], evidence: dict[str, Any]) -> Result
         if len(samples) == 1:
             return Result(Status.PASS, f"{named(samples[0])}, expected {expected}", evidence)
         if expect.op not in ("<", "<=", ">", ">="):
+            # no closest to name: the first few, so a person can look them up
+            more = f" and {len(samples) - SHOWN} more" if len(samples) > SHOWN else ""
+            first = ", ".join(named(s) for s in samples[:SHOWN])
             return Result(
-                Status.PASS, f"all {len(samples)} series pass, expected {expected}", evidence
+                Status.PASS,
+                f"all {len(samples)} series pass: {first}{more}, expected {expected}",
+                evidence,
             )
         closest = _worst(expect, samples)[0]
         return Result(

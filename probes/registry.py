@@ -22,6 +22,7 @@ from . import (
     promql,
     report,
     secrets,
+    sheet,
     sql,
     tcp,
     tls,
@@ -68,6 +69,8 @@ KINDS = Registry(
         "disk": Kind(_fields(disk.parse_spec), disk.probe),
         "secrets": Kind(_fields(secrets.parse_spec), secrets.probe),
         "alerting": Kind(_fields(alerting.parse_spec), alerting.probe),
+        "signoff": Kind(sheet.parse_signoff, sheet.probe_signoff, sheet_roles=sheet.signoff_roles),
+        "decision": Kind(sheet.parse_decision, sheet.probe_decision, sheet_roles=sheet.no_roles),
         "all": Kind(
             composite.parse_spec,
             composite.probe_all,

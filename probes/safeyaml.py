@@ -4,10 +4,10 @@ Every YAML file the exporter reads goes through ``load``: the config, the web co
 attestation files and the documents ``file`` probes parse. It
 
 - parses with libyaml (PyYAML's ``CSafeLoader``) and builds plain strings, lists and mappings
-  itself, straight from libyaml's events (``_Stream``): a 10,000-item config loads in 0.18 s
-  against 3.2 s with PyYAML's pure-Python loader, with a peak of 11 MB above the document
-  instead of 60 MB for libyaml's node graph (bench/yaml_loader.py, bench/memory.py); merge
-  keys and tagged collections (``!!set``) go through the node graph (``load_composed``);
+  itself, straight from libyaml's events (``_Stream``), for a fraction of the time and memory
+  of PyYAML's pure-Python loader and of libyaml's own node graph (bench/yaml_loader.py,
+  bench/memory.py; docs/performance.md); merge keys and tagged collections (``!!set``) go
+  through the node graph (``load_composed``);
 - refuses, before the document is handed out: aliases that expand past ``MAX_NODES`` values
   ("billion laughs"), an alias inside its own anchor, nesting deeper than ``MAX_DEPTH``, and
   duplicate keys, which YAML forbids and PyYAML would silently resolve by keeping the last
@@ -380,13 +380,13 @@ def _refuse_duplicate_keys(node: MappingNode, loader: yaml.CSafeLoader) -> None:
 class _Builder:
     """The document of a checked node graph, built from fresh objects.
 
-    Plain strings, lists and mappings (nearly all of a config) are built here, four times
-    faster than PyYAML's constructor; anything else (numbers, dates, ``!!set``, merge keys,
+    Plain strings, lists and mappings (nearly all of a config) are built here, faster than
+    by PyYAML's constructor; anything else (numbers, dates, ``!!set``, merge keys,
     unknown tags) is PyYAML's construction, copied. An alias gives the object its anchor gave.
 
     Fresh objects matter for memory: the node graph's strings were made between its nodes and
     marks, and a document holding them would keep most of the graph's memory pages resident
-    once it is freed (at 10,000 items about 45 MB for a document of 11 MB). Copies made while
+    once it is freed (docs/performance.md). Copies made while
     the graph still lives go to fresh pages, and the graph's pages are returned whole. Keys are
     interned: a config repeats the same few keys thousands of times.
     """

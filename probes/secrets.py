@@ -13,15 +13,18 @@ plus one rule it misses, type-annotated assignments (``probes/secret_plugins.py`
   Symbolic links are not followed; binary files are skipped (by name, as detect-secrets does,
   or by a NUL byte, as git does). detect-secrets skips, without a word, a file it cannot open
   or decode as UTF-8: here either stops the scan as a probe error.
-- **Bounded**: at most ``max_files`` files, ``max_bytes`` bytes in all, ``max_file_bytes`` in
-  one file and ``max_line_length`` characters in one line; more is a probe error ("cannot
-  judge: 12,000 files, more than max_files 10,000"), and so is a scan that runs out of time
-  (the clock is read before each line): a scan that did not read everything is never a PASS.
-  The line bound is there because the scanner's own patterns backtrack: its keyword rule costs
-  time quadratic in a line's length (``pwd`` 1,333 times on one line: 3 s, with the GIL held,
-  so the whole daemon waits). Up to 1,000 characters (detect-secrets' own cap for its
-  indirect-reference check) a line costs at most about 0.2 s; minified or generated files
-  with longer lines are best excluded.
+- **Bounded**: at most ``max_files`` files, ``max_bytes`` bytes in all and ``max_file_bytes`` in
+  one file; more is a probe error ("cannot judge: 12,000 files, more than max_files 10,000"),
+  and so is a scan that runs out of time (the clock is read before each line): a scan that did
+  not read everything is never a PASS. Lines are read ``max_line_length`` characters at a time.
+  That bound is there because the scanner's own patterns backtrack: its keyword rule costs time
+  quadratic in a line's length (``pwd`` 1,333 times on one line: 3 s, with the GIL held, so the
+  whole daemon waits). Up to 1,000 characters (detect-secrets' own cap for its
+  indirect-reference check) a line costs at most about 0.2 s. A longer line (a built e-mail
+  template, a minified bundle) is scanned in windows of ``max_line_length`` characters that
+  overlap by 200, so the cost grows with the line's length, not its square, and a key with its
+  name still falls whole in one window; a huge one runs into the scan's time limit (cannot
+  judge) and is best excluded.
 - **Never the value**: a finding is reported as ``file:line`` and the secret's type (``Secret
   Keyword``, ``AWS Access Key``), never the value, the line or a part of either, in the summary,
   the evidence and the debug lines alike. Hashes of found values are not shown either (a SHA-1
@@ -41,6 +44,7 @@ comment (``# pragma: allowlist secret``) is honoured, as in its pre-commit hook.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
 import os
@@ -67,6 +71,8 @@ MAX_BYTES = 32 * 1024 * 1024
 # One file is scanned without a look at the clock: bound it so a run ends near its deadline.
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_LINE_LENGTH = 1_000  # characters; see "Bounded" above
+# Characters two windows of a long line share: a keyword, its quote and a key fit in them.
+WINDOW_OVERLAP = 200
 BASELINE_CAP = 16 * 1024 * 1024
 SHOWN = 5  # findings named in a summary
 KEPT = 100  # findings kept in the evidence
@@ -172,7 +178,7 @@ def list_files(root: Path, mode: FilesMode, exclude: Sequence[str], timeout: flo
     return Listing(root, tuple(kept), source, excluded=len(names) - len(kept))
 
 
-def _walk(root: Path, spec: pathspec.PathSpec, deadline: float) -> Iterable[str]:
+def _walk(root: Path, spec: pathspec.GitIgnoreSpec, deadline: float) -> Iterable[str]:
     """Relative paths of the files under ``root``; .git and excluded folders are not entered.
 
     The walk runs on a worker thread that nothing can interrupt, so it watches ``deadline``
@@ -223,11 +229,13 @@ class _Unread:
     """What detect-secrets left unread while a file was scanned, from its warnings."""
 
     unopened: bool = False  # "Unable to open file": it skips the file
-    long_line: tuple[int, int] | None = None  # (line, characters) of the first line too long
+    long_lines: list[int] = field(default_factory=list)  # lines too long for one pass
+    unwindowed: int | None = None  # a long line the windows could not find in the file
     out_of_time: int | None = None  # the first line left for the deadline
 
     def clear(self) -> None:
-        self.unopened, self.long_line, self.out_of_time = False, None, None
+        self.unopened, self.out_of_time, self.unwindowed = False, None, None
+        self.long_lines.clear()
 
 
 class _Warnings(logging.Handler):
@@ -244,8 +252,8 @@ class _Warnings(logging.Handler):
         args: tuple[Any, ...] = record.args if isinstance(record.args, tuple) else ()
         if str(record.msg).startswith("Unable to open file"):
             u.unopened = True
-        elif args[:1] == (LINE_TOO_LONG,) and u.long_line is None:
-            u.long_line = (args[1], args[2])  # (line, characters)
+        elif args[:1] == (LINE_TOO_LONG,):
+            u.long_lines.append(args[1])
         elif args[:1] == (OUT_OF_TIME,) and u.out_of_time is None:
             u.out_of_time = args[1]
 
@@ -385,7 +393,10 @@ def scan(
                 return result
             by_line: dict[int, list[str]] = {}
             unread.clear()
-            for secret in scan_file(str(listing.root / name)):
+            found = list(scan_file(str(listing.root / name)))
+            if unread.long_lines and unread.out_of_time is None:
+                found += _scan_long_lines(name, data, unread, max_line_length, deadline)
+            for secret in found:
                 if (name, secret.type, secret.secret_hash) in audited:
                     result.audited += 1
                     continue
@@ -398,12 +409,11 @@ def scan(
                 # detect-secrets logs a file it cannot open and goes on: not read, not judged.
                 result.stopped = f"{name} cannot be read: stopped after {result.files:,} files"
                 return result
-            if unread.long_line is not None:
-                line, length = unread.long_line
+            if unread.unwindowed is not None:
                 result.stopped = (
-                    f"{name}:{line} is {length:,} characters long, more than max_line_length "
-                    f"{max_line_length:,}, and was not scanned (exclude the file or raise the "
-                    "bound)"
+                    f"{name}:{unread.unwindowed} is longer than max_line_length "
+                    f"{max_line_length:,} and could not be scanned (exclude the file or raise "
+                    "the bound)"
                 )
                 return result
             if unread.out_of_time is not None:
@@ -415,6 +425,34 @@ def scan(
             result.files += 1
             result.bytes += size
     return result
+
+
+def _scan_long_lines(
+    name: str, data: bytes, unread: _Unread, width: int, deadline: float
+) -> list[Any]:
+    """What the scanner finds in the lines it left out as too long, read in overlapping windows
+    of ``width`` characters (the scanner's cost is bounded per window, see "Bounded" above).
+
+    Each window goes through the scanner's own per-line step, with its plugins and filters, as
+    a line of the file would. Reaching ``deadline`` records the line in ``unread.out_of_time``.
+    """
+    from detect_secrets.core.scan import _process_line_based_plugins
+
+    overlap = min(WINDOW_OVERLAP, width // 2)
+    lines = io.StringIO(data.decode("utf-8"), newline=None).readlines()
+    found: list[Any] = []
+    for number in unread.long_lines:
+        if not 0 < number <= len(lines):
+            unread.unwindowed = number  # numbered by a transformer's lines, not the file's
+            return found
+        line = lines[number - 1].rstrip("\n")
+        for start in range(0, max(len(line) - overlap, 1), width - overlap):
+            if time.monotonic() > deadline:
+                unread.out_of_time = number
+                return found
+            window = [(number, line[start : start + width])]
+            found += _process_line_based_plugins(window, name)
+    return found
 
 
 def _size(n: int) -> str:

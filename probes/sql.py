@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from .compare import Expect, parse_expect, render
 from .context import NoAnswer, ProbeContext
-from .fields import Fields, Secret, format_duration
+from .fields import Fields, Secret, format_age, format_duration
 from .local_errors import cannot_judge, local_reason_in_libpq, socket_shortage
 from .masking import clip
 from .pool import SlotsFull
@@ -44,6 +44,7 @@ class Spec:
     expect: Expect | None = None  # required with query
     result: str = "scalar"  # scalar: first column of the first row; rows: the row count
     archiver: Archiver | None = None  # judge pg_stat_archiver instead of a query
+    name: str = ""  # what the query counts, in words: summaries say it instead of the query
 
 
 def parse_spec(f: Fields) -> Spec:
@@ -55,9 +56,10 @@ def parse_spec(f: Fields) -> Spec:
         expect=f.optional_parsed("expect", parse_expect),
         result=f.choice("result", ("scalar", "rows")),
         archiver=archiver,
+        name=f.text("name"),
     )
     if f.has("archiver"):
-        for key in ("query", "expect", "result"):
+        for key in ("query", "expect", "result", "name"):
             if f.has(key):
                 f.problem(key, "is not used with archiver (it runs its own queries)")
         return spec
@@ -213,12 +215,17 @@ async def probe_query(spec: Spec, ctx: ProbeContext) -> Result:
     ctx.log(f"{rows} rows, first value {value!r}")
     expect = spec.expect if spec.expect is not None else Expect("==", None)
     observed = rows if spec.result == "rows" else value
-    shown = f"{rows} rows" if spec.result == "rows" else f"returned {render(observed)}"
+    if spec.name:
+        # "standbys replaying within the lag bound: 0, expected >= 1"
+        said, shown = spec.name, render(observed)
+    else:
+        said = query
+        shown = f"{rows} rows" if spec.result == "rows" else f"returned {render(observed)}"
     if spec.result == "scalar" and rows == 0:
-        return Result(Status.FAIL, f"{query}: no rows, expected a value {expect}", evidence)
+        return Result(Status.FAIL, f"{said}: no rows, expected a value {expect}", evidence)
     if not expect.holds(observed):
-        return Result(Status.FAIL, f"{query}: {shown}, expected {expect}", evidence)
-    return Result(Status.PASS, f"{query}: {shown}, expected {expect}", evidence)
+        return Result(Status.FAIL, f"{said}: {shown}, expected {expect}", evidence)
+    return Result(Status.PASS, f"{said}: {shown}, expected {expect}", evidence)
 
 
 # -- archiver ------------------------------------------------------------------------------
@@ -254,8 +261,8 @@ class ArchiverState:
     oldest_waiting: dt.datetime | None
     waiting_unknown: str = ""  # why they could not be counted
 
-    def age(self, moment: dt.datetime) -> str:
-        return format_duration(max(0.0, (self.now - moment).total_seconds()))
+    def age(self, moment: dt.datetime, bound: float | None = None) -> str:
+        return format_age((self.now - moment).total_seconds(), bound)
 
     def evidence(self) -> dict[str, Any]:
         return {
@@ -368,7 +375,8 @@ def judge_archiver(s: ArchiverState, want: Archiver) -> Result:
             return Result(
                 Status.FAIL,
                 f"archive_mode {s.mode}, but {_segments(s.waiting)} wait to be archived, the "
-                f"oldest for {s.age(s.oldest_waiting)}, expected archived within {within}",
+                f"oldest for {s.age(s.oldest_waiting, want.archived_within)}, expected archived "
+                f"within {within}",
                 evidence,
             )
     if s.waiting is None:
@@ -399,7 +407,8 @@ def judge_archiver(s: ArchiverState, want: Archiver) -> Result:
         else ""
     )
     last = (
-        f"last archived {s.age(s.last_archived_time)} ago ({s.last_archived_wal}), "
+        f"last archived {s.age(s.last_archived_time, want.archived_within)} ago "
+        f"({s.last_archived_wal}), "
         f"no failure since{history}"
     )
     if age > want.archived_within:

@@ -3,6 +3,11 @@
 The target's name is resolved and every address it has is tried at once (a port closed on IPv4
 may be open on IPv6); each failure is classified on its own (``local_errors``): a failure on
 this machine is no answer from the target, so it is never a "closed" PASS.
+
+A port that must be closed is a firewall question, which only a connection from outside can
+answer: when the target is this machine (loopback, or one of its own addresses: ``vantage``),
+the probe cannot judge and says so, before it connects. ``local_ok: true`` lets tests and labs,
+whose "outside" is a loopback port, judge anyway.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from .local_errors import cannot_judge, local_cause
 from .masking import clip
 from .patterns import Pattern
 from .result import Result, Status, failed, passed
+from .vantage import is_this_machine
 
 BANNER_CAP = 4096  # bytes of a banner read at most
 
@@ -29,6 +35,9 @@ class Spec:
     target: HostPort
     expect: str = "open"  # open | closed (firewall items: the port must not answer)
     banner: Pattern | None = None  # open only: first bytes must match
+    # closed only: judge a target that is this machine (tests and labs on loopback, never
+    # production: from the host itself the firewall is not in the path)
+    local_ok: bool = False
 
 
 def parse_spec(f: Fields) -> Spec:
@@ -37,9 +46,12 @@ def parse_spec(f: Fields) -> Spec:
         target=f.host_port("target"),
         expect=f.choice("expect", ("open", "closed")),
         banner=f.optional_regex("banner"),
+        local_ok=f.flag("local_ok"),
     )
     if spec.banner is not None and spec.expect == "closed" and f.usable("expect"):
         f.problem("banner", "only applies when expect is open")
+    if spec.local_ok and spec.expect == "open" and f.usable("expect", "local_ok"):
+        f.problem("local_ok", "only applies when expect is closed")
     return spec
 
 
@@ -113,6 +125,11 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
             Status.FAIL, f"{target}: {why}, cannot judge", {**evidence, "reason": why}, error=True
         )
     addresses = list(dict.fromkeys((family, address) for family, _, _, _, address in infos))
+    if spec.expect == "closed" and not spec.local_ok:
+        local = _this_machine(spec.target, addresses, evidence)
+        if local is not None:
+            ctx.log(local.summary)
+            return local
     sock, failures = await _first_connection(addresses, ctx)
     for where, failure in failures.items():
         ctx.log(f"{where} not connected: {_why(failure)}")
@@ -127,6 +144,25 @@ async def probe(spec: Spec, ctx: ProbeContext) -> Result:
         return await _judge_banner(spec, spec.banner, reader, ctx, evidence)
     finally:
         writer.close()
+
+
+def _this_machine(
+    target: HostPort, addresses: Sequence[tuple[int, Any]], evidence: dict[str, Any]
+) -> Result | None:
+    """The probe error to give when the target is this machine: no vantage point for a firewall."""
+    for family, address in addresses:
+        try:
+            local = is_this_machine(family, address)
+        except OSError as exc:
+            return cannot_judge(_shown(address), exc, evidence)
+        if local:
+            host = target.host
+            shown = host if address[0] == host else f"{host} ({address[0]})"
+            why = f"{shown} is this machine; a firewall is judged from outside the network"
+            return Result(
+                Status.FAIL, f"cannot judge: {why}", {**evidence, "reason": why}, error=True
+            )
+    return None
 
 
 def _unreachable(

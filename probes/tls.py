@@ -115,8 +115,8 @@ async def handshake(
 
 
 def _not_after(der: bytes) -> float | None:
-    # Imported on first use: cryptography adds ~14 MB of RSS that a checklist without TLS
-    # items skips.
+    # Imported on first use: cryptography's memory is spared a checklist without TLS items
+    # (docs/performance.md).
     from cryptography import x509
 
     try:

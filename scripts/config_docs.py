@@ -7,7 +7,8 @@ defaults, what they mean, and which items read each one.
 
 The meaning of each variable is written once, in the comment block at the top of config.yaml
 (``#   NAME: what it is``, continued on deeper-indented lines); the defaults and the items come
-from the probes themselves (``${NAME:-default}``, and the variable an ``env`` probe reads). A
+from the probes themselves (``${NAME:-default}``, and the variable an ``env`` probe reads), the
+items' ``applicable:`` and the config's ``tls:``. A
 variable used without a line in that block, a line for a variable nobody reads, or a default
 written two ways are errors: the tables could not be true.
 """
@@ -103,7 +104,8 @@ def variables(config: Path = CONFIG) -> tuple[dict[str, Variable], list[tuple[st
         for item in category["items"]:
             probe = item.get("probe") or {}
             names: list[str] = []
-            for string in _strings(probe):
+            # ``applicable: ${HAS_CDN:-true}``: a variable that decides whether the item applies
+            for string in (*_strings(item.get("applicable")), *_strings(probe)):
                 for m in _VAR.finditer(string):
                     name, default = m.group(1), m.group(2)
                     if name is None:
@@ -121,6 +123,16 @@ def variables(config: Path = CONFIG) -> tuple[dict[str, Variable], list[tuple[st
                 found[name].items.append(item["id"])
             if names:
                 per_item.append((item["id"], names))
+    # Settings of the whole config that read variables (tls.ca_file): every item they apply to.
+    for section in ("tls",):
+        for string in _strings(doc.get(section) or {}):
+            for m in _VAR.finditer(string):
+                if m.group(1) is None:
+                    continue
+                var = found.setdefault(m.group(1), Variable(m.group(1)))
+                if m.group(2) is not None:
+                    var.defaults.add(m.group(2))
+                var.items.append(f"`{section}:` (every item it applies to)")
     problems = []
     for name, var in sorted(found.items()):
         if name not in meanings:

@@ -71,8 +71,15 @@ def _forget_last_pass(rule: dict) -> None:
     )
 
 
+PERSON_PROBES = "attestation|signoff|decision"  # mixin/config.libsonnet's personProbes
+
+
 def _page_on_attestations(rule: dict) -> None:
-    rule["expr"] = rule["expr"].replace('probe!="attestation"', 'probe=~".*"')
+    rule["expr"] = rule["expr"].replace(f'probe!~"{PERSON_PROBES}"', 'probe=~".*"')
+
+
+def _page_on_signoffs(rule: dict) -> None:
+    rule["expr"] = rule["expr"].replace(f'probe!~"{PERSON_PROBES}"', 'probe!="attestation"')
 
 
 def _no_hold_between_runs(rule: dict) -> None:
@@ -86,6 +93,7 @@ def _no_hold_between_runs(rule: dict) -> None:
     [
         (_forget_last_pass, "item_regressed_test.yml", "S-002"),  # never PASS, now pages
         (_page_on_attestations, "item_regressed_test.yml", "A-001"),  # paperwork pages
+        (_page_on_signoffs, "item_regressed_test.yml", "F-006"),  # a voided signature pages
         (_no_hold_between_runs, "probes_test.yml", "H-1"),  # the hourly item flaps
     ],
 )
@@ -165,11 +173,13 @@ def test_item_alerts_name_the_item_its_title_and_carry_its_labels():
 
 
 def test_attestations_never_page():
-    """Expired evidence is a ticket: paging alerts about items leave attestations out."""
+    """Expired evidence is a ticket: paging alerts about items leave out the kinds that read a
+    person's record (attestations, the Sign-Off Sheet's sign-offs and decision)."""
     for rule in alerting_rules():
         if rule["labels"]["severity"] == "critical" and "readiness_item_status" in rule["expr"]:
-            assert 'probe!="attestation"' in rule["expr"] or (
-                'readiness_item_info{job=~"readiness.*", probe="attestation"}' in rule["expr"]
+            assert f'probe!~"{PERSON_PROBES}"' in rule["expr"] or (
+                f'readiness_item_info{{job=~"readiness.*", probe=~"{PERSON_PROBES}"}}'
+                in rule["expr"]
             ), rule["alert"]
 
 

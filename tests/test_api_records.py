@@ -102,6 +102,16 @@ async def test_an_authenticated_user_records_and_is_recorded_beside_the_name(con
         assert doc["role"] == "Security Lead" and doc["user"] == "alice"
         assert doc["given_for"]["decision"] == daemon.snapshot().scores.decision.value
         assert daemon.snapshot().launch.signatures[2].counts
+        status, doc = await post(
+            base, "/api/v1/signoffs/Security%20Lead/revoke", {"by": "Sue"}, basic("alice")
+        )
+        assert status == 201, doc
+        assert (doc["revoked_by"], doc["revoked_user"]) == ("Sue", "alice")
+        assert not daemon.snapshot().launch.signatures[2].counts
+        status, doc = await post(
+            base, "/api/v1/signoffs/Security%20Lead/revoke", {"by": "Sue"}, basic("alice")
+        )
+        assert (status, doc["error"]) == (400, "Security Lead has no signature to revoke"), doc
 
         status, doc = await post(
             base,
@@ -141,6 +151,7 @@ async def test_an_authenticated_user_records_and_is_recorded_beside_the_name(con
     assert audited == [
         ("accept_risk", "Alice Smith", "alice"),
         ("sign", "Sue", "alice"),
+        ("revoke_signoff", "Sue", "alice"),
         ("attest", "Jane Doe", "alice"),
         ("decide", "Carla", "alice"),
         ("remediate", "Bob", "alice"),

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.cli import run_cli
 from support.procs import ROOT
 
 from exporter import config
@@ -30,18 +31,12 @@ categories:
   - {id: O-2, title: Pager, priority: high, probe: {tcp: {target: "127.0.0.1:9"}}}
   - {id: O-3, title: Drill, priority: high,
      probe: {attestation: {file: "${EVIDENCE_DIR}/O-3.yaml"}}}
+  - {id: O-4, title: Ops sign-off, priority: high, probe: {signoff: {role: Operations Lead}}}
 """
 
 
 def run(path, *args):
-    return subprocess.run(
-        [sys.executable, "-m", "exporter", "attest", "--config.file", str(path), "--file", *args],
-        cwd=ROOT,
-        env={k: v for k, v in os.environ.items() if k != "EVIDENCE_DIR"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_cli("attest", "--config.file", str(path), "--file", *args, unset=["EVIDENCE_DIR"])
 
 
 def test_attest_writes_what_the_probe_reads(write_config):
@@ -83,6 +78,12 @@ def test_attest_writes_what_the_probe_reads(write_config):
         (
             ["O-2", "--status", "pass", "--by", "X"],
             "O-2 has no attestation probe in config.yaml (its probe is tcp): nothing to attest",
+        ),
+        (
+            ["O-4", "--status", "pass", "--by", "X"],
+            "O-4 answers from the Sign-Off Sheet (its probe is signoff): record it with "
+            "readiness-exporter sign ROLE --by NAME, or decide go|go_with_caution|no_go --by NAME "
+            "--launch DATETIME",
         ),
         (
             ["O-1", "--status", "done", "--by", "X"],

@@ -6,13 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from support.procs import ROOT
+from support.cli import run_cli
 
 from probes.attestation import Spec, judge
 from probes.result import Status
@@ -128,13 +126,7 @@ def test_the_engine_binds_each_items_evidence_to_its_id(tmp_path):
     sign(tmp_path / "S-001.yaml", "S-001", today)
     shutil.copy(tmp_path / "S-001.yaml", tmp_path / "S-002.yaml")
     config = str(tmp_path / "config.yaml")
-    out = subprocess.run(
-        [sys.executable, "-m", "exporter", "check", "--format", "json", "--config.file", config],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = run_cli("check", "--format", "json", "--config.file", config)
     items = {i["id"]: i for i in json.loads(out.stdout)["items"]}
     assert items["S-001"]["status"] == "pass"
     assert (items["S-002"]["status"], items["S-002"]["summary"]) == (

@@ -100,7 +100,7 @@ def test_max_age_holds_for_a_store_attestation_too(tmp_path):
     spec = Spec(tmp_path / "T-001.yaml", max_age=7 * DAY)
     result = judge(spec, "T-001", NOW, recorded(Status.PASS, NOW - 8 * DAY))
     assert result.status is Status.FAIL
-    assert result.summary.startswith("attestation is 8d old, expected at most 7d")
+    assert result.summary.startswith("attestation is 8 days old, expected at most 7d")
 
 
 def test_the_probe_reads_the_store_s_attestation_from_its_context(tmp_path):

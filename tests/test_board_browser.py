@@ -9,12 +9,11 @@ to test-artifacts/.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import textwrap
 
 import pytest
 from support.browser import start_chromium
+from support.cli import run_cli
 from support.procs import ROOT, http_get, start_exporter, wait_until
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -22,40 +21,13 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 def cli(config, *args):
     """A command of the exporter's command line on the test's config (and so its store)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "exporter", *args, "--config.file", str(config)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_cli(*args, "--config.file", str(config))
     assert result.returncode == 0, result.stderr
     return result.stdout
 
 
 def attest(config, item, status, by, evidence):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "exporter",
-            "attest",
-            "--config.file",
-            str(config),
-            item,
-            "--status",
-            status,
-            "--by",
-            by,
-            "--evidence",
-            evidence,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
+    cli(config, "attest", item, "--status", status, "--by", by, "--evidence", evidence)
 
 
 @pytest.fixture
@@ -223,17 +195,18 @@ def test_board_in_chromium(shipped):
         wait.until(lambda d: len(rows()) < 145)
         assert [i for i, _, _ in table(driver)] == ["O-012", "P-011", "S-006", "S-007", "O-013"]
 
-        # Probe now: sign F-006 off behind the exporter's back, then press the button.
-        driver.get(f"{base}/items/F-006")
+        # Probe now: sign T-001 off behind the exporter's back, then press the button (F-006..F-010
+        # answer from the store's Sign-Off Sheet, not from files).
+        driver.get(f"{base}/items/T-001")
         assert "PENDING" in driver.find_element(By.CSS_SELECTOR, ".result").text
         (config.parent / "attestations").mkdir(exist_ok=True)  # attest records in the store
-        (config.parent / "attestations" / "F-006.yaml").write_text(
+        (config.parent / "attestations" / "T-001.yaml").write_text(
             textwrap.dedent("""\
-            item: F-006
+            item: T-001
             status: pass
             validated_by: Eng Lead
             date: 2026-11-20
-            evidence: [Sign-off meeting minutes https://wiki.example/go-live]
+            evidence: [On-call rotation https://wiki.example/on-call]
             """)
         )
         driver.find_element(By.ID, "probe-button").click()
@@ -243,23 +216,23 @@ def test_board_in_chromium(shipped):
         assert "Eng Lead" in driver.find_element(By.CSS_SELECTOR, "dl.evidence").text
         driver.save_screenshot(str(ARTIFACTS / "item.png"))
 
-        driver.get(f"{base}/?category=final_validation")
-        f006 = driver.find_element(By.CSS_SELECTOR, 'tr[data-id="F-006"]')
-        assert "PASS" in f006.text
+        driver.get(f"{base}/?category=team")
+        t001 = driver.find_element(By.CSS_SELECTOR, 'tr[data-id="T-001"]')
+        assert "PASS" in t001.text
 
         # Self-refresh: an attestation recorded meanwhile appears without a page load.
         driver.execute_script("window.sameDocument = true")
-        attest(config, "F-007", "pass", "Ops Lead", "Runbooks reviewed")
+        attest(config, "T-002", "pass", "Ops Lead", "Runbooks reviewed")
         wait_until(
-            lambda: '"status": "pass"' in http_get(f"{base}/api/v1/items/F-007")[1].decode(),
+            lambda: '"status": "pass"' in http_get(f"{base}/api/v1/items/T-002")[1].decode(),
             20,
-            "F-007 PASS on the exporter",
+            "T-002 PASS on the exporter",
         )
         driver.execute_async_script("window.boardRefresh().then(arguments[0])")
-        f007 = driver.find_element(By.CSS_SELECTOR, 'tr[data-id="F-007"]')
-        assert "PASS" in f007.text and "Ops Lead" in f007.text
+        t002 = driver.find_element(By.CSS_SELECTOR, 'tr[data-id="T-002"]')
+        assert "PASS" in t002.text and "Ops Lead" in t002.text
         assert driver.execute_script("return window.sameDocument") is True
-        assert driver.find_element(By.ID, "shown").text == "10 of 145 items"  # filter kept
+        assert driver.find_element(By.ID, "shown").text == "8 of 145 items"  # filter kept
 
         # Dark: the page follows the system's colour scheme, blockers first as in light.
         def background():

@@ -6,13 +6,13 @@ import contextlib
 import gzip
 import json
 import re
-import subprocess
 import sys
 import textwrap
 import urllib.request
 from pathlib import Path
 
 import pytest
+from support.cli import Ran, run_cli
 from support.nginx import nginx
 from support.procs import (
     ROOT,
@@ -51,14 +51,8 @@ categories:
 """
 
 
-def attest_cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "exporter", "attest", "--config.file", str(config), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+def attest_cli(config: Path, *args: str) -> Ran:
+    return run_cli("attest", "--config.file", str(config), *args)
 
 
 @pytest.fixture(scope="module")
@@ -231,25 +225,8 @@ def test_unknown_items_are_404(exporter):
 def test_status_api_is_the_check_json_document(exporter):
     base, config = exporter
     served = json.loads(page(f"{base}/api/v1/status"))
-    checked = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "exporter",
-            "check",
-            "--config.file",
-            str(config),
-            "--format",
-            "json",
-            "--item",
-            "S-1",
-            "--item",
-            "O-3",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    checked = run_cli(
+        "check", "--config.file", str(config), "--format", "json", "--item", "S-1", "--item", "O-3"
     )
     printed = json.loads(checked.stdout)
     assert set(served) == set(printed)

@@ -1,4 +1,8 @@
-"""The command line: check's exit codes and formats, validate's report, flags."""
+"""The command line: check's exit codes and formats, validate's report, flags.
+
+Commands run in this process (support.cli); a child process only where the test is about one:
+a terminal or a pipe, serving and its logs, the ``python -m exporter`` entry, scripts/run.sh.
+"""
 
 from __future__ import annotations
 
@@ -10,21 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.cli import run_cli as cli
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    import os
-
-    return subprocess.run(
-        [sys.executable, "-m", "exporter", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        timeout=60,
-    )
 
 
 def items_config(write_config, statuses: list[tuple[str, bool]]) -> Path:
@@ -87,6 +79,8 @@ def test_check_json_document(write_config):
         "summary",
         "duration_seconds",
         "checked_at",
+        "error",
+        "evidence",
     }
     assert (first["id"], first["status"], first["summary"]) == ("X-00", "pass", "exit code 0")
     assert (first["owner"], first["phase"]) == (None, None)
@@ -98,7 +92,7 @@ def test_check_table_shows_decision_and_reason(write_config):
     path = items_config(write_config, [("critical", False), ("high", True)])
     done = cli("check", "--config.file", str(path))
     assert done.returncode == 1
-    assert "Decision        NO-GO: 1 critical item not PASS: X-00" in done.stdout
+    assert "Decision        NO-GO: 1 critical item fails." in done.stdout
 
 
 def test_check_selected_items_only(write_config):
@@ -186,21 +180,50 @@ def test_bad_listen_address_is_a_usage_error():
         "accept-risk",
         "revoke-risk",
         "sign",
+        "revoke-signoff",
         "decide",
         "remediate",
     ],
 )
 def test_version_on_every_command(command):
+    done = cli(*([command] if command else []), "--version")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == version_lines()
+
+
+def version_lines() -> list[str]:
     from exporter import build
 
     me = build()
-    done = cli(*([command] if command else []), "--version")
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == [
+    assert len(me.revision) == 40  # this checkout's commit, from git
+    return [
         f"readiness-exporter, version {me.version} (branch: {me.branch}, revision: {me.revision})",
         f"  python version:   {me.python}",
     ]
-    assert len(me.revision) == 40  # this checkout's commit, from git
+
+
+def test_python_dash_m_exporter_is_the_command_line(write_config):
+    """The entry the image and scripts/run.sh use, ``python -m exporter``, in a child: what
+    ``main`` returns is the process's exit code, the report goes to stdout and errors to
+    stderr (the in-process tests above see ``main``'s return and the redirected streams)."""
+
+    def python_m_exporter(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "exporter", *args],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
+
+    done = python_m_exporter("--version")
+    assert (done.returncode, done.stdout.splitlines(), done.stderr) == (0, version_lines(), "")
+    no_go = items_config(write_config, [("critical", False)])
+    done = python_m_exporter("check", "--config.file", str(no_go), "--format", "json")
+    assert (done.returncode, json.loads(done.stdout)["decision"], done.stderr) == (1, "no_go", "")
+    done = python_m_exporter("chekc")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith("readiness-exporter: unknown command 'chekc'")
 
 
 @pytest.mark.parametrize(
@@ -212,7 +235,8 @@ def test_mistyped_command_gets_a_suggestion(word, hint):
     assert done.returncode == 2
     assert done.stderr == (
         f"readiness-exporter: unknown command '{word}'{hint}; commands: check, validate, "
-        "import, attest, accept-risk, revoke-risk, sign, decide, remediate, or none to serve\n"
+        "import, attest, accept-risk, revoke-risk, sign, revoke-signoff, decide, remediate, or "
+        "none to serve\n"
     )
 
 
@@ -306,9 +330,10 @@ def test_check_at_a_terminal_shows_progress_and_colour(write_config):
     assert "\r\x1b[Kchecking: " in err and "waiting for H-1" in err
     assert re.search(r"\r\x1b\[Kchecked 3 items in \d+\.\ds; slowest: H-1 \d+\.\ds, ", err), err
     # Colour on stdout: the decision and each status.
-    assert "Decision        \x1b[1;31mNO-GO\x1b[0m: 1 critical item not PASS: F-1" in out
-    assert "  F-1  \x1b[31mFAIL   \x1b[0m  critical" in out
-    assert "  P-1  \x1b[32mPASS   \x1b[0m  high" in out
+    assert "Decision        \x1b[1;31mNO-GO\x1b[0m: 1 critical item fails." in out
+    # The status column is as wide as "FAIL (cannot judge)" (H-1 ran out of time).
+    assert "  F-1  \x1b[31mFAIL               \x1b[0m  critical" in out
+    assert "  P-1  \x1b[32mPASS               \x1b[0m  high" in out
 
 
 @pytest.mark.parametrize(
@@ -343,9 +368,9 @@ def test_check_in_a_pipe_prints_the_report_and_nothing_else(write_config):
     assert "\x1b" not in out and "\r" not in out
     lines = out.splitlines()
     # Decision, scores and blockers first, the table after, the decision again last.
-    assert lines[2] == "Decision        NO-GO: 1 critical item not PASS: F-1"
+    assert lines[2] == "Decision        NO-GO: 1 critical item fails."
     assert lines[6] == "Critical items failing (1):"
-    assert lines[7].startswith("  F-1  FAIL     critical  fails")
+    assert lines[7].startswith("  F-1  FAIL                 critical  fails")
     assert lines.index("A   33.3%") > 7
     assert lines[-1] == lines[2]
 
@@ -421,3 +446,21 @@ def test_run_script_installs_the_runtime_once_and_again_when_pyproject_changes(t
         f.write("# a new dependency, say\n")
     assert start()[0].startswith("python -m pip install")
     assert start() == ["exporter --config.file config.yaml"]
+
+
+def test_revoke_signoff_withdraws_the_role_s_latest_signature(write_config):
+    path = write_config(
+        "categories: [{id: f, items: [{id: F-1, title: eng, priority: critical, "
+        "probe: {signoff: {role: CTO}}}]}]\n"
+    )
+    config = ("--config.file", str(path))
+    signed = cli("sign", "cto", "--by", "Carl", *config)
+    assert signed.returncode == 0, signed.stderr
+    done = cli("revoke-signoff", "CTO", "--by", "Carl Chen", *config)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "CTO: the signature of Carl is revoked by Carl Chen"
+    again = cli("revoke-signoff", "CTO", "--by", "Carl", *config)
+    assert again.returncode == 2
+    assert "CTO has no signature to revoke" in again.stderr
+    unknown = cli("revoke-signoff", "Janitor", "--by", "Carl", *config)
+    assert unknown.returncode == 2 and "unknown role 'Janitor'" in unknown.stderr

@@ -72,13 +72,36 @@ def test_assertions_report_observed_beside_expected():
     )
     verdict = check_assertions(asserts, {"a": {"b": 3}, "c": [1, 2]})
     assert verdict.passed == 1
-    assert verdict.failures == ("a.b: observed 3, expected < 1",)
+    assert verdict.failures == ("a.b: 3, expected less than 1",)
+    assert verdict.held == ("c: 2 among them",)
+
+
+def test_a_named_assertion_is_summarised_by_its_name():
+    asserts = parse_assertions(
+        [
+            {"name": "services without cpu limits", "path": "a", "op": "length", "value": 0},
+            {"name": "healthy rules", "path": "n", "expect": ">= 10"},
+        ],
+        "assert",
+    )
+    verdict = check_assertions(asserts, {"a": ["api", "worker"], "n": 12})
+    assert verdict.failures == ('services without cpu limits: 2 ("api", "worker"), expected none',)
+    assert verdict.held == ("healthy rules: 12, at least 10",)
+    verdict = check_assertions(asserts, {"a": [], "n": 3})
+    assert verdict.held == ("services without cpu limits: none",)
+    assert verdict.failures == ("healthy rules: 3, expected at least 10",)
+
+
+def test_an_empty_name_is_refused():
+    with pytest.raises(SpecError) as info:
+        parse_assertions([{"name": " ", "path": "a", "expect": "== 1"}], "json")
+    assert str(info.value) == 'json[0].name must be a phrase naming the value (got " ")'
 
 
 def test_assertion_with_unknown_field_names_path_as_known():
     with pytest.raises(SpecError) as info:
         parse_assertions([{"path": "a", "op": "==", "value": 1, "note": "x"}], "json")
-    assert str(info.value) == "json[0].note is not a known field (known: path, op, value)"
+    assert str(info.value) == "json[0].note is not a known field (known: name, path, op, value)"
 
 
 def test_assertions_compare_by_their_text_not_their_compiled_form():

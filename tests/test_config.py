@@ -333,6 +333,48 @@ def test_not_applicable_item_needs_no_probe(tmp_path):
     assert not item.applicable and not item.probed
 
 
+@pytest.mark.parametrize(
+    ("env", "applicable", "missing"),
+    [
+        ({}, True, ()),  # the default
+        ({"HAS_CDN": "false"}, False, ()),
+        ({"HAS_CDN": "No"}, False, ()),
+        ({"HAS_CDN": "0"}, False, ()),
+        ({"HAS_CDN": "yes"}, True, ()),
+        ({"HAS_CDN": "TRUE"}, True, ()),
+    ],
+)
+def test_applicable_from_a_variable(tmp_path, env, applicable, missing):
+    """A component a team may not have is N/A by a variable's value, not an item edit."""
+    (item,) = load_items(
+        tmp_path,
+        """
+        - id: I-007
+          title: CDN configured
+          priority: medium
+          applicable: ${HAS_CDN:-true}
+          probe: {tcp: {target: "a:1"}}
+    """,
+        env=env,
+    ).items
+    assert (item.applicable, item.missing) == (applicable, missing)
+    assert item.probed is applicable
+
+
+def test_applicable_waits_for_its_variable_when_it_has_no_default(tmp_path):
+    (item,) = load_items(
+        tmp_path,
+        """
+        - id: I-007
+          title: CDN configured
+          priority: medium
+          applicable: ${HAS_CDN}
+          probe: {tcp: {target: "a:1"}}
+    """,
+    ).items
+    assert item.missing == ("HAS_CDN",) and not item.probed
+
+
 def test_relative_paths_are_taken_from_the_config_folder(tmp_path):
     (item,) = load_items(
         tmp_path,
@@ -379,7 +421,7 @@ BAD_ITEMS = [
           probe: {tcp: {target: "db:5432", expected: closed}}
     """,
         "config.yaml: categories[0].items[0] (S-011): tcp.expected is not a known field "
-        "(known: banner, expect, target)",
+        "(known: banner, expect, local_ok, target)",
     ),
     (
         "unknown kind",
@@ -392,7 +434,7 @@ BAD_ITEMS = [
         "config.yaml: categories[0].items[0] (S-011): "
         'probe kind "smtp" is unknown: expected one of '
         "http, tcp, file, command, attestation, tls, dns, promql, sql, report, env, disk, secrets, "
-        "alerting, all, any",
+        "alerting, signoff, decision, all, any",
     ),
     (
         "two kinds",
@@ -404,7 +446,7 @@ BAD_ITEMS = [
     """,
         "config.yaml: categories[0].items[0] (S-011): probe must have exactly one key, "
         "the probe kind: one of http, tcp, file, command, attestation, tls, dns, promql, sql, "
-        "report, env, disk, secrets, alerting, all, any (got http, tcp)",
+        "report, env, disk, secrets, alerting, signoff, decision, all, any (got http, tcp)",
     ),
     (
         "bad duration",
@@ -543,10 +585,24 @@ BAD_ITEMS = [
         - id: S-015
           title: t
           priority: high
-          applicable: "no"
+          applicable: "maybe"
           probe: {tcp: {target: "a:1"}}
     """,
-        'config.yaml: categories[0].items[0] (S-015): applicable must be true or false (got "no")',
+        "config.yaml: categories[0].items[0] (S-015): applicable must be true or false, or a "
+        'variable holding one of true, yes, on, 1, false, no, off, 0 (got "maybe")',
+    ),
+    (
+        "applicable from a variable that is not a bool",
+        """
+        - id: I-007
+          title: CDN configured
+          priority: medium
+          applicable: ${HAS_CDN:-maybe}
+          probe: {tcp: {target: "a:1"}}
+    """,
+        "config.yaml: categories[0].items[0] (I-007): applicable must be true or false, or a "
+        'variable holding one of true, yes, on, 1, false, no, off, 0 (got "maybe" from '
+        "${HAS_CDN:-maybe})",
     ),
 ]
 
@@ -602,7 +658,7 @@ def test_every_error_is_listed_at_once(tmp_path):
         (
             "extra: 1\ncategories: [{id: a, items: []}]\n",
             "config.yaml: extra is not a known field "
-            "(known: checklist, decision, defaults, engine, signoff, launch, categories)",
+            "(known: checklist, decision, defaults, engine, tls, signoff, launch, categories)",
         ),
         (
             "categories: [{id: a, items: []}, {id: a, items: []}]\n",

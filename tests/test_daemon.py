@@ -10,6 +10,7 @@ import urllib.request
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from support.cli import run_cli
 from support.procs import http_get, start_exporter, wait_until
 
 CONFIG = """
@@ -179,24 +180,9 @@ def test_sigterm_stops_cleanly(exporter):
 
 
 def test_bad_config_at_start_exits_2(tmp_path):
-    import sys
-
     path = tmp_path / "config.yaml"
     path.write_text("categories: []\n")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "exporter",
-            "--config.file",
-            str(path),
-            "--web.listen-address",
-            "127.0.0.1:0",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    done = run_cli("--config.file", str(path), "--web.listen-address", "127.0.0.1:0")
     assert done.returncode == 2
     assert (
         "config.yaml: categories: must be a list of categories with items (got a list)"
@@ -224,16 +210,9 @@ def test_bad_config_at_start_exits_2(tmp_path):
     ],
 )
 def test_bad_web_flags_exit_2_naming_the_flag(tmp_path, flags, message):
-    import sys
-
     path = tmp_path / "config.yaml"
     path.write_text(textwrap.dedent(CONFIG))
-    done = subprocess.run(
-        [sys.executable, "-m", "exporter", "--config.file", str(path), *flags],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    done = run_cli("--config.file", str(path), *flags)
     assert done.returncode == 2
     assert message in done.stderr
 

@@ -108,11 +108,63 @@ def test_port_signals_entrypoint_and_config_location(steps):
 def test_no_compilers_or_caches_reach_the_final_stage(steps):
     final = final_stage(steps)
     runs = " ".join(a for w, a in final if w == "RUN")
-    assert "pip install" not in runs and "apt-get" not in runs, runs
+    assert "pip install" not in runs, runs
+    # apt-get installs git alone (test below), without recommends, and leaves no package lists
+    installs = [i.split() for i in re.findall(r"apt-get install ([^&]*)", runs)]
+    assert installs == [["-y", "--no-install-recommends", "git"]], installs
+    assert "rm -rf /var/lib/apt/lists/*" in runs
     copies = [a for w, a in final if w == "COPY" and a.startswith("--from=")]
     assert copies == ["--from=build /opt/readiness-exporter /opt/readiness-exporter"], copies
     build_runs = " ".join(a for w, a in steps[: len(steps) - len(final)] if w == "RUN")
     assert "--no-cache-dir" in build_runs and "--only-binary=:all:" in build_runs
+
+
+def git_mount(steps) -> str:
+    """The folder the final stage marks as a git safe.directory (the repository's mount)."""
+    final = final_stage(steps)
+    args = dict(a.split("=", 1) for w, a in final if w == "ARG" and "=" in a)
+    runs = " ".join(a for w, a in final if w == "RUN")
+    marked = re.search(r'git config --system --add safe\.directory "\$\{(\w+)\}"', runs)
+    assert marked, "the final stage marks no safe.directory"
+    return args[marked.group(1)]
+
+
+def test_the_image_has_git_and_the_repository_mount_is_a_safe_directory(steps):
+    """DR-004 (commit dates) and S-002 (git ls-files) need git; the repository is mounted with
+    its host owner, so git must be told the mount is safe, and the docs must mount it there."""
+    mount = git_mount(steps)
+    assert mount == "/mnt/app"
+    deploy = (ROOT / "docs/deploy.md").read_text()
+    assert f"-v /srv/app:{mount}:ro -e APP_REPO={mount}" in deploy
+    assert f"-e APP_REPO={mount}" in DOCKERFILE.read_text()
+
+
+def test_a_repository_owned_by_another_user_needs_the_safe_directory(tmp_path, steps):
+    """What the image's system config line does, with the real git: a repository owned by
+    another user than the one running git (the mount, as the exporter's UID 10145 sees it) is
+    refused until its path is a safe.directory."""
+    git = shutil.which("git")
+    if git is None or os.geteuid() != 0:
+        pytest.skip("needs git, and root to hand the repository to another user")
+    repo = tmp_path / "app"
+    repo.mkdir()
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "GIT_CONFIG_NOSYSTEM": "0"}
+    subprocess.run([git, "init", "-q", str(repo)], check=True, env=env)
+    (repo / "drill.md").write_text("# Drill\n")
+    subprocess.run([git, "-C", str(repo), "add", "drill.md"], check=True, env=env)
+    for path in [repo, *repo.rglob("*")]:
+        os.chown(path, 65534, 65534)  # nobody: not the user running git
+    system = tmp_path / "gitconfig"
+    system.write_text("")
+    ls = [git, "-C", str(repo), "ls-files"]
+    refused = subprocess.run(ls, env={**env, "GIT_CONFIG_SYSTEM": str(system)}, capture_output=True)
+    assert refused.returncode != 0 and b"dubious ownership" in refused.stderr
+    # the Dockerfile's line, with this repository's path for the mount
+    subprocess.run(
+        [git, "config", "--file", str(system), "--add", "safe.directory", str(repo)], check=True
+    )
+    listed = subprocess.run(ls, env={**env, "GIT_CONFIG_SYSTEM": str(system)}, capture_output=True)
+    assert (listed.returncode, listed.stdout) == (0, b"drill.md\n"), listed.stderr
 
 
 def test_pinned_requirements_satisfy_pyproject():

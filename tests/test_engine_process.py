@@ -16,13 +16,16 @@ from exporter.engine import Engine
 from exporter.launch import (
     DAY,
     HOUR,
+    NOBODY,
     Attestation,
     DecisionRecord,
     People,
     Phase,
     RiskAcceptance,
+    SignOff,
 )
 from exporter.scoring import Decision
+from exporter.snapshot import under_review
 from exporter.store import StatusChange, Store
 from probes.result import Status
 
@@ -326,3 +329,64 @@ async def test_the_clock_reschedules_an_item_at_the_phase_boundary(write_config)
         assert snap.states["PL-002"].current_interval == 6 * HOUR
     finally:
         await engine.stop()
+
+
+SHEET = """
+categories:
+  - id: f
+    items:
+      # F-1 first and X-1 slow: without the engine's wait, F-1 would judge a round of PENDING.
+      - {{id: F-1, title: eng, priority: critical, interval: 1h,
+          probe: {{signoff: {{role: Engineering Lead}}}}}}
+      - id: X-1
+        title: notes
+        priority: critical
+        interval: 1h
+        probe: {{command: {{argv: [{py}, -c, "{check}"]}}}}
+"""
+
+
+async def test_sheet_items_wait_for_the_others_then_follow_records_and_changes_at_once(
+    write_config, tmp_path
+):
+    # Both items run hourly: only the engine's re-judging can move F-1 within the test.
+    notes = tmp_path / "notes.txt"
+    notes.write_text("ok\n")
+    check = f"import os, sys, time; time.sleep(0.5); sys.exit(not os.path.exists({str(notes)!r}))"
+    recorder = Recorded()
+    loaded = checklist(write_config, SHEET.format(py=PY, check=check))
+    # Signed before the start, for the state the checklist will be in (X-1 PASS).
+    stamp = under_review(loaded, {"X-1": P, "F-1": PE})[1]
+    assert stamp.decision is Decision.GO  # F-1 counted as given
+    signoff = SignOff("Engineering Lead", "Jane Doe", None, time.time(), stamp)
+    engine = Engine(loaded, recorder=recorder)
+    engine.set_people(People(signoffs={"Engineering Lead": signoff}))
+    engine.start()
+
+    def f1() -> Status:
+        return engine.snapshot().states["F-1"].status
+
+    try:
+        await until(lambda: engine.snapshot().states["F-1"].checked_at is not None, "F-1 judged")
+        assert engine.snapshot().states["X-1"].status is P  # judged after X-1, not before it
+        assert f1() is P
+        engine.set_people(NOBODY)  # the record gone (another store): judged again at once
+        await until(lambda: f1() is PE, "F-1 PENDING without a signature")
+        engine.set_people(People(signoffs={"Engineering Lead": signoff}))
+        await until(lambda: f1() is P, "F-1 PASS once signed")
+        notes.unlink()
+        await engine.run_item("X-1")  # a new gap: the signature no longer counts
+        await until(lambda: f1() is F, "F-1 FAIL once X-1 fails")
+        notes.write_text("ok again\n")
+        await engine.run_item("X-1")
+        await until(lambda: f1() is P, "F-1 PASS again on the state it was signed for")
+    finally:
+        await engine.stop()
+    # Never judged against a round of PENDING (which would have recorded a FAIL first).
+    assert [(c.from_status, c.to_status) for c in recorder.changes if c.item == "F-1"] == [
+        (None, P),
+        (P, PE),
+        (PE, P),
+        (P, F),
+        (F, P),
+    ]

@@ -9,7 +9,7 @@ import pytest
 
 from probes import dns, tcp, tls
 from probes.address import HostPort, parse_resolver, parse_target
-from probes.fields import Fields, Reading, Unresolved
+from probes.fields import Fields, Reading, Unresolved, format_age
 from probes.problems import Problems, SpecError
 
 
@@ -167,3 +167,24 @@ def test_tcp_tls_and_dns_keep_the_parsed_address(tmp_path):
     ]
     assert [s.target for s in specs[:2]] == [HostPort("db", 5432), HostPort("::1", 443)]
     assert specs[2].resolver == HostPort("127.0.0.1", 53)
+
+
+@pytest.mark.parametrize(
+    "seconds, bound, text",
+    [
+        (0.2, None, "under a second"),
+        (1, None, "1 second"),
+        (40, None, "40 seconds"),
+        (200, None, "3 minutes 20 seconds"),
+        (5400, None, "1 hour 30 minutes"),
+        (15 * 3600 + 1200, None, "15 hours"),  # from 10 of a unit on, the next is left out
+        (86400 + 6 * 3600, None, "1 day 6 hours"),
+        (3 * 86400 + 5, None, "3 days"),
+        (133.2 * 86400, None, "133 days"),
+        # rounded down to "1 day 2 hours" it would read as within 1d2h: every unit is written
+        (86400 + 2 * 3600 + 1800, 86400 + 2 * 3600, "1 day 2 hours 30 minutes"),
+        (0.5, 0.2, "500 milliseconds"),
+    ],
+)
+def test_ages_read_as_a_person_says_them(seconds, bound, text):
+    assert format_age(seconds, bound) == text

@@ -65,7 +65,7 @@ def test_checkout_makes_the_file_look_new_but_the_commit_says_133_days(repo):
     assert abs(found.timestamp - (now - 133 * DAY)) < 2
     status, summary = judge_freshness(found, 92 * DAY, now)
     assert status is Status.FAIL
-    assert summary.startswith("2026-q2.md: last commit 133d ago (")
+    assert summary.startswith("2026-q2.md: last commit 133 days ago (")
     assert summary.endswith("), expected at most 92d")
 
 
@@ -73,7 +73,7 @@ def test_a_recent_commit_is_fresh(repo):
     now = float(int(time.time()))  # whole seconds, as commit dates are
     commit(repo, "docs/drill.md", "# Drill\n", now - 20 * DAY)
     status, summary = judge_freshness(file_time(repo / "docs/drill.md", TIMEOUT), 92 * DAY, now)
-    assert (status, summary) == (Status.PASS, "drill.md: last commit 20d ago, at most 92d")
+    assert (status, summary) == (Status.PASS, "drill.md: last commit 20 days ago, at most 92d")
 
 
 def test_a_future_dated_commit_is_a_wrong_clock_never_fresh(repo):
@@ -217,8 +217,8 @@ def test_a_missing_file_is_file_not_found(repo):
 def test_summary_words_per_source(tmp_path):
     now = float(int(time.time()))  # whole seconds, as commit dates are
     for source, words in (
-        ("commit", "x.md: last commit 1d ago"),
-        ("untracked", "x.md: modified (not committed; file time) 1d ago"),
+        ("commit", "x.md: last commit 1 day ago"),
+        ("untracked", "x.md: modified (not committed; file time) 1 day ago"),
     ):
         found = FileTime(tmp_path / "x.md", now - DAY, source)  # type: ignore[arg-type]
         assert judge_freshness(found, 2 * DAY, now)[1].startswith(words)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import os
 import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
+from support.cli import Ran
+from support.cli import run_cli as in_process
 from support.procs import ROOT
 
 from exporter import config
@@ -29,15 +30,9 @@ P020 = (
 )
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "exporter", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
-    )
+def run_cli(*args: str, cwd: Path) -> Ran:
+    """The command line in ``cwd`` with nothing of the test's environment but a PATH."""
+    return in_process(*args, cwd=cwd, unset=os.environ, env={"PATH": "/usr/bin:/bin"})
 
 
 @pytest.fixture

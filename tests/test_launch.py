@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from fractions import Fraction
 
 import pytest
@@ -40,6 +41,7 @@ from exporter.launch import (
     state_digest,
     task_due,
     task_status,
+    when,
     without_remediation,
 )
 from exporter.scoring import Decision, Judged, score
@@ -358,6 +360,13 @@ def test_a_signature_for_the_same_state_counts():
     check = check_signature(signed(), stamp(ALL_PASS))
     assert (check.counts, check.same_state) == (True, True)
     assert check.reason == "counts: given for this state (GO)"
+
+
+def test_a_revoked_signature_does_not_count_even_for_the_state_it_was_given_for():
+    revoked = replace(signed(), revoked_at=LAUNCH + 3600, revoked_by="Jane Doe")
+    check = check_signature(revoked, stamp(ALL_PASS))
+    assert not check.counts
+    assert check.reason == f"revoked by Jane Doe on {when(LAUNCH + 3600)}"
 
 
 def test_a_signature_no_longer_counts_when_the_decision_changes():

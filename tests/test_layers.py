@@ -101,3 +101,29 @@ def test_engine_and_attest_name_no_probe_kind():
             if isinstance(n, ast.Constant) and isinstance(n.value, str)
         }
         assert not strings & set(KINDS), (module, strings & set(KINDS))
+
+
+def test_the_readme_layout_names_every_module():
+    """README's "Layout" lists each module under its folder; a new module is added there."""
+    text = (ROOT / "README.md").read_text()
+    layout = text[text.index("- **Layout.**") : text.index("- **Why aiohttp, not httpx.**")]
+    sections = {
+        folder: layout[layout.index(f"  - `{folder}`") :].split("\n  - ", 2)[0]
+        for folder in ("probes/", "exporter/", "exporter/web/", "exporter/render/")
+    }
+    missing = [
+        f"{folder}{path.name}"
+        for folder, section in sections.items()
+        for path in sorted((ROOT / folder).glob("*.py"))
+        if path.name != "__init__.py" and f"`{path.name}`" not in section
+    ]
+    assert not missing, f"README's layout does not name {', '.join(missing)}"
+
+
+def test_every_kind_has_its_own_test_file():
+    """docs/probes.md, "Adding a probe kind": a kind is its module, its test and one entry."""
+    from probes.registry import KINDS
+
+    modules = {KINDS[kind].probe.__module__.removeprefix("probes.") for kind in KINDS}
+    missing = [m for m in sorted(modules) if not (ROOT / "tests" / f"test_probe_{m}.py").exists()]
+    assert not missing, f"no tests/test_probe_<module>.py for {', '.join(missing)}"

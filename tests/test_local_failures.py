@@ -109,7 +109,11 @@ async def test_running_out_of_descriptors_is_a_probe_error_never_a_verdict(tmp_p
         dns_server = await stack.enter_async_context(resolver())
         # (name, probe, its verdict as is); every one is an open, answering target.
         cases = [
-            ("tcp-closed", {"tcp": {"target": tls_target, "expect": "closed"}}, "fail"),
+            (
+                "tcp-closed",
+                {"tcp": {"target": tls_target, "expect": "closed", "local_ok": True}},
+                "fail",
+            ),
             ("tcp-open", {"tcp": {"target": tls_target}}, "pass"),
             ("http", {"http": {"url": f"{web_base}/"}}, "pass"),
             ("promql", {"promql": {"url": web_base, "query": "up", "expect": "== 1"}}, "pass"),

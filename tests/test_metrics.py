@@ -15,7 +15,7 @@ import platform
 import subprocess
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiohttp
@@ -27,6 +27,7 @@ from prometheus_client.openmetrics.parser import (
 from prometheus_client.parser import text_string_to_metric_families
 from support.procs import http_get, require, start_prometheus
 from support.servers import serve_app
+from support.waiting import until
 
 from exporter import __version__, build
 from exporter.daemon import Daemon
@@ -532,14 +533,6 @@ async def test_big_checklists_scrape_the_refreshed_text_while_it_is_recent(serve
 # -- a real Prometheus ---------------------------------------------------------------------
 
 
-async def wait_for(check: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not after {timeout}s")
-        await asyncio.sleep(0.1)
-
-
 async def test_prometheus_scrapes_openmetrics_gzipped(write_config, tmp_path):
     (tmp_path / "present.txt").write_text("x")
     seen: list[tuple[str, str, str, str]] = []
@@ -579,7 +572,7 @@ async def test_prometheus_scrapes_openmetrics_gzipped(write_config, tmp_path):
             async def scraped() -> bool:
                 return [r["value"][1] for r in await query('up{job="readiness"}')] == ["1"]
 
-            await wait_for(scraped, 30, "Prometheus scraping the exporter")
+            await until(scraped, "Prometheus scraping the exporter", 30, every=0.1)
             runs = await query('readiness_probe_runs_total{job="readiness",item="S-1"}')
             assert [r["value"][1] for r in runs] == ["1"]
             decision = await query('readiness_decision{job="readiness",decision="no_go"}')

@@ -67,6 +67,11 @@ PLACEHOLDERS = [
     "django-insecure-9x!k2@ab$c",  # Django's startproject key
     "sk_test_51HqLyjWDarjtT1zdp7dc",  # a Stripe test-mode key
     "AKIAIOSFODNN7EXAMPLE",  # AWS's documentation key
+    # FastAPI's OAuth2/JWT tutorial's SECRET_KEY, copied into thousands of applications
+    "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7",
+    "secret" * 6,  # 36 characters of one word
+    "0123456789abcdef" * 3,
+    "ab" * 20,
 ]
 
 # Real values of the kinds that sit in production env files, and words that merely contain a

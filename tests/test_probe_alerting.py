@@ -10,7 +10,6 @@ functions also get cases of their own, fed the APIs' real answer shapes.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time
@@ -25,6 +24,7 @@ import pytest
 import yaml
 from support.probing import config_error, run
 from support.procs import Process, free_port, http_get, start_alertmanager, start_prometheus
+from support.waiting import until
 
 from probes.alerting import (
     Check,
@@ -166,16 +166,9 @@ def prom_value(prom: str, expr: str) -> float:
 
 
 async def eventually(check: Callable[[], Awaitable[bool]] | Callable[[], bool], what: str) -> None:
-    """Poll ``check`` until it holds; fail after BOUND seconds."""
-    deadline = time.monotonic() + BOUND
-    while time.monotonic() < deadline:
-        held = check()
-        if isinstance(held, Awaitable):
-            held = await held
-        if held:
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"{what} not after {BOUND:g}s")
+    """Poll ``check`` until it holds (every 0.2 s: most checks query Prometheus); fail after
+    BOUND seconds."""
+    await until(check, what, BOUND, every=0.2)
 
 
 async def alerting(tmp_path: Path, **settings: Any) -> Result:
@@ -350,7 +343,7 @@ def test_watchdog_recent_passes_stale_or_resolved_or_future_fails():
     assert judge_watchdog([watchdog_alert(NOW - 30, NOW + 60)], wd, NOW).status is Status.PASS
     stale = judge_watchdog([watchdog_alert(NOW - 1500, NOW + 60)], wd, NOW)
     assert stale.status is Status.FAIL
-    assert stale.text.startswith("Watchdog last updated at Alertmanager 25m ago")
+    assert stale.text.startswith("Watchdog last updated at Alertmanager 25 minutes ago")
     resolved = judge_watchdog([watchdog_alert(NOW - 30, NOW - 10)], wd, NOW)
     assert resolved.status is Status.FAIL and "is resolved" in resolved.text
     future = judge_watchdog([watchdog_alert(NOW + 86400, NOW + 90000)], wd, NOW)

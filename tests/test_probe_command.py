@@ -1,5 +1,5 @@
-"""The command kind: what a command gets of the exporter's environment, what it leaves open,
-and what of its output is shown."""
+"""The command kind: exit codes and output, no shell, what a command gets of the exporter's
+environment, what it leaves open, and what of its output is shown."""
 
 from __future__ import annotations
 
@@ -17,6 +17,65 @@ PY = sys.executable
 PRINT_NAMES = "import os; print(*sorted(os.environ))"
 # Python may set LC_CTYPE for itself (PEP 538) when it coerces the C locale.
 INHERITED = {"PATH", "HOME", "LANG", "TZ", "LC_CTYPE"}
+
+
+async def test_exit_zero_with_the_expected_output_passes(tmp_path):
+    result = await run(
+        {
+            "command": {
+                "argv": [PY, "-c", "print('All checks passed!')"],
+                "stdout_regex": "passed",
+            }
+        },
+        tmp_path,
+    )
+    assert (result.status, result.summary) == (Status.PASS, "exit code 0")
+
+
+async def test_a_nonzero_exit_shows_stderr(tmp_path):
+    fails = "import sys; sys.stderr.write('3 errors found'); sys.exit(1)"
+    result = await run({"command": {"argv": [PY, "-c", fails]}}, tmp_path)
+    assert (result.status, result.summary) == (
+        Status.FAIL,
+        "exit code 1, expected 0: 3 errors found",
+    )
+
+
+async def test_the_summary_shows_the_last_line_and_the_evidence_all_of_it(tmp_path):
+    fails = "import sys; sys.exit('line 1\\nFound 3 errors.')"
+    result = await run({"command": {"argv": [PY, "-c", fails]}}, tmp_path)
+    assert (result.status, result.summary) == (
+        Status.FAIL,
+        "exit code 1, expected 0: Found 3 errors.",
+    )
+    assert result.evidence["stderr_tail"] == "line 1\nFound 3 errors."
+
+
+async def test_an_expected_exit_code_passes(tmp_path):
+    result = await run(
+        {"command": {"argv": [PY, "-c", "raise SystemExit(1)"], "expect_exit": [1]}}, tmp_path
+    )
+    assert result.status is Status.PASS
+
+
+async def test_a_command_is_not_run_through_a_shell(tmp_path):
+    marker = tmp_path / "marker"
+    result = await run({"command": {"argv": ["echo", f"x; touch {marker}"]}}, tmp_path)
+    assert result.status is Status.PASS
+    assert result.evidence["stdout_tail"] == f"x; touch {marker}"
+    assert not marker.exists()
+
+
+async def test_a_missing_program_fails(tmp_path):
+    result = await run({"command": {"argv": ["/nonexistent/tool"]}}, tmp_path)
+    assert (result.status, result.summary) == (
+        Status.FAIL,
+        "cannot run /nonexistent/tool (No such file or directory)",
+    )
+
+
+# A command that outlives its timeout is killed with its process group: test_deadline.py
+# (the summary) and test_faults.py (command-*: the children are gone) show it.
 
 
 async def test_a_command_gets_a_minimal_environment(tmp_path, monkeypatch):

@@ -26,7 +26,34 @@ async def web_site() -> AsyncIterator[str]:
 
 
 def tcp(target: str, expect: str = "open") -> dict:
+    if expect == "closed":  # loopback stands in for the outside (tcp's local_ok, for labs)
+        return {"tcp": {"target": target, "expect": expect, "local_ok": True}}
     return {"tcp": {"target": target, "expect": expect}}
+
+
+async def test_all_passes_when_all_do_is_partial_when_some_do_fails_when_none_do(tmp_path):
+    async with web_site() as base:
+        good = {"http": {"url": f"{base}/status/200"}}
+        bad = {"http": {"url": f"{base}/status/500"}}
+        both = await run({"all": [good, good]}, tmp_path)
+        some = await run({"all": [good, bad]}, tmp_path)
+        none = await run({"all": [bad, bad]}, tmp_path)
+    assert both.status is Status.PASS
+    assert both.summary.startswith(f"all 2 probes pass: http {base}/status/200: status 200 in ")
+    assert (some.status, some.summary) == (
+        Status.PARTIAL,
+        f"1 of 2 probes pass; http {base}/status/500: status 500, expected 2xx",
+    )
+    assert none.status is Status.FAIL
+
+
+async def test_any_passes_when_one_does(tmp_path):
+    bad = tcp(closed_port())
+    async with silent_tcp() as up:
+        one = await run({"any": [bad, tcp(up)]}, tmp_path)
+    none = await run({"any": [bad]}, tmp_path)
+    assert one.status is Status.PASS
+    assert none.status is Status.FAIL and none.summary.startswith("no probe passes; tcp: ")
 
 
 async def test_a_control_that_fails_makes_closed_ports_mean_nothing(tmp_path):
@@ -84,6 +111,17 @@ async def test_any_with_a_control(tmp_path):
     assert passing.status is Status.PASS and passing.summary.startswith("1 of 1 probes pass: tcp: ")
 
 
+async def test_all_without_partial_credit_fails_when_one_probe_fails(tmp_path):
+    """``partial: false``: one failing probe answers the question (a DEBUG level anywhere)."""
+    async with web_site() as base:
+        probes = [{"http": {"url": f"{base}/status/200"}}, {"http": {"url": f"{base}/status/503"}}]
+        strict = await run({"all": {"probes": probes, "partial": False}}, tmp_path)
+        passing = await run({"all": {"probes": probes[:1], "partial": False}}, tmp_path)
+    assert (strict.status, strict.error) == (Status.FAIL, False)
+    assert strict.summary.startswith("1 of 2 probes pass; http ")
+    assert passing.status is Status.PASS
+
+
 async def test_a_failing_child_is_named_by_what_it_looks_at(tmp_path):
     async with web_site() as base:
         result = await run(
@@ -117,7 +155,15 @@ async def test_a_password_in_a_childs_url_is_never_shown(tmp_path):
     [
         (
             {"all": {"probes": [tcp("a:1")], "controls": [tcp("a:2")]}},
-            "all.controls is not a known field (known: control, probes)",
+            "all.controls is not a known field (known: control, probes, partial)",
+        ),
+        (
+            {"any": {"probes": [tcp("a:1")], "partial": False}},
+            "any.partial is not a known field (known: control, probes)",
+        ),
+        (
+            {"all": {"probes": [tcp("a:1")], "partial": "no"}},
+            'all.partial must be true or false (got "no")',
         ),
         ({"all": {"control": [tcp("a:1")]}}, "all.probes is required: the probes to judge"),
         (

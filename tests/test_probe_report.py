@@ -18,6 +18,9 @@ from support.probing import config_error, run
 
 from probes.result import Status
 
+# An age as summaries write it: "under a second", "5 seconds", "1 day 6 hours"
+AGE = r"(under a second|\d+ \w+( \d+ \w+)?)"
+
 
 def age(path, seconds: float) -> None:
     then = time.time() - seconds
@@ -179,7 +182,7 @@ async def test_junit_all_passing(junit, tmp_path):
     result = await report(junit / "green.xml", tmp_path, format="junit", min_tests=2)
     assert result.status is Status.PASS
     assert re.fullmatch(
-        r"green\.xml \(\S+ old by its suite timestamp\): 2 cases: 2 executed, 0 skipped",
+        rf"green\.xml \({AGE} old by its suite timestamp\): 2 cases: 2 executed, 0 skipped",
         result.summary,
     ), result.summary
     assert result.evidence["executed"] == 2 and result.evidence["clock"] == "its suite timestamp"
@@ -242,7 +245,8 @@ async def test_an_old_report_copied_today_is_judged_by_its_suite_timestamp(junit
     result = await report(path, tmp_path, format="junit")
     assert result.status is Status.FAIL
     assert settled(result.summary) == (
-        f"e2e.xml is 40d old by its suite timestamp ({old:%Y-%m-%d %H:%M} UTC), expected at most 7d"
+        f"e2e.xml is 40 days old by its suite timestamp ({old:%Y-%m-%d %H:%M} UTC), "
+        "expected at most 7d"
     )
     # freshness: file asks for the file time instead, and says so
     by_file = await report(path, tmp_path, format="junit", freshness="file")
@@ -323,7 +327,7 @@ async def test_a_report_without_a_clock_is_judged_by_its_file_time_and_says_so(t
     fresh = await report(path, tmp_path, format="junit")
     assert fresh.status is Status.PASS
     assert re.fullmatch(
-        r"ruff-junit\.xml \(\S+ old by file time \(the time it was copied\)\): "
+        rf"ruff-junit\.xml \({AGE} old by file time \(the time it was copied\)\): "
         r"1 case: 1 executed, 0 skipped",
         fresh.summary,
     ), fresh.summary
@@ -331,7 +335,7 @@ async def test_a_report_without_a_clock_is_judged_by_its_file_time_and_says_so(t
     stale = await report(path, tmp_path, format="junit")
     assert stale.status is Status.FAIL
     assert settled(stale.summary).startswith(
-        "ruff-junit.xml is 8d old by file time (the time it was copied) ("
+        "ruff-junit.xml is 8 days old by file time (the time it was copied) ("
     ) and stale.summary.endswith("), expected at most 7d")
 
 
@@ -460,7 +464,7 @@ async def test_a_touched_old_coverage_report_is_judged_by_its_timestamp(cobertur
     result = await report(path, tmp_path, format="cobertura", min_line_rate=0.4)
     assert result.status is Status.FAIL
     assert re.fullmatch(
-        r"coverage\.xml is 8d old by its coverage timestamp \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\), "
+        r"coverage\.xml is 8 days old by its coverage timestamp \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\), "
         r"expected at most 7d",
         settled(result.summary),
     ), result.summary
@@ -471,7 +475,7 @@ async def test_a_timestamp_in_seconds_as_gcovr_writes_it(cobertura, tmp_path):
     text = re.sub(r'timestamp="\d+"', f'timestamp="{seconds}"', cobertura.read_text())
     path = copy(cobertura, tmp_path / "coverage.xml", text)
     result = await report(path, tmp_path, format="cobertura", min_line_rate=0.4)
-    assert result.status is Status.FAIL and " is 8d old by its coverage timestamp " in settled(
+    assert result.status is Status.FAIL and " is 8 days old by its coverage timestamp " in settled(
         result.summary
     )
 
@@ -498,7 +502,7 @@ async def test_trivy_high_finding_fails(tmp_path):
     result = await report("trivy.json", tmp_path, format="trivy")
     assert result.status is Status.FAIL
     assert settled(result.summary) == (
-        "trivy.json (1h old by its CreatedAt): 1 HIGH/CRITICAL vulnerabilities "
+        "trivy.json (1 hour old by its CreatedAt): 1 HIGH/CRITICAL vulnerabilities "
         "(CVE-2024-0001 in openssl), expected at most 0"
     )
     assert result.evidence["by_severity"] == {"HIGH": 1, "LOW": 1, "MEDIUM": 1}
@@ -524,7 +528,7 @@ async def test_trivy_clean_passes(tmp_path):
     result = await report("trivy.json", tmp_path, format="trivy")
     assert result.status is Status.PASS
     assert settled(result.summary) == (
-        "trivy.json (1h old by its CreatedAt): 0 HIGH/CRITICAL vulnerabilities (2 in all)"
+        "trivy.json (1 hour old by its CreatedAt): 0 HIGH/CRITICAL vulnerabilities (2 in all)"
     )
 
 
@@ -534,7 +538,7 @@ async def test_a_scan_from_45_days_ago_copied_today_is_not_recent(tmp_path):
     result = await report("trivy.json", tmp_path, format="trivy")
     assert result.status is Status.FAIL
     assert settled(result.summary) == (
-        f"trivy.json is 45d old by its CreatedAt ({created:%Y-%m-%d %H:%M} UTC), "
+        f"trivy.json is 45 days old by its CreatedAt ({created:%Y-%m-%d %H:%M} UTC), "
         "expected at most 7d"
     )
 
@@ -611,7 +615,8 @@ async def test_a_healthy_locust_run_passes_judged_by_its_own_clock(tmp_path):
     )
     assert result.status is Status.PASS
     assert settled(result.summary) == (
-        "healthy_stats.csv (1h old by its history's last Timestamp): 1,023 requests, 0 % failed "
+        "healthy_stats.csv (1 hour old by its history's last Timestamp): 1,023 requests, "
+        "0 % failed "
         "(at most 1 %), p95 7 ms"
     )
     assert result.evidence["format"] == "locust" and result.evidence["requests"] == 1023
@@ -629,7 +634,7 @@ async def test_an_old_locust_run_copied_today_is_not_fresh(tmp_path):
     result = await report(stats, tmp_path, format="locust", history=str(history), max_age="30d")
     assert result.status is Status.FAIL
     assert settled(result.summary).startswith(
-        "healthy_stats.csv is 40d old by its history's last Timestamp"
+        "healthy_stats.csv is 40 days old by its history's last Timestamp"
     )
 
 
@@ -656,7 +661,8 @@ async def test_locust_stats_without_a_history_are_judged_by_file_time_and_say_so
     missing = await report(stats, tmp_path, format="locust", history="gone_stats_history.csv")
     assert result.status is Status.PASS
     assert re.match(
-        r"peak_stats\.csv \(\S+ old by file time \(the time it was copied\)\): ", result.summary
+        rf"peak_stats\.csv \({AGE} old by file time \(the time it was copied\)\): ",
+        result.summary,
     ), result.summary
     assert missing.status is Status.FAIL
     assert missing.summary == (

@@ -40,6 +40,21 @@ async def test_scalar_meeting_expectation_passes(dsn, tmp_path):
     assert dsn not in repr(result)
 
 
+async def test_a_named_query_is_described_by_its_name(dsn, tmp_path):
+    query = "SELECT count(*) FROM rooms WHERE name <> 'suite'"
+    spec = {"dsn": dsn, "name": "rooms other than suites", "query": query}
+    result = await run({"sql": {**spec, "expect": "== 0"}}, tmp_path)
+    assert (result.status, result.summary) == (
+        Status.FAIL,
+        "rooms other than suites: 2, expected == 0",
+    )
+    result = await run({"sql": {**spec, "expect": ">= 2"}}, tmp_path)
+    assert (result.status, result.summary) == (
+        Status.PASS,
+        "rooms other than suites: 2, expected >= 2",
+    )
+
+
 async def test_numeric_result_compares_as_a_number(dsn, tmp_path):
     # round() gives PostgreSQL numeric, which psycopg returns as Decimal (P-011's cache hit rate).
     result = await run(
@@ -365,6 +380,10 @@ async def test_a_parked_session_the_server_ended_is_replaced(dsn, postgres, tmp_
             "sql.expect must compare a number when result is rows (got contains)",
         ),
         (
+            {"dsn": "postgresql://x", "archiver": {}, "name": "archiving"},
+            "sql.name is not used with archiver (it runs its own queries)",
+        ),
+        (
             {"dsn": "postgresql://x", "dsn_file": "f", "query": "SELECT 1", "expect": "== 1"},
             "sql.dsn and dsn_file are both set: give only one",
         ),
@@ -407,6 +426,8 @@ def unprivileged(cluster: Cluster) -> str:
 
 SINCE = r"\d{4}-\d\d-\d\d \d\d:\d\d UTC"
 SEGMENT = r"[0-9A-F]{24}"
+# An age as summaries write it: "under a second", "40 seconds", "3 minutes 20 seconds"
+AGE = r"(under a second|\d+ milliseconds|\d+ \w+( \d+ \w+)?)"
 
 
 async def test_archiving_that_always_fails_fails_although_archive_mode_is_on(
@@ -422,7 +443,7 @@ async def test_archiving_that_always_fails_fails_although_archive_mode_is_on(
     assert (result.status, result.error) == (Status.FAIL, False)
     assert re.fullmatch(
         rf"archive_mode on, but 0 segments archived and \d+ failures? since {SINCE}; "
-        rf"last failure \d+m?s ago \({SEGMENT}\); \d+ segments? waiting, the oldest for \d+m?s",
+        rf"last failure {AGE} ago \({SEGMENT}\); \d+ segments? waiting, the oldest for {AGE}",
         result.summary,
     ), result.summary
     assert result.evidence["failed_count"] >= 1 and result.evidence["waiting"] >= 1
@@ -435,7 +456,7 @@ async def test_failing_archiving_fails_for_a_role_without_pg_monitor(failing_arc
     assert (result.status, result.error) == (Status.FAIL, False)
     assert re.fullmatch(
         rf"archive_mode on, but 0 segments archived and \d+ failures? since {SINCE}; "
-        rf"last failure \d+m?s ago \({SEGMENT}\)",
+        rf"last failure {AGE} ago \({SEGMENT}\)",
         result.summary,
     ), result.summary
 
@@ -444,7 +465,7 @@ async def test_working_archiving_passes(working_archive, tmp_path):
     result = await run({"sql": {"dsn": working_archive.dsn, "archiver": {}}}, tmp_path)
     assert (result.status, result.error) == (Status.PASS, False), result.summary
     assert re.fullmatch(
-        rf"archive_mode on: last archived \d+m?s ago \({SEGMENT}\), no failure since; "
+        rf"archive_mode on: last archived {AGE} ago \({SEGMENT}\), no failure since; "
         r"nothing waiting",
         result.summary,
     ), result.summary
@@ -457,8 +478,8 @@ async def test_working_archiving_cannot_be_judged_without_pg_monitor(working_arc
     assert (result.status, result.error) == (Status.FAIL, True)
     assert re.fullmatch(
         r"cannot judge: segments waiting to be archived cannot be counted \(permission denied "
-        r"for function pg_ls_archive_statusdir; the role needs pg_monitor\); last archived \d+m?s "
-        r"ago, no failure since",
+        r"for function pg_ls_archive_statusdir; the role needs pg_monitor\); last archived "
+        rf"{AGE} ago, no failure since",
         result.summary,
     ), result.summary
 
@@ -474,7 +495,7 @@ async def test_an_idle_server_with_nothing_waiting_passes(working_archive, tmp_p
     idle = await run({"sql": {"dsn": dsn, "archiver": {"archived_within": "200ms"}}}, tmp_path)
     assert idle.status is Status.PASS, idle.summary
     assert re.fullmatch(
-        rf"archive_mode on: nothing waiting \(idle\); last archived \d+(ms|s) ago \({SEGMENT}\), "
+        rf"archive_mode on: nothing waiting \(idle\); last archived {AGE} ago \({SEGMENT}\), "
         r"no failure since",
         idle.summary,
     ), idle.summary
@@ -524,7 +545,7 @@ async def test_segments_stuck_in_the_queue_fail(working_archive, tmp_path):
         cluster.psql("SELECT pg_reload_conf()")
     assert result.status is Status.FAIL
     assert re.fullmatch(
-        r"archive_mode on, but \d+ segments? wait to be archived, the oldest for \d+(ms|s), "
+        rf"archive_mode on, but \d+ segments? wait to be archived, the oldest for {AGE}, "
         r"expected archived within 200ms",
         result.summary,
     ), result.summary

@@ -305,3 +305,113 @@ def test_log_entries_are_masked_tracebacks_included():
         "count": 3,
         "object": f"ValueError('{MASK}')",
     }
+
+
+def test_a_variable_named_for_the_query_it_holds_is_shown_and_credentials_are_not(write_config):
+    """The trial's S-009 read ``<secret>: returned 0``: PASSWORD_HASH_QUERY is SQL, not a
+    password. Beside it, every variable that does hold a credential stays masked."""
+    path = write_config("""
+        categories:
+          - id: c
+            title: C
+            items:
+              - id: S-009
+                title: Hashes
+                priority: high
+                probe:
+                  sql:
+                    dsn: "postgresql://app:${DB_PASSWORD}@127.0.0.1:1/app"
+                    query: ${PASSWORD_HASH_QUERY}
+                    expect: == 0
+              - id: X-2
+                title: Named like a query, used as a password
+                priority: high
+                probe:
+                  http:
+                    url: ${TOKEN_URL}
+                    basic_auth: {username: u, password: "${LEGACY_PASS_QUERY}"}
+              - id: X-3
+                title: Paths and URLs
+                priority: high
+                probe: {http: {url: "${PASSWORD_RESET_URL}${SECRETS_PATH}"}}
+              - id: X-4
+                title: A URL with a password in it
+                priority: high
+                probe: {http: {url: "${ADMIN_SECRET_URL}"}}
+    """)
+    query = "SELECT count(*) FROM \"user\" WHERE hashed_password !~ '^[$]argon2'"
+    env = {
+        "DB_PASSWORD": "db-password-value",
+        "PASSWORD_HASH_QUERY": query,
+        "TOKEN_URL": "https://auth.example/oauth/token",
+        "LEGACY_PASS_QUERY": "query-named-password",
+        "PASSWORD_RESET_URL": "https://app.example/password-reset",
+        "SECRETS_PATH": "/run/secrets/app",
+        "ADMIN_SECRET_URL": "https://admin:admin-url-password@admin.example/",
+    }
+    checklist = load(path, env)
+    shown = checklist.redactor.text(" | ".join(env.values()))
+    assert shown.split(" | ") == [
+        MASK,  # in a DSN's user-info, and named for a password
+        query,  # the query, whole: SEED_CHECK_QUERY, its start, is no longer cut either
+        "https://auth.example/oauth/token",
+        MASK,  # named like a query, but given as a password: the option says what it is
+        "https://app.example/password-reset",
+        "/run/secrets/app",
+        MASK,  # a URL named for a secret, with a user and password in it
+    ]
+    assert checklist.redactor.text('SELECT count(*) FROM "user"') == 'SELECT count(*) FROM "user"'
+
+
+def test_only_credential_headers_are_masked_not_an_origin(write_config):
+    """The trial's S-014 sends ``Origin: ${APP_FRONTEND_ORIGIN}``: an origin is no credential
+    and was masked because every header value counted as one. Credential headers still are."""
+    path = write_config("""
+        categories:
+          - id: c
+            title: C
+            items:
+              - id: S-014
+                title: CORS
+                priority: high
+                probe:
+                  http:
+                    url: http://127.0.0.1:1/api/
+                    method: OPTIONS
+                    headers:
+                      Origin: ${APP_FRONTEND_ORIGIN}
+                      Access-Control-Request-Method: POST
+                      Authorization: Bearer ${PARTNER}
+                      X-Api-Key: ${PARTNER_KEY}
+                      X-Hotel-Signature: ${HOTEL}
+    """)
+    env = {
+        "APP_FRONTEND_ORIGIN": "https://dashboard.app.test",
+        "PARTNER": "partner-bearer-value",
+        "PARTNER_KEY": "partner-key-value",
+        "HOTEL": "hotel-signature-value",
+    }
+    redactor = load(path, env).redactor
+    origin = "CORS allows https://dashboard.app.test"
+    assert redactor.text(origin) == origin
+    for name in ("PARTNER", "PARTNER_KEY", "HOTEL"):
+        assert redactor.text(f"echoed {env[name]} back") == f"echoed {MASK} back"
+
+
+def test_a_texts_end_is_masked_only_when_it_holds_a_piece_of_the_secret():
+    """A URL or DSN credential's start is what ordinary texts share (the trial's summaries
+    ended in ``<secret>`` where they named the database or a host); a piece of its secret part
+    at a text's end still is masked."""
+    dsn = "postgresql://app:Pw9sdlkfj2xQ@db.internal:5432/app"
+    webhook = "https://hooks.example.com/services/T000/B000/abcdefSECRETghij"
+    r = Redactor([dsn, webhook])
+    for text in (
+        "connecting to postgresql://app:",
+        "sent to https://hooks.example.com",
+        "asked https://hooks.example.com/",
+    ):
+        assert r.text(text) == text
+    assert r.text("output: postgresql://app:Pw9sdl") == f"output: postgresql://app:{MASK}"
+    assert r.text("output: " + webhook[:45]) == f"output: {MASK}"
+    assert r.text("output: " + dsn) == f"output: {MASK}"
+    assert r.text("output: " + webhook) == f"output: {MASK}"

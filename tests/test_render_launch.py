@@ -352,3 +352,16 @@ def test_render_gives_the_sections_in_the_documents_order():
     ]
     assert order == sorted(order)
     assert out.endswith("**Launch Time**: not set\n")
+
+
+def test_computed_now_is_the_real_decision_when_the_sheet_is_not_complete():
+    # The state under review (sign-off items counted as given) is GO; the checklist computes
+    # NO-GO until the sheet is complete: the block says both, and flags the recorded GO.
+    under_review = StateStamp.of(Decision.GO, Fraction(1), Fraction(1), {"A-1": Status.PASS})
+    record = DecisionRecord(Decision.GO, "Carl", None, NOW, Decision.GO)
+    lines = go_no_go(under_review, "", record, LaunchTime(None, "none"), NOW, Decision.NO_GO)
+    assert "**Computed now**: **NO-GO**  " in lines
+    assert "**Computed when recorded**: GO  " in lines
+    assert lines[-2] == (
+        "> ⚠️ The recorded decision (GO) differs from the decision computed now (NO-GO)."
+    )

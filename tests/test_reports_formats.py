@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
@@ -13,7 +12,7 @@ import aiohttp
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support.procs import ROOT
+from support.cli import run_cli
 
 from exporter import config
 from exporter.attest import attest
@@ -158,13 +157,7 @@ def test_junit_has_a_case_per_item_failures_and_skips(snapshot):
 @pytest.mark.parametrize("fmt, start", [("markdown", "# "), ("junit", "<?xml")])
 def test_check_prints_each_format_with_the_decision_exit_code(write_config, fmt, start):
     path = write_config(MIXED)
-    result = subprocess.run(
-        [sys.executable, "-m", "exporter", "check", "--config.file", str(path), "--format", fmt],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_cli("check", "--config.file", str(path), "--format", fmt)
     assert result.returncode == 1, result.stderr  # NO-GO
     assert result.stdout.startswith(start)
 
@@ -292,13 +285,9 @@ async def test_every_json_document_writes_times_one_way(tmp_path):
                 assert resp.status == 200 and resp.content_type == "application/json"
                 documents[route] = await resp.text()
     await daemon.engine.stop()
+    # In a thread: the command runs an event loop of its own, as it does in a process.
     check = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "exporter", "check", "--config.file", str(path), "--format", "json"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
+        run_cli, "check", "--config.file", str(path), "--format", "json"
     )
     documents["check --format json"] = check.stdout
 

@@ -352,6 +352,8 @@ NO_CREDENTIALS = {
     "tcp": "target host:port and a banner pattern only",
     "file": "a path, a max age and a content pattern only",
     "attestation": "the path of an evidence file a person signs; it holds no credentials",
+    "signoff": "a role's name; it reads signatures the engine holds, no target",
+    "decision": "no settings; it reads the recorded decision the engine holds, no target",
     "tls": "a host:port, a server name, a CA file and thresholds: certificates are public",
     "dns": "a name, a record type, a resolver address and expected values",
     "report": "the path of a report file and its thresholds",

@@ -72,11 +72,13 @@ def signed(item) -> bool:
     return walk(item.raw_probe)
 
 
-def counts(items) -> tuple[int, int, int]:
-    """Items checked by a probe alone, by a probe and a signature, by a signature alone."""
+def counts(items) -> tuple[int, int, int, int]:
+    """Items checked by a probe alone, by a probe and a signature, by a signature alone, and
+    from the Sign-Off Sheet (the store's sign-offs and decision)."""
     alone = sum(i.kind == "attestation" for i in items)
     paired = sum(signed(i) for i in items) - alone
-    return len(items) - alone - paired, paired, alone
+    sheet = sum(i.from_sheet for i in items)
+    return len(items) - alone - paired - sheet, paired, alone, sheet
 
 
 def test_shipped_config_is_the_whole_checklist_and_mostly_automated():
@@ -88,7 +90,8 @@ def test_shipped_config_is_the_whole_checklist_and_mostly_automated():
     # Issue 11 counted 115 automated items; its audit moved P-011 to an attestation (capacity at
     # a load not yet seen) and paired S-001, O-003, DOC-009 and DOC-010 with one (rotation, a
     # backup before migrating, "complete" documents: no probe can know). docs/checks.md.
-    assert counts(items) == (110, 4, 31)
+    # F-006..F-010 answer from the store's Sign-Off Sheet (docs/process.md), no longer files.
+    assert counts(items) == (110, 4, 26, 5)
 
 
 def test_every_item_is_probed_once_its_variables_are_set():
@@ -100,13 +103,23 @@ def test_every_item_is_probed_once_its_variables_are_set():
         assert kinds[kind] >= 1, f"no item uses {kind}"
 
 
+def test_a_component_a_team_does_not_have_is_na_by_a_variable():
+    """HAS_REDIS=false makes the Redis items N/A without an item edit; the default applies."""
+    redis = {"P-009", "I-011", "I-012"}
+    by_default = {i.id: i for i in load(CONFIG, env=SAMPLE_ENV).items}
+    assert all(by_default[i].applicable and by_default[i].probed for i in redis)
+    without = {i.id: i for i in load(CONFIG, env={**SAMPLE_ENV, "HAS_REDIS": "false"}).items}
+    assert {i for i, item in without.items() if not item.applicable} == redis
+
+
 def test_docs_state_the_real_count():
-    alone, paired, signature = counts(load(CONFIG, env={}).launch_items)
+    alone, paired, signature, sheet = counts(load(CONFIG, env={}).launch_items)
     for doc in ("README.md", "docs/probes.md", "docs/checks.md"):
         text = " ".join((ROOT / doc).read_text().replace("*", "").split())
         assert f"checks {alone} of its 145 items with a probe alone" in text, doc
         assert f"{paired} pair a probe" in text or f"{paired} more pair a probe" in text, doc
         assert f"{signature} are attestations" in text, doc
+        assert f"{sheet} answer from the Sign-Off Sheet" in text, doc
 
 
 def test_items_that_ask_the_same_question_share_one_probe():

@@ -66,45 +66,6 @@ def test_sigterm_cancels_probes_kills_children_and_exits_0(tmp_path: Path):
     assert not [p for p in pids if alive(p)], "processes outlived the exporter"
 
 
-async def test_global_concurrency_bound_holds(tmp_path: Path):
-    """With engine.concurrency 2, no more than 2 of 8 slow probes are ever in flight."""
-    in_flight = 0
-    most = 0
-
-    async def slow(request: web.Request) -> web.Response:
-        nonlocal in_flight, most
-        in_flight += 1
-        most = max(most, in_flight)
-        await asyncio.sleep(0.2)
-        in_flight -= 1
-        return web.Response(text="ok")
-
-    app = web.Application()
-    app.router.add_get("/", slow)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    items = "\n".join(
-        f"      - {{id: C-{n}, title: Slow {n}, priority: high, timeout: 30s, "
-        f"probe: {{http: {{url: 'http://127.0.0.1:{port}/'}}}}}}"
-        for n in range(8)
-    )
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        f"engine: {{concurrency: 2}}\ncategories:\n  - id: c\n    title: C\n    items:\n{items}\n"
-    )
-    engine = Engine(load(config, {}))
-    try:
-        snap = await engine.run_round()
-    finally:
-        await engine.stop()
-        await runner.cleanup()
-    assert all(s.status.value == "pass" for s in snap.states.values())
-    assert most == 2
-
-
 async def test_concurrency_bound_holds_across_a_reload(tmp_path: Path):
     """Raising engine.concurrency from 2 to 3 mid-round: never more than 3 probes at once.
 

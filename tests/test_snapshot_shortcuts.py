@@ -7,6 +7,8 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from support.waiting import until
+
 from exporter import config
 from exporter.engine import START_TICK, Engine
 from exporter.scoring import Judged, score
@@ -109,11 +111,10 @@ async def test_lag_hook_reports_each_scheduled_run(tmp_path: Path) -> None:
     lags: list[tuple[float, float]] = []
     engine.on_lag = lambda planned, lag: lags.append((planned, lag))
     engine.start()
-    for _ in range(200):  # bounded: 10 s at most
-        if len(lags) >= 2 and engine.ready:
-            break
-        await asyncio.sleep(0.05)
-    await engine.stop()
+    try:
+        await until(lambda: len(lags) >= 2 and engine.ready, "both items' first runs", 10)
+    finally:
+        await engine.stop()
     assert len(lags) == 2
     assert all(lag >= 0 for _, lag in lags)
     assert engine.snapshot().states["A-1"].runs == 2  # the first round's, then the scheduled

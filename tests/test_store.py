@@ -170,6 +170,38 @@ def test_the_latest_record_of_each_kind_is_the_current_one(tmp_path):
     assert state.remediations["S-011"].text == ""  # cleared, and the clearing is recorded
 
 
+def test_revoking_a_signature_marks_the_latest_and_says_who(tmp_path):
+    stamp = StateStamp.of(Decision.GO, Fraction(1), Fraction(1), {"A": P})
+    with open_store(tmp_path) as store:
+        assert store.revoke_signoff("CTO", "Carl", None, T0) is None  # nothing to revoke
+        store.sign(SignOff("CTO", "Carl", None, T0, stamp, "first"))
+        store.sign(SignOff("CTO", "Carl", None, T0 + 1, stamp, "second"))
+        revoked = store.revoke_signoff("CTO", "Carl Chen", "carl", T0 + 2)
+        assert revoked is not None and revoked.notes == "second"
+        assert store.revoke_signoff("CTO", "Carl", None, T0 + 3) is None  # already revoked
+        state = store.load()
+        audit = [e for e in store.audit_log() if e.action == "revoke_signoff"]
+    current = state.signoffs["CTO"]
+    assert (current.notes, current.revoked_at, current.revoked_by, current.revoked_user) == (
+        "second",
+        T0 + 2,
+        "Carl Chen",
+        "carl",
+    )
+    assert [(e.subject, e.by, e.user) for e in audit] == [("CTO", "Carl Chen", "carl")]
+
+
+def test_a_first_version_store_migrates_and_its_signatures_can_be_revoked(tmp_path):
+    with open_store(tmp_path, migrations=MIGRATIONS[:1]) as store:
+        populate(store)  # Security Lead signed
+    with open_store(tmp_path) as store:
+        assert store.schema_version == len(MIGRATIONS)
+        assert store.load().signoffs["Security Lead"].revoked_at is None
+        store.revoke_signoff("Security Lead", "Ana Lopez", None, T0 + DAY)
+        assert store.load().signoffs["Security Lead"].revoked_by == "Ana Lopez"
+    assert user_version(tmp_path / "readiness.db.v1.bak") == 1
+
+
 def test_revoking_marks_the_current_acceptance_and_says_who(tmp_path):
     with open_store(tmp_path) as store:
         store.accept_risk(acceptance(T0))
@@ -206,6 +238,8 @@ def test_every_write_is_audited_with_the_name_and_the_authenticated_user(tmp_pat
         ("sign", "Security Lead", "Ana Lopez", "ana"),
         ("decide", "go_with_caution", "Carl CTO", None),
         ("remediate", "S-011", "Bob", "bob"),
+        ("sign", "CTO", "Carl CTO", None),
+        ("revoke_signoff", "CTO", "Carl CTO", "carl"),
     ]
     assert log[2].detail == {"changes": 2, "passed": 1, "decisions": 2}
 
@@ -271,7 +305,9 @@ def test_people_are_the_latest_records_the_start_reads_too(tmp_path):
         people = store.people()
     assert people == state.people
     assert people.signoff("security  lead") == state.signoffs["Security Lead"]
-    assert people.signoff("CTO") is None
+    assert people.signoff("Product Lead") is None
+    revoked = people.signoff("CTO")  # revoked signatures are read, and say so
+    assert revoked is not None and revoked.revoked_by == "Carl CTO"
 
 
 def test_the_latest_status_of_each_item_is_the_exporter_s_last_view(tmp_path):
@@ -564,6 +600,19 @@ def test_a_store_written_by_schema_1_opens_with_everything_in_it(tmp_path):
     assert state.signoffs["Security Lead"].stamp.total == Fraction(2, 3)
     assert state.decision is not None and state.decision.launch_at == T0 + 7 * DAY
     assert state.remediations["S-011"].user == "bob"
+
+
+def test_a_store_written_by_schema_2_opens_with_its_revoked_signature(tmp_path):
+    """The committed dump of a schema-2 store: a revoked signature stays revoked."""
+    conn = sqlite3.connect(tmp_path / DB_NAME)
+    conn.executescript((FIXTURES / "store-v2.sql").read_text())
+    conn.close()
+    assert user_version(tmp_path / DB_NAME) == 2
+    with open_store(tmp_path) as store:
+        state = store.load()
+    cto = state.signoffs["CTO"]
+    assert (cto.revoked_at, cto.revoked_by, cto.revoked_user) == (T0 + 60, "Carl CTO", "carl")
+    assert state.signoffs["Security Lead"].revoked_at is None
 
 
 # --- two processes, and a process killed mid-write ---

@@ -22,7 +22,8 @@ class Blockers:
     # The PENDING ones again, split by what ends the wait:
     # setting these variables (the largest group first) ...
     unconfigured: tuple[tuple[tuple[str, ...], tuple[ItemState, ...]], ...] = ()
-    # ... a person running ``attest`` (probed, and the file it reads is not there) ...
+    # ... a person running ``attest`` (probed, and the file it reads is not there), or ``sign``
+    # or ``decide`` for the items that answer from the Sign-Off Sheet ...
     unsigned: tuple[ItemState, ...] = ()
     # ... or something else, by what it waits for (``not probed yet`` after a start or reload).
     others: tuple[tuple[str, tuple[ItemState, ...]], ...] = ()
@@ -66,7 +67,7 @@ def blockers(snap: Snapshot, kinds: Registry = KINDS) -> Blockers:
     for s in pending:
         if s.item.missing:
             unconfigured.append(s)
-        elif s.checked_at is not None and signed_by_a_person(snap, s, kinds):
+        elif s.checked_at is not None and (s.item.from_sheet or signed_by_a_person(snap, s, kinds)):
             unsigned.append(s)
         else:
             others.append(s)

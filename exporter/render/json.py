@@ -64,6 +64,9 @@ def item_json(state: ItemState) -> dict[str, Any]:
         "summary": state.result.summary,
         "duration_seconds": rounded(state.duration),
         "checked_at": rfc3339(state.checked_at),
+        # True when the probe could not judge (FAIL without a verdict on the target).
+        "error": state.result.error,
+        "evidence": dict(state.result.evidence),  # masked by value in the engine
     }
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from probes.result import Status
 
+from ..formatting import percent
 from ..launch import (
     DEFAULT_ROLES,
     AcceptanceState,
@@ -33,7 +34,7 @@ from ..launch import (
     span,
     when,
 )
-from ..scoring import Decision, percent
+from ..scoring import Decision
 from .marks import CRITICAL_MARKER, MARKS
 
 CHECKED, UNCHECKED = "☑", "⬜"
@@ -58,13 +59,16 @@ class LaunchSheet:
 
     items: Sequence[ItemLine]
     now: float
-    state: StateStamp  # the checklist as computed now
+    # The checklist now, as signatures are checked against it (the Sign-Off Sheet's own items
+    # counted as given: snapshot.py's under_review).
+    state: StateStamp
     reason: str = ""  # why the computed decision is what it is
     acceptances: Mapping[str, RiskAcceptance] = field(default_factory=dict)  # latest per item
     signoffs: Mapping[str, SignOff] = field(default_factory=dict)  # latest per role
     roles: Sequence[str] = DEFAULT_ROLES
     decision: DecisionRecord | None = None  # the latest recorded
     launch: LaunchTime = field(default_factory=lambda: LaunchTime(None, "none"))
+    computed: Decision | None = None  # the decision computed now; None: the state's
 
 
 # --- escaping -------------------------------------------------------------------------------
@@ -255,13 +259,18 @@ def go_no_go(
     record: DecisionRecord | None,
     launch: LaunchTime,
     now: float,
+    computed: Decision | None = None,
 ) -> list[str]:
     """The block under P020's Sign-Off Sheet: the recorded call beside the computed one, who
-    made it and when, and the launch date and time (UTC) with the phase it puts us in."""
-    computed = f"**{state.decision.label}**" + (f": {text(reason)}" if reason else "")
+    made it and when, and the launch date and time (UTC) with the phase it puts us in.
+
+    ``computed`` is the checklist's decision now, when it differs from ``state``'s (which
+    counts the sheet's own items as given)."""
+    now_decision = state.decision if computed is None else computed
+    computed_text = f"**{now_decision.label}**" + (f": {text(reason)}" if reason else "")
     out = [
         f"**Go/No-Go Decision**: {_boxes(record.decision if record else None)}  ",
-        f"**Computed now**: {computed}  ",
+        f"**Computed now**: {computed_text}  ",
     ]
     if record is None:
         out += ["**Decision Maker**: not recorded yet  ", "**Date**: —  "]
@@ -280,11 +289,11 @@ def go_no_go(
         if record.notes:
             out.append(f"**Notes**: {text(record.notes)}  ")
     out += _launch_lines(launch, now)
-    if record is not None and record.decision is not state.decision:
+    if record is not None and record.decision is not now_decision:
         out += [
             "",
             f"> ⚠️ The recorded decision ({record.decision.label}) differs from the decision "
-            f"computed now ({state.decision.label}).",
+            f"computed now ({now_decision.label}).",
         ]
     return [*out, ""]
 
@@ -312,5 +321,7 @@ def render(sheet: LaunchSheet) -> str:
     out = risk_assessment(sheet.items, sheet.acceptances, sheet.now)
     out += ["---", ""]
     out += sign_off_sheet(sheet.roles, sheet.signoffs, sheet.state)
-    out += go_no_go(sheet.state, sheet.reason, sheet.decision, sheet.launch, sheet.now)
+    out += go_no_go(
+        sheet.state, sheet.reason, sheet.decision, sheet.launch, sheet.now, sheet.computed
+    )
     return "\n".join(out).rstrip() + "\n"

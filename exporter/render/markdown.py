@@ -195,6 +195,7 @@ def sheet(snap: Snapshot) -> LaunchSheet:
         snap.checklist.roles,
         picture.people.decision,
         picture.launch,
+        snap.scores.decision,
     )
 
 
@@ -208,7 +209,9 @@ def process_sections(snap: Snapshot) -> list[str]:
     out += tasks_section(snap)
     out += ["---", ""]
     out += sign_off_sheet(filled.roles, filled.signoffs, filled.state)
-    out += go_no_go(filled.state, filled.reason, filled.decision, filled.launch, filled.now)
+    out += go_no_go(
+        filled.state, filled.reason, filled.decision, filled.launch, filled.now, filled.computed
+    )
     return out
 
 

@@ -1,7 +1,8 @@
 """The plain-text report ``check`` prints for terminals and CI logs.
 
 The decision, the scores and the blockers come first, then every item, one line each, by
-category, and the decision again as the last line (where a CI log's tail shows it). Everything
+category, and the decision again as the last line (where a CI log's tail shows it). A probe
+that could not judge shows as ``FAIL (cannot judge)``. Everything
 from targets goes through ``one_line``, so no summary can draw on the terminal or print a line
 that looks like the report's own. Colour only when asked (``check --color``).
 """
@@ -44,6 +45,11 @@ def _pct(score: Number | None) -> str:
     return percent(score).rjust(6)
 
 
+def _status(state: ItemState) -> str:
+    """The status column: a probe that could not judge is marked, never read as a verdict."""
+    return f"{state.status.label} (cannot judge)" if state.result.error else state.status.label
+
+
 def _decision(snap: Snapshot, paint: Paint) -> str:
     sc = snap.scores
     label = paint(sc.decision.label, DECISION_COLOURS[sc.decision])
@@ -65,9 +71,10 @@ def render(snap: Snapshot, color: bool = False) -> str:
         "",
     ]
     width = max((len(one_line(s.item.id)) for s in snap.states.values()), default=4)
+    status_width = max((len(_status(s)) for s in snap.states.values()), default=7)
 
     def row(s: ItemState) -> str:
-        label = paint(f"{s.status.label:<7}", STATUS_COLOURS[s.status])
+        label = paint(f"{_status(s):<{status_width}}", STATUS_COLOURS[s.status])
         title = one_line(s.item.title)[:TITLE_WIDTH]
         return (
             f"  {one_line(s.item.id):<{width}}  {label}  {s.item.priority:<8}  "

@@ -8,6 +8,7 @@ given.
 - ``/api/v1/items/<ID>/risk-acceptance/revoke``: by
 - ``/api/v1/items/<ID>/remediation``: by, link or text (empty clears)
 - ``/api/v1/signoffs/<role>``: by, notes
+- ``/api/v1/signoffs/<role>/revoke``: by
 - ``/api/v1/decision``: decision, by, launch, notes
 
 Each body is a JSON object with the command line's fields.
@@ -78,6 +79,7 @@ def add_routes(app: web.Application, urls: Urls, policy: WritePolicy) -> None:
     app.router.add_post(urls.route(paths.REVOKE_RISK_API), revoke_risk)
     app.router.add_post(urls.route(paths.REMEDIATION_API), remediation)
     app.router.add_post(urls.route(paths.SIGNOFF_API), signoff)
+    app.router.add_post(urls.route(paths.REVOKE_SIGNOFF_API), revoke_signoff)
     app.router.add_post(urls.route(paths.DECISION_API), decision)
 
 
@@ -88,7 +90,7 @@ def writer(request: web.Request) -> str | None:
     """The authenticated user allowed to write, None for an allowed loopback client; raises
     403 otherwise."""
     policy = request.app[WRITE_POLICY]
-    user = request.get(AUTH_USER)
+    user: str | None = request.get(AUTH_USER)
     if user is not None:
         if policy.users is not None and user not in policy.users:
             raise _error(web.HTTPForbidden, f"user {user} may not record (--web.write-users)")
@@ -287,11 +289,24 @@ async def signoff(request: web.Request) -> web.Response:
     return _created(signoff_json(await _record(request, write)))
 
 
+async def revoke_signoff(request: web.Request) -> web.Response:
+    user = writer(request)
+    body = await _body(request)
+    role = request.match_info["role"]
+    checklist, now = daemon_of(request).checklist, time.time()
+
+    def write(store: Store) -> SignOff:
+        return process.revoke_signoff(store, checklist, role, _text(body, "by", True), user, now)
+
+    return _created(signoff_json(await _record(request, write)))
+
+
 async def decision(request: web.Request) -> web.Response:
     user = writer(request)
     body = await _body(request)
     _live(request)
-    scores, now = daemon_of(request).snapshot().scores, time.time()
+    # The decision computed now, the sheet's own items counted as given (as for a signature).
+    computed, now = daemon_of(request).snapshot().launch.stamp.decision, time.time()
 
     def write(store: Store) -> DecisionRecord:
         return process.decide(
@@ -299,7 +314,7 @@ async def decision(request: web.Request) -> web.Response:
             _text(body, "decision", True),
             _text(body, "by", True),
             user,
-            scores,
+            computed,
             _text(body, "launch") or None,
             _text(body, "notes"),
             now,
@@ -359,6 +374,9 @@ def signoff_json(s: SignOff) -> dict[str, Any]:
             "digest": s.stamp.digest,
             "gaps": sorted(s.stamp.gaps),
         },
+        "revoked_at": rfc3339(s.revoked_at),
+        "revoked_by": s.revoked_by,
+        "revoked_user": s.revoked_user,
     }
 
 

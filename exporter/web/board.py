@@ -201,6 +201,8 @@ def banner(snap: Snapshot, urls: Urls, found: Blockers) -> str:
 ATTEST = (
     'readiness-exporter attest ITEM --status pass --by "Your Name" --evidence "what you checked"'
 )
+SIGN = 'readiness-exporter sign ROLE --by "Your Name"'
+DECIDE = 'readiness-exporter decide go --by "Your Name" --launch DATETIME'
 
 
 def item_link(state: ItemState, urls: Urls) -> str:
@@ -264,6 +266,11 @@ def blockers_section(found: Blockers, urls: Urls) -> str:
             "(add <code>--config.file PATH</code> if it is not <code>./config.yaml</code>); "
             "the board shows it within seconds.</p>"
         )
+        if any(s.item.from_sheet for s in found.unsigned):  # sign-offs and the decision
+            how += (
+                f'<p>The Sign-Off Sheet\'s items: <code class="cmd">{e(SIGN)}</code> for a '
+                f'role, <code class="cmd">{e(DECIDE)}</code> for the Go/No-Go decision.</p>'
+            )
         groups.append(
             blocker_group(
                 "unsigned",

@@ -44,7 +44,7 @@ local expr = import '../lib/expressions.libsonnet';
         rules: [
           alert(
             'ReadinessCriticalItemRegressed', sev.page, d.criticalItemRegressed,
-            e.withItemLabels(e.regressed('priority="critical"'), 'probe!="attestation"'),
+            e.withItemLabels(e.regressed('priority="critical"'), 'probe!~"%s"' % c.personProbes),
             'A critical readiness item that passed is now failing.',
             oneLine(|||
               Critical %s was PASS and is now %s; the decision is NO-GO until it passes.
@@ -52,7 +52,7 @@ local expr = import '../lib/expressions.libsonnet';
           ),
           alert(
             'ReadinessItemRegressed', sev.ticket, d.itemRegressed,
-            e.withItemLabels(e.regressed('priority="high"'), 'probe!="attestation"'),
+            e.withItemLabels(e.regressed('priority="high"'), 'probe!~"%s"' % c.personProbes),
             'A high-priority readiness item that passed is now failing.',
             oneLine(|||
               High-priority %s was PASS and is now %s.
@@ -60,7 +60,7 @@ local expr = import '../lib/expressions.libsonnet';
           ),
           alert(
             'ReadinessAttestationExpired', sev.ticket, d.attestationExpired,
-            e.withItemLabels(e.regressed(''), 'probe="attestation"'),
+            e.withItemLabels(e.regressed(''), 'probe=~"%s"' % c.personProbes),
             "A person's attestation of a readiness item that passed no longer holds.",
             oneLine(|||
               The attestation of %s was PASS and is now %s: it expired

@@ -54,7 +54,7 @@ function(c) {
     m: if matchers == '' then '' else ', ' + matchers,
   },
 
-  local notAttestation = 'unless on (job, instance, item) readiness_item_info{%s, probe="attestation"}' % sel,
+  local notAttestation = 'unless on (job, instance, item) readiness_item_info{%s, probe=~"%s"}' % [sel, c.personProbes],
 
   // Exporters with at least c.stormItems probe-judged regressions; `critical`: with a critical
   // one among them (then it pages), else without.

@@ -7,9 +7,7 @@ A probe under test is written as the ``probe:`` mapping of a one-item config, lo
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -74,18 +72,3 @@ async def run(
         await engine.resources.aclose()
     assert state.checked_at is not None, "the item was not probed (unset variables?)"
     return state.result
-
-
-@asynccontextmanager
-async def silent_server() -> AsyncIterator[int]:
-    """A loopback TCP port that accepts connections and never answers: for timeout cases."""
-
-    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read()
-        writer.close()
-
-    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
-    try:
-        yield server.sockets[0].getsockname()[1]
-    finally:
-        server.close()

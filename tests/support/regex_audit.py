@@ -186,6 +186,31 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "exporter/redact.py",
+        r"_(?:QUERY|PATH|URL)$",
+        lambda t: redact.NAMED_FOR_WHAT_IT_HOLDS.search(t),
+        "literal alternatives after one literal character, anchored at the end",
+        CONFIG,
+        ("_", "_QUER", "_UR"),
+    ),
+    Entry(
+        "exporter/redact.py",
+        r"://[^/?#\s]*@",
+        lambda t: redact.USERINFO.search(t),
+        "a literal, then one character class up to a literal; a failed start is passed over "
+        "once by the search",
+        CONFIG,
+        ("://", "://a", "://a:b"),
+    ),
+    Entry(
+        "exporter/redact.py",
+        r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s]*/?",
+        lambda t: redact.URL_ORIGIN.match(t),
+        "anchored at the start (match): one pass over two character classes",
+        CONFIG,
+        ("a", "a://", "a://b"),
+    ),
+    Entry(
+        "exporter/redact.py",
         r"authorization|cookie|token|secret|password|api[-_]?key|x-auth",
         lambda t: redact.SECRET_HEADERS.search(t),
         "literal alternatives",

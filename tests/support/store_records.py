@@ -85,6 +85,9 @@ def populate(store: Store) -> None:
         )
     )
     store.remediate(Remediation("S-011", "https://tracker.example/SEC-12", "Bob", "bob", T0))
+    if store.schema_version >= 2:  # a signature revoked (schema 2)
+        store.sign(SignOff("CTO", "Carl CTO", None, T0, stamp, "pending the pen test"))
+        store.revoke_signoff("CTO", "Carl CTO", "carl", T0 + 60)
 
 
 def dump(path: Path) -> None:

@@ -16,7 +16,7 @@ from support.postgres import Cluster
 from traps.artifacts import Reports, make_reports
 from traps.databases import Database, drop_database, new_database, start_tls_cluster
 from traps.history import start_history
-from traps.metrics import BAD_RULES, GOOD_RULES, JOBS
+from traps.metrics import BAD_RULES, GOOD_RULES, JOBS, OWN_RULES_ONLY
 from traps.stacks import (
     AlertingStack,
     Prometheus,
@@ -111,6 +111,16 @@ def bad_rules(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
     """A Prometheus whose loaded rules look like detection but are not (traps.metrics)."""
     prom = start_scraping(
         tmp_path_factory.mktemp("bad-rules"), {"app-good": JOBS["app-good"]}, BAD_RULES
+    )
+    yield prom
+    prom.stop()
+
+
+@pytest.fixture(scope="session")
+def own_rules_only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
+    """A Prometheus that evaluates this exporter's own rules and none of the application's."""
+    prom = start_scraping(
+        tmp_path_factory.mktemp("own-rules"), {"app-good": JOBS["app-good"]}, OWN_RULES_ONLY
     )
     yield prom
     prom.stop()

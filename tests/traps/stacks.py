@@ -144,10 +144,12 @@ def rules_evaluated(prom: str) -> bool:
     )
 
 
-def alert(name: str, expr: str, runbook: bool = True) -> dict[str, Any]:
+def alert(name: str, expr: str, runbook: bool | str = True) -> dict[str, Any]:
+    """An alerting rule; ``runbook``: a link to its runbook, none (False), or this text."""
     rule: dict[str, Any] = {"alert": name, "expr": expr, "labels": {"severity": "critical"}}
     if runbook:
-        rule["annotations"] = {"runbook_url": f"https://runbooks.example/{name}"}
+        url = runbook if isinstance(runbook, str) else f"https://runbooks.example/{name}"
+        rule["annotations"] = {"runbook_url": url}
     return rule
 
 

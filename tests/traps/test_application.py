@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+from probes.result import Status
 from traps.conftest import age
 from traps.shipped import passes, run_shipped
 
@@ -76,7 +79,7 @@ async def test_a001_an_old_report_copied_today_is_not_fresh(tree, reports):
     # Written a second ago (a copy, a download); run 40 days ago by its own timestamp.
     bad = tree("bad", dict.fromkeys(A001_PATHS, run_days_ago(reports.junit_passed, 40)))
     result = await run_shipped("A-001", {"APP_REPO": str(bad)}, bad)
-    assert not passes(result) and "40d old by its suite timestamp" in result.summary
+    assert not passes(result) and "40 days old by its suite timestamp" in result.summary
 
 
 async def test_a001_a_report_from_a_pipeline_that_stopped_fails(tree, reports):
@@ -84,7 +87,7 @@ async def test_a001_a_report_from_a_pipeline_that_stopped_fails(tree, reports):
     (bad / "reports/unit-junit.xml").write_text(run_days_ago(reports.junit_passed, 8))
     age(bad / "reports/unit-junit.xml", 8)
     result = await run_shipped("A-001", {"APP_REPO": str(bad)}, bad)
-    assert not passes(result) and "unit-junit.xml is 8d" in result.summary
+    assert not passes(result) and "unit-junit.xml is 8 days" in result.summary
 
 
 async def test_a001_a_skipped_test_is_not_a_passing_one(tree, reports):
@@ -178,13 +181,62 @@ async def test_a006_debug_turned_on_again_later_fails(tree):
     assert passes(await run_shipped("A-006", {"APP_ENV_FILE": str(good / ".env")}, good))
 
 
-async def test_a007_a_later_debug_level_wins_and_warn_is_warning(tree):
+def _app_log(folder: Path, level: str, fmt: str = "%(levelname)s:     %(message)s") -> Path:
+    """A log written by Python's logging at ``level`` (uvicorn's line format by default): the
+    application's every level is called, logging keeps those at ``level`` and above."""
+    log = folder / "app.log"
+    code = (
+        "import logging, sys\n"
+        "logging.basicConfig(filename=sys.argv[1], level=sys.argv[2], format=sys.argv[3])\n"
+        "log = logging.getLogger('uvicorn.error')\n"
+        "log.debug('request headers: accept=*/*')\n"
+        "log.info('127.0.0.1:51234 - \"GET /api/v1/utils/health-check/ HTTP/1.1\" 200')\n"
+        "log.warning('slow query: 1.2 s')\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(log), level, fmt], check=True)
+    return log
+
+
+async def test_a007_the_applications_own_log_says_its_level(tree):
+    """The trial's app has no level setting and logs at uvicorn's INFO: that is INFO."""
+    repo = tree("repo", {".env": GOOD_ENV.replace("LOG_LEVEL=warn\n", "")})
+    env = {"APP_ENV_FILE": str(repo / ".env"), "APP_LOG_FILE": str(_app_log(repo, "INFO"))}
+    result = await run_shipped("A-007", env, repo)
+    assert passes(result), result.summary
+
+
+async def test_a007_json_lines_at_warning_pass(tree):
+    repo = tree("repo", {".env": GOOD_ENV})  # LOG_LEVEL=warn: fine in an unusual way
+    log = _app_log(repo, "WARNING", '{"level": "%(levelname)s", "msg": "%(message)s"}')
+    result = await run_shipped(
+        "A-007", {"APP_ENV_FILE": str(repo / ".env"), "APP_LOG_FILE": str(log)}, repo
+    )
+    assert passes(result), result.summary
+
+
+async def test_a007_a_log_at_debug_fails(tree):
+    """No setting, or one that says INFO, while the application writes DEBUG lines."""
+    for name, text in [("none", GOOD_ENV.replace("LOG_LEVEL=warn\n", "")), ("info", GOOD_ENV)]:
+        repo = tree(name, {".env": text})
+        env = {"APP_ENV_FILE": str(repo / ".env"), "APP_LOG_FILE": str(_app_log(repo, "DEBUG"))}
+        result = await run_shipped("A-007", env, repo)
+        assert result.status is Status.FAIL and "app.log" in result.summary, result.summary
+
+
+async def test_a007_a_setting_that_says_debug_fails_whatever_the_log_shows(tree):
     bad = tree(
         "bad", {".env": GOOD_ENV.replace("LOG_LEVEL=warn", "LOG_LEVEL=INFO") + "LOG_LEVEL=debug\n"}
     )
-    good = tree("good", {".env": GOOD_ENV})  # LOG_LEVEL=warn: fine in an unusual way
-    assert not passes(await run_shipped("A-007", {"APP_ENV_FILE": str(bad / ".env")}, bad))
-    assert passes(await run_shipped("A-007", {"APP_ENV_FILE": str(good / ".env")}, good))
+    env = {"APP_ENV_FILE": str(bad / ".env"), "APP_LOG_FILE": str(_app_log(bad, "INFO"))}
+    result = await run_shipped("A-007", env, bad)
+    assert result.status is Status.FAIL and ".env" in result.summary, result.summary
+
+
+async def test_a007_a_log_with_no_level_at_all_fails(tree):
+    """Only ERROR lines (or no level in the lines) do not show INFO or WARNING."""
+    repo = tree("repo", {".env": GOOD_ENV.replace("LOG_LEVEL=warn\n", "")})
+    env = {"APP_ENV_FILE": str(repo / ".env"), "APP_LOG_FILE": str(_app_log(repo, "ERROR"))}
+    assert not passes(await run_shipped("A-007", env, repo))
 
 
 async def test_a009_an_empty_lock_file_pins_nothing(tree):

@@ -126,7 +126,7 @@ async def test_d009_last_quarters_drill_copied_today_is_not_this_months(tree):
     when = dt.datetime.now(dt.UTC) - dt.timedelta(days=95)
     Path(good).write_text(re.sub(r'timestamp="[^"]*"', f'timestamp="{when.isoformat()}"', text))
     result = await run_shipped("D-009", {"RESTORE_TEST_JUNIT": good}, tree("o", {}))
-    assert not passes(result) and "95d old by its suite timestamp" in result.summary
+    assert not passes(result) and "95 days old by its suite timestamp" in result.summary
 
 
 async def test_d010_archive_mode_on_with_every_archive_failing_is_no_pitr(tmp_path):
@@ -139,7 +139,8 @@ async def test_d010_archive_mode_on_with_every_archive_failing_is_no_pitr(tmp_pa
     assert (result.status, result.error) == (Status.FAIL, False)
     assert re.fullmatch(
         r"archive_mode on, but 0 segments archived and \d+ failures? since .+ UTC; "
-        r"last failure \d+m?s ago \(\w{24}\); \d+ segments? waiting, the oldest for .+",
+        r"last failure (under a second|\d+ \w+( \d+ \w+)?) ago \(\w{24}\); \d+ segments? "
+        r"waiting, the oldest for .+",
         result.summary,
     ), result.summary
 
@@ -152,3 +153,69 @@ async def test_d010_segments_archived_pass(tmp_path):
         assert any(archive.iterdir())
     assert passes(result), result.summary
     assert result.summary.startswith("archive_mode on: last archived ")
+
+
+def scans(database, indexed: int, sequential: int) -> None:
+    """``indexed`` lookups by primary key and ``sequential`` searches on an unindexed column of
+    a 20,000-row table, in one session whose end hands its counts to the statistics."""
+    with database.connect() as conn:
+        conn.execute(
+            "DO $$ BEGIN"
+            f" FOR i IN 1..{indexed} LOOP PERFORM 1 FROM guests WHERE id = i; END LOOP;"
+            f" FOR i IN 1..{sequential} LOOP"
+            "   PERFORM 1 FROM guests WHERE email = 'guest' || i || '@example.com'; END LOOP;"
+            " END $$"
+        )
+
+
+def table_scans(database) -> tuple[int, int, int]:
+    with database.connect() as conn:
+        row = conn.execute(
+            "SELECT n_live_tup, seq_scan, coalesce(idx_scan, 0) FROM pg_stat_user_tables "
+            "WHERE relname = 'guests'"
+        ).fetchone()
+    return row or (0, 0, 0)
+
+
+async def test_d003_a_search_without_an_index_in_a_fifth_of_the_scans_fails(tmp_path, database):
+    database.execute(
+        "CREATE TABLE guests (id int PRIMARY KEY, email text)",
+        "INSERT INTO guests SELECT g, 'guest' || g || '@example.com' "
+        "FROM generate_series(1, 20000) g",
+    )
+    env = {"DATABASE_URL": database.dsn()}
+    # A nightly pg_dump's handful of full reads beside lookups by index: fine
+    scans(database, indexed=1000, sequential=5)
+    wait_until(lambda: table_scans(database)[1:] >= (5, 1000), 30, "the scans counted")
+    result = await run_shipped("D-003", env, tmp_path)
+    assert passes(result), result.summary
+    # Every 5th request searches guests by email, which has no index: 250 full reads of 20,000
+    # rows. Fewer sequential scans than index scans and under 1,000 of them: what D-003 asked.
+    scans(database, indexed=0, sequential=245)
+    wait_until(lambda: table_scans(database)[1] >= 250, 30, "the scans counted")
+    rows, sequential, indexed = table_scans(database)
+    assert rows == 20000 and sequential < min(indexed, 1000)
+    result = await run_shipped("D-003", env, tmp_path)
+    assert (result.status, result.summary) == (
+        Status.FAIL,
+        "tables of 10000+ rows scanned sequentially in over 5% of 50+ scans: 1, expected == 0",
+    )
+
+
+ROOM_TYPES = "CREATE TABLE room_types (id serial PRIMARY KEY, name text NOT NULL UNIQUE)"
+SEED = "INSERT INTO room_types (name) VALUES ('Single'), ('Double'), ('Twin'), ('Suite')"
+
+
+async def test_d007_the_migrated_empty_table_or_one_hand_made_row_is_not_the_seed(
+    tmp_path, database
+):
+    env = {"DATABASE_URL": database.dsn(), "SEED_MIN_ROWS": "4"}
+    database.execute(ROOM_TYPES)  # the migrations ran, the seed did not
+    result = await run_shipped("D-007", env, tmp_path)
+    assert (result.status, result.summary) == (Status.FAIL, "seeded rows: 0, expected >= 4")
+    database.execute("INSERT INTO room_types (name) VALUES ('Test room')")
+    result = await run_shipped("D-007", env, tmp_path)
+    assert (result.status, result.summary) == (Status.FAIL, "seeded rows: 1, expected >= 4")
+    database.execute("DELETE FROM room_types", SEED)
+    result = await run_shipped("D-007", env, tmp_path)
+    assert (result.status, result.summary) == (Status.PASS, "seeded rows: 4, expected >= 4")

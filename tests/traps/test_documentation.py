@@ -18,24 +18,60 @@ async def test_doc001_a_link_named_architecture_is_not_a_section(tree):
     assert passes(await run_shipped("DOC-001", {"APP_REPO": str(good)}, good))
 
 
-def openapi(described: bool) -> dict:
-    operation = {"summary": "Read Items", "responses": {"200": {"description": "OK"}}}
-    ops = {
-        "/api/v1/items/": {"get": {**operation, "description": "Retrieve items."}},
-        "/api/v1/users/": {
-            "get": {**operation, **({"description": "Retrieve users."} if described else {})}
-        },
-    }
-    return {"openapi": "3.1.0", "info": {"title": "Agente", "version": "1"}, "paths": ops}
+def openapi(*, routers: bool = True, docstrings: bool = True) -> dict:
+    """The document FastAPI itself generates for a small API: with its routers included or
+    not (``paths: {}``), its handlers with or without docstrings (operation descriptions)."""
+    from fastapi import APIRouter, FastAPI
+
+    app = FastAPI(title="Agente", version="1.0.0")
+    api = APIRouter(prefix="/api/v1")
+
+    @api.get("/items/")
+    def read_items() -> list[str]:
+        """Retrieve items."""
+        return []
+
+    def read_users() -> list[str]:
+        return []
+
+    if docstrings:
+        read_users.__doc__ = "Retrieve users."
+    api.add_api_route("/users/", read_users, methods=["GET"])
+    if routers:
+        app.include_router(api)
+    return app.openapi()
+
+
+async def doc002(document: dict, tmp_path):
+    env = {"APP_OPENAPI_PATH": "/api/v1/openapi.json"}  # FastAPI behind an API prefix
+    async with serve({"GET /api/v1/openapi.json": Reply(body=document)}) as base:
+        return await run_shipped("DOC-002", {**env, "APP_URL": base}, tmp_path)
 
 
 async def test_doc002_an_operation_without_a_description_is_not_complete(tmp_path):
-    env = {"APP_OPENAPI_PATH": "/api/v1/openapi.json"}  # FastAPI behind an API prefix
-    async with serve({"GET /api/v1/openapi.json": Reply(body=openapi(False))}) as base:
-        result = await run_shipped("DOC-002", {**env, "APP_URL": base}, tmp_path)
-        assert not passes(result) and "observed 1, expected == 0" in result.summary
-    async with serve({"GET /api/v1/openapi.json": Reply(body=openapi(True))}) as base:
-        assert passes(await run_shipped("DOC-002", {**env, "APP_URL": base}, tmp_path))
+    result = await doc002(openapi(docstrings=False), tmp_path)
+    assert not passes(result)
+    assert "operations without a description: 1, expected 0" in result.summary
+    result = await doc002(openapi(), tmp_path)
+    assert passes(result), result.summary
+    assert result.summary.startswith("status 200 in ")
+    assert result.summary.endswith(
+        "; operations documented: 2, at least 1; operations without a description: 0"
+    )
+
+
+async def test_doc002_a_document_without_operations_documents_nothing(tmp_path):
+    # FastAPI's document for an app whose routers were never included: valid OpenAPI, no
+    # operation, so none lacks a description.
+    empty = openapi(routers=False)
+    assert empty["paths"] == {}
+    result = await doc002(empty, tmp_path)
+    assert not passes(result)
+    assert "operations documented: 0, expected at least 1" in result.summary
+    # Any JSON that is not an OpenAPI document (an error body served with 200) documents nothing.
+    result = await doc002({"detail": "Not Found"}, tmp_path)
+    assert not passes(result)
+    assert "operations documented: 0, expected at least 1" in result.summary
 
 
 async def test_doc003_is_o005s_runbook(tree):

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
+from support.postgres import Cluster, start_cluster
+from support.procs import wait_until
 from test_probe_dns import responder  # the loopback DNS responder (never the system resolver)
 
 from exporter.config import parse
 from probes.result import Status
 from traps.conftest import age
+from traps.databases import receiving_wal, replicated, replication_states
 from traps.shipped import passes, run_shipped, shipped_item
 
 
@@ -135,3 +147,118 @@ async def test_i012_failing_aof_fails(tmp_path, scraping):
     # redis-good has not saved for three days, with nothing changed since: fine
     result = await run_shipped("I-012", {**env, "REDIS_JOB": "redis-good"}, tmp_path)
     assert passes(result), result.summary
+
+
+@pytest.fixture(scope="module")
+def primary() -> Iterator[Cluster]:
+    """A PostgreSQL primary of I-010's own: its standbys and WAL stream stay out of the others'."""
+    workdir = Path(tempfile.mkdtemp(prefix="readiness-traps-primary-"))
+    try:
+        cluster = start_cluster(workdir)
+        try:
+            yield cluster
+        finally:
+            cluster.stop()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def replay_gap(primary: Cluster) -> list[str]:
+    """Each walsender's bytes not yet replayed (empty for pg_receivewal, which replays nothing)."""
+    return primary.psql(
+        "SELECT coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::text, '') "
+        "FROM pg_stat_replication"
+    ).splitlines()
+
+
+async def test_i010_no_standby_or_only_pg_receivewal_is_no_replication(tmp_path, primary):
+    env = {"DATABASE_URL": primary.dsn}
+    result = await run_shipped("I-010", env, tmp_path)
+    assert (result.status, result.error) == (Status.FAIL, False), result.summary
+    # pg_receivewal streams WAL (state streaming, a row in pg_stat_replication) and replays none
+    with receiving_wal(primary):
+        wait_until(
+            lambda: "pg_receivewal:streaming" in replication_states(primary), 30, "pg_receivewal"
+        )
+        result = await run_shipped("I-010", env, tmp_path)
+    assert not passes(result), result.summary
+    assert result.summary == (
+        "standbys streaming and replaying within 16777216 bytes and 1 minute: 0, expected >= 1"
+    )
+
+
+async def test_i010_a_standby_that_stopped_replaying_is_not_replication(tmp_path, primary):
+    env = {"DATABASE_URL": primary.dsn}
+    with replicated(primary) as standby:
+        wait_until(lambda: replay_gap(primary) == ["0"], 60, "the standby streaming, caught up")
+        result = await run_shipped("I-010", env, tmp_path)
+        assert passes(result), result.summary
+        # Replay paused (or stuck on a conflict) while the primary writes ~30 MB of WAL: the row
+        # still says streaming, and replay_lag keeps its last, small value.
+        standby.psql("SELECT pg_wal_replay_pause()")
+        primary.psql("CREATE TABLE filler AS SELECT g FROM generate_series(1, 500000) g")
+        wait_until(
+            lambda: int(replay_gap(primary)[0]) > 16 * 2**20, 60, "WAL the standby has not replayed"
+        )
+        assert replication_states(primary) == ["walreceiver:streaming"]
+        assert (
+            primary.psql("SELECT replay_lag < interval '1 minute' FROM pg_stat_replication") == "t"
+        )
+        result = await run_shipped("I-010", env, tmp_path)
+        assert not passes(result), result.summary
+        standby.psql("SELECT pg_wal_replay_resume()")
+        wait_until(lambda: replay_gap(primary) == ["0"], 60, "the standby caught up")
+        assert passes(await run_shipped("I-010", env, tmp_path))
+    primary.psql("DROP TABLE filler")
+
+
+@contextlib.contextmanager
+def ext4_volume(root: Path, reserved_percent: int) -> Iterator[Path]:
+    """A real 64 MiB ext4 filesystem (mkfs.ext4 -m ``reserved_percent``) loop-mounted under
+    ``root``; skips where this process may not mount (not root, no loop devices)."""
+    image, mountpoint = root / "volume.img", root / "mnt"
+    mountpoint.mkdir()
+    with image.open("wb") as f:
+        f.truncate(64 * 2**20)
+    if shutil.which("mkfs.ext4") is None or os.geteuid() != 0:
+        pytest.skip("needs mkfs.ext4 and root to loop-mount a real filesystem")
+    subprocess.run(
+        ["mkfs.ext4", "-q", "-F", "-m", str(reserved_percent), str(image)], check=True, timeout=60
+    )
+    mounted = subprocess.run(
+        ["mount", "-o", "loop", str(image), str(mountpoint)], capture_output=True, timeout=60
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot loop-mount here: {mounted.stderr.decode().strip()}")
+    try:
+        yield mountpoint
+    finally:
+        subprocess.run(["umount", str(mountpoint)], check=True, timeout=60)
+
+
+def fill(path: Path, mib: int) -> None:
+    with path.open("wb") as f:
+        f.write(os.urandom(mib * 2**20))
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def test_i003_free_blocks_reserved_for_root_are_not_free_space(tmp_path):
+    """ext4 keeps blocks for root (5 % by default, 30 % here): 20 MiB written leaves most
+    blocks free (f_bfree), but under half of the space the database's user can write."""
+    with ext4_volume(tmp_path, reserved_percent=30) as volume:
+        fill(volume / "base.dat", 20)
+        st = os.statvfs(volume)
+        assert st.f_bfree / st.f_blocks > 0.6  # "free" as blocks count it
+        result = asyncio.run(run_shipped("I-003", {"DATA_PATH": str(volume)}, tmp_path))
+        assert (result.status, result.error) == (Status.FAIL, False), result.summary
+        assert re.fullmatch(
+            rf"{volume}: 4\d% free as df counts it \(1\d\.\d MiB of 3\d\.\d MiB available to "
+            r"unprivileged writers; 2\d\.\d MiB reserved for root left out\), "
+            r"expected at least 50%",
+            result.summary,
+        ), result.summary
+        (volume / "base.dat").unlink()
+        fill(volume / "base.dat", 4)
+        result = asyncio.run(run_shipped("I-003", {"DATA_PATH": str(volume)}, tmp_path))
+        assert passes(result), result.summary

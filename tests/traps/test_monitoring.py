@@ -50,9 +50,24 @@ async def test_m008_a_broken_service_down_rule_is_not_configured(tmp_path, scrap
 async def test_m010_a_loaded_rule_without_runbook_fails_the_exporters_own_aside(
     tmp_path, scraping, bad_rules
 ):
-    assert not passes(await prom_item("M-010", bad_rules.url, tmp_path))
+    result = await prom_item("M-010", bad_rules.url, tmp_path)
+    assert not passes(result)
+    assert (
+        'rules without a runbook link: 2 ("HighErrorRate", "PmsDown"), expected none'
+    ) in result.summary
     # readiness-exporter's own group has a rule without a runbook: not the application's
-    assert passes(await prom_item("M-010", scraping.url, tmp_path))
+    result = await prom_item("M-010", scraping.url, tmp_path)
+    assert passes(result), result.summary
+    assert result.summary.endswith(
+        "application alerting rules: 10, at least 1; rules without a runbook link: none"
+    )
+
+
+async def test_m010_no_application_rule_links_no_runbook(tmp_path, own_rules_only):
+    # Only this exporter's own rules are loaded: no application alert has a runbook to link.
+    result = await prom_item("M-010", own_rules_only.url, tmp_path)
+    assert not passes(result)
+    assert result.summary == "application alerting rules: 0, expected at least 1"
 
 
 def grafana(panels: int) -> dict[str, Reply]:

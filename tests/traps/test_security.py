@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import datetime as dt
 import os
@@ -20,7 +21,7 @@ from support.servers import closed_port
 
 from probes.result import Status
 from traps.apis import Reply, github_runs, serve
-from traps.shipped import passes, run_shipped, sign
+from traps.shipped import passes, run_shipped, run_shipped_together, sign
 
 # S-001 ----------------------------------------------------------------------------------------
 
@@ -56,6 +57,97 @@ async def test_s001_no_placeholder_is_not_rotated_until_someone_signs(tree):
     repo = tree("repo", {".env": PRODUCTION_ENV})
     result = await run_shipped("S-001", {"APP_ENV_FILE": str(repo / ".env")}, repo)
     assert not passes(result) and "not attested yet" in result.summary
+
+
+# S-005 ----------------------------------------------------------------------------------------
+
+PMS_KEY = "UCCLLQ9N2ARSHWCXLT74KUKSSK34BFKX"  # the shape of a QloApps/PrestaShop webservice key
+
+# GET /api/ with a key that may read and write rooms, as PrestaShop's webservice documents it
+RESOURCES = """<?xml version="1.0" encoding="UTF-8"?>
+<prestashop xmlns:xlink="http://www.w3.org/1999/xlink">
+<api shopName="QloApps">
+<hotel_room_types xlink:href="{base}/api/hotel_room_types" get="true" put="true" post="true" \
+delete="false" head="true">
+<description xlink:href="{base}/api/hotel_room_types" get="true">Room types</description>
+</hotel_room_types>
+</api>
+</prestashop>
+"""
+UNAUTHORIZED = """<?xml version="1.0" encoding="UTF-8"?>
+<prestashop xmlns:xlink="http://www.w3.org/1999/xlink">
+<errors><error><code><![CDATA[17]]></code><message><![CDATA[Authentication key is empty]]>\
+</message></error></errors>
+</prestashop>
+"""
+
+
+def webservice(request: web.Request) -> web.Response:
+    """/api/ as QloApps answers it: 401 without a known key, the key's resources with it."""
+    auth = request.headers.get("Authorization", "")
+    if auth != "Basic " + base64.b64encode(f"{PMS_KEY}:".encode()).decode():
+        realm = (
+            'Basic realm="Welcome to PrestaShop Webservice, please enter the authentication key"'
+        )
+        return web.Response(
+            status=401,
+            text=UNAUTHORIZED,
+            content_type="text/xml",
+            headers={"WWW-Authenticate": realm},
+        )
+    base = f"{request.scheme}://{request.host}"
+    return web.Response(text=RESOURCES.format(base=base), content_type="text/xml")
+
+
+async def catch_all(request: web.Request) -> web.Response:
+    """A front that answers every path with its home page (URL rewriting off, or an SPA)."""
+    return web.Response(text="<!DOCTYPE html><title>Hotel</title><h1>Book a room</h1>")
+
+
+async def test_s005_a_page_that_answers_200_to_any_key_is_not_the_webservice(tmp_path):
+    env = {"PMS_API_KEY": PMS_KEY}
+    async with serve({"GET /api/": catch_all}) as base:
+        result = await run_shipped("S-005", {**env, "PMS_URL": base}, tmp_path)
+        assert not passes(result), result.summary
+        assert "body has no resource listing" in result.summary
+        assert "status 200, expected 401" in result.summary
+        assert PMS_KEY not in repr(result)
+
+    async def handler(request: web.Request) -> web.Response:
+        return webservice(request)
+
+    async with serve({"GET /api/": handler}) as base:
+        result = await run_shipped(
+            "S-005",
+            {"PMS_API_KEY": "WRONGKEY9N2ARSHWCXLT74KUKSSK34BFKX", "PMS_URL": base},
+            tmp_path,
+        )
+        assert not passes(result), result.summary
+        result = await run_shipped("S-005", {**env, "PMS_URL": base}, tmp_path)
+        assert passes(result), result.summary
+        assert PMS_KEY not in repr(result)
+
+
+# S-007 ----------------------------------------------------------------------------------------
+
+# FastAPI's OAuth2/JWT tutorial's SECRET_KEY ("openssl rand -hex 32"): 64 random-looking hex
+# digits, published, and copied into thousands of applications' settings.
+FASTAPI_TUTORIAL_KEY = "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7"
+
+
+async def test_s007_a_published_or_repeated_long_secret_is_not_strong(tmp_path, monkeypatch):
+    for weak in (FASTAPI_TUTORIAL_KEY, "secret" * 6):
+        monkeypatch.setenv("JWT_SECRET", weak)
+        result = await run_shipped("S-007", {}, tmp_path)
+        assert (result.status, result.summary) == (
+            Status.FAIL,
+            "JWT_SECRET holds a placeholder value, expected a real one",
+        )
+        assert weak not in repr(result)
+    # 33 characters from secrets.token_urlsafe: one past the title's 32
+    monkeypatch.setenv("JWT_SECRET", "kR2vX9qLmP4sWzT7yBn6HcQ1fGd8EjA3u")
+    result = await run_shipped("S-007", {}, tmp_path)
+    assert passes(result), result.summary
 
 
 # S-002 ----------------------------------------------------------------------------------------
@@ -227,6 +319,49 @@ async def test_s010_an_api_without_a_limiter_fails_one_with_429_passes(tmp_path)
     async with serve(limited(20)) as base:
         result = await run_shipped("S-010", {"APP_URL": base}, tmp_path)
         assert passes(result) and "429" in result.summary
+
+
+# nginx's limit_req over /api/, as in the trial: S-010's burst spends the budget that DOC-002's
+# OpenAPI document and S-014's preflights share, and they read 429 right after it.
+LIMITED_API = """
+limit_req_zone $binary_remote_addr zone=api:1m rate=1r/m;
+types { application/json json; }
+server {
+    listen 127.0.0.1:@HTTP@;
+    location /api/ {
+        limit_req zone=api burst=5 nodelay;
+        limit_req_status 429;
+        root @DIR@/www;
+        try_files /api.json =404;  # a file, not `return`: that answers before limit_req
+    }
+}
+"""
+
+
+async def test_a_429_after_s010s_burst_is_no_answer_for_doc002_and_s014(tmp_path):
+    """Before the burst DOC-002 PASSes; after it, DOC-002 and S-014's preflight cannot judge
+    (rate limited by the target), never a verdict on the document or on CORS."""
+    www = tmp_path / "nginx" / "www"
+    www.mkdir(parents=True)
+    (www / "api.json").write_text(
+        '{"paths": {"/api/v1/items/": {"get": {"description": "List items"}}}}'
+    )
+    with nginx(tmp_path / "nginx", LIMITED_API, ["HTTP"]) as edge:
+        base = f"http://127.0.0.1:{edge.ports['HTTP']}"
+        env = {"APP_URL": base, "APP_OPENAPI_PATH": "/api/v1/openapi.json"}
+        assert passes(await run_shipped("DOC-002", env, tmp_path))
+        burst = await run_shipped("S-010", env, tmp_path)
+        assert passes(burst) and "429" in burst.summary, burst.summary
+        after = await run_shipped("DOC-002", env, tmp_path)
+        cors = await run_shipped(
+            "S-014",
+            {**env, "APP_HEALTH_PATH": "/api/v1/", "APP_FRONTEND_ORIGIN": FRONTEND},
+            tmp_path,
+        )
+    assert after.status is Status.FAIL and after.error, after.summary
+    assert "rate limited by the target (429)" in after.summary, after.summary
+    assert cors.status is Status.FAIL and cors.error, cors.summary
+    assert "rate limited by the target (429)" in cors.summary, cors.summary
 
 
 FRONTEND = "https://app.hotel.example"
@@ -559,12 +694,28 @@ def port_of(target: str) -> str:
     return target.rsplit(":", 1)[1]
 
 
+async def test_s015_from_the_database_host_the_firewall_cannot_be_judged(tmp_path):
+    """The trial's false FAIL: PUBLIC_HOST=127.0.0.1 on the database host read PostgreSQL's
+    loopback listener as open to the internet; a port nothing listens on would read closed."""
+    async with listening() as web_port, listening() as db_port:
+        env = {"PUBLIC_HOST": "127.0.0.1", "PUBLIC_CONTROL_PORT": str(web_port)}
+        for pg in (str(db_port), port_of(closed_port())):
+            env |= {"PG_PUBLIC_PORT": pg, "REDIS_PUBLIC_PORT": port_of(closed_port())}
+            result = await run_shipped("S-015", env, tmp_path)
+            assert (result.status, result.error) == (Status.FAIL, True), result.summary
+            assert result.summary.startswith(
+                f"0 of 2 probes pass; tcp 127.0.0.1:{pg}: cannot judge: 127.0.0.1 is this "
+                "machine; a firewall is judged from outside the network"
+            )
+
+
 async def test_s015_no_egress_is_not_a_firewall_and_an_open_database_port_fails(tmp_path):
+    # A lab: loopback stands in for the public address seen from outside (local_ok).
     closed = {"PG_PUBLIC_PORT": port_of(closed_port()), "REDIS_PUBLIC_PORT": port_of(closed_port())}
     env = {"PUBLIC_HOST": "127.0.0.1", **closed}
     # The control port is not reachable either: every "closed" means nothing.
     control = port_of(closed_port())
-    result = await run_shipped("S-015", {**env, "PUBLIC_CONTROL_PORT": control}, tmp_path)
+    result = await run_shipped("S-015", {**env, "PUBLIC_CONTROL_PORT": control}, tmp_path, lab=True)
     assert (result.status, result.error) == (Status.FAIL, True)
     assert result.summary == (
         f"cannot judge: control failed, tcp: 127.0.0.1:{control} not reachable "
@@ -575,33 +726,44 @@ async def test_s015_no_egress_is_not_a_firewall_and_an_open_database_port_fails(
             "S-015",
             {**env, "PUBLIC_CONTROL_PORT": str(web_port), "PG_PUBLIC_PORT": str(db_port)},
             tmp_path,
+            lab=True,
         )
         assert not passes(result) and not result.error
         assert f"127.0.0.1:{db_port} accepts connections, expected closed" in result.summary
-        result = await run_shipped("S-015", {**env, "PUBLIC_CONTROL_PORT": str(web_port)}, tmp_path)
+        result = await run_shipped(
+            "S-015", {**env, "PUBLIC_CONTROL_PORT": str(web_port)}, tmp_path, lab=True
+        )
         assert passes(result), result.summary
 
 
 async def test_s016_a_closed_ssh_port_without_a_bastion_is_not_bastion_access(tmp_path):
+    # A lab: loopback stands in for the public address seen from outside (local_ok).
     env = {"PUBLIC_HOST": "127.0.0.1", "SSH_PUBLIC_PORT": port_of(closed_port())}
     async with listening(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n") as bastion:
         # No egress: the control port is not reachable, so port 22 "closed" means nothing.
         unreachable = {"PUBLIC_CONTROL_PORT": port_of(closed_port())}
         result = await run_shipped(
-            "S-016", {**env, **unreachable, "BASTION_TARGET": f"127.0.0.1:{bastion}"}, tmp_path
+            "S-016",
+            {**env, **unreachable, "BASTION_TARGET": f"127.0.0.1:{bastion}"},
+            tmp_path,
+            lab=True,
         )
         assert (result.status, result.error) == (Status.FAIL, True), result.summary
     async with listening() as web_port, listening(b"HTTP/1.1 400 Bad\r\n\r\n") as not_ssh:
         env["PUBLIC_CONTROL_PORT"] = str(web_port)
         result = await run_shipped(
-            "S-016", {**env, "BASTION_TARGET": f"127.0.0.1:{not_ssh}"}, tmp_path
+            "S-016", {**env, "BASTION_TARGET": f"127.0.0.1:{not_ssh}"}, tmp_path, lab=True
         )
         assert not passes(result)
         async with listening(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n") as bastion:
-            result = await run_shipped(
-                "S-016", {**env, "BASTION_TARGET": f"127.0.0.1:{bastion}"}, tmp_path
-            )
+            target = {"BASTION_TARGET": f"127.0.0.1:{bastion}"}
+            result = await run_shipped("S-016", {**env, **target}, tmp_path, lab=True)
             assert passes(result), result.summary
+            # The same from the host itself: the SSH port's refusal here says nothing, and the
+            # bastion's greeting alone is no half credit.
+            result = await run_shipped("S-016", {**env, **target}, tmp_path)
+            assert (result.status, result.error) == (Status.FAIL, True), result.summary
+            assert "cannot judge: 127.0.0.1 is this machine" in result.summary
 
 
 # S-009, S-018: PostgreSQL --------------------------------------------------------------------
@@ -624,6 +786,33 @@ async def test_s009_one_pbkdf2_hash_beside_bcrypt_ones_fails_and_no_hash_is_show
     result = await run_shipped("S-009", env, tmp_path)
     assert not passes(result) and "returned 1, expected == 0" in result.summary
     assert "c2VjcmV0aGFzaA" not in repr(result)
+
+
+async def test_s009_d007_the_queries_are_shown_and_the_password_is_not(tmp_path, database):
+    """The trial's S-009 and D-007 read ``<secret>: returned 0``: PASSWORD_HASH_QUERY was masked
+    for the "pass" in its name, and SEED_CHECK_QUERY, its start, with it."""
+    database.execute(
+        'CREATE TABLE "user" (id serial, hashed_password text)',
+        'INSERT INTO "user" (hashed_password) VALUES '
+        "('$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2g')",
+    )
+    password = "trap-db-password-1"  # the credential that must never show
+    env = {
+        # trust authentication: the password is never asked for, only carried
+        "DATABASE_URL": database.dsn().replace("postgres@", f"postgres:{password}@"),
+        "PASSWORD_HASH_QUERY": 'SELECT count(*) FROM "user" '
+        "WHERE hashed_password !~ '^[$](2[aby]|argon2(id|i|d))[$]'",
+        "SEED_CHECK_QUERY": 'SELECT count(*) FROM "user"',
+    }
+    results = await run_shipped_together(["S-009", "D-007"], env, tmp_path)
+    s009, d007 = results["S-009"], results["D-007"]
+    assert passes(s009) and passes(d007)
+    assert s009.summary.startswith('SELECT count(*) FROM "user" WHERE hashed_password !~ ')
+    assert s009.summary.endswith(": returned 0, expected == 0")
+    assert d007.summary == 'SELECT count(*) FROM "user": returned 1, expected >= 1'
+    for result in results.values():
+        assert "<secret>" not in result.summary
+        assert password not in repr(result) and password[:12] not in repr(result)
 
 
 async def test_s018_ssl_on_with_a_plaintext_client_is_not_encrypted_in_transit(tmp_path, database):
