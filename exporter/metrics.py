@@ -545,7 +545,7 @@ class _Writer:
         if key is None:
             return b""
         assert not isinstance(key, str)
-        value = floatToGoString(key).encode()
+        value = f"{floatToGoString(key)}".encode()
         if old:  # ``name{labels} value\n``: no space in a value, so the last one ends the head
             return old[: old.rindex(b" ") + 1] + value + b"\n"
         return (

@@ -274,8 +274,11 @@ def _field_names(obj: object) -> tuple[str, ...] | None:
     """The field names of a dataclass instance, None for anything else (asked once per type)."""
     cls = type(obj)
     if cls not in _FIELD_NAMES:
-        dataclass = dataclasses.is_dataclass(cls)
-        _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls)) if dataclass else None
+        _FIELD_NAMES[cls] = (
+            tuple(f.name for f in dataclasses.fields(cls))
+            if dataclasses.is_dataclass(cls)
+            else None
+        )
     return _FIELD_NAMES[cls]
 
 

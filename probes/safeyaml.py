@@ -160,7 +160,8 @@ class _Stream:
     """
 
     def __init__(self, text: str):
-        self.loader = _Loader(text)
+        # Any: PyYAML's stubs type every event as ``Event | None`` and leave ``resolve`` untyped.
+        self.loader: Any = _Loader(text)
         # anchor -> (its value, values it stands for, levels of collections in it)
         self.anchors: dict[str, tuple[Any, int, int]] = {}
         self.marks: dict[str, Any] = {}  # anchor -> where it was given
