@@ -86,7 +86,7 @@ class Thresholds:
     caution: float = 0.90
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: 10,000s of items
 class Item:
     id: str
     title: str
