@@ -1,6 +1,7 @@
 """Run every benchmark, print the table and write it into docs/performance.md.
 
-    .venv/bin/python -m bench [--only cost,scale,shipped,detection,render] [--quick] [--no-write]
+    .venv/bin/python -m bench [--only cost,scale,validate,shipped,detection,render] [--quick]
+                              [--no-write]
 
 ``--quick`` shortens every run (fewer windows, 2,000 items for scale) to check that the
 benchmarks work; its numbers are not the ones docs/performance.md reports.
@@ -14,11 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import cost_per_check, detection, procstat, render, scale, shipped_config
+from . import cost_per_check, detection, procstat, render, scale, shipped_config, validate
 from .report import Row, section, table, write_into
 from .targets import ROOT
 
-BENCHES = ("cost", "scale", "shipped", "detection", "render")
+BENCHES = ("cost", "scale", "validate", "shipped", "detection", "render")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
                 scale.run(work / name, n=2000, interval=20, window=30, runs=1)
                 if args.quick
                 else scale.run(work / name)
+            )
+        elif name == "validate":
+            got = validate.run(
+                work / name, n=2000 if args.quick else 10_000, runs=1 if args.quick else 5
             )
         elif name == "shipped":
             got = shipped_config.run(work / name, runs=1 if args.quick else 3)

@@ -21,12 +21,18 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14, 15)
 
 
-def rss_bytes(pid: int) -> int:
+def rss_bytes(pid: int, field: str = "VmRSS") -> int:
+    """Resident memory now, or with ``field="VmHWM"`` its peak since the process started."""
     with open(f"/proc/{pid}/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
-    raise ValueError(f"no VmRSS for process {pid}")
+    raise ValueError(f"no {field} for process {pid}")
+
+
+def peak_rss_bytes(pid: int) -> int:
+    """The kernel's high-water mark of resident memory (VmHWM): no sampling can miss the peak."""
+    return rss_bytes(pid, "VmHWM")
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -22,7 +22,8 @@ class Row:
 
 def table(rows: list[Row]) -> str:
     lines = [
-        "| Figure | Goal | readiness-exporter | blackbox_exporter | Ratio | Met | Runs, noise |",
+        "| Figure | Goal | readiness-exporter | Peer, same run (blackbox_exporter unless named) "
+        "| Ratio | Met | Runs, noise |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:

@@ -11,8 +11,10 @@ still held, garbage collected), in MB. The variants:
 - ``pure+guards``: the pure-Python composer, then safeyaml's checks on the node graph (alias
   expansion, depth, duplicate keys) and construction: what main did, in cost;
 - ``c``: ``yaml.CSafeLoader``, libyaml, no guards, collector on;
-- ``safeyaml``: ``probes.safeyaml.load``: libyaml, the checks, the collector paused, the
-  document built from fresh objects. Its parts (compose, checks, build) are timed too;
+- ``safeyaml``: ``probes.safeyaml.load``: libyaml's events, the checks counted as the
+  document is built, the collector paused. The parts timed beside it (compose, checks, build)
+  are those of ``load_composed``, the node-graph way it takes for merge keys and tagged
+  collections;
 - ``config.load``: the whole config load (YAML and validation into items), the memory an
   exporter starts from; with ``--before DIR`` also from the other checkout.
 

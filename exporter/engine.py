@@ -67,20 +67,15 @@ Recorder = Callable[[Sequence[StatusChange], Mapping[str, float], Mapping[str, f
 
 log = structlog.get_logger("readiness.engine")
 
-FIRST_ROUND_SPREAD = 2.0  # seconds over which the first round's probes start
-# Most first-round starts per second. Each item keeps the phase of its first run, so a big
-# checklist started within 2 s would burst every interval: 10,000 items queued ~10 s behind their
-# slots (docs/performance.md). Spreading at this rate keeps the load even.
-FIRST_ROUND_RATE = 250.0
-START_TICK = 0.1  # seconds; first-round starts are rounded down to a multiple of this
+START_TICK = 0.1  # seconds; scheduled starts are rounded down to a multiple of this
 HISTORY = 50  # status changes kept per item for the status board
 WATCH_INTERVAL = 2.0  # seconds between looks at watched files (``attest`` shows within this)
 CLOCK_JOB = "__launch_clock__"  # wakes the engine when the launch process changes by time
 
 
-def first_round_window(probed: int, shortest_interval: float) -> float:
-    """Seconds over which the first round's starts are spread: 2 s, longer for big checklists."""
-    return min(shortest_interval, max(FIRST_ROUND_SPREAD, probed / FIRST_ROUND_RATE))
+def _tick(seconds: float) -> timedelta:
+    """``seconds`` rounded down to a multiple of START_TICK."""
+    return timedelta(seconds=seconds // START_TICK * START_TICK)
 
 
 class Engine:
@@ -122,7 +117,8 @@ class Engine:
         self._scheduler: AsyncIOScheduler | None = None
         self._version = 0
         self._snapshot: Snapshot | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()  # running a probe
+        self._rounds: set[asyncio.Task[Any]] = set()  # first rounds (``_first_round``)
         self._watched_mtimes: dict[str, tuple[int | None, ...]] = {}
         self._watch_late = False
         self._ready = False
@@ -512,7 +508,7 @@ class Engine:
     # -- schedule -------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Schedule every item; the first round starts at once, spread over a second or two."""
+        """Run the first round at once and schedule every item's later runs."""
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self._scheduler = AsyncIOScheduler(
             timezone=UTC,
@@ -525,7 +521,7 @@ class Engine:
         )
         if self.on_lag is not None:
             self._scheduler.add_listener(self._note_planned, EVENT_JOB_SUBMITTED)
-        self._schedule(self.checklist.items, spread=True)
+        self._schedule(self.checklist.items)
         self._watched_mtimes = {}  # the first look, at once, takes them
         self._scheduler.add_job(
             self._watch_files,
@@ -536,26 +532,49 @@ class Engine:
         self._scheduler.start()
         self._arm_clock(time.time())
 
-    def _schedule(self, items: Iterable[Item], spread: bool) -> None:
+    def _schedule(self, items: Iterable[Item]) -> None:
+        """Probe ``items`` once now (``_first_round``), then each on its interval.
+
+        /-/ready is the first round done, due within the longest timeout plus 10 s of the start
+        (issue 14). It runs as fast as the concurrency bound lets it, as ``concurrency`` workers:
+        the bound protects the targets as it does for scheduled runs, and no probe waits as a
+        task of its own (10,000 scheduled first runs waiting for a slot held 30 MB). Later runs
+        are spread evenly over each interval, one interval after the start, so that a burst at
+        the start does not come back every interval; on ticks, so that one scheduler wake-up
+        starts a batch.
+        """
         assert self._scheduler is not None
         probed = [i for i in items if i.probed]
         now = datetime.now(UTC)
-        intervals = {i.id: self.states[i.id].current_interval for i in probed}
-        window = (
-            first_round_window(len(probed), min(intervals.values())) if spread and probed else 0
-        )
         for n, item in enumerate(probed):
-            # Starts land on ticks: one scheduler wake-up then starts a batch, not a single probe.
-            first = now + timedelta(seconds=(window * n / len(probed)) // START_TICK * START_TICK)
+            interval = self.states[item.id].current_interval
+            second = now + timedelta(seconds=interval) + _tick(interval * n / len(probed))
             job_id = self._job_ids[item.id] = f"{item.id}@{self._generation}"
             self._scheduler.add_job(
                 self._job,
-                IntervalTrigger(seconds=intervals[item.id], start_date=first, timezone=UTC),
+                IntervalTrigger(seconds=interval, start_date=second, timezone=UTC),
                 args=[item.id],
                 id=job_id,
-                next_run_time=first,
+                next_run_time=second,
                 replace_existing=True,
             )
+        if probed:
+            round_ = self._first_round([(i.id, self.states[i.id]) for i in probed])
+            task = asyncio.get_running_loop().create_task(round_)
+            self._rounds.add(task)
+            task.add_done_callback(self._rounds.discard)
+
+    async def _first_round(self, queued: list[tuple[str, ItemState]]) -> None:
+        """Each item once, by ``concurrency`` workers, unless a result or a reload replaced
+        the state it was queued with (a reload's own round probes a changed item)."""
+        queue = iter(queued)
+
+        async def worker() -> None:
+            for item_id, state in queue:
+                if self.states.get(item_id) is state:
+                    await self._job(item_id)
+
+        await asyncio.gather(*(worker() for _ in range(self._slots.limit)))
 
     async def _job(self, item_id: str) -> None:
         if item_id not in self.states:
@@ -606,10 +625,11 @@ class Engine:
         """Stop scheduling, cancel probes in flight, close shared clients."""
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
-        for task in list(self._tasks):
+        running = {*self._rounds, *self._tasks}
+        for task in running:
             task.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=5)
+        if running:
+            await asyncio.wait(running, timeout=5)
         await self.resources.aclose()
 
     # -- reload ---------------------------------------------------------------------------
@@ -670,7 +690,7 @@ class Engine:
         self._version += 1
         self._generation += 1
         if self._scheduler is not None:
-            self._schedule(fresh, spread=False)
+            self._schedule(fresh)
         self._refresh(now)  # records and intervals of unchanged items (remediation, launch:)
         self._rejudge_sheet()  # roles, launch: and the items signatures are bound to may differ
         log.info(

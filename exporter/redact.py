@@ -263,6 +263,25 @@ class LogMask:
 LOGS = LogMask()
 
 
+# Values that hold no credential: the spec walk skips them without asking what they are.
+_SCALARS = frozenset({int, float, bool, type(None)})
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
+def _field_names(obj: object) -> tuple[str, ...] | None:
+    """The field names of a dataclass instance, None for anything else (asked once per type)."""
+    cls = type(obj)
+    if cls not in _FIELD_NAMES:
+        _FIELD_NAMES[cls] = (
+            tuple(f.name for f in dataclasses.fields(cls))
+            if dataclasses.is_dataclass(cls)
+            else None
+        )
+    return _FIELD_NAMES[cls]
+
+
 def secrets_in_spec(
     spec: Any, env: Mapping[str, str] | None = None
 ) -> tuple[list[str], list[FileCredential]]:
@@ -271,7 +290,7 @@ def secrets_in_spec(
     files: list[FileCredential] = []
 
     def walk(obj: Any, depth: int) -> None:
-        if depth > 20:
+        if depth > 20 or type(obj) in _SCALARS:
             return
         if isinstance(obj, Secret):
             if obj.file is not None:
@@ -280,7 +299,7 @@ def secrets_in_spec(
                 values.append(obj.reveal())
         elif isinstance(obj, str):
             values.extend(embedded_credentials(obj))
-        elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        elif (names := _field_names(obj)) is not None:
             if isinstance(obj, Auth) and obj.username is not None and obj.password is not None:
                 if obj.password.file is not None:
                     files.append(FileCredential(obj.password, obj.username))
@@ -289,9 +308,11 @@ def secrets_in_spec(
             for name in getattr(obj, "credential_variables", lambda: ())():
                 if env is not None and env.get(name):
                     values.append(env[name])
-            for f in dataclasses.fields(obj):
-                walk(getattr(obj, f.name), depth + 1)
-        elif isinstance(obj, Mapping):
+            for name in names:
+                value = getattr(obj, name)
+                if type(value) not in _SCALARS:
+                    walk(value, depth + 1)
+        elif isinstance(obj, (dict, Mapping)):
             for v in obj.values():
                 walk(v, depth + 1)
         elif isinstance(obj, (list, tuple)):

@@ -41,7 +41,7 @@ from .launch import (
 from .scoring import Judged, Scores, score
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one per item and state, 10,000s of them
 class Change:
     """One status change of an item, as the status board lists them."""
 
@@ -51,7 +51,7 @@ class Change:
     summary: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ItemRecords:
     """What the store and people's records say about an item, beside its last result."""
 
@@ -64,7 +64,7 @@ class ItemRecords:
 NO_RECORDS = ItemRecords()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ItemState:
     """An item's latest result, its counters and its recent status changes."""
 

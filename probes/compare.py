@@ -31,9 +31,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import jmespath
-import jmespath.exceptions
-
 from .masking import clip
 from .problems import SpecError, show
 
@@ -277,6 +274,9 @@ def compile_path(path: object, where: str) -> Any:
         raise SpecError(
             where, f"must be a JMESPath expression such as items[0].name (got {show(path)})"
         )
+    import jmespath  # here, not at start: 2 MB for the few items with a path
+    import jmespath.exceptions
+
     try:
         return jmespath.compile(path)
     except jmespath.exceptions.JMESPathError as exc:
@@ -333,6 +333,8 @@ class Verdict:
 
 def check_assertions(assertions: tuple[Assertion, ...], document: Any) -> Verdict:
     """Check every assertion on ``document``; failures read ``name: X, expected OP Y``."""
+    import jmespath.exceptions
+
     failures, held, observed = [], [], {}
     for a in assertions:
         try:

@@ -16,11 +16,11 @@ an unset variable, is looked at here and in no probe module.
 
 from __future__ import annotations
 
-import copy
 import enum
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
 from typing import TypeVar
 
@@ -385,10 +385,15 @@ class Reading:
         return Fields(raw, name, self)
 
 
+@functools.cache
+def _fields_of(cls: type) -> tuple[Field[object], ...]:
+    return fields(cls)  # ``fields`` builds its tuple at each call: 10,000 items ask per kind
+
+
 def defaults_of(cls: type) -> dict[str, object]:
     """The defaults written on a dataclass's fields, by field name."""
     out: dict[str, object] = {}
-    for f in fields(cls):
+    for f in _fields_of(cls):
         if f.default is not MISSING:
             out[f.name] = f.default
         elif f.default_factory is not MISSING:
@@ -414,7 +419,10 @@ class Fields:
 
     def defaults_from(self, cls: type) -> Fields:
         """This reader, taking the defaults of absent fields from the dataclass ``cls``."""
-        view = copy.copy(self)  # shallow: the same raw mapping, read keys and problems
+        # Shallow: the same raw mapping, read keys and problems (``copy.copy``, without its
+        # generic path, which cost validate 0.2 s at 10,000 items).
+        view = object.__new__(Fields)
+        view.__dict__.update(self.__dict__)
         view._defaults = defaults_of(cls)
         return view
 

@@ -23,12 +23,15 @@ its last line as a setext heading.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 from .result import Status
 
@@ -43,7 +46,13 @@ _WORD = re.compile(r"[^\W_]+")
 _SPACE = re.compile(r"\s+")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?:.*?\r?\n)?(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
 
-_PARSER = MarkdownIt("commonmark").enable("table")
+
+@functools.cache
+def _parser() -> MarkdownIt:
+    """Made when a document is first read: markdown-it is 4 MB at start for a few items."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable("table")
 
 
 @dataclass(frozen=True)
@@ -87,7 +96,7 @@ def _blank_front_matter(text: str) -> str:
 
 def sections(text: str) -> list[Section]:
     """Every heading of the document itself, in order, with the text of its section."""
-    tokens = _PARSER.parse(_blank_front_matter(text))
+    tokens = _parser().parse(_blank_front_matter(text))
     # (level, title, line, index of its heading_open) for the document's own headings.
     heads: list[tuple[int, str, int, int]] = []
     for i, tok in enumerate(tokens):

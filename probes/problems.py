@@ -12,7 +12,6 @@ Whoever holds the collector turns a non-empty one into the error the user sees.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Mapping
 
 
@@ -55,7 +54,10 @@ class Problems:
 
     def at(self, place: str, mask: Callable[[str], str] | None = None) -> Problems:
         """The same collector, with lines at ``place``; ``mask`` hides credentials in them."""
-        view = copy.copy(self)  # shallow: the view adds to the same list of lines
+        # Shallow: the view adds to the same list of lines (``copy.copy`` without its generic
+        # path: the config loader makes one view per item).
+        view = object.__new__(Problems)
+        view.__dict__.update(self.__dict__)
         view._place = place
         if mask is not None:
             view._mask = mask

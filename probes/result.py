@@ -23,7 +23,7 @@ class Status(str, enum.Enum):
         return "N/A" if self is Status.NA else self.name
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one per item and run
 class Result:
     """One probe's verdict: a status, a one-line summary (observed beside expected) and evidence."""
 

@@ -3,13 +3,15 @@
 Every YAML file the exporter reads goes through ``load``: the config, the web config,
 attestation files and the documents ``file`` probes parse. It
 
-- parses and composes with libyaml (PyYAML's ``CSafeLoader``) and builds plain strings, lists
-  and mappings itself, for a fraction of the time and memory of PyYAML's pure-Python loader
-  (bench/yaml_loader.py; docs/performance.md, "YAML loading at 10,000 items");
-- checks the composed node graph before anything is constructed: aliases that expand past
-  ``MAX_NODES`` values ("billion laughs"), an alias inside its own anchor, nesting deeper than
-  ``MAX_DEPTH``, and duplicate keys, which YAML forbids and PyYAML would silently resolve by
-  keeping the last (``expect: closed`` then ``expect: open`` must not read as ``open``);
+- parses with libyaml (PyYAML's ``CSafeLoader``) and builds plain strings, lists and mappings
+  itself, straight from libyaml's events (``_Stream``), for a fraction of the time and memory
+  of PyYAML's pure-Python loader and of libyaml's own node graph (bench/yaml_loader.py,
+  bench/memory.py; docs/performance.md); merge keys and tagged collections (``!!set``) go
+  through the node graph (``load_composed``);
+- refuses, before the document is handed out: aliases that expand past ``MAX_NODES`` values
+  ("billion laughs"), an alias inside its own anchor, nesting deeper than ``MAX_DEPTH``, and
+  duplicate keys, which YAML forbids and PyYAML would silently resolve by keeping the last
+  (``expect: closed`` then ``expect: open`` must not read as ``open``);
 - constructs only YAML's standard types (the rest through PyYAML's SafeConstructor), and turns
   a value its tag cannot hold (``!!bool maybe``, ``!!timestamp x``) into a located error
   instead of a traceback.
@@ -91,20 +93,15 @@ def load(text: str) -> Any:
     """The one document in ``text``; raises DocumentError saying where and what is wrong."""
     # The cyclic garbage collector walks every live container each time enough have been made:
     # at 10,000 items that is most of the time spent loading (CSafeLoader alone: 0.94 s with
-    # it, 0.3 s without). A loaded document has no cycles (check_graph refuses them), so there
-    # is nothing for it to collect.
+    # it, 0.3 s without). A loaded document has no cycles (both ways refuse them), so there is
+    # nothing for it to collect.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        loader = _Loader(text)
         try:
-            root = loader.get_single_node()
-            if root is None:
-                return None
-            check_graph(root, loader)
-            return _Builder(loader).build(root)
-        finally:
-            loader.dispose()
+            return _Stream(text).document()
+        except _Composed:
+            return load_composed(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "cannot be read"
@@ -130,6 +127,179 @@ def load(text: str) -> Any:
     finally:
         if enabled:
             gc.enable()
+
+
+def load_composed(text: str) -> Any:
+    """The document through libyaml's node graph, checked whole, then built: how ``load``
+    reads what its stream does not (merge keys, tagged collections). Raises PyYAML's errors."""
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        check_graph(root, loader)
+        return _Builder(loader).build(root)
+    finally:
+        loader.dispose()
+
+
+class _Composed(Exception):
+    """Raised by ``_Stream`` for what only the node graph builds as PyYAML does."""
+
+
+class _Stream:
+    """The document built straight from libyaml's events, checked as it is built.
+
+    libyaml's composed graph costs about 400 bytes a value in nodes and marks: 50 MB at 10,000
+    items, most of the exporter's peak memory. Built from the events, only the document is held
+    (bench/memory.py). The checks are ``check_graph``'s, counted instead of walked: an anchor
+    records how many values and how many levels it stands for, so an alias adds its count
+    without being expanded, and an alias inside its own anchor is seen at once. Merge keys and
+    collections with a tag of their own (``!!set``, ``!!omap``, ``!!pairs``, unknown ones) end
+    the stream with ``_Composed``: ``load`` then reads the document through the graph.
+    """
+
+    def __init__(self, text: str):
+        # Any: PyYAML's stubs type every event as ``Event | None`` and leave ``resolve`` untyped.
+        self.loader: Any = _Loader(text)
+        # anchor -> (its value, values it stands for, levels of collections in it)
+        self.anchors: dict[str, tuple[Any, int, int]] = {}
+        self.marks: dict[str, Any] = {}  # anchor -> where it was given
+        self.open: set[str] = set()  # anchors of collections not yet ended
+        self.count = 0  # values so far, aliases expanded
+        self.root_mark: Any = None
+
+    def document(self) -> Any:
+        loader = self.loader
+        try:
+            loader.get_event()  # stream start
+            if loader.check_event(yaml.StreamEndEvent):
+                return None
+            loader.get_event()  # document start
+            self.root_mark = loader.peek_event().start_mark
+            root, _ = self.node(1)
+            loader.get_event()  # document end
+            if not loader.check_event(yaml.StreamEndEvent):
+                raise yaml.composer.ComposerError(
+                    "expected a single document in the stream",
+                    self.root_mark,
+                    "but found another document",
+                    loader.get_event().start_mark,
+                )
+            return root
+        finally:
+            loader.dispose()
+
+    def _counted(self, values: int) -> None:
+        self.count += values
+        if self.count - 1 > MAX_NODES:  # the root is not one of check_graph's values
+            raise ConstructorError(
+                None,
+                None,
+                f"anchors and aliases expand to more than {MAX_NODES:,} values: refusing to expand",
+                self.root_mark,
+            )
+
+    def node(self, level: int) -> tuple[Any, int]:
+        """The next value and how many levels of collections it holds."""
+        event = self.loader.get_event()
+        if isinstance(event, yaml.AliasEvent):
+            return self._alias(event, level)
+        self._counted(1)
+        start = self.count
+        if event.anchor is not None:
+            if event.anchor in self.marks:
+                raise yaml.composer.ComposerError(
+                    "found duplicate anchor; first occurrence",
+                    self.marks[event.anchor],
+                    "second occurrence",
+                    event.start_mark,
+                )
+            self.marks[event.anchor] = event.start_mark
+        if isinstance(event, yaml.ScalarEvent):
+            value, height = self._scalar(event), 0
+        else:
+            if level > MAX_DEPTH:
+                raise ConstructorError(
+                    None, None, f"nested deeper than {MAX_DEPTH} levels", event.start_mark
+                )
+            tag = event.tag
+            standard = _SEQ if isinstance(event, yaml.SequenceStartEvent) else _MAP
+            if tag is not None and tag != "!" and tag != standard:
+                raise _Composed
+            if event.anchor is not None:
+                self.open.add(event.anchor)
+            if standard == _SEQ:
+                value, height = self._sequence(level)
+            else:
+                value, height = self._mapping(event, level)
+            self.open.discard(event.anchor)
+        if event.anchor is not None:
+            self.anchors[event.anchor] = (value, self.count - start + 1, height)
+        return value, height
+
+    def _alias(self, event: Any, level: int) -> tuple[Any, int]:
+        if event.anchor in self.open:
+            raise ConstructorError(
+                None, None, "an alias refers to its own anchor", self.marks[event.anchor]
+            )
+        if event.anchor not in self.anchors:
+            raise yaml.composer.ComposerError(None, None, "found undefined alias", event.start_mark)
+        value, count, height = self.anchors[event.anchor]
+        if height and level + height - 1 > MAX_DEPTH:
+            raise ConstructorError(
+                None, None, f"nested deeper than {MAX_DEPTH} levels", event.start_mark
+            )
+        self._counted(count)
+        return value, height
+
+    def _scalar(self, event: Any) -> Any:
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.loader.resolve(ScalarNode, event.value, event.implicit)
+        if tag == _STR:
+            return event.value
+        if tag == _MERGE:
+            raise _Composed
+        node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        constructors = self.loader.yaml_constructors
+        return constructors.get(tag, constructors[None])(self.loader, node)
+
+    def _sequence(self, level: int) -> tuple[list[Any], int]:
+        items: list[Any] = []
+        height = 0
+        while not self.loader.check_event(yaml.SequenceEndEvent):
+            value, below = self.node(level + 1)
+            items.append(value)
+            height = max(height, below)
+        self.loader.get_event()
+        return items, height + 1
+
+    def _mapping(self, event: Any, level: int) -> tuple[dict[Any, Any], int]:
+        mapping: dict[Any, Any] = {}
+        first: dict[Any, Any] = {}  # key -> where it was first given
+        height = 0
+        while not self.loader.check_event(yaml.MappingEndEvent):
+            mark = self.loader.peek_event().start_mark
+            key, key_height = self.node(level + 1)
+            try:
+                earlier = first.setdefault(key, mark)
+            except TypeError:  # a list or a mapping as a key
+                raise ConstructorError(
+                    "while constructing a mapping", event.start_mark, "found unhashable key", mark
+                ) from None
+            if earlier is not mark:
+                raise _Duplicate(
+                    None,
+                    None,
+                    f"duplicate key {_quote(key)} (first at line {earlier.line + 1})",
+                    mark,
+                )
+            value, value_height = self.node(level + 1)
+            mapping[sys.intern(key) if type(key) is str else key] = value
+            height = max(height, key_height, value_height)
+        self.loader.get_event()
+        return mapping, height + 1
 
 
 class _Duplicate(ConstructorError):

@@ -54,9 +54,10 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-import pathspec
+if TYPE_CHECKING:
+    import pathspec
 
 from . import gitdates
 from .context import ProbeContext
@@ -155,6 +156,8 @@ class Scan:
 def list_files(root: Path, mode: FilesMode, exclude: Sequence[str], timeout: float) -> Listing:
     """The files to scan under ``root``: tracked ones or a walk, less ``exclude``; a walk
     still going after ``timeout`` seconds raises CannotJudge."""
+    import pathspec  # here, not at start: 5 MB for a kind few checklists use (docs/performance.md)
+
     spec = pathspec.GitIgnoreSpec.from_lines(exclude)
     deadline = time.monotonic() + timeout
     tracked = mode == "tracked" or (
@@ -539,6 +542,8 @@ def _without(listing: Listing, path: Path) -> Listing:
 
 
 def _gitignore_patterns(value: object, where: str) -> tuple[str, ...]:
+    import pathspec
+
     patterns = to_texts(value, where)
     for i, pattern in enumerate(patterns):
         try:

@@ -160,6 +160,26 @@ async def test_reload_drops_removed_items_and_adds_new_ones(tmp_path: Path) -> N
     await engine.stop()
 
 
+async def test_reload_that_changes_an_items_labels_rewrites_its_lines(tmp_path: Path) -> None:
+    """Same IDs in the same order, new labels: a changed value must not keep the old head."""
+    engine = _engine(tmp_path, CONFIG)
+    exposition = Exposition(engine.snapshot, lambda: ReloadStatus(True, 1.0))
+    await engine.run_round()
+    exposition.render()
+    changed = CONFIG.replace(
+        "title: Missing file\n    priority: high", "title: Moved\n    priority: low"
+    )
+    (tmp_path / "config.yaml").write_text(changed)
+    engine.reload(config.load(tmp_path / "config.yaml", {}))
+    await engine.run_round(["S-002"])
+    text = exposition.render()
+    assert text == _reference(exposition)
+    assert b'priority="high"' not in text.split(b'item="S-002"')[1].split(b"\n")[0]
+    assert b'readiness_item_probe_duration_seconds{item="S-002"}' in text
+    assert b'title="Moved"' in text and b'title="Missing file"' not in text
+    await engine.stop()
+
+
 async def test_text_parses_and_passes_promtool(tmp_path: Path) -> None:
     engine = _engine(tmp_path, CONFIG)
     exposition = Exposition(engine.snapshot, lambda: ReloadStatus(False, 1.0))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from support.waiting import until
 
 from exporter import config
-from exporter.engine import Engine, first_round_window
+from exporter.engine import START_TICK, Engine
 from exporter.scoring import Judged, score
 from probes.result import Status
 
@@ -61,16 +64,49 @@ def test_categories_tally_items_listed_out_of_order() -> None:
     assert scores.blockers == ("5",)
 
 
-def test_first_round_spreads_big_checklists_within_the_shortest_interval() -> None:
-    assert first_round_window(145, 60.0) == 2.0
-    assert first_round_window(10_000, 60.0) == 40.0
-    assert first_round_window(10_000, 15.0) == 15.0
-    assert first_round_window(3, 1.0) == 1.0
+async def test_first_round_runs_within_the_bound_and_later_runs_spread_over_the_interval(
+    tmp_path: Path,
+) -> None:
+    """/-/ready comes after the first round, run at once by ``concurrency`` workers (no task per
+    waiting probe: 10,000 of them held 30 MB); each item's next run is one interval later, at
+    its own place in an even spread, so that the start's burst does not come back."""
+    items = "".join(
+        f"  - {{id: A-{n}, title: t{n}, priority: high, probe: {{file: {{path: config.yaml}}}}}}\n"
+        for n in range(200)
+    )
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "checklist: {name: S}\nengine: {concurrency: 4}\ndefaults: {interval: 60s}\n"
+        "categories:\n- id: a\n  title: A\n  items:\n" + items
+    )
+    engine = Engine(config.load(path, {}))
+    started = datetime.now(UTC)
+    engine.start()
+    most = 0
+    for _ in range(100_000):  # bounded; each pass yields to the probes
+        if engine.ready:
+            break
+        most = max(most, len(asyncio.all_tasks()))
+        await asyncio.sleep(0)
+    assert engine.ready
+    assert most <= 4 + 10, most  # the workers, the round itself, the loop's own; not 200
+    assert engine._scheduler is not None
+    runs = [job.next_run_time for job in engine._scheduler.get_jobs() if "@" in job.id]
+    await engine.stop()
+    assert len(runs) == 200
+    interval = timedelta(seconds=60)
+    assert all(started + interval <= r <= started + 2 * interval for r in runs)
+    assert len(set(runs)) == 200  # 0.3 s apart, on START_TICK ticks
+    assert max(runs) - min(runs) >= interval - timedelta(seconds=1)
+    ordered = sorted(runs)
+    tick = timedelta(seconds=START_TICK)
+    assert all((b - a) % tick == timedelta(0) for a, b in itertools.pairwise(ordered))
 
 
 async def test_lag_hook_reports_each_scheduled_run(tmp_path: Path) -> None:
+    """The first round is not scheduled: the runs one interval (1 s) later are."""
     path = tmp_path / "config.yaml"
-    path.write_text(TWO)
+    path.write_text(TWO.replace("checklist:", "defaults: {interval: 1s, timeout: 1s}\nchecklist:"))
     engine = Engine(config.load(path, {}))
     lags: list[tuple[float, float]] = []
     engine.on_lag = lambda planned, lag: lags.append((planned, lag))
@@ -81,4 +117,4 @@ async def test_lag_hook_reports_each_scheduled_run(tmp_path: Path) -> None:
         await engine.stop()
     assert len(lags) == 2
     assert all(lag >= 0 for _, lag in lags)
-    assert engine.snapshot().states["A-1"].runs == 1
+    assert engine.snapshot().states["A-1"].runs == 2  # the first round's, then the scheduled
