@@ -874,3 +874,28 @@ async def test_s019_a_retention_heading_with_tbd_is_not_a_policy(tree):
     )
     assert not passes(await run_shipped("S-019", {"APP_REPO": str(bad)}, bad))
     assert passes(await run_shipped("S-019", {"APP_REPO": str(good)}, good))
+
+
+async def test_s003_a_pass_or_secret_field_typed_str_beside_a_secret_url_fails(tree):
+    """The audit's settings: `database_url: SecretStr` must not vouch for `DB_PASS: str`."""
+    head = "from pydantic import SecretStr\n\nclass Settings(BaseSettings):\n"
+    head += "    database_url: SecretStr\n"
+    for name, field in [
+        ("pass", '    DB_PASS: str = "postgres"\n'),
+        ("secret", "    db_secret: str\n"),
+        ("credentials", "    PG_CREDENTIALS: Optional[str] = None\n"),
+        ("uri", "    SQLALCHEMY_DATABASE_URI: str\n"),
+    ]:
+        bad = tree(name, {"app/core/settings.py": head + field})
+        result = await run_shipped("S-003", {"APP_REPO": str(bad)}, bad)
+        assert result.status is Status.FAIL and "line 5" in result.summary, (name, result.summary)
+    # A database word inside another word is none: feedback_url is no database credential.
+    good = tree(
+        "good",
+        {
+            "app/core/settings.py": head
+            + "    DB_PASS: SecretStr\n    feedback_url: str = 'https://forms.example/f'\n"
+        },
+    )
+    result = await run_shipped("S-003", {"APP_REPO": str(good)}, good)
+    assert passes(result), result.summary
