@@ -33,6 +33,7 @@ from typing import Any
 
 import jmespath
 import jmespath.exceptions
+import jmespath.functions
 
 from .masking import clip
 from .problems import SpecError, show
@@ -226,7 +227,7 @@ class Assertion:
     name: str = ""  # what the value is, for people ("services without cpu limits")
 
     def observe(self, document: Any) -> Any:
-        return self.compiled.search(document)
+        return self.compiled.search(document, options=SEARCH)
 
     @property
     def label(self) -> str:
@@ -269,6 +270,20 @@ def observed_text(observed: Any, expect: Expect | None) -> str:
         listed = f" ({clip(', '.join(names), 60)})" if len(names) == len(items) else ""
         return f"{len(items)}{listed}"
     return render(observed)
+
+
+class _Functions(jmespath.functions.Functions):
+    """JMESPath's functions and ``package_name(s)``: a Python package's name as PEP 503 compares
+    names (lower case, each run of -, _ and . one -), so Faker and pytest_mock are faker and
+    pytest-mock."""
+
+    @jmespath.functions.signature({"types": ["string"]})
+    def _func_package_name(self, name: str) -> str:
+        parts = name.lower().replace("_", "-").replace(".", "-").split("-")
+        return "-".join(part for part in parts if part)
+
+
+SEARCH = jmespath.Options(custom_functions=_Functions())
 
 
 def compile_path(path: object, where: str) -> Any:

@@ -350,6 +350,26 @@ async def test_a010_an_image_with_pytest_in_it_has_dev_dependencies(tree):
     assert passes(await run_shipped("A-010", {"APP_REPO": str(good)}, good))
 
 
+async def test_a010_an_sbom_of_nothing_or_a_dev_tool_spelled_otherwise_fails(tree):
+    """The audit's SBOMs: no components at all, and dev tools named as pip allows (any case,
+    _ or . for -) or a pytest plugin not in the list. pytesseract is no pytest."""
+    for name, text in [
+        ("nothing", sbom()),
+        ("xdist", sbom("fastapi", "pytest-xdist")),
+        ("Faker", sbom("fastapi", "Faker")),
+        ("pytest_mock", sbom("fastapi", "pytest_mock")),
+        ("factory_boy", sbom("fastapi", "Factory_Boy")),
+        ("pre.commit", sbom("fastapi", "pre.commit")),
+    ]:
+        bad = tree(name, {"reports/sbom.cdx.json": text})
+        result = await run_shipped("A-010", {"APP_REPO": str(bad)}, bad)
+        assert result.status is Status.FAIL, (name, result.summary)
+    fine = sbom("fastapi", "typing_extensions", "pytesseract", "Pillow")
+    good = tree("good", {"reports/sbom.cdx.json": fine})
+    result = await run_shipped("A-010", {"APP_REPO": str(good)}, good)
+    assert passes(result), result.summary
+
+
 def licenses(*pairs: tuple[str, str]) -> str:
     # pip-licenses --format=json, minified as some pipelines write it
     return json.dumps(
