@@ -899,3 +899,32 @@ async def test_s003_a_pass_or_secret_field_typed_str_beside_a_secret_url_fails(t
     )
     result = await run_shipped("S-003", {"APP_REPO": str(good)}, good)
     assert passes(result), result.summary
+
+
+async def test_s019_a_promise_of_periods_is_no_policy(tree):
+    """The audit's policy: a number with a unit ("within 30 days") that is no retention period,
+    a TBD beside real periods, and a period with no word for what happens to the data."""
+    for name, text in [
+        ("audit", "# Data retention policy\n\nTBD: legal will send the periods within 30 days.\n"),
+        (
+            "tbd row",
+            "# Data retention\n\n| Data | Retention |\n|---|---|\n| Guest data | 24 months |\n"
+            "| Chat transcripts | TBD |\n",
+        ),
+        ("no word", "# Policy\n\nOur team answers requests in 30 days.\n"),
+    ]:
+        bad = tree(name, {"docs/data-retention-policy.md": text})
+        result = await run_shipped("S-019", {"APP_REPO": str(bad)}, bad)
+        assert not passes(result), (name, result.summary)
+    for name, text in [
+        (
+            "table",
+            "# Data retention\n\n| Data | Retention |\n|---|---|\n| Guest data | 24 months |\n",
+        ),
+        ("line", "Chat transcripts are deleted after 90 days.\n"),
+        ("spanish", "## Conservación\n\nLos datos de huéspedes se conservan 5 años.\n"),
+        ("before", "Payment records: 7 years retention (tax law).\n"),
+    ]:
+        good = tree(f"good-{name}", {"docs/data-retention-policy.md": text})
+        result = await run_shipped("S-019", {"APP_REPO": str(good)}, good)
+        assert passes(result), (name, result.summary)
