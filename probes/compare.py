@@ -24,6 +24,7 @@ fails, ``services without a memory limit: none`` when it holds.
 from __future__ import annotations
 
 import decimal
+import functools
 import json
 import numbers
 import operator
@@ -223,7 +224,7 @@ class Assertion:
     name: str = ""  # what the value is, for people ("services without cpu limits")
 
     def observe(self, document: Any) -> Any:
-        return self.compiled.search(document)
+        return self.compiled.search(document, options=_search_options())
 
     @property
     def label(self) -> str:
@@ -266,6 +267,23 @@ def observed_text(observed: Any, expect: Expect | None) -> str:
         listed = f" ({clip(', '.join(names), 60)})" if len(names) == len(items) else ""
         return f"{len(items)}{listed}"
     return render(observed)
+
+
+@functools.cache
+def _search_options() -> Any:
+    """JMESPath's options with ``package_name(s)``: a Python package's name as PEP 503 compares
+    names (lower case, each run of -, _ and . one -), so Faker and pytest_mock are faker and
+    pytest-mock. Built on first use: jmespath is imported only for items with a path."""
+    import jmespath
+    import jmespath.functions
+
+    class Functions(jmespath.functions.Functions):
+        @jmespath.functions.signature({"types": ["string"]})
+        def _func_package_name(self, name: str) -> str:
+            parts = name.lower().replace("_", "-").replace(".", "-").split("-")
+            return "-".join(part for part in parts if part)
+
+    return jmespath.Options(custom_functions=Functions())
 
 
 def compile_path(path: object, where: str) -> Any:

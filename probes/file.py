@@ -21,13 +21,16 @@ in a fenced code block is no heading. ``read: tail`` judges a big log on its new
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import stat as stat_mode
 import time
+import zlib
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import BinaryIO
 
 from . import gitdates, markdown, safeyaml
 from .clock import SKEW, Dated, age_problem, age_words
@@ -46,6 +49,17 @@ MAX_FILES = 1000  # matches of a glob whose content is read at most
 # Directory entries a glob's walk may visit: more is "cannot judge", not a hung worker thread.
 MAX_VISITED = 50_000
 GIT_TIMEOUT = 60.0  # seconds for git when the probe has no deadline (direct calls)
+# ``complete``: a dump is read to its end, so both its size and the time are bounded.
+COMPLETE_CAP = 16 * 1024**3  # bytes of the file read at most: a bigger one cannot be judged
+COMPLETE_TIMEOUT = 600.0  # seconds for the read when the probe has no deadline (direct calls)
+COMPLETE_CHUNK = 1024 * 1024  # decompressed bytes held at once
+# pg_dump's last comment (pg_dumpall's says "cluster dump"); newer versions write a
+# \unrestrict line after it, so it is looked for in the text's last few KiB, not at its very end.
+DUMP_TRAILERS = (
+    b"-- PostgreSQL database dump complete",
+    b"-- PostgreSQL database cluster dump complete",
+)
+DUMP_TAIL = 4096
 # What a git-based time is, by the state of the file in its repository.
 GIT_CLOCKS = {
     "commit": "its last commit",
@@ -82,6 +96,7 @@ class Spec:
     max_age: float | None = None  # seconds since the file (the newest match) last changed
     freshness: str = "file"  # file: modification time; git: the last commit touching it
     min_size: int | None = None  # bytes
+    complete: str | None = None  # gzip: the stream reads to its end; pg_dump: and the trailer
     read: str = "head"  # head: the first READ_CAP bytes; tail: the last (logs)
     content_regex: Pattern | None = None
     must_match: tuple[Pattern, ...] = ()
@@ -127,6 +142,7 @@ def parse_spec(f: Fields) -> Spec:
         max_age=f.optional_duration("max_age"),
         freshness=f.choice("freshness", ("file", "git")),
         min_size=f.optional_integer("min_size", minimum=0),
+        complete=f.optional_choice("complete", ("gzip", "pg_dump")),
         read=f.choice("read", ("head", "tail")),
         content_regex=f.optional_regex("content_regex"),
         must_match=f.regexes("must_match"),
@@ -216,11 +232,15 @@ def _line_of(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
-def content_problems(spec: Spec, path: Path, size: int) -> list[Problem]:
+def content_problems(
+    spec: Spec, path: Path, size: int, deadline: float = math.inf
+) -> list[Problem]:
     """What is wrong with one file's size and content; empty when it is fine."""
     problems: list[Problem] = []
     if spec.min_size is not None and size < spec.min_size:
         problems.append((Status.FAIL, f"{size} bytes, expected at least {spec.min_size}"))
+    if spec.complete is not None:
+        problems += completeness_problems(spec.complete, path, deadline)
     if not spec.reads_content:
         return problems
     try:
@@ -260,6 +280,75 @@ def content_problems(spec: Spec, path: Path, size: int) -> list[Problem]:
     if spec.document is not None:
         problems += document_problems(spec.document, text)
     return problems
+
+
+def completeness_problems(form: str, path: Path, deadline: float) -> list[Problem]:
+    """Whether a dump was written to its end (``complete: gzip | pg_dump``); raises CannotJudge.
+
+    A gzip file is read to its end: a stream cut short has no end-of-stream trailer, and a
+    corrupt one fails its CRC. ``pg_dump`` also wants pg_dump's closing comment in the (plain or
+    gzip-compressed) SQL text: a dump cut short by a full disk or a killed job lacks it.
+    """
+    if is_own_store(path):
+        raise CannotJudge(f"{path.name} is the exporter's own store: probes never read it")
+    try:
+        st = path.stat()
+        if not stat_mode.S_ISREG(st.st_mode):
+            return [(Status.FAIL, "is not a regular file")]
+        if st.st_size > COMPLETE_CAP:
+            raise CannotJudge(
+                f"{path.name} is {st.st_size / 1024**3:.1f} GiB, complete reads at most "
+                f"{COMPLETE_CAP // 1024**3} GiB: cannot judge whether it is complete"
+            )
+        with path.open("rb") as fh:
+            head = fh.read(5)
+            fh.seek(0)
+            if head.startswith(b"\x1f\x8b"):
+                tail = _gzip_tail(path, fh, deadline)
+            elif form == "gzip":
+                return [(Status.FAIL, "is not gzip-compressed, expected a gzip file")]
+            elif head == b"PGDMP":
+                raise CannotJudge(
+                    f"{path.name} is a custom-format dump: complete: pg_dump judges plain SQL "
+                    "dumps only, cannot judge"
+                )
+            else:
+                fh.seek(max(0, st.st_size - DUMP_TAIL))
+                tail = fh.read(DUMP_TAIL)
+    except EOFError:
+        return [(Status.FAIL, "ends before its gzip trailer: truncated, expected a whole stream")]
+    except (gzip.BadGzipFile, zlib.error) as exc:  # BadGzipFile is an OSError: caught first
+        return [(Status.FAIL, f"is not a valid gzip stream ({exc})")]
+    except OSError as exc:
+        return [(Status.FAIL, f"cannot be read ({exc.strerror})")]
+    if form == "pg_dump" and not any(end in tail for end in DUMP_TRAILERS):
+        return [
+            (
+                Status.FAIL,
+                "has no '-- PostgreSQL database dump complete' at its end: "
+                "truncated, expected a whole pg_dump",
+            )
+        ]
+    return []
+
+
+def _gzip_tail(path: Path, fh: BinaryIO, deadline: float) -> bytes:
+    """Decompress ``fh`` to its end, checking the CRC; the last DUMP_TAIL bytes of its text.
+
+    Raises EOFError when the stream is cut short, and CannotJudge at the time limit.
+    """
+    if deadline == math.inf:
+        deadline = time.monotonic() + COMPLETE_TIMEOUT
+    tail = b""
+    with gzip.GzipFile(fileobj=fh, mode="rb") as stream:
+        while chunk := stream.read(COMPLETE_CHUNK):
+            tail = (tail + chunk)[-DUMP_TAIL:]
+            if time.monotonic() > deadline:
+                raise CannotJudge(
+                    f"stopped at the time limit after reading {fh.tell() / 1024**2:.0f} MiB "
+                    f"of {path.name}: cannot judge whether it is complete"
+                )
+    return tail
 
 
 def document_problems(check: DocumentCheck, text: str) -> list[Problem]:
@@ -343,7 +432,7 @@ def check_path(spec: Spec, deadline: float = math.inf) -> Result:
     if spec.reads_content and not stat_mode.S_ISREG(st.st_mode):
         return failed(f"{path.name} is not a regular file", **evidence)
     try:
-        problems = content_problems(spec, path, st.st_size)
+        problems = content_problems(spec, path, st.st_size, deadline)
     except CannotJudge as exc:
         return Result(Status.FAIL, str(exc), evidence, error=True)
     if problems:
@@ -478,7 +567,7 @@ def check_glob(spec: Spec, deadline: float = math.inf) -> Result:
                 evidence,
             )
         try:
-            found = content_problems(spec, path, size)
+            found = content_problems(spec, path, size, deadline)
         except CannotJudge as exc:
             return _cannot_judge(str(exc), evidence)
         problems += [(s, f"{label}{_named(spec, path, size)} {m}") for s, m in found]

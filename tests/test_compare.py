@@ -120,3 +120,14 @@ def test_assertions_compare_by_their_text_not_their_compiled_form():
     again = dataclasses.replace(first, compiled=jmespath.compile("services.*.mem_limit"))
     assert first.compiled is not again.compiled
     assert first == again
+
+
+def test_package_name_compares_as_pip_does():
+    """PEP 503: lower case, each run of -, _ and . one -; in a filter over an SBOM's components."""
+    doc = {"components": [{"name": n} for n in ("Faker", "pytest_mock", "zope.interface", "a-_.b")]}
+    names = ["faker", "pytest-mock", "zope-interface", "a-b"]
+    asserts = parse_assertions(
+        [{"path": "components[*].package_name(name)", "op": "==", "value": names}], "assert"
+    )
+    verdict = check_assertions(asserts, doc)
+    assert verdict.passed and not verdict.failures, verdict

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import re
 import subprocess
@@ -10,6 +11,7 @@ import time
 import pytest
 from support.probing import config_error, run
 
+from probes import file as file_probe
 from probes.result import Status
 
 COMPOSE = """\
@@ -618,3 +620,82 @@ async def test_must_not_match_over_more_files_than_are_read_cannot_pass(tmp_path
         "cannot judge must_not_match"
     )
     assert fine.status is Status.PASS, fine.summary
+
+
+DUMP_SQL = (
+    b"--\n-- PostgreSQL database dump\n--\n\nCREATE TABLE public.guest (id integer);\n"
+    + b"".join(b"INSERT INTO public.guest VALUES (%d);\n" % n for n in range(20_000))
+    + b"\n--\n-- PostgreSQL database dump complete\n--\n\n"
+)
+
+
+async def test_complete_reads_a_gzip_dump_to_its_end(tmp_path):
+    """A dump cut short by a full disk has no gzip trailer; a flipped byte fails the CRC."""
+    whole = gzip.compress(DUMP_SQL)
+    corrupt = bytearray(whole)
+    corrupt[-8] ^= 0xFF  # the CRC-32 in the trailer
+    for name, data in [("whole", whole), ("cut", whole[:4096]), ("corrupt", bytes(corrupt))]:
+        (tmp_path / f"{name}.sql.gz").write_bytes(data)
+    results = {
+        name: await run({"file": {"path": f"{name}.sql.gz", "complete": "gzip"}}, tmp_path)
+        for name in ("whole", "cut", "corrupt")
+    }
+    assert results["whole"].status is Status.PASS, results["whole"].summary
+    assert results["cut"].status is Status.FAIL and not results["cut"].error
+    assert results["cut"].summary == (
+        "cut.sql.gz ends before its gzip trailer: truncated, expected a whole stream"
+    )
+    assert results["corrupt"].status is Status.FAIL and not results["corrupt"].error
+    assert results["corrupt"].summary.startswith("corrupt.sql.gz is not a valid gzip stream (")
+
+
+async def test_complete_pg_dump_wants_its_closing_comment(tmp_path):
+    """pg_dump killed half-way while gzip closed its stream: a whole gzip file, half a dump."""
+    half = DUMP_SQL[: len(DUMP_SQL) // 2]
+    files = {
+        "whole.sql.gz": gzip.compress(DUMP_SQL),
+        "half.sql.gz": gzip.compress(half),
+        "whole.sql": DUMP_SQL,
+        "half.sql": half,
+        # pg_dump 17.6 and later write \unrestrict after the comment
+        "restricted.sql": DUMP_SQL + b"\\unrestrict 7Xk2\n\n",
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    for name in files:
+        result = await run({"file": {"path": name, "complete": "pg_dump"}}, tmp_path)
+        if name.startswith("half"):
+            assert result.status is Status.FAIL and not result.error, name
+            assert result.summary == (
+                f"{name} has no '-- PostgreSQL database dump complete' at its end: "
+                "truncated, expected a whole pg_dump"
+            )
+        else:
+            assert result.status is Status.PASS, (name, result.summary)
+    plain = await run({"file": {"path": "whole.sql", "complete": "gzip"}}, tmp_path)
+    assert plain.summary == "whole.sql is not gzip-compressed, expected a gzip file"
+
+
+async def test_complete_that_cannot_read_to_the_end_cannot_judge(tmp_path, monkeypatch):
+    """A custom-format dump, a dump over the byte cap and the time limit: probe errors."""
+    (tmp_path / "db.dump").write_bytes(b"PGDMP\x01\x0f\x00" + b"\x00" * 100)
+    (tmp_path / "db.sql.gz").write_bytes(gzip.compress(DUMP_SQL))
+    custom = await run({"file": {"path": "db.dump", "complete": "pg_dump"}}, tmp_path)
+    assert custom.status is Status.FAIL and custom.error
+    assert "custom-format dump" in custom.summary
+    # The time limit, come before the end of the stream (a direct call: the engine's deadline).
+    late = file_probe.check_path(
+        file_probe.Spec(path=tmp_path / "db.sql.gz", complete="gzip"), time.monotonic()
+    )
+    assert late.status is Status.FAIL and late.error
+    assert late.summary.startswith("stopped at the time limit after reading ")
+    assert late.summary.endswith(" of db.sql.gz: cannot judge whether it is complete")
+    monkeypatch.setattr(file_probe, "COMPLETE_CAP", 1024)
+    big = await run({"file": {"path": "db.sql.gz", "complete": "gzip"}}, tmp_path)
+    assert big.status is Status.FAIL and big.error
+    assert "complete reads at most" in big.summary
+
+
+def test_complete_is_gzip_or_pg_dump(tmp_path):
+    message = config_error({"file": {"path": "a", "complete": "zip"}}, tmp_path)
+    assert message.endswith('file.complete must be one of gzip, pg_dump (got "zip")'), message

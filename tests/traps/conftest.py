@@ -15,6 +15,7 @@ from support.postgres import Cluster
 
 from traps.artifacts import Reports, make_reports
 from traps.databases import Database, drop_database, new_database, start_tls_cluster
+from traps.dumps import Dumps, make_dumps
 from traps.history import start_history
 from traps.metrics import BAD_RULES, GOOD_RULES, JOBS, OWN_RULES_ONLY
 from traps.stacks import (
@@ -151,3 +152,9 @@ def deliveries(tmp_path_factory) -> Iterator[tuple[AlertingStack, AlertingStack,
         for stack in stacks:
             stack.stop()
         receiver.close()
+
+
+@pytest.fixture(scope="session")
+def dumps(trap_cluster: Cluster) -> Dumps:
+    """A real gzip-compressed pg_dump, whole and cut short (traps.dumps)."""
+    return make_dumps(trap_cluster)

@@ -106,20 +106,28 @@ async def test_i008_minutes_of_data_are_no_trend(tmp_path, scraping):
     assert (result.status, result.error) == (Status.FAIL, True), result.summary
 
 
-DUMP = b"\x1f\x8b" + b"\x00" * 4096
-
-
-async def test_i009_a_dump_older_than_a_day_fails(tree):
-    bad = tree("bad", {"db.sql.gz": DUMP})
+async def test_i009_a_dump_older_than_a_day_fails(tree, dumps):
+    bad = tree("bad", {"db.sql.gz": dumps.whole})
     age(bad / "db.sql.gz", 30 / 24)
-    good = tree("good", {"db.sql.gz": DUMP, "backup.log": "ok\n"})
+    good = tree("good", {"db.sql.gz": dumps.whole, "backup.log": "ok\n"})
     assert not passes(await run_shipped("I-009", {"BACKUP_DIR": str(bad)}, bad))
     assert passes(await run_shipped("I-009", {"BACKUP_DIR": str(good)}, good))
 
 
-async def test_i009_an_old_failed_dump_beside_a_good_one_is_fine(tree):
-    good = tree("good", {"db-2026-11-30.sql.gz": DUMP, "db-2026-03-02.sql.gz": b"\x1f\x8b"})
+async def test_i009_an_old_failed_dump_beside_a_good_one_is_fine(tree, dumps):
+    good = tree("good", {"db-2026-11-30.sql.gz": dumps.whole, "db-2026-03-02.sql.gz": b"\x1f\x8b"})
     age(good / "db-2026-03-02.sql.gz", 270)
+    assert passes(await run_shipped("I-009", {"BACKUP_DIR": str(good)}, good))
+
+
+async def test_i009_a_dump_cut_short_is_no_backup(tree, dumps):
+    """A real pg_dump's gzip cut at 4 KiB (bigger than min_size), and one whose pg_dump was
+    killed half-way while gzip closed its stream: fresh, big enough, and neither restores."""
+    for name, dump in (("cut", dumps.cut), ("text_cut", dumps.text_cut)):
+        bad = tree(name, {"db.sql.gz": dump})
+        result = await run_shipped("I-009", {"BACKUP_DIR": str(bad)}, bad)
+        assert result.status is Status.FAIL and "truncated" in result.summary, result.summary
+    good = tree("good", {"db.sql.gz": dumps.whole})
     assert passes(await run_shipped("I-009", {"BACKUP_DIR": str(good)}, good))
 
 

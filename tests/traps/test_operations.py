@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from probes.result import Status
 from traps.apis import Reply, github_runs, serve
 from traps.artifacts import pytest_junit
 from traps.conftest import age
@@ -166,15 +167,12 @@ async def test_o010_setext_headings_are_headings(tree):
     assert passes(await run_shipped("O-010", {"APP_REPO": str(good)}, good))
 
 
-DUMP = b"\x1f\x8b" + b"\x00" * 4096
-
-
-async def test_o011_a_truncated_newest_dump_fails_a_log_beside_good_dumps_does_not(tree):
+async def test_o011_a_truncated_newest_dump_fails_a_log_beside_good_dumps_does_not(tree, dumps):
     bad = tree("bad", {"db-2026-11-30.sql.gz": b"\x1f\x8b" + b"\x00" * 510})
     good = tree(
         "good",
         {
-            **{f"db-2026-11-{d}.sql.gz": DUMP for d in range(24, 31)},
+            **{f"db-2026-11-{d}.sql.gz": dumps.whole for d in range(24, 31)},
             "backup.log": "2026-11-30 03:00 dump ok\n",
         },
     )
@@ -185,9 +183,27 @@ async def test_o011_a_truncated_newest_dump_fails_a_log_beside_good_dumps_does_n
     assert passes(result), result.summary
 
 
-async def test_o011_a_fresh_dump_after_days_without_one_is_not_daily(tree):
+async def test_o011_a_newest_dump_cut_at_4_kib_fails_beside_six_good_ones(tree, dumps):
+    """Bigger than min_size, fresh, and a dump a day: only reading it to its end shows the
+    newest (the one a restore would use) is cut short; so is one whose pg_dump was killed."""
+    for name, newest in (("cut", dumps.cut), ("text_cut", dumps.text_cut)):
+        bad = tree(
+            name,
+            {
+                **{f"db-2026-11-{d}.sql.gz": dumps.whole for d in range(24, 30)},
+                "db-2026-11-30.sql.gz": newest,
+            },
+        )
+        for day in range(24, 30):
+            age(bad / f"db-2026-11-{day}.sql.gz", 30 - day)
+        result = await run_shipped("O-011", {"BACKUP_DIR": str(bad)}, bad)
+        assert result.status is Status.FAIL, result.summary
+        assert "db-2026-11-30.sql.gz" in result.summary and "truncated" in result.summary
+
+
+async def test_o011_a_fresh_dump_after_days_without_one_is_not_daily(tree, dumps):
     # Fine today, but only 3 dumps in the last 8 days: the job does not run daily.
-    gaps = tree("gaps", {f"db-2026-11-{d}.sql.gz": DUMP for d in range(20, 31)})
+    gaps = tree("gaps", {f"db-2026-11-{d}.sql.gz": dumps.whole for d in range(20, 31)})
     for day in range(20, 31):
         age(gaps / f"db-2026-11-{day}.sql.gz", 30 - day if day >= 28 else 30 - day + 10)
     result = await run_shipped("O-011", {"BACKUP_DIR": str(gaps)}, gaps)

@@ -317,3 +317,25 @@ async def test_p011_a_warm_cache_on_a_small_database_is_no_capacity_evidence(tmp
     assert result.status is Status.PENDING
     sign(tmp_path, "P-011")
     assert passes(await run_shipped("P-011", {}, tmp_path))
+
+
+async def test_p006_p007_a_zero_or_unresolved_deploy_limit_is_no_limit(tree):
+    """The audit's compose file: `deploy.resources.limits: {memory: 0, cpus: 0}` on the database
+    (YAML integers, which JMESPath holds true), and the other spellings of no limit."""
+    for name, memory, cpus in [
+        ("integers", "0", "0"),
+        ("decimals", '"0.0"', "0.0"),
+        ("units", "0m", '"0"'),
+        ("empty", '""', '""'),
+        ("unresolved", '"${DB_MEM_LIMIT}"', '"${DB_CPUS}"'),
+    ]:
+        db = f"    deploy:\n      resources:\n        limits: {{memory: {memory}, cpus: {cpus}}}"
+        bad = tree(name, {"docker-compose.prod.yml": COMPOSE.format(db=db)})
+        for item in ("P-006", "P-007"):
+            result = await run_shipped(item, {"APP_REPO": str(bad)}, bad)
+            assert not passes(result), (name, item, result.summary)
+    db = '    deploy:\n      resources:\n        limits: {memory: 2g, cpus: "1.5"}'
+    good = tree("good", {"docker-compose.prod.yml": COMPOSE.format(db=db)})
+    for item in ("P-006", "P-007"):
+        result = await run_shipped(item, {"APP_REPO": str(good)}, good)
+        assert passes(result), (item, result.summary)

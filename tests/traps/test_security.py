@@ -874,3 +874,57 @@ async def test_s019_a_retention_heading_with_tbd_is_not_a_policy(tree):
     )
     assert not passes(await run_shipped("S-019", {"APP_REPO": str(bad)}, bad))
     assert passes(await run_shipped("S-019", {"APP_REPO": str(good)}, good))
+
+
+async def test_s003_a_pass_or_secret_field_typed_str_beside_a_secret_url_fails(tree):
+    """The audit's settings: `database_url: SecretStr` must not vouch for `DB_PASS: str`."""
+    head = "from pydantic import SecretStr\n\nclass Settings(BaseSettings):\n"
+    head += "    database_url: SecretStr\n"
+    for name, field in [
+        ("pass", '    DB_PASS: str = "postgres"\n'),
+        ("secret", "    db_secret: str\n"),
+        ("credentials", "    PG_CREDENTIALS: Optional[str] = None\n"),
+        ("uri", "    SQLALCHEMY_DATABASE_URI: str\n"),
+    ]:
+        bad = tree(name, {"app/core/settings.py": head + field})
+        result = await run_shipped("S-003", {"APP_REPO": str(bad)}, bad)
+        assert result.status is Status.FAIL and "line 5" in result.summary, (name, result.summary)
+    # A database word inside another word is none: feedback_url is no database credential.
+    good = tree(
+        "good",
+        {
+            "app/core/settings.py": head
+            + "    DB_PASS: SecretStr\n    feedback_url: str = 'https://forms.example/f'\n"
+        },
+    )
+    result = await run_shipped("S-003", {"APP_REPO": str(good)}, good)
+    assert passes(result), result.summary
+
+
+async def test_s019_a_promise_of_periods_is_no_policy(tree):
+    """The audit's policy: a number with a unit ("within 30 days") that is no retention period,
+    a TBD beside real periods, and a period with no word for what happens to the data."""
+    for name, text in [
+        ("audit", "# Data retention policy\n\nTBD: legal will send the periods within 30 days.\n"),
+        (
+            "tbd row",
+            "# Data retention\n\n| Data | Retention |\n|---|---|\n| Guest data | 24 months |\n"
+            "| Chat transcripts | TBD |\n",
+        ),
+        ("no word", "# Policy\n\nOur team answers requests in 30 days.\n"),
+    ]:
+        bad = tree(name, {"docs/data-retention-policy.md": text})
+        result = await run_shipped("S-019", {"APP_REPO": str(bad)}, bad)
+        assert not passes(result), (name, result.summary)
+    for name, text in [
+        (
+            "table",
+            "# Data retention\n\n| Data | Retention |\n|---|---|\n| Guest data | 24 months |\n",
+        ),
+        ("line", "Chat transcripts are deleted after 90 days.\n"),
+        ("spanish", "## Conservación\n\nLos datos de huéspedes se conservan 5 años.\n"),
+        ("before", "Payment records: 7 years retention (tax law).\n"),
+    ]:
+        good = tree(f"good-{name}", {"docs/data-retention-policy.md": text})
+        result = await run_shipped("S-019", {"APP_REPO": str(good)}, good)
+        assert passes(result), (name, result.summary)
