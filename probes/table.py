@@ -23,7 +23,7 @@ from . import markdown
 from .context import ProbeContext
 from .fields import Fields, format_duration, to_duration
 from .problems import SpecError, show
-from .reading import is_own_store
+from .reading import OwnStoreFile, read_capped
 from .result import Result, Status, failed, passed
 
 READ_CAP = 1024 * 1024  # bytes of the document read: a plan, not a log
@@ -94,14 +94,14 @@ def judge(spec: Spec) -> Result:
     path, name = spec.path, spec.path.name
     evidence: dict[str, object] = {"path": str(path), "column": spec.column}
     try:
-        if is_own_store(path):
-            return Result(Status.FAIL, f"{name} is the exporter's own store", evidence, error=True)
-        with path.open("rb") as fh:
-            text = fh.read(READ_CAP).decode("utf-8", "replace")
+        # Regular files only, opened without blocking: a FIFO must not hang a worker thread.
+        text = read_capped(path, READ_CAP).decode("utf-8", "replace")
     except FileNotFoundError:
         return failed(f"{path} does not exist", **evidence)
+    except OwnStoreFile:
+        return Result(Status.FAIL, f"{name} is the exporter's own store", evidence, error=True)
     except OSError as exc:
-        return failed(f"{path} cannot be read ({exc.strerror})", **evidence)
+        return failed(f"{path} cannot be read ({exc.strerror or exc})", **evidence)
     found = [(t, column_of(t.headers, spec.column)) for t in markdown.tables(text)]
     with_column = [(t, i) for t, i in found if i is not None]
     if not with_column:
