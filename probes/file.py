@@ -250,20 +250,20 @@ def content_problems(
     part = read_part(spec, size)
     if spec.content_regex is not None and not spec.content_regex.search(text):
         problems.append((Status.FAIL, f"does not match /{spec.content_regex.pattern}/"))
-    absent = [p.pattern for p in spec.must_match if not p.search(text)]
+    absent = [p for p in spec.must_match if not p.search(text)]
     if absent:
         status = Status.PARTIAL if len(absent) < len(spec.must_match) else Status.FAIL
-        problems.append((status, "does not match " + ", ".join(f"/{p}/" for p in absent)))
+        # Named patterns by their names ("has no RTO"), the others as one "does not match" list.
+        words = [p.missing() for p in absent if p.name]
+        unnamed = [f"/{p.pattern}/" for p in absent if not p.name]
+        words += ["does not match " + ", ".join(unnamed)] if unnamed else []
+        problems.append((status, "; ".join(words)))
     for pattern in spec.must_not_match:
         hit = pattern.search(text)
         if hit:
             of = " of that part" if part else ""
             problems.append(
-                (
-                    Status.FAIL,
-                    f"line {_line_of(text, hit.start())}{of} matches "
-                    f"/{pattern.pattern}/, expected no match",
-                )
+                (Status.FAIL, pattern.present(f"line {_line_of(text, hit.start())}{of}"))
             )
     if spec.placeholders:
         found = placeholder_settings(text)
@@ -406,6 +406,22 @@ def _part_note(spec: Spec, size: int) -> str:
     return f"; judged on {part}" if part else ""
 
 
+def verified(spec: Spec) -> list[str]:
+    """What a PASS of one file verified, in words: each pattern by its name (or itself), each
+    assertion by its name (or path) with the expectation it met."""
+    said = [spec.content_regex.found()] if spec.content_regex is not None else []
+    said += [p.found() for p in spec.must_match]
+    said += [p.absent() for p in spec.must_not_match]
+    if spec.placeholders:
+        said.append("has no placeholder in a secret setting")
+    if spec.headings:
+        content = " (each with content)" if spec.heading_content else ""
+        said.append(f"has headings {', '.join(spec.headings)}{content}")
+    if spec.document is not None:
+        said += [f"{a.label}: {a.expect.words()}" for a in spec.document.asserts]
+    return said
+
+
 def check_path(spec: Spec, deadline: float = math.inf) -> Result:
     path = spec.path
     assert path is not None
@@ -441,9 +457,11 @@ def check_path(spec: Spec, deadline: float = math.inf) -> Result:
             f"{_named(spec, path, st.st_size)} " + "; ".join(m for _, m in problems),
             evidence,
         )
+    said = verified(spec)
+    bound = f", at least {spec.min_size}" if spec.min_size is not None else ""
     return passed(
-        f"{path.name} present ({st.st_size} bytes, {_changed(when, now)}"
-        f"{_part_note(spec, st.st_size)})",
+        f"{path.name}{': ' + '; '.join(said) if said else ' present'} ({st.st_size} bytes{bound}, "
+        f"{_changed(when, now)}{_part_note(spec, st.st_size)})",
         **evidence,
     )
 

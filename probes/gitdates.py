@@ -205,3 +205,25 @@ def judge_freshness(
             f"expected at most {format_duration(max_age)}",
         )
     return Status.PASS, f"{name}: {what} {age} ago, at most {format_duration(max_age)}"
+
+
+def added_time(path: Path, timeout: float) -> FileTime:
+    """When ``path`` was first committed (its rename history followed), for evidence whose later
+    commits are edits (a typo fixed in a drill note is no new drill); the file time, labelled
+    so, when it is not committed. Raises like ``file_time``."""
+    mtime = path.stat().st_mtime
+    folder, name = path.parent, path.name
+    if repository_root(folder, timeout) is None:
+        return FileTime(path, mtime, "not in git")
+    out = run_git(
+        ["log", "--follow", "--diff-filter=A", "--format=%H %ct", "--", name], folder, timeout
+    ).split()
+    if not out:
+        return FileTime(path, mtime, "untracked")
+    commit, stamp = out[-2].decode(), float(out[-1])  # the oldest: git log lists newest first
+    if commit in _shallow_boundary(folder, timeout):
+        raise GitError(
+            f"shallow clone: the commit that added {name} may be older than the clone's "
+            f"history (fetch the full history, e.g. fetch-depth: 0)"
+        )
+    return FileTime(path, stamp, "commit", commit)

@@ -171,3 +171,51 @@ def judge_headings(
         return None
     status = Status.FAIL if empty or len(missing) == len(wanted) else Status.PARTIAL
     return status, "; ".join(words)
+
+
+@dataclass(frozen=True)
+class Row:
+    """A body row of a Markdown table: its cells' plain text, by the table's headers."""
+
+    cells: tuple[str, ...]
+    line: int  # 1-based line of the row in the file
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of the document (GFM pipe table): its header cells and body rows."""
+
+    headers: tuple[str, ...]
+    rows: tuple[Row, ...]
+
+
+def tables(text: str) -> list[Table]:
+    """Every pipe table of the document itself, in order: a table in fenced code, a quote or a
+    list is no table of the document, as for headings."""
+    out: list[Table] = []
+    headers: tuple[str, ...] = ()
+    rows: list[Row] = []
+    cells: list[str] = []
+    line, in_table, in_cell = 0, False, False
+    for tok in _PARSER.parse(_blank_front_matter(text)):
+        if tok.type == "table_open":
+            in_table, headers, rows = tok.level == 0, (), []
+        elif not in_table:
+            continue
+        elif tok.type == "tr_open":
+            cells, line = [], (tok.map[0] + 1 if tok.map else 0)
+        elif tok.type in ("th_open", "td_open"):
+            in_cell = True
+        elif tok.type in ("th_close", "td_close"):
+            in_cell = False
+        elif tok.type == "inline" and in_cell:
+            cells.append(_inline_text(tok).strip())
+        elif tok.type == "tr_close":
+            if headers:
+                rows.append(Row(tuple(cells), line))
+            else:
+                headers = tuple(cells)
+        elif tok.type == "table_close":
+            out.append(Table(headers, tuple(rows)))
+            in_table = False
+    return out

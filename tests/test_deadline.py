@@ -83,6 +83,11 @@ CASES: dict[str, Case] = {
         str(s.folder / "T.yaml"),
     ),
     "disk": lambda s: ({"disk": {"path": str(s.folder)}}, str(s.folder)),
+    "table": lambda s: (
+        {"table": {"path": str(s.folder / "plan.md"), "column": "RTO", "at_most": {"T1": "1h"}}},
+        str(s.folder / "plan.md"),
+    ),
+    "drill": lambda s: ({"drill": {"glob": str(s.folder / "*.md")}}, str(s.folder / "*.md")),
     "secrets": lambda s: ({"secrets": {"path": str(s.folder)}}, str(s.folder)),
     "alerting": lambda s: (
         {"alerting": {"prometheus": f"http://{s.tcp}"}},

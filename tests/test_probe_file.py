@@ -38,13 +38,49 @@ def age(path, seconds: float) -> None:
     os.utime(path, (then, then))
 
 
-async def test_plain_path_keeps_its_summary(tmp_path):
+async def test_a_pass_says_what_it_verified(tmp_path):
     (tmp_path / "sla.md").write_text("Uptime 99.9%\n")
     result = await run(
         {"file": {"path": "sla.md", "max_age": "1d", "content_regex": r"99\.9"}}, tmp_path
     )
     assert result.status is Status.PASS
-    assert result.summary.startswith("sla.md present (13 bytes, modified ")
+    assert result.summary.startswith("sla.md: matches /99\\.9/ (13 bytes, modified ")
+    # A file checked for nothing but being there says so.
+    result = await run({"file": {"path": "sla.md", "min_size": 10}}, tmp_path)
+    assert result.summary.startswith("sla.md present (13 bytes, at least 10, modified ")
+
+
+async def test_named_patterns_and_assertions_are_said_by_name(tmp_path):
+    (tmp_path / ".env").write_text("ENVIRONMENT=production\nDEBUG=false\n")
+    env_file = {
+        "path": ".env",
+        "must_match": [
+            {"name": "ENVIRONMENT=production", "pattern": "(?m)^ENVIRONMENT=production$"}
+        ],
+        "must_not_match": [{"name": "DEBUG switched on", "pattern": "(?mi)^DEBUG=(true|1)$"}],
+    }
+    result = await run({"file": env_file}, tmp_path)
+    assert result.status is Status.PASS
+    assert result.summary.startswith(
+        ".env: has ENVIRONMENT=production; has no DEBUG switched on (35 bytes, modified "
+    ), result.summary
+    (tmp_path / ".env").write_text("ENVIRONMENT=staging\nDEBUG=true\n")
+    result = await run({"file": env_file}, tmp_path)
+    assert result.status is Status.FAIL
+    assert result.summary == (
+        ".env has no ENVIRONMENT=production; has DEBUG switched on at line 2, expected none"
+    )
+    (tmp_path / "compose.yml").write_text("services:\n  api: {mem_limit: 512m}\n")
+    assert_memory = {
+        "name": "services without a memory limit",
+        "path": "values(services)[?!mem_limit]",
+        "expect": {"op": "length", "value": 0},
+    }
+    result = await run(
+        {"file": {"path": "compose.yml", "document": "yaml", "assert": [assert_memory]}}, tmp_path
+    )
+    assert result.status is Status.PASS
+    assert result.summary.startswith("compose.yml: services without a memory limit: none (")
 
 
 async def test_a_missing_file_fails(tmp_path):

@@ -358,6 +358,8 @@ NO_CREDENTIALS = {
     "dns": "a name, a record type, a resolver address and expected values",
     "report": "the path of a report file and its thresholds",
     "disk": "a path and free-space ratios",
+    "table": "the path of a Markdown file, a column header and row bounds",
+    "drill": "a glob of drill notes and an age bound",
 }
 
 

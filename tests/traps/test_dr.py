@@ -55,6 +55,40 @@ async def test_dr002_dr003_a_heading_with_tbd_is_not_a_target(tree):
         assert passes(await run_shipped(item, {"APP_REPO": str(good)}, good)), item
 
 
+def tier_table(*rows: str, header: str = "| Tier | Service | RTO | RPO |") -> str:
+    cols = header.count("|") - 1
+    return "# RTO and RPO\n\n" + "\n".join([header, "|" + " --- |" * cols, *rows]) + "\n"
+
+
+async def test_dr002_an_rto_of_4h_beside_an_rpo_of_1h_is_not_a_1h_rto(tree):
+    # Tier 1's line holds "1 h", in the RPO column: the RTO is 4 hours.
+    bad = tree("bad", {"docs/RTO-RPO.md": tier_table("| Tier 1 | API | 4 h | 1 h |")})
+    good = tree("good", {"docs/RTO-RPO.md": tier_table("| Tier 1 | API | 1 h | 4 h |")})
+    result = await run_shipped("DR-002", {"APP_REPO": str(bad)}, bad)
+    assert not passes(result) and "Tier 1 RTO 4 h (line 5), expected at most 1h" in result.summary
+    result = await run_shipped("DR-002", {"APP_REPO": str(good)}, good)
+    assert passes(result) and "Tier 1 RTO 1 h (line 5), at most 1h" in result.summary
+
+
+async def test_dr003_an_rpo_of_4h_beside_an_rto_of_15min_is_not_a_15min_rpo(tree):
+    header = "| Tier | RTO | RPO |"
+    bad = tree("bad", {"docs/RTO-RPO.md": tier_table("| Tier 1 | 15 min | 4 h |", header=header)})
+    good = tree("good", {"docs/RTO-RPO.md": tier_table("| Tier 1 | 1 h | 15 min |", header=header)})
+    assert not passes(await run_shipped("DR-003", {"APP_REPO": str(bad)}, bad))
+    assert passes(await run_shipped("DR-003", {"APP_REPO": str(good)}, good))
+
+
+async def test_dr002_dr003_tbd_cells_a_tier_10_row_and_a_table_in_code_are_no_targets(tree):
+    for plan in (
+        tier_table("| Tier 1 | API | TBD | TBD |"),
+        tier_table("| Tier 10 | Archive | 30 min | 5 min |"),
+        "# DR\n\n```\n| Tier | RTO | RPO |\n| - | - | - |\n| Tier 1 | 1 h | 15 min |\n```\n",
+    ):
+        bad = tree("bad", {"docs/RTO-RPO.md": plan})
+        for item in ("DR-002", "DR-003"):
+            assert not passes(await run_shipped(item, {"APP_REPO": str(bad)}, bad)), (item, plan)
+
+
 def commit(repo, message: str, date: str) -> None:
     env = {
         **os.environ,
@@ -78,7 +112,7 @@ async def test_dr004_a_drill_committed_months_ago_is_not_fresh_after_a_checkout(
     commit(repo, "drill", "2026-05-20T10:00:00+00:00")
     # the working copy's modification time is now, as after a clone or a checkout
     result = await run_shipped("DR-004", {"APP_REPO": str(repo)}, repo)
-    assert not passes(result) and "old by its last commit" in result.summary
+    assert not passes(result) and "old by the commit that added it" in result.summary
     # A drill committed last month passes on the same checkout.
     (repo / "docs/dr-drills/2026-q4-failover.md").write_text("# Failover drill\n\nResult: passed\n")
     recent = (dt.datetime.now(dt.UTC) - dt.timedelta(days=30)).isoformat()
@@ -97,6 +131,70 @@ async def test_dr004_no_recent_drill_fails_a_recent_one_passes(tree):
     bad = tree("bad", {"docs/dr-drills/2026-q2.md": "# Drill\n\nResult: passed\n"})
     age(bad / "docs/dr-drills/2026-q2.md", 133)
     good = tree("good", {"docs/dr-drills/2026-q4.md": "# Drill\n\nResult: passed\n"})
+    assert not passes(await run_shipped("DR-004", {"APP_REPO": str(bad)}, bad))
+    assert passes(await run_shipped("DR-004", {"APP_REPO": str(good)}, good))
+
+
+def git_init(repo) -> None:
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True, timeout=60)
+
+
+def days_ago(n: int) -> str:
+    return (dt.datetime.now(dt.UTC) - dt.timedelta(days=n)).isoformat(timespec="seconds")
+
+
+async def test_dr004_a_typo_fixed_last_week_does_not_renew_a_drill_from_last_year(tree):
+    note = "# Failover drill\n\nDate: {day}\n\nResult: passed\n\nNotes: promote the replica.\n"
+    repo = tree("repo", {"docs/dr-drills/2025-q4-failover.md": note.format(day="2025-11-03")})
+    git_init(repo)
+    commit(repo, "drill", "2025-11-03T10:00:00+00:00")
+    (repo / "docs/dr-drills/2025-q4-failover.md").write_text(
+        note.format(day="2025-11-03").replace("promote the", "promote the standby")
+    )
+    commit(repo, "docs: typo fixes", days_ago(3))
+    result = await run_shipped("DR-004", {"APP_REPO": str(repo)}, repo)
+    assert not passes(result) and "by its Date line" in result.summary, result.summary
+    # The same history with a drill dated last month passes, and says the date and the result.
+    day = days_ago(30)[:10]
+    (repo / "docs/dr-drills/2026-q4-failover.md").write_text(note.format(day=day))
+    commit(repo, "q4 drill", days_ago(29))
+    result = await run_shipped("DR-004", {"APP_REPO": str(repo)}, repo)
+    assert passes(result), result.summary
+    assert f"dated {day}, Result: passed" in result.summary
+
+
+async def test_dr004_a_note_without_a_date_is_dated_by_the_commit_that_added_it(tree):
+    repo = tree("repo", {"docs/dr-drills/q2.md": "# Failover drill\n\nResult: passed\n"})
+    git_init(repo)
+    commit(repo, "drill", days_ago(200))
+    (repo / "docs/dr-drills/q2.md").write_text("# Failover drill (DB)\n\nResult: passed\n")
+    commit(repo, "retitle", days_ago(1))
+    result = await run_shipped("DR-004", {"APP_REPO": str(repo)}, repo)
+    assert not passes(result) and "by the commit that added it" in result.summary
+
+
+STUB = "# DR drill 2026-Q4\n\nDate: <YYYY-MM-DD>\n\nResult: pass / fail\n\nSteps run: <fill in>\n"
+
+
+async def test_dr004_the_template_committed_yesterday_is_no_drill(tree):
+    repo = tree("repo", {"docs/dr-drills/2026-q4.md": STUB})
+    git_init(repo)
+    commit(repo, "drill note stub", days_ago(1))
+    result = await run_shipped("DR-004", {"APP_REPO": str(repo)}, repo)
+    assert not passes(result) and "none with a result" in result.summary
+    # A real drill beside the stub passes; the stub is left out and said so.
+    (repo / "docs/dr-drills/2026-q3.md").write_text(
+        f"# DR drill 2026-Q3\n\nDate: {days_ago(40)[:10]}\n\n**Result:** passed\n"
+    )
+    commit(repo, "q3 drill", days_ago(39))
+    result = await run_shipped("DR-004", {"APP_REPO": str(repo)}, repo)
+    assert passes(result) and "1 without a result left out" in result.summary, result.summary
+
+
+async def test_dr004_a_dated_note_whose_result_reads_pass_or_fail_is_no_drill(tree):
+    day = days_ago(5)[:10]
+    bad = tree("bad", {"docs/dr-drills/q4.md": f"# Drill\n\nDate: {day}\n\nResult: pass / fail\n"})
+    good = tree("good", {"docs/dr-drills/q4.md": f"# Drill\n\nDate: {day}\n\nResult: passed\n"})
     assert not passes(await run_shipped("DR-004", {"APP_REPO": str(bad)}, bad))
     assert passes(await run_shipped("DR-004", {"APP_REPO": str(good)}, good))
 
