@@ -197,7 +197,7 @@ def tables(text: str) -> list[Table]:
     rows: list[Row] = []
     cells: list[str] = []
     line, in_table, in_cell = 0, False, False
-    for tok in _PARSER.parse(_blank_front_matter(text)):
+    for tok in _parser().parse(_blank_front_matter(text)):
         if tok.type == "table_open":
             in_table, headers, rows = tok.level == 0, (), []
         elif not in_table:
