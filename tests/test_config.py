@@ -433,8 +433,8 @@ BAD_ITEMS = [
     """,
         "config.yaml: categories[0].items[0] (S-011): "
         'probe kind "smtp" is unknown: expected one of '
-        "http, tcp, file, command, attestation, tls, dns, promql, sql, report, env, disk, secrets, "
-        "alerting, signoff, decision, all, any",
+        "http, tcp, file, command, attestation, tls, dns, promql, sql, report, drill, table, "
+        "env, disk, secrets, alerting, signoff, decision, all, any",
     ),
     (
         "two kinds",
@@ -446,7 +446,8 @@ BAD_ITEMS = [
     """,
         "config.yaml: categories[0].items[0] (S-011): probe must have exactly one key, "
         "the probe kind: one of http, tcp, file, command, attestation, tls, dns, promql, sql, "
-        "report, env, disk, secrets, alerting, signoff, decision, all, any (got http, tcp)",
+        "report, drill, table, env, disk, secrets, alerting, signoff, decision, all, any "
+        "(got http, tcp)",
     ),
     (
         "bad duration",
