@@ -236,6 +236,8 @@ async def probe_all(spec: Spec, ctx: ProbeContext) -> Result:
         summary = f"{passing} of {n} probes pass; {_failing(spec, results)}"
     # A probe that could not judge might have passed: when it is the only one not passing, the
     # whole is not known to fall short (PARTIAL would be half a verdict), so it cannot judge.
+    # One that did judge and fell short settles the whole: a FAIL, not "cannot judge" (P-005's
+    # missing soak report beside a memory query without an hour of data is known to fail).
     unjudged = all(r.error for r in results if r.status is not Status.PASS)
     if passing and passing < n and unjudged:
         status = Status.FAIL
@@ -244,7 +246,7 @@ async def probe_all(spec: Spec, ctx: ProbeContext) -> Result:
         summary + _controls_held(spec, controls),
         _evidence(spec, controls, results),
         _expiry(results),
-        error=any(r.error for r in results) and (passing == 0 or unjudged),
+        error=any(r.error for r in results) and unjudged,
     )
 
 

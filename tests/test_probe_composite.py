@@ -47,6 +47,23 @@ async def test_all_passes_when_all_do_is_partial_when_some_do_fails_when_none_do
     assert none.status is Status.FAIL
 
 
+async def test_all_with_a_judged_failure_beside_one_that_cannot_judge_is_a_plain_fail(tmp_path):
+    # P-005 in the trial: the soak report is missing (a verdict) and the memory query had too
+    # little data (cannot judge). The whole is known to fail: not a probe error. Beside it, a
+    # passing probe with one that cannot judge stays "cannot judge", and so do two that cannot.
+    missing = {"report": {"path": str(tmp_path / "absent.xml"), "format": "junit"}}
+    async with web_site() as base, silent_tcp() as silent:
+        good = {"http": {"url": f"{base}/status/200"}}
+        unjudged = {"http": {"url": f"http://{silent}/"}}
+        known = await run({"all": [missing, unjudged]}, tmp_path, timeout="1s")
+        unknown = await run({"all": [good, unjudged]}, tmp_path, timeout="1s")
+        neither = await run({"all": [unjudged, unjudged]}, tmp_path, timeout="1s")
+    assert (known.status, known.error) == (Status.FAIL, False), known.summary
+    assert known.summary.startswith("0 of 2 probes pass; report: absent.xml does not exist")
+    assert (unknown.status, unknown.error) == (Status.FAIL, True)
+    assert (neither.status, neither.error) == (Status.FAIL, True)
+
+
 async def test_any_passes_when_one_does(tmp_path):
     bad = tcp(closed_port())
     async with silent_tcp() as up:
