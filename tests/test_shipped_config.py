@@ -105,7 +105,7 @@ def test_every_item_is_probed_once_its_variables_are_set():
 
 def test_a_component_a_team_does_not_have_is_na_by_a_variable():
     """HAS_REDIS=false makes the Redis items N/A without an item edit; the default applies."""
-    redis = {"P-009", "I-011", "I-012"}
+    redis = {"P-009", "P-012", "I-011", "I-012"}
     by_default = {i.id: i for i in load(CONFIG, env=SAMPLE_ENV).items}
     assert all(by_default[i].applicable and by_default[i].probed for i in redis)
     without = {i.id: i for i in load(CONFIG, env={**SAMPLE_ENV, "HAS_REDIS": "false"}).items}
