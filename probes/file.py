@@ -79,10 +79,13 @@ class DocumentCheck:
 
 @dataclass(frozen=True)
 class Recent:
-    """``recent: {count: 7, within: 8d}``: at least ``count`` matches changed within the window."""
+    """``recent: {count: 7, within: 8d}``: at least ``count`` matches changed within the window;
+    with ``per: day``, on at least ``count`` different days (UTC): seven dumps made in one hour
+    are one day of backups, not a week."""
 
     count: int
     within: float  # seconds
+    per: str | None = None  # day: count the UTC days with a match, not the matches
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,8 @@ def _recent(f: Fields) -> Recent | None:
     if sub is None:
         return None
     count, within = sub.integer("count", minimum=1), sub.duration("within")
-    return Recent(count, within) if sub.usable("count", "within") else None
+    per = sub.optional_choice("per", ("day",))
+    return Recent(count, within, per) if sub.usable("count", "within", "per") else None
 
 
 def _document_check(f: Fields) -> DocumentCheck | None:
@@ -557,15 +561,27 @@ def check_glob(spec: Spec, deadline: float = math.inf) -> Result:
     recently = ""
     if spec.recent is not None:
         within = spec.recent.within
-        count = sum(1 for t in times if -SKEW <= now - t.timestamp <= within)
-        evidence["recent"] = count
-        recently = f", {count} changed within {format_duration(within)}"
+        inside = [t.timestamp for t in times if -SKEW <= now - t.timestamp <= within]
+        count = len(inside)
+        shown = f"{count} of {len(files)} matches changed within {format_duration(within)}"
+        if spec.recent.per == "day":
+            count = len({time.strftime("%Y-%m-%d", time.gmtime(t)) for t in inside})
+            evidence["recent_days"] = count
+            days = f"{count} day{'' if count == 1 else 's'}"
+            recently = f", changed on {days} within {format_duration(within)}"
+            shown = (
+                f"matches changed on {days} within {format_duration(within)} "
+                f"({len(inside)} of {len(files)} matches)"
+            )
+        else:
+            evidence["recent"] = count
+            recently = f", {count} changed within {format_duration(within)}"
         if count < spec.recent.count:
+            days = " days" if spec.recent.per == "day" else ""
             problems.append(
                 (
                     Status.PARTIAL if count else Status.FAIL,
-                    f"{count} of {len(files)} matches changed within {format_duration(within)}"
-                    f"{newest_time.by()}, expected at least {spec.recent.count}",
+                    f"{shown}{newest_time.by()}, expected at least {spec.recent.count}{days}",
                 )
             )
     judged = [files[at]] if spec.judge == "newest" else files

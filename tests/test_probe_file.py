@@ -414,6 +414,32 @@ async def test_recent_counts_the_matches_changed_within_the_window(tmp_path):
     assert gaps.summary == "3 of 7 matches changed within 8d, expected at least 7"
 
 
+async def test_recent_per_day_counts_days_not_matches(tmp_path):
+    # Seven dumps made minutes apart look like a week of daily backups to a count of matches;
+    # per: day counts the UTC days that have one: one day. Seven days apart is seven days.
+    yesterday_noon = (int(time.time()) // 86400 - 1) * 86400 + 43200
+    burst, week = tmp_path / "burst", tmp_path / "week"
+    burst.mkdir()
+    week.mkdir()
+    for n in range(7):
+        (burst / f"db-{n}.sql.gz").write_bytes(DUMP)
+        os.utime(burst / f"db-{n}.sql.gz", (yesterday_noon + 60 * n,) * 2)
+        (week / f"db-{n}.sql.gz").write_bytes(DUMP)
+        age(week / f"db-{n}.sql.gz", n * 86400 + 60)
+    recent = {"count": 7, "within": "8d", "per": "day"}
+    probe = {"glob": "*.sql.gz", "judge": "newest", "recent": recent}
+    by_count = await run({"file": {**probe, "recent": {"count": 7, "within": "8d"}}}, burst)
+    one_day = await run({"file": probe}, burst)
+    daily = await run({"file": probe}, week)
+    assert by_count.status is Status.PASS  # what per: day is for
+    assert (one_day.status, one_day.summary) == (
+        Status.PARTIAL,
+        "matches changed on 1 day within 8d (7 of 7 matches), expected at least 7 days",
+    )
+    assert daily.status is Status.PASS, daily.summary
+    assert ", changed on 7 days within 8d; judged: the newest" in daily.summary
+
+
 # -- read: tail ----------------------------------------------------------------------------------
 
 JSON_LINES = "".join(
@@ -575,6 +601,10 @@ async def test_fifo_is_refused_instead_of_blocking(tmp_path):
             'file.judge must be one of every, newest (got "oldest")',
         ),
         ({"glob": "*.gz", "recent": {"count": 7}}, "file.recent.within is required"),
+        (
+            {"glob": "*.gz", "recent": {"count": 7, "within": "8d", "per": "week"}},
+            'file.recent.per must be one of day (got "week")',
+        ),
         (
             {"glob": "*.gz", "recent": {"count": 0, "within": "8d"}},
             "file.recent.count must be at least 1 (got 0)",

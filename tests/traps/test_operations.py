@@ -207,7 +207,17 @@ async def test_o011_a_fresh_dump_after_days_without_one_is_not_daily(tree, dumps
     for day in range(20, 31):
         age(gaps / f"db-2026-11-{day}.sql.gz", 30 - day if day >= 28 else 30 - day + 10)
     result = await run_shipped("O-011", {"BACKUP_DIR": str(gaps)}, gaps)
-    assert not passes(result) and "3 of 11 matches changed within 8d" in result.summary
+    assert not passes(result) and "matches changed on 3 days within 8d" in result.summary
+
+
+async def test_o011_seven_dumps_made_in_one_hour_are_one_day_not_a_week(tree, dumps):
+    # The trial's stack: a dump job run by hand a few times. Seven fresh, complete dumps
+    # minutes apart passed "7 within 8 days" as a week of daily backups.
+    burst = tree("burst", {f"db-{n}.sql.gz": dumps.whole for n in range(7)})
+    for n in range(7):
+        age(burst / f"db-{n}.sql.gz", n * 0.005)  # 7 minutes apart
+    result = await run_shipped("O-011", {"BACKUP_DIR": str(burst)}, burst)
+    assert not passes(result) and "(7 of 7 matches)" in result.summary, result.summary
 
 
 async def test_o015_healthy_alertmanager_with_failing_receivers_is_not_operational(
