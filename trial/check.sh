@@ -24,11 +24,11 @@ STORE="$RUN/exporter-data"
 
 echo "== check --format json"
 start=$(date +%s.%N)
-"${EXP[@]}" check --config.file "$ROOT/config.yaml" --storage.path "$STORE" --format json \
+"${EXP[@]}" check --config.file "$ROOT/config.yaml" --format json \
   >"$OUT/check.json" 2>"$OUT/check-json.stderr" || true
 end=$(date +%s.%N)
 python3 -c "print(f'check --format json: {$end - $start:.1f} s')" | tee "$OUT/check-time.txt"
-"${EXP[@]}" check --config.file "$ROOT/config.yaml" --storage.path "$STORE" --format table \
+"${EXP[@]}" check --config.file "$ROOT/config.yaml" --format table \
   --color never >"$OUT/check.txt" 2>"$OUT/check-text.stderr" || true
 
 echo "== daemon on $DAEMON_ADDR"
@@ -49,6 +49,9 @@ kill -TERM "$DPID"
 wait "$DPID" 2>/dev/null || true
 grep -c '^readiness_item_status{' "$OUT/metrics.txt" | sed 's/^/item status series: /'
 grep -E '^readiness_(decision|total_score|critical_score)' "$OUT/metrics.txt" | head -8 || true
+
+"$ROOT/.venv/bin/python" "$HERE/score.py" --daemon "$OUT/check.json" "$OUT/metrics.txt" \
+  | tee "$OUT/daemon-vs-check.txt"
 
 echo "== score"
 "$ROOT/.venv/bin/python" "$HERE/score.py" "$OUT/check.json" "$HERE/expected.yaml" \

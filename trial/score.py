@@ -2,6 +2,8 @@
 
     score.py CHECK_JSON EXPECTED_YAML         a Markdown table of every item, then the counts
     score.py --scan SECRETS_ENV FILE...       count the secret values of SECRETS_ENV in FILEs
+    score.py --daemon CHECK_JSON METRICS_TXT  items whose status the daemon's /metrics gives
+                                              differently from the check
 
 Expected statuses are pass, partial, fail, na, pending, and error: "cannot judge from here",
 which the exporter shows as a FAIL with its probe-error flag set.
@@ -122,7 +124,31 @@ def scan(secrets_env: Path, files: list[Path]) -> int:
     return 1 if total else 0
 
 
+def daemon(check_path: Path, metrics_path: Path) -> int:
+    """List the items whose status in the daemon's /metrics differs from the check's."""
+    checked = {str(i["id"]): str(i["status"]) for i in json.loads(check_path.read_text())["items"]}
+    served: dict[str, str] = {}
+    for line in metrics_path.read_text().splitlines():
+        if line.startswith("readiness_item_status{") and line.endswith(" 1.0"):
+            labels = dict(
+                part.split("=", 1)
+                for part in line[line.index("{") + 1 : line.index("}")].split(",")
+            )
+            served[labels["item"].strip('"')] = labels["status"].strip('"')
+    differ = [
+        f"{i}: check {checked[i]}, daemon {served.get(i)}"
+        for i in checked
+        if served.get(i) != checked[i]
+    ]
+    print(f"daemon items: {len(served)}; differing from the check: {len(differ)}")
+    for line in differ:
+        print(f"- {line}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) == 3 and argv[0] == "--daemon":
+        return daemon(Path(argv[1]), Path(argv[2]))
     if len(argv) >= 3 and argv[0] == "--scan":
         return scan(Path(argv[1]), [Path(a) for a in argv[2:]])
     if len(argv) == 2:
