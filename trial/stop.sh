@@ -17,8 +17,10 @@ fi
 if [ -f "$RUN/pids/started" ]; then
   while read -r pid name; do
     case "$name" in postgres|nginx) continue ;; esac
-    # Only a process that is still the one we started: its command line names RUN or our port.
-    if kill -0 "$pid" 2>/dev/null; then
+    # Only a process that is still the one we started (a recorded id may have been reused):
+    # its command line names RUN, or node exporter's loopback port.
+    if kill -0 "$pid" 2>/dev/null && { grep -qaF -- "$RUN" "/proc/$pid/cmdline" \
+      || grep -qaF -- 127.0.0.1:19100 "/proc/$pid/cmdline"; }; then
       kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
       echo "stopped $name ($pid)"
     fi
