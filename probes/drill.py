@@ -24,6 +24,7 @@ last time it was tried.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import re
 import stat as stat_mode
@@ -51,8 +52,12 @@ _DATE_LINE = re.compile(r"^\W*(?:drill\s+)?date\W*?[:\-|]\s*(?P<value>.*)$", re.
 _DAY = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}))?")
 _RESULT_LINE = re.compile(r"^\W*(?:result|outcome|status)\W*?[:\-|]\s*(?P<value>.*)$", re.I | re.M)
 _PASS_WORD = re.compile(r"^\W*(passed|pass|success|successful|succeeded|ok)\b", re.I)
-# "pass / fail", "passed or failed": the template's choice, not made ("fail over" is no choice)
-_CHOICE = re.compile(r"^\W*(pass(ed)?|success)\W*(/|\||\bor\b)\W*fail(ed)?\b", re.I)
+# The words and choice marks of a Result line, to tell the template's "pass / fail" from a result
+# (a pattern with two runs of non-words around the mark was quadratic in a run of |).
+_TOKEN = re.compile(r"\w+|[/|]")
+# A placeholder left in the Result line: <pass/fail>, TBD (a bracket ends at the next < or >, so a
+# run of < is read once).
+_PLACEHOLDER = re.compile(r"<[^<>]*>|\b(tbd|todo)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -100,13 +105,25 @@ def note_date(text: str) -> float | None:
     return None
 
 
+def is_choice(value: str) -> bool:
+    """``pass / fail``, ``passed or failed``: the template's choice, not made (a failover is no
+    choice)."""
+    first = [m.group().lower() for m in itertools.islice(_TOKEN.finditer(value), 3)]
+    return (
+        len(first) == 3
+        and first[0] in ("pass", "passed", "success")
+        and first[1] in ("/", "|", "or")
+        and first[2] in ("fail", "failed")
+    )
+
+
 def note_result(text: str) -> tuple[str | None, bool]:
     """The Result line's words (None when absent or a placeholder) and whether they say passed."""
     for line in _RESULT_LINE.finditer(text):
         value = " ".join(line.group("value").replace("*", "").split())
-        if not re.search(r"[^\W_]", value) or re.search(r"<[^>]*>|\b(tbd|todo)\b", value, re.I):
+        if not re.search(r"[^\W_]", value) or _PLACEHOLDER.search(value):
             continue
-        if _CHOICE.search(value):
+        if is_choice(value):
             continue
         return value[:60], bool(_PASS_WORD.search(value))
     return None, False

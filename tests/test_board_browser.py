@@ -133,7 +133,7 @@ def test_board_in_chromium(shipped):
         assert "PARTIAL" in failing[1].text
         unconfigured = driver.find_element(By.ID, "blockers-unconfigured").text
         assert "Not configured yet 65" in unconfigured
-        assert "Set APP_REPO to configure 26 items: S-002, S-003" in unconfigured
+        assert "Set APP_REPO to configure 23 items: S-002, S-003" in unconfigured
         unsigned = driver.find_element(By.ID, "blockers-unsigned")
         assert unsigned.text.startswith("Waiting for a signature 13")
         assert (

@@ -23,12 +23,14 @@ from exporter.web import board
 from probes import (
     address,
     command,
+    drill,
     fields,
     headers,
     local_errors,
     masking,
     placeholders,
     secret_plugins,
+    table,
 )
 from probes import markdown as md
 from probes.patterns import compile_pattern
@@ -283,6 +285,57 @@ ENTRIES: tuple[Entry, ...] = (
         seeds=("\x1b[", "\x1b[0;", "\x1b"),
     ),
     Entry(
+        "probes/drill.py",
+        r"^\W*(?:drill\s+)?date\W*?[:\-|]\s*(?P<value>.*)$",
+        drill.note_date,
+        "anchored at each line's start (re.M); one line read once, the lazy run of non-words "
+        "ends at the first separator",
+        seeds=("date", "- date -", "drill date:", "**Date**"),
+    ),
+    Entry(
+        "probes/drill.py",
+        r"\b(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}))?",
+        lambda t: drill._DAY.search(t),
+        "fixed widths, one optional time",
+        seeds=("2026-", "2026-11-03 1", "2026-11-03T14:"),
+    ),
+    Entry(
+        "probes/drill.py",
+        r"^\W*(?:result|outcome|status)\W*?[:\-|]\s*(?P<value>.*)$",
+        drill.note_result,
+        "as the Date line: anchored at each line's start, one pass per line",
+        seeds=("result", "Result: ", "- status -", "Outcome |"),
+    ),
+    Entry(
+        "probes/drill.py",
+        r"[^\W_]",
+        lambda t: re.search(r"[^\W_]", t),
+        "one character class",
+    ),
+    Entry(
+        "probes/drill.py",
+        r"<[^<>]*>|\b(tbd|todo)\b",
+        lambda t: drill._PLACEHOLDER.search(t),
+        "a bracket's run ends at the next < or > (with [^>] a run of < was quadratic); literal "
+        "words",
+        seeds=("<", "<YYYY", "tbd"),
+    ),
+    Entry(
+        "probes/drill.py",
+        r"\w+|[/|]",
+        drill.is_choice,
+        "one class per alternative, the first three tokens only (two runs of non-words around "
+        "the mark were quadratic in a run of |)",
+        seeds=("pass", "pass /", "passed or "),
+    ),
+    Entry(
+        "probes/drill.py",
+        r"^\W*(passed|pass|success|successful|succeeded|ok)\b",
+        lambda t: drill._PASS_WORD.search(t),
+        "anchored at the start (no re.M): one attempt",
+        seeds=("pass", "- ok"),
+    ),
+    Entry(
         "probes/env.py",
         r"[A-Za-z_][A-Za-z0-9_]*",
         lambda t: re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", t),
@@ -407,6 +460,20 @@ ENTRIES: tuple[Entry, ...] = (
         "RE2 (it was cubic in a run of spaces after `password:`); the scan also skips lines "
         "over max_line_length and says so",
         seeds=("password:", "password: str", "password: str =", "secret_", "pwd"),
+    ),
+    Entry(
+        "probes/table.py",
+        r"(?<![\w.])(\d+(?:[.,]\d+)?)\s*(seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d)\b",
+        table.longest,
+        "a number then literal units: each start tries one number and one run of spaces",
+        seeds=("1", "1.5", "15 ", "4 hour"),
+    ),
+    Entry(
+        "probes/table.py",
+        "'(?<!\\\\w)' + '\\\\s*'.join(map(re.escape, name.split())) + '(?!\\\\w)'",
+        lambda t: table._words("Tier 1 RTO").search(t),
+        "the operator's column name as escaped literal words, one run of spaces between each",
+        seeds=("Tier", "Tier 1", "Tier 1 "),
     ),
     Entry(
         "probes/patterns.py",
