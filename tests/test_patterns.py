@@ -4,16 +4,13 @@ time linear in the text, so a backtracking pattern over a large body never freez
 
 from __future__ import annotations
 
-import statistics
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support import faults
 from support.probing import checklist, config_error, run
-from support.procs import http_get, start_exporter, wait_until
+from support.procs import HealthWatch, http_get, probe_runs, start_exporter, wait_until
 
 from probes.patterns import SYNTAX_URL, Pattern, PatternError, compile_pattern
 from probes.result import Status
@@ -134,44 +131,12 @@ def test_healthy_keeps_answering_while_such_probes_run(tmp_path: Path):
             '                          body_regex: ".*END"}}}\n'
         )
         proc, base = start_exporter(config, tmp_path / "exporter.log")
-        latencies: list[float] = []
-        failures: list[str] = []
-        stop = threading.Event()
-
-        def ask() -> None:
-            while not stop.is_set():
-                started = time.perf_counter()
-                try:
-                    status, _ = http_get(f"{base}/-/healthy", timeout=5)
-                except OSError as exc:
-                    failures.append(repr(exc))
-                    continue
-                latencies.append(time.perf_counter() - started)
-                if status != 200:
-                    failures.append(f"status {status}")
-
-        asker = threading.Thread(target=ask, daemon=True)
-        asker.start()
         try:
-
-            def runs() -> float:
-                text = http_get(f"{base}/metrics")[1].decode()
-                line = next(
-                    (x for x in text.splitlines() if x.startswith("readiness_probe_runs_total{")),
-                    "",
-                )
-                return float(line.rsplit(" ", 1)[1]) if line else 0.0
-
-            wait_until(lambda: runs() >= 3, 60, "three runs of the regex item")
-            item = http_get(f"{base}/api/v1/items/R-1")[1].decode()
+            with HealthWatch(base) as health:
+                wait_until(lambda: probe_runs(base, "R-1") >= 3, 60, "three runs of the regex item")
+                item = http_get(f"{base}/api/v1/items/R-1")[1].decode()
         finally:
-            stop.set()
-            asker.join(10)
             proc.stop()
-    assert not failures, failures[:5]
+    assert not health.failures, health.failures[:5]
     assert "body does not match /.*END/ (first 1 MiB read)" in item
-    ms = sorted(x * 1000 for x in latencies)
-    print(
-        f"\n/-/healthy during three .*END probes of a 1 MiB body: {len(ms)} answers, "
-        f"p50 {statistics.median(ms):.1f} ms, p99 {ms[int(len(ms) * 0.99) - 1]:.1f} ms"
-    )
+    print("\n" + health.report("three .*END probes of a 1 MiB body"))

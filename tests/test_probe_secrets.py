@@ -11,18 +11,16 @@ import json
 import os
 import random
 import re
-import statistics
 import string
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support.probing import config_error, run
-from support.procs import http_get, start_exporter, wait_until
+from support.procs import HealthWatch, http_get, probe_runs, start_exporter, wait_until
 
 from probes import secrets as secrets_kind
 from probes.context import ProbeContext, Resources
@@ -534,21 +532,6 @@ def test_healthy_keeps_answering_while_a_repository_of_such_lines_is_scanned(tmp
     )
     config.write_text(f"categories:\n  - id: c\n    title: C\n    items:\n{items}")
     proc, base = start_exporter(config, tmp_path / "exporter.log")
-    latencies: list[float] = []
-    failures: list[str] = []
-    stop = threading.Event()
-
-    def ask() -> None:
-        while not stop.is_set():
-            started = time.perf_counter()
-            try:
-                status, _ = http_get(f"{base}/-/healthy", timeout=5)
-            except OSError as exc:
-                failures.append(repr(exc))
-                continue
-            latencies.append(time.perf_counter() - started)
-            if status != 200:
-                failures.append(f"status {status}")
 
     def shown_item(item: str) -> dict[str, Any]:
         return json.loads(http_get(f"{base}/api/v1/items/{item}")[1])
@@ -557,28 +540,23 @@ def test_healthy_keeps_answering_while_a_repository_of_such_lines_is_scanned(tmp
         return str(shown_item(item)["summary"])
 
     def runs(item: str) -> float:
-        body = http_get(f"{base}/metrics")[1].decode()
-        found = re.search(rf'^readiness_probe_runs_total\{{item="{item}"\}} (\S+)$', body, re.M)
-        return float(found.group(1)) if found else 0.0
+        return probe_runs(base, item)
 
-    asker = threading.Thread(target=ask, daemon=True)
-    asker.start()
     try:
-        wait_until(lambda: "hard-coded" in summary("R-1"), 60, "a scan of R-1")
-        wait_until(lambda: runs("R-2") >= 1, 60, "a scan of R-2")
-        first = runs("R-1"), runs("R-2")
-        wait_until(
-            lambda: runs("R-1") >= first[0] + 2 and runs("R-2") >= first[1] + 2,
-            60,
-            "two more scans of each",
-        )
-        shown = summary("R-1"), summary("R-2")
-        r2 = shown_item("R-2")
+        with HealthWatch(base) as health:
+            wait_until(lambda: "hard-coded" in summary("R-1"), 60, "a scan of R-1")
+            wait_until(lambda: runs("R-2") >= 1, 60, "a scan of R-2")
+            first = runs("R-1"), runs("R-2")
+            wait_until(
+                lambda: runs("R-1") >= first[0] + 2 and runs("R-2") >= first[1] + 2,
+                60,
+                "two more scans of each",
+            )
+            shown = summary("R-1"), summary("R-2")
+            r2 = shown_item("R-2")
     finally:
-        stop.set()
-        asker.join(10)
         proc.stop()
-    assert not failures, failures[:5]
+    assert not health.failures, health.failures[:5]
     assert shown[0] == "no hard-coded secrets in 4 files (git ls-files), at most 0"
     # 15 windows of keywords at up to 0.2 s each: more than the 1 s item's time, never a PASS.
     # The scan stops itself, or on a slow machine the engine's deadline comes first: either way
@@ -589,8 +567,4 @@ def test_healthy_keeps_answering_while_a_repository_of_such_lines_is_scanned(tmp
         or "cannot judge: stopped at words.txt:1" in shown[1]
         or shown[1] == "timed out after 1s"
     ), shown[1]
-    ms = sorted(x * 1000 for x in latencies)
-    print(
-        f"\n/-/healthy during secrets scans of adversarial lines: {len(ms)} answers, "
-        f"p50 {statistics.median(ms):.1f} ms, p99 {ms[int(len(ms) * 0.99) - 1]:.1f} ms"
-    )
+    print("\n" + health.report("secrets scans of adversarial lines"))

@@ -11,8 +11,10 @@ import shutil
 import signal
 import socket
 import ssl
+import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Sequence
@@ -54,6 +56,54 @@ def http_ok(url: str, tls: ssl.SSLContext | None = None) -> bool:
         return http_get(url, timeout=1.0, tls=tls)[0] == 200
     except OSError:
         return False
+
+
+def probe_runs(base: str, item: str) -> float:
+    """``readiness_probe_runs_total`` of one item, as the exporter at ``base`` serves it."""
+    for line in http_get(f"{base}/metrics")[1].decode().splitlines():
+        if line.startswith(f'readiness_probe_runs_total{{item="{item}"}} '):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+class HealthWatch:
+    """``/-/healthy`` asked back to back from a thread while a test runs, as a liveness probe
+    would: an answer that is not 200 or slower than ``timeout`` is a failure; latencies are
+    kept for ``report`` (printed, never asserted)."""
+
+    def __init__(self, base: str, timeout: float = 5.0):
+        self.base, self.timeout = base, timeout
+        self.latencies: list[float] = []
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._ask, daemon=True)
+
+    def _ask(self) -> None:
+        while not self._stop.is_set():
+            started = time.perf_counter()
+            try:
+                status, _ = http_get(f"{self.base}/-/healthy", timeout=self.timeout)
+            except OSError as exc:
+                self.failures.append(repr(exc))
+                continue
+            self.latencies.append(time.perf_counter() - started)
+            if status != 200:
+                self.failures.append(f"status {status}")
+
+    def __enter__(self) -> HealthWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def report(self, during: str) -> str:
+        ms = sorted(x * 1000 for x in self.latencies)
+        return (
+            f"/-/healthy during {during}: {len(ms)} answers, "
+            f"p50 {statistics.median(ms):.1f} ms, p99 {ms[int(len(ms) * 0.99) - 1]:.1f} ms"
+        )
 
 
 class Process:
