@@ -9,9 +9,8 @@ import textwrap
 import urllib.request
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from support.cli import run_cli
-from support.procs import http_get, start_exporter, wait_until
+from support.procs import http_get, served_samples, served_value, start_exporter, wait_until
 
 CONFIG = """
 checklist:
@@ -29,20 +28,6 @@ categories:
       - {id: S-3, title: slow command, priority: high, timeout: 3s, interval: 5s,
          probe: {command: {argv: [sleep, "2"]}}}
 """
-
-
-def samples(base: str) -> dict[tuple[str, frozenset], float]:
-    status, body = http_get(f"{base}/metrics")
-    assert status == 200
-    return {
-        (s.name, frozenset(s.labels.items())): s.value
-        for f in text_string_to_metric_families(body.decode())
-        for s in f.samples
-    }
-
-
-def value(base: str, name: str, **labels: str) -> float | None:
-    return samples(base).get((name, frozenset(labels.items())))
 
 
 @pytest.fixture
@@ -65,7 +50,7 @@ def test_ready_after_first_round_then_metrics_and_promtool(exporter):
     )
     wait_until(lambda: http_get(f"{base}/-/ready")[0] == 200, 10, "ready")
     assert (
-        value(
+        served_value(
             base,
             "readiness_item_status",
             item="S-1",
@@ -76,7 +61,7 @@ def test_ready_after_first_round_then_metrics_and_promtool(exporter):
         == 1
     )
     assert (
-        value(
+        served_value(
             base,
             "readiness_item_status",
             item="S-2",
@@ -86,8 +71,8 @@ def test_ready_after_first_round_then_metrics_and_promtool(exporter):
         )
         == 1
     )
-    assert value(base, "readiness_decision", decision="no_go") == 1
-    assert value(base, "readiness_exporter_config_last_reload_successful") == 1
+    assert served_value(base, "readiness_decision", decision="no_go") == 1
+    assert served_value(base, "readiness_exporter_config_last_reload_successful") == 1
 
     status, body = http_get(f"{base}/metrics")
     promtool = shutil.which("promtool")
@@ -100,7 +85,7 @@ def test_ready_after_first_round_then_metrics_and_promtool(exporter):
 def test_items_keep_being_probed_on_their_interval(exporter):
     _, base, _ = exporter
     wait_until(
-        lambda: (value(base, "readiness_probe_runs_total", item="S-1") or 0) >= 3,
+        lambda: (served_value(base, "readiness_probe_runs_total", item="S-1") or 0) >= 3,
         15,
         "three runs of S-1",
     )
@@ -130,7 +115,7 @@ def test_reload_by_post_and_sighup(exporter):
         assert resp.status == 200
     wait_until(
         lambda: (
-            value(
+            served_value(
                 base,
                 "readiness_item_status",
                 item="S-4",
@@ -143,18 +128,18 @@ def test_reload_by_post_and_sighup(exporter):
         10,
         "S-4 probed after reload",
     )
-    assert not any(dict(labels).get("item") == "S-3" for _, labels in samples(base))
+    assert not any(dict(labels).get("item") == "S-3" for _, labels in served_samples(base))
 
     # An invalid change by SIGHUP: the running config stays, the reload gauge drops to 0.
     path.write_text("categories: [{id: a, items: [{id: X, priority: nope}]}]\n")
     proc.proc.send_signal(signal.SIGHUP)
     wait_until(
-        lambda: value(base, "readiness_exporter_config_last_reload_successful") == 0,
+        lambda: served_value(base, "readiness_exporter_config_last_reload_successful") == 0,
         10,
         "failed reload reported",
     )
     assert (
-        value(
+        served_value(
             base,
             "readiness_item_status",
             item="S-4",

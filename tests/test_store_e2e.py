@@ -18,8 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
-from support.procs import ROOT, http_get, start_exporter, wait_until
+from support.procs import ROOT, http_get, served_samples, served_value, start_exporter, wait_until
 
 from exporter.store import DB_NAME, Store
 
@@ -88,20 +87,6 @@ def config(tmp_path: Path, target: Target, interval: str = "1s", items: int = 1)
     return path
 
 
-def metrics(base: str) -> dict[tuple[str, frozenset], float]:
-    status, body = http_get(f"{base}/metrics")
-    assert status == 200
-    return {
-        (s.name, frozenset(s.labels.items())): s.value
-        for f in text_string_to_metric_families(body.decode())
-        for s in f.samples
-    }
-
-
-def value(base: str, name: str, **labels: str) -> float | None:
-    return metrics(base).get((name, frozenset(labels.items())))
-
-
 def item_status(base: str, item: str) -> str:
     return json.loads(http_get(f"{base}/api/v1/items/{item}")[1])["status"]
 
@@ -121,7 +106,7 @@ def test_a_restart_brings_history_and_last_pass_back_and_counts_nothing_stale(tm
     proc, base = start_exporter(path, tmp_path / "first.log")
     try:
         wait_until(lambda: item_status(base, "A-001") == "pass", 30, "A-001 PASS")
-        first_pass = value(base, "readiness_item_last_pass_timestamp_seconds", item="A-001")
+        first_pass = served_value(base, "readiness_item_last_pass_timestamp_seconds", item="A-001")
         assert first_pass is not None
     finally:
         assert proc.stop() == 0
@@ -131,14 +116,14 @@ def test_a_restart_brings_history_and_last_pass_back_and_counts_nothing_stale(tm
     proc, base = start_exporter(path, tmp_path / "second.log")
     try:
         # At once, before any probe has answered: the history and the last PASS are back...
-        remembered = value(base, "readiness_item_last_pass_timestamp_seconds", item="A-001")
+        remembered = served_value(base, "readiness_item_last_pass_timestamp_seconds", item="A-001")
         assert remembered is not None and remembered >= first_pass
         doc = json.loads(http_get(f"{base}/api/v1/items/A-001")[1])
         assert [(h["before"], h["after"]) for h in doc["history"]] == [("pending", "pass")]
         # ...but the remembered PASS counts for nothing: PENDING, score 0, NO-GO.
         assert doc["status"] == "pending"
-        assert value(base, "readiness_total_score_ratio") == 0
-        assert value(base, "readiness_decision", decision="no_go") == 1
+        assert served_value(base, "readiness_total_score_ratio") == 0
+        assert served_value(base, "readiness_decision", decision="no_go") == 1
         assert http_get(f"{base}/-/ready")[0] == 503
         target.gate.set()
         wait_until(lambda: item_status(base, "A-001") == "fail", 30, "A-001 FAIL")
@@ -148,7 +133,7 @@ def test_a_restart_brings_history_and_last_pass_back_and_counts_nothing_stale(tm
             ("pass", "fail"),
         ]
         # Was PASS before the restart: what the regression alerts ask.
-        assert value(base, "readiness_item_last_pass_timestamp_seconds", item="A-001") == (
+        assert served_value(base, "readiness_item_last_pass_timestamp_seconds", item="A-001") == (
             remembered
         )
     finally:
@@ -210,7 +195,7 @@ def test_the_command_line_and_a_running_exporter_write_at_once_and_lose_nothing(
         assert accepted.returncode == 0, accepted.stderr
         # The running exporter picks the command line's write up (it polls the store).
         wait_until(
-            lambda: value(base, "readiness_item_risk_accepted", item="A-003") == 1,
+            lambda: served_value(base, "readiness_item_risk_accepted", item="A-003") == 1,
             20,
             "the CLI's acceptance on /metrics",
         )
@@ -309,13 +294,19 @@ def test_an_exporter_starts_on_a_store_written_by_the_first_schema(tmp_path):
     )
     proc, base = start_exporter(path, tmp_path / "exporter.log")
     try:
-        found = metrics(base)
+        found = served_samples(base)
         assert (
             "readiness_item_risk_acceptance_expiry_timestamp_seconds",
             frozenset({("item", "S-011")}),
         ) in found
-        assert value(base, "readiness_signoff_timestamp_seconds", role="Security Lead") is not None
-        assert value(base, "readiness_item_last_pass_timestamp_seconds", item="S-011") is not None
+        assert (
+            served_value(base, "readiness_signoff_timestamp_seconds", role="Security Lead")
+            is not None
+        )
+        assert (
+            served_value(base, "readiness_item_last_pass_timestamp_seconds", item="S-011")
+            is not None
+        )
         doc = json.loads(http_get(f"{base}/api/v1/items/S-011")[1])
         assert [h["summary"] for h in doc["history"]] == [
             "TLS 1.2 only",

@@ -58,12 +58,28 @@ def http_ok(url: str, tls: ssl.SSLContext | None = None) -> bool:
         return False
 
 
+def served_samples(base: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample ``/metrics`` at ``base`` serves, by name and labels (parsed by
+    prometheus_client, as a scraper would)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    status, body = http_get(f"{base}/metrics")
+    assert status == 200, status
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for f in text_string_to_metric_families(body.decode())
+        for s in f.samples
+    }
+
+
+def served_value(base: str, name: str, **labels: str) -> float | None:
+    """One sample's value, or None when it is not served."""
+    return served_samples(base).get((name, frozenset(labels.items())))
+
+
 def probe_runs(base: str, item: str) -> float:
-    """``readiness_probe_runs_total`` of one item, as the exporter at ``base`` serves it."""
-    for line in http_get(f"{base}/metrics")[1].decode().splitlines():
-        if line.startswith(f'readiness_probe_runs_total{{item="{item}"}} '):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
+    """``readiness_probe_runs_total`` of one item (0 before its first run)."""
+    return served_value(base, "readiness_probe_runs_total", item=item) or 0.0
 
 
 class HealthWatch:
