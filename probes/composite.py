@@ -145,10 +145,19 @@ def subject(child: Child, cap: int = SUBJECT_CAP) -> str:
         # folder) is the same for every child and would push the name out of a cut summary.
         value = Path(*value.parts[-2:])
     text = " ".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
-    text = " ".join(text.split())
-    if "://" in text and "@" in text:  # never a user or password written into a URL
-        text = str(URL(text).with_user(None))
-    return clip(text, cap)
+    return clip(" ".join(map(_without_user, text.split())), cap)
+
+
+def _without_user(word: str) -> str:
+    """A URL without the user and password written into it; any other word as it is (a query
+    or an argv may hold both "://" and "@" without being one URL: clip masks their passwords)."""
+    if "://" not in word or "@" not in word:
+        return word
+    try:
+        url = URL(word)
+        return str(url.with_user(None)) if url.is_absolute() else word
+    except ValueError:  # not a URL yarl can read
+        return word
 
 
 def named(child: Child, result: Result) -> str:

@@ -167,6 +167,16 @@ async def test_a_password_in_a_childs_url_is_never_shown(tmp_path):
     assert f"http {base}/status/500: status 500" in result.summary
 
 
+async def test_a_child_whose_words_hold_a_url_and_an_at_sign_is_named_not_a_crash(tmp_path):
+    """A query or an argv may hold "://" and "@" without being one URL (``LIKE 'https://%'
+    AND email LIKE '%@x'``); naming the child read the whole text as a URL and raised."""
+    argv = ["sh", "-c", "exit 3", "https://ops@host.test/x", "mail@example.test"]
+    result = await run({"all": [{"command": {"argv": argv}}]}, tmp_path)
+    assert (result.status, result.error) == (Status.FAIL, False), result.summary
+    assert "https://host.test/x mail@example.test" in result.summary, result.summary
+    assert "ops@" not in result.summary
+
+
 @pytest.mark.parametrize(
     "probe, message",
     [
