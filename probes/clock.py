@@ -13,7 +13,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from .fields import format_age, format_duration
-from .result import Status
 
 SKEW = 300.0  # seconds a time may be "in the future" (clocks of two machines) before it is wrong
 
@@ -51,12 +50,6 @@ def age_problem(name: str, dated: Dated, max_age: float, now: float) -> str | No
             f"expected at most {format_duration(max_age)}"
         )
     return None
-
-
-def judge_age(name: str, dated: Dated, max_age: float, now: float) -> tuple[Status, str] | None:
-    """``age_problem`` as the FAIL a probe reports; None when the evidence is fresh."""
-    problem = age_problem(name, dated, max_age, now)
-    return None if problem is None else (Status.FAIL, problem)
 
 
 def age_words(dated: Dated, now: float) -> str:

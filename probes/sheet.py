@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .attestation import CLOCK_SKEW
+from .clock import utc
 from .context import ProbeContext
 from .fields import Reading, format_duration
 from .result import Result, Status
@@ -103,10 +104,6 @@ def no_roles(spec: Any) -> tuple[str, ...]:
     return ()
 
 
-def _at(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
 def _person(by: str, user: str | None) -> str:
     return f"{by} (user {user})" if user and user != by else by
 
@@ -146,7 +143,7 @@ def judge_signoff(spec: SignoffSpec, sheet: Sheet, now: float) -> Result:
             f"a signature of {signature.role} recorded without a name does not count",
             evidence,
         )
-    signed = f"signed by {_person(signature.by, signature.user)} on {_at(signature.signed_at)}"
+    signed = f"signed by {_person(signature.by, signature.user)} on {utc(signature.signed_at)}"
     if signature.signed_at > now + CLOCK_SKEW:
         return Result(
             Status.FAIL,
@@ -203,7 +200,7 @@ def judge_decision(spec: DecisionSpec, sheet: Sheet, now: float) -> Result:
             evidence,
         )
     decided = (
-        f"{record.label} decided by {_person(record.by, record.user)} on {_at(record.decided_at)}"
+        f"{record.label} decided by {_person(record.by, record.user)} on {utc(record.decided_at)}"
     )
     if record.decided_at > now + CLOCK_SKEW:
         return Result(
@@ -246,7 +243,7 @@ def judge_decision(spec: DecisionSpec, sheet: Sheet, now: float) -> Result:
     source = " (the config's launch:)" if record.launch_from_config else ""
     return Result(
         Status.PASS,
-        f"{decided}{against}, launch {_at(record.launch_at)}{source}",
+        f"{decided}{against}, launch {utc(record.launch_at)}{source}",
         evidence,
         observed_at=record.decided_at,
     )
