@@ -205,7 +205,7 @@ async def test_text_parses_and_passes_promtool(tmp_path: Path) -> None:
     assert check.returncode == 0, check.stdout.decode() + check.stderr.decode()
 
 
-async def test_rows_across_several_blocks_rewrite_only_what_changed(tmp_path: Path) -> None:
+async def test_rows_across_several_blocks_stay_exact_when_some_items_change(tmp_path: Path) -> None:
     count = 3 * BLOCK + 5
     items = "\n".join(
         f"  - {{id: F-{n:03d}, title: file {n}, priority: high, "
