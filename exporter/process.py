@@ -152,14 +152,27 @@ def accept_risk(
     )
 
 
+def _person(by: str) -> str:
+    """Who revokes, spaces tidied; RecordError when it names nobody."""
+    if not by.strip():
+        raise RecordError("by must name a person")
+    return " ".join(by.split())
+
+
+def _role(checklist: Checklist, role: str) -> str:
+    """The role of ``signoff:`` that ``role`` names; NotFound when none does."""
+    try:
+        return resolve_role(role, checklist.roles)
+    except RecordError as exc:
+        raise NotFound(str(exc)) from None
+
+
 def revoke_risk(
     store: Store, checklist: Checklist, item_id: str, by: str, user: str | None, now: float
 ) -> RiskAcceptance:
     """Revoke the item's acceptance; RecordError when it has none to revoke."""
     _item(checklist, item_id)
-    if not by.strip():
-        raise RecordError("by must name a person")
-    revoked = store.revoke_acceptance(item_id, " ".join(by.split()), user, now)
+    revoked = store.revoke_acceptance(item_id, _person(by), user, now)
     if revoked is None:
         raise RecordError(f"{item_id} has no risk acceptance to revoke")
     return revoked
@@ -176,24 +189,15 @@ def sign(
     now: float,
 ) -> SignOff:
     """Record a signature for the checklist's state ``stamp``."""
-    try:
-        named = resolve_role(role, checklist.roles)
-    except RecordError as exc:
-        raise NotFound(str(exc)) from None
-    return store.sign(SignOff(named, by, user, now, stamp, notes))
+    return store.sign(SignOff(_role(checklist, role), by, user, now, stamp, notes))
 
 
 def revoke_signoff(
     store: Store, checklist: Checklist, role: str, by: str, user: str | None, now: float
 ) -> SignOff:
     """Revoke the role's latest signature; RecordError when it has none that stands."""
-    try:
-        named = resolve_role(role, checklist.roles)
-    except RecordError as exc:
-        raise NotFound(str(exc)) from None
-    if not by.strip():
-        raise RecordError("by must name a person")
-    revoked = store.revoke_signoff(named, " ".join(by.split()), user, now)
+    named = _role(checklist, role)
+    revoked = store.revoke_signoff(named, _person(by), user, now)
     if revoked is None:
         raise RecordError(f"{named} has no signature to revoke")
     return revoked
