@@ -27,10 +27,8 @@ import datetime as dt
 import itertools
 import math
 import re
-import stat as stat_mode
 import time
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from pathlib import Path
 
 from . import gitdates
@@ -40,12 +38,11 @@ from .fields import Fields, format_duration
 from .file import to_name_patterns
 from .reading import read_capped
 from .result import Result, Status, failed, passed
-from .walk import WalkStopped, bounded_glob
+from .walk import WalkStopped, bounded_glob, regular_files
 
 READ_CAP = 256 * 1024  # bytes of a note read: a drill note is a page, not a log
 MAX_VISITED = 50_000  # directory entries the glob's walk may visit
 MAX_NOTES = 200  # notes dated at most (git is asked once per note without a Date line)
-GIT_TIMEOUT = 60.0  # seconds for git when the probe has no deadline (direct calls)
 
 # "Date: 2026-11-03", "**Date**: 2026-11-03 14:00 UTC", "- date - 2026-11-03"
 _DATE_LINE = re.compile(r"^\W*(?:drill\s+)?date\W*?[:\-|]\s*(?P<value>.*)$", re.I | re.M)
@@ -136,7 +133,7 @@ def read_note(path: Path, deadline: float) -> Note:
     stamp = note_date(text)
     if stamp is not None:
         return Note(path, Dated(stamp, "its Date line"), result, ok)
-    left = deadline - time.monotonic() if deadline != math.inf else GIT_TIMEOUT
+    left = gitdates.time_left(deadline)
     if left <= 0:
         raise gitdates.GitError("the time limit came before git told when it was added")
     found = gitdates.added_time(path, timeout=left)
@@ -161,16 +158,7 @@ def judge(spec: Spec, deadline: float = math.inf) -> Result:
         return Result(
             Status.FAIL, f"{spec.glob}: {stop.reason}, cannot judge", evidence, error=True
         )
-    paths = []
-    for name in names:
-        path = Path(name)
-        if any(fnmatchcase(path.name, x) for x in spec.exclude):
-            continue
-        try:
-            if stat_mode.S_ISREG(path.stat().st_mode):
-                paths.append(path)
-        except OSError:
-            continue
+    paths = [path for path, _ in regular_files(names, spec.exclude)[0]]
     evidence["notes"] = len(paths)
     if not paths:
         return failed(f"no drill note matches {spec.glob}", **evidence)

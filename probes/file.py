@@ -28,7 +28,6 @@ import stat as stat_mode
 import time
 import zlib
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import BinaryIO
 
@@ -42,13 +41,12 @@ from .placeholders import placeholder_settings
 from .problems import SpecError, show
 from .reading import is_own_store
 from .result import Result, Status, failed, passed
-from .walk import WalkStopped, bounded_glob
+from .walk import WalkStopped, bounded_glob, regular_files
 
 READ_CAP = 4 * 1024 * 1024  # bytes read for a content check
 MAX_FILES = 1000  # matches of a glob whose content is read at most
 # Directory entries a glob's walk may visit: more is "cannot judge", not a hung worker thread.
 MAX_VISITED = 50_000
-GIT_TIMEOUT = 60.0  # seconds for git when the probe has no deadline (direct calls)
 # ``complete``: a dump is read to its end, so both its size and the time are bounded.
 COMPLETE_CAP = 16 * 1024**3  # bytes of the file read at most: a bigger one cannot be judged
 COMPLETE_TIMEOUT = 600.0  # seconds for the read when the probe has no deadline (direct calls)
@@ -381,7 +379,7 @@ def dated(spec: Spec, path: Path, mtime: float, deadline: float) -> Dated:
     """When ``path`` last changed, by the clock ``freshness`` names; raises CannotTell."""
     if spec.freshness == "file":
         return Dated(mtime)  # the plain file time: summaries name no clock for it
-    left = deadline - time.monotonic() if deadline != math.inf else GIT_TIMEOUT
+    left = gitdates.time_left(deadline)
     if left <= 0:
         raise CannotTell(f"the time limit came before git told when {path.name} changed")
     try:
@@ -489,18 +487,8 @@ def check_glob(spec: Spec, deadline: float = math.inf) -> Result:
             f"{spec.glob}: {stop.reason}, cannot judge",
             {"glob": spec.glob, "visited": stop.visited},
         )
-    excluded = [n for n in names if any(fnmatchcase(Path(n).name, x) for x in spec.exclude)]
-    files: list[tuple[Path, float, int]] = []
-    left = set(excluded)
-    for name in names:
-        if name in left:
-            continue
-        try:
-            st = Path(name).stat()
-        except OSError:
-            continue
-        if stat_mode.S_ISREG(st.st_mode):
-            files.append((Path(name), st.st_mtime, st.st_size))
+    regular, excluded = regular_files(names, spec.exclude)
+    files = [(path, st.st_mtime, st.st_size) for path, st in regular]
     evidence: dict[str, object] = {
         "glob": spec.glob,
         "matches": len(files),

@@ -37,9 +37,11 @@ image must add git for this, as it must for the command items.
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -50,6 +52,13 @@ from .fields import format_age, format_duration
 from .result import Status
 
 OUTPUT_CAP = 64 * 1024 * 1024  # bytes of git output read at most
+TIMEOUT = 60.0  # seconds for git when the probe has no deadline (direct calls)
+
+
+def time_left(deadline: float) -> float:
+    """Seconds git may take before ``deadline`` (monotonic; inf: ``TIMEOUT``); <= 0 when none."""
+    return deadline - time.monotonic() if deadline != math.inf else TIMEOUT
+
 
 Source = Literal["commit", "uncommitted", "untracked", "not in git"]
 

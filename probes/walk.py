@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import glob
 import os
+import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from fnmatch import fnmatchcase
+from pathlib import Path
 
 
 class WalkStopped(Exception):
@@ -129,3 +131,23 @@ def bounded_glob(pattern: str, max_visited: int, deadline: float) -> list[str]:
         base = os.sep
     walk = _Walk(max_visited, deadline)
     return sorted(set(_expand(walk, base, [p for p in parts[fixed:] if p])))
+
+
+def regular_files(
+    names: Iterable[str], exclude: Sequence[str]
+) -> tuple[list[tuple[Path, os.stat_result]], list[str]]:
+    """The regular files among a glob's matches whose name no ``exclude`` pattern matches, with
+    their stat, and the names excluded. A name that is gone or cannot be stat()ed is left out."""
+    files, excluded = [], []
+    for name in names:
+        path = Path(name)
+        if any(fnmatchcase(path.name, x) for x in exclude):
+            excluded.append(name)
+            continue
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode):
+            files.append((path, st))
+    return files, excluded
