@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .masking import clip
+from .masking import clip, clip_words
 from .problems import SpecError, show
 
 # Comparisons of observed values (numbers, strings): each answers a bool.
@@ -229,7 +229,7 @@ class Assertion:
     @property
     def label(self) -> str:
         """What a summary calls the value: the name given, else the path as written."""
-        return self.name or clip(" ".join(self.path.split()), LABEL_CAP)
+        return self.name or clip_words(self.path, LABEL_CAP)
 
     def held(self, observed: Any) -> str:
         """What a PASS says of this assertion: ``healthy alerting rules: 12, at least 10``."""

@@ -67,6 +67,12 @@ def using(mask: Callable[[str], str]) -> Iterator[None]:
         _current.reset(token)
 
 
+def clip_words(text: str, limit: int) -> str:
+    """``text`` on one line (each run of spaces and line breaks one space), then ``clip``ped: a
+    query or an expression as a summary names it."""
+    return clip(" ".join(text.split()), limit)
+
+
 def clip(text: str, limit: int, *, keep_end: bool = False) -> str:
     """``text`` masked, then cut to ``limit`` characters (its end with ``keep_end``) with "…"."""
     text = _current.get()(text)

@@ -43,7 +43,7 @@ from .fields import (
     to_texts,
 )
 from .local_errors import cannot_judge, local_cause
-from .masking import clip
+from .masking import clip_words
 from .problems import SpecError, show
 from .request import client_error_reason, read_capped
 from .result import Result, Status
@@ -213,7 +213,7 @@ def labels(metric: dict[str, str]) -> str:
 
 
 def _short(query: str) -> str:
-    return clip(" ".join(query.split()), QUERY_SHOWN)
+    return clip_words(query, QUERY_SHOWN)
 
 
 async def query(spec: Spec, ctx: ProbeContext, text: str | None = None) -> tuple[int, Any]:

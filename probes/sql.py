@@ -19,7 +19,7 @@ from .compare import Expect, parse_expect, render
 from .context import NoAnswer, ProbeContext
 from .fields import Fields, Secret, format_age, format_duration
 from .local_errors import cannot_judge, local_reason_in_libpq, socket_shortage
-from .masking import clip
+from .masking import clip_words
 from .pool import SlotsFull
 from .result import Result, Status
 
@@ -90,7 +90,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _short(query: str) -> str:
-    return clip(" ".join(query.split()), 60)
+    return clip_words(query, 60)
 
 
 class _Judged(Exception):
