@@ -10,6 +10,7 @@ never a verdict on the target.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,32 @@ class Child:
     kind: str
     spec: Any  # the child kind's Spec
     runs: Kind  # the kind as the registry the config was read with defines it
+
+    # Derived from the spec once (every run names failing children), masked at each use.
+    @functools.cached_property
+    def looked_at(self) -> object:
+        """The setting that names what the child looks at (None when it has none)."""
+        request = getattr(self.spec, "request", None)
+        value = getattr(request, "url", None) if request is not None else None
+        for attr in SUBJECTS:
+            if value is not None:
+                break
+            value = getattr(self.spec, attr, None)
+        return value
+
+    @functools.cached_property
+    def subject_text(self) -> str:
+        """``looked_at`` as one line of words, a URL without its user, before any cut."""
+        value = self.looked_at
+        if value is None:
+            return ""
+        if isinstance(value, Path):
+            # A file is named by its last folder and name: the absolute path's start (the
+            # config's folder) is the same for every child and would push the name out of a
+            # cut summary.
+            value = Path(*value.parts[-2:])
+        text = " ".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
+        return " ".join(map(_without_user, text.split()))
 
 
 @dataclass(frozen=True)
@@ -123,29 +150,9 @@ async def run_children(children: tuple[Child, ...], ctx: ProbeContext) -> list[R
     return [r for r in results if isinstance(r, Result)]
 
 
-def _looked_at(child: Child) -> object:
-    """The setting that names what a child looks at (None when it has none)."""
-    spec = child.spec
-    request = getattr(spec, "request", None)
-    value = getattr(request, "url", None) if request is not None else None
-    for attr in SUBJECTS:
-        if value is not None:
-            break
-        value = getattr(spec, attr, None)
-    return value
-
-
 def subject(child: Child, cap: int = SUBJECT_CAP) -> str:
     """What a child looks at, as its settings name it: a URL, a target, a query, a path."""
-    value = _looked_at(child)
-    if value is None:
-        return ""
-    if isinstance(value, Path):
-        # A file is named by its last folder and name: the absolute path's start (the config's
-        # folder) is the same for every child and would push the name out of a cut summary.
-        value = Path(*value.parts[-2:])
-    text = " ".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
-    return clip(" ".join(map(_without_user, text.split())), cap)
+    return clip(child.subject_text, cap)
 
 
 def _without_user(word: str) -> str:
@@ -165,7 +172,7 @@ def named(child: Child, result: Result) -> str:
     what = subject(child, cap=10_000)
     # A summary that quotes the subject, whole or cut (a long query), names the child already;
     # so does one that names a file the child looks at.
-    value = _looked_at(child)
+    value = child.looked_at
     quoted = what[:SUBJECT_QUOTED] in result.summary or (
         isinstance(value, Path) and value.name in result.summary
     )
