@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,22 @@ def _env_names(probe: Any) -> Iterator[str]:
                     yield from _env_names(child)
 
 
+def _references(strings: Iterable[str], found: dict[str, Variable]) -> list[str]:
+    """The variables ``${NAME}`` / ``${NAME:-default}`` in ``strings``, in order (a name once
+    per reference), each recorded in ``found`` with its default."""
+    names = []
+    for string in strings:
+        for m in _VAR.finditer(string):
+            name, default = m.group(1), m.group(2)
+            if name is None:  # $$, an escaped dollar
+                continue
+            var = found.setdefault(name, Variable(name))
+            if default is not None:
+                var.defaults.add(default)
+            names.append(name)
+    return names
+
+
 def variables(config: Path = CONFIG) -> tuple[dict[str, Variable], list[tuple[str, list[str]]]]:
     """Every variable (meaning, defaults, items) and every probed item with what it reads."""
     text = config.read_text(encoding="utf-8")
@@ -105,16 +121,9 @@ def variables(config: Path = CONFIG) -> tuple[dict[str, Variable], list[tuple[st
             probe = item.get("probe") or {}
             names: list[str] = []
             # ``applicable: ${HAS_CDN:-true}``: a variable that decides whether the item applies
-            for string in (*_strings(item.get("applicable")), *_strings(probe)):
-                for m in _VAR.finditer(string):
-                    name, default = m.group(1), m.group(2)
-                    if name is None:
-                        continue
-                    var = found.setdefault(name, Variable(name))
-                    if default is not None:
-                        var.defaults.add(default)
-                    if name not in names:
-                        names.append(name)
+            for name in _references((*_strings(item.get("applicable")), *_strings(probe)), found):
+                if name not in names:
+                    names.append(name)
             for name in _env_names(probe):
                 found.setdefault(name, Variable(name))
                 if name not in names:
@@ -125,14 +134,8 @@ def variables(config: Path = CONFIG) -> tuple[dict[str, Variable], list[tuple[st
                 per_item.append((item["id"], names))
     # Settings of the whole config that read variables (tls.ca_file): every item they apply to.
     for section in ("tls",):
-        for string in _strings(doc.get(section) or {}):
-            for m in _VAR.finditer(string):
-                if m.group(1) is None:
-                    continue
-                var = found.setdefault(m.group(1), Variable(m.group(1)))
-                if m.group(2) is not None:
-                    var.defaults.add(m.group(2))
-                var.items.append(f"`{section}:` (every item it applies to)")
+        for name in _references(_strings(doc.get(section) or {}), found):
+            found[name].items.append(f"`{section}:` (every item it applies to)")
     problems = []
     for name, var in sorted(found.items()):
         if name not in meanings:
