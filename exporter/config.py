@@ -172,8 +172,9 @@ class Checklist:
     # signature is bound to is the whole checklist's, so the sheet's items cannot judge.
     whole: bool = True
 
-    @property
+    @functools.cached_property
     def items(self) -> tuple[Item, ...]:
+        """Every item, in config order (asked at every snapshot and render: built once)."""
         return tuple(i for c in self.categories for i in c.items)
 
     @property
@@ -191,8 +192,13 @@ class Checklist:
         """The IDs of the items that answer from the Sign-Off Sheet (signoff, decision)."""
         return frozenset(i.id for i in self.items if i.from_sheet)
 
+    @functools.cached_property
+    def _by_id(self) -> dict[str, Item]:
+        return {i.id: i for i in self.items}
+
     def item(self, item_id: str) -> Item | None:
-        return next((i for i in self.items if i.id == item_id), None)
+        """The item with this ID (a dict lookup: outputs ask it for each blocker)."""
+        return self._by_id.get(item_id)
 
 
 def expand(value: Any, env: Mapping[str, str]) -> Any:
