@@ -21,12 +21,12 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import urllib.request
 from pathlib import Path
 
 import yaml
 
 from .procstat import loadavg, peak_rss_bytes, rss_bytes
+from .scale import timed_get
 from .targets import ROOT, Nginx, checklist, items_of
 
 
@@ -87,12 +87,6 @@ async def _serve(config: str, listen: str, out: Path, after: float, top: int) ->
     finally:
         task.cancel()
         daemon.close()
-
-
-def _scrape(url: str, gzip: bool) -> int:
-    request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"} if gzip else {})
-    with urllib.request.urlopen(request, timeout=30) as resp:
-        return len(resp.read())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
                     ready_at = time.monotonic() - started
                 if time.monotonic() >= next_scrape:
                     next_scrape += 15
-                    _scrape(f"{base}/metrics", gzip=not args.plain)
+                    timed_get(f"{base}/metrics", gzip=not args.plain)
                 peak = peak_rss_bytes(proc.proc.pid)
                 time.sleep(0.2)
             peak = peak_rss_bytes(proc.proc.pid)
