@@ -210,7 +210,7 @@ def start_history(workdir: Path) -> Iterator[Prometheus]:
         for target in targets:
             target.close()
         raise
-    prom = Prometheus(url, [proc], targets)
+    prom = Prometheus(url, [proc], targets, began=now)
     try:
         for name in jobs(now):
             wait_until(

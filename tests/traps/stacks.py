@@ -75,6 +75,7 @@ class Prometheus:
     url: str
     procs: list[Process] = field(default_factory=list)
     targets: list[MetricsTarget] = field(default_factory=list)
+    began: float = 0.0  # when a backfilled past ends and the live scrapes begin (epoch seconds)
 
     def stop(self) -> None:
         for proc in reversed(self.procs):
