@@ -82,7 +82,6 @@ def machine() -> dict[str, str]:
         "kernel": platform.release(),
         "python": sys.version.split()[0],
         "aiohttp": metadata.version("aiohttp"),
-        "apscheduler": metadata.version("apscheduler"),
         "blackbox_exporter": _version(["prometheus-blackbox-exporter", "--version"]),
         "nginx": _version(["nginx", "-v"]),
     }

@@ -1,4 +1,4 @@
-"""The probe engine: one APScheduler job per item, bounded concurrency, timeouts, isolation.
+"""The probe engine: one timetable job per item, bounded concurrency, timeouts, isolation.
 
 A probe that hangs, raises or times out changes only its own item (FAIL, counted as an error);
 the schedule of every other item goes on. Results land in ``ItemState`` records; ``snapshot()``
@@ -21,18 +21,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import structlog
-from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
-from apscheduler.jobstores.base import JobLookupError
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 
 from probes import masking
 from probes.context import ProbeContext, Resources, run_probe
@@ -60,6 +54,7 @@ from .scoring import Decision
 from .slots import Slots
 from .snapshot import Change, ItemRecords, ItemState, Snapshot, initial_state, take
 from .store import StartState, StatusChange
+from .timetable import Timetable
 
 # Where the engine's observations go: status changes, when items were last PASS (item -> time)
 # and when decisions last held (decision value -> time). The daemon hands them to the store.
@@ -71,11 +66,12 @@ START_TICK = 0.1  # seconds; scheduled starts are rounded down to a multiple of 
 HISTORY = 50  # status changes kept per item for the status board
 WATCH_INTERVAL = 2.0  # seconds between looks at watched files (``attest`` shows within this)
 CLOCK_JOB = "__launch_clock__"  # wakes the engine when the launch process changes by time
+WATCH_FILES_JOB = "__watched_files__"  # item IDs never start with an underscore
 
 
-def _tick(seconds: float) -> timedelta:
+def _tick(seconds: float) -> float:
     """``seconds`` rounded down to a multiple of START_TICK."""
-    return timedelta(seconds=seconds // START_TICK * START_TICK)
+    return seconds // START_TICK * START_TICK
 
 
 class Engine:
@@ -114,7 +110,7 @@ class Engine:
             self.states[item.id] = self._fresh_state(item, now, _changes(history), last_pass)
         self._slots = Slots(checklist.concurrency)  # scheduled runs; probe-now has its own
         self._on_demand = OnDemand(lambda item_id, debug: self.run_item(item_id, debug, False))
-        self._scheduler: AsyncIOScheduler | None = None
+        self._timetable: Timetable | None = None  # set by start()
         self._version = 0
         self._snapshot: Snapshot | None = None
         self._tasks: set[asyncio.Task[Any]] = set()  # running a probe
@@ -128,10 +124,6 @@ class Engine:
         # being the start (concurrency slot taken) minus the planned start. None costs nothing.
         self.on_lag: Callable[[float, float], None] | None = None
         self._planned: dict[str, float] = {}
-        # Job IDs carry a reload generation: a changed item's new job must not count the old
-        # job's run still in flight against max_instances (it would be pushed an interval back).
-        self._generation = 0
-        self._job_ids: dict[str, str] = {}
 
     # -- running probes -------------------------------------------------------------------
 
@@ -358,7 +350,7 @@ class Engine:
         self.people = people
         self._launch = launch_time(self.checklist.launch_at, people.decision)
         self._refresh(time.time(), force=True)
-        if self._scheduler is not None and self._scheduler.running:
+        if self._running:
             for item_id, state in self.states.items():
                 if state.item.probed and before.attestations.get(item_id) != (
                     people.attestations.get(item_id)
@@ -381,8 +373,7 @@ class Engine:
 
     def _rejudge_sheet(self) -> None:
         """Judge the sheet's items again, once for however many changes come in this turn."""
-        running = self._scheduler is not None and self._scheduler.running
-        if self._rejudge_due or not running or not self.checklist.sheet_ids:
+        if self._rejudge_due or not self._running or not self.checklist.sheet_ids:
             return
         self._rejudge_due = True
         self._spawn(self._rejudge())
@@ -426,19 +417,12 @@ class Engine:
         self._arm_clock(now)
 
     def _reschedule(self, item: Item, seconds: float) -> None:
-        job_id = self._job_ids.get(item.id)
-        if self._scheduler is None or job_id is None:
+        """A new interval from now on: the item runs at once on it (its run in flight, if any,
+        still counts, so the two do not overlap)."""
+        if self._timetable is None:
             return
-        log.info("interval changed with the launch phase", item=item.id, seconds=seconds)
-        try:
-            self._scheduler.reschedule_job(
-                job_id,
-                trigger=IntervalTrigger(
-                    seconds=seconds, start_date=datetime.now(UTC), timezone=UTC
-                ),
-            )
-        except JobLookupError:
-            pass
+        if self._timetable.reschedule(item.id, seconds, time.time()):
+            log.info("interval changed with the launch phase", item=item.id, seconds=seconds)
 
     def _next_event(self, now: float) -> float | None:
         """The next moment the launch process changes by time alone: a phase boundary (an
@@ -453,35 +437,28 @@ class Engine:
         return min(future) if future else None
 
     def _arm_clock(self, now: float) -> None:
-        if self._scheduler is None or not self._scheduler.running:
+        if not self._running:
             return
+        assert self._timetable is not None
         at = self._next_event(now)
         if at is None:
-            try:
-                self._scheduler.remove_job(CLOCK_JOB)
-            except JobLookupError:
-                pass
-            return
-        # A millisecond late: phase boundaries are inclusive of their start.
-        when = datetime.fromtimestamp(at + 0.001, UTC)
-        self._scheduler.add_job(
-            self._on_clock,
-            "date",
-            run_date=when,
-            id=CLOCK_JOB,
-            replace_existing=True,
-        )
+            self._timetable.remove(CLOCK_JOB)
+        else:  # a millisecond late: phase boundaries are inclusive of their start
+            self._timetable.every(CLOCK_JOB, None, at + 0.001, self._on_clock)
 
-    async def _on_clock(self) -> None:
+    @property
+    def _running(self) -> bool:
+        """Whether probes run on their schedule: started and not stopped."""
+        return self._timetable is not None and self._timetable.running
+
+    async def _on_clock(self, _key: str) -> None:
         try:
             self._refresh(time.time(), force=True)
         except Exception as exc:  # noqa: BLE001 - exceptions escaping a job leak cycles
             log.error("launch clock failed", error=repr(exc))
 
-    def _note_planned(self, event: JobSubmissionEvent) -> None:
-        # With coalescing a late job lists every slot it missed; the latest is the one it runs for.
-        item_id = event.job_id.rpartition("@")[0]
-        self._planned[item_id] = event.scheduled_run_times[-1].timestamp()
+    def _note_planned(self, item_id: str, planned: float) -> None:
+        self._planned[item_id] = planned
 
     def _report_lag(self, item_id: str) -> None:
         planned = self._planned.pop(item_id, None)
@@ -509,27 +486,13 @@ class Engine:
 
     def start(self) -> None:
         """Run the first round at once and schedule every item's later runs."""
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
-        self._scheduler = AsyncIOScheduler(
-            timezone=UTC,
-            job_defaults={
-                # Run late rather than skip when the loop was busy; one run at a time per item.
-                "misfire_grace_time": None,
-                "coalesce": True,
-                "max_instances": 1,
-            },
-        )
+        self._timetable = Timetable()
         if self.on_lag is not None:
-            self._scheduler.add_listener(self._note_planned, EVENT_JOB_SUBMITTED)
+            self._timetable.on_start = self._note_planned
         self._schedule(self.checklist.items)
         self._watched_mtimes = {}  # the first look, at once, takes them
-        self._scheduler.add_job(
-            self._watch_files,
-            IntervalTrigger(seconds=WATCH_INTERVAL),
-            id="__watched_files__",
-            next_run_time=datetime.now(UTC),
-        )
-        self._scheduler.start()
+        self._timetable.every(WATCH_FILES_JOB, WATCH_INTERVAL, time.time(), self._watch_files)
+        self._timetable.start()
         self._arm_clock(time.time())
 
     def _schedule(self, items: Iterable[Item]) -> None:
@@ -543,21 +506,13 @@ class Engine:
         the start does not come back every interval; on ticks, so that one scheduler wake-up
         starts a batch.
         """
-        assert self._scheduler is not None
+        assert self._timetable is not None
         probed = [i for i in items if i.probed]
-        now = datetime.now(UTC)
+        now = time.time()
         for n, item in enumerate(probed):
             interval = self.states[item.id].current_interval
-            second = now + timedelta(seconds=interval) + _tick(interval * n / len(probed))
-            job_id = self._job_ids[item.id] = f"{item.id}@{self._generation}"
-            self._scheduler.add_job(
-                self._job,
-                IntervalTrigger(seconds=interval, start_date=second, timezone=UTC),
-                args=[item.id],
-                id=job_id,
-                next_run_time=second,
-                replace_existing=True,
-            )
+            second = now + interval + _tick(interval * n / len(probed))
+            self._timetable.every(item.id, interval, second, self._job)
         if probed:
             round_ = self._first_round([(i.id, self.states[i.id]) for i in probed])
             task = asyncio.get_running_loop().create_task(round_)
@@ -603,7 +558,7 @@ class Engine:
                     watched[item_id] = files
         return watched
 
-    async def _watch_files(self) -> None:
+    async def _watch_files(self, _key: str) -> None:
         """Probe an item as soon as a file its kind watches changes, not at its interval."""
         # stat() on the evidence workers: evidence may sit on a slow network mount. A look
         # that does not end before the next one is due is given up, not stacked.
@@ -623,8 +578,8 @@ class Engine:
 
     async def stop(self) -> None:
         """Stop scheduling, cancel probes in flight, close shared clients."""
-        if self._scheduler is not None and self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+        if self._timetable is not None:
+            self._timetable.stop()
         running = {*self._rounds, *self._tasks}
         for task in running:
             task.cancel()
@@ -668,15 +623,11 @@ class Engine:
                 )
                 fresh.append(item)
         fresh_ids = {i.id for i in fresh}
-        if self._scheduler is not None:
+        if self._timetable is not None:
             for item_id in old_states:
-                job_id = self._job_ids.get(item_id)
-                if job_id is not None and (item_id not in states or item_id in fresh_ids):
-                    del self._job_ids[item_id]
-                    try:
-                        self._scheduler.remove_job(job_id)
-                    except JobLookupError:
-                        pass
+                if item_id not in states or item_id in fresh_ids:
+                    # A changed item's new job (from _schedule) does not wait on the old run.
+                    self._timetable.remove(item_id)
         self._slots.resize(checklist.concurrency)  # runs in flight keep counting against it
         if checklist.sql_connections_per_dsn != self.checklist.sql_connections_per_dsn:
             self.resources.databases.resize(checklist.sql_connections_per_dsn)
@@ -688,8 +639,7 @@ class Engine:
         self._others_judged = False
         self._planned = {}
         self._version += 1
-        self._generation += 1
-        if self._scheduler is not None:
+        if self._timetable is not None:
             self._schedule(fresh)
         self._refresh(now)  # records and intervals of unchanged items (remediation, launch:)
         self._rejudge_sheet()  # roles, launch: and the items signatures are bound to may differ

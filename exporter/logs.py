@@ -1,4 +1,4 @@
-"""Logging setup: structlog for our lines; stdlib loggers (APScheduler, aiohttp) go through it.
+"""Logging setup: structlog for our lines; stdlib loggers (aiohttp, asyncio) go through it.
 
 Lines look like Prometheus's own (promslog): ``time``, ``level``, ``source`` and ``msg`` first,
 then the line's fields, as logfmt (the default, as in Prometheus) or JSON::
@@ -96,6 +96,5 @@ def setup(level: str = "info", fmt: str = "logfmt") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)
-    # APScheduler logs every run at INFO; aiohttp logs every request.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # aiohttp logs every request.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

@@ -318,8 +318,10 @@ async def test_the_clock_reschedules_an_item_at_the_phase_boundary(write_config)
     engine.start()
 
     def interval() -> float:
-        assert engine._scheduler is not None
-        return engine._scheduler.get_job(engine._job_ids["PL-002"]).trigger.interval.total_seconds()
+        assert engine._timetable is not None
+        seconds = engine._timetable.interval("PL-002")
+        assert seconds is not None
+        return seconds
 
     try:
         assert interval() == HOUR  # hourly in the first 48 hours
