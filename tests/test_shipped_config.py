@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 from support.procs import ROOT
 
 from exporter.config import load
@@ -103,13 +104,21 @@ def test_every_item_is_probed_once_its_variables_are_set():
         assert kinds[kind] >= 1, f"no item uses {kind}"
 
 
-def test_a_component_a_team_does_not_have_is_na_by_a_variable():
-    """HAS_REDIS=false makes the Redis items N/A without an item edit; the default applies."""
-    redis = {"P-009", "P-012", "I-011", "I-012"}
+@pytest.mark.parametrize(
+    "switch, items",
+    [
+        ("HAS_REDIS", {"P-009", "P-012", "I-011", "I-012"}),
+        ("HAS_PMS", {"S-005", "A-013"}),
+        ("HAS_WHATSAPP", {"S-004", "A-012"}),
+    ],
+)
+def test_a_component_a_team_does_not_have_is_na_by_a_variable(switch, items):
+    """HAS_...=false makes that component's items N/A without an item edit; the default
+    applies (true) when the variable is unset."""
     by_default = {i.id: i for i in load(CONFIG, env=SAMPLE_ENV).items}
-    assert all(by_default[i].applicable and by_default[i].probed for i in redis)
-    without = {i.id: i for i in load(CONFIG, env={**SAMPLE_ENV, "HAS_REDIS": "false"}).items}
-    assert {i for i, item in without.items() if not item.applicable} == redis
+    assert all(by_default[i].applicable for i in items)
+    without = {i.id: i for i in load(CONFIG, env={**SAMPLE_ENV, switch: "false"}).items}
+    assert {i for i, item in without.items() if not item.applicable} == items
 
 
 def test_docs_state_the_real_count():
