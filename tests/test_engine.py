@@ -217,6 +217,39 @@ async def test_status_changes_are_logged_once_each(write_config, tmp_path, caplo
     ]
 
 
+async def test_a_start_logs_first_failures_and_one_line_for_the_round(
+    write_config, tmp_path, caplog, json_logs
+):
+    """At info, a first PASS is not a change (10,000 of them were 10,000 lines); a first
+    FAIL is, and the first round ends with one line that counts every status."""
+    (tmp_path / "here").write_text("x")
+    engine = Engine(
+        load(
+            write_config,
+            """
+        categories:
+          - id: a
+            items:
+              - {id: F-1, title: here, priority: high, probe: {file: {path: here}}}
+              - {id: F-2, title: here too, priority: high, probe: {file: {path: here}}}
+              - {id: F-3, title: missing, priority: high, probe: {file: {path: gone}}}
+    """,
+        )
+    )
+
+    def info() -> list[dict]:
+        return [r.msg for r in caplog.records if isinstance(r.msg, dict) and r.levelno >= 20]
+
+    engine.start()
+    await until(lambda: any(e["event"] == "first round done" for e in info()), "first round")
+    await engine.stop()
+    said = info()
+    changes = [(e["item"], e["to"]) for e in said if e["event"] == "status changed"]
+    assert changes == [("F-3", "FAIL")]
+    (done,) = [e for e in said if e["event"] == "first round done"]
+    assert (done["items"], done["pass"], done["fail"]) == (3, 2, 1)
+
+
 async def test_reload_keeps_unchanged_items_resets_changed_adds_and_removes(write_config, tmp_path):
     (tmp_path / "a.txt").write_text("x")
     first = """
