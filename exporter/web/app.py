@@ -113,12 +113,11 @@ async def healthy(request: web.Request) -> web.Response:
 
 
 async def ready(request: web.Request) -> web.Response:
-    snap = daemon_of(request).snapshot()
-    if snap.ready:
+    engine = daemon_of(request).engine
+    if engine.ready:
         return web.Response(text="Ready\n")
-    probed = [s for s in snap.states.values() if s.item.probed]
-    done = sum(s.checked_at is not None for s in probed)
-    return web.Response(status=503, text=f"Not ready: {done} of {len(probed)} items probed\n")
+    done, probed = engine.probed_so_far()
+    return web.Response(status=503, text=f"Not ready: {done} of {probed} items probed\n")
 
 
 async def reload(request: web.Request) -> web.Response:
