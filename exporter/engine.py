@@ -208,17 +208,20 @@ class Engine:
             records=dataclasses.replace(old.records, last_pass=last_pass),
             observed=observed,
         )
+        recorded = self._stored.get(item.id)  # before this result; None on a new store
         new = self._note_change(old, new, now)
         self.states[item.id] = new
         self._version += 1
         if (changed or old.checked_at is None) and not (item.from_sheet or item.post_launch):
             self._rejudge_sheet()  # the state signatures are checked against may have moved
         if changed:
-            # A start is not a change: an item's first PASS is told by the first round's one
-            # line ("first round done"); 10,000 such lines cost the first round 1.7 s of CPU.
-            # A first result that is not PASS is what an operator looks for at a start.
-            first_pass = old.checked_at is None and shown.status is Status.PASS
-            (log.debug if first_pass else log.info)(
+            # A start is not a change: an item's first PASS, when it was PASS before the start
+            # or never recorded, is told by the first round's one line ("first round done");
+            # 10,000 such lines cost the first round 1.7 s of CPU. A first result that is not
+            # PASS, or a PASS that was something else before a restart, is logged as a change.
+            quiet = old.checked_at is None and shown.status is Status.PASS
+            quiet = quiet and recorded in (None, Status.PASS)
+            (log.debug if quiet else log.info)(
                 "status changed",
                 item=item.id,
                 summary=shown.summary,

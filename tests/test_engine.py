@@ -250,6 +250,39 @@ async def test_a_start_logs_first_failures_and_one_line_for_the_round(
     assert (done["items"], done["pass"], done["fail"]) == (3, 2, 1)
 
 
+async def test_a_pass_after_a_restart_is_logged_when_it_was_not_pass_before(
+    write_config, tmp_path, caplog, json_logs
+):
+    """The store remembers F-1 FAIL and F-2 PASS before the restart: both PASS now. F-1's
+    recovery is a change an operator must see; F-2's PASS is not."""
+    from exporter.store import StartState, StatusChange
+
+    (tmp_path / "here").write_text("x")
+    checklist = load(
+        write_config,
+        """
+        categories:
+          - id: a
+            items:
+              - {id: F-1, title: here, priority: high, probe: {file: {path: here}}}
+              - {id: F-2, title: here too, priority: high, probe: {file: {path: here}}}
+    """,
+    )
+    before = {
+        "F-1": (StatusChange("F-1", None, Status.FAIL, "gone", 1.0),),
+        "F-2": (StatusChange("F-2", None, Status.PASS, "here", 1.0),),
+    }
+    memory = StartState(before, {}, {}, {}, {}, {}, None, {})
+    engine = Engine(checklist, memory=memory)
+    for item_id in ("F-1", "F-2"):
+        await engine.run_item(item_id)
+    await engine.stop()
+    info = [r.msg for r in caplog.records if isinstance(r.msg, dict) and r.levelno >= 20]
+    assert [(e["item"], e["to"]) for e in info if e["event"] == "status changed"] == [
+        ("F-1", "PASS")
+    ]
+
+
 async def test_reload_keeps_unchanged_items_resets_changed_adds_and_removes(write_config, tmp_path):
     (tmp_path / "a.txt").write_text("x")
     first = """
