@@ -99,6 +99,11 @@ class Timetable:
 
     def _plan(self, due: float, seq: int, key: str) -> None:
         heapq.heappush(self._heap, (due, seq, key))
+        if len(self._heap) > 2 * len(self._jobs) + 64:
+            # Replaced and removed jobs leave their entries until these come due, which for
+            # the launch clock may be weeks away: drop them before they pile up.
+            self._heap = [(j.due, j.seq, k) for k, j in self._jobs.items()]
+            heapq.heapify(self._heap)
         if self.running and self._heap[0][1] == seq:
             self._wake()  # earlier than the timer was set for
 

@@ -107,3 +107,15 @@ async def test_an_earlier_job_wakes_the_table_sooner():
 def test_an_interval_must_be_positive():
     with pytest.raises(ValueError, match="must be positive"):
         Timetable().every("a", 0, time.time(), Runs())
+
+
+async def test_a_job_replaced_again_and_again_leaves_no_pile_of_entries():
+    """The launch clock is re-armed at every refresh for a moment that may be weeks away."""
+    table, runs = Timetable(), Runs()
+    table.every("item", 60, time.time() + 60, runs)
+    table.start()
+    for _ in range(10_000):
+        table.every("clock", None, time.time() + 86400, runs)
+    assert len(table._heap) <= 2 * 2 + 64
+    assert table.due("clock") is not None and table.due("item") is not None
+    table.stop()
