@@ -219,8 +219,8 @@ class Engine:
             # or never recorded, is told by the first round's one line ("first round done");
             # 10,000 such lines cost the first round 1.7 s of CPU. A first result that is not
             # PASS, or a PASS that was something else before a restart, is logged as a change.
-            quiet = old.checked_at is None and shown.status is Status.PASS
-            quiet = quiet and recorded in (None, Status.PASS)
+            quiet = old.status is Status.PENDING and old.checked_at is None
+            quiet = quiet and shown.status is Status.PASS and recorded in (None, Status.PASS)
             (log.debug if quiet else log.info)(
                 "status changed",
                 item=item.id,
@@ -425,11 +425,12 @@ class Engine:
         self._arm_clock(now)
 
     def _reschedule(self, item: Item, seconds: float) -> None:
-        """A new interval from now on: the item runs at once on it (its run in flight, if any,
-        still counts, so the two do not overlap)."""
+        """A new interval from now on: the next run one new interval from now (a phase change
+        does not probe every rescheduled item at once); its run in flight, if any, still
+        counts, so the two do not overlap."""
         if self._timetable is None:
             return
-        if self._timetable.reschedule(item.id, seconds, time.time()):
+        if self._timetable.reschedule(item.id, seconds, time.time() + seconds):
             log.info("interval changed with the launch phase", item=item.id, seconds=seconds)
 
     def _next_event(self, now: float) -> float | None:
@@ -503,8 +504,9 @@ class Engine:
         self._timetable.start()
         self._arm_clock(time.time())
 
-    def _schedule(self, items: Iterable[Item]) -> None:
-        """Probe ``items`` once now (``_first_round``), then each on its interval.
+    def _schedule(self, items: Iterable[Item], unprobed: Sequence[Item] = ()) -> None:
+        """Probe ``items`` once now (``_first_round``), then each on its interval; and the
+        ``unprobed`` ones, which keep the schedule they have, once now.
 
         /-/ready is the first round done, due within the longest timeout plus 10 s of the start
         (issue 14). It runs as fast as the concurrency bound lets it, as ``concurrency`` workers:
@@ -521,6 +523,7 @@ class Engine:
             interval = self.states[item.id].current_interval
             second = now + interval + _tick(interval * n / len(probed))
             self._timetable.every(item.id, interval, second, self._job)
+        probed += [i for i in unprobed if i.probed]
         if probed:
             round_ = self._first_round([(i.id, self.states[i.id]) for i in probed])
             task = asyncio.get_running_loop().create_task(round_)
@@ -596,9 +599,11 @@ class Engine:
 
     async def stop(self) -> None:
         """Stop scheduling, cancel probes in flight, close shared clients."""
+        in_flight: set[asyncio.Task[Any]] = set()
         if self._timetable is not None:
             self._timetable.stop()
-        running = {*self._rounds, *self._tasks}
+            in_flight = self._timetable.tasks  # the clock and the watched files' look too
+        running = {*self._rounds, *self._tasks, *in_flight}
         for task in running:
             task.cancel()
         if running:
@@ -658,7 +663,15 @@ class Engine:
         self._planned = {}
         self._version += 1
         if self._timetable is not None:
-            self._schedule(fresh)
+            # Unchanged items the running first round had not reached yet: that round skips
+            # them now (their state was replaced), so this one runs them, or /-/ready would
+            # wait up to an interval for their scheduled runs.
+            waiting = [
+                s.item
+                for i, s in states.items()
+                if i not in fresh_ids and s.item.probed and s.checked_at is None
+            ]
+            self._schedule(fresh, waiting)
         self._refresh(now)  # records and intervals of unchanged items (remediation, launch:)
         self._rejudge_sheet()  # roles, launch: and the items signatures are bound to may differ
         log.info(

@@ -75,6 +75,8 @@ class Timetable:
 
     def reschedule(self, key: str, interval: float, first: float) -> bool:
         """A new grid for the job of ``key`` (its run in flight still counts); False if none."""
+        if not interval > 0:
+            raise ValueError(f"a job's interval must be positive (got {interval})")
         job = self._jobs.get(key)
         if job is None:
             return False
@@ -96,6 +98,11 @@ class Timetable:
 
     def keys(self) -> list[str]:
         return list(self._jobs)
+
+    @property
+    def tasks(self) -> set[asyncio.Task[Any]]:
+        """The runs in flight (``stop`` leaves them to the caller to cancel)."""
+        return set(self._tasks)
 
     def _plan(self, due: float, seq: int, key: str) -> None:
         heapq.heappush(self._heap, (due, seq, key))
@@ -119,7 +126,12 @@ class Timetable:
 
     def _fire(self) -> None:
         self._timer = None
-        now = time.time()
+        try:
+            self._start_due(time.time())
+        finally:
+            self._wake()  # whatever happened to one job, the others keep their schedule
+
+    def _start_due(self, now: float) -> None:
         heap = self._heap
         while heap and heap[0][0] <= now:
             due, seq, key = heapq.heappop(heap)
@@ -130,8 +142,9 @@ class Timetable:
                 del self._jobs[key]
                 planned = due
             else:
-                missed = math.floor((now - due) / job.interval)
-                planned = due + missed * job.interval
+                planned = due + math.floor((now - due) / job.interval) * job.interval
+                if planned + job.interval <= now:  # the division's rounding, a slot short
+                    planned += job.interval
                 job.due = planned + job.interval
                 job.seq = next(self._seq)
                 heapq.heappush(heap, (job.due, job.seq, key))
@@ -139,7 +152,6 @@ class Timetable:
                 log.warning("previous run still in flight; this one skipped", job=key)
                 continue
             self._launch(job, key, planned)
-        self._wake()
 
     def _launch(self, job: _Job, key: str, planned: float) -> None:
         job.running = True

@@ -33,7 +33,8 @@ from .reading import read_capped
 T = TypeVar("T")
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
-# A century: longer would overflow the scheduler's datetime arithmetic.
+# A century: no schedule means more, and times this far out no longer fit a datetime, which
+# the outputs format them as.
 MAX_DURATION = 100 * 365 * 86400
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 

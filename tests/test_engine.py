@@ -386,7 +386,33 @@ async def test_item_changed_while_its_probe_runs_is_probed_again_at_once(write_c
     await engine.stop()
     assert (state.status, state.runs) == (Status.PASS, 1)
     assert state.item.timeout == 4
-    assert "maximum number of running instances" not in caplog.text
+    assert "previous run still in flight" not in caplog.text
+
+
+async def test_a_reload_during_the_first_round_does_not_hold_ready_back(write_config):
+    """Unchanged items the first round had not reached are run by the reload's round, not
+    left for their scheduled runs an interval later."""
+
+    async def slow(spec, ctx):
+        await asyncio.sleep(0.2)
+        return Result(Status.PASS, "slow")
+
+    kinds = KINDS.with_kinds(slow=Kind(unparsed, slow))
+    items = "".join(
+        f"              - {{id: R-{n}, title: r, priority: high, probe: {{slow: {{}}}}}}\n"
+        for n in range(4)
+    )
+    text = "engine: {concurrency: 1}\ndefaults: {interval: 60s}\ncategories:\n  - id: a\n"
+    text += "    items:\n" + items
+    engine = Engine(load(write_config, text, kinds=kinds), kinds=kinds)
+    engine.start()
+    await until(lambda: engine.states["R-0"].checked_at is not None, "the first item's run")
+    engine.reload(load(write_config, text, kinds=kinds))  # the same items: none is changed
+    try:
+        await until(lambda: engine.ready, "every item's first run", timeout=5)
+        assert engine.probed_so_far() == (4, 4)
+    finally:
+        await engine.stop()
 
 
 def watching(path):

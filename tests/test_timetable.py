@@ -119,3 +119,28 @@ async def test_a_job_replaced_again_and_again_leaves_no_pile_of_entries():
     assert len(table._heap) <= 2 * 2 + 64
     assert table.due("clock") is not None and table.due("item") is not None
     table.stop()
+
+
+async def test_a_job_that_raises_at_its_start_does_not_stop_the_others():
+    table, runs = Timetable(), Runs()
+    broke = []
+
+    def hook(key: str, at: float) -> None:
+        if key == "bad" and not broke:
+            broke.append(key)
+            raise RuntimeError("the hook failed")
+
+    table.on_start = hook
+    table.every("bad", None, time.time(), runs)
+    table.every("good", 0.1, time.time() + 0.05, runs)
+    table.start()
+    await asyncio.sleep(0.3)
+    table.stop()
+    assert broke == ["bad"] and [k for k, _ in runs.started].count("good") >= 2
+
+
+def test_a_new_grid_must_have_a_positive_interval():
+    table = Timetable()
+    table.every("a", 1, time.time(), Runs())
+    with pytest.raises(ValueError, match="must be positive"):
+        table.reschedule("a", 0, time.time())
