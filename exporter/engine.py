@@ -647,10 +647,10 @@ class Engine:
                 fresh.append(item)
         fresh_ids = {i.id for i in fresh}
         if self._timetable is not None:
-            for item_id in old_states:
-                if item_id not in states or item_id in fresh_ids:
-                    # A changed item's new job (from _schedule) does not wait on the old run.
-                    self._timetable.remove(item_id)
+            # Removed items leave; a changed item's job is replaced by _schedule below (a new
+            # job, which does not wait on the old one's run in flight).
+            for item_id in old_states.keys() - states.keys():
+                self._timetable.remove(item_id)
         self._slots.resize(checklist.concurrency)  # runs in flight keep counting against it
         if checklist.sql_connections_per_dsn != self.checklist.sql_connections_per_dsn:
             self.resources.databases.resize(checklist.sql_connections_per_dsn)
