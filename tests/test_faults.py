@@ -30,7 +30,7 @@ import trustme
 from aiohttp import web
 from support import faults
 from support.faults import alive
-from support.procs import http_get, start_exporter, wait_until
+from support.procs import HealthWatch, http_get, start_exporter, wait_until
 from support.servers import serve_app
 from support.waiting import until
 
@@ -316,35 +316,8 @@ FAULT_ITEM = """\
           timeout: {timeout}s, probe: {probe}}}"""
 
 
-class Scraper:
+class Scraper(HealthWatch):
     """Scrapes /metrics back to back in a thread and keeps each scrape's latency."""
-
-    def __init__(self, url: str):
-        self.url = url
-        self.latencies: list[float] = []
-        self.failures: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> Scraper:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.02):
-            started = time.perf_counter()
-            try:
-                status, _ = http_get(self.url, timeout=5)
-            except OSError as exc:
-                self.failures.append(repr(exc))
-                continue
-            self.latencies.append(time.perf_counter() - started)
-            if status != 200:
-                self.failures.append(f"status {status}")
 
     def report(self) -> str:
         ms = sorted(x * 1000 for x in self.latencies)
@@ -440,7 +413,7 @@ def fault_run(tmp_path_factory: pytest.TempPathFactory) -> FaultRun:
             return metric(body, "readiness_probe_runs_total", "HEARTBEAT") or 0
 
         try:
-            with Scraper(base + "/metrics") as scraper:
+            with Scraper(base, path="/metrics", pause=0.02) as scraper:
                 wait_until(lambda: every_fault_ran(1), 30, "the first run of every fault item")
                 beats_before, started = heartbeats(), time.monotonic()
                 wait_until(lambda: every_fault_ran(2), 30, "the second run of every fault item")

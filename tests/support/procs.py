@@ -83,22 +83,24 @@ def probe_runs(base: str, item: str) -> float:
 
 
 class HealthWatch:
-    """``/-/healthy`` asked back to back from a thread while a test runs, as a liveness probe
-    would: an answer that is not 200 or slower than ``timeout`` is a failure; latencies are
-    kept for ``report`` (printed, never asserted)."""
+    """``/-/healthy`` (or ``path``) asked from a thread while a test runs, ``pause`` seconds
+    apart, as a liveness probe would: an answer that is not 200 or slower than ``timeout`` is a
+    failure; latencies are kept for ``report`` (printed, never asserted)."""
 
-    def __init__(self, base: str, timeout: float = 5.0):
-        self.base, self.timeout = base, timeout
+    def __init__(
+        self, base: str, timeout: float = 5.0, path: str = "/-/healthy", pause: float = 0.0
+    ):
+        self.url, self.timeout, self.pause = base + path, timeout, pause
         self.latencies: list[float] = []
         self.failures: list[str] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._ask, daemon=True)
 
     def _ask(self) -> None:
-        while not self._stop.is_set():
+        while not self._stop.wait(self.pause):
             started = time.perf_counter()
             try:
-                status, _ = http_get(f"{self.base}/-/healthy", timeout=self.timeout)
+                status, _ = http_get(self.url, timeout=self.timeout)
             except OSError as exc:
                 self.failures.append(repr(exc))
                 continue
