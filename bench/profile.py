@@ -3,14 +3,17 @@
     python -m bench.profile KIND N INTERVAL SECONDS OUT.txt
 
 N items of KIND (http, https, tcp) against a private nginx, every INTERVAL seconds; py-spy
-samples the exporter for SECONDS and OUT.txt gets the collapsed stacks plus a summary of the
-functions with the most samples (own and cumulative).
+samples the exporter for SECONDS once it is ready, or, with ``first-round`` for SECONDS, from
+its start (once healthy) to ready, asking /-/ready every 0.05 s as the scale benchmark does.
+OUT.txt gets the collapsed stacks plus a summary of the functions with the most samples (own
+and cumulative).
 """
 
 from __future__ import annotations
 
 import collections
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -42,36 +45,28 @@ def summarize(collapsed: str, top: int = 25) -> str:
     return "\n".join(out)
 
 
-def main(kind: str, n: int, interval: float, seconds: float, out: Path) -> None:
+def main(kind: str, n: int, interval: float, seconds: float | None, out: Path) -> None:
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     work = Path(tempfile.mkdtemp(prefix="bench-profile-"))
     nginx = Nginx(work / "nginx").start()
     config = work / "config.yaml"
     config.write_text(yaml.safe_dump(checklist(items_of(kind, n, nginx), f"{interval:g}s", "5s")))
+    started = time.monotonic()
     proc, base = start_readiness(config, work / "exporter.log")
+    raw = work / "stacks.txt"
+    record = [spy, "record", "--format", "raw", "--nonblocking", "-r", "200"]
+    record += ["-p", str(proc.proc.pid), "-o", str(raw)]
     try:
-        wait_until(lambda: http_ok(f"{base}/-/ready"), 120, "first round")
-        time.sleep(1)
-        raw = work / "stacks.txt"
-        subprocess.run(
-            [
-                spy,
-                "record",
-                "--format",
-                "raw",
-                "--nonblocking",
-                "-r",
-                "200",
-                "-d",
-                str(int(seconds)),
-                "-p",
-                str(proc.proc.pid),
-                "-o",
-                str(raw),
-            ],
-            check=True,
-            capture_output=True,
-        )
+        if seconds is None:  # the first round: until ready, then py-spy writes what it has
+            spying = subprocess.Popen(record, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wait_until(lambda: http_ok(f"{base}/-/ready"), 120, "first round")
+            print(f"ready after {time.monotonic() - started:.1f} s from the start")
+            spying.send_signal(signal.SIGINT)
+            spying.wait(30)
+        else:
+            wait_until(lambda: http_ok(f"{base}/-/ready"), 120, "first round")
+            time.sleep(1)
+            subprocess.run([*record, "-d", str(int(seconds))], check=True, capture_output=True)
         collapsed = raw.read_text()
         out.write_text(summarize(collapsed) + "\n\n" + collapsed)
         print(summarize(collapsed))
@@ -81,4 +76,5 @@ def main(kind: str, n: int, interval: float, seconds: float, out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), Path(sys.argv[5]))
+    seconds = None if sys.argv[4] == "first-round" else float(sys.argv[4])
+    main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), seconds, Path(sys.argv[5]))
