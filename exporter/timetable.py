@@ -67,16 +67,15 @@ class Timetable:
     def every(self, key: str, interval: float | None, first: float, run: Run) -> None:
         """Run ``run(key)`` at ``first`` (wall-clock) and every ``interval`` seconds after;
         once if ``interval`` is None. Replaces the job of that key, if any."""
-        if interval is not None and not interval > 0:
-            raise ValueError(f"a job's interval must be positive (got {interval})")
+        if interval is not None:
+            _positive(interval)
         seq = next(self._seq)
         self._jobs[key] = _Job(run, interval, first, seq)
         self._plan(first, seq, key)
 
     def reschedule(self, key: str, interval: float, first: float) -> bool:
         """A new grid for the job of ``key`` (its run in flight still counts); False if none."""
-        if not interval > 0:
-            raise ValueError(f"a job's interval must be positive (got {interval})")
+        _positive(interval)
         job = self._jobs.get(key)
         if job is None:
             return False
@@ -167,3 +166,8 @@ class Timetable:
                 log.error("scheduled job failed", job=key, error=repr(task.exception()))
 
         task.add_done_callback(done)
+
+
+def _positive(interval: float) -> None:
+    if not interval > 0:  # NaN too
+        raise ValueError(f"a job's interval must be positive (got {interval})")
