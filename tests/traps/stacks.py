@@ -211,7 +211,9 @@ def alertmanager_config(target: str, pagerduty: bool) -> str:
                 "receiver": "team",
                 "group_wait": "0s",
                 "group_interval": "1s",
-                "repeat_interval": "1h",
+                # Again every few seconds: the first delivery can come before Prometheus's first
+                # scrape of Alertmanager, and increase() does not count a counter's first value.
+                "repeat_interval": "3s",
             },
             "receivers": [receiver],
         }
@@ -262,10 +264,12 @@ def start_alerting(workdir: Path, receivers_at: str, pagerduty: bool = True) -> 
 
 
 def notifications_done(prom: str, integrations: tuple[str, ...]) -> bool:
-    """Prometheus has seen Alertmanager complete a request (sent or failed) per integration."""
+    """Prometheus has seen Alertmanager complete a request (sent or failed) per integration, as
+    the alerting kind reads it: an increase over the window, not a counter's first value."""
     for integration in integrations:
         found = query(
-            prom, f'alertmanager_notification_requests_total{{integration="{integration}"}}'
+            prom,
+            f'increase(alertmanager_notification_requests_total{{integration="{integration}"}}[1h])',
         )
         if not found or float(found[0]["value"][1]) < 1:
             return False
